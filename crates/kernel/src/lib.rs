@@ -1,0 +1,28 @@
+//! Shared kernel of Hub Chantier: what every bounded context agrees on.
+//!
+//! It owns the domain-event contract ([`DomainEvent`], [`EventEnvelope`]), the
+//! event bus ports ([`EventBus`], [`EventHandler`]), topic patterns
+//! ([`TopicPattern`]), the acting user ([`Actor`], [`Role`]), the [`Clock`]
+//! port and the validation error shape. It does no I/O and depends on no
+//! framework, so domain crates can use it freely.
+
+mod actor;
+mod bus;
+mod clock;
+mod envelope;
+mod topic;
+mod validation;
+
+pub use actor::{Actor, Role, UnknownRole};
+pub use bus::{BusError, EventBus, EventHandler, HandlerError, PublishReport, SubscriptionId};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use envelope::{
+    DomainEvent, EnvelopeError, EventEnvelope, EventMetadata, EventType, to_storage_precision,
+};
+pub use topic::{TopicError, TopicPattern};
+pub use validation::{FieldError, ValidationErrors};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use bus::{MockEventBus, MockEventHandler};
+#[cfg(any(test, feature = "mocks"))]
+pub use clock::MockClock;
