@@ -8,14 +8,18 @@
 
 mod actor;
 mod bus;
+mod changes;
 mod clock;
+mod context;
 mod envelope;
 mod topic;
 mod validation;
 
 pub use actor::{Actor, Role, UnknownRole};
 pub use bus::{BusError, EventBus, EventHandler, HandlerError, PublishReport, SubscriptionId};
+pub use changes::{Change, Changes};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use context::{CommandContext, Page};
 pub use envelope::{
     DomainEvent, EnvelopeError, EventEnvelope, EventMetadata, EventType, to_storage_precision,
 };

@@ -1,0 +1,83 @@
+//! What a use case knows about the request that runs it.
+
+use crate::{Actor, EventMetadata};
+
+/// The acting user and the request's correlation id, passed to every
+/// command so the events it raises say who and which request caused them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandContext {
+    /// `None` for the system itself (CLI bootstrap, scheduled jobs).
+    pub actor: Option<Actor>,
+    pub correlation_id: Option<String>,
+}
+
+impl CommandContext {
+    pub fn user(actor: Actor, correlation_id: impl Into<Option<String>>) -> Self {
+        Self {
+            actor: Some(actor),
+            correlation_id: correlation_id.into(),
+        }
+    }
+
+    pub fn system(correlation_id: impl Into<Option<String>>) -> Self {
+        Self {
+            actor: None,
+            correlation_id: correlation_id.into(),
+        }
+    }
+
+    /// Metadata for the events of a command (no causing event).
+    pub fn metadata(&self) -> EventMetadata {
+        EventMetadata {
+            actor_id: self.actor.map(|a| a.user_id),
+            correlation_id: self.correlation_id.clone(),
+            causation_id: None,
+        }
+    }
+}
+
+/// Offset pagination as the API exposes it (`skip`, `limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub skip: u64,
+    pub limit: u64,
+}
+
+impl Page {
+    pub const DEFAULT_LIMIT: u64 = 50;
+    pub const MAX_LIMIT: u64 = 100;
+
+    /// A page within bounds: `limit` is clamped to 1..=[`Page::MAX_LIMIT`].
+    pub fn new(skip: Option<u64>, limit: Option<u64>) -> Self {
+        Self {
+            skip: skip.unwrap_or(0),
+            limit: limit.unwrap_or(Self::DEFAULT_LIMIT).clamp(1, Self::MAX_LIMIT),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Role;
+    use uuid::Uuid;
+
+    #[test]
+    fn metadata_carries_actor_and_correlation() {
+        let actor = Actor {
+            user_id: Uuid::now_v7(),
+            role: Role::Admin,
+        };
+        let meta = CommandContext::user(actor, Some("req-9".to_string())).metadata();
+        assert_eq!(meta.actor_id, Some(actor.user_id));
+        assert_eq!(meta.correlation_id.as_deref(), Some("req-9"));
+        assert_eq!(CommandContext::system(None).metadata().actor_id, None);
+    }
+
+    #[test]
+    fn page_limits_are_clamped() {
+        assert_eq!(Page::new(None, None), Page { skip: 0, limit: 50 });
+        assert_eq!(Page::new(Some(5), Some(1000)).limit, 100);
+        assert_eq!(Page::new(None, Some(0)).limit, 1);
+    }
+}

@@ -1,0 +1,137 @@
+//! Writing events to the outbox (`event_logs`) and reading them back.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hub_kernel::{EventEnvelope, EventType};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::schema::event_logs;
+
+/// An `event_logs` row as written by [`append`].
+#[derive(Debug, Insertable)]
+#[diesel(table_name = event_logs)]
+struct NewEventLog<'a> {
+    event_id: Uuid,
+    event_type: &'a str,
+    aggregate_type: &'a str,
+    aggregate_id: &'a str,
+    occurred_at: OffsetDateTime,
+    actor_id: Option<Uuid>,
+    correlation_id: Option<&'a str>,
+    causation_id: Option<Uuid>,
+    schema_version: i32,
+    data: &'a serde_json::Value,
+}
+
+/// The envelope columns of a stored event, plus its position in the log.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = event_logs)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub occurred_at: OffsetDateTime,
+    pub actor_id: Option<Uuid>,
+    pub correlation_id: Option<String>,
+    pub causation_id: Option<Uuid>,
+    pub schema_version: i32,
+    pub data: serde_json::Value,
+    pub dispatched_at: Option<OffsetDateTime>,
+}
+
+/// A stored row that no longer reads as a valid envelope (edited by hand).
+#[derive(Debug, thiserror::Error)]
+#[error("stored event {event_id} is invalid: {reason}")]
+pub struct CorruptEvent {
+    pub event_id: Uuid,
+    pub reason: String,
+}
+
+impl StoredEvent {
+    pub fn into_envelope(self) -> Result<EventEnvelope, CorruptEvent> {
+        let corrupt = |reason: String| CorruptEvent {
+            event_id: self.event_id,
+            reason,
+        };
+        let event_type =
+            EventType::parse(self.event_type.clone()).map_err(|e| corrupt(e.to_string()))?;
+        let schema_version = u32::try_from(self.schema_version)
+            .map_err(|_| corrupt(format!("schema_version {}", self.schema_version)))?;
+        Ok(EventEnvelope {
+            event_id: self.event_id,
+            event_type,
+            aggregate_type: self.aggregate_type,
+            aggregate_id: self.aggregate_id,
+            occurred_at: self.occurred_at,
+            actor_id: self.actor_id,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            schema_version,
+            data: self.data,
+        })
+    }
+}
+
+/// Appends `events` to the outbox on `conn`. Call it inside the transaction
+/// that changes the aggregate, so that both commit or roll back together.
+pub async fn append(
+    conn: &mut AsyncPgConnection,
+    events: &[EventEnvelope],
+) -> Result<(), diesel::result::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<NewEventLog<'_>> = events
+        .iter()
+        .map(|event| NewEventLog {
+            event_id: event.event_id,
+            event_type: event.event_type.as_str(),
+            aggregate_type: &event.aggregate_type,
+            aggregate_id: &event.aggregate_id,
+            occurred_at: event.occurred_at,
+            actor_id: event.actor_id,
+            correlation_id: event.correlation_id.as_deref(),
+            causation_id: event.causation_id,
+            // Versions are small integers; saturate rather than wrap if a
+            // caller ever passes something absurd (the CHECK keeps it ≥ 1).
+            schema_version: i32::try_from(event.schema_version).unwrap_or(i32::MAX),
+            data: &event.data,
+        })
+        .collect();
+    diesel::insert_into(event_logs::table)
+        .values(&rows)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One stored event by id.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> Result<Option<StoredEvent>, diesel::result::Error> {
+    event_logs::table
+        .find(event_id)
+        .select(StoredEvent::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// How many events wait to be dispatched, and the age of the oldest.
+pub async fn pending(
+    conn: &mut AsyncPgConnection,
+) -> Result<(i64, Option<OffsetDateTime>), diesel::result::Error> {
+    event_logs::table
+        .filter(event_logs::dispatched_at.is_null())
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(event_logs::recorded_at),
+        ))
+        .first(conn)
+        .await
+}

@@ -1,0 +1,303 @@
+//! The outbox relay: publishes committed events on the bus, at least once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use hub_kernel::{EventBus, EventEnvelope, TopicPattern};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::DbError;
+use crate::outbox::StoredEvent;
+use crate::schema::event_logs;
+
+/// A failure of a durable subscriber; the event stays undispatched and is retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DurableError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl DurableError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for DurableError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self {
+            message: format!("database error: {error}"),
+            source: Some(Box::new(error)),
+        }
+    }
+}
+
+/// A subscriber whose effect is database work (e.g. webhook fan-out). The
+/// relay calls it inside the transaction that marks the event dispatched, so
+/// its writes commit exactly when the event is marked handled: a crash can
+/// neither lose them nor apply them twice.
+#[async_trait]
+pub trait DurableSubscriber: Send + Sync {
+    /// Stable name for logs.
+    fn name(&self) -> &str;
+    /// Events this subscriber wants.
+    fn pattern(&self) -> &TopicPattern;
+    /// Does the subscriber's work on `conn`, inside the relay's transaction.
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &EventEnvelope,
+    ) -> Result<(), DurableError>;
+}
+
+/// How the relay claims and retries.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Rows claimed per transaction.
+    pub batch_size: u32,
+    /// Fallback polling period, for events committed by other instances or
+    /// left behind by a crash.
+    pub poll_interval: Duration,
+    /// First delay before an event whose durable subscriber failed is retried;
+    /// doubles with each attempt up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 100,
+            poll_interval: Duration::from_secs(1),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Why one relay cycle failed (the loop logs it and backs off).
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("outbox query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Publishes committed outbox rows on the [`EventBus`] and marks them
+/// dispatched. Rows are claimed with `FOR UPDATE SKIP LOCKED` and stay locked
+/// until the claiming transaction commits, so several relays (in one or many
+/// processes) never dispatch the same row twice; a relay that dies before
+/// committing leaves its rows to be published again (at least once, same
+/// `event_id`).
+#[derive(Clone)]
+pub struct OutboxRelay {
+    db: crate::Database,
+    bus: Arc<dyn EventBus>,
+    durable: Vec<Arc<dyn DurableSubscriber>>,
+    config: RelayConfig,
+}
+
+impl std::fmt::Debug for OutboxRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxRelay")
+            .field(
+                "durable",
+                &self.durable.iter().map(|d| d.name()).collect::<Vec<_>>(),
+            )
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OutboxRelay {
+    pub fn new(db: crate::Database, bus: Arc<dyn EventBus>, config: RelayConfig) -> Self {
+        Self {
+            db,
+            bus,
+            durable: Vec::new(),
+            config,
+        }
+    }
+
+    /// Adds a durable subscriber; it sees every matching event before the bus does.
+    pub fn with_durable_subscriber(mut self, subscriber: Arc<dyn DurableSubscriber>) -> Self {
+        self.durable.push(subscriber);
+        self
+    }
+
+    /// Claims one batch, publishes it and marks it dispatched, in one
+    /// transaction. Returns how many rows were claimed.
+    pub async fn dispatch_once(&self) -> Result<usize, RelayError> {
+        let mut conn = self.db.connection().await?;
+        conn.transaction(async |conn| self.dispatch_claimed(conn).await)
+            .await
+    }
+
+    async fn dispatch_claimed(&self, conn: &mut AsyncPgConnection) -> Result<usize, RelayError> {
+        let now = time::OffsetDateTime::now_utc();
+        let rows: Vec<StoredEvent> = event_logs::table
+            .filter(event_logs::dispatched_at.is_null())
+            .filter(
+                event_logs::retry_after
+                    .is_null()
+                    .or(event_logs::retry_after.le(now)),
+            )
+            .order(event_logs::seq.asc())
+            .limit(i64::from(self.config.batch_size))
+            .for_update()
+            .skip_locked()
+            .select(StoredEvent::as_select())
+            .load(conn)
+            .await?;
+        let claimed = rows.len();
+        let mut dispatched: Vec<Uuid> = Vec::with_capacity(claimed);
+        for row in rows {
+            let event_id = row.event_id;
+            let event = match row.into_envelope() {
+                Ok(event) => Arc::new(event),
+                Err(corrupt) => {
+                    tracing::error!(%event_id, error = %corrupt, "outbox row cannot be read; holding it back");
+                    self.hold_back(conn, event_id, &corrupt.to_string()).await?;
+                    continue;
+                }
+            };
+            match self.deliver(conn, &event).await {
+                Ok(()) => dispatched.push(event_id),
+                Err(reason) => {
+                    tracing::warn!(%event_id, event_type = %event.event_type, error = %reason, "event not dispatched; will retry");
+                    self.hold_back(conn, event_id, &reason).await?;
+                }
+            }
+        }
+        if !dispatched.is_empty() {
+            diesel::update(event_logs::table.filter(event_logs::event_id.eq_any(&dispatched)))
+                .set(event_logs::dispatched_at.eq(diesel::dsl::now))
+                .execute(conn)
+                .await?;
+        }
+        Ok(claimed)
+    }
+
+    /// Runs the durable subscribers (in a savepoint, so a failure undoes only
+    /// this event's writes) and then publishes on the bus.
+    async fn deliver(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &Arc<EventEnvelope>,
+    ) -> Result<(), String> {
+        let event_type = event.event_type.as_str();
+        let durable: Vec<&Arc<dyn DurableSubscriber>> = self
+            .durable
+            .iter()
+            .filter(|d| d.pattern().matches(event_type))
+            .collect();
+        if durable.is_empty() {
+            return self.publish(event).await;
+        }
+        conn.transaction(async |conn| {
+            for subscriber in &durable {
+                subscriber.handle(conn, event).await.map_err(|e| {
+                    SavepointError::Failed(format!(
+                        "durable subscriber `{}`: {e}",
+                        subscriber.name()
+                    ))
+                })?;
+            }
+            self.publish(event).await.map_err(SavepointError::Failed)
+        })
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    async fn publish(&self, event: &Arc<EventEnvelope>) -> Result<(), String> {
+        self.bus
+            .publish(Arc::clone(event))
+            .await
+            .map(|_report| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Records a failed attempt and delays the next one exponentially.
+    async fn hold_back(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event_id: Uuid,
+        reason: &str,
+    ) -> Result<(), RelayError> {
+        let base_ms = i64::try_from(self.config.retry_base.as_millis()).unwrap_or(i64::MAX);
+        let max_ms = i64::try_from(self.config.retry_max.as_millis()).unwrap_or(i64::MAX);
+        diesel::sql_query(
+            "UPDATE event_logs SET dispatch_attempts = dispatch_attempts + 1, last_error = $2, \
+             retry_after = now() + LEAST($3::float8 * power(2, LEAST(dispatch_attempts, 30)), $4::float8) \
+             * interval '1 millisecond' WHERE event_id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(event_id)
+        .bind::<Text, _>(truncate(reason, 2000))
+        .bind::<BigInt, _>(base_ms)
+        .bind::<BigInt, _>(max_ms)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Dispatches until `shutdown` is cancelled: right after each commit
+    /// signalled by [`crate::Database::write`], at once again while batches
+    /// come back full, and every `poll_interval` otherwise. A batch in
+    /// progress is finished before stopping.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let signal = self.db.outbox_signal();
+        let mut consecutive_errors: u32 = 0;
+        tracing::info!(batch_size = self.config.batch_size, "outbox relay started");
+        while !shutdown.is_cancelled() {
+            let mut wait = self.config.poll_interval;
+            match self.dispatch_once().await {
+                Ok(claimed) if claimed >= self.config.batch_size as usize => {
+                    consecutive_errors = 0;
+                    continue;
+                }
+                Ok(_) => consecutive_errors = 0,
+                Err(error) => {
+                    consecutive_errors = consecutive_errors.saturating_add(1);
+                    wait = self
+                        .config
+                        .poll_interval
+                        .saturating_mul(consecutive_errors.min(30))
+                        .min(Duration::from_secs(30));
+                    tracing::warn!(%error, consecutive_errors, "outbox relay cycle failed");
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = signal.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        tracing::info!("outbox relay stopped");
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SavepointError {
+    #[error("{0}")]
+    Failed(String),
+    #[error("database error: {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((index, _)) => &text[..index],
+        None => text,
+    }
+}

@@ -1,0 +1,465 @@
+//! Outbox and relay against a real PostgreSQL (one private database per test).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hub_kernel::{
+    BusError, DomainEvent, EventBus, EventEnvelope, EventHandler, EventMetadata, PublishReport,
+    SubscriptionId, TopicPattern,
+};
+use hub_platform_postgres::{
+    Database, DbError, DurableError, DurableSubscriber, OutboxRelay, RelayConfig, migrations,
+    outbox,
+};
+use hub_platform_test_db::TestDatabase;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+#[derive(Serialize)]
+struct ChantierCreated {
+    chantier_id: Uuid,
+    nom: String,
+}
+
+impl DomainEvent for ChantierCreated {
+    fn event_type(&self) -> &'static str {
+        "chantier.created"
+    }
+    fn aggregate_type(&self) -> &'static str {
+        "chantier"
+    }
+    fn aggregate_id(&self) -> String {
+        self.chantier_id.to_string()
+    }
+}
+
+fn event(nom: &str) -> EventEnvelope {
+    EventEnvelope::wrap(
+        &ChantierCreated {
+            chantier_id: Uuid::now_v7(),
+            nom: nom.into(),
+        },
+        &EventMetadata {
+            actor_id: Some(Uuid::now_v7()),
+            correlation_id: Some("req-1".into()),
+            causation_id: None,
+        },
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap()
+}
+
+/// A bus that records what it is given; optionally never returns from
+/// `publish`, like a process that dies right after handing the event over.
+#[derive(Default)]
+struct RecordingBus {
+    published: parking_lot::Mutex<Vec<Arc<EventEnvelope>>>,
+    changed: Notify,
+    hang: bool,
+}
+
+impl RecordingBus {
+    fn hanging() -> Self {
+        Self {
+            hang: true,
+            ..Self::default()
+        }
+    }
+
+    fn ids(&self) -> Vec<Uuid> {
+        self.published.lock().iter().map(|e| e.event_id).collect()
+    }
+
+    async fn wait_for(&self, count: usize) {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let notified = self.changed.notified();
+                if self.published.lock().len() >= count {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "expected {count} published events, got {}",
+                self.published.lock().len()
+            )
+        });
+    }
+}
+
+#[async_trait]
+impl EventBus for RecordingBus {
+    async fn publish(&self, event: Arc<EventEnvelope>) -> Result<PublishReport, BusError> {
+        self.published.lock().push(event);
+        self.changed.notify_waiters();
+        if self.hang {
+            std::future::pending::<()>().await;
+        }
+        Ok(PublishReport {
+            matched: 1,
+            failed: 0,
+        })
+    }
+
+    async fn subscribe(
+        &self,
+        _pattern: TopicPattern,
+        _handler: Arc<dyn EventHandler>,
+    ) -> Result<SubscriptionId, BusError> {
+        Err(BusError::Subscription("recording bus".into()))
+    }
+
+    async fn unsubscribe(&self, _id: SubscriptionId) -> bool {
+        false
+    }
+}
+
+fn fast_config() -> RelayConfig {
+    RelayConfig {
+        batch_size: 10,
+        poll_interval: Duration::from_millis(50),
+        retry_base: Duration::from_millis(10),
+        retry_max: Duration::from_millis(20),
+    }
+}
+
+async fn append_committed(db: &Database, events: Vec<EventEnvelope>) {
+    db.write(|conn| {
+        Box::pin(async move {
+            outbox::append(conn, &events).await?;
+            Ok::<_, DbError>(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+#[derive(QueryableByName)]
+struct DispatchState {
+    #[diesel(sql_type = BigInt)]
+    undispatched: i64,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    last_error: Option<String>,
+}
+
+async fn dispatch_state(db: &Database) -> DispatchState {
+    let mut conn = db.connection().await.unwrap();
+    sql_query(
+        "SELECT count(*) FILTER (WHERE dispatched_at IS NULL) AS undispatched, \
+         coalesce(max(dispatch_attempts), 0) AS attempts, max(last_error) AS last_error \
+         FROM event_logs",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_are_idempotent() {
+    let test_db = TestDatabase::new().await;
+    // The template was migrated already: nothing is pending.
+    let applied = migrations::run_pending(test_db.url()).await.unwrap();
+    assert!(applied.is_empty(), "unexpected migrations {applied:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appended_event_reads_back_identical() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let original = event("Tour A");
+    append_committed(db, vec![original.clone()]).await;
+
+    let mut conn = db.connection().await.unwrap();
+    let stored = outbox::find(&mut conn, original.event_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.dispatched_at.is_none());
+    assert_eq!(stored.into_envelope().unwrap(), original);
+    let (count, oldest) = outbox::pending(&mut conn).await.unwrap();
+    assert_eq!(count, 1);
+    assert!(oldest.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_appended_in_a_rolled_back_transaction_is_never_published() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let rolled_back = event("never");
+    let result = db
+        .write(|conn| {
+            Box::pin(async move {
+                outbox::append(conn, &[rolled_back]).await?;
+                // The use case fails after appending: nothing may survive.
+                Err::<(), DbError>(DbError::Build("use case failed".into()))
+            })
+        })
+        .await;
+    assert!(result.is_err());
+
+    let bus = Arc::new(RecordingBus::default());
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config());
+    assert_eq!(relay.dispatch_once().await.unwrap(), 0);
+    assert!(bus.ids().is_empty());
+    assert_eq!(dispatch_state(db).await.undispatched, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_event_reaches_the_bus_once_and_is_marked_dispatched() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let bus = Arc::new(RecordingBus::default());
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config());
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(relay.run(shutdown.clone()));
+
+    let committed = event("Tour B");
+    append_committed(db, vec![committed.clone()]).await;
+    bus.wait_for(1).await;
+
+    let published = bus.published.lock()[0].clone();
+    assert_eq!(*published, committed);
+    // Give the relay time to (wrongly) publish again before checking.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(bus.ids(), vec![committed.event_id]);
+    assert_eq!(dispatch_state(db).await.undispatched, 0);
+
+    shutdown.cancel();
+    running.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_wakes_the_relay_without_waiting_for_the_poll() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let bus = Arc::new(RecordingBus::default());
+    let config = RelayConfig {
+        // Far longer than the wait below: only the in-process signal can
+        // explain a delivery.
+        poll_interval: Duration::from_secs(3600),
+        ..fast_config()
+    };
+    let shutdown = CancellationToken::new();
+    let running =
+        tokio::spawn(OutboxRelay::new(db.clone(), bus.clone(), config).run(shutdown.clone()));
+    // Let the relay finish its first (empty) cycle and go to sleep.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    append_committed(db, vec![event("réveil")]).await;
+    bus.wait_for(1).await;
+
+    shutdown.cancel();
+    running.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_at_once_never_dispatch_the_same_event_twice() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let events: Vec<EventEnvelope> = (0..300).map(|i| event(&format!("c{i}"))).collect();
+    let expected: HashSet<Uuid> = events.iter().map(|e| e.event_id).collect();
+
+    let bus = Arc::new(RecordingBus::default());
+    let shutdown = CancellationToken::new();
+    // Two pools on the same database: two processes as far as PostgreSQL knows.
+    let first = tokio::spawn(
+        OutboxRelay::new(test_db.second_pool(), bus.clone(), fast_config()).run(shutdown.clone()),
+    );
+    let second = tokio::spawn(
+        OutboxRelay::new(test_db.second_pool(), bus.clone(), fast_config()).run(shutdown.clone()),
+    );
+    for chunk in events.chunks(20) {
+        append_committed(db, chunk.to_vec()).await;
+    }
+    bus.wait_for(expected.len()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    shutdown.cancel();
+    first.await.unwrap();
+    second.await.unwrap();
+
+    let ids = bus.ids();
+    let unique: HashSet<Uuid> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "an event was dispatched twice");
+    assert_eq!(unique, expected);
+    assert_eq!(dispatch_state(db).await.undispatched, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_stopped_between_publish_and_mark_republishes_after_restart() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let original = event("crash");
+    append_committed(db, vec![original.clone()]).await;
+
+    // First "process": publishes, then dies before it can mark the row.
+    let crashed_bus = Arc::new(RecordingBus::hanging());
+    let crashed_pool = test_db.second_pool();
+    let crashed = tokio::spawn(
+        OutboxRelay::new(crashed_pool.clone(), crashed_bus.clone(), fast_config())
+            .run(CancellationToken::new()),
+    );
+    crashed_bus.wait_for(1).await;
+    crashed.abort();
+    assert!(crashed.await.unwrap_err().is_cancelled());
+    // The process is gone: its connections (and their open transaction) too.
+    crashed_pool.close();
+    drop(crashed_pool);
+    assert_eq!(dispatch_state(db).await.undispatched, 1);
+
+    // Restart.
+    let bus = Arc::new(RecordingBus::default());
+    let shutdown = CancellationToken::new();
+    let restarted = tokio::spawn(
+        OutboxRelay::new(db.clone(), bus.clone(), fast_config()).run(shutdown.clone()),
+    );
+    bus.wait_for(1).await;
+    shutdown.cancel();
+    restarted.await.unwrap();
+
+    assert_eq!(crashed_bus.ids(), vec![original.event_id]);
+    assert_eq!(
+        bus.ids(),
+        vec![original.event_id],
+        "same event_id, published again"
+    );
+    assert_eq!(dispatch_state(db).await.undispatched, 0);
+}
+
+/// Records each event it sees in a table, in the relay's transaction; fails
+/// on demand.
+struct EffectRecorder {
+    pattern: TopicPattern,
+    fail: bool,
+}
+
+#[async_trait]
+impl DurableSubscriber for EffectRecorder {
+    fn name(&self) -> &str {
+        "effect-recorder"
+    }
+
+    fn pattern(&self) -> &TopicPattern {
+        &self.pattern
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &EventEnvelope,
+    ) -> Result<(), DurableError> {
+        sql_query("INSERT INTO durable_effects (event_id) VALUES ($1)")
+            .bind::<diesel::sql_types::Uuid, _>(event.event_id)
+            .execute(conn)
+            .await?;
+        if self.fail {
+            return Err(DurableError::new("receiver table full"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+async fn effects(db: &Database) -> i64 {
+    let mut conn = db.connection().await.unwrap();
+    sql_query("SELECT count(*) AS count FROM durable_effects")
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .count
+}
+
+async fn durable_setup(test_db: &TestDatabase) {
+    let mut conn = test_db.database().connection().await.unwrap();
+    sql_query("CREATE TABLE durable_effects (event_id UUID PRIMARY KEY)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_subscriber_work_commits_with_the_dispatch_mark() {
+    let test_db = TestDatabase::new().await;
+    durable_setup(&test_db).await;
+    let db = test_db.database();
+    append_committed(db, vec![event("durable")]).await;
+
+    let bus = Arc::new(RecordingBus::default());
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config()).with_durable_subscriber(
+        Arc::new(EffectRecorder {
+            pattern: TopicPattern::parse("chantier.*").unwrap(),
+            fail: false,
+        }),
+    );
+    assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+    assert_eq!(effects(db).await, 1);
+    assert_eq!(bus.ids().len(), 1);
+    assert_eq!(dispatch_state(db).await.undispatched, 0);
+    // Nothing left to do: a second cycle neither publishes nor writes again.
+    assert_eq!(relay.dispatch_once().await.unwrap(), 0);
+    assert_eq!(effects(db).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_durable_subscriber_rolls_back_its_work_and_holds_the_event() {
+    let test_db = TestDatabase::new().await;
+    durable_setup(&test_db).await;
+    let db = test_db.database();
+    let held = event("held");
+    let other = event("other");
+    append_committed(db, vec![held.clone()]).await;
+
+    let bus = Arc::new(RecordingBus::default());
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config()).with_durable_subscriber(
+        Arc::new(EffectRecorder {
+            pattern: TopicPattern::parse("chantier.created").unwrap(),
+            fail: true,
+        }),
+    );
+    assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+    assert!(bus.ids().is_empty(), "a held event must not reach the bus");
+    assert_eq!(
+        effects(db).await,
+        0,
+        "the failed subscriber's insert was rolled back"
+    );
+    let state = dispatch_state(db).await;
+    assert_eq!(state.undispatched, 1);
+    assert_eq!(state.attempts, 1);
+    assert!(
+        state.last_error.unwrap().contains("receiver table full"),
+        "the reason is recorded"
+    );
+
+    // Once the subscriber recovers, the event goes out.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let healed = OutboxRelay::new(db.clone(), bus.clone(), fast_config()).with_durable_subscriber(
+        Arc::new(EffectRecorder {
+            pattern: TopicPattern::parse("chantier.created").unwrap(),
+            fail: false,
+        }),
+    );
+    append_committed(db, vec![other.clone()]).await;
+    assert_eq!(healed.dispatch_once().await.unwrap(), 2);
+    assert_eq!(bus.ids(), vec![held.event_id, other.event_id]);
+    assert_eq!(effects(db).await, 2);
+}

@@ -1,0 +1,286 @@
+//! Test support: every test gets its own PostgreSQL database, cloned from a
+//! template migrated once per set of migrations, so tests run in parallel
+//! (nextest runs each in its own process) and never see each other's rows.
+//!
+//! The server comes from `DATABASE_URL` (`make test` provisions one). A test
+//! without it fails loudly: a database test that silently passes without a
+//! database proves nothing.
+
+#![allow(clippy::expect_used, clippy::print_stdout)]
+
+use std::time::Duration;
+
+use diesel::sql_types::{BigInt, Text};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use hub_platform_postgres::{Database, PoolSettings, migrations};
+use url::Url;
+use uuid::Uuid;
+
+/// Serialises template creation across test processes.
+const TEMPLATE_LOCK_KEY: i64 = 0x4855_425f_5445_5354; // "HUB_TEST"
+const TEST_DB_PREFIX: &str = "hub_test_";
+const TEMPLATE_PREFIX: &str = "hub_tpl_";
+/// Test databases left behind by killed runs are dropped after this long.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// A private, migrated database, dropped when the value is dropped.
+pub struct TestDatabase {
+    name: String,
+    url: String,
+    admin_url: String,
+    database: Database,
+}
+
+impl std::fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDatabase")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    datname: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+impl TestDatabase {
+    /// Creates the database. Panics with an explanation when no server is
+    /// configured or reachable.
+    pub async fn new() -> Self {
+        Self::with_pool(PoolSettings {
+            max_size: 8,
+            ..PoolSettings::default()
+        })
+        .await
+    }
+
+    /// Same as [`TestDatabase::new`] with a chosen pool configuration.
+    pub async fn with_pool(settings: PoolSettings) -> Self {
+        let admin_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+            panic!(
+                "DATABASE_URL is not set: this test needs a PostgreSQL server. \
+                 Run the suite with `make test`, which provisions one."
+            )
+        });
+        let template = format!("{TEMPLATE_PREFIX}{}", migrations::FINGERPRINT);
+        let mut admin = AsyncPgConnection::establish(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL ({admin_url}): {e}"));
+        ensure_template(&mut admin, &admin_url, &template).await;
+
+        let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
+        retry_while_busy(
+            &mut admin,
+            &format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#),
+        )
+        .await;
+        let url = database_url(&admin_url, &name);
+        let database = Database::connect(&url, &settings).expect("test pool");
+        Self {
+            name,
+            url,
+            admin_url,
+            database,
+        }
+    }
+
+    /// The pool of this test's database.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// The URL of this test's database (e.g. to start a server on it).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A new, independent pool on the same database: another "process".
+    pub fn second_pool(&self) -> Database {
+        Database::connect(&self.url, &PoolSettings::default()).expect("second pool")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if std::env::var_os("HUB_KEEP_TEST_DB").is_some() {
+            eprintln!("keeping test database {}", self.name);
+            return;
+        }
+        self.database.close();
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop cannot await; a short-lived thread with its own runtime can.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let mut admin = AsyncPgConnection::establish(&admin_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sql_query(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+                    .execute(&mut admin)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) | Err(error) = dropped.map_err(|_| "panicked".to_string()) {
+            eprintln!("could not drop test database {}: {error}", self.name);
+        }
+    }
+}
+
+async fn ensure_template(admin: &mut AsyncPgConnection, admin_url: &str, template: &str) {
+    sql_query(format!("SELECT pg_advisory_lock({TEMPLATE_LOCK_KEY})"))
+        .execute(admin)
+        .await
+        .expect("template lock");
+    let existing: Vec<Name> = sql_query(
+        "SELECT datname::text AS datname FROM pg_database \
+         WHERE datname LIKE 'hub\\_tpl\\_%' OR datname LIKE 'hub\\_test\\_%'",
+    )
+    .load(admin)
+    .await
+    .expect("list databases");
+
+    for old in &existing {
+        let is_old_template = old.datname.starts_with(TEMPLATE_PREFIX) && old.datname != template;
+        if is_old_template || is_stale_test_database(&old.datname) {
+            drop_database(admin, &old.datname).await;
+        }
+    }
+
+    if !existing.iter().any(|d| d.datname == template) {
+        // Built under another name and renamed when complete, so a run that
+        // dies half-way never leaves a half-migrated template behind.
+        let building = format!("{template}_building");
+        drop_database(admin, &building).await;
+        sql_query(format!(r#"CREATE DATABASE "{building}""#))
+            .execute(admin)
+            .await
+            .expect("create template database");
+        migrations::run_pending(&database_url(admin_url, &building))
+            .await
+            .unwrap_or_else(|e| panic!("migrating the test template failed: {e}"));
+        retry_while_busy(
+            admin,
+            &format!(r#"ALTER DATABASE "{building}" RENAME TO "{template}""#),
+        )
+        .await;
+        sql_query(format!(
+            r#"ALTER DATABASE "{template}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"#
+        ))
+        .execute(admin)
+        .await
+        .expect("mark template");
+    }
+
+    sql_query(format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK_KEY})"))
+        .execute(admin)
+        .await
+        .expect("template unlock");
+}
+
+async fn drop_database(admin: &mut AsyncPgConnection, name: &str) {
+    let exists: Count = sql_query("SELECT count(*) AS count FROM pg_database WHERE datname = $1")
+        .bind::<Text, _>(name)
+        .get_result(admin)
+        .await
+        .expect("look up database");
+    if exists.count == 0 {
+        return;
+    }
+    // A template cannot be dropped until it is an ordinary database again.
+    sql_query(format!(r#"ALTER DATABASE "{name}" WITH IS_TEMPLATE false"#))
+        .execute(admin)
+        .await
+        .expect("unmark template");
+    sql_query(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+        .execute(admin)
+        .await
+        .unwrap_or_else(|e| panic!("drop database {name}: {e}"));
+}
+
+/// `CREATE DATABASE … TEMPLATE` and `RENAME` fail while a backend is still
+/// leaving the source database; it leaves within moments.
+async fn retry_while_busy(admin: &mut AsyncPgConnection, statement: &str) {
+    let mut attempts = 0;
+    loop {
+        match sql_query(statement).execute(admin).await {
+            Ok(_) => return,
+            Err(error)
+                if attempts < 50 && error.to_string().contains("being accessed by other users") =>
+            {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("`{statement}` failed: {error}"),
+        }
+    }
+}
+
+fn is_stale_test_database(name: &str) -> bool {
+    let Some(id) = name
+        .strip_prefix(TEST_DB_PREFIX)
+        .and_then(|hex| Uuid::try_parse(hex).ok())
+    else {
+        return false;
+    };
+    let Some((seconds, _)) = id.get_timestamp().map(|ts| ts.to_unix()) else {
+        return false;
+    };
+    let created = std::time::UNIX_EPOCH + Duration::from_secs(seconds);
+    created
+        .elapsed()
+        .map(|age| age > STALE_AFTER)
+        .unwrap_or(false)
+}
+
+/// `base` with its database name replaced by `name`.
+fn database_url(base: &str, name: &str) -> String {
+    let mut url = Url::parse(base).unwrap_or_else(|e| panic!("DATABASE_URL is not a URL: {e}"));
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_swaps_only_the_database_name() {
+        assert_eq!(
+            database_url(
+                "postgres://postgres@127.0.0.1:54329/hub_chantier?sslmode=disable",
+                "t1"
+            ),
+            "postgres://postgres@127.0.0.1:54329/t1?sslmode=disable"
+        );
+    }
+
+    #[test]
+    fn only_old_test_databases_are_stale() {
+        assert!(!is_stale_test_database(&format!(
+            "{TEST_DB_PREFIX}{}",
+            Uuid::now_v7().simple()
+        )));
+        let old = Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, 1_000_000, 0));
+        assert!(is_stale_test_database(&format!(
+            "{TEST_DB_PREFIX}{}",
+            old.simple()
+        )));
+        assert!(!is_stale_test_database("hub_chantier"));
+    }
+}
