@@ -1,0 +1,101 @@
+# Hub Chantier — developer entry points. `make` (or `make help`) lists them.
+#
+# Database: every target that needs PostgreSQL takes DATABASE_URL from the
+# environment when it is set; otherwise apps/api/scripts/dev-db.sh provisions and
+# starts a project-local cluster under .data/ (127.0.0.1:${HUB_PG_PORT:-54329})
+# and prints its URL, which is exported to the cargo processes.
+
+SHELL := bash
+# Every recipe line fails on the first failing command, unset variable or pipe stage.
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+CARGO ?= cargo
+DEV_DB := apps/api/scripts/dev-db.sh
+
+# `make run` builds in release mode: it is the build that load tests and the
+# performance figures in docs/ refer to, and a clean release build (~4 min on 2
+# cores) is only paid once — incremental rebuilds are quick. For a faster first
+# start after `make test` (whose debug artifacts it reuses) use `make run RUN_PROFILE=dev`.
+RUN_PROFILE ?= release
+
+# cargo-deny: workspace-path wrappers listed ahead of the crates that will use
+# them are not errors, only noise ("unused-wrapper"), so that lint is silenced.
+DENY_LINTS := -A unused-wrapper
+# A workspace that breaks a ban on purpose: cargo-deny MUST reject it.
+DENY_FIXTURE := tests/architecture/fixtures/deny-violation/Cargo.toml
+DENY_CONFIG ?= $(CURDIR)/deny.toml
+
+# Exports DATABASE_URL (given, or the local cluster's) into a recipe's shell.
+# An assignment from a failing command substitution fails the recipe (set -e).
+# (The URL is echoed with any password masked.)
+with_database = DATABASE_URL="$$($(DEV_DB) url)"; export DATABASE_URL; \
+	echo "DATABASE_URL=$$(sed -E 's|(://[^/@:]*):[^/@]*@|\1:***@|' <<<"$$DATABASE_URL")" >&2;
+
+.PHONY: help run test lint deny db-start db-stop db-status migrate bench
+
+help: ## Show this help
+	@echo "Hub Chantier — make targets:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@echo "Without DATABASE_URL, a local PostgreSQL is provisioned under .data/ (make db-stop stops it)."
+
+run: ## Start the server on http://127.0.0.1:8080 (migrations run at start-up)
+	$(with_database) \
+	$(CARGO) run --profile $(RUN_PROFILE) -p hub-chantier -- serve
+
+test: ## Run the whole test suite (nextest when available, then doc tests)
+	$(with_database) \
+	status=0; \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast || status=$$?; \
+	else \
+		echo "cargo-nextest not found: running cargo test (cargo install cargo-nextest --locked for faster runs)" >&2; \
+		$(CARGO) test --workspace --no-fail-fast --lib --bins --tests || status=$$?; \
+	fi; \
+	echo "doc tests (nextest does not run them):" >&2; \
+	$(CARGO) test --workspace --doc --no-fail-fast || status=$$?; \
+	exit $$status
+
+lint: ## rustfmt check, clippy with warnings as errors, then cargo-deny
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@$(MAKE) --no-print-directory deny
+
+deny: ## cargo-deny (bans = architecture rules, licenses, sources) + proof that a ban bites
+	@$(CARGO) deny --version >/dev/null 2>&1 || { \
+		echo "cargo-deny is not installed: cargo install cargo-deny --locked" >&2; exit 1; }
+	@# The RustSec advisory database cannot be fetched here: advisories are not checked.
+	$(CARGO) deny --config $(DENY_CONFIG) check $(DENY_LINTS) bans licenses sources
+	@echo "deny: $(DENY_FIXTURE) (a domain crate using diesel) must be rejected…" >&2
+	@out="$$($(CARGO) deny --color never --manifest-path $(DENY_FIXTURE) --config $(DENY_CONFIG) \
+		check $(DENY_LINTS) bans 2>&1)" && rc=0 || rc=$$?; \
+	if [ "$$rc" -eq 0 ]; then \
+		printf '%s\n' "$$out" >&2; \
+		echo "deny: FAILED — cargo-deny accepted a domain crate depending on diesel; the bans in deny.toml no longer bite" >&2; \
+		exit 1; \
+	fi; \
+	if ! grep -qF "error[banned]: crate 'diesel = " <<<"$$out"; then \
+		printf '%s\n' "$$out" >&2; \
+		echo "deny: FAILED — cargo-deny failed on the fixture (exit $$rc), but not with a ban on diesel" >&2; \
+		exit 1; \
+	fi; \
+	echo "deny: ok — the violation is rejected (error[banned]: diesel)" >&2
+
+db-start: ## Start the project-local PostgreSQL (.data/)
+	$(DEV_DB) start
+
+db-stop: ## Stop the project-local PostgreSQL
+	$(DEV_DB) stop
+
+db-status: ## Show whether the project-local PostgreSQL runs
+	$(DEV_DB) status || [ $$? -eq 3 ]
+
+migrate: ## Apply the database migrations (hub-chantier migrate)
+	$(with_database) \
+	$(CARGO) run -p hub-chantier -- migrate
+
+bench: ## Run the benchmarks (criterion) against the same database set-up
+	$(with_database) \
+	$(CARGO) bench --workspace

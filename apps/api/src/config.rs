@@ -1,0 +1,239 @@
+//! Configuration from the environment (see `.env.example`). Every value is
+//! checked at start-up; a missing or invalid one stops the process with a
+//! message naming the variable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{var} is not set: {hint}")]
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
+    #[error("{var}={value:?} is invalid: {reason}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (default; what log collectors expect).
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub database_url: String,
+    pub database_pool_size: usize,
+    pub http_addr: SocketAddr,
+    /// Largest accepted JSON body.
+    pub http_body_limit: usize,
+    pub log_format: LogFormat,
+    pub outbox_poll_interval: Duration,
+    pub outbox_batch_size: u32,
+    pub event_history_capacity: usize,
+    pub event_handler_timeout: Duration,
+    /// How long shutdown waits for in-flight requests and workers.
+    pub shutdown_timeout: Duration,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            database_url: env.required(
+                "DATABASE_URL",
+                "set it to a PostgreSQL URL (`make run` provisions a local database when it is unset)",
+                parse_database_url,
+            )?,
+            database_pool_size: env.parse_or("DATABASE_POOL_SIZE", 16, parse_positive)?,
+            http_addr: env.parse_or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)), |v| {
+                v.parse().map_err(|e| format!("{e} (expected host:port, e.g. 127.0.0.1:8080)"))
+            })?,
+            http_body_limit: env.parse_or("HTTP_BODY_LIMIT", 64 * 1024, parse_positive)?,
+            log_format: env.parse_or("LOG_FORMAT", LogFormat::Json, |v| match v {
+                "json" => Ok(LogFormat::Json),
+                "pretty" => Ok(LogFormat::Pretty),
+                _ => Err("expected `json` or `pretty`".into()),
+            })?,
+            outbox_poll_interval: env.parse_or(
+                "OUTBOX_POLL_INTERVAL",
+                Duration::from_secs(1),
+                parse_duration,
+            )?,
+            outbox_batch_size: env.parse_or("OUTBOX_BATCH_SIZE", 100, |v| {
+                let n: usize = parse_positive(v)?;
+                u32::try_from(n).map_err(|_| "too large".to_string())
+            })?,
+            event_history_capacity: env.parse_or("EVENT_HISTORY_CAPACITY", 1000, |v| {
+                v.parse().map_err(|e| format!("{e}"))
+            })?,
+            event_handler_timeout: env.parse_or(
+                "EVENT_HANDLER_TIMEOUT",
+                Duration::from_secs(5),
+                parse_duration,
+            )?,
+            shutdown_timeout: env.parse_or("SHUTDOWN_TIMEOUT", Duration::from_secs(30), parse_duration)?,
+        })
+    }
+}
+
+struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
+    fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required<T>(
+        &self,
+        var: &'static str,
+        hint: &'static str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        let value = self.get(var).ok_or(ConfigError::Missing { var, hint })?;
+        parse(value.trim()).map_err(|reason| invalid(var, &value, reason))
+    }
+
+    fn parse_or<T>(
+        &self,
+        var: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(value) => parse(value.trim()).map_err(|reason| invalid(var, &value, reason)),
+        }
+    }
+}
+
+fn invalid(var: &'static str, value: &str, reason: String) -> ConfigError {
+    // Never echo a URL's password back into logs.
+    let value = if var == "DATABASE_URL" {
+        redact_url(value)
+    } else {
+        value.to_owned()
+    };
+    ConfigError::Invalid { var, value, reason }
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn parse_database_url(value: &str) -> Result<String, String> {
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        Ok(value.to_owned())
+    } else {
+        Err("expected a postgres:// or postgresql:// URL".into())
+    }
+}
+
+fn parse_positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Durations are written like `500ms`, `1s`, `5m`, `2h`.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value).map_err(|e| format!("{e} (expected e.g. 500ms, 1s, 5m)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const URL: (&str, &str) = ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hub");
+
+    #[test]
+    fn defaults_apply_when_only_the_database_is_given() {
+        let config = config(&[URL]).unwrap();
+        assert_eq!(config.http_addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.database_pool_size, 16);
+        assert_eq!(config.outbox_poll_interval, Duration::from_secs(1));
+        assert_eq!(config.event_history_capacity, 1000);
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn values_are_read_and_trimmed() {
+        let config = config(&[
+            URL,
+            ("HTTP_ADDR", " 0.0.0.0:9000 "),
+            ("OUTBOX_POLL_INTERVAL", "250ms"),
+            ("LOG_FORMAT", "pretty"),
+        ])
+        .unwrap();
+        assert_eq!(config.http_addr, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.outbox_poll_interval, Duration::from_millis(250));
+        assert_eq!(config.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn missing_database_url_names_the_variable() {
+        let error = config(&[]).unwrap_err();
+        assert!(matches!(
+            error,
+            ConfigError::Missing {
+                var: "DATABASE_URL",
+                ..
+            }
+        ));
+        assert!(error.to_string().starts_with("DATABASE_URL is not set"));
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable_and_hide_passwords() {
+        let error = config(&[URL, ("HTTP_ADDR", "localhost")]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("HTTP_ADDR=\"localhost\" is invalid"),
+            "{error}"
+        );
+        let error = config(&[URL, ("DATABASE_POOL_SIZE", "0")]).unwrap_err();
+        assert!(error.to_string().contains("DATABASE_POOL_SIZE"), "{error}");
+        let error = config(&[URL, ("OUTBOX_POLL_INTERVAL", "soon")]).unwrap_err();
+        assert!(
+            error.to_string().contains("OUTBOX_POLL_INTERVAL"),
+            "{error}"
+        );
+        let error = config(&[("DATABASE_URL", "mysql://u:secret@h/db")]).unwrap_err();
+        assert!(!error.to_string().contains("secret"), "{error}");
+        assert!(error.to_string().contains("DATABASE_URL"), "{error}");
+    }
+}

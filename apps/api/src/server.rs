@@ -1,0 +1,188 @@
+//! Builds the application from its configuration and runs it until a
+//! shutdown signal: HTTP server, outbox relay, and the in-process event bus.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
+use hub_platform_http::{extractors, request_id};
+use hub_platform_postgres::{Database, OutboxRelay, PoolSettings, RelayConfig, migrations};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::health;
+
+/// A built, not yet running, application.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+    database: Database,
+    bus: Arc<InProcessEventBus>,
+    workers: CancellationToken,
+    relay: JoinHandle<()>,
+    config: Config,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Migrates the database, starts the background workers and binds the
+    /// listener (port 0 picks a free port; see [`Application::local_addr`]).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let applied = migrations::run_pending(&config.database_url)
+            .await
+            .context("database migrations failed")?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        let database = Database::connect(
+            &config.database_url,
+            &PoolSettings {
+                max_size: config.database_pool_size,
+                ..PoolSettings::default()
+            },
+        )
+        .context("database pool")?;
+
+        let bus = Arc::new(InProcessEventBus::new(InProcessBusConfig {
+            handler_timeout: config.event_handler_timeout,
+            history_capacity: config.event_history_capacity,
+        }));
+
+        let workers = CancellationToken::new();
+        let relay = OutboxRelay::new(
+            database.clone(),
+            bus.clone(),
+            RelayConfig {
+                batch_size: config.outbox_batch_size,
+                poll_interval: config.outbox_poll_interval,
+                ..RelayConfig::default()
+            },
+        );
+        let relay = tokio::spawn(relay.run(workers.clone()));
+
+        let listener = TcpListener::bind(config.http_addr)
+            .with_context(|| format!("cannot listen on HTTP_ADDR={}", config.http_addr))?;
+        let addr = listener.local_addr()?;
+        let server = http_server(listener, &config, database.clone())?;
+        Ok(Self {
+            server,
+            addr,
+            database,
+            bus,
+            workers,
+            relay,
+            config,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server (gracefully with `stop(true)`), which ends [`Application::run`].
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    pub fn event_bus(&self) -> Arc<InProcessEventBus> {
+        self.bus.clone()
+    }
+
+    /// Serves until the server is stopped, then stops the workers (bounded
+    /// by `SHUTDOWN_TIMEOUT`) and closes the pool.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let served = self.server.await;
+        tracing::info!("HTTP server stopped; stopping workers");
+        self.workers.cancel();
+        if tokio::time::timeout(self.config.shutdown_timeout, self.relay)
+            .await
+            .is_err()
+        {
+            tracing::warn!("outbox relay did not stop in time");
+        }
+        self.database.close();
+        served.context("HTTP server failed")
+    }
+}
+
+fn http_server(
+    listener: TcpListener,
+    config: &Config,
+    database: Database,
+) -> anyhow::Result<Server> {
+    let database = web::Data::new(database);
+    let body_limit = config.http_body_limit;
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(request_id::middleware))
+            .app_data(database.clone())
+            .app_data(extractors::json_config(body_limit))
+            .app_data(extractors::query_config())
+            .app_data(extractors::path_config())
+            .service(health::live)
+            .service(health::ready)
+            .default_service(web::to(extractors::route_not_found))
+    })
+    // Signals are handled by `serve`, which also stops the workers.
+    .disable_signals()
+    .shutdown_timeout(config.shutdown_timeout.as_secs())
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Runs the application until SIGTERM or SIGINT, then shuts down gracefully:
+/// stop accepting, finish in-flight requests, stop the relay.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    tracing::info!(addr = %app.local_addr(), "listening");
+    let handle = app.handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown signal received");
+        handle.stop(true).await;
+    });
+    app.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP plumbing shared by every web adapter: the `application/problem+json`
+//! error type ([`Problem`]), extractor configurations that turn malformed
+//! input into problems ([`extractors`]), and the request-id middleware whose
+//! id follows a request into logs and events ([`request_id`]).
+
+pub mod auth;
+pub mod extractors;
+mod problem;
+pub mod rate_limit;
+pub mod request_id;
+
+pub use problem::{PROBLEM_CONTENT_TYPE, Problem};
+pub use request_id::RequestId;
