@@ -33,6 +33,11 @@ DENY_CONFIG ?= $(CURDIR)/deny.toml
 with_database = DATABASE_URL="$$($(DEV_DB) url)"; export DATABASE_URL; \
 	echo "DATABASE_URL=$$(sed -E 's|(://[^/@:]*):[^/@]*@|\1:***@|' <<<"$$DATABASE_URL")" >&2;
 
+# Secrets `make run` needs: the environment's when set, otherwise local ones
+# generated once under .data/secrets/ (never for production).
+DEV_SECRET := apps/api/scripts/dev-secret.sh
+with_local_secrets = JWT_SECRET="$${JWT_SECRET:-$$($(DEV_SECRET) jwt_secret 48)}"; export JWT_SECRET;
+
 .PHONY: help run test lint deny db-start db-stop db-status migrate bench
 
 help: ## Show this help
@@ -43,6 +48,7 @@ help: ## Show this help
 
 run: ## Start the server on http://127.0.0.1:8080 (migrations run at start-up)
 	$(with_database) \
+	$(with_local_secrets) \
 	$(CARGO) run --profile $(RUN_PROFILE) -p hub-chantier -- serve
 
 test: ## Run the whole test suite (nextest when available, then doc tests)

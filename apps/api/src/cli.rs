@@ -15,4 +15,19 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
+    /// Create the first administrator (does nothing if the email exists).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (first line), so that it
+        /// never appears in the shell history or the process list.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long, default_value = "Administrateur")]
+        nom: String,
+        #[arg(long, default_value = "Hub")]
+        prenom: String,
+    },
+    /// Print the OpenAPI document (JSON) on standard output.
+    Openapi,
 }

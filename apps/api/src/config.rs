@@ -5,6 +5,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use hub_identity_infrastructure::JwtSecret;
+use hub_platform_http::rate_limit::RateLimits;
+
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -31,9 +34,15 @@ pub enum LogFormat {
 }
 
 /// Everything `serve` needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    /// Signs access tokens (`JWT_SECRET`, at least 32 bytes).
+    pub jwt_secret: JwtSecret,
+    /// Lifetime of an access token.
+    pub jwt_ttl: Duration,
+    /// Per-route limits (`RATE_LIMITS` over the declared defaults).
+    pub rate_limits: RateLimits,
     pub database_pool_size: usize,
     pub http_addr: SocketAddr,
     /// Largest accepted JSON body.
@@ -57,11 +66,18 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
         Ok(Self {
-            database_url: env.required(
-                "DATABASE_URL",
-                "set it to a PostgreSQL URL (`make run` provisions a local database when it is unset)",
-                parse_database_url,
+            database_url: database_url(&env)?,
+            jwt_secret: env.required(
+                "JWT_SECRET",
+                "set it to at least 32 random bytes, e.g. `openssl rand -base64 48` (`make run` generates one under .data/)",
+                |v| JwtSecret::new(v).map_err(|e| e.to_string()),
             )?,
+            jwt_ttl: env.parse_or("JWT_TTL", Duration::from_secs(3600), parse_duration)?,
+            rate_limits: {
+                let spec = env.get("RATE_LIMITS");
+                RateLimits::from_spec(spec.as_deref(), &crate::rate_limit_rules())
+                    .map_err(|e| invalid("RATE_LIMITS", spec.as_deref().unwrap_or_default(), e.to_string()))?
+            },
             database_pool_size: env.parse_or("DATABASE_POOL_SIZE", 16, parse_positive)?,
             http_addr: env.parse_or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)), |v| {
                 v.parse().map_err(|e| format!("{e} (expected host:port, e.g. 127.0.0.1:8080)"))
@@ -92,6 +108,21 @@ impl Config {
             shutdown_timeout: env.parse_or("SHUTDOWN_TIMEOUT", Duration::from_secs(30), parse_duration)?,
         })
     }
+}
+
+/// Only the database URL, for commands that need nothing else (`migrate`,
+/// `create-admin`).
+pub fn database_url_from_env() -> Result<String, ConfigError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    database_url(&Env(&lookup))
+}
+
+fn database_url<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<String, ConfigError> {
+    env.required(
+        "DATABASE_URL",
+        "set it to a PostgreSQL URL (`make run` provisions a local database when it is unset)",
+        parse_database_url,
+    )
 }
 
 struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
@@ -126,10 +157,10 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
 
 fn invalid(var: &'static str, value: &str, reason: String) -> ConfigError {
     // Never echo a URL's password back into logs.
-    let value = if var == "DATABASE_URL" {
-        redact_url(value)
-    } else {
-        value.to_owned()
+    let value = match var {
+        "DATABASE_URL" => redact_url(value),
+        "JWT_SECRET" | "WEBHOOK_SECRETS_KEY" => "***".to_owned(),
+        _ => value.to_owned(),
     };
     ConfigError::Invalid { var, value, reason }
 }
@@ -178,10 +209,11 @@ mod tests {
     }
 
     const URL: (&str, &str) = ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hub");
+    const JWT: (&str, &str) = ("JWT_SECRET", "0123456789abcdef0123456789abcdef");
 
     #[test]
     fn defaults_apply_when_only_the_database_is_given() {
-        let config = config(&[URL]).unwrap();
+        let config = config(&[URL, JWT]).unwrap();
         assert_eq!(config.http_addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.database_pool_size, 16);
         assert_eq!(config.outbox_poll_interval, Duration::from_secs(1));
@@ -193,6 +225,7 @@ mod tests {
     fn values_are_read_and_trimmed() {
         let config = config(&[
             URL,
+            JWT,
             ("HTTP_ADDR", " 0.0.0.0:9000 "),
             ("OUTBOX_POLL_INTERVAL", "250ms"),
             ("LOG_FORMAT", "pretty"),
@@ -205,7 +238,7 @@ mod tests {
 
     #[test]
     fn missing_database_url_names_the_variable() {
-        let error = config(&[]).unwrap_err();
+        let error = config(&[JWT]).unwrap_err();
         assert!(matches!(
             error,
             ConfigError::Missing {
@@ -217,22 +250,56 @@ mod tests {
     }
 
     #[test]
+    fn jwt_secret_is_required_and_long() {
+        let error = config(&[URL]).unwrap_err();
+        assert!(
+            error.to_string().starts_with("JWT_SECRET is not set"),
+            "{error}"
+        );
+        let error = config(&[URL, ("JWT_SECRET", "too-short")]).unwrap_err();
+        assert!(error.to_string().contains("at least 32 bytes"), "{error}");
+        assert!(
+            !error.to_string().contains("too-short"),
+            "secrets are not echoed: {error}"
+        );
+    }
+
+    #[test]
+    fn rate_limits_are_checked_at_start_up() {
+        let limited = config(&[URL, JWT, ("RATE_LIMITS", "auth.login=30/min")]).unwrap();
+        assert_eq!(
+            limited.rate_limits.limit("auth.login").unwrap().to_string(),
+            "30/min"
+        );
+        let error = config_error(&[URL, JWT, ("RATE_LIMITS", "auth.logon=30/min")]);
+        assert!(error.contains("unknown key `auth.logon`"), "{error}");
+        let error = config_error(&[URL, JWT, ("RATE_LIMITS", "auth.login=lots")]);
+        assert!(error.contains("RATE_LIMITS"), "{error}");
+        let off = config(&[URL, JWT, ("RATE_LIMITS", "off")]).unwrap();
+        assert_eq!(off.rate_limits.limit("auth.login"), None);
+    }
+
+    fn config_error(vars: &[(&str, &str)]) -> String {
+        config(vars).unwrap_err().to_string()
+    }
+
+    #[test]
     fn invalid_values_name_the_variable_and_hide_passwords() {
-        let error = config(&[URL, ("HTTP_ADDR", "localhost")]).unwrap_err();
+        let error = config(&[URL, JWT, ("HTTP_ADDR", "localhost")]).unwrap_err();
         assert!(
             error
                 .to_string()
                 .starts_with("HTTP_ADDR=\"localhost\" is invalid"),
             "{error}"
         );
-        let error = config(&[URL, ("DATABASE_POOL_SIZE", "0")]).unwrap_err();
+        let error = config(&[URL, JWT, ("DATABASE_POOL_SIZE", "0")]).unwrap_err();
         assert!(error.to_string().contains("DATABASE_POOL_SIZE"), "{error}");
-        let error = config(&[URL, ("OUTBOX_POLL_INTERVAL", "soon")]).unwrap_err();
+        let error = config(&[URL, JWT, ("OUTBOX_POLL_INTERVAL", "soon")]).unwrap_err();
         assert!(
             error.to_string().contains("OUTBOX_POLL_INTERVAL"),
             "{error}"
         );
-        let error = config(&[("DATABASE_URL", "mysql://u:secret@h/db")]).unwrap_err();
+        let error = config(&[("DATABASE_URL", "mysql://u:secret@h/db"), JWT]).unwrap_err();
         assert!(!error.to_string().contains("secret"), "{error}");
         assert!(error.to_string().contains("DATABASE_URL"), "{error}");
     }

@@ -6,5 +6,13 @@
 pub mod cli;
 pub mod config;
 mod health;
+pub mod openapi;
 pub mod server;
 pub mod telemetry;
+
+use hub_platform_http::rate_limit::RateLimitRule;
+
+/// Every rate limit the contexts declare: the keys `RATE_LIMITS` accepts.
+pub fn rate_limit_rules() -> Vec<RateLimitRule> {
+    hub_identity_infrastructure::RATE_LIMIT_RULES.to_vec()
+}

@@ -1,26 +1,93 @@
 //! The `hub-chantier` binary.
 
-use anyhow::Context;
+use std::io::BufRead;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
 use clap::Parser;
 use hub_chantier::cli::{Cli, Command};
-use hub_chantier::config::Config;
-use hub_chantier::{server, telemetry};
+use hub_chantier::config::{Config, LogFormat, database_url_from_env};
+use hub_chantier::{openapi, server, telemetry};
+use hub_identity_application::{CreateAdmin, CreateAdminOutcome, CreateUserError};
+use hub_identity_infrastructure::{Argon2Hasher, DieselUserRepository};
+use hub_kernel::SystemClock;
+use hub_platform_postgres::{Database, PoolSettings, migrations};
 
 // A multi-threaded runtime: actix's server runs under it, and Diesel's
 // migration harness must not run on a current-thread runtime.
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = Config::from_env().context("invalid configuration")?;
-    telemetry::init(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => server::serve(config).await,
+        Command::Serve => {
+            let config = Config::from_env().context("invalid configuration")?;
+            telemetry::init(config.log_format);
+            server::serve(config).await
+        }
         Command::Migrate => {
-            let applied = hub_platform_postgres::migrations::run_pending(&config.database_url)
+            telemetry::init(LogFormat::Json);
+            let url = database_url_from_env()?;
+            let applied = migrations::run_pending(&url)
                 .await
                 .context("migrations failed")?;
             tracing::info!(count = applied.len(), ?applied, "migrations applied");
             Ok(())
         }
+        Command::CreateAdmin {
+            email,
+            password_stdin: _,
+            nom,
+            prenom,
+        } => {
+            telemetry::init(LogFormat::Json);
+            create_admin(email, nom, prenom).await
+        }
+        Command::Openapi => {
+            let document = openapi::document()
+                .to_pretty_json()
+                .context("cannot serialise the OpenAPI document")?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{document}");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn create_admin(email: String, nom: String, prenom: String) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+
+    let url = database_url_from_env()?;
+    migrations::run_pending(&url)
+        .await
+        .context("migrations failed")?;
+    let database = Database::connect(&url, &PoolSettings::default())?;
+    let hasher = Argon2Hasher::new().map_err(anyhow::Error::msg)?;
+    let bootstrap = CreateAdmin::new(
+        Arc::new(DieselUserRepository::new(database.clone())),
+        Arc::new(hasher),
+        Arc::new(SystemClock),
+    );
+    let outcome = bootstrap
+        .execute(email.clone(), password, nom, prenom)
+        .await;
+    database.close();
+    match outcome {
+        Ok(CreateAdminOutcome::Created(user)) => {
+            eprintln!("administrator {} created (id {})", user.email(), user.id());
+            Ok(())
+        }
+        Ok(CreateAdminOutcome::AlreadyExists) => {
+            eprintln!("a user with the email {email} already exists: nothing to do");
+            Ok(())
+        }
+        Err(CreateUserError::Invalid(errors)) => bail!("invalid administrator: {errors}"),
+        Err(error) => Err(error.into()),
     }
 }

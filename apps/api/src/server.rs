@@ -8,11 +8,19 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use hub_identity_application::Authenticate;
+use hub_identity_infrastructure::{
+    Argon2Hasher, DieselUserRepository, IdentityAuthenticator, IdentityHttp, JwtTokenService,
+};
+use hub_kernel::{Clock, SystemClock};
 use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
+use hub_platform_http::auth::{Authenticator, authenticator_data};
+use hub_platform_http::rate_limit::RateLimit;
 use hub_platform_http::{extractors, request_id};
 use hub_platform_postgres::{Database, OutboxRelay, PoolSettings, RelayConfig, migrations};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
 use crate::health;
@@ -75,7 +83,8 @@ impl Application {
         let listener = TcpListener::bind(config.http_addr)
             .with_context(|| format!("cannot listen on HTTP_ADDR={}", config.http_addr))?;
         let addr = listener.local_addr()?;
-        let server = http_server(listener, &config, database.clone())?;
+        let contexts = Contexts::build(&config, &database)?;
+        let server = http_server(listener, &config, database.clone(), contexts)?;
         Ok(Self {
             server,
             addr,
@@ -121,22 +130,61 @@ impl Application {
     }
 }
 
+/// The HTTP side of every context, built once and shared by the workers.
+#[derive(Clone)]
+struct Contexts {
+    authenticator: web::Data<dyn Authenticator>,
+    identity: web::Data<IdentityHttp>,
+    login_limit: RateLimit,
+}
+
+impl Contexts {
+    fn build(config: &Config, database: &Database) -> anyhow::Result<Self> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let users = Arc::new(DieselUserRepository::new(database.clone()));
+        let tokens = Arc::new(JwtTokenService::new(&config.jwt_secret, config.jwt_ttl));
+        let hasher = Arc::new(Argon2Hasher::new().map_err(anyhow::Error::msg)?);
+        let authenticator = Arc::new(IdentityAuthenticator::new(Authenticate::new(
+            users.clone(),
+            tokens.clone(),
+            clock.clone(),
+        )));
+        Ok(Self {
+            authenticator: authenticator_data(authenticator),
+            identity: web::Data::new(IdentityHttp::new(users, hasher, tokens, clock)),
+            login_limit: config.rate_limits.layer("auth.login")?,
+        })
+    }
+}
+
 fn http_server(
     listener: TcpListener,
     config: &Config,
     database: Database,
+    contexts: Contexts,
 ) -> anyhow::Result<Server> {
     let database = web::Data::new(database);
     let body_limit = config.http_body_limit;
+    let openapi = crate::openapi::document();
     let server = HttpServer::new(move || {
+        let contexts = contexts.clone();
         App::new()
             .wrap(from_fn(request_id::middleware))
             .app_data(database.clone())
+            .app_data(contexts.authenticator.clone())
             .app_data(extractors::json_config(body_limit))
             .app_data(extractors::query_config())
             .app_data(extractors::path_config())
             .service(health::live)
             .service(health::ready)
+            .configure(|cfg| {
+                hub_identity_infrastructure::http::configure(
+                    cfg,
+                    contexts.identity,
+                    contexts.login_limit,
+                )
+            })
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
             .default_service(web::to(extractors::route_not_found))
     })
     // Signals are handled by `serve`, which also stops the workers.

@@ -51,7 +51,9 @@ impl Page {
     pub fn new(skip: Option<u64>, limit: Option<u64>) -> Self {
         Self {
             skip: skip.unwrap_or(0),
-            limit: limit.unwrap_or(Self::DEFAULT_LIMIT).clamp(1, Self::MAX_LIMIT),
+            limit: limit
+                .unwrap_or(Self::DEFAULT_LIMIT)
+                .clamp(1, Self::MAX_LIMIT),
         }
     }
 }

@@ -42,10 +42,8 @@ impl From<AuthError> for Problem {
             AuthError::Unavailable => {
                 Problem::service_unavailable("auth_unavailable", error.to_string())
             }
-            other => Problem::unauthorized(other.to_string()).with_header(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer"),
-            ),
+            other => Problem::unauthorized(other.to_string())
+                .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
         }
     }
 }
@@ -92,7 +90,9 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Actor, AuthError> {
         Some(token) => match req.app_data::<web::Data<dyn Authenticator>>() {
             Some(authenticator) => authenticator.authenticate(&token).await,
             None => {
-                tracing::error!("no Authenticator registered: every authenticated route answers 503");
+                tracing::error!(
+                    "no Authenticator registered: every authenticated route answers 503"
+                );
                 Err(AuthError::Unavailable)
             }
         },
@@ -214,12 +214,18 @@ mod tests {
         HttpResponse::Ok().body(user.0.role.as_str())
     }
 
-    async fn admin_or_conducteur(user: Authorized<AdminOrConducteur>, again: Authenticated) -> HttpResponse {
+    async fn admin_or_conducteur(
+        user: Authorized<AdminOrConducteur>,
+        again: Authenticated,
+    ) -> HttpResponse {
         assert_eq!(user.actor, again.0);
         HttpResponse::Ok().body(user.actor.role.as_str())
     }
 
-    async fn call(authenticator: Arc<RoleTokens>, req: test::TestRequest) -> (u16, String, Option<String>) {
+    async fn call(
+        authenticator: Arc<RoleTokens>,
+        req: test::TestRequest,
+    ) -> (u16, String, Option<String>) {
         let app = test::init_service(
             App::new()
                 .app_data(authenticator_data(authenticator))
@@ -242,12 +248,19 @@ mod tests {
         let tokens = Arc::new(RoleTokens::default());
         let get = |uri: &str| test::TestRequest::get().uri(uri);
 
-        let (status, body, _) = call(tokens.clone(), get("/me").insert_header(("authorization", "Bearer compagnon"))).await;
+        let (status, body, _) = call(
+            tokens.clone(),
+            get("/me").insert_header(("authorization", "Bearer compagnon")),
+        )
+        .await;
         assert_eq!((status, body.as_str()), (200, "compagnon"));
 
         let (status, body, _) = call(
             tokens.clone(),
-            get("/me").cookie(actix_web::cookie::Cookie::new(ACCESS_TOKEN_COOKIE, "conducteur")),
+            get("/me").cookie(actix_web::cookie::Cookie::new(
+                ACCESS_TOKEN_COOKIE,
+                "conducteur",
+            )),
         )
         .await;
         assert_eq!((status, body.as_str()), (200, "conducteur"));
@@ -257,17 +270,32 @@ mod tests {
             tokens.clone(),
             get("/me")
                 .insert_header(("authorization", "bearer admin"))
-                .cookie(actix_web::cookie::Cookie::new(ACCESS_TOKEN_COOKIE, "compagnon")),
+                .cookie(actix_web::cookie::Cookie::new(
+                    ACCESS_TOKEN_COOKIE,
+                    "compagnon",
+                )),
         )
         .await;
         assert_eq!(body, "admin");
 
         for (request, fragment) in [
             (get("/me"), "no credentials"),
-            (get("/me").insert_header(("authorization", "Basic YTpi")), "no credentials"),
-            (get("/me").insert_header(("authorization", "Bearer nonsense")), "invalid"),
-            (get("/me").insert_header(("authorization", "Bearer expired")), "expired"),
-            (get("/me").insert_header(("authorization", "Bearer revoked")), "deactivated"),
+            (
+                get("/me").insert_header(("authorization", "Basic YTpi")),
+                "no credentials",
+            ),
+            (
+                get("/me").insert_header(("authorization", "Bearer nonsense")),
+                "invalid",
+            ),
+            (
+                get("/me").insert_header(("authorization", "Bearer expired")),
+                "expired",
+            ),
+            (
+                get("/me").insert_header(("authorization", "Bearer revoked")),
+                "deactivated",
+            ),
         ] {
             let (status, body, challenge) = call(tokens.clone(), request).await;
             assert_eq!(status, 401, "{body}");
@@ -280,7 +308,12 @@ mod tests {
     #[actix_web::test]
     async fn role_policy_gives_403_to_other_roles_and_checks_the_token_once() {
         let tokens = Arc::new(RoleTokens::default());
-        for (role, expected) in [("admin", 200), ("conducteur", 200), ("chef_chantier", 403), ("compagnon", 403)] {
+        for (role, expected) in [
+            ("admin", 200),
+            ("conducteur", 200),
+            ("chef_chantier", 403),
+            ("compagnon", 403),
+        ] {
             let before = tokens.calls.load(Ordering::SeqCst);
             let (status, body, _) = call(
                 tokens.clone(),
@@ -294,7 +327,11 @@ mod tests {
                 assert!(body.contains("\"code\":\"forbidden\""), "{body}");
                 assert!(body.contains("admin or conducteur"), "{body}");
             }
-            assert_eq!(tokens.calls.load(Ordering::SeqCst) - before, 1, "one token check per request");
+            assert_eq!(
+                tokens.calls.load(Ordering::SeqCst) - before,
+                1,
+                "one token check per request"
+            );
         }
         let (status, _, _) = call(tokens.clone(), test::TestRequest::get().uri("/gestion")).await;
         assert_eq!(status, 401, "no token is 401, not 403");

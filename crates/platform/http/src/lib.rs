@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod extractors;
+pub mod openapi;
 mod problem;
 pub mod rate_limit;
 pub mod request_id;

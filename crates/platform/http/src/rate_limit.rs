@@ -75,7 +75,12 @@ pub struct Limit {
 }
 
 impl Limit {
-    pub const fn per_minute(count: NonZeroU32) -> Self {
+    /// `count` per minute; a zero count fails to compile when used in a constant.
+    pub const fn per_minute(count: u32) -> Self {
+        let count = match NonZeroU32::new(count) {
+            Some(count) => count,
+            None => panic!("a rate limit needs a count of at least 1"),
+        };
         Self {
             count,
             period: Period::Minute,
@@ -100,7 +105,8 @@ impl FromStr for Limit {
             .trim()
             .parse()
             .map_err(|_| format!("`{count}` is not a number"))?;
-        let count = NonZeroU32::new(count).ok_or("a limit of 0 would refuse everything; use RATE_LIMITS=off to disable")?;
+        let count = NonZeroU32::new(count)
+            .ok_or("a limit of 0 would refuse everything; use RATE_LIMITS=off to disable")?;
         let period = match period.trim() {
             "s" | "sec" | "second" => Period::Second,
             "m" | "min" | "minute" => Period::Minute,
@@ -146,20 +152,25 @@ pub struct RateLimits {
 impl RateLimits {
     /// Builds the limiters from the declared `rules` and the `RATE_LIMITS`
     /// value (`None` or empty: the defaults).
-    pub fn from_spec(spec: Option<&str>, rules: &[RateLimitRule]) -> Result<Self, RateLimitConfigError> {
+    pub fn from_spec(
+        spec: Option<&str>,
+        rules: &[RateLimitRule],
+    ) -> Result<Self, RateLimitConfigError> {
         let spec = spec.map(str::trim).unwrap_or_default();
         let disabled = spec.eq_ignore_ascii_case("off");
-        let mut chosen: HashMap<&'static str, (Limit, Scope)> =
-            rules.iter().map(|r| (r.key, (r.default, r.scope))).collect();
+        let mut chosen: HashMap<&'static str, (Limit, Scope)> = rules
+            .iter()
+            .map(|r| (r.key, (r.default, r.scope)))
+            .collect();
         if !disabled {
             for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
                 let syntax = |reason: String| RateLimitConfigError::Syntax {
                     entry: entry.to_owned(),
                     reason,
                 };
-                let (key, value) = entry
-                    .split_once('=')
-                    .ok_or_else(|| syntax("expected <key>=<count>/<period>, e.g. auth.login=30/min".into()))?;
+                let (key, value) = entry.split_once('=').ok_or_else(|| {
+                    syntax("expected <key>=<count>/<period>, e.g. auth.login=30/min".into())
+                })?;
                 let key = key.trim();
                 let Some((_, (limit, _))) = chosen.iter_mut().find(|(k, _)| **k == key) else {
                     let mut known: Vec<&str> = rules.iter().map(|r| r.key).collect();
@@ -201,7 +212,11 @@ impl RateLimits {
 
     /// The limit in force for `key` (`None` when disabled or unknown).
     pub fn limit(&self, key: &str) -> Option<Limit> {
-        self.limits.get(key)?.inner.as_ref().map(|inner| inner.limit)
+        self.limits
+            .get(key)?
+            .inner
+            .as_ref()
+            .map(|inner| inner.limit)
     }
 }
 
@@ -233,7 +248,11 @@ impl fmt::Debug for RateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
             None => f.write_str("RateLimit(off)"),
-            Some(inner) => write!(f, "RateLimit({}={}, {:?})", inner.key, inner.limit, inner.scope),
+            Some(inner) => write!(
+                f,
+                "RateLimit({}={}, {:?})",
+                inner.key, inner.limit, inner.scope
+            ),
         }
     }
 }
@@ -286,7 +305,12 @@ impl Inner {
         }
     }
 
-    fn insert_headers(&self, headers: &mut actix_web::http::header::HeaderMap, remaining: u32, reset: u64) {
+    fn insert_headers(
+        &self,
+        headers: &mut actix_web::http::header::HeaderMap,
+        remaining: u32,
+        reset: u64,
+    ) {
         headers.insert(RATELIMIT_LIMIT, HeaderValue::from(self.limit.count.get()));
         headers.insert(RATELIMIT_REMAINING, HeaderValue::from(remaining));
         headers.insert(RATELIMIT_RESET, HeaderValue::from(reset));
@@ -338,7 +362,9 @@ where
             let Some(inner) = inner else {
                 return Ok(service.call(req).await?.map_into_left_body());
             };
-            let ip = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+            let ip = req
+                .peer_addr()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
             let key = match inner.scope {
                 Scope::PerIp => Key::Ip(ip),
                 Scope::PerUser => match auth::authenticate(req.request()).await {
@@ -349,7 +375,11 @@ where
             match inner.check(&key) {
                 Verdict::Allowed { remaining } => {
                     let mut response = service.call(req).await?;
-                    let reset = if remaining == inner.limit.count.get() { 0 } else { inner.limit.period.duration().as_secs() };
+                    let reset = if remaining == inner.limit.count.get() {
+                        0
+                    } else {
+                        inner.limit.period.duration().as_secs()
+                    };
                     inner.insert_headers(response.headers_mut(), remaining, reset);
                     Ok(response.map_into_left_body())
                 }
@@ -360,7 +390,10 @@ where
                     let problem = Problem::new(
                         StatusCode::TOO_MANY_REQUESTS,
                         "rate_limited",
-                        format!("too many requests ({} for `{}`); retry in {seconds} s", inner.limit, inner.key),
+                        format!(
+                            "too many requests ({} for `{}`); retry in {seconds} s",
+                            inner.limit, inner.key
+                        ),
                     )
                     .with_header(RETRY_AFTER, HeaderValue::from(seconds));
                     let mut response = problem.error_response();
@@ -472,19 +505,39 @@ mod tests {
         assert_eq!(first.status(), 200);
         assert_eq!(first.headers().get("ratelimit-limit").unwrap(), "2");
         assert_eq!(first.headers().get("ratelimit-remaining").unwrap(), "1");
-        assert_eq!(atest::call_service(&app, request("10.0.0.1")).await.status(), 200);
+        assert_eq!(
+            atest::call_service(&app, request("10.0.0.1"))
+                .await
+                .status(),
+            200
+        );
 
         let refused = atest::call_service(&app, request("10.0.0.1")).await;
         assert_eq!(refused.status(), 429);
-        let retry_after: u64 = refused.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+        let retry_after: u64 = refused
+            .headers()
+            .get("retry-after")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=30).contains(&retry_after), "{retry_after}");
         assert_eq!(refused.headers().get("ratelimit-remaining").unwrap(), "0");
-        assert_eq!(refused.headers().get("content-type").unwrap(), crate::PROBLEM_CONTENT_TYPE);
+        assert_eq!(
+            refused.headers().get("content-type").unwrap(),
+            crate::PROBLEM_CONTENT_TYPE
+        );
         let body: serde_json::Value = atest::read_body_json(refused).await;
         assert_eq!(body["code"], "rate_limited");
 
         // Another client is not affected.
-        assert_eq!(atest::call_service(&app, request("10.0.0.2")).await.status(), 200);
+        assert_eq!(
+            atest::call_service(&app, request("10.0.0.2"))
+                .await
+                .status(),
+            200
+        );
     }
 
     #[actix_web::test]
@@ -513,9 +566,24 @@ mod tests {
                 .insert_header(("authorization", format!("Bearer {user}")))
                 .to_request()
         };
-        assert_eq!(atest::call_service(&app, as_user("/things", alice)).await.status(), 200);
-        assert_eq!(atest::call_service(&app, as_user("/things", alice)).await.status(), 429);
-        assert_eq!(atest::call_service(&app, as_user("/things", bob)).await.status(), 200);
+        assert_eq!(
+            atest::call_service(&app, as_user("/things", alice))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            atest::call_service(&app, as_user("/things", alice))
+                .await
+                .status(),
+            429
+        );
+        assert_eq!(
+            atest::call_service(&app, as_user("/things", bob))
+                .await
+                .status(),
+            200
+        );
         for _ in 0..5 {
             let response = atest::call_service(&app, as_user("/free", alice)).await;
             assert_eq!(response.status(), 200);

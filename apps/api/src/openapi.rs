@@ -1,0 +1,26 @@
+//! The OpenAPI document of the whole API, merged from each context's own,
+//! served at `/api/v1/openapi.json` with Swagger UI at `/docs`.
+
+use hub_platform_http::openapi::SecuritySchemes;
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as Document;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hub Chantier API",
+        description = "Construction-site management backend. Errors are `application/problem+json` with a stable `code`.",
+        version = env!("CARGO_PKG_VERSION")
+    ),
+    modifiers(&SecuritySchemes),
+    tags((name = "health", description = "Probes"))
+)]
+struct Root;
+
+/// The complete document.
+pub fn document() -> Document {
+    let mut document = Root::openapi();
+    document.merge(hub_identity_infrastructure::IdentityApi::openapi());
+    document.merge(crate::health::HealthApi::openapi());
+    document
+}

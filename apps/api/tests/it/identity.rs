@@ -1,0 +1,661 @@
+//! Identity over HTTP: sign-in, tokens, user administration, roles, limits.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use diesel::sql_types::{BigInt, Jsonb, Text};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use hub_platform_test_db::TestDatabase;
+use serde_json::{Value, json};
+
+use crate::support::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Running, bootstrap_admin, http, start, start_with,
+};
+
+async fn app() -> (TestDatabase, Running) {
+    let test_db = TestDatabase::new().await;
+    bootstrap_admin(test_db.url()).await;
+    let app = start(test_db.url()).await;
+    (test_db, app)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+async fn count(test_db: &TestDatabase, sql: &str) -> i64 {
+    let mut conn = AsyncPgConnection::establish(test_db.url()).await.unwrap();
+    sql_query(sql)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_returns_a_bearer_token_and_a_strict_cookie() {
+    let (_db, app) = app().await;
+    let response = http()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": "ADMIN@hub-chantier.test", "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "access_token=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+        "Max-Age=3600",
+    ] {
+        assert!(
+            cookie.contains(attribute),
+            "{attribute} missing in {cookie}"
+        );
+    }
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let token = body["access_token"].as_str().unwrap();
+    assert!(cookie.contains(token));
+
+    // Bearer header and cookie both authenticate.
+    let me: Value = http()
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], ADMIN_EMAIL);
+    assert_eq!(me["role"], "admin");
+    assert!(me.get("password_hash").is_none() && !me.to_string().contains("argon2"));
+    let by_cookie = http()
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", format!("access_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_cookie.status(), 200);
+
+    let logout = http()
+        .post(app.url("/api/v1/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let cleared = logout.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("access_token=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_and_unknown_email_get_the_same_answer() {
+    let (_db, app) = app().await;
+    let attempt = |email: &'static str, password: &'static str| {
+        let url = app.url("/api/v1/auth/login");
+        async move {
+            let response = http()
+                .post(url)
+                .json(&json!({ "email": email, "password": password }))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let wrong_password = attempt(ADMIN_EMAIL, "not-the-password").await;
+    let unknown_email = attempt("nobody@hub-chantier.test", ADMIN_PASSWORD).await;
+    assert_eq!(wrong_password.0, 401);
+    assert_eq!(wrong_password, unknown_email);
+    assert_eq!(wrong_password.1["code"], "invalid_credentials");
+
+    let me = http().get(app.url("/api/v1/auth/me")).send().await.unwrap();
+    assert_eq!(me.status(), 401);
+    let garbage = http()
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 401);
+    assert_eq!(garbage.headers()["www-authenticate"], "Bearer");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_is_rate_limited_per_address() {
+    let test_db = TestDatabase::new().await;
+    bootstrap_admin(test_db.url()).await;
+    let app = start_with(test_db.url(), &[("RATE_LIMITS", "auth.login=3/min")]).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let response = http()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "email": ADMIN_EMAIL, "password": "wrong-password-again" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            let retry_after: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&retry_after));
+            assert_eq!(response.headers()["ratelimit-limit"], "3");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "rate_limited");
+        }
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_manages_users_and_each_change_is_an_event() {
+    let (test_db, app) = app().await;
+    let admin = app.admin_token().await;
+    let client = http();
+
+    let created = client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "email": "Chef@Example.fr", "password": "mot-de-passe-long-1", "nom": "Durand",
+            "prenom": "Léa", "role": "chef_chantier", "type_utilisateur": "interimaire"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let user: Value = created.json().await.unwrap();
+    assert_eq!(user["email"], "chef@example.fr");
+    assert_eq!(user["is_active"], true);
+    let id = user["id"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/api/v1/users/{id}"));
+
+    // The same address in other letters is the same user.
+    let duplicate = client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "email": "CHEF@example.FR", "password": "mot-de-passe-long-1", "nom": "X",
+            "prenom": "Y", "role": "compagnon", "type_utilisateur": "employe"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicate.status(), 409);
+    assert_eq!(
+        duplicate.json::<Value>().await.unwrap()["code"],
+        "email_taken"
+    );
+
+    let got: Value = client
+        .get(app.url(&location))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["prenom"], "Léa");
+
+    let list: Value = client
+        .get(app.url("/api/v1/users?role=chef_chantier&is_active=true&limit=10"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["users"][0]["id"], id.as_str());
+    let all: Value = client
+        .get(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["total"], 2);
+
+    let patched: Value = client
+        .patch(app.url(&location))
+        .bearer_auth(&admin)
+        .json(&json!({ "role": "conducteur", "nom": "Durand-Martin" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched["role"], "conducteur");
+    assert_eq!(patched["nom"], "Durand-Martin");
+
+    // The user signs in, then is deactivated: the token stops working at once.
+    let token = app.login("chef@example.fr", "mot-de-passe-long-1").await;
+    let me = client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.json::<Value>().await.unwrap()["role"], "conducteur");
+    let deactivated = client
+        .post(app.url(&format!("{location}/deactivate")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deactivated.status(), 200);
+    assert_eq!(
+        deactivated.json::<Value>().await.unwrap()["is_active"],
+        false
+    );
+    let refused = client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.text().await.unwrap().contains("deactivated"));
+    let login_again = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": "chef@example.fr", "password": "mot-de-passe-long-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login_again.status(), 401);
+
+    // Every change went through the outbox, without password material.
+    #[derive(QueryableByName)]
+    struct Logged {
+        #[diesel(sql_type = Text)]
+        event_type: String,
+        #[diesel(sql_type = Jsonb)]
+        data: Value,
+    }
+    let mut conn = AsyncPgConnection::establish(test_db.url()).await.unwrap();
+    let logged: Vec<Logged> = sql_query("SELECT event_type, data FROM event_logs ORDER BY seq")
+        .load(&mut conn)
+        .await
+        .unwrap();
+    let types: Vec<&str> = logged.iter().map(|l| l.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "user.created",
+            "user.created",
+            "user.updated",
+            "user.deactivated"
+        ]
+    );
+    assert_eq!(
+        logged[2].data["changes"],
+        json!({"nom": {"old": "Durand", "new": "Durand-Martin"}, "role": {"old": "chef_chantier", "new": "conducteur"}})
+    );
+    for entry in &logged {
+        let text = entry.data.to_string();
+        assert!(
+            !text.contains("argon2") && !text.contains("password"),
+            "{text}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_admins_manage_users() {
+    let (_db, app) = app().await;
+    let admin = app.admin_token().await;
+    let client = http();
+    app.create_user(&admin, "conducteur@example.fr", "conducteur")
+        .await;
+    let conducteur = app
+        .login("conducteur@example.fr", "mot-de-passe-long-1")
+        .await;
+
+    let body = json!({
+        "email": "x@example.fr", "password": "mot-de-passe-long-1", "nom": "X",
+        "prenom": "Y", "role": "admin", "type_utilisateur": "employe"
+    });
+    let forbidden = client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&conducteur)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), 403);
+    assert_eq!(
+        forbidden.json::<Value>().await.unwrap()["code"],
+        "forbidden"
+    );
+    for path in [
+        "/api/v1/users",
+        &format!("/api/v1/users/{}", uuid::Uuid::now_v7()),
+    ] {
+        assert_eq!(
+            client
+                .get(app.url(path))
+                .bearer_auth(&conducteur)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            403
+        );
+        assert_eq!(
+            client.get(app.url(path)).send().await.unwrap().status(),
+            401
+        );
+    }
+    let anonymous = client
+        .post(app.url("/api/v1/users"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // An admin cannot lock themselves out.
+    let me: Value = client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let own = format!("/api/v1/users/{}", me["id"].as_str().unwrap());
+    let demote = client
+        .patch(app.url(&own))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "compagnon"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demote.status(), 409);
+    assert_eq!(
+        demote.json::<Value>().await.unwrap()["code"],
+        "self_lockout"
+    );
+    let deactivate = client
+        .post(app.url(&format!("{own}/deactivate")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deactivate.status(), 409);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_clear_4xx_and_writes_nothing() {
+    let (test_db, app) = app().await;
+    let admin = app.admin_token().await;
+    let client = http();
+    let users_before = count(&test_db, "SELECT count(*) AS count FROM users").await;
+    let events_before = count(&test_db, "SELECT count(*) AS count FROM event_logs").await;
+
+    let valid = json!({
+        "email": "new@example.fr", "password": "mot-de-passe-long-1", "nom": "Nom",
+        "prenom": "Prenom", "role": "compagnon", "type_utilisateur": "employe"
+    });
+    let with = |field: &str, value: Value| {
+        let mut body = valid.clone();
+        body[field] = value;
+        body
+    };
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            client
+                .post(app.url("/api/v1/users"))
+                .body("{\"email\":")
+                .header("content-type", "application/json"),
+            400,
+            "malformed_json",
+        ),
+        (
+            client
+                .post(app.url("/api/v1/users"))
+                .json(&with("surprise", json!(1))),
+            422,
+            "invalid_body",
+        ),
+        (
+            client
+                .post(app.url("/api/v1/users"))
+                .json(&with("role", json!("patron"))),
+            422,
+            "invalid_body",
+        ),
+        (
+            client
+                .post(app.url("/api/v1/users"))
+                .json(&with("nom", json!(42))),
+            422,
+            "invalid_body",
+        ),
+        (
+            client
+                .post(app.url("/api/v1/users"))
+                .json(&with("nom", json!("N".repeat(101)))),
+            422,
+            "validation_failed",
+        ),
+        (
+            client
+                .post(app.url("/api/v1/users"))
+                .json(&with("password", json!("court"))),
+            422,
+            "validation_failed",
+        ),
+        (
+            client
+                .post(app.url("/api/v1/users"))
+                .json(&with("email", json!("pas-une-adresse"))),
+            422,
+            "validation_failed",
+        ),
+        (
+            client
+                .post(app.url("/api/v1/users"))
+                .body(valid.to_string())
+                .header("content-type", "text/plain"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            client
+                .post(app.url("/api/v1/users"))
+                .json(&with("nom", json!("x".repeat(70_000)))),
+            413,
+            "payload_too_large",
+        ),
+        (
+            client.get(app.url("/api/v1/users/not-a-uuid")),
+            400,
+            "invalid_path",
+        ),
+        (
+            client.get(app.url(&format!("/api/v1/users/{}", uuid::Uuid::now_v7()))),
+            404,
+            "user_not_found",
+        ),
+        (
+            client.get(app.url("/api/v1/users?limit=1000")),
+            400,
+            "invalid_query",
+        ),
+        (
+            client.get(app.url("/api/v1/users?role=patron")),
+            400,
+            "invalid_query",
+        ),
+        (
+            client
+                .patch(app.url(&format!("/api/v1/users/{}", uuid::Uuid::now_v7())))
+                .json(&json!({"nom": "X"})),
+            404,
+            "user_not_found",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let response = request.bearer_auth(&admin).send().await.unwrap();
+        let got = response.status().as_u16();
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (got, body["code"].as_str().unwrap()),
+            (status, code),
+            "{body}"
+        );
+        if code == "validation_failed" {
+            assert!(body["errors"][0]["field"].is_string(), "{body}");
+        }
+    }
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM users").await,
+        users_before
+    );
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM event_logs").await,
+        events_before
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_admin_command_bootstraps_once() {
+    let test_db = TestDatabase::new().await;
+    let run = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hub-chantier"))
+            .args([
+                "create-admin",
+                "--email",
+                "Boss@Example.fr",
+                "--password-stdin",
+            ])
+            .env_clear()
+            .env("DATABASE_URL", test_db.url())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"un-mot-de-passe-solide\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let first = run();
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("administrator boss@example.fr created"),
+        "{stderr}"
+    );
+    let second = run();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(stderr.contains("already exists"), "{stderr}");
+
+    let app = start(test_db.url()).await;
+    let token = app.login("boss@example.fr", "un-mot-de-passe-solide").await;
+    let me: Value = http()
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+    app.stop().await;
+
+    // Too short a password is refused with a message and a failure status.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hub-chantier"))
+        .args([
+            "create-admin",
+            "--email",
+            "other@example.fr",
+            "--password-stdin",
+        ])
+        .env_clear()
+        .env("DATABASE_URL", test_db.url())
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"court\n").unwrap();
+    let refused = child.wait_with_output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("password"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_and_ui_are_served() {
+    let (_db, app) = app().await;
+    let document: Value = http()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/me",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/users/{id}/deactivate",
+        "/health/ready",
+    ] {
+        assert!(
+            document["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(document["components"]["schemas"]["Problem"].is_object());
+    assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    let ui = http().get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(ui.status(), 200);
+    assert!(ui.text().await.unwrap().contains("swagger"));
+    app.stop().await;
+}

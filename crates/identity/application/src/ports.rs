@@ -1,0 +1,92 @@
+//! What the identity use cases need from the outside world.
+
+use async_trait::async_trait;
+use hub_identity_domain::{Email, PasswordHash, PlainPassword, User};
+use hub_kernel::{EventEnvelope, Page, Role};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    #[error("a user with this email already exists")]
+    DuplicateEmail,
+    #[error("the user changed or disappeared meanwhile")]
+    NotFound,
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+/// Filters of the user list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
+/// Users and their events, stored together: `insert`/`update` write the
+/// user and append `events` to the outbox in one transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    async fn insert(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
+    async fn update(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
+    async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, RepositoryError>;
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
+    /// A page of users, ordered by creation, and the total matching `filter`.
+    async fn list(
+        &self,
+        filter: &UserFilter,
+        page: Page,
+    ) -> Result<(Vec<User>, u64), RepositoryError>;
+}
+
+/// Password hashing (argon2id in production). Slow on purpose.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, String>;
+    /// Whether `password` matches `hash`; `hash` is `None` for an unknown
+    /// account, and the check then costs the same as a real one so that
+    /// timing does not reveal which emails exist.
+    async fn verify(&self, password: &str, hash: Option<PasswordHash>) -> bool;
+}
+
+/// Claims of a verified access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A freshly issued access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_in: time::Duration,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is invalid")]
+    Invalid,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token could not be issued: {0}")]
+    Issue(String),
+}
+
+/// Access tokens (JWT HS256 in production).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait TokenService: Send + Sync {
+    fn issue(
+        &self,
+        user_id: Uuid,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> Result<IssuedToken, TokenError>;
+    fn verify(&self, token: &str, now: OffsetDateTime) -> Result<TokenClaims, TokenError>;
+}

@@ -1,0 +1,932 @@
+//! The identity use cases. Each is a small struct holding its ports, with
+//! one `execute` method; the HTTP adapter and the CLI call them.
+
+use std::sync::Arc;
+
+use hub_identity_domain::{
+    Email, NewUser, PersonName, PlainPassword, TypeUtilisateur, User, UserChanges, UserError,
+};
+use hub_kernel::{
+    Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, Role,
+    ValidationErrors,
+};
+use uuid::Uuid;
+
+use crate::ports::{
+    IssuedToken, PasswordHasher, RepositoryError, TokenError, TokenService, UserFilter,
+    UserRepository,
+};
+
+/// Why a sign-in failed. A wrong email, a wrong password and a deactivated
+/// account are the same answer, so it reveals nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("sign-in is temporarily unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Signs a user in with email and password.
+pub struct Login {
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenService>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Login {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenService>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            tokens,
+            clock,
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<(IssuedToken, User), LoginError> {
+        let user = match Email::parse(email) {
+            Ok(email) => self
+                .users
+                .find_by_email(&email)
+                .await
+                .map_err(|e| LoginError::Unavailable(e.to_string()))?,
+            Err(_) => None,
+        };
+        // Always pay for one hash check, even for an unknown email.
+        let matches = self
+            .hasher
+            .verify(password, user.as_ref().map(|u| u.password_hash().clone()))
+            .await;
+        let user = match user {
+            Some(user) if matches && user.is_active() => user,
+            _ => return Err(LoginError::InvalidCredentials),
+        };
+        let token = self
+            .tokens
+            .issue(user.id(), user.role(), self.clock.now())
+            .map_err(|e| LoginError::Unavailable(e.to_string()))?;
+        Ok((token, user))
+    }
+}
+
+/// Why a token does not authenticate anyone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthenticateError {
+    #[error("the token is invalid")]
+    Invalid,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the account is deactivated or no longer exists")]
+    Revoked,
+    #[error("authentication unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Turns an access token into the acting user, as the user is *now*: a
+/// deactivated user's tokens stop working at once, and a changed role
+/// applies at once.
+pub struct Authenticate {
+    users: Arc<dyn UserRepository>,
+    tokens: Arc<dyn TokenService>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Authenticate {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        tokens: Arc<dyn TokenService>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            tokens,
+            clock,
+        }
+    }
+
+    pub async fn execute(&self, token: &str) -> Result<Actor, AuthenticateError> {
+        let claims = self
+            .tokens
+            .verify(token, self.clock.now())
+            .map_err(|e| match e {
+                TokenError::Expired => AuthenticateError::Expired,
+                TokenError::Invalid | TokenError::Issue(_) => AuthenticateError::Invalid,
+            })?;
+        let user = self
+            .users
+            .find_by_id(claims.user_id)
+            .await
+            .map_err(|e| AuthenticateError::Unavailable(e.to_string()))?;
+        match user {
+            Some(user) if user.is_active() => Ok(Actor {
+                user_id: user.id(),
+                role: user.role(),
+            }),
+            _ => Err(AuthenticateError::Revoked),
+        }
+    }
+}
+
+/// Raw input of user creation; validated by the use case.
+#[derive(Debug, Clone)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub password: String,
+    pub nom: String,
+    pub prenom: String,
+    pub role: Role,
+    pub type_utilisateur: TypeUtilisateur,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("a user with the email {0} already exists")]
+    DuplicateEmail(String),
+    #[error("user creation is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RepositoryError> for CreateUserError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::DuplicateEmail => Self::DuplicateEmail(String::new()),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Creates a user (administrators) and publishes `user.created`.
+pub struct CreateUser {
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    clock: Arc<dyn Clock>,
+}
+
+impl CreateUser {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            clock,
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        input: CreateUserInput,
+    ) -> Result<User, CreateUserError> {
+        let mut errors = ValidationErrors::new();
+        let email = errors.check("email", "invalid", Email::parse(&input.email));
+        let password = errors.check("password", "invalid", PlainPassword::parse(&input.password));
+        let nom = errors.check("nom", "invalid", PersonName::parse(&input.nom));
+        let prenom = errors.check("prenom", "invalid", PersonName::parse(&input.prenom));
+        let (Some(email), Some(password), Some(nom), Some(prenom)) = (email, password, nom, prenom)
+        else {
+            return Err(CreateUserError::Invalid(errors));
+        };
+        let duplicate = |email: &Email| CreateUserError::DuplicateEmail(email.to_string());
+        if self.users.find_by_email(&email).await?.is_some() {
+            return Err(duplicate(&email));
+        }
+        let hash = self
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(CreateUserError::Unavailable)?;
+        let (user, created) = User::register(
+            NewUser {
+                email: email.clone(),
+                nom,
+                prenom,
+                role: input.role,
+                type_utilisateur: input.type_utilisateur,
+            },
+            hash,
+            self.clock.now(),
+        );
+        let events = [wrap(&created, context, self.clock.as_ref())
+            .map_err(|e| CreateUserError::Unavailable(e.to_string()))?];
+        match self.users.insert(&user, &events).await {
+            // Another request created the same email between our check and our insert.
+            Err(RepositoryError::DuplicateEmail) => Err(duplicate(&email)),
+            other => other.map(|()| user).map_err(CreateUserError::from),
+        }
+    }
+}
+
+/// What `create-admin` did.
+#[derive(Debug)]
+pub enum CreateAdminOutcome {
+    Created(User),
+    AlreadyExists,
+}
+
+/// Bootstraps an administrator from the CLI; idempotent on the email.
+pub struct CreateAdmin {
+    create: CreateUser,
+}
+
+impl CreateAdmin {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            create: CreateUser::new(users, hasher, clock),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        email: String,
+        password: String,
+        nom: String,
+        prenom: String,
+    ) -> Result<CreateAdminOutcome, CreateUserError> {
+        let input = CreateUserInput {
+            email,
+            password,
+            nom,
+            prenom,
+            role: Role::Admin,
+            type_utilisateur: TypeUtilisateur::Employe,
+        };
+        match self
+            .create
+            .execute(&CommandContext::system(Some("cli".to_owned())), input)
+            .await
+        {
+            Ok(user) => Ok(CreateAdminOutcome::Created(user)),
+            Err(CreateUserError::DuplicateEmail(_)) => Ok(CreateAdminOutcome::AlreadyExists),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// Failures of the commands on an existing user.
+#[derive(Debug, thiserror::Error)]
+pub enum UserCommandError {
+    #[error("no user with this id")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error(transparent)]
+    Rule(#[from] UserError),
+    #[error("user administration is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RepositoryError> for UserCommandError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::NotFound => Self::NotFound,
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<EnvelopeError> for UserCommandError {
+    fn from(error: EnvelopeError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+pub struct GetUser {
+    users: Arc<dyn UserRepository>,
+}
+
+impl GetUser {
+    pub fn new(users: Arc<dyn UserRepository>) -> Self {
+        Self { users }
+    }
+
+    pub async fn execute(&self, id: Uuid) -> Result<User, UserCommandError> {
+        self.users
+            .find_by_id(id)
+            .await?
+            .ok_or(UserCommandError::NotFound)
+    }
+}
+
+pub struct ListUsers {
+    users: Arc<dyn UserRepository>,
+}
+
+impl ListUsers {
+    pub fn new(users: Arc<dyn UserRepository>) -> Self {
+        Self { users }
+    }
+
+    pub async fn execute(
+        &self,
+        filter: &UserFilter,
+        page: Page,
+    ) -> Result<(Vec<User>, u64), UserCommandError> {
+        Ok(self.users.list(filter, page).await?)
+    }
+}
+
+/// Raw input of a user update; absent fields are left unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateUserInput {
+    pub nom: Option<String>,
+    pub prenom: Option<String>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
+/// Changes names, role or active flag; publishes `user.updated` and/or
+/// `user.deactivated`, or nothing when nothing changed.
+pub struct UpdateUser {
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl UpdateUser {
+    pub fn new(users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { users, clock }
+    }
+
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        input: UpdateUserInput,
+    ) -> Result<User, UserCommandError> {
+        let mut errors = ValidationErrors::new();
+        let nom = input
+            .nom
+            .as_deref()
+            .map(|n| errors.check("nom", "invalid", PersonName::parse(n)));
+        let prenom = input
+            .prenom
+            .as_deref()
+            .map(|p| errors.check("prenom", "invalid", PersonName::parse(p)));
+        if !errors.is_empty() {
+            return Err(UserCommandError::Invalid(errors));
+        }
+        let mut user = self
+            .users
+            .find_by_id(id)
+            .await?
+            .ok_or(UserCommandError::NotFound)?;
+        let outcome = user.update(
+            UserChanges {
+                nom: nom.flatten(),
+                prenom: prenom.flatten(),
+                role: input.role,
+                is_active: input.is_active,
+            },
+            acting_user(context),
+            self.clock.now(),
+        )?;
+        let mut events = Vec::new();
+        if let Some(updated) = &outcome.updated {
+            events.push(wrap(updated, context, self.clock.as_ref())?);
+        }
+        if let Some(deactivated) = &outcome.deactivated {
+            events.push(wrap(deactivated, context, self.clock.as_ref())?);
+        }
+        if !events.is_empty() {
+            self.users.update(&user, &events).await?;
+        }
+        Ok(user)
+    }
+}
+
+/// Deactivates a user; their tokens stop working at once.
+pub struct DeactivateUser {
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl DeactivateUser {
+    pub fn new(users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { users, clock }
+    }
+
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+    ) -> Result<User, UserCommandError> {
+        let mut user = self
+            .users
+            .find_by_id(id)
+            .await?
+            .ok_or(UserCommandError::NotFound)?;
+        if let Some(deactivated) = user.deactivate(acting_user(context), self.clock.now())? {
+            let events = [wrap(&deactivated, context, self.clock.as_ref())?];
+            self.users.update(&user, &events).await?;
+        }
+        Ok(user)
+    }
+}
+
+/// The user a command acts as; the system (no actor) is the nil id, which
+/// is never a user, so self-lockout rules never apply to it.
+fn acting_user(context: &CommandContext) -> Uuid {
+    context.actor.map_or(Uuid::nil(), |actor| actor.user_id)
+}
+
+fn wrap<E: DomainEvent>(
+    event: &E,
+    context: &CommandContext,
+    clock: &dyn Clock,
+) -> Result<EventEnvelope, EnvelopeError> {
+    EventEnvelope::wrap(event, &context.metadata(), clock.now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockPasswordHasher, MockTokenService, MockUserRepository, TokenClaims};
+    use hub_identity_domain::PasswordHash;
+    use hub_kernel::FixedClock;
+    use std::sync::Mutex;
+    use time::macros::datetime;
+
+    const NOW: time::OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
+
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(FixedClock(NOW))
+    }
+
+    fn stored_user(role: Role, active: bool) -> User {
+        User::restore(
+            Uuid::now_v7(),
+            Email::parse("chef@example.fr").unwrap(),
+            PasswordHash::from_phc("$argon2id$stored".into()),
+            PersonName::parse("Martin").unwrap(),
+            PersonName::parse("Paul").unwrap(),
+            role,
+            TypeUtilisateur::Employe,
+            active,
+            NOW,
+            NOW,
+        )
+    }
+
+    fn admin_context() -> CommandContext {
+        CommandContext::user(
+            Actor {
+                user_id: Uuid::now_v7(),
+                role: Role::Admin,
+            },
+            Some("req-1".to_owned()),
+        )
+    }
+
+    /// A repository mock that records what it is asked to write.
+    fn recording_repository(
+        existing: Option<User>,
+    ) -> (MockUserRepository, Arc<Mutex<Vec<EventEnvelope>>>) {
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let mut users = MockUserRepository::new();
+        let found = existing.clone();
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(found.clone()));
+        let by_email = existing;
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(by_email.clone()));
+        let sink = written.clone();
+        users.expect_insert().returning(move |_, events| {
+            sink.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        });
+        let sink = written.clone();
+        users.expect_update().returning(move |_, events| {
+            sink.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        });
+        (users, written)
+    }
+
+    fn hasher(matches: bool) -> MockPasswordHasher {
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::from_phc("$argon2id$new".into())));
+        hasher
+            .expect_verify()
+            .times(1)
+            .returning(move |_, _| matches);
+        hasher
+    }
+
+    /// A hasher for creation paths: hashes, never verifies.
+    fn creating_hasher() -> MockPasswordHasher {
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::from_phc("$argon2id$new".into())));
+        hasher.expect_verify().never();
+        hasher
+    }
+
+    fn tokens() -> MockTokenService {
+        let mut tokens = MockTokenService::new();
+        tokens.expect_issue().returning(|_, _, _| {
+            Ok(IssuedToken {
+                token: "jwt".into(),
+                expires_in: time::Duration::minutes(60),
+            })
+        });
+        tokens
+    }
+
+    #[tokio::test]
+    async fn login_issues_a_token_for_the_right_password() {
+        let user = stored_user(Role::Conducteur, true);
+        let (users, _) = recording_repository(Some(user.clone()));
+        let login = Login::new(
+            Arc::new(users),
+            Arc::new(hasher(true)),
+            Arc::new(tokens()),
+            clock(),
+        );
+        let (token, signed_in) = login
+            .execute("Chef@Example.fr", "correct horse")
+            .await
+            .unwrap();
+        assert_eq!(token.token, "jwt");
+        assert_eq!(signed_in.id(), user.id());
+    }
+
+    #[tokio::test]
+    async fn login_gives_one_answer_for_wrong_password_unknown_email_and_inactive_account() {
+        // Each case still runs exactly one hash check (times(1) in `hasher`).
+        let cases = [
+            (Some(stored_user(Role::Admin, true)), false),
+            (None, true),
+            (Some(stored_user(Role::Admin, false)), true),
+        ];
+        for (existing, password_matches) in cases {
+            let (users, _) = recording_repository(existing);
+            let mut tokens = MockTokenService::new();
+            tokens.expect_issue().never();
+            let login = Login::new(
+                Arc::new(users),
+                Arc::new(hasher(password_matches)),
+                Arc::new(tokens),
+                clock(),
+            );
+            let error = login
+                .execute("chef@example.fr", "whatever-password")
+                .await
+                .unwrap_err();
+            assert!(matches!(error, LoginError::InvalidCredentials));
+        }
+        // A malformed email is answered the same way, after a dummy check.
+        let (users, _) = recording_repository(None);
+        let login = Login::new(
+            Arc::new(users),
+            Arc::new(hasher(false)),
+            Arc::new(tokens()),
+            clock(),
+        );
+        assert!(matches!(
+            login.execute("not an email", "x").await,
+            Err(LoginError::InvalidCredentials)
+        ));
+    }
+
+    fn verifying_tokens(result: Result<Uuid, TokenError>) -> MockTokenService {
+        let mut tokens = MockTokenService::new();
+        tokens.expect_verify().returning(move |_, _| {
+            result.clone().map(|user_id| TokenClaims {
+                user_id,
+                role: Role::Admin,
+                issued_at: NOW,
+                expires_at: NOW,
+            })
+        });
+        tokens
+    }
+
+    #[tokio::test]
+    async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
+        let user = stored_user(Role::Compagnon, true);
+        let (users, _) = recording_repository(Some(user.clone()));
+        let auth = Authenticate::new(
+            Arc::new(users),
+            Arc::new(verifying_tokens(Ok(user.id()))),
+            clock(),
+        );
+        // The token said admin; the user is a compagnon now.
+        assert_eq!(
+            auth.execute("t").await.unwrap(),
+            Actor {
+                user_id: user.id(),
+                role: Role::Compagnon
+            }
+        );
+
+        let inactive = stored_user(Role::Admin, false);
+        let (users, _) = recording_repository(Some(inactive.clone()));
+        let auth = Authenticate::new(
+            Arc::new(users),
+            Arc::new(verifying_tokens(Ok(inactive.id()))),
+            clock(),
+        );
+        assert_eq!(auth.execute("t").await, Err(AuthenticateError::Revoked));
+
+        let (users, _) = recording_repository(None);
+        let auth = Authenticate::new(
+            Arc::new(users),
+            Arc::new(verifying_tokens(Ok(Uuid::now_v7()))),
+            clock(),
+        );
+        assert_eq!(auth.execute("t").await, Err(AuthenticateError::Revoked));
+
+        for (error, expected) in [
+            (TokenError::Expired, AuthenticateError::Expired),
+            (TokenError::Invalid, AuthenticateError::Invalid),
+        ] {
+            let (users, _) = recording_repository(None);
+            let auth = Authenticate::new(
+                Arc::new(users),
+                Arc::new(verifying_tokens(Err(error))),
+                clock(),
+            );
+            assert_eq!(auth.execute("t").await, Err(expected));
+        }
+    }
+
+    fn create_input() -> CreateUserInput {
+        CreateUserInput {
+            email: " Nouveau@Example.fr".into(),
+            password: "un mot de passe long".into(),
+            nom: "Durand".into(),
+            prenom: "Lea".into(),
+            role: Role::ChefChantier,
+            type_utilisateur: TypeUtilisateur::SousTraitant,
+        }
+    }
+
+    #[tokio::test]
+    async fn create_user_stores_the_user_with_exactly_one_created_event() {
+        let (users, written) = recording_repository(None);
+        let create = CreateUser::new(Arc::new(users), Arc::new(creating_hasher()), clock());
+        let context = admin_context();
+        let user = create.execute(&context, create_input()).await.unwrap();
+
+        let events = written.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        let event = &events[0];
+        assert_eq!(event.event_type.as_str(), "user.created");
+        assert_eq!(event.aggregate_id, user.id().to_string());
+        assert_eq!(event.actor_id, context.actor.map(|a| a.user_id));
+        assert_eq!(event.correlation_id.as_deref(), Some("req-1"));
+        assert_eq!(
+            event.data,
+            serde_json::json!({
+                "user_id": user.id(), "email": "nouveau@example.fr", "nom": "Durand",
+                "prenom": "Lea", "role": "chef_chantier", "type_utilisateur": "sous_traitant"
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn create_user_reports_every_invalid_field_and_writes_nothing() {
+        let mut users = MockUserRepository::new();
+        users.expect_insert().never();
+        users.expect_find_by_email().never();
+        let create = CreateUser::new(
+            Arc::new(users),
+            Arc::new(MockPasswordHasher::new()),
+            clock(),
+        );
+        let input = CreateUserInput {
+            email: "nope".into(),
+            password: "short".into(),
+            nom: " ".into(),
+            ..create_input()
+        };
+        let Err(CreateUserError::Invalid(errors)) = create.execute(&admin_context(), input).await
+        else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["email", "password", "nom"]);
+    }
+
+    #[tokio::test]
+    async fn create_user_refuses_a_duplicate_email_including_a_concurrent_one() {
+        let (users, written) = recording_repository(Some(stored_user(Role::Admin, true)));
+        let create = CreateUser::new(
+            Arc::new(users),
+            Arc::new(MockPasswordHasher::new()),
+            clock(),
+        );
+        assert!(matches!(
+            create.execute(&admin_context(), create_input()).await,
+            Err(CreateUserError::DuplicateEmail(email)) if email == "nouveau@example.fr"
+        ));
+        assert!(written.lock().unwrap().is_empty());
+
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(|_| Ok(None));
+        users
+            .expect_insert()
+            .returning(|_, _| Err(RepositoryError::DuplicateEmail));
+        let create = CreateUser::new(Arc::new(users), Arc::new(creating_hasher()), clock());
+        assert!(matches!(
+            create.execute(&admin_context(), create_input()).await,
+            Err(CreateUserError::DuplicateEmail(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn create_admin_is_idempotent_on_the_email() {
+        let (users, written) = recording_repository(Some(stored_user(Role::Admin, true)));
+        let bootstrap = CreateAdmin::new(
+            Arc::new(users),
+            Arc::new(MockPasswordHasher::new()),
+            clock(),
+        );
+        let outcome = bootstrap
+            .execute(
+                "chef@example.fr".into(),
+                "un mot de passe long".into(),
+                "Admin".into(),
+                "Hub".into(),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(outcome, CreateAdminOutcome::AlreadyExists));
+        assert!(written.lock().unwrap().is_empty());
+
+        let (users, written) = recording_repository(None);
+        let bootstrap = CreateAdmin::new(Arc::new(users), Arc::new(creating_hasher()), clock());
+        let CreateAdminOutcome::Created(admin) = bootstrap
+            .execute(
+                "root@example.fr".into(),
+                "un mot de passe long".into(),
+                "Admin".into(),
+                "Hub".into(),
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("expected creation");
+        };
+        assert_eq!(admin.role(), Role::Admin);
+        let events = written.lock().unwrap();
+        assert_eq!(events[0].actor_id, None, "created by the system");
+    }
+
+    #[tokio::test]
+    async fn update_user_publishes_changes_then_nothing_when_unchanged() {
+        let user = stored_user(Role::Compagnon, true);
+        let (users, written) = recording_repository(Some(user.clone()));
+        let update = UpdateUser::new(Arc::new(users), clock());
+        let changed = update
+            .execute(
+                &admin_context(),
+                user.id(),
+                UpdateUserInput {
+                    role: Some(Role::ChefChantier),
+                    is_active: Some(false),
+                    ..UpdateUserInput::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(changed.role(), Role::ChefChantier);
+        let types: Vec<String> = written
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.event_type.to_string())
+            .collect();
+        assert_eq!(types, ["user.updated", "user.deactivated"]);
+        assert_eq!(
+            written.lock().unwrap()[0].data["changes"],
+            serde_json::json!({"role": {"old": "compagnon", "new": "chef_chantier"}})
+        );
+
+        let mut users = MockUserRepository::new();
+        let same = user.clone();
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(same.clone())));
+        users.expect_update().never();
+        let update = UpdateUser::new(Arc::new(users), clock());
+        update
+            .execute(
+                &admin_context(),
+                user.id(),
+                UpdateUserInput {
+                    nom: Some("Martin".into()),
+                    ..UpdateUserInput::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn update_user_errors_publish_nothing() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_id().returning(|_| Ok(None));
+        users.expect_update().never();
+        let update = UpdateUser::new(Arc::new(users), clock());
+        assert!(matches!(
+            update
+                .execute(&admin_context(), Uuid::now_v7(), UpdateUserInput::default())
+                .await,
+            Err(UserCommandError::NotFound)
+        ));
+
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_id().never();
+        users.expect_update().never();
+        let update = UpdateUser::new(Arc::new(users), clock());
+        assert!(matches!(
+            update
+                .execute(
+                    &admin_context(),
+                    Uuid::now_v7(),
+                    UpdateUserInput {
+                        nom: Some(String::new()),
+                        ..UpdateUserInput::default()
+                    }
+                )
+                .await,
+            Err(UserCommandError::Invalid(_))
+        ));
+
+        // An admin demoting themselves.
+        let admin = stored_user(Role::Admin, true);
+        let (users, written) = recording_repository(Some(admin.clone()));
+        let update = UpdateUser::new(Arc::new(users), clock());
+        let own = CommandContext::user(
+            Actor {
+                user_id: admin.id(),
+                role: Role::Admin,
+            },
+            None,
+        );
+        assert!(matches!(
+            update
+                .execute(
+                    &own,
+                    admin.id(),
+                    UpdateUserInput {
+                        role: Some(Role::Compagnon),
+                        ..UpdateUserInput::default()
+                    }
+                )
+                .await,
+            Err(UserCommandError::Rule(UserError::SelfLockout))
+        ));
+        assert!(written.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn deactivate_publishes_once_with_the_acting_admin() {
+        let user = stored_user(Role::Conducteur, true);
+        let (users, written) = recording_repository(Some(user.clone()));
+        let deactivate = DeactivateUser::new(Arc::new(users), clock());
+        let context = admin_context();
+        let done = deactivate.execute(&context, user.id()).await.unwrap();
+        assert!(!done.is_active());
+        let events = written.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_type.as_str(), "user.deactivated");
+        assert_eq!(
+            events[0].data,
+            serde_json::json!({"user_id": user.id(), "deactivated_by": context.actor.unwrap().user_id})
+        );
+
+        let (users, written) = recording_repository(Some(stored_user(Role::Conducteur, false)));
+        let deactivate = DeactivateUser::new(Arc::new(users), clock());
+        deactivate.execute(&context, user.id()).await.unwrap();
+        assert!(
+            written.lock().unwrap().is_empty(),
+            "already inactive: no event"
+        );
+    }
+}

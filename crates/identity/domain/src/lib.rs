@@ -1,0 +1,12 @@
+//! Identity domain: the [`User`] aggregate (who may use Hub Chantier, with
+//! which [`hub_kernel::Role`]), the value objects that make a user valid by
+//! construction ([`Email`], [`PersonName`], [`PlainPassword`]), and the
+//! identity events. No I/O: hashing and storage are ports of the application.
+
+mod events;
+mod user;
+mod values;
+
+pub use events::{UserCreated, UserDeactivated, UserUpdated};
+pub use user::{NewUser, User, UserChanges, UserError, UserUpdateOutcome};
+pub use values::{Email, PasswordHash, PersonName, PlainPassword, TypeUtilisateur, ValueError};

@@ -1,0 +1,407 @@
+//! The user aggregate.
+
+use hub_kernel::{Changes, Role};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    Email, PasswordHash, PersonName, TypeUtilisateur, UserCreated, UserDeactivated, UserUpdated,
+};
+
+/// Rules a change of a user would break.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    /// An administrator locking themselves out would leave the product
+    /// possibly without any administrator.
+    #[error("you cannot deactivate your own account or remove your own admin role")]
+    SelfLockout,
+}
+
+/// Everything needed to register a user (already validated).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub nom: PersonName,
+    pub prenom: PersonName,
+    pub role: Role,
+    pub type_utilisateur: TypeUtilisateur,
+}
+
+/// A partial update; `None` leaves the field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub nom: Option<PersonName>,
+    pub prenom: Option<PersonName>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
+/// Someone who may sign in to Hub Chantier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    id: Uuid,
+    email: Email,
+    password_hash: PasswordHash,
+    nom: PersonName,
+    prenom: PersonName,
+    role: Role,
+    type_utilisateur: TypeUtilisateur,
+    is_active: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+/// What an update produced: the events to publish (empty when nothing changed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserUpdateOutcome {
+    pub updated: Option<UserUpdated>,
+    pub deactivated: Option<UserDeactivated>,
+}
+
+impl User {
+    /// Registers a new, active user.
+    pub fn register(
+        new: NewUser,
+        password_hash: PasswordHash,
+        now: OffsetDateTime,
+    ) -> (Self, UserCreated) {
+        let user = Self {
+            id: Uuid::now_v7(),
+            email: new.email,
+            password_hash,
+            nom: new.nom,
+            prenom: new.prenom,
+            role: new.role,
+            type_utilisateur: new.type_utilisateur,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let event = UserCreated {
+            user_id: user.id,
+            email: user.email.as_str().to_owned(),
+            nom: user.nom.as_str().to_owned(),
+            prenom: user.prenom.as_str().to_owned(),
+            role: user.role,
+            type_utilisateur: user.type_utilisateur,
+        };
+        (user, event)
+    }
+
+    /// Rebuilds a stored user (repositories only).
+    #[allow(clippy::too_many_arguments)]
+    pub fn restore(
+        id: Uuid,
+        email: Email,
+        password_hash: PasswordHash,
+        nom: PersonName,
+        prenom: PersonName,
+        role: Role,
+        type_utilisateur: TypeUtilisateur,
+        is_active: bool,
+        created_at: OffsetDateTime,
+        updated_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            email,
+            password_hash,
+            nom,
+            prenom,
+            role,
+            type_utilisateur,
+            is_active,
+            created_at,
+            updated_at,
+        }
+    }
+
+    /// Applies `changes` made by `by`. Deactivation through an update is the
+    /// same act as [`User::deactivate`] and raises `user.deactivated`; the
+    /// other changed fields (reactivation included) go in `user.updated`.
+    pub fn update(
+        &mut self,
+        changes: UserChanges,
+        by: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<UserUpdateOutcome, UserError> {
+        let deactivating = changes.is_active == Some(false) && self.is_active;
+        let demoting_self = by == self.id
+            && self.role == Role::Admin
+            && changes.role.is_some_and(|role| role != Role::Admin);
+        if by == self.id && deactivating || demoting_self {
+            return Err(UserError::SelfLockout);
+        }
+
+        let mut recorded = Changes::new();
+        if let Some(nom) = changes.nom {
+            recorded.record("nom", &self.nom, &nom);
+            self.nom = nom;
+        }
+        if let Some(prenom) = changes.prenom {
+            recorded.record("prenom", &self.prenom, &prenom);
+            self.prenom = prenom;
+        }
+        if let Some(role) = changes.role {
+            recorded.record("role", &self.role, &role);
+            self.role = role;
+        }
+        let reactivating = changes.is_active == Some(true) && !self.is_active;
+        if reactivating {
+            recorded.record("is_active", &false, &true);
+            self.is_active = true;
+        }
+        let deactivated = deactivating.then(|| {
+            self.is_active = false;
+            UserDeactivated {
+                user_id: self.id,
+                deactivated_by: Some(by),
+            }
+        });
+        let updated = (!recorded.is_empty()).then_some(UserUpdated {
+            user_id: self.id,
+            changes: recorded,
+        });
+        if updated.is_some() || deactivated.is_some() {
+            self.updated_at = now;
+        }
+        Ok(UserUpdateOutcome {
+            updated,
+            deactivated,
+        })
+    }
+
+    /// Deactivates the user: their tokens stop working at once. Deactivating
+    /// an inactive user changes nothing and raises no event.
+    pub fn deactivate(
+        &mut self,
+        by: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserDeactivated>, UserError> {
+        if by == self.id {
+            return Err(UserError::SelfLockout);
+        }
+        if !self.is_active {
+            return Ok(None);
+        }
+        self.is_active = false;
+        self.updated_at = now;
+        Ok(Some(UserDeactivated {
+            user_id: self.id,
+            deactivated_by: Some(by),
+        }))
+    }
+
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+    pub fn email(&self) -> &Email {
+        &self.email
+    }
+    pub fn password_hash(&self) -> &PasswordHash {
+        &self.password_hash
+    }
+    pub fn nom(&self) -> &PersonName {
+        &self.nom
+    }
+    pub fn prenom(&self) -> &PersonName {
+        &self.prenom
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn type_utilisateur(&self) -> TypeUtilisateur {
+        self.type_utilisateur
+    }
+    pub fn is_active(&self) -> bool {
+        self.is_active
+    }
+    pub fn created_at(&self) -> OffsetDateTime {
+        self.created_at
+    }
+    pub fn updated_at(&self) -> OffsetDateTime {
+        self.updated_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-11-26 08:00 UTC);
+    const T1: OffsetDateTime = datetime!(2026-11-26 09:00 UTC);
+
+    fn user(role: Role) -> User {
+        User::register(
+            NewUser {
+                email: Email::parse("marie.curie@example.fr").unwrap(),
+                nom: PersonName::parse("Curie").unwrap(),
+                prenom: PersonName::parse("Marie").unwrap(),
+                role,
+                type_utilisateur: TypeUtilisateur::Employe,
+            },
+            PasswordHash::from_phc("$argon2id$x".into()),
+            T0,
+        )
+        .0
+    }
+
+    #[test]
+    fn registration_raises_created_without_password_material() {
+        let (user, event) = User::register(
+            NewUser {
+                email: Email::parse("A@B.fr").unwrap(),
+                nom: PersonName::parse("Nom").unwrap(),
+                prenom: PersonName::parse("Prenom").unwrap(),
+                role: Role::Compagnon,
+                type_utilisateur: TypeUtilisateur::Interimaire,
+            },
+            PasswordHash::from_phc("$argon2id$secret-hash".into()),
+            T0,
+        );
+        assert!(user.is_active());
+        assert_eq!(user.id().get_version_num(), 7);
+        assert_eq!(event.user_id, user.id());
+        assert_eq!(event.email, "a@b.fr");
+        let json = serde_json::to_string(&event).unwrap();
+        assert!(
+            !json.contains("argon2") && !json.contains("secret"),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            serde_json::json!({
+                "user_id": user.id(), "email": "a@b.fr", "nom": "Nom", "prenom": "Prenom",
+                "role": "compagnon", "type_utilisateur": "interimaire"
+            })
+        );
+    }
+
+    #[test]
+    fn update_records_only_changed_fields() {
+        let mut u = user(Role::Compagnon);
+        let admin = Uuid::now_v7();
+        let outcome = u
+            .update(
+                UserChanges {
+                    nom: Some(PersonName::parse("Curie").unwrap()),
+                    prenom: Some(PersonName::parse("Maria").unwrap()),
+                    role: Some(Role::ChefChantier),
+                    is_active: Some(true),
+                },
+                admin,
+                T1,
+            )
+            .unwrap();
+        let updated = outcome.updated.unwrap();
+        assert_eq!(
+            serde_json::to_value(&updated.changes).unwrap(),
+            serde_json::json!({
+                "prenom": {"old": "Marie", "new": "Maria"},
+                "role": {"old": "compagnon", "new": "chef_chantier"}
+            })
+        );
+        assert!(outcome.deactivated.is_none());
+        assert_eq!(u.role(), Role::ChefChantier);
+        assert_eq!(u.updated_at(), T1);
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_raises_nothing() {
+        let mut u = user(Role::Compagnon);
+        let outcome = u
+            .update(
+                UserChanges {
+                    role: Some(Role::Compagnon),
+                    ..UserChanges::default()
+                },
+                Uuid::now_v7(),
+                T1,
+            )
+            .unwrap();
+        assert_eq!(outcome, UserUpdateOutcome::default());
+        assert_eq!(u.updated_at(), T0);
+    }
+
+    #[test]
+    fn deactivation_through_update_raises_deactivated_and_reactivation_is_an_update() {
+        let mut u = user(Role::Conducteur);
+        let admin = Uuid::now_v7();
+        let off = u
+            .update(
+                UserChanges {
+                    is_active: Some(false),
+                    ..UserChanges::default()
+                },
+                admin,
+                T1,
+            )
+            .unwrap();
+        assert_eq!(off.deactivated.unwrap().deactivated_by, Some(admin));
+        assert!(off.updated.is_none());
+        assert!(!u.is_active());
+
+        let on = u
+            .update(
+                UserChanges {
+                    is_active: Some(true),
+                    ..UserChanges::default()
+                },
+                admin,
+                T1,
+            )
+            .unwrap();
+        assert!(on.updated.unwrap().changes.contains("is_active"));
+        assert!(u.is_active());
+    }
+
+    #[test]
+    fn deactivate_is_idempotent_and_refuses_self_lockout() {
+        let mut u = user(Role::Admin);
+        let me = u.id();
+        assert_eq!(u.deactivate(me, T1), Err(UserError::SelfLockout));
+        assert_eq!(
+            u.update(
+                UserChanges {
+                    role: Some(Role::Conducteur),
+                    ..UserChanges::default()
+                },
+                me,
+                T1
+            ),
+            Err(UserError::SelfLockout)
+        );
+        assert_eq!(
+            u.update(
+                UserChanges {
+                    is_active: Some(false),
+                    ..UserChanges::default()
+                },
+                me,
+                T1
+            ),
+            Err(UserError::SelfLockout)
+        );
+        // An admin may still rename themselves.
+        assert!(
+            u.update(
+                UserChanges {
+                    nom: Some(PersonName::parse("Sklodowska").unwrap()),
+                    ..UserChanges::default()
+                },
+                me,
+                T1
+            )
+            .is_ok()
+        );
+
+        let other = Uuid::now_v7();
+        assert!(u.deactivate(other, T1).unwrap().is_some());
+        assert_eq!(
+            u.deactivate(other, T1).unwrap(),
+            None,
+            "second time: nothing happens"
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! Identity adapters: the PostgreSQL [`DieselUserRepository`] (users and
+//! their events in one transaction), [`Argon2Hasher`], [`JwtTokenService`],
+//! the [`IdentityAuthenticator`] every route's extractor relies on, and the
+//! HTTP routes of `/api/v1/auth` and `/api/v1/users`.
+
+mod authenticator;
+pub mod http;
+mod password;
+mod repository;
+mod schema;
+mod token;
+
+pub use authenticator::IdentityAuthenticator;
+pub use http::{IdentityApi, IdentityHttp, RATE_LIMIT_RULES};
+pub use password::Argon2Hasher;
+pub use repository::DieselUserRepository;
+pub use token::{JwtSecret, JwtSecretError, JwtTokenService};

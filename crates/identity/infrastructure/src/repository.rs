@@ -1,0 +1,196 @@
+//! Users in PostgreSQL; every write appends its events to the outbox in the
+//! same transaction.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use hub_identity_application::{RepositoryError, UserFilter, UserRepository};
+use hub_identity_domain::{Email, PasswordHash, PersonName, User};
+use hub_kernel::{EventEnvelope, Page};
+use hub_platform_postgres::{Database, DbError, outbox};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::schema::users;
+
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    password_hash: String,
+    nom: String,
+    prenom: String,
+    role: String,
+    type_utilisateur: String,
+    is_active: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl From<&User> for UserRow {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id(),
+            email: user.email().as_str().to_owned(),
+            password_hash: user.password_hash().as_phc().to_owned(),
+            nom: user.nom().as_str().to_owned(),
+            prenom: user.prenom().as_str().to_owned(),
+            role: user.role().as_str().to_owned(),
+            type_utilisateur: user.type_utilisateur().as_str().to_owned(),
+            is_active: user.is_active(),
+            created_at: user.created_at(),
+            updated_at: user.updated_at(),
+        }
+    }
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = RepositoryError;
+
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        let corrupt =
+            |what: &str| RepositoryError::Storage(format!("user {} has an invalid {what}", row.id));
+        Ok(User::restore(
+            row.id,
+            Email::parse(&row.email).map_err(|_| corrupt("email"))?,
+            PasswordHash::from_phc(row.password_hash.clone()),
+            PersonName::parse(&row.nom).map_err(|_| corrupt("nom"))?,
+            PersonName::parse(&row.prenom).map_err(|_| corrupt("prenom"))?,
+            row.role.parse().map_err(|_| corrupt("role"))?,
+            row.type_utilisateur
+                .parse()
+                .map_err(|_| corrupt("type_utilisateur"))?,
+            row.is_active,
+            row.created_at,
+            row.updated_at,
+        ))
+    }
+}
+
+/// [`UserRepository`] on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DieselUserRepository {
+    db: Database,
+}
+
+impl DieselUserRepository {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+fn storage(error: DbError) -> RepositoryError {
+    if error.is_unique_violation() {
+        RepositoryError::DuplicateEmail
+    } else {
+        RepositoryError::Storage(error.to_string())
+    }
+}
+
+#[async_trait]
+impl UserRepository for DieselUserRepository {
+    async fn insert(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
+        let row = UserRow::from(user);
+        let events = events.to_vec();
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    diesel::insert_into(users::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    outbox::append(conn, &events).await?;
+                    Ok::<_, DbError>(())
+                })
+            })
+            .await
+            .map_err(storage)
+    }
+
+    async fn update(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
+        let row = UserRow::from(user);
+        let events = events.to_vec();
+        let updated = self
+            .db
+            .write(|conn| {
+                Box::pin(async move {
+                    let updated = diesel::update(users::table.find(row.id))
+                        .set(&row)
+                        .execute(conn)
+                        .await?;
+                    if updated == 1 {
+                        outbox::append(conn, &events).await?;
+                    }
+                    Ok::<_, DbError>(updated)
+                })
+            })
+            .await
+            .map_err(storage)?;
+        if updated == 0 {
+            return Err(RepositoryError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let row: Option<UserRow> = users::table
+            .find(id)
+            .select(UserRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(|e| storage(e.into()))?;
+        row.map(User::try_from).transpose()
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let row: Option<UserRow> = users::table
+            .filter(users::email.eq(email.as_str()))
+            .select(UserRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(|e| storage(e.into()))?;
+        row.map(User::try_from).transpose()
+    }
+
+    async fn list(
+        &self,
+        filter: &UserFilter,
+        page: Page,
+    ) -> Result<(Vec<User>, u64), RepositoryError> {
+        let filtered = || {
+            let mut query = users::table.into_boxed();
+            if let Some(role) = filter.role {
+                query = query.filter(users::role.eq(role.as_str()));
+            }
+            if let Some(active) = filter.is_active {
+                query = query.filter(users::is_active.eq(active));
+            }
+            query
+        };
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(|e| storage(e.into()))?;
+        let rows: Vec<UserRow> = filtered()
+            .order((users::created_at.asc(), users::id.asc()))
+            .offset(i64::try_from(page.skip).unwrap_or(i64::MAX))
+            .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
+            .select(UserRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(|e| storage(e.into()))?;
+        let users = rows
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((users, u64::try_from(total).unwrap_or_default()))
+    }
+}

@@ -1,0 +1,211 @@
+//! Access tokens: JWT signed with HS256.
+
+use hub_identity_application::{IssuedToken, TokenClaims, TokenError, TokenService};
+use hub_kernel::Role;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// The signing secret (`JWT_SECRET`): at least 32 bytes.
+#[derive(Clone)]
+pub struct JwtSecret(Vec<u8>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "JWT_SECRET must be at least {min} bytes long (got {got}); generate one with `openssl rand -base64 48`"
+)]
+pub struct JwtSecretError {
+    pub min: usize,
+    pub got: usize,
+}
+
+impl JwtSecret {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(secret: &str) -> Result<Self, JwtSecretError> {
+        let bytes = secret.trim().as_bytes();
+        if bytes.len() < Self::MIN_LEN {
+            return Err(JwtSecretError {
+                min: Self::MIN_LEN,
+                got: bytes.len(),
+            });
+        }
+        Ok(Self(bytes.to_vec()))
+    }
+}
+
+impl std::fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtSecret(***)")
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    role: Role,
+    iat: i64,
+    exp: i64,
+}
+
+/// Issues and verifies HS256 tokens valid for `ttl`.
+pub struct JwtTokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for JwtTokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtTokenService")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtTokenService {
+    pub fn new(secret: &JwtSecret, ttl: std::time::Duration) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(&secret.0),
+            decoding: DecodingKey::from_secret(&secret.0),
+            ttl: Duration::try_from(ttl).unwrap_or(Duration::hours(1)),
+        }
+    }
+}
+
+impl TokenService for JwtTokenService {
+    fn issue(
+        &self,
+        user_id: Uuid,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> Result<IssuedToken, TokenError> {
+        let claims = Claims {
+            sub: user_id,
+            role,
+            iat: now.unix_timestamp(),
+            exp: (now + self.ttl).unix_timestamp(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| TokenError::Issue(e.to_string()))?;
+        Ok(IssuedToken {
+            token,
+            expires_in: self.ttl,
+        })
+    }
+
+    fn verify(&self, token: &str, now: OffsetDateTime) -> Result<TokenClaims, TokenError> {
+        // Only HS256 is accepted (no `none`, no algorithm confusion); expiry
+        // is checked below against the injected clock.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        let to_time =
+            |secs| OffsetDateTime::from_unix_timestamp(secs).map_err(|_| TokenError::Invalid);
+        let (issued_at, expires_at) = (to_time(claims.iat)?, to_time(claims.exp)?);
+        if now >= expires_at {
+            return Err(TokenError::Expired);
+        }
+        Ok(TokenClaims {
+            user_id: claims.sub,
+            role: claims.role,
+            issued_at,
+            expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
+
+    fn service(secret: &str) -> JwtTokenService {
+        JwtTokenService::new(
+            &JwtSecret::new(secret).unwrap(),
+            std::time::Duration::from_secs(3600),
+        )
+    }
+
+    #[test]
+    fn secret_must_be_long_enough() {
+        let error = JwtSecret::new("short").unwrap_err();
+        assert_eq!(error.got, 5);
+        assert!(error.to_string().contains("at least 32 bytes"));
+        assert!(JwtSecret::new(&"k".repeat(32)).is_ok());
+        assert_eq!(
+            format!("{:?}", JwtSecret::new(&"k".repeat(32)).unwrap()),
+            "JwtSecret(***)"
+        );
+    }
+
+    #[test]
+    fn issued_tokens_verify_until_they_expire() {
+        let tokens = service(&"a".repeat(40));
+        let user = Uuid::now_v7();
+        let issued = tokens.issue(user, Role::Conducteur, NOW).unwrap();
+        assert_eq!(issued.expires_in, Duration::hours(1));
+        let claims = tokens
+            .verify(&issued.token, NOW + Duration::minutes(59))
+            .unwrap();
+        assert_eq!((claims.user_id, claims.role), (user, Role::Conducteur));
+        assert_eq!(claims.expires_at, NOW + Duration::hours(1));
+        assert_eq!(
+            tokens.verify(&issued.token, NOW + Duration::hours(1)),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn foreign_tampered_and_unsigned_tokens_are_invalid() {
+        let issued = service(&"a".repeat(40))
+            .issue(Uuid::now_v7(), Role::Compagnon, NOW)
+            .unwrap();
+        let other = service(&"b".repeat(40));
+        assert_eq!(other.verify(&issued.token, NOW), Err(TokenError::Invalid));
+
+        // Swap the payload for one claiming admin, keeping the signature.
+        let mut parts: Vec<&str> = issued.token.split('.').collect();
+        let forged_payload = base64_url(&format!(
+            r#"{{"sub":"{}","role":"admin","iat":{},"exp":{}}}"#,
+            Uuid::now_v7(),
+            NOW.unix_timestamp(),
+            NOW.unix_timestamp() + 3600
+        ));
+        parts[1] = &forged_payload;
+        let forged = parts.join(".");
+        let tokens = service(&"a".repeat(40));
+        assert_eq!(tokens.verify(&forged, NOW), Err(TokenError::Invalid));
+
+        let unsigned = format!(
+            "{}.{}.",
+            base64_url(r#"{"alg":"none","typ":"JWT"}"#),
+            forged_payload
+        );
+        assert_eq!(tokens.verify(&unsigned, NOW), Err(TokenError::Invalid));
+        assert_eq!(tokens.verify("garbage", NOW), Err(TokenError::Invalid));
+    }
+
+    fn base64_url(text: &str) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let bytes = text.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+}

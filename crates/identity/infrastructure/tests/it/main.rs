@@ -1,0 +1,178 @@
+//! The user repository against a real PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use diesel::sql_types::BigInt;
+use diesel::{QueryableByName, sql_query};
+use diesel_async::RunQueryDsl;
+use hub_identity_application::{RepositoryError, UserFilter, UserRepository};
+use hub_identity_domain::{Email, NewUser, PasswordHash, PersonName, TypeUtilisateur, User};
+use hub_identity_infrastructure::DieselUserRepository;
+use hub_kernel::{EventEnvelope, EventMetadata, Page, Role};
+use hub_platform_test_db::TestDatabase;
+use time::OffsetDateTime;
+
+fn new_user(email: &str, role: Role) -> (User, EventEnvelope) {
+    let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
+    let (user, created) = User::register(
+        NewUser {
+            email: Email::parse(email).unwrap(),
+            nom: PersonName::parse("Durand").unwrap(),
+            prenom: PersonName::parse("Léa").unwrap(),
+            role,
+            type_utilisateur: TypeUtilisateur::Employe,
+        },
+        PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        now,
+    );
+    let event = EventEnvelope::wrap(&created, &EventMetadata::default(), now).unwrap();
+    (user, event)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+async fn count(test_db: &TestDatabase, table: &str) -> i64 {
+    let mut conn = test_db.database().connection().await.unwrap();
+    sql_query(format!("SELECT count(*) AS count FROM {table}"))
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_user_reads_back_equal_with_its_event() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselUserRepository::new(test_db.database().clone());
+    let (user, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&user, &[event]).await.unwrap();
+
+    assert_eq!(
+        repository.find_by_id(user.id()).await.unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(
+        repository
+            .find_by_email(&Email::parse("LEA@example.fr").unwrap())
+            .await
+            .unwrap(),
+        Some(user)
+    );
+    assert_eq!(count(&test_db, "event_logs").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_email_is_refused_and_its_event_rolled_back() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselUserRepository::new(test_db.database().clone());
+    let (first, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&first, &[event]).await.unwrap();
+    let (second, event) = new_user("lea@example.fr", Role::Compagnon);
+    assert!(matches!(
+        repository.insert(&second, &[event]).await,
+        Err(RepositoryError::DuplicateEmail)
+    ));
+    assert_eq!(count(&test_db, "users").await, 1);
+    assert_eq!(
+        count(&test_db, "event_logs").await,
+        1,
+        "the second event never committed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_event_append_rolls_back_the_user_too() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselUserRepository::new(test_db.database().clone());
+    let (first, event) = new_user("a@example.fr", Role::Compagnon);
+    repository
+        .insert(&first, std::slice::from_ref(&event))
+        .await
+        .unwrap();
+    // Re-using an event id violates the outbox's primary key after the user row was written.
+    let (second, _) = new_user("b@example.fr", Role::Compagnon);
+    assert!(repository.insert(&second, &[event]).await.is_err());
+    assert_eq!(repository.find_by_id(second.id()).await.unwrap(), None);
+    assert_eq!(count(&test_db, "users").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_writes_changes_and_reports_a_missing_user() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselUserRepository::new(test_db.database().clone());
+    let (mut user, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&user, &[event]).await.unwrap();
+
+    let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
+    let deactivated = user.deactivate(uuid::Uuid::now_v7(), now).unwrap().unwrap();
+    let envelope = EventEnvelope::wrap(&deactivated, &EventMetadata::default(), now).unwrap();
+    repository.update(&user, &[envelope]).await.unwrap();
+    let stored = repository.find_by_id(user.id()).await.unwrap().unwrap();
+    assert!(!stored.is_active());
+    assert_eq!(stored, user);
+    assert_eq!(count(&test_db, "event_logs").await, 2);
+
+    let (ghost, event) = new_user("ghost@example.fr", Role::Compagnon);
+    assert!(matches!(
+        repository.update(&ghost, &[event]).await,
+        Err(RepositoryError::NotFound)
+    ));
+    assert_eq!(
+        count(&test_db, "event_logs").await,
+        2,
+        "no event for a missing user"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_filters_and_pages_in_creation_order() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselUserRepository::new(test_db.database().clone());
+    let mut ids = Vec::new();
+    for (index, role) in [
+        Role::Admin,
+        Role::Conducteur,
+        Role::Conducteur,
+        Role::Compagnon,
+        Role::Conducteur,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (user, event) = new_user(&format!("u{index}@example.fr"), role);
+        repository.insert(&user, &[event]).await.unwrap();
+        ids.push(user.id());
+    }
+    let conducteurs = UserFilter {
+        role: Some(Role::Conducteur),
+        is_active: None,
+    };
+    let (page, total) = repository
+        .list(&conducteurs, Page::new(Some(1), Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(page.iter().map(User::id).collect::<Vec<_>>(), [ids[2]]);
+    let (all, total) = repository
+        .list(&UserFilter::default(), Page::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(total, 5);
+    assert_eq!(all.iter().map(User::id).collect::<Vec<_>>(), ids);
+    let inactive = UserFilter {
+        role: None,
+        is_active: Some(false),
+    };
+    assert_eq!(
+        repository
+            .list(&inactive, Page::new(None, None))
+            .await
+            .unwrap()
+            .1,
+        0
+    );
+}
