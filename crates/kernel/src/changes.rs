@@ -17,6 +17,24 @@ pub struct Change {
 #[serde(transparent)]
 pub struct Changes(BTreeMap<&'static str, Change>);
 
+impl schemars::JsonSchema for Changes {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Changes".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "Only the fields that changed: {field: {\"old\": …, \"new\": …}}",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["old", "new"],
+                "properties": { "old": {}, "new": {} }
+            }
+        })
+    }
+}
+
 impl Changes {
     pub fn new() -> Self {
         Self::default()

@@ -8,6 +8,7 @@
 
 mod actor;
 mod bus;
+mod catalog;
 mod changes;
 mod clock;
 mod context;
@@ -17,6 +18,7 @@ mod validation;
 
 pub use actor::{Actor, Role, UnknownRole};
 pub use bus::{BusError, EventBus, EventHandler, HandlerError, PublishReport, SubscriptionId};
+pub use catalog::EventTypeInfo;
 pub use changes::{Change, Changes};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use context::{CommandContext, Page};

@@ -7,6 +7,6 @@ mod events;
 mod user;
 mod values;
 
-pub use events::{UserCreated, UserDeactivated, UserUpdated};
+pub use events::{UserCreated, UserDeactivated, UserUpdated, event_catalog};
 pub use user::{NewUser, User, UserChanges, UserError, UserUpdateOutcome};
 pub use values::{Email, PasswordHash, PersonName, PlainPassword, TypeUtilisateur, ValueError};

@@ -93,7 +93,7 @@ impl PersonName {
 }
 
 /// The employment relation of a user with the company.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TypeUtilisateur {
     Employe,
