@@ -21,6 +21,7 @@ struct Root;
 pub fn document() -> Document {
     let mut document = Root::openapi();
     document.merge(hub_identity_infrastructure::IdentityApi::openapi());
+    document.merge(hub_chantiers_infrastructure::ChantiersApi::openapi());
     document.merge(crate::health::HealthApi::openapi());
     document
 }

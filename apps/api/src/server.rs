@@ -8,6 +8,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use hub_chantiers_infrastructure::{ChantiersHttp, DieselChantierRepository};
 use hub_identity_application::Authenticate;
 use hub_identity_infrastructure::{
     Argon2Hasher, DieselUserRepository, IdentityAuthenticator, IdentityHttp, JwtTokenService,
@@ -135,6 +136,7 @@ impl Application {
 struct Contexts {
     authenticator: web::Data<dyn Authenticator>,
     identity: web::Data<IdentityHttp>,
+    chantiers: web::Data<ChantiersHttp>,
     login_limit: RateLimit,
 }
 
@@ -151,6 +153,10 @@ impl Contexts {
         )));
         Ok(Self {
             authenticator: authenticator_data(authenticator),
+            chantiers: web::Data::new(ChantiersHttp::new(
+                Arc::new(DieselChantierRepository::new(database.clone())),
+                clock.clone(),
+            )),
             identity: web::Data::new(IdentityHttp::new(users, hasher, tokens, clock)),
             login_limit: config.rate_limits.layer("auth.login")?,
         })
@@ -184,6 +190,7 @@ fn http_server(
                     contexts.login_limit,
                 )
             })
+            .configure(|cfg| hub_chantiers_infrastructure::http::configure(cfg, contexts.chantiers))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
             .default_service(web::to(extractors::route_not_found))
     })

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod chantiers;
 mod identity;
 mod shell;
 mod support;

@@ -82,7 +82,7 @@ impl DieselUserRepository {
 }
 
 fn storage(error: DbError) -> RepositoryError {
-    if error.is_unique_violation() {
+    if error.violated_unique_constraint() == Some("users_email_key") {
         RepositoryError::DuplicateEmail
     } else {
         RepositoryError::Storage(error.to_string())

@@ -16,14 +16,15 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Whether the failure is a unique-constraint violation (e.g. a duplicate code).
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(
-            self,
+    /// The unique constraint this failure violated, e.g. `chantiers_code_key`
+    /// (lets a repository tell a duplicate business key from any other clash).
+    pub fn violated_unique_constraint(&self) -> Option<&str> {
+        match self {
             DbError::Query(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
-                _
-            ))
-        )
+                info,
+            )) => info.constraint_name(),
+            _ => None,
+        }
     }
 }

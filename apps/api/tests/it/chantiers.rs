@@ -1,0 +1,600 @@
+//! Chantiers over HTTP: every route, every role, every error path, and the
+//! events each change leaves in the outbox.
+
+use diesel::sql_types::{Jsonb, Text};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use hub_platform_test_db::TestDatabase;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{Running, bootstrap_admin, http, start};
+
+struct Site {
+    _db: TestDatabase,
+    app: Running,
+    admin: String,
+    conducteur: String,
+    conducteur_id: String,
+    chef: String,
+    compagnon: String,
+}
+
+async fn site() -> Site {
+    let db = TestDatabase::new().await;
+    bootstrap_admin(db.url()).await;
+    let app = start(db.url()).await;
+    let admin = app.admin_token().await;
+    let conducteur_id = app
+        .create_user(&admin, "conducteur@example.fr", "conducteur")
+        .await;
+    app.create_user(&admin, "chef@example.fr", "chef_chantier")
+        .await;
+    app.create_user(&admin, "compagnon@example.fr", "compagnon")
+        .await;
+    let conducteur = app
+        .login("conducteur@example.fr", "mot-de-passe-long-1")
+        .await;
+    let chef = app.login("chef@example.fr", "mot-de-passe-long-1").await;
+    let compagnon = app
+        .login("compagnon@example.fr", "mot-de-passe-long-1")
+        .await;
+    Site {
+        _db: db,
+        app,
+        admin,
+        conducteur,
+        conducteur_id,
+        chef,
+        compagnon,
+    }
+}
+
+impl Site {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = http().request(method, self.app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn create(&self, token: &str, code: &str) -> Value {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/chantiers",
+                Some(token),
+                Some(json!({
+                    "code": code, "nom": format!("Chantier {code}"), "adresse": "1 quai de Seine, Paris",
+                    "conducteur_ids": [self.conducteur_id]
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    async fn events(&self) -> Vec<(String, Value)> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            event_type: String,
+            #[diesel(sql_type = Jsonb)]
+            data: Value,
+        }
+        let mut conn = AsyncPgConnection::establish(self._db.url()).await.unwrap();
+        sql_query("SELECT event_type, data FROM event_logs WHERE event_type LIKE 'chantier.%' ORDER BY seq")
+            .load::<Row>(&mut conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.event_type, r.data))
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_life_of_a_chantier_through_every_route() {
+    let s = site().await;
+    let (status, created) = s
+        .call(
+            Method::POST,
+            "/api/v1/chantiers",
+            Some(&s.conducteur),
+            Some(json!({
+                "code": "ch-2026-001", "nom": "Tour Alpha", "adresse": "1 quai de Seine\n75001 Paris",
+                "couleur": "#ff8800", "coordonnees_gps": {"latitude": 48.8566, "longitude": 2.3522},
+                "contact": {"nom": "M. Leroy", "telephone": "01 23 45 67 89"},
+                "heures_estimees": 1200.5, "date_debut": "2026-12-01", "date_fin": "2027-06-30",
+                "conducteur_ids": [s.conducteur_id]
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["code"], "CH-2026-001");
+    assert_eq!(created["couleur"], "#FF8800");
+    assert_eq!(created["statut"], "ouvert");
+    assert_eq!(created["date_debut"], "2026-12-01");
+    assert_eq!(created["coordonnees_gps"]["latitude"], 48.8566);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/chantiers/{id}");
+
+    // Any authenticated user reads.
+    for token in [&s.admin, &s.conducteur, &s.chef, &s.compagnon] {
+        let (status, body) = s.call(Method::GET, &path, Some(token), None).await;
+        assert_eq!((status, body["id"].as_str()), (200, Some(id.as_str())));
+    }
+    let (status, list) = s
+        .call(
+            Method::GET,
+            "/api/v1/chantiers?statut=ouvert&q=alpha",
+            Some(&s.compagnon),
+            None,
+        )
+        .await;
+    assert_eq!((status, list["total"].as_u64()), (200, Some(1)));
+
+    let (status, patched) = s
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&s.conducteur),
+            Some(json!({"nom": "Tour Alpha II", "date_fin": null, "contact": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        (
+            patched["nom"].as_str(),
+            &patched["date_fin"],
+            &patched["contact"]
+        ),
+        (Some("Tour Alpha II"), &Value::Null, &Value::Null)
+    );
+
+    let chef_id = uuid::Uuid::now_v7();
+    let (status, assigned) = s
+        .call(
+            Method::PUT,
+            &format!("{path}/responsables"),
+            Some(&s.admin),
+            Some(json!({"conducteur_ids": [s.conducteur_id], "chef_chantier_ids": [chef_id]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{assigned}");
+    assert_eq!(assigned["chef_chantier_ids"], json!([chef_id]));
+
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("{path}/demarrer"),
+            Some(&s.conducteur),
+            None,
+        )
+        .await;
+    assert_eq!((status, body["statut"].as_str()), (200, Some("en_cours")));
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("{path}/statut"),
+            Some(&s.conducteur),
+            Some(json!({"statut": "ouvert"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("invalid_transition"))
+    );
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("{path}/receptionner"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["statut"].as_str()),
+        (200, Some("receptionne"))
+    );
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("{path}/fermer"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!((status, body["statut"].as_str()), (200, Some("ferme")));
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("{path}/fermer"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("invalid_transition"))
+    );
+    let (status, body) = s
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&s.admin),
+            Some(json!({"nom": "Trop tard"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("chantier_closed"))
+    );
+
+    let (status, _) = s.call(Method::DELETE, &path, Some(&s.admin), None).await;
+    assert_eq!(status, 204);
+    let (status, body) = s.call(Method::GET, &path, Some(&s.admin), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("chantier_not_found"))
+    );
+
+    // Exactly one event per successful change, each with the site snapshot.
+    let events = s.events().await;
+    let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "chantier.created",
+            "chantier.updated",
+            "chantier.responsable_assigned",
+            "chantier.statut_changed",
+            "chantier.statut_changed",
+            "chantier.statut_changed",
+            "chantier.deleted"
+        ]
+    );
+    for (event_type, data) in &events {
+        for field in [
+            "chantier_id",
+            "nom",
+            "adresse",
+            "statut",
+            "conducteur_ids",
+            "chef_chantier_ids",
+        ] {
+            assert!(
+                data.get(field).is_some(),
+                "{event_type} lacks {field}: {data}"
+            );
+        }
+        assert_eq!(data["chantier_id"], id.as_str());
+    }
+    assert_eq!(
+        events[1].1["changes"]["nom"],
+        json!({"old": "Tour Alpha", "new": "Tour Alpha II"})
+    );
+    assert_eq!(
+        events[1].1["changes"]["date_fin"],
+        json!({"old": "2027-06-30", "new": null})
+    );
+    assert_eq!(events[3].1["ancien_statut"], "ouvert");
+    assert_eq!(events[3].1["nouveau_statut"], "en_cours");
+    assert_eq!(events[2].1["added"]["chef_chantier_ids"], json!([chef_id]));
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_route_enforces_its_roles() {
+    let s = site().await;
+    let chantier = s.create(&s.admin, "CH-ROLES").await;
+    let path = format!("/api/v1/chantiers/{}", chantier["id"].as_str().unwrap());
+    let writes: Vec<(Method, String, Option<Value>)> = vec![
+        (
+            Method::POST,
+            "/api/v1/chantiers".into(),
+            Some(json!({"code": "CH-X", "nom": "X", "adresse": "Y"})),
+        ),
+        (
+            Method::PATCH,
+            path.clone(),
+            Some(json!({"couleur": "#000000"})),
+        ),
+        (
+            Method::PUT,
+            format!("{path}/responsables"),
+            Some(json!({"conducteur_ids": [], "chef_chantier_ids": []})),
+        ),
+        (
+            Method::POST,
+            format!("{path}/statut"),
+            Some(json!({"statut": "en_cours"})),
+        ),
+        (Method::POST, format!("{path}/demarrer"), None),
+        (Method::POST, format!("{path}/receptionner"), None),
+        (Method::POST, format!("{path}/fermer"), None),
+        (Method::DELETE, path.clone(), None),
+    ];
+    // Chefs de chantier and compagnons read but never write; nobody acts anonymously.
+    for (method, route, body) in &writes {
+        for token in [&s.chef, &s.compagnon] {
+            let (status, answer) = s
+                .call(method.clone(), route, Some(token), body.clone())
+                .await;
+            assert_eq!(
+                (status, answer["code"].as_str()),
+                (403, Some("forbidden")),
+                "{method} {route}"
+            );
+        }
+        let (status, _) = s.call(method.clone(), route, None, body.clone()).await;
+        assert_eq!(status, 401, "{method} {route} without a token");
+    }
+    // Conducteurs do everything but delete.
+    for (method, route, body) in &writes[..writes.len() - 1] {
+        let (status, answer) = s
+            .call(method.clone(), route, Some(&s.conducteur), body.clone())
+            .await;
+        let expected_conflict = route.ends_with("/demarrer"); // already en_cours after /statut
+        assert!(
+            status < 300 || expected_conflict && status == 409,
+            "{method} {route}: {status} {answer}"
+        );
+    }
+    let (status, _) = s
+        .call(Method::DELETE, &path, Some(&s.conducteur), None)
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = s.call(Method::DELETE, &path, Some(&s.admin), None).await;
+    assert_eq!(status, 204);
+    for token in [&s.chef, &s.compagnon] {
+        let (status, _) = s
+            .call(Method::GET, "/api/v1/chantiers", Some(token), None)
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = s.call(Method::GET, "/api/v1/chantiers", None, None).await;
+    assert_eq!(status, 401);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_input_is_refused_with_field_errors_and_changes_nothing() {
+    let s = site().await;
+    let existing = s.create(&s.admin, "CH-1").await;
+    let path = format!("/api/v1/chantiers/{}", existing["id"].as_str().unwrap());
+    let events_before = s.events().await.len();
+
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/chantiers",
+            Some(&s.admin),
+            Some(json!({
+                "code": "pas un code", "nom": "", "adresse": "a".repeat(501), "couleur": "rouge",
+                "coordonnees_gps": {"latitude": 91, "longitude": 0}, "heures_estimees": -3
+            })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{body}"
+    );
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "code",
+            "nom",
+            "adresse",
+            "couleur",
+            "coordonnees_gps",
+            "heures_estimees"
+        ]
+    );
+
+    let cases: Vec<(Method, String, Value, u16, &str)> = vec![
+        (
+            Method::POST,
+            "/api/v1/chantiers".into(),
+            json!({"code": "ch-1", "nom": "Doublon", "adresse": "x"}),
+            409,
+            "duplicate_code",
+        ),
+        (
+            Method::POST,
+            "/api/v1/chantiers".into(),
+            json!({"code": "CH-2", "nom": "N", "adresse": "A", "date_debut": "2027-01-02", "date_fin": "2027-01-01"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            Method::POST,
+            "/api/v1/chantiers".into(),
+            json!({"code": "CH-2", "nom": "N", "adresse": "A", "date_debut": "02/01/2027"}),
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            "/api/v1/chantiers".into(),
+            json!({"code": "CH-2", "nom": "N", "adresse": "A", "statut": "en_cours"}),
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            "/api/v1/chantiers".into(),
+            json!({"code": "CH-2", "nom": "N"}),
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            "/api/v1/chantiers".into(),
+            json!({"code": "CH-2", "nom": "N", "adresse": "A", "conducteur_ids": ["not-a-uuid"]}),
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::PATCH,
+            path.clone(),
+            json!({"date_fin": "2020-01-01", "date_debut": "2021-01-01"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            Method::PATCH,
+            path.clone(),
+            json!({"code": "CH-1", "nom": 5}),
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            format!("{path}/statut"),
+            json!({"statut": "termine"}),
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::PUT,
+            format!("{path}/responsables"),
+            json!({"conducteur_ids": []}),
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/chantiers/{}", uuid::Uuid::now_v7()),
+            json!({"nom": "X"}),
+            404,
+            "chantier_not_found",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/chantiers/{}/demarrer", uuid::Uuid::now_v7()),
+            Value::Null,
+            404,
+            "chantier_not_found",
+        ),
+    ];
+    for (method, route, body, status, code) in cases {
+        let body = (!body.is_null()).then_some(body);
+        let (got, answer) = s.call(method.clone(), &route, Some(&s.admin), body).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{method} {route}: {answer}"
+        );
+    }
+    let (status, body) = s
+        .call(Method::GET, "/api/v1/chantiers/nope", Some(&s.admin), None)
+        .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_path")));
+    let (status, body) = s
+        .call(
+            Method::GET,
+            "/api/v1/chantiers?statut=termine",
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_query"))
+    );
+    let (status, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/chantiers?limit=101",
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    assert_eq!(
+        s.events().await.len(),
+        events_before,
+        "failed requests publish nothing"
+    );
+    let (_, unchanged) = s.call(Method::GET, &path, Some(&s.admin), None).await;
+    assert_eq!(unchanged["version"], 1);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_pages_and_searches() {
+    let s = site().await;
+    for code in ["CH-3", "CH-1", "CH-2"] {
+        s.create(&s.conducteur, code).await;
+    }
+    let (_, page) = s
+        .call(
+            Method::GET,
+            "/api/v1/chantiers?skip=1&limit=1",
+            Some(&s.chef),
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["chantiers"][0]["code"], "CH-2");
+    let (_, search) = s
+        .call(Method::GET, "/api/v1/chantiers?q=ch-3", Some(&s.chef), None)
+        .await;
+    assert_eq!(search["total"], 1);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chantier_routes_are_in_the_openapi_document() {
+    let s = site().await;
+    let (_, document) = s
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    for path in [
+        "/api/v1/chantiers",
+        "/api/v1/chantiers/{id}",
+        "/api/v1/chantiers/{id}/statut",
+        "/api/v1/chantiers/{id}/demarrer",
+        "/api/v1/chantiers/{id}/receptionner",
+        "/api/v1/chantiers/{id}/fermer",
+        "/api/v1/chantiers/{id}/responsables",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} missing");
+    }
+    for schema in [
+        "Chantier",
+        "CreateChantierRequest",
+        "Statut",
+        "CoordonneesGps",
+    ] {
+        let found = document["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.contains(schema));
+        assert!(found, "{schema} schema missing");
+    }
+    s.app.stop().await;
+}

@@ -1,0 +1,618 @@
+//! The chantiers use cases. Each holds its ports and has one `execute`;
+//! each either stores its change with exactly its events, or fails and
+//! publishes nothing.
+
+use std::sync::Arc;
+
+use hub_chantiers_domain::{Chantier, ChantierError, Responsables, Statut};
+use hub_kernel::{
+    Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, ValidationErrors,
+};
+use uuid::Uuid;
+
+use crate::input::{ChantierInput, UpdateInput};
+use crate::ports::{ChantierFilter, ChantierRepository, RepositoryError};
+
+/// Why a chantier command failed; the HTTP adapter maps each to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum ChantierCommandError {
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("no chantier with this id")]
+    NotFound,
+    #[error(transparent)]
+    Rule(#[from] ChantierError),
+    #[error("a chantier with the code {0} already exists")]
+    DuplicateCode(String),
+    #[error("the chantier was changed by someone else meanwhile; reload it and retry")]
+    Conflict,
+    #[error("chantiers are unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RepositoryError> for ChantierCommandError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::DuplicateCode(code) => Self::DuplicateCode(code),
+            RepositoryError::NotFound => Self::NotFound,
+            RepositoryError::Conflict => Self::Conflict,
+            RepositoryError::Storage(reason) => Self::Unavailable(reason),
+        }
+    }
+}
+
+impl From<EnvelopeError> for ChantierCommandError {
+    fn from(error: EnvelopeError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+impl From<ValidationErrors> for ChantierCommandError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Invalid(errors)
+    }
+}
+
+/// Ports shared by the commands.
+#[derive(Clone)]
+struct Deps {
+    chantiers: Arc<dyn ChantierRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Deps {
+    fn wrap<E: DomainEvent>(
+        &self,
+        event: &E,
+        context: &CommandContext,
+    ) -> Result<EventEnvelope, EnvelopeError> {
+        EventEnvelope::wrap(event, &context.metadata(), self.clock.now())
+    }
+
+    async fn load(&self, id: Uuid) -> Result<Chantier, ChantierCommandError> {
+        self.chantiers
+            .find(id)
+            .await?
+            .ok_or(ChantierCommandError::NotFound)
+    }
+}
+
+macro_rules! use_case {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            deps: Deps,
+        }
+
+        impl $name {
+            pub fn new(chantiers: Arc<dyn ChantierRepository>, clock: Arc<dyn Clock>) -> Self {
+                Self { deps: Deps { chantiers, clock } }
+            }
+        }
+    };
+}
+
+use_case!(
+    /// Opens a chantier; publishes `chantier.created`.
+    CreateChantier
+);
+use_case!(
+    /// Changes a chantier's details; publishes `chantier.updated` with `changes`.
+    UpdateChantier
+);
+use_case!(
+    /// Deletes a chantier; publishes `chantier.deleted`.
+    DeleteChantier
+);
+use_case!(
+    /// Moves a chantier along its statut machine; publishes `chantier.statut_changed`.
+    ChangeStatut
+);
+use_case!(
+    /// Replaces a chantier's conducteurs and chefs; publishes `chantier.responsable_assigned`.
+    AssignResponsables
+);
+
+impl CreateChantier {
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        input: ChantierInput,
+        responsables: (Vec<Uuid>, Vec<Uuid>),
+    ) -> Result<Chantier, ChantierCommandError> {
+        let details = input.validate()?;
+        let responsables = Responsables::new(responsables.0, responsables.1)?;
+        let (chantier, created) = Chantier::create(details, responsables, self.deps.clock.now())?;
+        let events = [self.deps.wrap(&created, context)?];
+        self.deps.chantiers.insert(&chantier, &events).await?;
+        Ok(chantier)
+    }
+}
+
+impl UpdateChantier {
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        input: UpdateInput,
+    ) -> Result<Chantier, ChantierCommandError> {
+        let update = input.validate()?;
+        let mut chantier = self.deps.load(id).await?;
+        if let Some(updated) = chantier.update(update, self.deps.clock.now())? {
+            let events = [self.deps.wrap(&updated, context)?];
+            self.deps.chantiers.update(&chantier, &events).await?;
+        }
+        Ok(chantier)
+    }
+}
+
+impl DeleteChantier {
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+    ) -> Result<(), ChantierCommandError> {
+        let chantier = self.deps.load(id).await?;
+        let events = [self.deps.wrap(&chantier.delete(), context)?];
+        self.deps.chantiers.delete(&chantier, &events).await?;
+        Ok(())
+    }
+}
+
+impl ChangeStatut {
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        to: Statut,
+    ) -> Result<Chantier, ChantierCommandError> {
+        let mut chantier = self.deps.load(id).await?;
+        let changed = chantier.change_statut(to, self.deps.clock.now())?;
+        let events = [self.deps.wrap(&changed, context)?];
+        self.deps.chantiers.update(&chantier, &events).await?;
+        Ok(chantier)
+    }
+}
+
+impl AssignResponsables {
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        conducteur_ids: Vec<Uuid>,
+        chef_chantier_ids: Vec<Uuid>,
+    ) -> Result<Chantier, ChantierCommandError> {
+        let responsables = Responsables::new(conducteur_ids, chef_chantier_ids)?;
+        let mut chantier = self.deps.load(id).await?;
+        if let Some(assigned) = chantier.assign_responsables(responsables, self.deps.clock.now())? {
+            let events = [self.deps.wrap(&assigned, context)?];
+            self.deps.chantiers.update(&chantier, &events).await?;
+        }
+        Ok(chantier)
+    }
+}
+
+/// One chantier.
+pub struct GetChantier {
+    chantiers: Arc<dyn ChantierRepository>,
+}
+
+impl GetChantier {
+    pub fn new(chantiers: Arc<dyn ChantierRepository>) -> Self {
+        Self { chantiers }
+    }
+
+    pub async fn execute(&self, id: Uuid) -> Result<Chantier, ChantierCommandError> {
+        self.chantiers
+            .find(id)
+            .await?
+            .ok_or(ChantierCommandError::NotFound)
+    }
+}
+
+/// A filtered page of chantiers.
+pub struct ListChantiers {
+    chantiers: Arc<dyn ChantierRepository>,
+}
+
+impl ListChantiers {
+    pub fn new(chantiers: Arc<dyn ChantierRepository>) -> Self {
+        Self { chantiers }
+    }
+
+    pub async fn execute(
+        &self,
+        filter: &ChantierFilter,
+        page: Page,
+    ) -> Result<(Vec<Chantier>, u64), ChantierCommandError> {
+        let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if q.is_some_and(|q| q.chars().count() > 100) {
+            return Err(ChantierCommandError::Invalid(ValidationErrors::single(
+                "q",
+                "too_long",
+                "must be at most 100 characters",
+            )));
+        }
+        let filter = ChantierFilter {
+            statut: filter.statut,
+            q: q.map(str::to_owned),
+        };
+        Ok(self.chantiers.list(&filter, page).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::GpsInput;
+    use crate::ports::MockChantierRepository;
+    use hub_kernel::{Actor, FixedClock, Role};
+    use serde_json::json;
+    use std::sync::Mutex;
+    use time::macros::{date, datetime};
+
+    const NOW: time::OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
+
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(FixedClock(NOW))
+    }
+
+    fn context() -> CommandContext {
+        CommandContext::user(
+            Actor {
+                user_id: Uuid::now_v7(),
+                role: Role::Conducteur,
+            },
+            Some("req-7".to_owned()),
+        )
+    }
+
+    fn input() -> ChantierInput {
+        ChantierInput {
+            code: "ch-2026-001".into(),
+            nom: "Tour Alpha".into(),
+            adresse: "1 quai de Seine, Paris".into(),
+            couleur: None,
+            coordonnees_gps: Some(GpsInput {
+                latitude: 48.85,
+                longitude: 2.35,
+            }),
+            contact: None,
+            heures_estimees: Some(1500.0),
+            date_debut: Some(date!(2026 - 12 - 01)),
+            date_fin: None,
+        }
+    }
+
+    fn existing() -> Chantier {
+        let (chantier, _) = Chantier::create(
+            input().validate().unwrap(),
+            Responsables::new(vec![Uuid::now_v7()], vec![]).unwrap(),
+            NOW,
+        )
+        .unwrap();
+        chantier
+    }
+
+    type Written = Arc<Mutex<Vec<EventEnvelope>>>;
+
+    /// A repository holding `stored` that records the events it is given.
+    fn repository(stored: Option<Chantier>) -> (MockChantierRepository, Written) {
+        let written: Written = Arc::default();
+        let mut repo = MockChantierRepository::new();
+        repo.expect_find().returning(move |_| Ok(stored.clone()));
+        let sink = written.clone();
+        repo.expect_insert().returning(move |_, events| {
+            sink.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        });
+        let sink = written.clone();
+        repo.expect_update().returning(move |_, events| {
+            sink.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        });
+        let sink = written.clone();
+        repo.expect_delete().returning(move |_, events| {
+            sink.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        });
+        (repo, written)
+    }
+
+    /// A repository that must not be written to.
+    fn untouched(stored: Option<Chantier>) -> MockChantierRepository {
+        let mut repo = MockChantierRepository::new();
+        repo.expect_find().returning(move |_| Ok(stored.clone()));
+        repo.expect_insert().never();
+        repo.expect_update().never();
+        repo.expect_delete().never();
+        repo
+    }
+
+    #[tokio::test]
+    async fn create_stores_the_chantier_with_exactly_its_created_event() {
+        let (repo, written) = repository(None);
+        let create = CreateChantier::new(Arc::new(repo), clock());
+        let (conducteur, chef) = (Uuid::now_v7(), Uuid::now_v7());
+        let context = context();
+        let chantier = create
+            .execute(&context, input(), (vec![conducteur], vec![chef]))
+            .await
+            .unwrap();
+
+        let events = written.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        let event = &events[0];
+        assert_eq!(event.event_type.as_str(), "chantier.created");
+        assert_eq!(event.aggregate_type, "chantier");
+        assert_eq!(event.aggregate_id, chantier.id().to_string());
+        assert_eq!(event.actor_id, context.actor.map(|a| a.user_id));
+        assert_eq!(event.correlation_id.as_deref(), Some("req-7"));
+        assert_eq!(event.occurred_at, NOW);
+        assert_eq!(
+            event.data,
+            json!({
+                "chantier_id": chantier.id(), "code": "CH-2026-001", "nom": "Tour Alpha",
+                "adresse": "1 quai de Seine, Paris", "statut": "ouvert",
+                "conducteur_ids": [conducteur], "chef_chantier_ids": [chef]
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn create_reports_all_invalid_fields_and_writes_nothing() {
+        let create = CreateChantier::new(Arc::new(untouched(None)), clock());
+        let bad = ChantierInput {
+            code: "pas un code".into(),
+            nom: String::new(),
+            couleur: Some("rouge".into()),
+            coordonnees_gps: Some(GpsInput {
+                latitude: 91.0,
+                longitude: 0.0,
+            }),
+            heures_estimees: Some(-1.0),
+            ..input()
+        };
+        let Err(ChantierCommandError::Invalid(errors)) =
+            create.execute(&context(), bad, (vec![], vec![])).await
+        else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "code",
+                "nom",
+                "couleur",
+                "coordonnees_gps",
+                "heures_estimees"
+            ]
+        );
+
+        let inverted = ChantierInput {
+            date_debut: Some(date!(2027 - 01 - 02)),
+            date_fin: Some(date!(2027 - 01 - 01)),
+            ..input()
+        };
+        assert!(matches!(
+            create.execute(&context(), inverted, (vec![], vec![])).await,
+            Err(ChantierCommandError::Rule(
+                ChantierError::DatesInverted { .. }
+            ))
+        ));
+    }
+
+    #[tokio::test]
+    async fn create_maps_a_duplicate_code() {
+        let mut repo = MockChantierRepository::new();
+        repo.expect_insert()
+            .returning(|_, _| Err(RepositoryError::DuplicateCode("CH-2026-001".into())));
+        let create = CreateChantier::new(Arc::new(repo), clock());
+        assert!(matches!(
+            create.execute(&context(), input(), (vec![], vec![])).await,
+            Err(ChantierCommandError::DuplicateCode(code)) if code == "CH-2026-001"
+        ));
+    }
+
+    #[tokio::test]
+    async fn update_publishes_changes_and_nothing_for_a_no_op() {
+        let chantier = existing();
+        let (repo, written) = repository(Some(chantier.clone()));
+        let update = UpdateChantier::new(Arc::new(repo), clock());
+        let updated = update
+            .execute(
+                &context(),
+                chantier.id(),
+                UpdateInput {
+                    nom: Some("Tour Alpha II".into()),
+                    date_debut: Some(None),
+                    ..UpdateInput::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated.version(), 2);
+        let events = written.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_type.as_str(), "chantier.updated");
+        assert_eq!(
+            events[0].data["changes"],
+            json!({
+                "nom": {"old": "Tour Alpha", "new": "Tour Alpha II"},
+                "date_debut": {"old": "2026-12-01", "new": null}
+            })
+        );
+        assert_eq!(events[0].data["nom"], "Tour Alpha II");
+        assert_eq!(events[0].data["statut"], "ouvert");
+
+        let no_op = UpdateChantier::new(Arc::new(untouched(Some(chantier.clone()))), clock());
+        no_op
+            .execute(
+                &context(),
+                chantier.id(),
+                UpdateInput {
+                    nom: Some("Tour Alpha".into()),
+                    ..UpdateInput::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn update_failures_publish_nothing() {
+        let update = UpdateChantier::new(Arc::new(untouched(None)), clock());
+        assert!(matches!(
+            update
+                .execute(&context(), Uuid::now_v7(), UpdateInput::default())
+                .await,
+            Err(ChantierCommandError::NotFound)
+        ));
+        let update = UpdateChantier::new(Arc::new(untouched(Some(existing()))), clock());
+        assert!(matches!(
+            update
+                .execute(
+                    &context(),
+                    Uuid::now_v7(),
+                    UpdateInput {
+                        couleur: Some("bleu".into()),
+                        ..UpdateInput::default()
+                    }
+                )
+                .await,
+            Err(ChantierCommandError::Invalid(_))
+        ));
+
+        let mut conflicting = MockChantierRepository::new();
+        let stored = existing();
+        conflicting
+            .expect_find()
+            .returning(move |_| Ok(Some(stored.clone())));
+        conflicting
+            .expect_update()
+            .returning(|_, _| Err(RepositoryError::Conflict));
+        let update = UpdateChantier::new(Arc::new(conflicting), clock());
+        assert!(matches!(
+            update
+                .execute(
+                    &context(),
+                    Uuid::now_v7(),
+                    UpdateInput {
+                        nom: Some("Autre".into()),
+                        ..UpdateInput::default()
+                    }
+                )
+                .await,
+            Err(ChantierCommandError::Conflict)
+        ));
+    }
+
+    #[tokio::test]
+    async fn change_statut_publishes_both_statuts_and_refuses_going_back() {
+        let chantier = existing();
+        let (repo, written) = repository(Some(chantier.clone()));
+        let change = ChangeStatut::new(Arc::new(repo), clock());
+        let started = change
+            .execute(&context(), chantier.id(), Statut::EnCours)
+            .await
+            .unwrap();
+        assert_eq!(started.statut(), Statut::EnCours);
+        let events = written.lock().unwrap().clone();
+        assert_eq!(events[0].event_type.as_str(), "chantier.statut_changed");
+        assert_eq!(events[0].data["ancien_statut"], "ouvert");
+        assert_eq!(events[0].data["nouveau_statut"], "en_cours");
+        assert_eq!(
+            events[0].data["conducteur_ids"],
+            json!(chantier.responsables().conducteur_ids())
+        );
+
+        let change = ChangeStatut::new(Arc::new(untouched(Some(started))), clock());
+        assert!(matches!(
+            change
+                .execute(&context(), chantier.id(), Statut::Ouvert)
+                .await,
+            Err(ChantierCommandError::Rule(
+                ChantierError::InvalidTransition(_)
+            ))
+        ));
+    }
+
+    #[tokio::test]
+    async fn assign_responsables_publishes_the_delta_or_nothing() {
+        let chantier = existing();
+        let old = chantier.responsables().conducteur_ids()[0];
+        let (repo, written) = repository(Some(chantier.clone()));
+        let assign = AssignResponsables::new(Arc::new(repo), clock());
+        let new = Uuid::now_v7();
+        assign
+            .execute(&context(), chantier.id(), vec![new], vec![])
+            .await
+            .unwrap();
+        let events = written.lock().unwrap().clone();
+        assert_eq!(
+            events[0].event_type.as_str(),
+            "chantier.responsable_assigned"
+        );
+        assert_eq!(
+            events[0].data["added"],
+            json!({"conducteur_ids": [new], "chef_chantier_ids": []})
+        );
+        assert_eq!(
+            events[0].data["removed"],
+            json!({"conducteur_ids": [old], "chef_chantier_ids": []})
+        );
+
+        let same = AssignResponsables::new(Arc::new(untouched(Some(chantier.clone()))), clock());
+        same.execute(&context(), chantier.id(), vec![old], vec![])
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn delete_publishes_the_last_snapshot() {
+        let chantier = existing();
+        let (repo, written) = repository(Some(chantier.clone()));
+        DeleteChantier::new(Arc::new(repo), clock())
+            .execute(&context(), chantier.id())
+            .await
+            .unwrap();
+        let events = written.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_type.as_str(), "chantier.deleted");
+        assert_eq!(events[0].data["code"], "CH-2026-001");
+
+        let missing = DeleteChantier::new(Arc::new(untouched(None)), clock());
+        assert!(matches!(
+            missing.execute(&context(), Uuid::now_v7()).await,
+            Err(ChantierCommandError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn list_trims_the_search_and_bounds_it() {
+        let mut repo = MockChantierRepository::new();
+        repo.expect_list()
+            .withf(|filter, page| filter.q.as_deref() == Some("alpha") && page.limit == 10)
+            .times(1)
+            .returning(|_, _| Ok((vec![], 0)));
+        let list = ListChantiers::new(Arc::new(repo));
+        let filter = ChantierFilter {
+            statut: None,
+            q: Some("  alpha ".into()),
+        };
+        list.execute(&filter, Page::new(None, Some(10)))
+            .await
+            .unwrap();
+
+        let list = ListChantiers::new(Arc::new(MockChantierRepository::new()));
+        let long = ChantierFilter {
+            statut: None,
+            q: Some("x".repeat(101)),
+        };
+        assert!(matches!(
+            list.execute(&long, Page::new(None, None)).await,
+            Err(ChantierCommandError::Invalid(_))
+        ));
+    }
+}

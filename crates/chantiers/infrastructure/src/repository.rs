@@ -1,0 +1,347 @@
+//! Chantiers in PostgreSQL: every write stores the row and appends its
+//! events to the outbox in one transaction, refusing lost updates.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hub_chantiers_application::{ChantierFilter, ChantierRepository, RepositoryError};
+use hub_chantiers_domain::{
+    Adresse, Chantier, ChantierCode, ChantierDetails, Contact, CoordonneesGps, Couleur,
+    HeuresEstimees, NomChantier, Responsables,
+};
+use hub_kernel::{EventEnvelope, Page};
+use hub_platform_postgres::{Database, DbError, outbox};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::schema::chantiers;
+
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = chantiers)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+#[diesel(treat_none_as_null = true)]
+struct ChantierRow {
+    id: Uuid,
+    code: String,
+    nom: String,
+    adresse: String,
+    statut: String,
+    couleur: String,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    contact: Option<serde_json::Value>,
+    heures_estimees: Option<f64>,
+    date_debut: Option<Date>,
+    date_fin: Option<Date>,
+    conducteur_ids: Vec<Uuid>,
+    chef_chantier_ids: Vec<Uuid>,
+    version: i64,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+/// The stored form of a contact.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredContact {
+    nom: Option<String>,
+    telephone: Option<String>,
+    email: Option<String>,
+}
+
+impl From<&Chantier> for ChantierRow {
+    fn from(chantier: &Chantier) -> Self {
+        let details = chantier.details();
+        let contact = details.contact.as_ref().map(|c| {
+            serde_json::json!({ "nom": c.nom(), "telephone": c.telephone(), "email": c.email() })
+        });
+        Self {
+            id: chantier.id(),
+            code: details.code.as_str().to_owned(),
+            nom: details.nom.as_str().to_owned(),
+            adresse: details.adresse.as_str().to_owned(),
+            statut: chantier.statut().as_str().to_owned(),
+            couleur: details.couleur.as_str().to_owned(),
+            latitude: details.coordonnees_gps.map(|g| g.latitude()),
+            longitude: details.coordonnees_gps.map(|g| g.longitude()),
+            contact,
+            heures_estimees: details.heures_estimees.map(|h| h.hours()),
+            date_debut: details.date_debut,
+            date_fin: details.date_fin,
+            conducteur_ids: chantier.responsables().conducteur_ids().to_vec(),
+            chef_chantier_ids: chantier.responsables().chef_chantier_ids().to_vec(),
+            version: chantier.version(),
+            created_at: chantier.created_at(),
+            updated_at: chantier.updated_at(),
+        }
+    }
+}
+
+impl TryFrom<ChantierRow> for Chantier {
+    type Error = RepositoryError;
+
+    fn try_from(row: ChantierRow) -> Result<Self, Self::Error> {
+        let id = row.id;
+        let corrupt =
+            |what: &str| RepositoryError::Storage(format!("chantier {id} has an invalid {what}"));
+        let coordonnees_gps = match (row.latitude, row.longitude) {
+            (Some(lat), Some(lon)) => {
+                Some(CoordonneesGps::new(lat, lon).map_err(|_| corrupt("position"))?)
+            }
+            _ => None,
+        };
+        let contact = row
+            .contact
+            .map(|value| {
+                let stored: StoredContact =
+                    serde_json::from_value(value).map_err(|_| corrupt("contact"))?;
+                Contact::new(
+                    stored.nom.as_deref(),
+                    stored.telephone.as_deref(),
+                    stored.email.as_deref(),
+                )
+                .map_err(|_| corrupt("contact"))
+            })
+            .transpose()?;
+        let details = ChantierDetails {
+            code: ChantierCode::parse(&row.code).map_err(|_| corrupt("code"))?,
+            nom: NomChantier::parse(&row.nom).map_err(|_| corrupt("nom"))?,
+            adresse: Adresse::parse(&row.adresse).map_err(|_| corrupt("adresse"))?,
+            couleur: Couleur::parse(&row.couleur).map_err(|_| corrupt("couleur"))?,
+            coordonnees_gps,
+            contact,
+            heures_estimees: row
+                .heures_estimees
+                .map(HeuresEstimees::new)
+                .transpose()
+                .map_err(|_| corrupt("heures_estimees"))?,
+            date_debut: row.date_debut,
+            date_fin: row.date_fin,
+        };
+        let responsables = Responsables::new(row.conducteur_ids, row.chef_chantier_ids)
+            .map_err(|_| corrupt("responsables"))?;
+        Ok(Chantier::restore(
+            id,
+            details,
+            row.statut.parse().map_err(|_| corrupt("statut"))?,
+            responsables,
+            row.version,
+            row.created_at,
+            row.updated_at,
+        ))
+    }
+}
+
+/// Failures inside a write transaction.
+#[derive(Debug)]
+enum WriteError {
+    Db(DbError),
+    NotFound,
+    Conflict,
+}
+
+impl From<DbError> for WriteError {
+    fn from(error: DbError) -> Self {
+        Self::Db(error)
+    }
+}
+
+impl From<diesel::result::Error> for WriteError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Db(error.into())
+    }
+}
+
+impl WriteError {
+    fn into_repository(self, code: &str) -> RepositoryError {
+        match self {
+            WriteError::Db(error)
+                if error.violated_unique_constraint() == Some("chantiers_code_key") =>
+            {
+                RepositoryError::DuplicateCode(code.to_owned())
+            }
+            WriteError::Db(error) => RepositoryError::Storage(error.to_string()),
+            WriteError::NotFound => RepositoryError::NotFound,
+            WriteError::Conflict => RepositoryError::Conflict,
+        }
+    }
+}
+
+fn storage(error: impl Into<DbError>) -> RepositoryError {
+    RepositoryError::Storage(error.into().to_string())
+}
+
+/// After a guarded write touched no row: was the chantier gone, or changed?
+async fn missing_or_changed(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<WriteError, WriteError> {
+    let exists: bool = diesel::select(diesel::dsl::exists(chantiers::table.find(id)))
+        .get_result(conn)
+        .await?;
+    Ok(if exists {
+        WriteError::Conflict
+    } else {
+        WriteError::NotFound
+    })
+}
+
+/// [`ChantierRepository`] on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DieselChantierRepository {
+    db: Database,
+}
+
+impl DieselChantierRepository {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl ChantierRepository for DieselChantierRepository {
+    async fn insert(
+        &self,
+        chantier: &Chantier,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
+        let row = ChantierRow::from(chantier);
+        let code = row.code.clone();
+        let events = events.to_vec();
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    diesel::insert_into(chantiers::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    outbox::append(conn, &events).await?;
+                    Ok::<_, WriteError>(())
+                })
+            })
+            .await
+            .map_err(|e| e.into_repository(&code))
+    }
+
+    async fn update(
+        &self,
+        chantier: &Chantier,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
+        let row = ChantierRow::from(chantier);
+        let code = row.code.clone();
+        let events = events.to_vec();
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    let previous = row.version - 1;
+                    let updated = diesel::update(
+                        chantiers::table
+                            .filter(chantiers::id.eq(row.id))
+                            .filter(chantiers::version.eq(previous)),
+                    )
+                    .set(&row)
+                    .execute(conn)
+                    .await?;
+                    if updated == 0 {
+                        return Err(missing_or_changed(conn, row.id).await?);
+                    }
+                    outbox::append(conn, &events).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|e: WriteError| e.into_repository(&code))
+    }
+
+    async fn delete(
+        &self,
+        chantier: &Chantier,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
+        let (id, version) = (chantier.id(), chantier.version());
+        let code = chantier.details().code.to_string();
+        let events = events.to_vec();
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    // Only the version the event describes may be deleted.
+                    let deleted = diesel::delete(
+                        chantiers::table
+                            .filter(chantiers::id.eq(id))
+                            .filter(chantiers::version.eq(version)),
+                    )
+                    .execute(conn)
+                    .await?;
+                    if deleted == 0 {
+                        return Err(missing_or_changed(conn, id).await?);
+                    }
+                    outbox::append(conn, &events).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|e: WriteError| e.into_repository(&code))
+    }
+
+    async fn find(&self, id: Uuid) -> Result<Option<Chantier>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let row: Option<ChantierRow> = chantiers::table
+            .find(id)
+            .select(ChantierRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(storage)?;
+        row.map(Chantier::try_from).transpose()
+    }
+
+    async fn list(
+        &self,
+        filter: &ChantierFilter,
+        page: Page,
+    ) -> Result<(Vec<Chantier>, u64), RepositoryError> {
+        let pattern = filter.q.as_deref().map(|q| {
+            // The search text is matched literally: escape LIKE's wildcards.
+            let escaped = q
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let filtered = || {
+            let mut query = chantiers::table.into_boxed();
+            if let Some(statut) = filter.statut {
+                query = query.filter(chantiers::statut.eq(statut.as_str()));
+            }
+            if let Some(pattern) = &pattern {
+                query = query.filter(
+                    chantiers::code
+                        .ilike(pattern.clone())
+                        .or(chantiers::nom.ilike(pattern.clone()))
+                        .or(chantiers::adresse.ilike(pattern.clone())),
+                );
+            }
+            query
+        };
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(storage)?;
+        let rows: Vec<ChantierRow> = filtered()
+            .order(chantiers::code.asc())
+            .offset(i64::try_from(page.skip).unwrap_or(i64::MAX))
+            .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
+            .select(ChantierRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(storage)?;
+        let chantiers = rows
+            .into_iter()
+            .map(Chantier::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((chantiers, u64::try_from(total).unwrap_or_default()))
+    }
+}

@@ -1,0 +1,291 @@
+//! The chantier repository against a real PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use diesel::sql_types::BigInt;
+use diesel::{QueryableByName, sql_query};
+use diesel_async::RunQueryDsl;
+use hub_chantiers_application::{ChantierFilter, ChantierRepository, RepositoryError};
+use hub_chantiers_domain::{
+    Adresse, Chantier, ChantierCode, ChantierDetails, ChantierUpdate, Contact, CoordonneesGps,
+    Couleur, HeuresEstimees, NomChantier, Responsables, Statut,
+};
+use hub_chantiers_infrastructure::DieselChantierRepository;
+use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata, Page, to_storage_precision};
+use hub_platform_test_db::TestDatabase;
+use time::OffsetDateTime;
+use time::macros::date;
+use uuid::Uuid;
+
+fn now() -> OffsetDateTime {
+    to_storage_precision(OffsetDateTime::now_utc())
+}
+
+fn envelope<E: DomainEvent>(event: &E) -> EventEnvelope {
+    EventEnvelope::wrap(event, &EventMetadata::default(), now()).unwrap()
+}
+
+fn details(code: &str, nom: &str) -> ChantierDetails {
+    ChantierDetails {
+        code: ChantierCode::parse(code).unwrap(),
+        nom: NomChantier::parse(nom).unwrap(),
+        adresse: Adresse::parse("1 quai de Seine, Paris").unwrap(),
+        couleur: Couleur::parse("#FF8800").unwrap(),
+        coordonnees_gps: Some(CoordonneesGps::new(48.8566, 2.3522).unwrap()),
+        contact: Some(Contact::new(Some("M. Leroy"), None, Some("leroy@client.fr")).unwrap()),
+        heures_estimees: Some(HeuresEstimees::new(1250.5).unwrap()),
+        date_debut: Some(date!(2026 - 12 - 01)),
+        date_fin: None,
+    }
+}
+
+fn new_chantier(code: &str, nom: &str) -> (Chantier, EventEnvelope) {
+    let responsables = Responsables::new(vec![Uuid::now_v7()], vec![Uuid::now_v7()]).unwrap();
+    let (chantier, created) = Chantier::create(details(code, nom), responsables, now()).unwrap();
+    let event = envelope(&created);
+    (chantier, event)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+async fn count(test_db: &TestDatabase, sql: &str) -> i64 {
+    let mut conn = test_db.database().connection().await.unwrap();
+    sql_query(sql)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chantier_reads_back_equal_and_its_event_is_in_the_outbox() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselChantierRepository::new(test_db.database().clone());
+    let (chantier, event) = new_chantier("CH-1", "Tour Alpha");
+    repo.insert(&chantier, std::slice::from_ref(&event))
+        .await
+        .unwrap();
+    assert_eq!(repo.find(chantier.id()).await.unwrap(), Some(chantier));
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) AS count FROM event_logs WHERE event_id = '{}'",
+                event.event_id
+            )
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_code_rolls_back_the_row_and_its_event() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselChantierRepository::new(test_db.database().clone());
+    let (first, event) = new_chantier("CH-1", "A");
+    repo.insert(&first, &[event]).await.unwrap();
+    let (second, event) = new_chantier("ch-1", "B");
+    assert_eq!(
+        repo.insert(&second, &[event]).await,
+        Err(RepositoryError::DuplicateCode("CH-1".into()))
+    );
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM chantiers").await,
+        1
+    );
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM event_logs").await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_event_append_rolls_back_the_chantier() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselChantierRepository::new(test_db.database().clone());
+    let (first, event) = new_chantier("CH-1", "A");
+    repo.insert(&first, std::slice::from_ref(&event))
+        .await
+        .unwrap();
+    // Same event id again: the outbox insert fails after the row was written.
+    let (second, _) = new_chantier("CH-2", "B");
+    assert!(matches!(
+        repo.insert(&second, &[event]).await,
+        Err(RepositoryError::Storage(_))
+    ));
+    assert_eq!(repo.find(second.id()).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_are_guarded_by_the_version() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselChantierRepository::new(test_db.database().clone());
+    let (chantier, event) = new_chantier("CH-1", "A");
+    repo.insert(&chantier, &[event]).await.unwrap();
+
+    // Two requests read the same version…
+    let mut first = repo.find(chantier.id()).await.unwrap().unwrap();
+    let mut second = first.clone();
+    let started = first.change_statut(Statut::EnCours, now()).unwrap();
+    repo.update(&first, &[envelope(&started)]).await.unwrap();
+    // …the second one would overwrite the first: refused, and its event dropped.
+    let renamed = second
+        .update(
+            ChantierUpdate {
+                nom: Some(NomChantier::parse("B").unwrap()),
+                ..ChantierUpdate::default()
+            },
+            now(),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        repo.update(&second, &[envelope(&renamed)]).await,
+        Err(RepositoryError::Conflict)
+    );
+    let stored = repo.find(chantier.id()).await.unwrap().unwrap();
+    assert_eq!(stored, first);
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM event_logs").await,
+        2
+    );
+
+    // Clearing optional fields is stored as NULL.
+    let mut cleared = stored.clone();
+    let event = cleared
+        .update(
+            ChantierUpdate {
+                coordonnees_gps: Some(None),
+                contact: Some(None),
+                heures_estimees: Some(None),
+                ..ChantierUpdate::default()
+            },
+            now(),
+        )
+        .unwrap()
+        .unwrap();
+    repo.update(&cleared, &[envelope(&event)]).await.unwrap();
+    let stored = repo.find(chantier.id()).await.unwrap().unwrap();
+    assert_eq!(stored.details().coordonnees_gps, None);
+    assert_eq!(stored.details().contact, None);
+
+    let (ghost, event) = new_chantier("CH-9", "Ghost");
+    assert_eq!(
+        repo.update(&ghost, &[event]).await,
+        Err(RepositoryError::NotFound)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_removes_the_version_its_event_describes() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselChantierRepository::new(test_db.database().clone());
+    let (chantier, event) = new_chantier("CH-1", "A");
+    repo.insert(&chantier, &[event]).await.unwrap();
+    let mut newer = chantier.clone();
+    let started = newer.change_statut(Statut::EnCours, now()).unwrap();
+    repo.update(&newer, &[envelope(&started)]).await.unwrap();
+
+    assert_eq!(
+        repo.delete(&chantier, &[envelope(&chantier.delete())])
+            .await,
+        Err(RepositoryError::Conflict)
+    );
+    repo.delete(&newer, &[envelope(&newer.delete())])
+        .await
+        .unwrap();
+    assert_eq!(repo.find(chantier.id()).await.unwrap(), None);
+    assert_eq!(
+        repo.delete(&newer, &[envelope(&newer.delete())]).await,
+        Err(RepositoryError::NotFound)
+    );
+    let types = count(
+        &test_db,
+        "SELECT count(*) AS count FROM event_logs WHERE event_type = 'chantier.deleted'",
+    )
+    .await;
+    assert_eq!(types, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_filters_by_statut_and_literal_search_ordered_by_code() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselChantierRepository::new(test_db.database().clone());
+    for (code, nom) in [
+        ("CH-3", "Tour Gamma"),
+        ("CH-1", "Tour Alpha"),
+        ("CH-2", "Pont 100%"),
+        ("CH-4", "Gare_Nord"),
+    ] {
+        let (mut chantier, event) = new_chantier(code, nom);
+        repo.insert(&chantier, &[event]).await.unwrap();
+        if code == "CH-3" {
+            let started = chantier.change_statut(Statut::EnCours, now()).unwrap();
+            repo.update(&chantier, &[envelope(&started)]).await.unwrap();
+        }
+    }
+    let codes = |list: Vec<Chantier>| {
+        list.iter()
+            .map(|c| c.details().code.to_string())
+            .collect::<Vec<_>>()
+    };
+    let all = |q: Option<&str>, statut: Option<Statut>| ChantierFilter {
+        statut,
+        q: q.map(str::to_owned),
+    };
+
+    let (page, total) = repo
+        .list(&all(None, None), Page::new(Some(1), Some(2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (codes(page), total),
+        (vec!["CH-2".to_owned(), "CH-3".to_owned()], 4)
+    );
+    let (tours, total) = repo
+        .list(&all(Some("tour"), None), Page::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (codes(tours), total),
+        (vec!["CH-1".to_owned(), "CH-3".to_owned()], 2)
+    );
+    let (en_cours, _) = repo
+        .list(&all(None, Some(Statut::EnCours)), Page::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(codes(en_cours), ["CH-3"]);
+    // LIKE wildcards in the search are plain characters.
+    assert_eq!(
+        codes(
+            repo.list(&all(Some("%"), None), Page::new(None, None))
+                .await
+                .unwrap()
+                .0
+        ),
+        ["CH-2"]
+    );
+    assert_eq!(
+        codes(
+            repo.list(&all(Some("_"), None), Page::new(None, None))
+                .await
+                .unwrap()
+                .0
+        ),
+        ["CH-4"]
+    );
+    assert_eq!(
+        codes(
+            repo.list(&all(Some("ch-1"), None), Page::new(None, None))
+                .await
+                .unwrap()
+                .0
+        ),
+        ["CH-1"]
+    );
+}
