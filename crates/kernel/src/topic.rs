@@ -85,6 +85,26 @@ impl TopicPattern {
             .all(|s| matches!(s, Segment::Literal(_)))
     }
 
+    /// The pattern as an anchored POSIX regular expression over event types,
+    /// for filtering stored events in the database with the same semantics
+    /// as [`TopicPattern::matches`].
+    pub fn to_regex(&self) -> String {
+        const SEGMENT: &str = "[a-z0-9_]+";
+        let last = self.segments.len().saturating_sub(1);
+        let parts: Vec<String> = self
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(index, segment)| match segment {
+                Segment::Wildcard if index == last => format!("{SEGMENT}(\\.{SEGMENT})*"),
+                Segment::Wildcard => SEGMENT.to_owned(),
+                // Literal segments are [a-z0-9_]+: nothing to escape.
+                Segment::Literal(literal) => literal.to_string(),
+            })
+            .collect();
+        format!("^{}$", parts.join("\\."))
+    }
+
     /// Whether `event_type` is selected by this pattern. Does not allocate.
     pub fn matches(&self, event_type: &str) -> bool {
         let mut parts = event_type.split('.');
@@ -223,6 +243,17 @@ mod tests {
         assert!(p.matches("a.b.c"));
         assert!(!p.matches("a.c"));
         assert!(!p.matches("a.b.b.c"));
+    }
+
+    #[test]
+    fn regex_form_of_patterns() {
+        assert_eq!(pattern("*").to_regex(), "^[a-z0-9_]+(\\.[a-z0-9_]+)*$");
+        assert_eq!(
+            pattern("chantier.*").to_regex(),
+            "^chantier\\.[a-z0-9_]+(\\.[a-z0-9_]+)*$"
+        );
+        assert_eq!(pattern("*.created").to_regex(), "^[a-z0-9_]+\\.created$");
+        assert_eq!(pattern("user.created").to_regex(), "^user\\.created$");
     }
 
     #[test]

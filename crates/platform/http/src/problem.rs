@@ -12,9 +12,14 @@ use serde::Serialize;
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// An error answer. `code` is stable and machine-readable (clients branch on
-/// it); `detail` is for people; `errors` lists invalid fields.
+/// it); `detail` is for people; `errors` lists invalid fields. Boxed, so that
+/// `Result<_, Problem>` stays small on the happy path.
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
+#[serde(transparent)]
+pub struct Problem(Box<Body>);
+
+#[derive(Debug, Clone, Serialize)]
+struct Body {
     #[serde(rename = "type")]
     type_uri: String,
     title: Cow<'static, str>,
@@ -34,7 +39,7 @@ impl Problem {
         detail: impl Into<String>,
     ) -> Self {
         let code = code.into();
-        Self {
+        Self(Box::new(Body {
             type_uri: format!("urn:hub-chantier:problem:{code}"),
             title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
             status: status.as_u16(),
@@ -42,7 +47,7 @@ impl Problem {
             code,
             errors: Vec::new(),
             headers: Vec::new(),
-        }
+        }))
     }
 
     /// 422 listing every invalid field.
@@ -52,7 +57,7 @@ impl Problem {
             "validation_failed",
             format!("the request is invalid: {errors}"),
         );
-        problem.errors = errors.errors().to_vec();
+        problem.0.errors = errors.errors().to_vec();
         problem
     }
 
@@ -100,38 +105,38 @@ impl Problem {
 
     /// Adds a response header (e.g. `Retry-After`).
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.0.headers.push((name, value));
         self
     }
 
     pub fn code(&self) -> &str {
-        &self.code
+        &self.0.code
     }
 
     pub fn detail(&self) -> &str {
-        &self.detail
+        &self.0.detail
     }
 
     pub fn field_errors(&self) -> &[FieldError] {
-        &self.errors
+        &self.0.errors
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.code, self.detail)
+        write!(f, "{} {}: {}", self.0.status, self.0.code, self.0.detail)
     }
 }
 
 impl ResponseError for Problem {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_CONTENT_TYPE);
-        for (name, value) in &self.headers {
+        for (name, value) in &self.0.headers {
             response.insert_header((name.clone(), value.clone()));
         }
         response.json(self)

@@ -82,7 +82,24 @@ pub async fn middleware(
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     let status = response.status().as_u16();
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let duration_ms = elapsed * 1000.0;
+    // The route pattern (`/api/v1/chantiers/{id}`), never the raw path, so
+    // that ids do not explode the number of series.
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = response.request().method().to_string();
+    metrics::counter!(
+        "hub_http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!("hub_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(elapsed);
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!(status, duration_ms, "request failed");

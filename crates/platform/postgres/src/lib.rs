@@ -9,6 +9,7 @@ mod error;
 pub mod migrations;
 pub mod outbox;
 mod relay;
+pub mod retention;
 pub mod schema;
 
 pub use database::{Database, PoolSettings};

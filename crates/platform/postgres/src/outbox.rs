@@ -135,3 +135,113 @@ pub async fn pending(
         .first(conn)
         .await
 }
+
+/// Which stored events a history query returns.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    /// Event types selected by this pattern.
+    pub pattern: Option<hub_kernel::TopicPattern>,
+    pub aggregate_id: Option<String>,
+    /// `occurred_at >= since`.
+    pub since: Option<OffsetDateTime>,
+    /// `occurred_at < until`.
+    pub until: Option<OffsetDateTime>,
+    /// Only events older (lower `seq`) than this cursor: the `seq` of the
+    /// last event of the previous page.
+    pub before_seq: Option<i64>,
+}
+
+/// Stored events matching `filter`, newest first, at most `limit`.
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    filter: &HistoryFilter,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, diesel::result::Error> {
+    let mut query = event_logs::table.into_boxed();
+    if let Some(pattern) = &filter.pattern {
+        query = query.filter(regex_match(event_logs::event_type, pattern.to_regex()));
+    }
+    if let Some(aggregate_id) = &filter.aggregate_id {
+        query = query.filter(event_logs::aggregate_id.eq(aggregate_id.clone()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(event_logs::occurred_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(event_logs::occurred_at.lt(until));
+    }
+    if let Some(before) = filter.before_seq {
+        query = query.filter(event_logs::seq.lt(before));
+    }
+    query
+        .order(event_logs::seq.desc())
+        .limit(limit)
+        .select(StoredEvent::as_select())
+        .load(conn)
+        .await
+}
+
+/// Marks the dispatched events of type `pattern` that occurred since
+/// `since` as undispatched, so that the relays publish them again (same
+/// `event_id`: subscribers deduplicate). Returns how many were marked.
+pub async fn mark_for_replay(
+    conn: &mut AsyncPgConnection,
+    since: OffsetDateTime,
+    pattern: Option<&hub_kernel::TopicPattern>,
+) -> Result<usize, diesel::result::Error> {
+    let regex = pattern.map_or_else(
+        || hub_kernel::TopicPattern::all().to_regex(),
+        |p| p.to_regex(),
+    );
+    diesel::update(
+        event_logs::table
+            .filter(event_logs::dispatched_at.is_not_null())
+            .filter(event_logs::occurred_at.ge(since))
+            .filter(regex_match(event_logs::event_type, regex)),
+    )
+    .set((
+        event_logs::dispatched_at.eq(None::<OffsetDateTime>),
+        event_logs::dispatch_attempts.eq(0),
+        event_logs::last_error.eq(None::<String>),
+        event_logs::retry_after.eq(None::<OffsetDateTime>),
+    ))
+    .execute(conn)
+    .await
+}
+
+/// Deletes up to `batch` dispatched events that occurred before `cutoff`
+/// (GDPR retention); call it until it returns less than `batch`, so that no
+/// statement holds its locks for long.
+pub async fn delete_dispatched_before(
+    conn: &mut AsyncPgConnection,
+    cutoff: OffsetDateTime,
+    batch: i64,
+) -> Result<usize, diesel::result::Error> {
+    diesel::sql_query(
+        "DELETE FROM event_logs WHERE event_id IN (SELECT event_id FROM event_logs \
+         WHERE dispatched_at IS NOT NULL AND occurred_at < $1 ORDER BY occurred_at LIMIT $2)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(cutoff)
+    .bind::<diesel::sql_types::BigInt, _>(batch)
+    .execute(conn)
+    .await
+}
+
+/// How many dispatched events occurred before `cutoff` (dry runs).
+pub async fn count_dispatched_before(
+    conn: &mut AsyncPgConnection,
+    cutoff: OffsetDateTime,
+) -> Result<i64, diesel::result::Error> {
+    event_logs::table
+        .filter(event_logs::dispatched_at.is_not_null())
+        .filter(event_logs::occurred_at.lt(cutoff))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `regexp_like(text, pattern)`-style POSIX match (`~`).
+    #[sql_name = "textregexeq"]
+    fn regex_match(text: diesel::sql_types::Text, pattern: diesel::sql_types::Text) -> diesel::sql_types::Bool;
+}

@@ -58,6 +58,11 @@ pub trait DurableSubscriber: Send + Sync {
         conn: &mut AsyncPgConnection,
         event: &EventEnvelope,
     ) -> Result<(), DurableError>;
+
+    /// Called once after a relay transaction in which this subscriber handled
+    /// at least one event has committed: its writes are now visible (e.g. to
+    /// wake the workers that process what it wrote).
+    fn after_commit(&self) {}
 }
 
 /// How the relay claims and retries.
@@ -140,11 +145,26 @@ impl OutboxRelay {
     /// transaction. Returns how many rows were claimed.
     pub async fn dispatch_once(&self) -> Result<usize, RelayError> {
         let mut conn = self.db.connection().await?;
-        conn.transaction(async |conn| self.dispatch_claimed(conn).await)
-            .await
+        let touched = std::sync::Mutex::new(vec![false; self.durable.len()]);
+        let claimed = conn
+            .transaction(async |conn| self.dispatch_claimed(conn, &touched).await)
+            .await?;
+        let touched = touched
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (subscriber, touched) in self.durable.iter().zip(touched) {
+            if touched {
+                subscriber.after_commit();
+            }
+        }
+        Ok(claimed)
     }
 
-    async fn dispatch_claimed(&self, conn: &mut AsyncPgConnection) -> Result<usize, RelayError> {
+    async fn dispatch_claimed(
+        &self,
+        conn: &mut AsyncPgConnection,
+        touched: &std::sync::Mutex<Vec<bool>>,
+    ) -> Result<usize, RelayError> {
         let now = time::OffsetDateTime::now_utc();
         let rows: Vec<StoredEvent> = event_logs::table
             .filter(event_logs::dispatched_at.is_null())
@@ -172,7 +192,7 @@ impl OutboxRelay {
                     continue;
                 }
             };
-            match self.deliver(conn, &event).await {
+            match self.deliver(conn, &event, touched).await {
                 Ok(()) => dispatched.push(event_id),
                 Err(reason) => {
                     tracing::warn!(%event_id, event_type = %event.event_type, error = %reason, "event not dispatched; will retry");
@@ -195,36 +215,51 @@ impl OutboxRelay {
         &self,
         conn: &mut AsyncPgConnection,
         event: &Arc<EventEnvelope>,
+        touched: &std::sync::Mutex<Vec<bool>>,
     ) -> Result<(), String> {
         let event_type = event.event_type.as_str();
-        let durable: Vec<&Arc<dyn DurableSubscriber>> = self
+        let durable: Vec<(usize, &Arc<dyn DurableSubscriber>)> = self
             .durable
             .iter()
-            .filter(|d| d.pattern().matches(event_type))
+            .enumerate()
+            .filter(|(_, d)| d.pattern().matches(event_type))
             .collect();
         if durable.is_empty() {
             return self.publish(event).await;
         }
-        conn.transaction(async |conn| {
-            for subscriber in &durable {
-                subscriber.handle(conn, event).await.map_err(|e| {
-                    SavepointError::Failed(format!(
-                        "durable subscriber `{}`: {e}",
-                        subscriber.name()
-                    ))
-                })?;
+        let delivered = conn
+            .transaction(async |conn| {
+                for (_, subscriber) in &durable {
+                    subscriber.handle(conn, event).await.map_err(|e| {
+                        SavepointError::Failed(format!(
+                            "durable subscriber `{}`: {e}",
+                            subscriber.name()
+                        ))
+                    })?;
+                }
+                self.publish(event).await.map_err(SavepointError::Failed)
+            })
+            .await
+            .map_err(|e: SavepointError| e.to_string());
+        if delivered.is_ok() {
+            let mut touched = touched
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (index, _) in &durable {
+                touched[*index] = true;
             }
-            self.publish(event).await.map_err(SavepointError::Failed)
-        })
-        .await
-        .map_err(|e| e.to_string())
+        }
+        delivered
     }
 
     async fn publish(&self, event: &Arc<EventEnvelope>) -> Result<(), String> {
         self.bus
             .publish(Arc::clone(event))
             .await
-            .map(|_report| ())
+            .map(|_report| {
+                metrics::counter!("hub_events_published_total", "event_type" => event.event_type.to_string())
+                    .increment(1);
+            })
             .map_err(|e| e.to_string())
     }
 

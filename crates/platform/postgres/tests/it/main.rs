@@ -345,6 +345,21 @@ async fn relay_stopped_between_publish_and_mark_republishes_after_restart() {
 struct EffectRecorder {
     pattern: TopicPattern,
     fail: bool,
+    commits: std::sync::atomic::AtomicUsize,
+}
+
+impl EffectRecorder {
+    fn new(pattern: &str, fail: bool) -> Self {
+        Self {
+            pattern: TopicPattern::parse(pattern).unwrap(),
+            fail,
+            commits: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn commits(&self) -> usize {
+        std::sync::atomic::AtomicUsize::load(&self.commits, std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 #[async_trait]
@@ -370,6 +385,11 @@ impl DurableSubscriber for EffectRecorder {
             return Err(DurableError::new("receiver table full"));
         }
         Ok(())
+    }
+
+    fn after_commit(&self) {
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -404,19 +424,21 @@ async fn durable_subscriber_work_commits_with_the_dispatch_mark() {
     append_committed(db, vec![event("durable")]).await;
 
     let bus = Arc::new(RecordingBus::default());
-    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config()).with_durable_subscriber(
-        Arc::new(EffectRecorder {
-            pattern: TopicPattern::parse("chantier.*").unwrap(),
-            fail: false,
-        }),
-    );
+    let recorder = Arc::new(EffectRecorder::new("chantier.*", false));
+    let unconcerned = Arc::new(EffectRecorder::new("user.*", false));
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config())
+        .with_durable_subscriber(recorder.clone())
+        .with_durable_subscriber(unconcerned.clone());
     assert_eq!(relay.dispatch_once().await.unwrap(), 1);
     assert_eq!(effects(db).await, 1);
     assert_eq!(bus.ids().len(), 1);
     assert_eq!(dispatch_state(db).await.undispatched, 0);
+    // Told once, after the commit; a subscriber that saw nothing is not told.
+    assert_eq!((recorder.commits(), unconcerned.commits()), (1, 0));
     // Nothing left to do: a second cycle neither publishes nor writes again.
     assert_eq!(relay.dispatch_once().await.unwrap(), 0);
     assert_eq!(effects(db).await, 1);
+    assert_eq!(recorder.commits(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,13 +451,11 @@ async fn failing_durable_subscriber_rolls_back_its_work_and_holds_the_event() {
     append_committed(db, vec![held.clone()]).await;
 
     let bus = Arc::new(RecordingBus::default());
-    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config()).with_durable_subscriber(
-        Arc::new(EffectRecorder {
-            pattern: TopicPattern::parse("chantier.created").unwrap(),
-            fail: true,
-        }),
-    );
+    let failing = Arc::new(EffectRecorder::new("chantier.created", true));
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config())
+        .with_durable_subscriber(failing.clone());
     assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+    assert_eq!(failing.commits(), 0, "nothing of it committed");
     assert!(bus.ids().is_empty(), "a held event must not reach the bus");
     assert_eq!(
         effects(db).await,
@@ -452,14 +472,236 @@ async fn failing_durable_subscriber_rolls_back_its_work_and_holds_the_event() {
 
     // Once the subscriber recovers, the event goes out.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let healed = OutboxRelay::new(db.clone(), bus.clone(), fast_config()).with_durable_subscriber(
-        Arc::new(EffectRecorder {
-            pattern: TopicPattern::parse("chantier.created").unwrap(),
-            fail: false,
-        }),
-    );
+    let healed = OutboxRelay::new(db.clone(), bus.clone(), fast_config())
+        .with_durable_subscriber(Arc::new(EffectRecorder::new("chantier.created", false)));
     append_committed(db, vec![other.clone()]).await;
     assert_eq!(healed.dispatch_once().await.unwrap(), 2);
     assert_eq!(bus.ids(), vec![held.event_id, other.event_id]);
     assert_eq!(effects(db).await, 2);
+}
+
+/// An envelope of any type, at a given time.
+fn typed(
+    event_type: &'static str,
+    aggregate_id: &str,
+    occurred_at: OffsetDateTime,
+) -> EventEnvelope {
+    let mut envelope = event("x");
+    envelope.event_type = hub_kernel::EventType::from_static(event_type).unwrap();
+    envelope.aggregate_id = aggregate_id.to_owned();
+    envelope.occurred_at = hub_kernel::to_storage_precision(occurred_at);
+    envelope
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_filters_with_the_topic_pattern_semantics_and_pages_newest_first() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let t0 = OffsetDateTime::now_utc() - time::Duration::hours(10);
+    let types = [
+        "chantier.created",
+        "chantier.statut_changed",
+        "user.created",
+        "affectation.bulk_created",
+        "webhook.test",
+        "chantier.created",
+    ];
+    let events: Vec<EventEnvelope> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            typed(
+                t,
+                &format!("agg-{}", i % 2),
+                t0 + time::Duration::hours(i as i64),
+            )
+        })
+        .collect();
+    append_committed(db, events.clone()).await;
+    let mut conn = db.connection().await.unwrap();
+
+    for pattern in [
+        "*",
+        "chantier.*",
+        "*.created",
+        "user.created",
+        "webhook.*",
+        "nothing.here",
+    ] {
+        let parsed = TopicPattern::parse(pattern).unwrap();
+        let filter = outbox::HistoryFilter {
+            pattern: Some(parsed.clone()),
+            ..outbox::HistoryFilter::default()
+        };
+        let found: Vec<Uuid> = outbox::history(&mut conn, &filter, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_id)
+            .collect();
+        let expected: Vec<Uuid> = events
+            .iter()
+            .rev()
+            .filter(|e| parsed.matches(e.event_type.as_str()))
+            .map(|e| e.event_id)
+            .collect();
+        assert_eq!(found, expected, "pattern {pattern}");
+    }
+
+    // Cursor pages, newest first.
+    let first = outbox::history(&mut conn, &outbox::HistoryFilter::default(), 4)
+        .await
+        .unwrap();
+    let cursor = first.last().unwrap().seq;
+    let rest = outbox::history(
+        &mut conn,
+        &outbox::HistoryFilter {
+            before_seq: Some(cursor),
+            ..outbox::HistoryFilter::default()
+        },
+        4,
+    )
+    .await
+    .unwrap();
+    let ids: Vec<Uuid> = first.iter().chain(&rest).map(|e| e.event_id).collect();
+    assert_eq!(
+        ids,
+        events.iter().rev().map(|e| e.event_id).collect::<Vec<_>>()
+    );
+
+    // Time window and aggregate.
+    let windowed = outbox::history(
+        &mut conn,
+        &outbox::HistoryFilter {
+            since: Some(events[1].occurred_at),
+            until: Some(events[3].occurred_at),
+            aggregate_id: Some("agg-1".into()),
+            ..outbox::HistoryFilter::default()
+        },
+        100,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        windowed.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        [events[1].event_id]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_marks_matching_dispatched_events_for_the_relay_again() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let old = OffsetDateTime::now_utc() - time::Duration::days(3);
+    let recent = OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let events = vec![
+        typed("chantier.created", "a", old),
+        typed("chantier.created", "b", recent),
+        typed("user.created", "c", recent),
+    ];
+    append_committed(db, events.clone()).await;
+    let bus = Arc::new(RecordingBus::default());
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config());
+    relay.dispatch_once().await.unwrap();
+    assert_eq!(bus.ids().len(), 3);
+
+    let mut conn = db.connection().await.unwrap();
+    let marked = outbox::mark_for_replay(
+        &mut conn,
+        OffsetDateTime::now_utc() - time::Duration::days(1),
+        Some(&TopicPattern::parse("chantier.*").unwrap()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(marked, 1);
+    relay.dispatch_once().await.unwrap();
+    assert_eq!(
+        bus.ids()[3..],
+        [events[1].event_id],
+        "the same event id, published again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_only_dispatched_events_older_than_the_cutoff_in_batches() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let cutoff = OffsetDateTime::now_utc() - time::Duration::days(90);
+    let old: Vec<EventEnvelope> = (0..5)
+        .map(|i| {
+            typed(
+                "chantier.created",
+                "old",
+                cutoff - time::Duration::hours(i + 1),
+            )
+        })
+        .collect();
+    let young = typed(
+        "chantier.created",
+        "young",
+        cutoff + time::Duration::hours(1),
+    );
+    append_committed(db, old.clone()).await;
+    append_committed(db, vec![young.clone()]).await;
+    OutboxRelay::new(db.clone(), Arc::new(RecordingBus::default()), fast_config())
+        .dispatch_once()
+        .await
+        .unwrap();
+    // An old event still waiting for dispatch is kept: it has not been delivered yet.
+    let pending_old = typed(
+        "chantier.created",
+        "pending",
+        cutoff - time::Duration::days(1),
+    );
+    append_committed(db, vec![pending_old.clone()]).await;
+
+    let mut conn = db.connection().await.unwrap();
+    assert_eq!(
+        outbox::count_dispatched_before(&mut conn, cutoff)
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(
+        outbox::delete_dispatched_before(&mut conn, cutoff, 2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        outbox::delete_dispatched_before(&mut conn, cutoff, 2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        outbox::delete_dispatched_before(&mut conn, cutoff, 2)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        outbox::delete_dispatched_before(&mut conn, cutoff, 2)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        outbox::find(&mut conn, young.event_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        outbox::find(&mut conn, pending_old.event_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        outbox::find(&mut conn, old[0].event_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
