@@ -36,7 +36,8 @@ with_database = DATABASE_URL="$$($(DEV_DB) url)"; export DATABASE_URL; \
 # Secrets `make run` needs: the environment's when set, otherwise local ones
 # generated once under .data/secrets/ (never for production).
 DEV_SECRET := apps/api/scripts/dev-secret.sh
-with_local_secrets = JWT_SECRET="$${JWT_SECRET:-$$($(DEV_SECRET) jwt_secret 48)}"; export JWT_SECRET;
+with_local_secrets = JWT_SECRET="$${JWT_SECRET:-$$($(DEV_SECRET) jwt_secret 48)}"; export JWT_SECRET; \
+	WEBHOOK_SECRETS_KEY="$${WEBHOOK_SECRETS_KEY:-$$($(DEV_SECRET) webhook_secrets_key 32)}"; export WEBHOOK_SECRETS_KEY;
 
 .PHONY: help run test lint deny db-start db-stop db-status migrate bench
 

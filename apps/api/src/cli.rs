@@ -30,4 +30,15 @@ pub enum Command {
     },
     /// Print the OpenAPI document (JSON) on standard output.
     Openapi,
+    /// Publish persisted events again: marks them undispatched so that the
+    /// relays of the running servers re-publish them (same event ids;
+    /// webhook fan-out does not deliver twice). Prints JSON.
+    ReplayEvents {
+        /// RFC 3339 instant: events that occurred at or after it.
+        #[arg(long)]
+        since: String,
+        /// Topic pattern of the event types to replay, e.g. `chantier.*`.
+        #[arg(long = "type")]
+        event_type: Option<String>,
+    },
 }

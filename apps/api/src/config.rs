@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use hub_identity_infrastructure::JwtSecret;
 use hub_platform_http::rate_limit::RateLimits;
+use hub_platform_outbound::AllowList;
+use hub_webhooks_infrastructure::SecretKey;
 
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -54,6 +56,22 @@ pub struct Config {
     pub event_handler_timeout: Duration,
     /// How long shutdown waits for in-flight requests and workers.
     pub shutdown_timeout: Duration,
+    /// Encrypts webhook secrets at rest (`WEBHOOK_SECRETS_KEY`, base64 of 32 bytes).
+    pub webhook_secrets_key: SecretKey,
+    /// Older keys that still decrypt what they encrypted (`WEBHOOK_SECRETS_OLD_KEYS`).
+    pub webhook_secrets_old_keys: Vec<SecretKey>,
+    /// Accept `http://` receivers (`WEBHOOKS_ALLOW_HTTP`, development only).
+    pub webhooks_allow_http: bool,
+    /// Receivers allowed despite the SSRF policy (`WEBHOOKS_ALLOWED_CIDRS`).
+    pub webhooks_allowed_cidrs: AllowList,
+    /// Extra trusted CA certificates, PEM (read from `WEBHOOKS_EXTRA_CA_FILE`).
+    pub webhooks_extra_ca: Option<Vec<u8>>,
+    /// When the daily retention job runs (`RETENTION_CRON_TIME`, `RETENTION_TZ_OFFSET`).
+    pub retention_at: crate::ops::retention::DailyAt,
+    /// Days dispatched events are kept (`EVENT_LOG_RETENTION_DAYS`).
+    pub event_log_retention_days: u32,
+    /// Days delivery attempts are kept (`WEBHOOK_DELIVERY_RETENTION_DAYS`).
+    pub delivery_retention_days: u32,
 }
 
 impl Config {
@@ -106,6 +124,31 @@ impl Config {
                 parse_duration,
             )?,
             shutdown_timeout: env.parse_or("SHUTDOWN_TIMEOUT", Duration::from_secs(30), parse_duration)?,
+            webhook_secrets_key: env.required(
+                "WEBHOOK_SECRETS_KEY",
+                "set it to the base64 of 32 random bytes, e.g. `openssl rand -base64 32` (`make run` generates one under .data/)",
+                |v| SecretKey::from_base64(v).map_err(|e| e.to_string()),
+            )?,
+            webhook_secrets_old_keys: env.parse_or("WEBHOOK_SECRETS_OLD_KEYS", Vec::new(), |v| {
+                SecretKey::parse_list(v).map_err(|e| format!("a key {e}"))
+            })?,
+            webhooks_allow_http: env.parse_or("WEBHOOKS_ALLOW_HTTP", false, parse_bool)?,
+            webhooks_allowed_cidrs: env.parse_or("WEBHOOKS_ALLOWED_CIDRS", AllowList::default(), |v| {
+                AllowList::parse(v).map_err(|e| e.to_string())
+            })?,
+            webhooks_extra_ca: env.parse_or("WEBHOOKS_EXTRA_CA_FILE", None, |path| {
+                std::fs::read(path).map(Some).map_err(|e| format!("cannot read the file: {e}"))
+            })?,
+            retention_at: {
+                let at = env.get("RETENTION_CRON_TIME").unwrap_or_else(|| "03:00".to_owned());
+                let offset = env.get("RETENTION_TZ_OFFSET").unwrap_or_else(|| "Z".to_owned());
+                crate::ops::retention::DailyAt::parse(&at, &offset).map_err(|reason| {
+                    let var = if reason.contains("offset") { "RETENTION_TZ_OFFSET" } else { "RETENTION_CRON_TIME" };
+                    invalid(var, if var == "RETENTION_TZ_OFFSET" { &offset } else { &at }, reason)
+                })?
+            },
+            event_log_retention_days: env.parse_or("EVENT_LOG_RETENTION_DAYS", 90, parse_days)?,
+            delivery_retention_days: env.parse_or("WEBHOOK_DELIVERY_RETENTION_DAYS", 90, parse_days)?,
         })
     }
 }
@@ -159,7 +202,7 @@ fn invalid(var: &'static str, value: &str, reason: String) -> ConfigError {
     // Never echo a URL's password back into logs.
     let value = match var {
         "DATABASE_URL" => redact_url(value),
-        "JWT_SECRET" | "WEBHOOK_SECRETS_KEY" => "***".to_owned(),
+        "JWT_SECRET" | "WEBHOOK_SECRETS_KEY" | "WEBHOOK_SECRETS_OLD_KEYS" => "***".to_owned(),
         _ => value.to_owned(),
     };
     ConfigError::Invalid { var, value, reason }
@@ -190,6 +233,23 @@ fn parse_positive(value: &str) -> Result<usize, String> {
     }
 }
 
+/// A retention period: 1 to 3650 days.
+pub fn parse_days(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(days) if (1..=3650).contains(&days) => Ok(days),
+        _ => Err("expected a number of days between 1 and 3650".into()),
+    }
+}
+
+/// Switches are written `true` or `false` (also `1`/`0`, `yes`/`no`).
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
 /// Durations are written like `500ms`, `1s`, `5m`, `2h`.
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|e| format!("{e} (expected e.g. 500ms, 1s, 5m)"))
@@ -201,11 +261,68 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        // A valid webhook secrets key unless the test sets its own ("" unsets it).
+        let map: HashMap<String, String> = std::iter::once(KEY)
+            .chain(vars.iter().copied())
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    /// base64 of 32 bytes.
+    const KEY: (&str, &str) = (
+        "WEBHOOK_SECRETS_KEY",
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    );
+
+    #[test]
+    fn webhook_settings_have_safe_defaults_and_name_the_variable() {
+        let defaults = config(&[URL, JWT]).unwrap();
+        assert!(!defaults.webhooks_allow_http);
+        assert!(defaults.webhooks_allowed_cidrs.is_empty());
+        assert!(defaults.webhooks_extra_ca.is_none());
+        assert!(defaults.webhook_secrets_old_keys.is_empty());
+        assert_eq!(defaults.webhook_secrets_key.id().len(), 16);
+
+        let missing = config_error(&[URL, JWT, ("WEBHOOK_SECRETS_KEY", "")]);
+        assert!(
+            missing.starts_with("WEBHOOK_SECRETS_KEY is not set"),
+            "{missing}"
+        );
+        let short = config_error(&[URL, JWT, ("WEBHOOK_SECRETS_KEY", "c2hvcnQ=")]);
+        assert!(
+            short.starts_with("WEBHOOK_SECRETS_KEY=\"***\" is invalid")
+                && short.contains("32 bytes"),
+            "{short}"
+        );
+        let old = config_error(&[URL, JWT, ("WEBHOOK_SECRETS_OLD_KEYS", "MDEy,???")]);
+        assert!(old.starts_with("WEBHOOK_SECRETS_OLD_KEYS=\"***\""), "{old}");
+
+        let set = config(&[
+            URL,
+            JWT,
+            ("WEBHOOKS_ALLOW_HTTP", "true"),
+            ("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8, 10.1.0.0/16"),
+            (
+                "WEBHOOK_SECRETS_OLD_KEYS",
+                "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=",
+            ),
+        ])
+        .unwrap();
+        assert!(set.webhooks_allow_http);
+        assert!(
+            set.webhooks_allowed_cidrs
+                .contains("127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(set.webhook_secrets_old_keys.len(), 1);
+        for (var, value) in [
+            ("WEBHOOKS_ALLOW_HTTP", "maybe"),
+            ("WEBHOOKS_ALLOWED_CIDRS", "10.0.0.0/33"),
+            ("WEBHOOKS_EXTRA_CA_FILE", "/nonexistent/ca.pem"),
+        ] {
+            let error = config_error(&[URL, JWT, (var, value)]);
+            assert!(error.starts_with(var), "{error}");
+        }
     }
 
     const URL: (&str, &str) = ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hub");
@@ -247,6 +364,23 @@ mod tests {
             }
         ));
         assert!(error.to_string().starts_with("DATABASE_URL is not set"));
+    }
+
+    #[test]
+    fn retention_settings_are_checked() {
+        let config = config(&[URL, JWT]).unwrap();
+        assert_eq!(config.event_log_retention_days, 90);
+        assert_eq!(config.delivery_retention_days, 90);
+        assert_eq!(
+            config.retention_at,
+            crate::ops::retention::DailyAt::parse("03:00", "Z").unwrap()
+        );
+        let custom = config_error(&[URL, JWT, ("RETENTION_CRON_TIME", "3 am")]);
+        assert!(custom.starts_with("RETENTION_CRON_TIME"), "{custom}");
+        let offset = config_error(&[URL, JWT, ("RETENTION_TZ_OFFSET", "Europe/Paris")]);
+        assert!(offset.starts_with("RETENTION_TZ_OFFSET"), "{offset}");
+        let days = config_error(&[URL, JWT, ("EVENT_LOG_RETENTION_DAYS", "0")]);
+        assert!(days.starts_with("EVENT_LOG_RETENTION_DAYS"), "{days}");
     }
 
     #[test]

@@ -42,6 +42,10 @@ async fn main() -> anyhow::Result<()> {
             telemetry::init(LogFormat::Json);
             create_admin(email, nom, prenom).await
         }
+        Command::ReplayEvents { since, event_type } => {
+            telemetry::init(LogFormat::Json);
+            replay_events(&since, event_type.as_deref()).await
+        }
         Command::Openapi => {
             let document = openapi::document()
                 .to_pretty_json()
@@ -90,4 +94,36 @@ async fn create_admin(email: String, nom: String, prenom: String) -> anyhow::Res
         Err(CreateUserError::Invalid(errors)) => bail!("invalid administrator: {errors}"),
         Err(error) => Err(error.into()),
     }
+}
+
+async fn replay_events(since: &str, event_type: Option<&str>) -> anyhow::Result<()> {
+    let since_at =
+        time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+            .with_context(|| {
+                format!("--since `{since}` is not an RFC 3339 instant such as 2026-11-26T00:00:00Z")
+            })?;
+    let pattern = event_type
+        .map(|raw| {
+            hub_kernel::TopicPattern::parse(raw).map_err(|e| anyhow::anyhow!("--type `{raw}` {e}"))
+        })
+        .transpose()?;
+    let url = database_url_from_env()?;
+    let database = Database::connect(&url, &PoolSettings::default())?;
+    let mut conn = database.connection().await?;
+    let marked =
+        hub_platform_postgres::outbox::mark_for_replay(&mut conn, since_at, pattern.as_ref())
+            .await
+            .context("cannot mark events for replay")?;
+    drop(conn);
+    database.close();
+    let report = serde_json::json!({
+        "marked": marked,
+        "since": since,
+        "type": event_type.unwrap_or("*"),
+    });
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{report}");
+    }
+    Ok(())
 }

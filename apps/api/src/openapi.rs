@@ -17,11 +17,18 @@ use utoipa::openapi::OpenApi as Document;
 )]
 struct Root;
 
+#[derive(OpenApi)]
+#[openapi(paths(crate::ops::metrics::metrics))]
+struct MetricsApi;
+
 /// The complete document.
 pub fn document() -> Document {
     let mut document = Root::openapi();
     document.merge(hub_identity_infrastructure::IdentityApi::openapi());
+    document.merge(hub_webhooks_infrastructure::WebhooksApi::openapi());
     document.merge(hub_chantiers_infrastructure::ChantiersApi::openapi());
     document.merge(crate::health::HealthApi::openapi());
+    document.merge(crate::ops::events::EventsApi::openapi());
+    document.merge(MetricsApi::openapi());
     document
 }

@@ -18,7 +18,12 @@ use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
 use hub_platform_http::auth::{Authenticator, authenticator_data};
 use hub_platform_http::rate_limit::RateLimit;
 use hub_platform_http::{extractors, request_id};
+use hub_platform_outbound::{HickoryResolver, NameResolver, OutboundClient, OutboundConfig};
 use hub_platform_postgres::{Database, OutboxRelay, PoolSettings, RelayConfig, migrations};
+use hub_webhooks_infrastructure::{
+    AeadSecretVault, ChantierScopeProjector, DieselWebhookRepository, OutboundDestinations,
+    OwnerProjector, WebhookRateLimits, WebhooksHttp,
+};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_swagger_ui::SwaggerUi;
@@ -34,6 +39,7 @@ pub struct Application {
     bus: Arc<InProcessEventBus>,
     workers: CancellationToken,
     relay: JoinHandle<()>,
+    retention: JoinHandle<()>,
     config: Config,
 }
 
@@ -45,10 +51,22 @@ impl std::fmt::Debug for Application {
     }
 }
 
+/// Test seams of [`Application::build_with`]; the defaults are production's.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// DNS for webhook destinations (e.g. a `FixtureResolver`); the system's by default.
+    pub resolver: Option<Arc<dyn NameResolver>>,
+}
+
 impl Application {
     /// Migrates the database, starts the background workers and binds the
     /// listener (port 0 picks a free port; see [`Application::local_addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, Overrides::default()).await
+    }
+
+    /// [`Application::build`] with some parts replaced (tests).
+    pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
         let applied = migrations::run_pending(&config.database_url)
             .await
             .context("database migrations failed")?;
@@ -78,14 +96,25 @@ impl Application {
                 poll_interval: config.outbox_poll_interval,
                 ..RelayConfig::default()
             },
-        );
+        )
+        // Webhook access scoping: read models kept in step with the events.
+        .with_durable_subscriber(Arc::new(ChantierScopeProjector::new()))
+        .with_durable_subscriber(Arc::new(OwnerProjector::new()));
         let relay = tokio::spawn(relay.run(workers.clone()));
+        // Installed before the first request so that every metric is recorded.
+        crate::ops::metrics::handle();
+        let retention = tokio::spawn(crate::ops::retention::scheduler(
+            database.clone(),
+            config.retention_at,
+            retention_targets(&config),
+            workers.clone(),
+        ));
 
         let listener = TcpListener::bind(config.http_addr)
             .with_context(|| format!("cannot listen on HTTP_ADDR={}", config.http_addr))?;
         let addr = listener.local_addr()?;
-        let contexts = Contexts::build(&config, &database)?;
-        let server = http_server(listener, &config, database.clone(), contexts)?;
+        let contexts = Contexts::build(&config, &database, &overrides)?;
+        let server = http_server(listener, &config, database.clone(), bus.clone(), contexts)?;
         Ok(Self {
             server,
             addr,
@@ -93,6 +122,7 @@ impl Application {
             bus,
             workers,
             relay,
+            retention,
             config,
         })
     }
@@ -120,15 +150,26 @@ impl Application {
         let served = self.server.await;
         tracing::info!("HTTP server stopped; stopping workers");
         self.workers.cancel();
-        if tokio::time::timeout(self.config.shutdown_timeout, self.relay)
+        let workers = async {
+            let _ = tokio::join!(self.relay, self.retention);
+        };
+        if tokio::time::timeout(self.config.shutdown_timeout, workers)
             .await
             .is_err()
         {
-            tracing::warn!("outbox relay did not stop in time");
+            tracing::warn!("background workers did not stop in time");
         }
         self.database.close();
         served.context("HTTP server failed")
     }
+}
+
+/// What the daily retention job cleans, and for how long rows are kept.
+pub fn retention_targets(config: &Config) -> Vec<crate::ops::retention::Retained> {
+    vec![crate::ops::retention::Retained {
+        target: Arc::new(hub_platform_postgres::retention::DispatchedEventLogs),
+        days: config.event_log_retention_days,
+    }]
 }
 
 /// The HTTP side of every context, built once and shared by the workers.
@@ -138,10 +179,12 @@ struct Contexts {
     identity: web::Data<IdentityHttp>,
     chantiers: web::Data<ChantiersHttp>,
     login_limit: RateLimit,
+    webhooks: web::Data<WebhooksHttp>,
+    webhook_limits: WebhookRateLimits,
 }
 
 impl Contexts {
-    fn build(config: &Config, database: &Database) -> anyhow::Result<Self> {
+    fn build(config: &Config, database: &Database, overrides: &Overrides) -> anyhow::Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let users = Arc::new(DieselUserRepository::new(database.clone()));
         let tokens = Arc::new(JwtTokenService::new(&config.jwt_secret, config.jwt_ttl));
@@ -159,17 +202,59 @@ impl Contexts {
             )),
             identity: web::Data::new(IdentityHttp::new(users, hasher, tokens, clock)),
             login_limit: config.rate_limits.layer("auth.login")?,
+            webhooks: webhooks_http(config, database, overrides)?,
+            webhook_limits: WebhookRateLimits::from_limits(&config.rate_limits)?,
         })
     }
+}
+
+/// The SSRF-safe client webhooks use, as configured (`WEBHOOKS_*`).
+pub fn outbound_client(
+    config: &Config,
+    resolver: Option<Arc<dyn NameResolver>>,
+) -> anyhow::Result<OutboundClient> {
+    let resolver: Arc<dyn NameResolver> = match resolver {
+        Some(resolver) => resolver,
+        None => Arc::new(HickoryResolver::from_system_conf()?),
+    };
+    let outbound = OutboundConfig {
+        allow_http: config.webhooks_allow_http,
+        allowed_cidrs: config.webhooks_allowed_cidrs.clone(),
+        extra_root_certificates: config.webhooks_extra_ca.iter().cloned().collect(),
+        ..OutboundConfig::default()
+    };
+    OutboundClient::new(outbound, resolver).context(
+        "cannot build the webhooks HTTP client (is WEBHOOKS_EXTRA_CA_FILE a PEM certificate?)",
+    )
+}
+
+fn webhooks_http(
+    config: &Config,
+    database: &Database,
+    overrides: &Overrides,
+) -> anyhow::Result<web::Data<WebhooksHttp>> {
+    let outbound = outbound_client(config, overrides.resolver.clone())?;
+    Ok(web::Data::new(WebhooksHttp::new(
+        Arc::new(DieselWebhookRepository::new(database.clone())),
+        Arc::new(crate::event_catalog()?),
+        Arc::new(OutboundDestinations::new(outbound)),
+        Arc::new(AeadSecretVault::new(
+            &config.webhook_secrets_key,
+            &config.webhook_secrets_old_keys,
+        )),
+        Arc::new(SystemClock),
+    )))
 }
 
 fn http_server(
     listener: TcpListener,
     config: &Config,
     database: Database,
+    bus: Arc<InProcessEventBus>,
     contexts: Contexts,
 ) -> anyhow::Result<Server> {
     let database = web::Data::new(database);
+    let bus = web::Data::new(bus);
     let body_limit = config.http_body_limit;
     let openapi = crate::openapi::document();
     let server = HttpServer::new(move || {
@@ -177,12 +262,15 @@ fn http_server(
         App::new()
             .wrap(from_fn(request_id::middleware))
             .app_data(database.clone())
+            .app_data(bus.clone())
             .app_data(contexts.authenticator.clone())
             .app_data(extractors::json_config(body_limit))
             .app_data(extractors::query_config())
             .app_data(extractors::path_config())
             .service(health::live)
             .service(health::ready)
+            .service(crate::ops::metrics::metrics)
+            .configure(crate::ops::events::configure)
             .configure(|cfg| {
                 hub_identity_infrastructure::http::configure(
                     cfg,
@@ -191,6 +279,13 @@ fn http_server(
                 )
             })
             .configure(|cfg| hub_chantiers_infrastructure::http::configure(cfg, contexts.chantiers))
+            .configure(|cfg| {
+                hub_webhooks_infrastructure::http::configure(
+                    cfg,
+                    contexts.webhooks,
+                    contexts.webhook_limits,
+                )
+            })
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
             .default_service(web::to(extractors::route_not_found))
     })

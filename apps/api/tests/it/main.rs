@@ -4,5 +4,7 @@
 
 mod chantiers;
 mod identity;
+mod ops;
 mod shell;
 mod support;
+mod webhooks;

@@ -117,6 +117,7 @@ async fn binary_serves_until_sigterm_then_exits_cleanly() {
         .arg("serve")
         .env("DATABASE_URL", test_db.url())
         .env("JWT_SECRET", crate::support::JWT_SECRET)
+        .env("WEBHOOK_SECRETS_KEY", crate::support::WEBHOOK_SECRETS_KEY)
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -7,6 +7,8 @@ use hub_chantier::config::Config;
 use hub_chantier::server::Application;
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+/// base64 of 32 bytes.
+pub const WEBHOOK_SECRETS_KEY: &str = "dGVzdC13ZWJob29rLXNlY3JldHMta2V5LTMyLWJ5dGU=";
 
 pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -26,6 +28,10 @@ pub fn config_with(database_url: &str, extra: &[(&str, &str)]) -> Config {
     let mut vars = HashMap::from([
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
+        (
+            "WEBHOOK_SECRETS_KEY".to_owned(),
+            WEBHOOK_SECRETS_KEY.to_owned(),
+        ),
         ("HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("SHUTDOWN_TIMEOUT".to_owned(), "5s".to_owned()),
         ("LOG_FORMAT".to_owned(), "pretty".to_owned()),
@@ -62,6 +68,22 @@ impl Running {
 /// Starts the application with `extra` configuration variables.
 pub async fn start_with(database_url: &str, extra: &[(&str, &str)]) -> Running {
     let app = Application::build(config_with(database_url, extra))
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let handle = app.handle();
+    let task = tokio::spawn(app.run());
+    Running { base, handle, task }
+}
+
+/// Starts the application with `extra` configuration variables and test
+/// seams (e.g. a fixture DNS resolver for webhook destinations).
+pub async fn start_with_overrides(
+    database_url: &str,
+    extra: &[(&str, &str)],
+    overrides: hub_chantier::server::Overrides,
+) -> Running {
+    let app = Application::build_with(config_with(database_url, extra), overrides)
         .await
         .unwrap();
     let base = format!("http://{}", app.local_addr());

@@ -1,0 +1,28 @@
+//! Webhooks use cases — managing subscriptions and their secrets, listing
+//! the event catalog, and what the delivery engine needs (recipients of an
+//! event with access scoping, signing secrets, failure bookkeeping) — and
+//! the ports they need ([`WebhookRepository`], [`EventCatalog`],
+//! [`DestinationPolicy`], [`SecretVault`], [`ScopeReadModel`]). Adapters live
+//! in the infrastructure crate; tests mock the ports.
+
+mod ports;
+pub mod scope;
+mod use_cases;
+
+pub use ports::{
+    DestinationPolicy, EventCatalog, OwnerStatus, RepositoryError, ScopeReadModel, SecretVault,
+    UrlRefused, VaultError, WebhookRepository,
+};
+pub use scope::{Access, AccessScope, access_rule, chantier_of};
+pub use use_cases::{
+    CreateWebhook, CreateWebhookInput, CreatedWebhook, DeleteWebhook, DisableWebhook,
+    FailureOutcome, GetWebhook, ListEventTypes, ListRecipients, ListWebhooks, RecordDelivery,
+    RotateSecret, RotatedSecret, SigningSecrets, UpdateWebhook, UpdateWebhookInput, WebhookError,
+    open_signing_secrets,
+};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{
+    MockDestinationPolicy, MockEventCatalog, MockScopeReadModel, MockSecretVault,
+    MockWebhookRepository,
+};

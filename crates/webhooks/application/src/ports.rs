@@ -1,0 +1,154 @@
+//! What the webhooks use cases need from the outside world.
+
+use async_trait::async_trait;
+use hub_kernel::{EventEnvelope, EventTypeInfo, Page, Role};
+use hub_webhooks_domain::{PlainSecret, SealedSecret, Webhook};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    #[error("the owner already has the maximum of {limit} webhooks")]
+    QuotaExceeded { limit: u32 },
+    #[error("the webhook disappeared meanwhile")]
+    NotFound,
+    /// Someone else wrote the webhook since it was read (optimistic concurrency).
+    #[error("the webhook changed meanwhile")]
+    Conflict,
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+/// Webhooks and their events, stored together: each write stores the
+/// webhook and appends `events` to the outbox in one transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    /// Inserts `webhook` unless its owner already has `quota` webhooks: the
+    /// count is taken under a per-owner lock inside the insert transaction,
+    /// so concurrent creations cannot exceed it. Also records `owner_role`
+    /// in the scoping read model when the owner is not known there yet.
+    async fn insert(
+        &self,
+        webhook: &Webhook,
+        owner_role: Role,
+        events: &[EventEnvelope],
+        quota: u32,
+    ) -> Result<(), RepositoryError>;
+
+    /// Stores `webhook` if it has not changed since it was read
+    /// ([`Webhook::version`]); [`RepositoryError::Conflict`] otherwise,
+    /// [`RepositoryError::NotFound`] when it is gone.
+    async fn update(
+        &self,
+        webhook: &Webhook,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError>;
+
+    /// Deletes `webhook`; [`RepositoryError::NotFound`] when it is gone.
+    async fn delete(
+        &self,
+        webhook: &Webhook,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError>;
+
+    async fn find(&self, id: Uuid) -> Result<Option<Webhook>, RepositoryError>;
+
+    /// A page of the owner's webhooks, oldest first, and their total.
+    async fn list_by_owner(
+        &self,
+        owner_id: Uuid,
+        page: Page,
+    ) -> Result<(Vec<Webhook>, u64), RepositoryError>;
+
+    /// Every active webhook with a pattern selecting `event_type` (access
+    /// scoping not applied).
+    async fn list_active_matching(&self, event_type: &str)
+    -> Result<Vec<Webhook>, RepositoryError>;
+
+    /// A delivery succeeded: resets the failure counter and sets
+    /// `last_triggered_at`. Delivery bookkeeping raises no event (an event
+    /// per delivery would itself be delivered, endlessly).
+    async fn record_delivery_success(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<(), RepositoryError>;
+
+    /// A delivery failed for good: increments the failure counter atomically
+    /// and returns its new value.
+    async fn record_delivery_failure(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<u32, RepositoryError>;
+}
+
+/// The event catalog (every context's event types with their JSON Schema).
+/// The app merges the contexts' catalogs; this context only reads it.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait EventCatalog: Send + Sync {
+    fn event_types(&self) -> Vec<EventTypeInfo>;
+}
+
+/// A receiver URL the outbound policy refuses; the message completes "url …"
+/// and names the rule, e.g. "resolves to a private address (10.0.0.5)".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("url {0}")]
+pub struct UrlRefused(pub String);
+
+/// The SSRF policy, as seen when a webhook is created or its URL changed.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait DestinationPolicy: Send + Sync {
+    /// Checks `url` (scheme, credentials, length, then every address its
+    /// host resolves to) and returns it normalised.
+    async fn check(&self, url: &str) -> Result<String, UrlRefused>;
+}
+
+/// Why the vault failed. Never carries secret material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    #[error("no configured key has the id `{0}` (is it missing from WEBHOOK_SECRETS_OLD_KEYS?)")]
+    UnknownKey(String),
+    #[error("the secret cannot be decrypted: wrong key or altered data")]
+    Corrupt,
+    #[error("the random number generator failed")]
+    Random,
+}
+
+/// Generates signing secrets and encrypts them at rest. The webhook id is
+/// bound to each sealed secret: it cannot be opened as another webhook's.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SecretVault: Send + Sync {
+    /// A new random signing secret (`whsec_` + base64 of 32 bytes).
+    fn generate(&self) -> Result<PlainSecret, VaultError>;
+    /// Encrypts `secret` with the current key.
+    fn seal(&self, webhook_id: Uuid, secret: &PlainSecret) -> Result<SealedSecret, VaultError>;
+    /// Decrypts a secret sealed by the current key or an older one still configured.
+    fn open(&self, webhook_id: Uuid, sealed: &SealedSecret) -> Result<PlainSecret, VaultError>;
+}
+
+/// What the scoping read model knows about a webhook owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerStatus {
+    /// `None` when only a deactivation was seen so far.
+    pub role: Option<Role>,
+    pub is_active: bool,
+}
+
+/// The read models this context builds from other contexts' events, used
+/// to decide who may receive what.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ScopeReadModel: Send + Sync {
+    /// The owner's current role and active flag, `None` when unknown.
+    async fn owner(&self, owner_id: Uuid) -> Result<Option<OwnerStatus>, RepositoryError>;
+    /// Whether `user_id` is currently a conducteur of the (not deleted) chantier.
+    async fn is_conducteur_of(
+        &self,
+        user_id: Uuid,
+        chantier_id: Uuid,
+    ) -> Result<bool, RepositoryError>;
+}

@@ -1,0 +1,633 @@
+//! The webhooks use cases. Each is a small struct holding its ports, with
+//! one `execute` method (or two, for delivery bookkeeping); the HTTP adapter
+//! calls the subscription ones, the delivery engine the others.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use hub_kernel::{
+    Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, EventTypeInfo, Page,
+    ValidationErrors,
+};
+use hub_webhooks_domain::{
+    AUTO_DISABLE_AFTER, Description, EndpointUrl, EventPatterns, EventPatternsError, GracePeriod,
+    MAX_WEBHOOKS_PER_OWNER, MaxRetries, NewWebhook, PatternListError, PlainSecret, TEST_EVENT_TYPE,
+    Webhook, WebhookChanges,
+};
+use uuid::Uuid;
+
+use crate::ports::{
+    DestinationPolicy, EventCatalog, RepositoryError, SecretVault, UrlRefused, VaultError,
+    WebhookRepository,
+};
+use crate::scope::AccessScope;
+
+/// How often a write that lost an optimistic-concurrency race is retried on
+/// fresh state before giving up.
+const WRITE_ATTEMPTS: usize = 3;
+
+/// Longest `disabled_reason` stored.
+const MAX_REASON_CHARS: usize = 500;
+
+/// Failures of the webhooks use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// Unknown id, or a webhook of someone else (never told apart).
+    #[error("no webhook with this id")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error(transparent)]
+    InvalidUrl(#[from] UrlRefused),
+    #[error("you already have the maximum of {limit} webhooks; delete one to create another")]
+    QuotaExceeded { limit: u32 },
+    #[error("the webhook was changed by someone else meanwhile; try again")]
+    Conflict,
+    #[error("webhooks are unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RepositoryError> for WebhookError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::NotFound => Self::NotFound,
+            RepositoryError::QuotaExceeded { limit } => Self::QuotaExceeded { limit },
+            RepositoryError::Conflict => Self::Conflict,
+            RepositoryError::Storage(reason) => Self::Unavailable(reason),
+        }
+    }
+}
+
+impl From<EnvelopeError> for WebhookError {
+    fn from(error: EnvelopeError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+impl From<VaultError> for WebhookError {
+    fn from(error: VaultError) -> Self {
+        Self::Unavailable(format!("secret vault: {error}"))
+    }
+}
+
+/// Now, at the precision the database keeps (so what a use case returns
+/// equals what a later read gives back).
+fn now(clock: &dyn Clock) -> time::OffsetDateTime {
+    hub_kernel::to_storage_precision(clock.now())
+}
+
+fn wrap<E: DomainEvent>(
+    event: &E,
+    context: &CommandContext,
+    clock: &dyn Clock,
+) -> Result<EventEnvelope, EnvelopeError> {
+    EventEnvelope::wrap(event, &context.metadata(), clock.now())
+}
+
+/// The acting user, who owns what they create and may touch only their own.
+fn owner(context: &CommandContext) -> Result<Actor, WebhookError> {
+    context.actor.ok_or_else(|| {
+        WebhookError::Unavailable("webhooks belong to a user; no actor given".into())
+    })
+}
+
+/// The webhook `id` if `owner_id` owns it; [`WebhookError::NotFound`] otherwise.
+async fn load_owned(
+    webhooks: &dyn WebhookRepository,
+    owner_id: Uuid,
+    id: Uuid,
+) -> Result<Webhook, WebhookError> {
+    match webhooks.find(id).await? {
+        Some(webhook) if webhook.owner_id() == owner_id => Ok(webhook),
+        _ => Err(WebhookError::NotFound),
+    }
+}
+
+/// Validates the patterns against the catalog, recording errors per field
+/// (`events` for the list, `events[i]` for one pattern).
+fn check_events(
+    errors: &mut ValidationErrors,
+    catalog: &dyn EventCatalog,
+    raw: &[String],
+) -> Option<EventPatterns> {
+    let infos = catalog.event_types();
+    let types: Vec<&str> = infos.iter().map(|info| info.event_type).collect();
+    match EventPatterns::parse(raw, &types) {
+        Ok(patterns) => Some(patterns),
+        Err(EventPatternsError::List(error)) => {
+            let code = match error {
+                PatternListError::Empty => "required",
+                PatternListError::TooMany(_) => "too_many",
+            };
+            errors.add("events", code, error.to_string());
+            None
+        }
+        Err(EventPatternsError::Patterns(list)) => {
+            for (index, error) in list {
+                errors.add(format!("events[{index}]"), error.code(), error.to_string());
+            }
+            None
+        }
+    }
+}
+
+async fn check_url(
+    destinations: &dyn DestinationPolicy,
+    raw: &str,
+) -> Result<EndpointUrl, WebhookError> {
+    let normalised = destinations.check(raw).await?;
+    EndpointUrl::from_checked(normalised).map_err(|e| UrlRefused(e.to_string()).into())
+}
+
+/// Raw input of webhook creation; validated by the use case.
+#[derive(Debug, Clone, Default)]
+pub struct CreateWebhookInput {
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: Option<String>,
+}
+
+/// A created webhook and its signing secret, shown to the owner this once.
+#[derive(Debug, Clone)]
+pub struct CreatedWebhook {
+    pub webhook: Webhook,
+    pub secret: PlainSecret,
+}
+
+/// Creates a webhook for the acting user; publishes `webhook.created`.
+pub struct CreateWebhook {
+    webhooks: Arc<dyn WebhookRepository>,
+    catalog: Arc<dyn EventCatalog>,
+    destinations: Arc<dyn DestinationPolicy>,
+    vault: Arc<dyn SecretVault>,
+    clock: Arc<dyn Clock>,
+}
+
+impl CreateWebhook {
+    pub fn new(
+        webhooks: Arc<dyn WebhookRepository>,
+        catalog: Arc<dyn EventCatalog>,
+        destinations: Arc<dyn DestinationPolicy>,
+        vault: Arc<dyn SecretVault>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            webhooks,
+            catalog,
+            destinations,
+            vault,
+            clock,
+        }
+    }
+
+    /// Fields are checked first (every invalid one reported), then the URL
+    /// (which may need DNS), then the quota, atomically with the insert.
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        input: CreateWebhookInput,
+    ) -> Result<CreatedWebhook, WebhookError> {
+        let actor = owner(context)?;
+        let mut errors = ValidationErrors::new();
+        let events = check_events(&mut errors, self.catalog.as_ref(), &input.events);
+        let description = errors.check(
+            "description",
+            "invalid",
+            Description::parse(input.description.as_deref().unwrap_or_default()),
+        );
+        let (Some(events), Some(description)) = (events, description) else {
+            return Err(WebhookError::Invalid(errors));
+        };
+        let url = check_url(self.destinations.as_ref(), &input.url).await?;
+
+        let id = Uuid::now_v7();
+        let secret = self.vault.generate()?;
+        let sealed = self.vault.seal(id, &secret)?;
+        let (webhook, created) = Webhook::create(
+            NewWebhook {
+                id,
+                owner_id: actor.user_id,
+                url,
+                events,
+                description,
+            },
+            sealed,
+            now(self.clock.as_ref()),
+        );
+        let events = [wrap(&created, context, self.clock.as_ref())?];
+        self.webhooks
+            .insert(&webhook, actor.role, &events, MAX_WEBHOOKS_PER_OWNER)
+            .await?;
+        Ok(CreatedWebhook { webhook, secret })
+    }
+}
+
+/// The acting user's webhooks.
+pub struct ListWebhooks {
+    webhooks: Arc<dyn WebhookRepository>,
+}
+
+impl ListWebhooks {
+    pub fn new(webhooks: Arc<dyn WebhookRepository>) -> Self {
+        Self { webhooks }
+    }
+
+    pub async fn execute(
+        &self,
+        owner_id: Uuid,
+        page: Page,
+    ) -> Result<(Vec<Webhook>, u64), WebhookError> {
+        Ok(self.webhooks.list_by_owner(owner_id, page).await?)
+    }
+}
+
+/// One of the acting user's webhooks.
+pub struct GetWebhook {
+    webhooks: Arc<dyn WebhookRepository>,
+}
+
+impl GetWebhook {
+    pub fn new(webhooks: Arc<dyn WebhookRepository>) -> Self {
+        Self { webhooks }
+    }
+
+    pub async fn execute(&self, owner_id: Uuid, id: Uuid) -> Result<Webhook, WebhookError> {
+        load_owned(self.webhooks.as_ref(), owner_id, id).await
+    }
+}
+
+/// Raw input of a webhook update; absent fields are left unchanged, an
+/// empty `description` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateWebhookInput {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub description: Option<String>,
+    pub is_active: Option<bool>,
+    pub retry_enabled: Option<bool>,
+    pub max_retries: Option<u64>,
+}
+
+/// Changes a webhook of the acting user; publishes `webhook.updated` when
+/// something changed, nothing otherwise.
+pub struct UpdateWebhook {
+    webhooks: Arc<dyn WebhookRepository>,
+    catalog: Arc<dyn EventCatalog>,
+    destinations: Arc<dyn DestinationPolicy>,
+    clock: Arc<dyn Clock>,
+}
+
+impl UpdateWebhook {
+    pub fn new(
+        webhooks: Arc<dyn WebhookRepository>,
+        catalog: Arc<dyn EventCatalog>,
+        destinations: Arc<dyn DestinationPolicy>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            webhooks,
+            catalog,
+            destinations,
+            clock,
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        input: UpdateWebhookInput,
+    ) -> Result<Webhook, WebhookError> {
+        let actor = owner(context)?;
+        let mut errors = ValidationErrors::new();
+        let events = input
+            .events
+            .as_deref()
+            .map(|raw| check_events(&mut errors, self.catalog.as_ref(), raw));
+        let description = input
+            .description
+            .as_deref()
+            .map(|raw| errors.check("description", "invalid", Description::parse(raw)));
+        let max_retries = input
+            .max_retries
+            .map(|n| errors.check("max_retries", "out_of_range", MaxRetries::new(n)));
+        if !errors.is_empty() {
+            return Err(WebhookError::Invalid(errors));
+        }
+        let changes = WebhookChanges {
+            url: None,
+            events: events.flatten(),
+            description: description.flatten(),
+            is_active: input.is_active,
+            retry_enabled: input.retry_enabled,
+            max_retries: max_retries.flatten(),
+        };
+
+        let mut url = None;
+        for attempt in 1..=WRITE_ATTEMPTS {
+            let mut webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
+            // Checked once the webhook is known to be the caller's.
+            if let (Some(raw), None) = (&input.url, &url) {
+                url = Some(check_url(self.destinations.as_ref(), raw).await?);
+            }
+            let changes = WebhookChanges {
+                url: url.clone(),
+                ..changes.clone()
+            };
+            let Some(updated) = webhook.update(changes, now(self.clock.as_ref())) else {
+                return Ok(webhook);
+            };
+            let events = [wrap(&updated, context, self.clock.as_ref())?];
+            match self.webhooks.update(&webhook, &events).await {
+                Ok(()) => return Ok(webhook),
+                Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(WebhookError::Conflict)
+    }
+}
+
+/// Deletes a webhook of the acting user; publishes `webhook.deleted`.
+pub struct DeleteWebhook {
+    webhooks: Arc<dyn WebhookRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl DeleteWebhook {
+    pub fn new(webhooks: Arc<dyn WebhookRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { webhooks, clock }
+    }
+
+    pub async fn execute(&self, context: &CommandContext, id: Uuid) -> Result<(), WebhookError> {
+        let actor = owner(context)?;
+        let webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
+        let events = [wrap(&webhook.deleted(), context, self.clock.as_ref())?];
+        Ok(self.webhooks.delete(&webhook, &events).await?)
+    }
+}
+
+/// A rotated webhook and its new signing secret, shown to the owner this once.
+#[derive(Debug, Clone)]
+pub struct RotatedSecret {
+    pub webhook: Webhook,
+    pub secret: PlainSecret,
+}
+
+/// Gives a webhook of the acting user a new signing secret; the previous one
+/// keeps signing during the grace period. Publishes `webhook.secret_rotated`.
+pub struct RotateSecret {
+    webhooks: Arc<dyn WebhookRepository>,
+    vault: Arc<dyn SecretVault>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RotateSecret {
+    pub fn new(
+        webhooks: Arc<dyn WebhookRepository>,
+        vault: Arc<dyn SecretVault>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            webhooks,
+            vault,
+            clock,
+        }
+    }
+
+    /// `grace_period_seconds`: 0 to 604 800, 86 400 when `None`.
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        grace_period_seconds: Option<u64>,
+    ) -> Result<RotatedSecret, WebhookError> {
+        let actor = owner(context)?;
+        let grace = match grace_period_seconds {
+            None => GracePeriod::default(),
+            Some(seconds) => GracePeriod::from_seconds(seconds).map_err(|e| {
+                WebhookError::Invalid(ValidationErrors::single(
+                    "grace_period_seconds",
+                    "out_of_range",
+                    e.to_string(),
+                ))
+            })?,
+        };
+        for attempt in 1..=WRITE_ATTEMPTS {
+            let mut webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
+            let secret = self.vault.generate()?;
+            let sealed = self.vault.seal(webhook.id(), &secret)?;
+            let rotated = webhook.rotate_secret(sealed, grace, now(self.clock.as_ref()));
+            let events = [wrap(&rotated, context, self.clock.as_ref())?];
+            match self.webhooks.update(&webhook, &events).await {
+                Ok(()) => return Ok(RotatedSecret { webhook, secret }),
+                Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(WebhookError::Conflict)
+    }
+}
+
+/// The event catalog, as `GET /api/v1/event-types` shows it.
+pub struct ListEventTypes {
+    catalog: Arc<dyn EventCatalog>,
+}
+
+impl ListEventTypes {
+    pub fn new(catalog: Arc<dyn EventCatalog>) -> Self {
+        Self { catalog }
+    }
+
+    pub fn execute(&self) -> Vec<EventTypeInfo> {
+        self.catalog.event_types()
+    }
+}
+
+/// For the delivery engine: the secrets that sign a delivery now, decrypted
+/// (the current one first, then the previous one during its grace period).
+pub struct SigningSecrets {
+    webhooks: Arc<dyn WebhookRepository>,
+    vault: Arc<dyn SecretVault>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SigningSecrets {
+    pub fn new(
+        webhooks: Arc<dyn WebhookRepository>,
+        vault: Arc<dyn SecretVault>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            webhooks,
+            vault,
+            clock,
+        }
+    }
+
+    pub async fn execute(&self, webhook_id: Uuid) -> Result<Vec<PlainSecret>, WebhookError> {
+        let webhook = self
+            .webhooks
+            .find(webhook_id)
+            .await?
+            .ok_or(WebhookError::NotFound)?;
+        Ok(open_signing_secrets(
+            self.vault.as_ref(),
+            &webhook,
+            self.clock.now(),
+        )?)
+    }
+}
+
+/// Decrypts the secrets of `webhook` that sign at `now`.
+pub fn open_signing_secrets(
+    vault: &dyn SecretVault,
+    webhook: &Webhook,
+    now: time::OffsetDateTime,
+) -> Result<Vec<PlainSecret>, VaultError> {
+    webhook
+        .signing_secrets(now)
+        .into_iter()
+        .map(|sealed| vault.open(webhook.id(), sealed))
+        .collect()
+}
+
+/// For the delivery engine: the webhooks an event must be delivered to —
+/// active, with a pattern selecting it, and whose owner may receive it
+/// ([`AccessScope`]). `webhook.test` is never fanned out.
+pub struct ListRecipients {
+    webhooks: Arc<dyn WebhookRepository>,
+    scope: AccessScope,
+}
+
+impl ListRecipients {
+    pub fn new(webhooks: Arc<dyn WebhookRepository>, scope: AccessScope) -> Self {
+        Self { webhooks, scope }
+    }
+
+    pub async fn execute(&self, event: &EventEnvelope) -> Result<Vec<Webhook>, WebhookError> {
+        let event_type = event.event_type.as_str();
+        if event_type == TEST_EVENT_TYPE {
+            return Ok(Vec::new());
+        }
+        let candidates = self.webhooks.list_active_matching(event_type).await?;
+        let mut verdicts: HashMap<Uuid, bool> = HashMap::new();
+        let mut recipients = Vec::with_capacity(candidates.len());
+        for webhook in candidates {
+            if !webhook.wants(event_type) {
+                continue;
+            }
+            let owner_id = webhook.owner_id();
+            let allowed = match verdicts.get(&owner_id) {
+                Some(allowed) => *allowed,
+                None => {
+                    let allowed = self.scope.may_receive(owner_id, event).await?;
+                    verdicts.insert(owner_id, allowed);
+                    allowed
+                }
+            };
+            if allowed {
+                recipients.push(webhook);
+            }
+        }
+        Ok(recipients)
+    }
+}
+
+/// Deactivates a webhook for a reason its owner will see (delivery engine:
+/// `410 Gone`, too many failures). Publishes `webhook.updated` the first
+/// time; returns whether it was active until now.
+pub struct DisableWebhook {
+    webhooks: Arc<dyn WebhookRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl DisableWebhook {
+    pub fn new(webhooks: Arc<dyn WebhookRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { webhooks, clock }
+    }
+
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        reason: &str,
+    ) -> Result<bool, WebhookError> {
+        let reason: String = reason.chars().take(MAX_REASON_CHARS).collect();
+        for attempt in 1..=WRITE_ATTEMPTS {
+            let mut webhook = self
+                .webhooks
+                .find(id)
+                .await?
+                .ok_or(WebhookError::NotFound)?;
+            let Some(disabled) = webhook.disable(&reason, now(self.clock.as_ref())) else {
+                return Ok(false);
+            };
+            let events = [wrap(&disabled, context, self.clock.as_ref())?];
+            match self.webhooks.update(&webhook, &events).await {
+                Ok(()) => return Ok(true),
+                Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(WebhookError::Conflict)
+    }
+}
+
+/// What recording a failed delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureOutcome {
+    pub consecutive_failures: u32,
+    /// The webhook was deactivated by this failure.
+    pub disabled: bool,
+}
+
+/// For the delivery engine: the bookkeeping after a delivery's last attempt
+/// (success resets the counter; the tenth consecutive failure deactivates).
+pub struct RecordDelivery {
+    webhooks: Arc<dyn WebhookRepository>,
+    disable: DisableWebhook,
+    clock: Arc<dyn Clock>,
+}
+
+impl RecordDelivery {
+    pub fn new(webhooks: Arc<dyn WebhookRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            disable: DisableWebhook::new(webhooks.clone(), clock.clone()),
+            webhooks,
+            clock,
+        }
+    }
+
+    pub async fn succeeded(&self, id: Uuid) -> Result<(), WebhookError> {
+        Ok(self
+            .webhooks
+            .record_delivery_success(id, now(self.clock.as_ref()))
+            .await?)
+    }
+
+    /// `reason` describes the last failure (no URL, no secret).
+    pub async fn failed(&self, id: Uuid, reason: &str) -> Result<FailureOutcome, WebhookError> {
+        let consecutive_failures = self
+            .webhooks
+            .record_delivery_failure(id, now(self.clock.as_ref()))
+            .await?;
+        let mut disabled = false;
+        if consecutive_failures >= AUTO_DISABLE_AFTER {
+            let why = format!(
+                "deactivated after {consecutive_failures} consecutive failed deliveries (last: {reason})"
+            );
+            disabled = self
+                .disable
+                .execute(&CommandContext::system(None), id, &why)
+                .await?;
+        }
+        Ok(FailureOutcome {
+            consecutive_failures,
+            disabled,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

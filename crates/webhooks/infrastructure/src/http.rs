@@ -1,0 +1,608 @@
+//! HTTP routes of the webhooks context: `/api/v1/webhooks*` (admins and
+//! conducteurs, each managing their own webhooks) and `/api/v1/event-types`
+//! (any signed-in user).
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use hub_kernel::{Clock, CommandContext, EventTypeInfo, Page};
+use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
+use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::rate_limit::{
+    Limit, RateLimit, RateLimitConfigError, RateLimitRule, RateLimits, Scope,
+};
+use hub_platform_http::{Problem, RequestId};
+use hub_webhooks_application::{
+    CreateWebhook, CreateWebhookInput, DeleteWebhook, DestinationPolicy, EventCatalog, GetWebhook,
+    ListEventTypes, ListWebhooks, RotateSecret, SecretVault, UpdateWebhook, UpdateWebhookInput,
+    WebhookError, WebhookRepository,
+};
+use hub_webhooks_domain::Webhook;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+
+/// Limits of this context (per user), overridable with `RATE_LIMITS`.
+pub const RATE_LIMIT_RULES: &[RateLimitRule] = &[
+    RateLimitRule {
+        key: "webhooks.create",
+        default: Limit::per_minute(10),
+        scope: Scope::PerUser,
+    },
+    RateLimitRule {
+        key: "webhooks.read",
+        default: Limit::per_minute(30),
+        scope: Scope::PerUser,
+    },
+    RateLimitRule {
+        key: "webhooks.write",
+        default: Limit::per_minute(20),
+        scope: Scope::PerUser,
+    },
+    RateLimitRule {
+        key: "webhooks.test",
+        default: Limit::per_minute(5),
+        scope: Scope::PerUser,
+    },
+    RateLimitRule {
+        key: "webhooks.rotate",
+        default: Limit::per_minute(5),
+        scope: Scope::PerUser,
+    },
+];
+
+/// The rate-limit middlewares of the routes, one per route family.
+#[derive(Debug, Clone)]
+pub struct WebhookRateLimits {
+    /// `POST /webhooks`.
+    pub create: RateLimit,
+    /// `GET /webhooks`, `GET /webhooks/{id}` (and, later, deliveries).
+    pub read: RateLimit,
+    /// `PATCH` and `DELETE /webhooks/{id}`.
+    pub write: RateLimit,
+    /// `POST /webhooks/{id}/test` (next: delivery).
+    pub test: RateLimit,
+    /// `POST /webhooks/{id}/rotate-secret`.
+    pub rotate: RateLimit,
+}
+
+impl WebhookRateLimits {
+    pub fn from_limits(limits: &RateLimits) -> Result<Self, RateLimitConfigError> {
+        Ok(Self {
+            create: limits.layer("webhooks.create")?,
+            read: limits.layer("webhooks.read")?,
+            write: limits.layer("webhooks.write")?,
+            test: limits.layer("webhooks.test")?,
+            rotate: limits.layer("webhooks.rotate")?,
+        })
+    }
+}
+
+/// The use cases behind the routes.
+pub struct WebhooksHttp {
+    create: CreateWebhook,
+    list: ListWebhooks,
+    get: GetWebhook,
+    update: UpdateWebhook,
+    delete: DeleteWebhook,
+    rotate: RotateSecret,
+    event_types: ListEventTypes,
+}
+
+impl std::fmt::Debug for WebhooksHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhooksHttp")
+    }
+}
+
+impl WebhooksHttp {
+    pub fn new(
+        webhooks: Arc<dyn WebhookRepository>,
+        catalog: Arc<dyn EventCatalog>,
+        destinations: Arc<dyn DestinationPolicy>,
+        vault: Arc<dyn SecretVault>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            create: CreateWebhook::new(
+                webhooks.clone(),
+                catalog.clone(),
+                destinations.clone(),
+                vault.clone(),
+                clock.clone(),
+            ),
+            list: ListWebhooks::new(webhooks.clone()),
+            get: GetWebhook::new(webhooks.clone()),
+            update: UpdateWebhook::new(
+                webhooks.clone(),
+                catalog.clone(),
+                destinations,
+                clock.clone(),
+            ),
+            delete: DeleteWebhook::new(webhooks.clone(), clock.clone()),
+            rotate: RotateSecret::new(webhooks, vault, clock),
+            event_types: ListEventTypes::new(catalog),
+        }
+    }
+}
+
+/// Registers the routes.
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    state: web::Data<WebhooksHttp>,
+    limits: WebhookRateLimits,
+) {
+    cfg.app_data(state)
+        .service(
+            web::resource("/api/v1/webhooks")
+                .route(web::post().to(create_webhook).wrap(limits.create))
+                .route(web::get().to(list_webhooks).wrap(limits.read.clone())),
+        )
+        .service(
+            web::resource("/api/v1/webhooks/{id}")
+                .route(web::get().to(get_webhook).wrap(limits.read))
+                .route(web::patch().to(update_webhook).wrap(limits.write.clone()))
+                .route(web::delete().to(delete_webhook).wrap(limits.write)),
+        )
+        .service(
+            web::resource("/api/v1/webhooks/{id}/rotate-secret")
+                .route(web::post().to(rotate_secret).wrap(limits.rotate)),
+        )
+        .route("/api/v1/event-types", web::get().to(list_event_types));
+}
+
+/// OpenAPI document of this context.
+#[derive(OpenApi)]
+#[openapi(
+    paths(create_webhook, list_webhooks, get_webhook, update_webhook, delete_webhook, rotate_secret, list_event_types),
+    components(schemas(
+        CreateWebhookRequest, UpdateWebhookRequest, RotateSecretRequest, WebhookResponse,
+        WebhookWithSecretResponse, WebhookListResponse, EventTypeResponse, EventTypesResponse,
+        ProblemSchema
+    )),
+    tags(
+        (name = "webhooks", description = "Your webhook subscriptions (admin, conducteur): signed HTTP notifications of events"),
+        (name = "events", description = "The event catalog")
+    )
+)]
+pub struct WebhooksApi;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookRequest {
+    /// The receiver: `https` only, no credentials, at most 2048 characters,
+    /// resolving only to public addresses.
+    #[schema(
+        example = "https://erp.example.com/hooks/hub-chantier",
+        max_length = 2048
+    )]
+    url: String,
+    /// 1 to 50 topic patterns (`*` matches one segment, or every remaining
+    /// segment in last position), each selecting at least one event type of
+    /// `GET /api/v1/event-types` (`webhook.test` excluded).
+    #[schema(example = json!(["chantier.*", "*.created"]))]
+    events: Vec<String>,
+    #[schema(example = "Synchronisation ERP", max_length = 500)]
+    description: Option<String>,
+}
+
+/// Absent fields are left unchanged.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhookRequest {
+    #[schema(max_length = 2048)]
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    /// An empty string clears the description.
+    #[schema(max_length = 500)]
+    description: Option<String>,
+    /// `false` deactivates; `true` re-enables, which resets
+    /// `consecutive_failures` and clears `disabled_reason`.
+    is_active: Option<bool>,
+    retry_enabled: Option<bool>,
+    /// 0 to 10.
+    #[schema(minimum = 0, maximum = 10)]
+    max_retries: Option<u64>,
+}
+
+/// The body is optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// How long the previous secret keeps signing: 0 to 604800 s (7 days),
+    /// 86400 (24 h) by default.
+    #[schema(minimum = 0, maximum = 604800, example = 86400)]
+    grace_period_seconds: Option<u64>,
+}
+
+/// A webhook as the API shows it (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookResponse {
+    id: Uuid,
+    owner_id: Uuid,
+    url: String,
+    events: Vec<String>,
+    description: Option<String>,
+    is_active: bool,
+    /// Failed deliveries in a row; 10 deactivate the webhook.
+    consecutive_failures: u32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_triggered_at: Option<OffsetDateTime>,
+    retry_enabled: bool,
+    max_retries: u8,
+    /// Why the webhook was deactivated automatically, if it was.
+    disabled_reason: Option<String>,
+    /// Until when the secret replaced by the last rotation still signs.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    previous_secret_expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: OffsetDateTime,
+}
+
+impl From<&Webhook> for WebhookResponse {
+    fn from(webhook: &Webhook) -> Self {
+        Self {
+            id: webhook.id(),
+            owner_id: webhook.owner_id(),
+            url: webhook.url().as_str().to_owned(),
+            events: webhook.events().to_strings(),
+            description: webhook.description().map(|d| d.as_str().to_owned()),
+            is_active: webhook.is_active(),
+            consecutive_failures: webhook.consecutive_failures(),
+            last_triggered_at: webhook.last_triggered_at(),
+            retry_enabled: webhook.retry_enabled(),
+            max_retries: webhook.max_retries().get(),
+            disabled_reason: webhook.disabled_reason().map(str::to_owned),
+            previous_secret_expires_at: webhook.previous_secret().map(|p| p.expires_at),
+            created_at: webhook.created_at(),
+            updated_at: webhook.updated_at(),
+        }
+    }
+}
+
+/// A webhook and its signing secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookWithSecretResponse {
+    #[serde(flatten)]
+    webhook: WebhookResponse,
+    /// `whsec_` + base64 of 32 random bytes. Store it now: it is never shown again.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookListResponse {
+    total: u64,
+    webhooks: Vec<WebhookResponse>,
+}
+
+/// One event type of the catalog.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventTypeResponse {
+    #[schema(example = "chantier.statut_changed")]
+    event_type: &'static str,
+    #[schema(example = "chantier")]
+    aggregate_type: &'static str,
+    description: &'static str,
+    #[schema(example = 1)]
+    schema_version: u32,
+    /// JSON Schema (draft 2020-12) of the event's `data`.
+    #[schema(value_type = Object)]
+    data_schema: serde_json::Value,
+}
+
+impl From<EventTypeInfo> for EventTypeResponse {
+    fn from(info: EventTypeInfo) -> Self {
+        Self {
+            event_type: info.event_type,
+            aggregate_type: info.aggregate_type,
+            description: info.description,
+            schema_version: info.schema_version,
+            data_schema: info.data_schema,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventTypesResponse {
+    event_types: Vec<EventTypeResponse>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WebhookListQuery {
+    /// Webhooks to skip (default 0).
+    skip: Option<u64>,
+    /// Page size, 1 to 100 (default 50).
+    limit: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookPath {
+    /// The webhook's id.
+    id: Uuid,
+}
+
+fn internal(reason: &str) -> Problem {
+    Problem::internal(&std::io::Error::other(reason.to_owned()))
+}
+
+fn webhook_error(error: WebhookError) -> Problem {
+    match error {
+        WebhookError::NotFound => Problem::new(
+            StatusCode::NOT_FOUND,
+            "webhook_not_found",
+            "no webhook with this id",
+        ),
+        WebhookError::Invalid(errors) => Problem::validation(errors),
+        WebhookError::InvalidUrl(refused) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_url",
+            refused.to_string(),
+        ),
+        WebhookError::QuotaExceeded { limit } => Problem::conflict(
+            "quota_exceeded",
+            format!(
+                "you already have the maximum of {limit} webhooks (active or not); delete one to create another"
+            ),
+        ),
+        WebhookError::Conflict => Problem::conflict(
+            "concurrent_update",
+            "the webhook was changed by someone else meanwhile; try again",
+        ),
+        WebhookError::Unavailable(reason) => internal(&reason),
+    }
+}
+
+fn context(actor: hub_kernel::Actor, request_id: RequestId) -> CommandContext {
+    CommandContext::user(actor, Some(request_id.into_string()))
+}
+
+/// Create a webhook; the answer holds its signing secret, shown this once.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, description = "Created; store `secret` now", body = WebhookWithSecretResponse),
+        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins and conducteurs have webhooks", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "Already 20 webhooks (`quota_exceeded`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`) or refused URL (`invalid_url`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.create` limit (10/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn create_webhook(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    body: web::Json<CreateWebhookRequest>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let input = CreateWebhookInput {
+        url: body.url,
+        events: body.events,
+        description: body.description,
+    };
+    let created = state
+        .create
+        .execute(&context(user.actor, request_id), input)
+        .await
+        .map_err(webhook_error)?;
+    let webhook = &created.webhook;
+    tracing::info!(webhook_id = %webhook.id(), owner_id = %webhook.owner_id(), "webhook created");
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/webhooks/{}", webhook.id()),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(WebhookWithSecretResponse {
+            webhook: WebhookResponse::from(webhook),
+            secret: created.secret.expose().to_owned(),
+        }))
+}
+
+/// Your webhooks, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/webhooks", tag = "webhooks", params(WebhookListQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = WebhookListResponse),
+        (status = 400, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn list_webhooks(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    query: web::Query<WebhookListQuery>,
+) -> Result<web::Json<WebhookListResponse>, Problem> {
+    let query = query.into_inner();
+    if query.limit.is_some_and(|l| l == 0 || l > Page::MAX_LIMIT) {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {}", Page::MAX_LIMIT),
+        ));
+    }
+    let (webhooks, total) = state
+        .list
+        .execute(user.actor.user_id, Page::new(query.skip, query.limit))
+        .await
+        .map_err(webhook_error)?;
+    Ok(web::Json(WebhookListResponse {
+        total,
+        webhooks: webhooks.iter().map(WebhookResponse::from).collect(),
+    }))
+}
+
+/// One of your webhooks (404 for anyone else's).
+#[utoipa::path(
+    get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = WebhookResponse),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn get_webhook(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    path: web::Path<WebhookPath>,
+) -> Result<web::Json<WebhookResponse>, Problem> {
+    let webhook = state
+        .get
+        .execute(user.actor.user_id, path.id)
+        .await
+        .map_err(webhook_error)?;
+    Ok(web::Json(WebhookResponse::from(&webhook)))
+}
+
+/// Change URL, patterns, description, active flag or retry settings.
+#[utoipa::path(
+    patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
+    request_body = UpdateWebhookRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = WebhookResponse),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "Changed concurrently (`concurrent_update`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or unknown fields, refused URL", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn update_webhook(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+    body: web::Json<UpdateWebhookRequest>,
+) -> Result<web::Json<WebhookResponse>, Problem> {
+    let body = body.into_inner();
+    let input = UpdateWebhookInput {
+        url: body.url,
+        events: body.events,
+        description: body.description,
+        is_active: body.is_active,
+        retry_enabled: body.retry_enabled,
+        max_retries: body.max_retries,
+    };
+    let webhook = state
+        .update
+        .execute(&context(user.actor, request_id), path.id, input)
+        .await
+        .map_err(webhook_error)?;
+    Ok(web::Json(WebhookResponse::from(&webhook)))
+}
+
+/// Delete one of your webhooks (frees a slot of the quota).
+#[utoipa::path(
+    delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn delete_webhook(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+) -> Result<HttpResponse, Problem> {
+    state
+        .delete
+        .execute(&context(user.actor, request_id), path.id)
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, "webhook deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Replace the signing secret; the previous one keeps signing during the
+/// grace period (deliveries carry both signatures). The body is optional.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(WebhookPath),
+    request_body(content = Option<RotateSecretRequest>, description = "Optional"),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Rotated; store `secret` now", body = WebhookWithSecretResponse),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.rotate` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn rotate_secret(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let request: RotateSecretRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateSecretRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            if e.is_data() {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    format!("the body does not have the expected shape: {e}"),
+                )
+            } else {
+                Problem::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+            }
+        })?
+    };
+    let rotated = state
+        .rotate
+        .execute(
+            &context(user.actor, request_id),
+            path.id,
+            request.grace_period_seconds,
+        )
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, "webhook secret rotated");
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(WebhookWithSecretResponse {
+            webhook: WebhookResponse::from(&rotated.webhook),
+            secret: rotated.secret.expose().to_owned(),
+        }))
+}
+
+/// The event catalog: every event type, with the JSON Schema of its `data`.
+#[utoipa::path(
+    get, path = "/api/v1/event-types", tag = "events", security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = EventTypesResponse),
+        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn list_event_types(
+    state: web::Data<WebhooksHttp>,
+    _user: Authenticated,
+) -> web::Json<EventTypesResponse> {
+    web::Json(EventTypesResponse {
+        event_types: state
+            .event_types
+            .execute()
+            .into_iter()
+            .map(EventTypeResponse::from)
+            .collect(),
+    })
+}

@@ -1,0 +1,23 @@
+//! Webhooks adapters: the PostgreSQL [`DieselWebhookRepository`] (webhooks
+//! and their events in one transaction, the quota under a per-owner lock),
+//! the access-scoping read models and the durable subscribers that build
+//! them ([`ChantierScopeProjector`], [`OwnerProjector`],
+//! [`DieselScopeReadModel`]), the AES-256-GCM [`AeadSecretVault`], the
+//! SSRF-checked [`OutboundDestinations`], the [`StaticEventCatalog`] the app
+//! assembles, and the HTTP routes of `/api/v1/webhooks` and
+//! `/api/v1/event-types`.
+
+mod catalog;
+mod destinations;
+pub mod http;
+mod repository;
+mod schema;
+mod scope;
+mod vault;
+
+pub use catalog::{DuplicateEventType, StaticEventCatalog};
+pub use destinations::OutboundDestinations;
+pub use http::{RATE_LIMIT_RULES, WebhookRateLimits, WebhooksApi, WebhooksHttp};
+pub use repository::{DieselWebhookRepository, recipients_on};
+pub use scope::{ChantierScopeProjector, DieselScopeReadModel, OwnerProjector};
+pub use vault::{AeadSecretVault, KEY_LEN, SecretKey, SecretKeyError};

@@ -1,0 +1,499 @@
+//! Webhooks in PostgreSQL; every write appends its events to the outbox in
+//! the same transaction.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hub_kernel::{EventEnvelope, Page, Role};
+use hub_platform_postgres::{Database, DbError, outbox};
+use hub_webhooks_application::{Access, RepositoryError, WebhookRepository, access_rule};
+use hub_webhooks_domain::{
+    Description, EndpointUrl, EventPatterns, MaxRetries, PreviousSecret, SealedSecret,
+    StoredWebhook, TEST_EVENT_TYPE, Webhook,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::schema::webhooks;
+use crate::scope;
+
+/// First key of the advisory lock that serialises the creations of one
+/// owner (the second key is a hash of the owner id): "WH" + "QU".
+const QUOTA_LOCK_CLASS: i32 = 0x5748_5155;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhooks)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct WebhookRow {
+    id: Uuid,
+    owner_id: Uuid,
+    url: String,
+    events: Vec<String>,
+    description: Option<String>,
+    is_active: bool,
+    consecutive_failures: i32,
+    last_triggered_at: Option<OffsetDateTime>,
+    retry_enabled: bool,
+    max_retries: i16,
+    disabled_reason: Option<String>,
+    secret_ciphertext: Vec<u8>,
+    secret_nonce: Vec<u8>,
+    secret_key_id: String,
+    previous_secret_ciphertext: Option<Vec<u8>>,
+    previous_secret_nonce: Option<Vec<u8>>,
+    previous_secret_key_id: Option<String>,
+    previous_secret_expires_at: Option<OffsetDateTime>,
+    version: i64,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+/// What an update may change (never the id, owner, creation time or version).
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = webhooks)]
+#[diesel(treat_none_as_null = true)]
+struct WebhookChangeset {
+    url: String,
+    events: Vec<String>,
+    description: Option<String>,
+    is_active: bool,
+    consecutive_failures: i32,
+    last_triggered_at: Option<OffsetDateTime>,
+    retry_enabled: bool,
+    max_retries: i16,
+    disabled_reason: Option<String>,
+    secret_ciphertext: Vec<u8>,
+    secret_nonce: Vec<u8>,
+    secret_key_id: String,
+    previous_secret_ciphertext: Option<Vec<u8>>,
+    previous_secret_nonce: Option<Vec<u8>>,
+    previous_secret_key_id: Option<String>,
+    previous_secret_expires_at: Option<OffsetDateTime>,
+    updated_at: OffsetDateTime,
+}
+
+impl From<&Webhook> for WebhookRow {
+    fn from(webhook: &Webhook) -> Self {
+        let s = webhook.state();
+        let previous = s.previous_secret.as_ref();
+        Self {
+            id: s.id,
+            owner_id: s.owner_id,
+            url: s.url.as_str().to_owned(),
+            events: s.events.to_strings(),
+            description: s.description.as_ref().map(|d| d.as_str().to_owned()),
+            is_active: s.is_active,
+            consecutive_failures: i32::try_from(s.consecutive_failures).unwrap_or(i32::MAX),
+            last_triggered_at: s.last_triggered_at,
+            retry_enabled: s.retry_enabled,
+            max_retries: i16::from(s.max_retries.get()),
+            disabled_reason: s.disabled_reason.clone(),
+            secret_ciphertext: s.secret.ciphertext.clone(),
+            secret_nonce: s.secret.nonce.clone(),
+            secret_key_id: s.secret.key_id.clone(),
+            previous_secret_ciphertext: previous.map(|p| p.sealed.ciphertext.clone()),
+            previous_secret_nonce: previous.map(|p| p.sealed.nonce.clone()),
+            previous_secret_key_id: previous.map(|p| p.sealed.key_id.clone()),
+            previous_secret_expires_at: previous.map(|p| p.expires_at),
+            version: s.version,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+impl From<WebhookRow> for WebhookChangeset {
+    fn from(row: WebhookRow) -> Self {
+        Self {
+            url: row.url,
+            events: row.events,
+            description: row.description,
+            is_active: row.is_active,
+            consecutive_failures: row.consecutive_failures,
+            last_triggered_at: row.last_triggered_at,
+            retry_enabled: row.retry_enabled,
+            max_retries: row.max_retries,
+            disabled_reason: row.disabled_reason,
+            secret_ciphertext: row.secret_ciphertext,
+            secret_nonce: row.secret_nonce,
+            secret_key_id: row.secret_key_id,
+            previous_secret_ciphertext: row.previous_secret_ciphertext,
+            previous_secret_nonce: row.previous_secret_nonce,
+            previous_secret_key_id: row.previous_secret_key_id,
+            previous_secret_expires_at: row.previous_secret_expires_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = RepositoryError;
+
+    fn try_from(row: WebhookRow) -> Result<Self, Self::Error> {
+        let id = row.id;
+        let corrupt =
+            |what: &str| RepositoryError::Storage(format!("webhook {id} has an invalid {what}"));
+        let previous_secret = match (
+            row.previous_secret_ciphertext,
+            row.previous_secret_nonce,
+            row.previous_secret_key_id,
+            row.previous_secret_expires_at,
+        ) {
+            (Some(ciphertext), Some(nonce), Some(key_id), Some(expires_at)) => {
+                Some(PreviousSecret {
+                    sealed: SealedSecret {
+                        ciphertext,
+                        nonce,
+                        key_id,
+                    },
+                    expires_at,
+                })
+            }
+            (None, None, None, None) => None,
+            _ => return Err(corrupt("previous secret")),
+        };
+        let description = match row.description {
+            None => None,
+            Some(text) => Description::parse(&text).map_err(|_| corrupt("description"))?,
+        };
+        Ok(Webhook::restore(StoredWebhook {
+            id,
+            owner_id: row.owner_id,
+            url: EndpointUrl::from_checked(row.url).map_err(|_| corrupt("url"))?,
+            events: EventPatterns::restore(&row.events).map_err(|_| corrupt("events"))?,
+            description,
+            is_active: row.is_active,
+            consecutive_failures: u32::try_from(row.consecutive_failures)
+                .map_err(|_| corrupt("consecutive_failures"))?,
+            last_triggered_at: row.last_triggered_at,
+            retry_enabled: row.retry_enabled,
+            max_retries: u64::try_from(row.max_retries)
+                .ok()
+                .and_then(|n| MaxRetries::new(n).ok())
+                .ok_or_else(|| corrupt("max_retries"))?,
+            disabled_reason: row.disabled_reason,
+            secret: SealedSecret {
+                ciphertext: row.secret_ciphertext,
+                nonce: row.secret_nonce,
+                key_id: row.secret_key_id,
+            },
+            previous_secret,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        }))
+    }
+}
+
+/// [`WebhookRepository`] on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DieselWebhookRepository {
+    db: Database,
+}
+
+impl DieselWebhookRepository {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+fn storage(error: DbError) -> RepositoryError {
+    RepositoryError::Storage(error.to_string())
+}
+
+fn query_failed(error: diesel::result::Error) -> RepositoryError {
+    storage(error.into())
+}
+
+/// Outcome of a guarded write, decided inside its transaction.
+enum Written {
+    Done,
+    Refused(RepositoryError),
+}
+
+#[async_trait]
+impl WebhookRepository for DieselWebhookRepository {
+    async fn insert(
+        &self,
+        webhook: &Webhook,
+        owner_role: Role,
+        events: &[EventEnvelope],
+        quota: u32,
+    ) -> Result<(), RepositoryError> {
+        let row = WebhookRow::from(webhook);
+        let events = events.to_vec();
+        let written = self
+            .db
+            .write(|conn| {
+                Box::pin(async move {
+                    // Concurrent creations by one owner queue here, so the
+                    // count below cannot be stale when we insert.
+                    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                        .bind::<Integer, _>(QUOTA_LOCK_CLASS)
+                        .bind::<Text, _>(row.owner_id.to_string())
+                        .execute(conn)
+                        .await?;
+                    let count: i64 = webhooks::table
+                        .filter(webhooks::owner_id.eq(row.owner_id))
+                        .count()
+                        .get_result(conn)
+                        .await?;
+                    if count >= i64::from(quota) {
+                        return Ok::<_, DbError>(Written::Refused(
+                            RepositoryError::QuotaExceeded { limit: quota },
+                        ));
+                    }
+                    diesel::insert_into(webhooks::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    scope::seed_owner(conn, row.owner_id, owner_role).await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(Written::Done)
+                })
+            })
+            .await
+            .map_err(storage)?;
+        match written {
+            Written::Done => Ok(()),
+            Written::Refused(error) => Err(error),
+        }
+    }
+
+    async fn update(
+        &self,
+        webhook: &Webhook,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
+        let id = webhook.id();
+        let expected = webhook.version();
+        let changes = WebhookChangeset::from(WebhookRow::from(webhook));
+        let events = events.to_vec();
+        let written = self
+            .db
+            .write(|conn| {
+                Box::pin(async move {
+                    let updated = diesel::update(
+                        webhooks::table
+                            .filter(webhooks::id.eq(id))
+                            .filter(webhooks::version.eq(expected)),
+                    )
+                    .set((&changes, webhooks::version.eq(expected + 1)))
+                    .execute(conn)
+                    .await?;
+                    if updated == 1 {
+                        outbox::append(conn, &events).await?;
+                        return Ok::<_, DbError>(Written::Done);
+                    }
+                    let exists: i64 = webhooks::table
+                        .filter(webhooks::id.eq(id))
+                        .count()
+                        .get_result(conn)
+                        .await?;
+                    Ok(Written::Refused(if exists == 0 {
+                        RepositoryError::NotFound
+                    } else {
+                        RepositoryError::Conflict
+                    }))
+                })
+            })
+            .await
+            .map_err(storage)?;
+        match written {
+            Written::Done => Ok(()),
+            Written::Refused(error) => Err(error),
+        }
+    }
+
+    async fn delete(
+        &self,
+        webhook: &Webhook,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
+        let id = webhook.id();
+        let events = events.to_vec();
+        let deleted = self
+            .db
+            .write(|conn| {
+                Box::pin(async move {
+                    let deleted = diesel::delete(webhooks::table.find(id))
+                        .execute(conn)
+                        .await?;
+                    if deleted == 1 {
+                        outbox::append(conn, &events).await?;
+                    }
+                    Ok::<_, DbError>(deleted)
+                })
+            })
+            .await
+            .map_err(storage)?;
+        if deleted == 0 {
+            return Err(RepositoryError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn find(&self, id: Uuid) -> Result<Option<Webhook>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let row: Option<WebhookRow> = webhooks::table
+            .find(id)
+            .select(WebhookRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(query_failed)?;
+        row.map(Webhook::try_from).transpose()
+    }
+
+    async fn list_by_owner(
+        &self,
+        owner_id: Uuid,
+        page: Page,
+    ) -> Result<(Vec<Webhook>, u64), RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let total: i64 = webhooks::table
+            .filter(webhooks::owner_id.eq(owner_id))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(query_failed)?;
+        let rows: Vec<WebhookRow> = webhooks::table
+            .filter(webhooks::owner_id.eq(owner_id))
+            .order((webhooks::created_at.asc(), webhooks::id.asc()))
+            .offset(i64::try_from(page.skip).unwrap_or(i64::MAX))
+            .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
+            .select(WebhookRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(query_failed)?;
+        let webhooks = rows
+            .into_iter()
+            .map(Webhook::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((webhooks, u64::try_from(total).unwrap_or_default()))
+    }
+
+    async fn list_active_matching(
+        &self,
+        event_type: &str,
+    ) -> Result<Vec<Webhook>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        active_matching_on(&mut conn, event_type).await
+    }
+
+    async fn record_delivery_success(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<(), RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let updated = diesel::sql_query(
+            "UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = $2, \
+             version = version + 1 WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<Timestamptz, _>(at)
+        .execute(&mut conn)
+        .await
+        .map_err(query_failed)?;
+        if updated == 0 {
+            return Err(RepositoryError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn record_delivery_failure(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+    ) -> Result<u32, RepositoryError> {
+        #[derive(QueryableByName)]
+        struct Failures {
+            #[diesel(sql_type = Integer)]
+            consecutive_failures: i32,
+        }
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let row: Option<Failures> = diesel::sql_query(
+            "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
+             last_triggered_at = $2, version = version + 1 WHERE id = $1 \
+             RETURNING consecutive_failures",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<Timestamptz, _>(at)
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(query_failed)?;
+        let row = row.ok_or(RepositoryError::NotFound)?;
+        Ok(u32::try_from(row.consecutive_failures).unwrap_or_default())
+    }
+}
+
+async fn active_matching_on(
+    conn: &mut AsyncPgConnection,
+    event_type: &str,
+) -> Result<Vec<Webhook>, RepositoryError> {
+    if event_type == TEST_EVENT_TYPE {
+        return Ok(Vec::new());
+    }
+    // Patterns are matched here rather than in SQL; the active set is
+    // bounded by the per-owner quota.
+    let rows: Vec<WebhookRow> = webhooks::table
+        .filter(webhooks::is_active.eq(true))
+        .order((webhooks::created_at.asc(), webhooks::id.asc()))
+        .select(WebhookRow::as_select())
+        .load(conn)
+        .await
+        .map_err(query_failed)?;
+    let mut matching = Vec::new();
+    for row in rows {
+        let webhook = Webhook::try_from(row)?;
+        if webhook.wants(event_type) {
+            matching.push(webhook);
+        }
+    }
+    Ok(matching)
+}
+
+/// The webhooks `event` must be delivered to — active, with a pattern
+/// selecting it, and whose owner may receive it (the access-scoping rule of
+/// `hub_webhooks_application::scope` on the read models) — read on `conn`,
+/// so that a durable subscriber (the delivery fan-out) decides inside the
+/// relay's transaction. `webhook.test` is never fanned out.
+pub async fn recipients_on(
+    conn: &mut AsyncPgConnection,
+    event: &EventEnvelope,
+) -> Result<Vec<Webhook>, RepositoryError> {
+    let candidates = active_matching_on(conn, event.event_type.as_str()).await?;
+    let mut verdicts: HashMap<Uuid, bool> = HashMap::new();
+    let mut recipients = Vec::with_capacity(candidates.len());
+    for webhook in candidates {
+        let owner_id = webhook.owner_id();
+        let allowed = match verdicts.get(&owner_id) {
+            Some(allowed) => *allowed,
+            None => {
+                let owner = scope::owner_on(conn, owner_id)
+                    .await
+                    .map_err(query_failed)?;
+                let allowed = match access_rule(owner, event) {
+                    Access::Allowed => true,
+                    Access::Denied => false,
+                    Access::IfConducteurOf(chantier_id) => {
+                        scope::is_conducteur_of_on(conn, owner_id, chantier_id)
+                            .await
+                            .map_err(query_failed)?
+                    }
+                };
+                verdicts.insert(owner_id, allowed);
+                allowed
+            }
+        };
+        if allowed {
+            recipients.push(webhook);
+        }
+    }
+    Ok(recipients)
+}

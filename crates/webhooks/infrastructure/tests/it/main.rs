@@ -1,0 +1,7 @@
+//! Webhooks adapters against a real PostgreSQL (one private database per test).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod repository;
+mod scoping;
+mod support;

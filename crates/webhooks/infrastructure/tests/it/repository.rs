@@ -1,0 +1,441 @@
+//! The webhook repository: rows, events and secrets.
+
+use std::sync::Arc;
+
+use hub_kernel::{Clock, FixedClock, Page, Role};
+use hub_platform_test_db::TestDatabase;
+use hub_webhooks_application::{
+    RepositoryError, SecretVault, SigningSecrets, VaultError, WebhookError, WebhookRepository,
+};
+use hub_webhooks_domain::{GracePeriod, MAX_WEBHOOKS_PER_OWNER, Webhook, WebhookChanges};
+use hub_webhooks_infrastructure::{AeadSecretVault, DieselWebhookRepository};
+use uuid::Uuid;
+
+use crate::support::{count, key, new_webhook, now, raw_row, vault, wrap};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_webhook_reads_back_equal_with_its_event_and_an_encrypted_secret() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselWebhookRepository::new(test_db.database().clone());
+    let vault = vault();
+    let owner = Uuid::now_v7();
+    let (webhook, event, secret) = new_webhook(&vault, owner, &["chantier.*", "*.created"]);
+    repository
+        .insert(&webhook, Role::Conducteur, std::slice::from_ref(&event), 20)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        repository.find(webhook.id()).await.unwrap(),
+        Some(webhook.clone())
+    );
+    assert_eq!(repository.find(Uuid::now_v7()).await.unwrap(), None);
+    assert_eq!(count(&test_db, "SELECT count(*) FROM event_logs").await, 1);
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) FROM event_logs WHERE event_id = '{}' AND event_type = 'webhook.created'",
+                event.event_id
+            )
+        )
+        .await,
+        1
+    );
+
+    // At rest: neither the secret nor its key bytes appear anywhere in the row.
+    let raw = raw_row(&test_db, webhook.id()).await;
+    let plain = secret.expose().as_bytes();
+    let key_part = &plain["whsec_".len()..];
+    assert!(!raw.secret_ciphertext.windows(6).any(|w| w == b"whsec_"));
+    assert!(
+        !raw.secret_ciphertext
+            .windows(key_part.len())
+            .any(|w| w == key_part)
+    );
+    assert!(
+        !raw.whole_row.contains(secret.expose()),
+        "{}",
+        raw.whole_row
+    );
+    assert!(
+        !raw.whole_row
+            .contains(std::str::from_utf8(key_part).unwrap()),
+        "{}",
+        raw.whole_row
+    );
+    // …and the vault opens what was stored.
+    let stored = repository.find(webhook.id()).await.unwrap().unwrap();
+    assert_eq!(vault.open(stored.id(), stored.secret()).unwrap(), secret);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_sealed_under_an_old_key_open_when_it_is_listed_as_old() {
+    let test_db = TestDatabase::new().await;
+    let repository = Arc::new(DieselWebhookRepository::new(test_db.database().clone()));
+    let old_vault = AeadSecretVault::new(&key(1), &[]);
+    let (webhook, event, secret) = new_webhook(&old_vault, Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&webhook, Role::Admin, &[event], 20)
+        .await
+        .unwrap();
+
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(now()));
+    let rotated_keys = SigningSecrets::new(
+        repository.clone(),
+        Arc::new(AeadSecretVault::new(&key(2), &[key(1)])),
+        clock.clone(),
+    );
+    let secrets = rotated_keys.execute(webhook.id()).await.unwrap();
+    assert_eq!(secrets, [secret]);
+
+    let forgotten = SigningSecrets::new(
+        repository.clone(),
+        Arc::new(AeadSecretVault::new(&key(2), &[])),
+        clock,
+    );
+    let error = forgotten.execute(webhook.id()).await.unwrap_err();
+    let expected = VaultError::UnknownKey(key(1).id().to_owned()).to_string();
+    assert!(
+        matches!(&error, WebhookError::Unavailable(reason) if reason.contains(&expected)),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_keeps_the_previous_secret_signing_until_it_expires() {
+    let test_db = TestDatabase::new().await;
+    let repository = Arc::new(DieselWebhookRepository::new(test_db.database().clone()));
+    let vault = Arc::new(vault());
+    let (mut webhook, event, old_secret) = new_webhook(&vault, Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&webhook, Role::Admin, &[event], 20)
+        .await
+        .unwrap();
+    let new_secret = vault.generate().unwrap();
+    let at = now();
+    let rotated = webhook.rotate_secret(
+        vault.seal(webhook.id(), &new_secret).unwrap(),
+        GracePeriod::from_seconds(3600).unwrap(),
+        at,
+    );
+    repository
+        .update(&webhook, &[wrap(&rotated)])
+        .await
+        .unwrap();
+    let stored = repository.find(webhook.id()).await.unwrap().unwrap();
+    assert_eq!(stored.version(), 1);
+    assert_eq!(
+        stored.previous_secret().unwrap().expires_at,
+        at + time::Duration::hours(1)
+    );
+
+    let during = SigningSecrets::new(repository.clone(), vault.clone(), Arc::new(FixedClock(at)));
+    assert_eq!(
+        during.execute(webhook.id()).await.unwrap(),
+        [new_secret.clone(), old_secret]
+    );
+    let after = SigningSecrets::new(
+        repository.clone(),
+        vault.clone(),
+        Arc::new(FixedClock(at + time::Duration::hours(1))),
+    );
+    assert_eq!(after.execute(webhook.id()).await.unwrap(), [new_secret]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creations_never_exceed_the_quota() {
+    let test_db = TestDatabase::new().await;
+    let vault = Arc::new(vault());
+    let owner = Uuid::now_v7();
+    // Two pools: two "server instances" racing for the last slots.
+    let pools = [test_db.database().clone(), test_db.second_pool()];
+    let mut tasks = Vec::new();
+    for attempt in 0..30 {
+        let repository = DieselWebhookRepository::new(pools[attempt % 2].clone());
+        let vault = vault.clone();
+        tasks.push(tokio::spawn(async move {
+            let (webhook, event, _) = new_webhook(&vault, owner, &["*"]);
+            repository
+                .insert(&webhook, Role::Conducteur, &[event], MAX_WEBHOOKS_PER_OWNER)
+                .await
+        }));
+    }
+    let mut created = 0;
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(RepositoryError::QuotaExceeded { limit: 20 }) => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((created, refused), (20, 10));
+    assert_eq!(count(&test_db, "SELECT count(*) FROM webhooks").await, 20);
+    assert_eq!(
+        count(&test_db, "SELECT count(*) FROM event_logs").await,
+        20,
+        "refused creations publish nothing"
+    );
+
+    // Other owners are not affected.
+    let repository = DieselWebhookRepository::new(test_db.database().clone());
+    let (other, event, _) = new_webhook(&vault, Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&other, Role::Admin, &[event], MAX_WEBHOOKS_PER_OWNER)
+        .await
+        .unwrap();
+
+    // Deactivating frees no slot; deleting does.
+    let (mut page, _) = repository
+        .list_by_owner(owner, Page::new(None, Some(2)))
+        .await
+        .unwrap();
+    let mut first = page.remove(0);
+    let off = first
+        .update(
+            WebhookChanges {
+                is_active: Some(false),
+                ..WebhookChanges::default()
+            },
+            now(),
+        )
+        .unwrap();
+    repository.update(&first, &[wrap(&off)]).await.unwrap();
+    let (extra, event, _) = new_webhook(&vault, owner, &["*"]);
+    assert!(matches!(
+        repository
+            .insert(&extra, Role::Conducteur, std::slice::from_ref(&event), 20)
+            .await,
+        Err(RepositoryError::QuotaExceeded { limit: 20 })
+    ));
+    let second = page.remove(0);
+    repository
+        .delete(&second, &[wrap(&second.deleted())])
+        .await
+        .unwrap();
+    repository
+        .insert(&extra, Role::Conducteur, &[event], 20)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_event_append_rolls_back_the_webhook_write() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselWebhookRepository::new(test_db.database().clone());
+    let vault = vault();
+    let (mut first, event, _) = new_webhook(&vault, Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&first, Role::Admin, std::slice::from_ref(&event), 20)
+        .await
+        .unwrap();
+
+    // Re-using an event id violates the outbox's primary key after the row was written.
+    let (second, _, _) = new_webhook(&vault, Uuid::now_v7(), &["*"]);
+    assert!(
+        repository
+            .insert(&second, Role::Admin, std::slice::from_ref(&event), 20)
+            .await
+            .is_err()
+    );
+    assert_eq!(repository.find(second.id()).await.unwrap(), None);
+    assert_eq!(
+        count(&test_db, "SELECT count(*) FROM webhook_owners").await,
+        1,
+        "the owner seeding rolled back too"
+    );
+
+    first
+        .update(
+            WebhookChanges {
+                retry_enabled: Some(false),
+                ..WebhookChanges::default()
+            },
+            now(),
+        )
+        .unwrap();
+    assert!(
+        repository
+            .update(&first, std::slice::from_ref(&event))
+            .await
+            .is_err()
+    );
+    let stored = repository.find(first.id()).await.unwrap().unwrap();
+    assert!(stored.retry_enabled(), "the update rolled back");
+    assert_eq!(stored.version(), 0);
+
+    assert!(repository.delete(&first, &[event]).await.is_err());
+    assert!(repository.find(first.id()).await.unwrap().is_some());
+    assert_eq!(count(&test_db, "SELECT count(*) FROM webhooks").await, 1);
+    assert_eq!(count(&test_db, "SELECT count(*) FROM event_logs").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_write_is_a_conflict_and_a_missing_webhook_not_found() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselWebhookRepository::new(test_db.database().clone());
+    let vault = vault();
+    let (webhook, event, _) = new_webhook(&vault, Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&webhook, Role::Admin, &[event], 20)
+        .await
+        .unwrap();
+
+    let mut a = repository.find(webhook.id()).await.unwrap().unwrap();
+    let mut b = a.clone();
+    let change = |w: &mut Webhook, max: u64| {
+        w.update(
+            WebhookChanges {
+                max_retries: Some(hub_webhooks_domain::MaxRetries::new(max).unwrap()),
+                ..WebhookChanges::default()
+            },
+            now(),
+        )
+        .unwrap()
+    };
+    let event_a = wrap(&change(&mut a, 5));
+    repository.update(&a, &[event_a]).await.unwrap();
+    let event_b = wrap(&change(&mut b, 7));
+    assert!(matches!(
+        repository.update(&b, std::slice::from_ref(&event_b)).await,
+        Err(RepositoryError::Conflict)
+    ));
+    let stored = repository.find(webhook.id()).await.unwrap().unwrap();
+    assert_eq!(stored.max_retries().get(), 5);
+    assert_eq!(count(&test_db, "SELECT count(*) FROM event_logs").await, 2);
+
+    repository
+        .delete(&stored, &[wrap(&stored.deleted())])
+        .await
+        .unwrap();
+    assert!(matches!(
+        repository.update(&b, &[event_b]).await,
+        Err(RepositoryError::NotFound)
+    ));
+    assert!(matches!(
+        repository.delete(&stored, &[wrap(&stored.deleted())]).await,
+        Err(RepositoryError::NotFound)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_are_per_owner_paged_in_creation_order_and_active_matching_filters() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselWebhookRepository::new(test_db.database().clone());
+    let vault = vault();
+    let owner = Uuid::now_v7();
+    let mut ids = Vec::new();
+    for patterns in [
+        &["chantier.*"][..],
+        &["user.created"],
+        &["*.created"],
+        &["chantier.deleted"],
+    ] {
+        let (webhook, event, _) = new_webhook(&vault, owner, patterns);
+        repository
+            .insert(&webhook, Role::Admin, &[event], 20)
+            .await
+            .unwrap();
+        ids.push(webhook.id());
+    }
+    let (stranger, event, _) = new_webhook(&vault, Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&stranger, Role::Admin, &[event], 20)
+        .await
+        .unwrap();
+
+    let (page, total) = repository
+        .list_by_owner(owner, Page::new(Some(1), Some(2)))
+        .await
+        .unwrap();
+    assert_eq!(total, 4);
+    assert_eq!(
+        page.iter().map(Webhook::id).collect::<Vec<_>>(),
+        [ids[1], ids[2]]
+    );
+
+    // Deactivate the first one.
+    let mut first = repository.find(ids[0]).await.unwrap().unwrap();
+    let off = first
+        .update(
+            WebhookChanges {
+                is_active: Some(false),
+                ..WebhookChanges::default()
+            },
+            now(),
+        )
+        .unwrap();
+    repository.update(&first, &[wrap(&off)]).await.unwrap();
+
+    let matching = |event_type: &'static str| {
+        let repository = repository.clone();
+        async move {
+            repository
+                .list_active_matching(event_type)
+                .await
+                .unwrap()
+                .iter()
+                .map(Webhook::id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(matching("chantier.created").await, [ids[2], stranger.id()]);
+    assert_eq!(matching("chantier.deleted").await, [ids[3], stranger.id()]);
+    assert_eq!(
+        matching("user.created").await,
+        [ids[1], ids[2], stranger.id()]
+    );
+    assert!(matching("webhook.test").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_bookkeeping_counts_failures_atomically_and_resets_on_success() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselWebhookRepository::new(test_db.database().clone());
+    let vault = vault();
+    let (webhook, event, _) = new_webhook(&vault, Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&webhook, Role::Admin, &[event], 20)
+        .await
+        .unwrap();
+    let at = now();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let repository = repository.clone();
+        let id = webhook.id();
+        tasks.push(tokio::spawn(async move {
+            repository.record_delivery_failure(id, at).await.unwrap()
+        }));
+    }
+    let mut counts = Vec::new();
+    for task in tasks {
+        counts.push(task.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, [1, 2, 3, 4, 5, 6]);
+    let stored = repository.find(webhook.id()).await.unwrap().unwrap();
+    assert_eq!(stored.consecutive_failures(), 6);
+    assert_eq!(stored.last_triggered_at(), Some(at));
+    assert_eq!(stored.version(), 6, "each write bumps the version");
+
+    repository
+        .record_delivery_success(webhook.id(), at)
+        .await
+        .unwrap();
+    let stored = repository.find(webhook.id()).await.unwrap().unwrap();
+    assert_eq!(stored.consecutive_failures(), 0);
+    assert_eq!(
+        count(&test_db, "SELECT count(*) FROM event_logs").await,
+        1,
+        "bookkeeping publishes nothing"
+    );
+    assert!(matches!(
+        repository.record_delivery_failure(Uuid::now_v7(), at).await,
+        Err(RepositoryError::NotFound)
+    ));
+    assert!(matches!(
+        repository.record_delivery_success(Uuid::now_v7(), at).await,
+        Err(RepositoryError::NotFound)
+    ));
+}

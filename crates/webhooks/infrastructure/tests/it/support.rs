@@ -1,0 +1,88 @@
+//! Builders shared by the tests.
+
+use diesel::sql_types::{BigInt, Bytea, Text};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::RunQueryDsl;
+use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata};
+use hub_platform_test_db::TestDatabase;
+use hub_webhooks_application::SecretVault;
+use hub_webhooks_domain::{EndpointUrl, EventPatterns, NewWebhook, PlainSecret, Webhook};
+use hub_webhooks_infrastructure::{AeadSecretVault, SecretKey};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub fn now() -> OffsetDateTime {
+    hub_kernel::to_storage_precision(OffsetDateTime::now_utc())
+}
+
+pub fn key(byte: u8) -> SecretKey {
+    SecretKey::from_bytes([byte; 32])
+}
+
+pub fn vault() -> AeadSecretVault {
+    AeadSecretVault::new(&key(1), &[])
+}
+
+pub fn wrap<E: DomainEvent>(event: &E) -> EventEnvelope {
+    EventEnvelope::wrap(event, &EventMetadata::default(), now()).unwrap()
+}
+
+/// A new webhook of `owner` on `patterns`, its creation event and its secret.
+pub fn new_webhook(
+    vault: &AeadSecretVault,
+    owner: Uuid,
+    patterns: &[&str],
+) -> (Webhook, EventEnvelope, PlainSecret) {
+    let id = Uuid::now_v7();
+    let secret = vault.generate().unwrap();
+    let sealed = vault.seal(id, &secret).unwrap();
+    let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
+    let (webhook, created) = Webhook::create(
+        NewWebhook {
+            id,
+            owner_id: owner,
+            url: EndpointUrl::from_checked("https://erp.example.com/hooks?token=abc".into())
+                .unwrap(),
+            events: EventPatterns::restore(&patterns).unwrap(),
+            description: None,
+        },
+        sealed,
+        now(),
+    );
+    (webhook, wrap(&created), secret)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+pub async fn count(test_db: &TestDatabase, sql: &str) -> i64 {
+    let mut conn = test_db.database().connection().await.unwrap();
+    sql_query(sql)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .count
+}
+
+/// A stored webhook's secret bytes, and its whole row as JSON text.
+#[derive(QueryableByName)]
+pub struct RawRow {
+    #[diesel(sql_type = Bytea)]
+    pub secret_ciphertext: Vec<u8>,
+    #[diesel(sql_type = Text)]
+    pub whole_row: String,
+}
+
+pub async fn raw_row(test_db: &TestDatabase, id: Uuid) -> RawRow {
+    let mut conn = test_db.database().connection().await.unwrap();
+    sql_query(
+        "SELECT secret_ciphertext, row_to_json(w)::text AS whole_row FROM webhooks w WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .get_result(&mut conn)
+    .await
+    .unwrap()
+}

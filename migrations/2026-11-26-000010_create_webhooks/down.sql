@@ -1,0 +1,3 @@
+DROP TABLE webhook_scope_chantiers;
+DROP TABLE webhook_owners;
+DROP TABLE webhooks;
