@@ -39,7 +39,7 @@ DEV_SECRET := apps/api/scripts/dev-secret.sh
 with_local_secrets = JWT_SECRET="$${JWT_SECRET:-$$($(DEV_SECRET) jwt_secret 48)}"; export JWT_SECRET; \
 	WEBHOOK_SECRETS_KEY="$${WEBHOOK_SECRETS_KEY:-$$($(DEV_SECRET) webhook_secrets_key 32)}"; export WEBHOOK_SECRETS_KEY;
 
-.PHONY: help run test lint deny db-start db-stop db-status migrate bench
+.PHONY: help run test lint deny db-start db-stop db-status migrate bench openapi
 
 help: ## Show this help
 	@echo "Hub Chantier — make targets:"
@@ -106,3 +106,7 @@ migrate: ## Apply the database migrations (hub-chantier migrate)
 bench: ## Run the benchmarks (criterion) against the same database set-up
 	$(with_database) \
 	$(CARGO) bench --workspace
+
+openapi: ## Regenerate docs/openapi.json (a test fails when it is stale)
+	$(CARGO) run -q -p hub-chantier -- openapi > docs/openapi.json.tmp
+	mv docs/openapi.json.tmp docs/openapi.json

@@ -4,6 +4,7 @@
 
 mod chantiers;
 mod identity;
+mod openapi;
 mod ops;
 mod shell;
 mod support;
