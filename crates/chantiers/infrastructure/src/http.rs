@@ -10,10 +10,10 @@ use hub_chantiers_application::{
     ListChantiers, UpdateChantier, UpdateInput,
 };
 use hub_chantiers_domain::{Chantier, ChantierError, Statut};
-use hub_kernel::{Clock, CommandContext, Page, ValidationErrors};
+use hub_kernel::{Clock, CommandContext, ValidationErrors};
 use hub_platform_http::auth::{AdminOnly, AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
-use hub_platform_http::{Problem, RequestId};
+use hub_platform_http::{Problem, RequestId, extractors};
 use serde::{Deserialize, Deserializer, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -455,21 +455,12 @@ async fn list_chantiers(
     query: web::Query<ChantierListQuery>,
 ) -> Result<web::Json<ChantierListResponse>, Problem> {
     let query = query.into_inner();
-    if query.limit.is_some_and(|l| l == 0 || l > Page::MAX_LIMIT) {
-        return Err(Problem::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {}", Page::MAX_LIMIT),
-        ));
-    }
+    let page = extractors::page(query.skip, query.limit)?;
     let filter = ChantierFilter {
         statut: query.statut.map(Statut::from),
         q: query.q,
     };
-    let (chantiers, total) = state
-        .list
-        .execute(&filter, Page::new(query.skip, query.limit))
-        .await
-        .map_err(problem)?;
+    let (chantiers, total) = state.list.execute(&filter, page).await.map_err(problem)?;
     Ok(web::Json(ChantierListResponse {
         total,
         chantiers: chantiers.iter().map(ChantierResponse::from).collect(),

@@ -12,11 +12,11 @@ use hub_identity_application::{
     UserFilter, UserRepository,
 };
 use hub_identity_domain::{TypeUtilisateur, User, UserError};
-use hub_kernel::{Clock, CommandContext, Page, Role};
+use hub_kernel::{Clock, CommandContext, Role};
 use hub_platform_http::auth::{ACCESS_TOKEN_COOKIE, AdminOnly, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::rate_limit::{Limit, RateLimit, RateLimitRule, Scope};
-use hub_platform_http::{Problem, RequestId};
+use hub_platform_http::{Problem, RequestId, extractors};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -408,19 +408,14 @@ async fn list_users(
     query: web::Query<UserListQuery>,
 ) -> Result<web::Json<UserListResponse>, Problem> {
     let query = query.into_inner();
-    if query.limit.is_some_and(|l| l == 0 || l > Page::MAX_LIMIT) {
-        return Err(Problem::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {}", Page::MAX_LIMIT),
-        ));
-    }
+    let page = extractors::page(query.skip, query.limit)?;
     let filter = UserFilter {
         role: query.role.map(Role::from),
         is_active: query.is_active,
     };
     let (users, total) = state
         .list
-        .execute(&filter, Page::new(query.skip, query.limit))
+        .execute(&filter, page)
         .await
         .map_err(command_error)?;
     Ok(web::Json(UserListResponse {

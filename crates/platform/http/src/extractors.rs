@@ -6,6 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::web::{JsonConfig, PathConfig, QueryConfig};
 use actix_web::{HttpRequest, HttpResponse};
 
+use hub_kernel::Page;
+
 use crate::Problem;
 
 /// Default body limit of JSON routes: far above any legitimate payload of
@@ -66,6 +68,19 @@ fn query_problem(error: &QueryPayloadError) -> Problem {
 
 fn path_problem(error: &PathError) -> Problem {
     Problem::bad_request("invalid_path", format!("the URL path is invalid: {error}"))
+}
+
+/// The page a list route was asked for: `skip` defaults to 0, `limit` to
+/// [`Page::DEFAULT_LIMIT`]; a `limit` outside 1..=[`Page::MAX_LIMIT`] is a
+/// 400 rather than silently changed.
+pub fn page(skip: Option<u64>, limit: Option<u64>) -> Result<Page, Problem> {
+    if limit.is_some_and(|l| l == 0 || l > Page::MAX_LIMIT) {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {}", Page::MAX_LIMIT),
+        ));
+    }
+    Ok(Page::new(skip, limit))
 }
 
 /// Default service: any route that does not exist.
@@ -134,6 +149,24 @@ mod tests {
             status,
             serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
         )
+    }
+
+    #[::core::prelude::v1::test]
+    fn pages_default_and_refuse_out_of_range_limits() {
+        assert_eq!(
+            page(None, None).unwrap(),
+            hub_kernel::Page { skip: 0, limit: 50 }
+        );
+        assert_eq!(
+            page(Some(20), Some(100)).unwrap(),
+            hub_kernel::Page {
+                skip: 20,
+                limit: 100
+            }
+        );
+        for bad in [0, 101] {
+            assert_eq!(page(None, Some(bad)).unwrap_err().code(), "invalid_query");
+        }
     }
 
     #[actix_web::test]
