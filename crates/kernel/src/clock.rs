@@ -8,13 +8,14 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
 }
 
-/// The real clock.
+/// The real clock, at the microsecond precision PostgreSQL stores, so that
+/// what a use case returns equals what a later read returns.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        crate::envelope::to_storage_precision(OffsetDateTime::now_utc())
     }
 }
 
@@ -39,6 +40,8 @@ mod tests {
         let clock = FixedClock(at);
         assert_eq!(clock.now(), at);
         assert_eq!(clock.now(), at);
-        assert_eq!(SystemClock.now().offset(), time::UtcOffset::UTC);
+        let now = SystemClock.now();
+        assert_eq!(now.offset(), time::UtcOffset::UTC);
+        assert_eq!(now.nanosecond() % 1_000, 0, "microsecond precision");
     }
 }

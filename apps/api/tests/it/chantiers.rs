@@ -132,10 +132,11 @@ async fn the_life_of_a_chantier_through_every_route() {
     let id = created["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/chantiers/{id}");
 
-    // Any authenticated user reads.
+    // Any authenticated user reads, and reads what the creation answered.
     for token in [&s.admin, &s.conducteur, &s.chef, &s.compagnon] {
         let (status, body) = s.call(Method::GET, &path, Some(token), None).await;
         assert_eq!((status, body["id"].as_str()), (200, Some(id.as_str())));
+        assert_eq!(body, created);
     }
     let (status, list) = s
         .call(
