@@ -30,6 +30,18 @@ pub enum Command {
     },
     /// Print the OpenAPI document (JSON) on standard output.
     Openapi,
+    /// Delete webhook delivery attempts older than N days (and the finished
+    /// deliveries they belong to), as the daily retention job does. Prints
+    /// JSON: `{"deleted": n, "cutoff": …, "dry_run": false}`, or with
+    /// `--dry-run` `{"would_delete": n, …, "dry_run": true}`.
+    CleanupDeliveries {
+        /// Keep this many days of attempts (1 to 3650).
+        #[arg(long, allow_negative_numbers = true)]
+        retention_days: i64,
+        /// Count what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Publish persisted events again: marks them undispatched so that the
     /// relays of the running servers re-publish them (same event ids;
     /// webhook fan-out does not deliver twice). Prints JSON.

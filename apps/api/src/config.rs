@@ -8,6 +8,7 @@ use std::time::Duration;
 use hub_identity_infrastructure::JwtSecret;
 use hub_platform_http::rate_limit::RateLimits;
 use hub_platform_outbound::AllowList;
+use hub_webhooks_domain::RetrySchedule;
 use hub_webhooks_infrastructure::SecretKey;
 
 /// Why the configuration was refused.
@@ -66,6 +67,18 @@ pub struct Config {
     pub webhooks_allowed_cidrs: AllowList,
     /// Extra trusted CA certificates, PEM (read from `WEBHOOKS_EXTRA_CA_FILE`).
     pub webhooks_extra_ca: Option<Vec<u8>>,
+    /// Delivery requests in flight per process (`WEBHOOKS_MAX_IN_FLIGHT`).
+    pub webhooks_max_in_flight: usize,
+    /// …and per webhook (`WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT`).
+    pub webhooks_max_in_flight_per_endpoint: usize,
+    /// Delays between delivery attempts (`WEBHOOKS_RETRY_SCHEDULE`).
+    pub webhooks_retry_schedule: RetrySchedule,
+    /// Whole delivery request, redirects and body included (`WEBHOOKS_TIMEOUT`).
+    pub webhooks_timeout: Duration,
+    /// Fallback polling of the delivery queue (`WEBHOOKS_POLL_INTERVAL`).
+    pub webhooks_poll_interval: Duration,
+    /// How long a claimed delivery stays leased (`WEBHOOKS_LEASE_DURATION`).
+    pub webhooks_lease: Duration,
     /// When the daily retention job runs (`RETENTION_CRON_TIME`, `RETENTION_TZ_OFFSET`).
     pub retention_at: crate::ops::retention::DailyAt,
     /// Days dispatched events are kept (`EVENT_LOG_RETENTION_DAYS`).
@@ -83,7 +96,7 @@ impl Config {
     /// Reads configuration through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
-        Ok(Self {
+        Self {
             database_url: database_url(&env)?,
             jwt_secret: env.required(
                 "JWT_SECRET",
@@ -139,6 +152,24 @@ impl Config {
             webhooks_extra_ca: env.parse_or("WEBHOOKS_EXTRA_CA_FILE", None, |path| {
                 std::fs::read(path).map(Some).map_err(|e| format!("cannot read the file: {e}"))
             })?,
+            webhooks_max_in_flight: env.parse_or("WEBHOOKS_MAX_IN_FLIGHT", 50, parse_positive)?,
+            webhooks_max_in_flight_per_endpoint: env.parse_or(
+                "WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT",
+                10,
+                parse_positive,
+            )?,
+            webhooks_retry_schedule: env.parse_or(
+                "WEBHOOKS_RETRY_SCHEDULE",
+                RetrySchedule::default(),
+                parse_retry_schedule,
+            )?,
+            webhooks_timeout: env.parse_or("WEBHOOKS_TIMEOUT", Duration::from_secs(10), parse_positive_duration)?,
+            webhooks_poll_interval: env.parse_or(
+                "WEBHOOKS_POLL_INTERVAL",
+                Duration::from_millis(500),
+                parse_positive_duration,
+            )?,
+            webhooks_lease: env.parse_or("WEBHOOKS_LEASE_DURATION", Duration::from_secs(60), parse_positive_duration)?,
             retention_at: {
                 let at = env.get("RETENTION_CRON_TIME").unwrap_or_else(|| "03:00".to_owned());
                 let offset = env.get("RETENTION_TZ_OFFSET").unwrap_or_else(|| "Z".to_owned());
@@ -149,7 +180,62 @@ impl Config {
             },
             event_log_retention_days: env.parse_or("EVENT_LOG_RETENTION_DAYS", 90, parse_days)?,
             delivery_retention_days: env.parse_or("WEBHOOK_DELIVERY_RETENTION_DAYS", 90, parse_days)?,
+        }
+        .checked(&env)
+    }
+
+    /// Rules between variables.
+    fn checked<F: Fn(&str) -> Option<String>>(self, env: &Env<'_, F>) -> Result<Self, ConfigError> {
+        if self.webhooks_max_in_flight_per_endpoint > self.webhooks_max_in_flight {
+            return Err(invalid(
+                "WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT",
+                &env.get("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT")
+                    .unwrap_or_default(),
+                format!(
+                    "must not exceed WEBHOOKS_MAX_IN_FLIGHT ({})",
+                    self.webhooks_max_in_flight
+                ),
+            ));
+        }
+        // A lease shorter than a request would let another worker send the
+        // same delivery while the first is still waiting for its answer.
+        if self.webhooks_lease <= self.webhooks_timeout + Duration::from_secs(1) {
+            return Err(invalid(
+                "WEBHOOKS_LEASE_DURATION",
+                &env.get("WEBHOOKS_LEASE_DURATION")
+                    .unwrap_or_else(|| "60s".to_owned()),
+                format!(
+                    "must be more than WEBHOOKS_TIMEOUT ({}) plus 1s",
+                    humantime::format_duration(self.webhooks_timeout)
+                ),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// A comma-separated list of delays, e.g. `5s,5m,30m,2h,5h,10h`.
+pub fn parse_retry_schedule(value: &str) -> Result<RetrySchedule, String> {
+    let delays = value
+        .split(',')
+        .enumerate()
+        .map(|(index, entry)| {
+            let entry = entry.trim();
+            humantime::parse_duration(entry).map_err(|e| {
+                format!(
+                    "delay #{} `{entry}`: {e} (expected e.g. 2s,4s,8s or 5s,5m,30m,2h)",
+                    index + 1
+                )
+            })
         })
+        .collect::<Result<Vec<_>, _>>()?;
+    RetrySchedule::new(delays).map_err(|e| e.to_string())
+}
+
+fn parse_positive_duration(value: &str) -> Result<Duration, String> {
+    match parse_duration(value)? {
+        zero if zero.is_zero() => Err("must be longer than zero".into()),
+        duration => Ok(duration),
     }
 }
 
@@ -381,6 +467,82 @@ mod tests {
         assert!(offset.starts_with("RETENTION_TZ_OFFSET"), "{offset}");
         let days = config_error(&[URL, JWT, ("EVENT_LOG_RETENTION_DAYS", "0")]);
         assert!(days.starts_with("EVENT_LOG_RETENTION_DAYS"), "{days}");
+    }
+
+    #[test]
+    fn delivery_settings_default_to_the_design_and_are_checked() {
+        let defaults = config(&[URL, JWT]).unwrap();
+        assert_eq!(defaults.webhooks_max_in_flight, 50);
+        assert_eq!(defaults.webhooks_max_in_flight_per_endpoint, 10);
+        assert_eq!(
+            defaults.webhooks_retry_schedule.delays(),
+            [
+                Duration::from_secs(2),
+                Duration::from_secs(4),
+                Duration::from_secs(8)
+            ]
+        );
+        assert_eq!(defaults.webhooks_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.webhooks_poll_interval, Duration::from_millis(500));
+        assert_eq!(defaults.webhooks_lease, Duration::from_secs(60));
+
+        let set = config(&[
+            URL,
+            JWT,
+            ("WEBHOOKS_RETRY_SCHEDULE", " 5s, 5m,30m ,2h,5h,10h"),
+            ("WEBHOOKS_MAX_IN_FLIGHT", "8"),
+            ("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", "8"),
+            ("WEBHOOKS_TIMEOUT", "300ms"),
+            ("WEBHOOKS_LEASE_DURATION", "2s"),
+        ])
+        .unwrap();
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        assert_eq!(
+            set.webhooks_retry_schedule.delays(),
+            [
+                Duration::from_secs(5),
+                Duration::from_secs(300),
+                Duration::from_secs(1800),
+                hours(2),
+                hours(5),
+                hours(10)
+            ]
+        );
+        assert_eq!(set.webhooks_timeout, Duration::from_millis(300));
+        let tests = config(&[URL, JWT, ("WEBHOOKS_RETRY_SCHEDULE", "50ms,100ms,150ms")]).unwrap();
+        assert_eq!(
+            tests.webhooks_retry_schedule.delays()[0],
+            Duration::from_millis(50)
+        );
+
+        for (var, value, says) in [
+            ("WEBHOOKS_RETRY_SCHEDULE", "2s,soon", "delay #2 `soon`"),
+            ("WEBHOOKS_RETRY_SCHEDULE", "2s,,4s", "delay #2"),
+            ("WEBHOOKS_RETRY_SCHEDULE", "2s,0s", "delay #2 is zero"),
+            (
+                "WEBHOOKS_RETRY_SCHEDULE",
+                "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s",
+                "at most 10",
+            ),
+            ("WEBHOOKS_RETRY_SCHEDULE", "8days", "longer than 7 days"),
+            ("WEBHOOKS_MAX_IN_FLIGHT", "0", "at least 1"),
+            (
+                "WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT",
+                "51",
+                "must not exceed WEBHOOKS_MAX_IN_FLIGHT (50)",
+            ),
+            ("WEBHOOKS_TIMEOUT", "0s", "longer than zero"),
+            (
+                "WEBHOOKS_LEASE_DURATION",
+                "10s",
+                "more than WEBHOOKS_TIMEOUT (10s)",
+            ),
+            ("WEBHOOKS_POLL_INTERVAL", "often", "WEBHOOKS_POLL_INTERVAL"),
+        ] {
+            let error = config_error(&[URL, JWT, (var, value)]);
+            assert!(error.starts_with(var), "{error}");
+            assert!(error.contains(says), "{error}");
+        }
     }
 
     #[test]

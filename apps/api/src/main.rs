@@ -46,6 +46,13 @@ async fn main() -> anyhow::Result<()> {
             telemetry::init(LogFormat::Json);
             replay_events(&since, event_type.as_deref()).await
         }
+        Command::CleanupDeliveries {
+            retention_days,
+            dry_run,
+        } => {
+            telemetry::init(LogFormat::Json);
+            cleanup_deliveries(retention_days, dry_run).await
+        }
         Command::Openapi => {
             let document = openapi::document()
                 .to_pretty_json()
@@ -124,6 +131,27 @@ async fn replay_events(since: &str, event_type: Option<&str>) -> anyhow::Result<
     #[allow(clippy::print_stdout)]
     {
         println!("{report}");
+    }
+    Ok(())
+}
+
+async fn cleanup_deliveries(retention_days: i64, dry_run: bool) -> anyhow::Result<()> {
+    let days = u32::try_from(retention_days)
+        .ok()
+        .filter(|days| (1..=3650).contains(days))
+        .with_context(|| {
+            format!("--retention-days must be a number of days between 1 and 3650 (got {retention_days})")
+        })?;
+    let url = database_url_from_env()?;
+    let database = Database::connect(&url, &PoolSettings::default())?;
+    let now = time::OffsetDateTime::now_utc();
+    let report = hub_chantier::ops::retention::cleanup_deliveries(&database, days, now, dry_run)
+        .await
+        .context("cannot clean up webhook deliveries");
+    database.close();
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{}", report?);
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Builds the application from its configuration and runs it until a
-//! shutdown signal: HTTP server, outbox relay, and the in-process event bus.
+//! shutdown signal: HTTP server, outbox relay, the in-process event bus, the
+//! webhook delivery workers and the retention job.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -21,8 +22,10 @@ use hub_platform_http::{extractors, request_id};
 use hub_platform_outbound::{HickoryResolver, NameResolver, OutboundClient, OutboundConfig};
 use hub_platform_postgres::{Database, OutboxRelay, PoolSettings, RelayConfig, migrations};
 use hub_webhooks_infrastructure::{
-    AeadSecretVault, ChantierScopeProjector, DieselWebhookRepository, OutboundDestinations,
-    OwnerProjector, WebhookRateLimits, WebhooksHttp,
+    AeadSecretVault, ChantierScopeProjector, DeliveryAttemptsRetention, DeliveryConfig,
+    DeliveryEngine, DeliveryFanOut, DeliveryWaker, DieselDeliveryRepository,
+    DieselWebhookRepository, FinishedDeliveriesRetention, OutboundDestinations, OwnerProjector,
+    WebhookRateLimits, WebhooksHttp, WebhooksPorts,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +42,7 @@ pub struct Application {
     bus: Arc<InProcessEventBus>,
     workers: CancellationToken,
     relay: JoinHandle<()>,
+    deliveries: JoinHandle<()>,
     retention: JoinHandle<()>,
     config: Config,
 }
@@ -88,6 +92,7 @@ impl Application {
         }));
 
         let workers = CancellationToken::new();
+        let webhooks = WebhooksWiring::build(&config, &database, &overrides)?;
         let relay = OutboxRelay::new(
             database.clone(),
             bus.clone(),
@@ -99,8 +104,15 @@ impl Application {
         )
         // Webhook access scoping: read models kept in step with the events.
         .with_durable_subscriber(Arc::new(ChantierScopeProjector::new()))
-        .with_durable_subscriber(Arc::new(OwnerProjector::new()));
+        .with_durable_subscriber(Arc::new(OwnerProjector::new()))
+        // After the projectors, so that an event is fanned out to the
+        // recipients it itself makes (a chantier.created naming a conducteur).
+        .with_durable_subscriber(Arc::new(DeliveryFanOut::new(
+            config.webhooks_retry_schedule.clone(),
+            webhooks.waker.clone(),
+        )));
         let relay = tokio::spawn(relay.run(workers.clone()));
+        let deliveries = tokio::spawn(webhooks.engine(&config, &database).run(workers.clone()));
         // Installed before the first request so that every metric is recorded.
         crate::ops::metrics::handle();
         let retention = tokio::spawn(crate::ops::retention::scheduler(
@@ -113,7 +125,7 @@ impl Application {
         let listener = TcpListener::bind(config.http_addr)
             .with_context(|| format!("cannot listen on HTTP_ADDR={}", config.http_addr))?;
         let addr = listener.local_addr()?;
-        let contexts = Contexts::build(&config, &database, &overrides)?;
+        let contexts = Contexts::build(&config, &database, &webhooks)?;
         let server = http_server(listener, &config, database.clone(), bus.clone(), contexts)?;
         Ok(Self {
             server,
@@ -122,6 +134,7 @@ impl Application {
             bus,
             workers,
             relay,
+            deliveries,
             retention,
             config,
         })
@@ -145,13 +158,14 @@ impl Application {
     }
 
     /// Serves until the server is stopped, then stops the workers (bounded
-    /// by `SHUTDOWN_TIMEOUT`) and closes the pool.
+    /// by `SHUTDOWN_TIMEOUT`: the delivery workers let requests in flight
+    /// finish and release their leases) and closes the pool.
     pub async fn run(self) -> anyhow::Result<()> {
         let served = self.server.await;
         tracing::info!("HTTP server stopped; stopping workers");
         self.workers.cancel();
         let workers = async {
-            let _ = tokio::join!(self.relay, self.retention);
+            let _ = tokio::join!(self.relay, self.deliveries, self.retention);
         };
         if tokio::time::timeout(self.config.shutdown_timeout, workers)
             .await
@@ -166,10 +180,86 @@ impl Application {
 
 /// What the daily retention job cleans, and for how long rows are kept.
 pub fn retention_targets(config: &Config) -> Vec<crate::ops::retention::Retained> {
-    vec![crate::ops::retention::Retained {
-        target: Arc::new(hub_platform_postgres::retention::DispatchedEventLogs),
-        days: config.event_log_retention_days,
-    }]
+    use crate::ops::retention::Retained;
+    vec![
+        Retained {
+            target: Arc::new(hub_platform_postgres::retention::DispatchedEventLogs),
+            days: config.event_log_retention_days,
+        },
+        Retained {
+            target: Arc::new(DeliveryAttemptsRetention),
+            days: config.delivery_retention_days,
+        },
+        Retained {
+            target: Arc::new(FinishedDeliveriesRetention),
+            days: config.delivery_retention_days,
+        },
+    ]
+}
+
+/// What the webhooks HTTP routes and the delivery workers share: one
+/// outbound client (the same SSRF policy checks URLs at creation and at
+/// delivery), one vault, one repository, and the waker that the fan-out
+/// and the test route ring for the workers.
+struct WebhooksWiring {
+    outbound: OutboundClient,
+    webhooks: Arc<DieselWebhookRepository>,
+    vault: Arc<AeadSecretVault>,
+    waker: DeliveryWaker,
+}
+
+impl WebhooksWiring {
+    fn build(config: &Config, database: &Database, overrides: &Overrides) -> anyhow::Result<Self> {
+        Ok(Self {
+            outbound: outbound_client(config, overrides.resolver.clone())?,
+            webhooks: Arc::new(DieselWebhookRepository::new(database.clone())),
+            vault: Arc::new(AeadSecretVault::new(
+                &config.webhook_secrets_key,
+                &config.webhook_secrets_old_keys,
+            )),
+            waker: DeliveryWaker::new(),
+        })
+    }
+
+    fn engine(&self, config: &Config, database: &Database) -> DeliveryEngine {
+        DeliveryEngine::new(
+            database.clone(),
+            self.outbound.clone(),
+            self.vault.clone(),
+            self.webhooks.clone(),
+            Arc::new(SystemClock),
+            self.waker.clone(),
+            DeliveryConfig {
+                max_in_flight: config.webhooks_max_in_flight,
+                max_in_flight_per_endpoint: config.webhooks_max_in_flight_per_endpoint,
+                poll_interval: config.webhooks_poll_interval,
+                lease: config.webhooks_lease,
+                schedule: config.webhooks_retry_schedule.clone(),
+                // What is left of SHUTDOWN_TIMEOUT serves to record the
+                // outcomes and release the leases.
+                shutdown_grace: config.shutdown_timeout.mul_f64(0.8),
+            },
+        )
+    }
+
+    fn http(
+        &self,
+        config: &Config,
+        database: &Database,
+    ) -> anyhow::Result<web::Data<WebhooksHttp>> {
+        Ok(web::Data::new(WebhooksHttp::new(WebhooksPorts {
+            webhooks: self.webhooks.clone(),
+            deliveries: Arc::new(DieselDeliveryRepository::new(
+                database.clone(),
+                self.waker.clone(),
+            )),
+            catalog: Arc::new(crate::event_catalog()?),
+            destinations: Arc::new(OutboundDestinations::new(self.outbound.clone())),
+            vault: self.vault.clone(),
+            clock: Arc::new(SystemClock),
+            schedule: config.webhooks_retry_schedule.clone(),
+        })))
+    }
 }
 
 /// The HTTP side of every context, built once and shared by the workers.
@@ -184,7 +274,11 @@ struct Contexts {
 }
 
 impl Contexts {
-    fn build(config: &Config, database: &Database, overrides: &Overrides) -> anyhow::Result<Self> {
+    fn build(
+        config: &Config,
+        database: &Database,
+        webhooks: &WebhooksWiring,
+    ) -> anyhow::Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let users = Arc::new(DieselUserRepository::new(database.clone()));
         let tokens = Arc::new(JwtTokenService::new(&config.jwt_secret, config.jwt_ttl));
@@ -202,7 +296,7 @@ impl Contexts {
             )),
             identity: web::Data::new(IdentityHttp::new(users, hasher, tokens, clock)),
             login_limit: config.rate_limits.layer("auth.login")?,
-            webhooks: webhooks_http(config, database, overrides)?,
+            webhooks: webhooks.http(config, database)?,
             webhook_limits: WebhookRateLimits::from_limits(&config.rate_limits)?,
         })
     }
@@ -217,33 +311,18 @@ pub fn outbound_client(
         Some(resolver) => resolver,
         None => Arc::new(HickoryResolver::from_system_conf()?),
     };
+    let defaults = OutboundConfig::default();
     let outbound = OutboundConfig {
         allow_http: config.webhooks_allow_http,
         allowed_cidrs: config.webhooks_allowed_cidrs.clone(),
         extra_root_certificates: config.webhooks_extra_ca.iter().cloned().collect(),
-        ..OutboundConfig::default()
+        timeout: config.webhooks_timeout,
+        connect_timeout: defaults.connect_timeout.min(config.webhooks_timeout),
+        ..defaults
     };
     OutboundClient::new(outbound, resolver).context(
         "cannot build the webhooks HTTP client (is WEBHOOKS_EXTRA_CA_FILE a PEM certificate?)",
     )
-}
-
-fn webhooks_http(
-    config: &Config,
-    database: &Database,
-    overrides: &Overrides,
-) -> anyhow::Result<web::Data<WebhooksHttp>> {
-    let outbound = outbound_client(config, overrides.resolver.clone())?;
-    Ok(web::Data::new(WebhooksHttp::new(
-        Arc::new(DieselWebhookRepository::new(database.clone())),
-        Arc::new(crate::event_catalog()?),
-        Arc::new(OutboundDestinations::new(outbound)),
-        Arc::new(AeadSecretVault::new(
-            &config.webhook_secrets_key,
-            &config.webhook_secrets_old_keys,
-        )),
-        Arc::new(SystemClock),
-    )))
 }
 
 fn http_server(

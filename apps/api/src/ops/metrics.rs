@@ -1,12 +1,14 @@
 //! `GET /metrics` in the Prometheus text format. Code anywhere records
 //! through the `metrics` facade; this module installs the recorder once per
-//! process and renders it, refreshing the gauges read from the database.
+//! process and renders it, refreshing the gauges read from the database
+//! (outbox backlog, webhook delivery queue).
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
 use hub_platform_postgres::{Database, outbox};
+use hub_webhooks_infrastructure::delivery;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -46,17 +48,26 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// Refreshes the outbox gauges, then renders every metric.
+/// Refreshes the outbox and delivery-queue gauges, then renders every metric.
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(db: web::Data<Database>) -> HttpResponse {
-    let pending = tokio::time::timeout(Duration::from_secs(2), async {
-        let mut conn = db.connection().await.ok()?;
-        outbox::pending(&mut conn).await.ok()
+    let (pending, queue) = tokio::time::timeout(Duration::from_secs(2), async {
+        let Ok(mut conn) = db.connection().await else {
+            return (None, None);
+        };
+        let pending = outbox::pending(&mut conn).await.ok();
+        let queue = delivery::queue_depth(&mut conn).await.ok();
+        (pending, queue)
     })
     .await
-    .ok()
-    .flatten();
+    .unwrap_or_default();
+    if let Some(queue) = queue {
+        ::metrics::gauge!("hub_webhook_delivery_queue_depth", "status" => "pending")
+            .set(queue.pending as f64);
+        ::metrics::gauge!("hub_webhook_delivery_queue_depth", "status" => "in_flight")
+            .set(queue.in_flight as f64);
+    }
     if let Some((count, oldest)) = pending {
         ::metrics::gauge!("hub_outbox_pending_events").set(count as f64);
         let lag = oldest.map_or(0.0, |oldest| {

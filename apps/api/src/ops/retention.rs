@@ -119,6 +119,51 @@ pub async fn run_once(
     Ok(Some(report))
 }
 
+/// `cleanup-deliveries`: deletes the delivery attempts older than `days`
+/// (then the finished deliveries as old, which the attempt count leaves
+/// out), or counts them with `dry_run`. The JSON report names the number of
+/// attempts: they are the delivery log (`GET /webhooks/{id}/deliveries`).
+pub async fn cleanup_deliveries(
+    db: &Database,
+    days: u32,
+    now: OffsetDateTime,
+    dry_run: bool,
+) -> Result<serde_json::Value, DbError> {
+    use hub_webhooks_infrastructure::{DeliveryAttemptsRetention, FinishedDeliveriesRetention};
+
+    let cutoff = now - time::Duration::days(i64::from(days));
+    let cutoff_text = cutoff
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut conn = db.connection().await?;
+    if dry_run {
+        let would_delete = DeliveryAttemptsRetention.count(&mut conn, cutoff).await?;
+        return Ok(serde_json::json!({
+            "would_delete": would_delete, "cutoff": cutoff_text, "dry_run": true
+        }));
+    }
+    let deleted = retention::purge(
+        &mut conn,
+        &DeliveryAttemptsRetention,
+        cutoff,
+        BATCH,
+        |so_far| {
+            tracing::info!(deleted = so_far, "delivery attempts deleted so far");
+        },
+    )
+    .await?;
+    let jobs = retention::purge(
+        &mut conn,
+        &FinishedDeliveriesRetention,
+        cutoff,
+        BATCH,
+        |_| {},
+    )
+    .await?;
+    tracing::info!(attempts = deleted, deliveries = jobs, %cutoff, "delivery clean-up done");
+    Ok(serde_json::json!({"deleted": deleted, "cutoff": cutoff_text, "dry_run": false}))
+}
+
 /// Runs the job every day at `schedule` until `shutdown`.
 pub async fn scheduler(
     db: Database,

@@ -3,9 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chantiers;
+mod deliveries;
 mod identity;
 mod openapi;
 mod ops;
+mod receiver;
 mod shell;
 mod support;
 mod webhooks;

@@ -85,7 +85,10 @@ fn every_registered_route_is_in_the_openapi_document() {
             }
         }
     }
-    assert!(seen >= 15, "only {seen} routes found: the scanner is broken");
+    assert!(
+        seen >= 15,
+        "only {seen} routes found: the scanner is broken"
+    );
     assert!(
         missing.is_empty(),
         "routes missing from the OpenAPI document: {missing:?}"

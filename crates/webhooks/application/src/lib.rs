@@ -1,17 +1,23 @@
 //! Webhooks use cases — managing subscriptions and their secrets, listing
-//! the event catalog, and what the delivery engine needs (recipients of an
-//! event with access scoping, signing secrets, failure bookkeeping) — and
-//! the ports they need ([`WebhookRepository`], [`EventCatalog`],
-//! [`DestinationPolicy`], [`SecretVault`], [`ScopeReadModel`]). Adapters live
-//! in the infrastructure crate; tests mock the ports.
+//! the event catalog, what the delivery engine needs (recipients of an
+//! event with access scoping, signing secrets, failure bookkeeping), and the
+//! owner's side of delivery (the delivery log, test events, redelivery) —
+//! and the ports they need ([`WebhookRepository`], [`EventCatalog`],
+//! [`DestinationPolicy`], [`SecretVault`], [`ScopeReadModel`],
+//! [`DeliveryRepository`]). Adapters live in the infrastructure crate; tests
+//! mock the ports.
 
+mod deliveries;
 mod ports;
 pub mod scope;
 mod use_cases;
 
+pub use deliveries::{
+    ListDeliveries, RecoverDeliveries, RetryDelivery, SendTestEvent, TEST_MESSAGE, TestEnqueued,
+};
 pub use ports::{
-    DestinationPolicy, EventCatalog, OwnerStatus, RepositoryError, ScopeReadModel, SecretVault,
-    UrlRefused, VaultError, WebhookRepository,
+    AttemptFilter, DeliveryRepository, DestinationPolicy, EventCatalog, OwnerStatus, Redelivery,
+    RepositoryError, ScopeReadModel, SecretVault, UrlRefused, VaultError, WebhookRepository,
 };
 pub use scope::{Access, AccessScope, access_rule, chantier_of};
 pub use use_cases::{
@@ -23,6 +29,6 @@ pub use use_cases::{
 
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{
-    MockDestinationPolicy, MockEventCatalog, MockScopeReadModel, MockSecretVault,
-    MockWebhookRepository,
+    MockDeliveryRepository, MockDestinationPolicy, MockEventCatalog, MockScopeReadModel,
+    MockSecretVault, MockWebhookRepository,
 };

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use hub_kernel::{EventEnvelope, EventTypeInfo, Page, Role};
-use hub_webhooks_domain::{PlainSecret, SealedSecret, Webhook};
+use hub_webhooks_domain::{DeliveryAttempt, NewDelivery, PlainSecret, SealedSecret, Webhook};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -151,4 +151,67 @@ pub trait ScopeReadModel: Send + Sync {
         user_id: Uuid,
         chantier_id: Uuid,
     ) -> Result<bool, RepositoryError>;
+}
+
+/// Which attempts a delivery log query returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptFilter {
+    /// Only successful (`true`) or failed (`false`) attempts.
+    pub success: Option<bool>,
+    /// Only attempts of this event type.
+    pub event_type: Option<String>,
+}
+
+/// What asking for a redelivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redelivery {
+    /// The delivery is due now.
+    Queued { delivery_id: Uuid },
+    /// A worker is sending it right now.
+    InFlight,
+    /// No such delivery of this webhook.
+    NotFound,
+}
+
+/// The delivery queue and log, as the owner's requests see them (the
+/// workers' claim and outcome recording are the infrastructure's own).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait DeliveryRepository: Send + Sync {
+    /// A page of the webhook's attempts, newest first, and their total.
+    async fn list_attempts(
+        &self,
+        webhook_id: Uuid,
+        filter: &AttemptFilter,
+        page: Page,
+    ) -> Result<(Vec<DeliveryAttempt>, u64), RepositoryError>;
+
+    /// Appends `event` to the outbox and queues `delivery` (its only
+    /// delivery) in one transaction.
+    async fn enqueue_test(
+        &self,
+        event: &EventEnvelope,
+        delivery: &NewDelivery,
+    ) -> Result<(), RepositoryError>;
+
+    /// Makes one delivery of the webhook due now — `id` is the delivery's id
+    /// or the id of one of its attempts. A finished delivery gets `attempts`
+    /// more attempts.
+    async fn redeliver(
+        &self,
+        webhook_id: Uuid,
+        id: Uuid,
+        attempts: u32,
+    ) -> Result<Redelivery, RepositoryError>;
+
+    /// Makes every delivery of the webhook created in `[since, until)` that
+    /// did not succeed (failed or cancelled) due now, each with `attempts`
+    /// more attempts; returns how many.
+    async fn redeliver_unsent(
+        &self,
+        webhook_id: Uuid,
+        since: OffsetDateTime,
+        until: Option<OffsetDateTime>,
+        attempts: u32,
+    ) -> Result<u64, RepositoryError>;
 }

@@ -43,6 +43,14 @@ pub enum WebhookError {
     QuotaExceeded { limit: u32 },
     #[error("the webhook was changed by someone else meanwhile; try again")]
     Conflict,
+    /// Unknown delivery id, or a delivery of another webhook.
+    #[error("this webhook has no delivery with this id")]
+    DeliveryNotFound,
+    /// Redelivering to a deactivated webhook would only cancel it.
+    #[error("the webhook is inactive; re-enable it first (POST /test works on inactive webhooks)")]
+    Inactive,
+    #[error("this delivery is being sent right now; try again in a moment")]
+    DeliveryInProgress,
     #[error("webhooks are unavailable: {0}")]
     Unavailable(String),
 }
@@ -72,11 +80,11 @@ impl From<VaultError> for WebhookError {
 
 /// Now, at the precision the database keeps (so what a use case returns
 /// equals what a later read gives back).
-fn now(clock: &dyn Clock) -> time::OffsetDateTime {
+pub(crate) fn now(clock: &dyn Clock) -> time::OffsetDateTime {
     hub_kernel::to_storage_precision(clock.now())
 }
 
-fn wrap<E: DomainEvent>(
+pub(crate) fn wrap<E: DomainEvent>(
     event: &E,
     context: &CommandContext,
     clock: &dyn Clock,
@@ -85,14 +93,14 @@ fn wrap<E: DomainEvent>(
 }
 
 /// The acting user, who owns what they create and may touch only their own.
-fn owner(context: &CommandContext) -> Result<Actor, WebhookError> {
+pub(crate) fn owner(context: &CommandContext) -> Result<Actor, WebhookError> {
     context.actor.ok_or_else(|| {
         WebhookError::Unavailable("webhooks belong to a user; no actor given".into())
     })
 }
 
 /// The webhook `id` if `owner_id` owns it; [`WebhookError::NotFound`] otherwise.
-async fn load_owned(
+pub(crate) async fn load_owned(
     webhooks: &dyn WebhookRepository,
     owner_id: Uuid,
     id: Uuid,

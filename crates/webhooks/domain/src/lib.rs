@@ -2,13 +2,21 @@
 //! events, delivered to one URL and signed with a secret), the value objects
 //! that make it valid by construction ([`EventPatterns`], [`Description`],
 //! [`MaxRetries`], [`GracePeriod`], [`EndpointUrl`]), the sealed and plain
-//! forms of signing secrets, and the webhooks events of the catalog. No I/O:
-//! URL checks, encryption and storage are ports of the application.
+//! forms of signing secrets, the webhooks events of the catalog, and the
+//! rules of delivery ([`RetrySchedule`], [`NextStep`], [`DeliveryStatus`],
+//! the exact request body of [`delivery_payload`]). No I/O: URL checks,
+//! encryption, storage and HTTP are ports of the application or adapters.
 
+mod delivery;
 mod events;
 mod values;
 mod webhook;
 
+pub use delivery::{
+    AttemptResult, DeliveryAttempt, DeliveryStatus, FailureKind, JITTER, NewDelivery, NextStep,
+    PayloadError, RESPONSE_EXCERPT_BYTES, RetrySchedule, ScheduleError, UnknownFailureKind,
+    UnknownStatus, delivery_payload, parse_retry_after, response_excerpt,
+};
 pub use events::{
     WebhookCreated, WebhookDeleted, WebhookSecretRotated, WebhookTest, WebhookUpdated,
     event_catalog,

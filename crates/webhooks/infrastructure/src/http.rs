@@ -1,25 +1,27 @@
 //! HTTP routes of the webhooks context: `/api/v1/webhooks*` (admins and
-//! conducteurs, each managing their own webhooks) and `/api/v1/event-types`
-//! (any signed-in user).
+//! conducteurs, each managing their own webhooks and reading their delivery
+//! log) and `/api/v1/event-types` (any signed-in user).
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use hub_kernel::{Clock, CommandContext, EventTypeInfo, Page};
+use hub_kernel::EventType;
+use hub_kernel::{Clock, CommandContext, EventTypeInfo};
 use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::rate_limit::{
     Limit, RateLimit, RateLimitConfigError, RateLimitRule, RateLimits, Scope,
 };
-use hub_platform_http::{Problem, RequestId};
+use hub_platform_http::{Problem, RequestId, extractors};
 use hub_webhooks_application::{
-    CreateWebhook, CreateWebhookInput, DeleteWebhook, DestinationPolicy, EventCatalog, GetWebhook,
-    ListEventTypes, ListWebhooks, RotateSecret, SecretVault, UpdateWebhook, UpdateWebhookInput,
-    WebhookError, WebhookRepository,
+    AttemptFilter, CreateWebhook, CreateWebhookInput, DeleteWebhook, DeliveryRepository,
+    DestinationPolicy, EventCatalog, GetWebhook, ListDeliveries, ListEventTypes, ListWebhooks,
+    RecoverDeliveries, RetryDelivery, RotateSecret, SecretVault, SendTestEvent, UpdateWebhook,
+    UpdateWebhookInput, WebhookError, WebhookRepository,
 };
-use hub_webhooks_domain::Webhook;
+use hub_webhooks_domain::{DeliveryAttempt, RetrySchedule, Webhook};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -59,11 +61,11 @@ pub const RATE_LIMIT_RULES: &[RateLimitRule] = &[
 pub struct WebhookRateLimits {
     /// `POST /webhooks`.
     pub create: RateLimit,
-    /// `GET /webhooks`, `GET /webhooks/{id}` (and, later, deliveries).
+    /// `GET /webhooks`, `GET /webhooks/{id}`, `GET /webhooks/{id}/deliveries`.
     pub read: RateLimit,
-    /// `PATCH` and `DELETE /webhooks/{id}`.
+    /// `PATCH` and `DELETE /webhooks/{id}`, redeliveries (`…/retry`, `…/recover`).
     pub write: RateLimit,
-    /// `POST /webhooks/{id}/test` (next: delivery).
+    /// `POST /webhooks/{id}/test`.
     pub test: RateLimit,
     /// `POST /webhooks/{id}/rotate-secret`.
     pub rotate: RateLimit,
@@ -90,6 +92,10 @@ pub struct WebhooksHttp {
     delete: DeleteWebhook,
     rotate: RotateSecret,
     event_types: ListEventTypes,
+    deliveries: ListDeliveries,
+    test: SendTestEvent,
+    retry: RetryDelivery,
+    recover: RecoverDeliveries,
 }
 
 impl std::fmt::Debug for WebhooksHttp {
@@ -98,15 +104,39 @@ impl std::fmt::Debug for WebhooksHttp {
     }
 }
 
+/// The ports behind the routes.
+pub struct WebhooksPorts {
+    pub webhooks: Arc<dyn WebhookRepository>,
+    pub deliveries: Arc<dyn DeliveryRepository>,
+    pub catalog: Arc<dyn EventCatalog>,
+    pub destinations: Arc<dyn DestinationPolicy>,
+    pub vault: Arc<dyn SecretVault>,
+    pub clock: Arc<dyn Clock>,
+    /// The deployment's retry schedule (attempts of test and redeliveries).
+    pub schedule: RetrySchedule,
+}
+
 impl WebhooksHttp {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        catalog: Arc<dyn EventCatalog>,
-        destinations: Arc<dyn DestinationPolicy>,
-        vault: Arc<dyn SecretVault>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: WebhooksPorts) -> Self {
+        let WebhooksPorts {
+            webhooks,
+            deliveries,
+            catalog,
+            destinations,
+            vault,
+            clock,
+            schedule,
+        } = ports;
         Self {
+            deliveries: ListDeliveries::new(webhooks.clone(), deliveries.clone()),
+            test: SendTestEvent::new(
+                webhooks.clone(),
+                deliveries.clone(),
+                schedule.clone(),
+                clock.clone(),
+            ),
+            retry: RetryDelivery::new(webhooks.clone(), deliveries.clone(), schedule.clone()),
+            recover: RecoverDeliveries::new(webhooks.clone(), deliveries, schedule),
             create: CreateWebhook::new(
                 webhooks.clone(),
                 catalog.clone(),
@@ -143,9 +173,25 @@ pub fn configure(
         )
         .service(
             web::resource("/api/v1/webhooks/{id}")
-                .route(web::get().to(get_webhook).wrap(limits.read))
+                .route(web::get().to(get_webhook).wrap(limits.read.clone()))
                 .route(web::patch().to(update_webhook).wrap(limits.write.clone()))
-                .route(web::delete().to(delete_webhook).wrap(limits.write)),
+                .route(web::delete().to(delete_webhook).wrap(limits.write.clone())),
+        )
+        .service(
+            web::resource("/api/v1/webhooks/{id}/deliveries")
+                .route(web::get().to(list_deliveries).wrap(limits.read)),
+        )
+        .service(
+            web::resource("/api/v1/webhooks/{id}/test")
+                .route(web::post().to(send_test).wrap(limits.test)),
+        )
+        .service(
+            web::resource("/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry")
+                .route(web::post().to(retry_delivery).wrap(limits.write.clone())),
+        )
+        .service(
+            web::resource("/api/v1/webhooks/{id}/recover")
+                .route(web::post().to(recover_deliveries).wrap(limits.write)),
         )
         .service(
             web::resource("/api/v1/webhooks/{id}/rotate-secret")
@@ -157,11 +203,15 @@ pub fn configure(
 /// OpenAPI document of this context.
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_webhook, list_webhooks, get_webhook, update_webhook, delete_webhook, rotate_secret, list_event_types),
+    paths(
+        create_webhook, list_webhooks, get_webhook, update_webhook, delete_webhook, rotate_secret,
+        list_deliveries, send_test, retry_delivery, recover_deliveries, list_event_types
+    ),
     components(schemas(
         CreateWebhookRequest, UpdateWebhookRequest, RotateSecretRequest, WebhookResponse,
         WebhookWithSecretResponse, WebhookListResponse, EventTypeResponse, EventTypesResponse,
-        ProblemSchema
+        DeliveryAttemptResponse, DeliveryListResponse, TestEventResponse, RetryResponse,
+        RecoverRequest, RecoverResponse, ProblemSchema
     )),
     tags(
         (name = "webhooks", description = "Your webhook subscriptions (admin, conducteur): signed HTTP notifications of events"),
@@ -361,6 +411,19 @@ fn webhook_error(error: WebhookError) -> Problem {
             "concurrent_update",
             "the webhook was changed by someone else meanwhile; try again",
         ),
+        WebhookError::DeliveryNotFound => Problem::new(
+            StatusCode::NOT_FOUND,
+            "delivery_not_found",
+            "this webhook has no delivery with this id",
+        ),
+        WebhookError::Inactive => Problem::conflict(
+            "webhook_inactive",
+            "the webhook is inactive: re-enable it (PATCH is_active=true) before redelivering; POST /test works on inactive webhooks",
+        ),
+        WebhookError::DeliveryInProgress => Problem::conflict(
+            "delivery_in_progress",
+            "this delivery is being sent right now; try again in a moment",
+        ),
         WebhookError::Unavailable(reason) => internal(&reason),
     }
 }
@@ -431,15 +494,10 @@ async fn list_webhooks(
     query: web::Query<WebhookListQuery>,
 ) -> Result<web::Json<WebhookListResponse>, Problem> {
     let query = query.into_inner();
-    if query.limit.is_some_and(|l| l == 0 || l > Page::MAX_LIMIT) {
-        return Err(Problem::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {}", Page::MAX_LIMIT),
-        ));
-    }
+    let page = extractors::page(query.skip, query.limit)?;
     let (webhooks, total) = state
         .list
-        .execute(user.actor.user_id, Page::new(query.skip, query.limit))
+        .execute(user.actor.user_id, page)
         .await
         .map_err(webhook_error)?;
     Ok(web::Json(WebhookListResponse {
@@ -605,4 +663,268 @@ async fn list_event_types(
             .map(EventTypeResponse::from)
             .collect(),
     })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryListQuery {
+    /// Attempts to skip (default 0).
+    skip: Option<u64>,
+    /// Page size, 1 to 100 (default 50).
+    limit: Option<u64>,
+    /// Only successful (`true`) or failed (`false`) attempts.
+    success: Option<bool>,
+    /// Only attempts of this event type, e.g. `chantier.created`.
+    event_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DeliveryPath {
+    /// The webhook's id.
+    id: Uuid,
+    /// A delivery's id (`delivery_id` in the log), or the `id` of one of its attempts.
+    delivery_id: Uuid,
+}
+
+/// One attempt of the delivery log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryAttemptResponse {
+    /// This attempt.
+    id: Uuid,
+    /// The delivery (one per webhook and event; its attempts share it).
+    delivery_id: Uuid,
+    /// The event, also sent as `webhook-id`.
+    event_id: Uuid,
+    #[schema(example = "chantier.created")]
+    event_type: String,
+    /// 1 for the first attempt of the delivery.
+    #[schema(example = 1)]
+    attempt: u32,
+    /// A 2xx answer.
+    success: bool,
+    /// The receiver's HTTP status, when it answered.
+    #[schema(example = 200)]
+    status_code: Option<u16>,
+    /// The first KiB of the answer's body (invalid UTF-8 replaced).
+    response_body: Option<String>,
+    /// Why the attempt failed: `timeout`, `connect`, `dns`, `ssrf_refused`,
+    /// `tls`, `http_status` or `redirect`.
+    #[schema(example = json!(null))]
+    error_kind: Option<&'static str>,
+    error_message: Option<String>,
+    /// From the request's start to the end of the answer (or the failure).
+    duration_ms: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    attempted_at: OffsetDateTime,
+    /// Where the delivery stands now: `pending` (a retry is scheduled),
+    /// `in_flight`, `succeeded`, `failed` (its last attempt failed) or
+    /// `cancelled` (the webhook was deactivated before it was sent).
+    #[schema(example = "succeeded")]
+    delivery_status: &'static str,
+}
+
+impl From<DeliveryAttempt> for DeliveryAttemptResponse {
+    fn from(attempt: DeliveryAttempt) -> Self {
+        Self {
+            id: attempt.id,
+            delivery_id: attempt.delivery_id,
+            event_id: attempt.event_id,
+            event_type: attempt.event_type,
+            attempt: attempt.attempt,
+            success: attempt.success,
+            status_code: attempt.status_code,
+            response_body: attempt.response_body,
+            error_kind: attempt.error_kind.map(|kind| kind.as_str()),
+            error_message: attempt.error_message,
+            duration_ms: attempt.duration_ms,
+            attempted_at: attempt.attempted_at,
+            delivery_status: attempt.delivery_status.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryListResponse {
+    total: u64,
+    deliveries: Vec<DeliveryAttemptResponse>,
+}
+
+/// A queued test event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestEventResponse {
+    /// The `webhook.test` event (the request's `webhook-id`).
+    event_id: Uuid,
+    /// Its delivery, to find its attempts in the log.
+    delivery_id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetryResponse {
+    delivery_id: Uuid,
+    /// Always `pending`: due now.
+    #[schema(example = "pending")]
+    status: &'static str,
+}
+
+/// The window of deliveries to send again.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverRequest {
+    /// Deliveries created at or after this instant (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-26T08:00:00Z")]
+    since: OffsetDateTime,
+    /// …and before this one, when given.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    until: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoverResponse {
+    /// Deliveries queued again.
+    requeued: u64,
+}
+
+/// The delivery log of one of your webhooks: every attempt, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    params(WebhookPath, DeliveryListQuery), security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = DeliveryListResponse),
+        (status = 400, description = "`limit` outside 1–100, a malformed `event_type` (`invalid_query`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn list_deliveries(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    path: web::Path<WebhookPath>,
+    query: web::Query<DeliveryListQuery>,
+) -> Result<web::Json<DeliveryListResponse>, Problem> {
+    let query = query.into_inner();
+    let page = extractors::page(query.skip, query.limit)?;
+    let event_type = query
+        .event_type
+        .map(|raw| {
+            EventType::parse(raw.clone()).map_err(|e| {
+                Problem::bad_request("invalid_query", format!("event_type `{raw}` {e}"))
+            })
+        })
+        .transpose()?;
+    let filter = AttemptFilter {
+        success: query.success,
+        event_type: event_type.map(|t| t.as_str().to_owned()),
+    };
+    let (attempts, total) = state
+        .deliveries
+        .execute(user.actor.user_id, path.id, &filter, page)
+        .await
+        .map_err(webhook_error)?;
+    Ok(web::Json(DeliveryListResponse {
+        total,
+        deliveries: attempts
+            .into_iter()
+            .map(DeliveryAttemptResponse::from)
+            .collect(),
+    }))
+}
+
+/// Send a `webhook.test` event to this webhook only — even an inactive one —
+/// through the normal delivery pipeline. Its attempts appear in the log.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(WebhookPath),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, description = "Queued", body = TestEventResponse),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.test` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn send_test(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+) -> Result<HttpResponse, Problem> {
+    let queued = state
+        .test
+        .execute(&context(user.actor, request_id), path.id)
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, event_id = %queued.event_id, "webhook test event queued");
+    Ok(HttpResponse::Accepted().json(TestEventResponse {
+        event_id: queued.event_id,
+        delivery_id: queued.delivery_id,
+    }))
+}
+
+/// Send one delivery again, now. A finished delivery gets the webhook's
+/// full number of attempts again; the request carries the same `webhook-id`.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
+    params(DeliveryPath), security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, description = "Due now", body = RetryResponse),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`) or no such delivery of it (`delivery_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "The webhook is inactive (`webhook_inactive`) or the delivery is being sent (`delivery_in_progress`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn retry_delivery(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<DeliveryPath>,
+) -> Result<HttpResponse, Problem> {
+    let delivery_id = state
+        .retry
+        .execute(&context(user.actor, request_id), path.id, path.delivery_id)
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, %delivery_id, "webhook delivery queued again");
+    Ok(HttpResponse::Accepted().json(RetryResponse {
+        delivery_id,
+        status: "pending",
+    }))
+}
+
+/// Send again every delivery of this webhook created in a window that did
+/// not succeed (failed, or cancelled while the webhook was inactive) — after
+/// an outage of the receiver.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/recover", tag = "webhooks", params(WebhookPath),
+    request_body = RecoverRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, description = "Queued again", body = RecoverResponse),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "The webhook is inactive (`webhook_inactive`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`until` not after `since`, or a malformed body", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn recover_deliveries(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+    body: web::Json<RecoverRequest>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let requeued = state
+        .recover
+        .execute(
+            &context(user.actor, request_id),
+            path.id,
+            body.since,
+            body.until,
+        )
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, requeued, "webhook deliveries recovered");
+    Ok(HttpResponse::Accepted().json(RecoverResponse { requeued }))
 }

@@ -4,20 +4,27 @@
 //! them ([`ChantierScopeProjector`], [`OwnerProjector`],
 //! [`DieselScopeReadModel`]), the AES-256-GCM [`AeadSecretVault`], the
 //! SSRF-checked [`OutboundDestinations`], the [`StaticEventCatalog`] the app
-//! assembles, and the HTTP routes of `/api/v1/webhooks` and
+//! assembles, the delivery engine (fan-out, queue, workers, delivery log:
+//! [`delivery`]), and the HTTP routes of `/api/v1/webhooks` and
 //! `/api/v1/event-types`.
 
 mod catalog;
+pub mod delivery;
 mod destinations;
 pub mod http;
 mod repository;
 mod schema;
 mod scope;
+mod statement;
 mod vault;
 
 pub use catalog::{DuplicateEventType, StaticEventCatalog};
+pub use delivery::{
+    DeliveryAttemptsRetention, DeliveryConfig, DeliveryEngine, DeliveryFanOut, DeliveryWaker,
+    DieselDeliveryRepository, FinishedDeliveriesRetention,
+};
 pub use destinations::OutboundDestinations;
-pub use http::{RATE_LIMIT_RULES, WebhookRateLimits, WebhooksApi, WebhooksHttp};
+pub use http::{RATE_LIMIT_RULES, WebhookRateLimits, WebhooksApi, WebhooksHttp, WebhooksPorts};
 pub use repository::{DieselWebhookRepository, recipients_on};
 pub use scope::{ChantierScopeProjector, DieselScopeReadModel, OwnerProjector};
 pub use vault::{AeadSecretVault, KEY_LEN, SecretKey, SecretKeyError};

@@ -1,15 +1,15 @@
 //! Webhooks in PostgreSQL; every write appends its events to the outbox in
 //! the same transaction.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text, Timestamptz};
+use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Page, Role};
 use hub_platform_postgres::{Database, DbError, outbox};
-use hub_webhooks_application::{Access, RepositoryError, WebhookRepository, access_rule};
+use hub_webhooks_application::{
+    Access, OwnerStatus, RepositoryError, WebhookRepository, access_rule, chantier_of,
+};
 use hub_webhooks_domain::{
     Description, EndpointUrl, EventPatterns, MaxRetries, PreviousSecret, SealedSecret,
     StoredWebhook, TEST_EVENT_TYPE, Webhook,
@@ -17,14 +17,15 @@ use hub_webhooks_domain::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::schema::webhooks;
+use crate::schema::{webhook_delivery_attempts, webhooks};
 use crate::scope;
+use crate::statement::statement;
 
 /// First key of the advisory lock that serialises the creations of one
 /// owner (the second key is a hash of the owner id): "WH" + "QU".
 const QUOTA_LOCK_CLASS: i32 = 0x5748_5155;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = webhooks)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 struct WebhookRow {
@@ -323,6 +324,14 @@ impl WebhookRepository for DieselWebhookRepository {
                         .execute(conn)
                         .await?;
                     if deleted == 1 {
+                        // Its delivery jobs go by cascade; its delivery log
+                        // (no foreign key, see the migration) goes here.
+                        diesel::delete(
+                            webhook_delivery_attempts::table
+                                .filter(webhook_delivery_attempts::webhook_id.eq(id)),
+                        )
+                        .execute(conn)
+                        .await?;
                         outbox::append(conn, &events).await?;
                     }
                     Ok::<_, DbError>(deleted)
@@ -390,12 +399,12 @@ impl WebhookRepository for DieselWebhookRepository {
         at: OffsetDateTime,
     ) -> Result<(), RepositoryError> {
         let mut conn = self.db.connection().await.map_err(storage)?;
-        let updated = diesel::sql_query(
-            "UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = $2, \
-             version = version + 1 WHERE id = $1",
+        let updated = statement(
+            "UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = $1, \
+             version = version + 1 WHERE id = $2",
         )
-        .bind::<diesel::sql_types::Uuid, _>(id)
         .bind::<Timestamptz, _>(at)
+        .bind::<diesel::sql_types::Uuid, _>(id)
         .execute(&mut conn)
         .await
         .map_err(query_failed)?;
@@ -416,13 +425,13 @@ impl WebhookRepository for DieselWebhookRepository {
             consecutive_failures: i32,
         }
         let mut conn = self.db.connection().await.map_err(storage)?;
-        let row: Option<Failures> = diesel::sql_query(
+        let row: Option<Failures> = statement(
             "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
-             last_triggered_at = $2, version = version + 1 WHERE id = $1 \
+             last_triggered_at = $1, version = version + 1 WHERE id = $2 \
              RETURNING consecutive_failures",
         )
-        .bind::<diesel::sql_types::Uuid, _>(id)
         .bind::<Timestamptz, _>(at)
+        .bind::<diesel::sql_types::Uuid, _>(id)
         .get_result(&mut conn)
         .await
         .optional()
@@ -458,38 +467,72 @@ async fn active_matching_on(
     Ok(matching)
 }
 
+/// An active webhook with what the scoping rule needs to judge it, read in
+/// one statement.
+#[derive(QueryableByName)]
+struct Candidate {
+    #[diesel(embed)]
+    webhook: WebhookRow,
+    /// `NULL` when the read model has no row for the owner.
+    #[diesel(sql_type = Nullable<Bool>)]
+    owner_active: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    owner_role: Option<String>,
+    /// Whether the owner is a conducteur of the event's chantier (false
+    /// when the event names none).
+    #[diesel(sql_type = Bool)]
+    conducteur: bool,
+}
+
 /// The webhooks `event` must be delivered to — active, with a pattern
 /// selecting it, and whose owner may receive it (the access-scoping rule of
 /// `hub_webhooks_application::scope` on the read models) — read on `conn`,
 /// so that a durable subscriber (the delivery fan-out) decides inside the
 /// relay's transaction. `webhook.test` is never fanned out.
+///
+/// The fan-out runs for every event, so the candidates, their owners and
+/// the chantier check come in one statement; the rule itself
+/// ([`access_rule`]) and the pattern matching stay in Rust.
 pub async fn recipients_on(
     conn: &mut AsyncPgConnection,
     event: &EventEnvelope,
 ) -> Result<Vec<Webhook>, RepositoryError> {
-    let candidates = active_matching_on(conn, event.event_type.as_str()).await?;
-    let mut verdicts: HashMap<Uuid, bool> = HashMap::new();
+    let event_type = event.event_type.as_str();
+    if event_type == TEST_EVENT_TYPE {
+        return Ok(Vec::new());
+    }
+    let chantier = chantier_of(event);
+    // Patterns are matched in Rust; the active set is bounded by the
+    // per-owner quota.
+    let candidates: Vec<Candidate> = statement(
+        "SELECT w.*, o.is_active AS owner_active, o.role AS owner_role, \
+                ($1::uuid IS NOT NULL AND EXISTS ( \
+                    SELECT 1 FROM webhook_scope_chantiers c \
+                    WHERE c.chantier_id = $2 AND NOT c.deleted \
+                      AND c.conducteur_ids @> ARRAY[w.owner_id])) AS conducteur \
+         FROM webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
+         WHERE w.is_active ORDER BY w.created_at, w.id",
+    )
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(chantier)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(chantier)
+    .load(conn)
+    .await
+    .map_err(query_failed)?;
     let mut recipients = Vec::with_capacity(candidates.len());
-    for webhook in candidates {
-        let owner_id = webhook.owner_id();
-        let allowed = match verdicts.get(&owner_id) {
-            Some(allowed) => *allowed,
-            None => {
-                let owner = scope::owner_on(conn, owner_id)
-                    .await
-                    .map_err(query_failed)?;
-                let allowed = match access_rule(owner, event) {
-                    Access::Allowed => true,
-                    Access::Denied => false,
-                    Access::IfConducteurOf(chantier_id) => {
-                        scope::is_conducteur_of_on(conn, owner_id, chantier_id)
-                            .await
-                            .map_err(query_failed)?
-                    }
-                };
-                verdicts.insert(owner_id, allowed);
-                allowed
-            }
+    for candidate in candidates {
+        let webhook = Webhook::try_from(candidate.webhook)?;
+        if !webhook.wants(event_type) {
+            continue;
+        }
+        let owner = candidate.owner_active.map(|is_active| OwnerStatus {
+            // An unreadable role grants nothing.
+            role: candidate.owner_role.and_then(|r| r.parse().ok()),
+            is_active,
+        });
+        let allowed = match access_rule(owner, event) {
+            Access::Allowed => true,
+            Access::Denied => false,
+            Access::IfConducteurOf(_) => candidate.conducteur,
         };
         if allowed {
             recipients.push(webhook);

@@ -42,3 +42,45 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempt -> Integer,
+        max_attempts -> Integer,
+        next_attempt_at -> Timestamptz,
+        lease_until -> Nullable<Timestamptz>,
+        leased_by -> Nullable<Uuid>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_delivery_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        webhook_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        attempt -> Integer,
+        success -> Bool,
+        status_code -> Nullable<SmallInt>,
+        response_body -> Nullable<Text>,
+        error_kind -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        duration_ms -> Integer,
+        attempted_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(webhook_delivery_attempts -> webhook_deliveries (delivery_id));
+diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_delivery_attempts);
+diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, webhook_delivery_attempts);

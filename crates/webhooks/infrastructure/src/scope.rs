@@ -22,6 +22,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::schema::{webhook_owners, webhook_scope_chantiers};
+use crate::statement::statement;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -195,7 +196,7 @@ impl DurableSubscriber for ChantierScopeProjector {
                 Vec::new()
             })
         };
-        diesel::sql_query(
+        statement(
             "INSERT INTO webhook_scope_chantiers (chantier_id, conducteur_ids, deleted, last_event_id, updated_at) \
              VALUES ($1, $2, $3, $4, now()) \
              ON CONFLICT (chantier_id) DO UPDATE SET conducteur_ids = EXCLUDED.conducteur_ids, \
@@ -287,14 +288,19 @@ impl DurableSubscriber for OwnerProjector {
             tracing::error!(event_id = %event.event_id, event_type = %event.event_type, "user event without a valid user_id; ignored");
             return Ok(());
         };
-        diesel::sql_query(
+        // Prepared statements take each placeholder once, in order: the
+        // values used twice are bound twice.
+        statement(
             "INSERT INTO webhook_owners (user_id, role, is_active, updated_at) \
              VALUES ($1, CASE WHEN $2 THEN $3 END, COALESCE($4, true), now()) \
              ON CONFLICT (user_id) DO UPDATE SET \
-             role = CASE WHEN $2 THEN $3 ELSE webhook_owners.role END, \
-             is_active = COALESCE($4, webhook_owners.is_active), updated_at = now()",
+             role = CASE WHEN $5 THEN $6 ELSE webhook_owners.role END, \
+             is_active = COALESCE($7, webhook_owners.is_active), updated_at = now()",
         )
         .bind::<SqlUuid, _>(user_id)
+        .bind::<Bool, _>(role_changed)
+        .bind::<Nullable<Text>, _>(new_role.clone())
+        .bind::<Nullable<Bool>, _>(active)
         .bind::<Bool, _>(role_changed)
         .bind::<Nullable<Text>, _>(new_role)
         .bind::<Nullable<Bool>, _>(active)

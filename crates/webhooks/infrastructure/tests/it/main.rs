@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod deliveries;
 mod repository;
 mod scoping;
 mod support;

@@ -1,0 +1,1384 @@
+//! Webhook delivery end to end: events created over HTTP reach real local
+//! receivers (plain HTTP and TLS on 127.0.0.1, allowed by
+//! `WEBHOOKS_ALLOWED_CIDRS`), signed, retried, logged; the delivery routes;
+//! shutdown and crash safety of the queue.
+
+use std::net::IpAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use hub_chantier::server::Overrides;
+use hub_platform_outbound::FixtureResolver;
+use hub_platform_test_db::TestDatabase;
+use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret, verify_legacy};
+use reqwest::Method;
+use ring::hmac;
+use serde_json::{Value, json};
+
+use crate::receiver::{Receiver, Recorded, Reply, test_pki};
+use crate::support::{Running, bootstrap_admin, http, start_with_overrides};
+
+/// What every test here runs with: local receivers allowed, fast retries.
+const BASE: &[(&str, &str)] = &[
+    ("RATE_LIMITS", "off"),
+    ("WEBHOOKS_ALLOW_HTTP", "true"),
+    ("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8"),
+    ("WEBHOOKS_RETRY_SCHEDULE", "50ms,100ms,150ms"),
+    ("WEBHOOKS_POLL_INTERVAL", "100ms"),
+];
+
+struct Hub {
+    db: TestDatabase,
+    app: Running,
+    admin: String,
+}
+
+fn resolver() -> Arc<FixtureResolver> {
+    let localhost: IpAddr = "127.0.0.1".parse().unwrap();
+    Arc::new(FixtureResolver::new().with("tls.test", [localhost]))
+}
+
+async fn hub(extra: &[(&str, &str)]) -> Hub {
+    let db = TestDatabase::new().await;
+    bootstrap_admin(db.url()).await;
+    let app = start(&db, extra).await;
+    let admin = app.admin_token().await;
+    Hub { db, app, admin }
+}
+
+async fn start(db: &TestDatabase, extra: &[(&str, &str)]) -> Running {
+    let mut vars = BASE.to_vec();
+    vars.extend_from_slice(extra);
+    start_with_overrides(
+        db.url(),
+        &vars,
+        Overrides {
+            resolver: Some(resolver()),
+        },
+    )
+    .await
+}
+
+/// Polls until `check` holds (at most 20 s).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+impl Hub {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        call(&self.app, method, path, token, body).await
+    }
+
+    /// Creates a webhook; returns its id and secret.
+    async fn webhook(&self, token: &str, url: &str, events: Value) -> (String, String) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/webhooks",
+                token,
+                Some(json!({"url": url, "events": events})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn patch(&self, id: &str, changes: Value) -> Value {
+        let (status, body) = self
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/webhooks/{id}"),
+                &self.admin,
+                Some(changes),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    async fn get(&self, id: &str) -> Value {
+        let (status, body) = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/webhooks/{id}"),
+                &self.admin,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    async fn chantier(&self, code: &str) -> String {
+        create_chantier(&self.app, &self.admin, code).await
+    }
+
+    /// The delivery log of `id` (`query` e.g. `?limit=5`).
+    async fn log(&self, id: &str, query: &str) -> Value {
+        let (status, body) = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/webhooks/{id}/deliveries{query}"),
+                &self.admin,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        count(self.db.url(), sql).await
+    }
+
+    async fn job_statuses(&self, webhook_id: &str) -> Vec<String> {
+        job_statuses(self.db.url(), webhook_id).await
+    }
+}
+
+/// The statuses of the webhook's delivery jobs, sorted.
+async fn job_statuses(url: &str, webhook_id: &str) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        status: String,
+    }
+    sql_query(format!(
+        "SELECT status FROM webhook_deliveries WHERE webhook_id = '{webhook_id}' ORDER BY status"
+    ))
+    .load::<Row>(&mut AsyncPgConnection::establish(url).await.unwrap())
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| r.status)
+    .collect()
+}
+
+async fn call(
+    app: &Running,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = http().request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn create_chantier(app: &Running, token: &str, code: &str) -> String {
+    let (status, body) = call(
+        app,
+        Method::POST,
+        "/api/v1/chantiers",
+        token,
+        Some(json!({"code": code, "nom": "Tour A", "adresse": "1 quai"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+async fn count(url: &str, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
+    sql_query(sql)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .count
+}
+
+/// Checks both signatures of `request` with `secret`, independently: with
+/// the project's verifier, and by recomputing the HMACs with ring.
+fn assert_signed(request: &Recorded, secret: &str) {
+    let id = request.header("webhook-id").unwrap();
+    let timestamp = request.header("webhook-timestamp").unwrap();
+    let signature = request.header("webhook-signature").unwrap();
+
+    let parsed = WebhookSecret::parse(secret).unwrap();
+    Verifier::new(&parsed)
+        .verify_now(
+            &WebhookHeaders::new(id, timestamp, signature),
+            &request.body,
+        )
+        .unwrap();
+
+    let key_bytes = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &key_bytes);
+    let mut content = format!("{id}.{timestamp}.").into_bytes();
+    content.extend_from_slice(&request.body);
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, &content).as_ref());
+    assert!(
+        signature
+            .split(' ')
+            .any(|entry| entry == format!("v1,{expected}")),
+        "{signature}"
+    );
+
+    let legacy = request.header("x-hub-chantier-signature").unwrap();
+    verify_legacy(&parsed, &request.body, legacy).unwrap();
+    let legacy_key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    assert_eq!(
+        legacy,
+        format!(
+            "sha256={}",
+            hex::encode(hmac::sign(&legacy_key, &request.body).as_ref())
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chantier_created_over_http_reaches_the_receiver_signed() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::start(|_| Reply::status(202).body("merci")).await;
+    let (webhook_id, secret) = s
+        .webhook(
+            &s.admin,
+            &receiver.url("/hooks?token=abc"),
+            json!(["chantier.*"]),
+        )
+        .await;
+
+    let created_at = Instant::now();
+    let chantier_id = s.chantier("CH-DELIV-1").await;
+    let requests = receiver.wait_for(1).await;
+    let request = &requests[0];
+    assert!(request.at - created_at < Duration::from_secs(2));
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/hooks?token=abc");
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert_eq!(
+        request.header("user-agent"),
+        Some("Hub-Chantier-Webhooks/1.0")
+    );
+    assert_eq!(
+        request.header("x-hub-chantier-event"),
+        Some("chantier.created")
+    );
+    let body = request.json();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected_keys = vec![
+        "event_id",
+        "event_type",
+        "timestamp",
+        "aggregate_type",
+        "aggregate_id",
+        "actor_id",
+        "data",
+    ];
+    expected_keys.sort_unstable();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected_keys);
+    // The raw bytes keep the documented order.
+    let raw = String::from_utf8(request.body.clone()).unwrap();
+    assert!(raw.starts_with(r#"{"event_id":""#), "{raw}");
+    assert!(raw.contains(r#","data":{"#), "{raw}");
+    assert_eq!(body["event_type"], "chantier.created");
+    assert_eq!(body["aggregate_type"], "chantier");
+    assert_eq!(body["aggregate_id"], chantier_id.as_str());
+    assert_eq!(body["data"]["chantier_id"], chantier_id.as_str());
+    assert_eq!(body["data"]["code"], "CH-DELIV-1");
+    assert!(body["actor_id"].is_string());
+    assert_eq!(
+        request.header("webhook-id"),
+        body["event_id"].as_str(),
+        "webhook-id is the event id"
+    );
+    time::OffsetDateTime::parse(
+        body["timestamp"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_signed(request, &secret);
+
+    // The attempt is logged, and the webhook's bookkeeping done.
+    eventually("the attempt in the log", || async {
+        s.log(&webhook_id, "").await["total"] == 1
+    })
+    .await;
+    let log = s.log(&webhook_id, "").await;
+    let attempt = &log["deliveries"][0];
+    assert_eq!(attempt["event_id"], body["event_id"]);
+    assert_eq!(attempt["event_type"], "chantier.created");
+    assert_eq!(attempt["attempt"], 1);
+    assert_eq!(attempt["success"], true);
+    assert_eq!(attempt["status_code"], 202);
+    assert_eq!(attempt["response_body"], "merci");
+    assert_eq!(attempt["error_kind"], Value::Null);
+    assert_eq!(attempt["delivery_status"], "succeeded");
+    assert!(attempt["duration_ms"].as_u64().unwrap() < 2000);
+    eventually("last_triggered_at", || async {
+        s.get(&webhook_id).await["last_triggered_at"].is_string()
+    })
+    .await;
+    assert_eq!(receiver.requests().len(), 1, "delivered once");
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_failing_once_gets_the_event_again_with_the_same_webhook_id() {
+    let s = hub(&[]).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let receiver = Receiver::start({
+        let calls = calls.clone();
+        move |_| {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                Reply::status(500).body("boom")
+            } else {
+                Reply::status(200)
+            }
+        }
+    })
+    .await;
+    let (webhook_id, secret) = s
+        .webhook(&s.admin, &receiver.url("/in"), json!(["chantier.created"]))
+        .await;
+    s.chantier("CH-RETRY").await;
+    let requests = receiver.wait_for(2).await;
+    assert_eq!(
+        requests[0].header("webhook-id"),
+        requests[1].header("webhook-id")
+    );
+    assert_eq!(requests[0].body, requests[1].body, "the same bytes");
+    let gap = requests[1].at - requests[0].at;
+    assert!(
+        gap >= Duration::from_millis(40) && gap < Duration::from_secs(2),
+        "retried after the first step (50 ms ± 20 %): {gap:?}"
+    );
+    for request in &requests {
+        assert_signed(request, &secret);
+    }
+    eventually("both attempts logged", || async {
+        s.log(&webhook_id, "").await["total"] == 2
+    })
+    .await;
+    let log = s.log(&webhook_id, "").await;
+    let (second, first) = (&log["deliveries"][0], &log["deliveries"][1]);
+    assert_eq!(first["attempt"], 1);
+    assert_eq!(first["success"], false);
+    assert_eq!(first["status_code"], 500);
+    assert_eq!(first["response_body"], "boom");
+    assert_eq!(first["error_kind"], "http_status");
+    assert_eq!(first["error_message"], "the receiver answered HTTP 500");
+    assert_eq!(second["attempt"], 2);
+    assert_eq!(second["success"], true);
+    assert_eq!(first["delivery_id"], second["delivery_id"]);
+    assert_eq!(second["delivery_status"], "succeeded");
+    assert_eq!(s.get(&webhook_id).await["consecutive_failures"], 0);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_always_failing_receiver_gets_every_attempt_then_the_webhook_is_deactivated() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::start(|_| Reply::status(503).body("down")).await;
+    let (webhook_id, _) = s
+        .webhook(&s.admin, &receiver.url("/in"), json!(["chantier.created"]))
+        .await;
+    for i in 0..10 {
+        s.chantier(&format!("CH-KO-{i}")).await;
+    }
+    // 10 deliveries × (1 + max_retries 3) attempts.
+    receiver.wait_for(40).await;
+    eventually("the deactivation", || async {
+        s.get(&webhook_id).await["is_active"] == false
+    })
+    .await;
+    let webhook = s.get(&webhook_id).await;
+    assert_eq!(webhook["consecutive_failures"], 10);
+    assert_eq!(
+        webhook["disabled_reason"],
+        "deactivated after 10 consecutive failed deliveries (last: the receiver answered HTTP 503)"
+    );
+    eventually("every delivery finished", || async {
+        s.job_statuses(&webhook_id).await == vec!["failed"; 10]
+    })
+    .await;
+    assert_eq!(s.log(&webhook_id, "?success=false").await["total"], 40);
+    // One webhook.updated tells the deactivation.
+    assert_eq!(
+        s.count(
+            "SELECT count(*) AS count FROM event_logs WHERE event_type = 'webhook.updated' \
+             AND data->'changes'->'disabled_reason' IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    // Nothing more is sent to it.
+    s.chantier("CH-KO-AFTER").await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(receiver.requests().len(), 40, "exactly 4 attempts each");
+    assert_eq!(s.job_statuses(&webhook_id).await.len(), 10);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_slower_than_the_timeout_fails_as_timeout() {
+    let s = hub(&[
+        ("WEBHOOKS_TIMEOUT", "300ms"),
+        ("WEBHOOKS_LEASE_DURATION", "5s"),
+    ])
+    .await;
+    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(3))).await;
+    let (webhook_id, _) = s
+        .webhook(
+            &s.admin,
+            &receiver.url("/slow"),
+            json!(["chantier.created"]),
+        )
+        .await;
+    s.patch(&webhook_id, json!({"retry_enabled": false})).await;
+    s.chantier("CH-SLOW").await;
+    eventually("the failed attempt", || async {
+        s.log(&webhook_id, "").await["total"] == 1
+    })
+    .await;
+    let attempt = &s.log(&webhook_id, "").await["deliveries"][0];
+    assert_eq!(attempt["success"], false);
+    assert_eq!(attempt["error_kind"], "timeout");
+    assert_eq!(attempt["status_code"], Value::Null);
+    assert!(
+        attempt["error_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("timed out"),
+        "{attempt}"
+    );
+    let duration = attempt["duration_ms"].as_u64().unwrap();
+    assert!((250..2000).contains(&duration), "{duration}");
+    assert_eq!(attempt["delivery_status"], "failed");
+    assert_eq!(s.get(&webhook_id).await["consecutive_failures"], 1);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_308_is_followed_and_a_302_fails_as_redirect() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::start(|request| match request.path.as_str() {
+        "/old" => Reply::status(308).header("location", "/new"),
+        "/moved" => Reply::status(302).header("location", "/new"),
+        _ => Reply::status(200),
+    })
+    .await;
+    let (followed, secret) = s
+        .webhook(&s.admin, &receiver.url("/old"), json!(["chantier.created"]))
+        .await;
+    let (refused, _) = s
+        .webhook(
+            &s.admin,
+            &receiver.url("/moved"),
+            json!(["chantier.created"]),
+        )
+        .await;
+    s.patch(&refused, json!({"retry_enabled": false})).await;
+    s.chantier("CH-REDIRECT").await;
+    eventually("both attempts", || async {
+        s.log(&followed, "").await["total"] == 1 && s.log(&refused, "").await["total"] == 1
+    })
+    .await;
+
+    let ok = &s.log(&followed, "").await["deliveries"][0];
+    assert_eq!(ok["success"], true, "{ok}");
+    assert_eq!(ok["status_code"], 200);
+    let requests = receiver.requests();
+    let hops: Vec<&Recorded> = requests
+        .iter()
+        .filter(|r| r.path == "/old" || r.path == "/new")
+        .collect();
+    assert_eq!(hops.len(), 2, "{hops:?}");
+    assert_eq!(hops[0].path, "/old");
+    assert_eq!(hops[1].path, "/new");
+    assert_eq!(hops[1].method, "POST", "same method after a 308");
+    assert_eq!(hops[0].body, hops[1].body, "same body after a 308");
+    assert_signed(hops[1], &secret);
+
+    let ko = &s.log(&refused, "").await["deliveries"][0];
+    assert_eq!(ko["success"], false);
+    assert_eq!(ko["error_kind"], "redirect");
+    assert!(
+        ko["error_message"].as_str().unwrap().contains("302"),
+        "{ko}"
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.path == "/new" && r.method != "POST"),
+        "a 302 is never followed"
+    );
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_deactivates_the_webhook_at_once() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::start(|_| Reply::status(410).body("gone")).await;
+    let (webhook_id, _) = s
+        .webhook(
+            &s.admin,
+            &receiver.url("/gone"),
+            json!(["chantier.created"]),
+        )
+        .await;
+    s.chantier("CH-GONE").await;
+    eventually("the deactivation", || async {
+        s.get(&webhook_id).await["is_active"] == false
+    })
+    .await;
+    let webhook = s.get(&webhook_id).await;
+    assert_eq!(webhook["disabled_reason"], "the receiver answered 410 Gone");
+    let log = s.log(&webhook_id, "").await;
+    assert_eq!(log["total"], 1, "no retry after 410");
+    assert_eq!(log["deliveries"][0]["status_code"], 410);
+    assert_eq!(log["deliveries"][0]["delivery_status"], "failed");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(receiver.requests().len(), 1);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_to_a_receiver_trusted_through_the_extra_ca_file() {
+    let pki = test_pki("tls.test");
+    let ca_file = std::env::temp_dir().join(format!("hub-test-ca-{}.pem", uuid::Uuid::now_v7()));
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let s = hub(&[
+        ("WEBHOOKS_ALLOW_HTTP", "false"),
+        ("WEBHOOKS_EXTRA_CA_FILE", ca_file.to_str().unwrap()),
+    ])
+    .await;
+    let receiver = Receiver::start_tls(pki.acceptor.clone(), |_| Reply::status(200)).await;
+    let url = format!("https://tls.test:{}/secure", receiver.port());
+    let (webhook_id, secret) = s.webhook(&s.admin, &url, json!(["chantier.*"])).await;
+    s.chantier("CH-TLS").await;
+    let requests = receiver.wait_for(1).await;
+    assert_eq!(requests[0].path, "/secure");
+    assert_signed(&requests[0], &secret);
+    eventually("the attempt", || async {
+        s.log(&webhook_id, "").await["deliveries"][0]["success"] == true
+    })
+    .await;
+    std::fs::remove_file(&ca_file).unwrap();
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_route_delivers_to_that_webhook_only_even_when_inactive() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::ok().await;
+    let other = Receiver::ok().await;
+    let (webhook_id, secret) = s
+        .webhook(&s.admin, &receiver.url("/t"), json!(["chantier.*"]))
+        .await;
+    s.webhook(&s.admin, &other.url("/other"), json!(["*"]))
+        .await;
+    s.patch(&webhook_id, json!({"is_active": false})).await;
+    let before = other.requests().len();
+
+    let (status, queued) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/webhooks/{webhook_id}/test"),
+            &s.admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let requests = receiver.wait_for(1).await;
+    let request = &requests[0];
+    assert_signed(request, &secret);
+    assert_eq!(request.header("x-hub-chantier-event"), Some("webhook.test"));
+    assert_eq!(request.header("webhook-id"), queued["event_id"].as_str());
+    let body = request.json();
+    assert_eq!(body["event_type"], "webhook.test");
+    assert_eq!(body["aggregate_type"], "webhook");
+    assert_eq!(body["aggregate_id"], webhook_id.as_str());
+    assert_eq!(body["data"]["webhook_id"], webhook_id.as_str());
+    assert!(body["data"]["message"].as_str().unwrap().contains("Test"));
+    eventually("the test attempt in the log", || async {
+        s.log(&webhook_id, "").await["total"] == 1
+    })
+    .await;
+    let log = s.log(&webhook_id, "?event_type=webhook.test").await;
+    assert_eq!(log["deliveries"][0]["delivery_id"], queued["delivery_id"]);
+    // The event is in the outbox like any other, and fanned out to nobody.
+    assert_eq!(
+        s.count("SELECT count(*) AS count FROM event_logs WHERE event_type = 'webhook.test'")
+            .await,
+        1
+    );
+    eventually("the relay dispatched it", || async {
+        s.count(
+            "SELECT count(*) AS count FROM event_logs WHERE event_type = 'webhook.test' \
+             AND dispatched_at IS NOT NULL",
+        )
+        .await
+            == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        other
+            .requests()
+            .iter()
+            .skip(before)
+            .all(|r| r.header("x-hub-chantier-event") != Some("webhook.test")),
+        "never sent to another webhook"
+    );
+    assert_eq!(receiver.requests().len(), 1);
+    // Still inactive, its bookkeeping untouched: a test is a diagnostic.
+    let webhook = s.get(&webhook_id).await;
+    assert_eq!(webhook["is_active"], false);
+    assert_eq!(webhook["last_triggered_at"], Value::Null);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
+    let s = hub(&[]).await;
+    let healthy = Arc::new(AtomicUsize::new(0));
+    let receiver = Receiver::start({
+        let healthy = healthy.clone();
+        move |_| {
+            if AtomicUsize::load(&healthy, Ordering::SeqCst) == 0 {
+                Reply::status(500)
+            } else {
+                Reply::status(200)
+            }
+        }
+    })
+    .await;
+    let since = time::OffsetDateTime::now_utc() - time::Duration::seconds(5);
+    let (webhook_id, _) = s
+        .webhook(&s.admin, &receiver.url("/r"), json!(["chantier.created"]))
+        .await;
+    s.patch(&webhook_id, json!({"retry_enabled": false})).await;
+    s.chantier("CH-R1").await;
+    s.chantier("CH-R2").await;
+    eventually("two failed deliveries", || async {
+        s.job_statuses(&webhook_id).await == ["failed", "failed"]
+    })
+    .await;
+    assert_eq!(s.get(&webhook_id).await["consecutive_failures"], 2);
+    let log = s.log(&webhook_id, "").await;
+    let newest = log["deliveries"][0].clone();
+    let oldest = log["deliveries"][1].clone();
+    healthy.store(1, Ordering::SeqCst);
+
+    // Retry by delivery id: the same event, now, with the same webhook-id.
+    let base = format!("/api/v1/webhooks/{webhook_id}");
+    let (status, retried) = s
+        .call(
+            Method::POST,
+            &format!(
+                "{base}/deliveries/{}/retry",
+                oldest["delivery_id"].as_str().unwrap()
+            ),
+            &s.admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{retried}");
+    assert_eq!(retried["delivery_id"], oldest["delivery_id"]);
+    assert_eq!(retried["status"], "pending");
+    let requests = receiver.wait_for(3).await;
+    assert_eq!(
+        requests[2].header("webhook-id"),
+        oldest["event_id"].as_str()
+    );
+    eventually("the retried delivery succeeded", || async {
+        s.log(&webhook_id, "?success=true").await["total"] == 1
+    })
+    .await;
+    let success = &s.log(&webhook_id, "?success=true").await["deliveries"][0];
+    assert_eq!(success["attempt"], 2);
+    assert_eq!(success["delivery_id"], oldest["delivery_id"]);
+    assert_eq!(s.get(&webhook_id).await["consecutive_failures"], 0);
+
+    // Recover: every failed delivery of the window (the other one).
+    let (status, recovered) = s
+        .call(
+            Method::POST,
+            &format!("{base}/recover"),
+            &s.admin,
+            Some(json!({"since": since.format(&time::format_description::well_known::Rfc3339).unwrap()})),
+        )
+        .await;
+    assert_eq!(status, 202, "{recovered}");
+    assert_eq!(recovered["requeued"], 1);
+    let requests = receiver.wait_for(4).await;
+    assert_eq!(
+        requests[3].header("webhook-id"),
+        newest["event_id"].as_str()
+    );
+    eventually("every delivery succeeded", || async {
+        s.job_statuses(&webhook_id).await == ["succeeded", "succeeded"]
+    })
+    .await;
+    let (_, again) = s
+        .call(
+            Method::POST,
+            &format!("{base}/recover"),
+            &s.admin,
+            Some(json!({"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(again["requeued"], 0, "nothing failed any more");
+
+    // A succeeded delivery may be sent again too, by the id of an attempt.
+    let (status, _) = s
+        .call(
+            Method::POST,
+            &format!("{base}/deliveries/{}/retry", newest["id"].as_str().unwrap()),
+            &s.admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 202);
+    receiver.wait_for(5).await;
+
+    // Errors.
+    let unknown = uuid::Uuid::now_v7();
+    let (status, problem) = s
+        .call(
+            Method::POST,
+            &format!("{base}/deliveries/{unknown}/retry"),
+            &s.admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("delivery_not_found"))
+    );
+    let (status, problem) = s
+        .call(
+            Method::POST,
+            &format!("{base}/recover"),
+            &s.admin,
+            Some(json!({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "until");
+    let (status, _) = s
+        .call(
+            Method::POST,
+            &format!("{base}/recover"),
+            &s.admin,
+            Some(json!({"since": "yesterday"})),
+        )
+        .await;
+    assert!(status == 400 || status == 422, "{status}");
+    s.patch(&webhook_id, json!({"is_active": false})).await;
+    let (status, problem) = s
+        .call(
+            Method::POST,
+            &format!(
+                "{base}/deliveries/{}/retry",
+                oldest["delivery_id"].as_str().unwrap()
+            ),
+            &s.admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("webhook_inactive"))
+    );
+    let (status, problem) = s
+        .call(
+            Method::POST,
+            &format!("{base}/recover"),
+            &s.admin,
+            Some(json!({"since": "2000-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("webhook_inactive"))
+    );
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_elses_webhook_is_404_on_every_delivery_route() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::ok().await;
+    let (webhook_id, _) = s
+        .webhook(
+            &s.admin,
+            &receiver.url("/mine"),
+            json!(["chantier.created"]),
+        )
+        .await;
+    s.chantier("CH-MINE").await;
+    eventually("the delivery", || async {
+        s.log(&webhook_id, "").await["total"] == 1
+    })
+    .await;
+    let delivery_id = s.log(&webhook_id, "").await["deliveries"][0]["delivery_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.app
+        .create_user(&s.admin, "conducteur@example.fr", "conducteur")
+        .await;
+    let other = s
+        .app
+        .login("conducteur@example.fr", "mot-de-passe-long-1")
+        .await;
+    let base = format!("/api/v1/webhooks/{webhook_id}");
+    for (method, path, body) in [
+        (Method::GET, format!("{base}/deliveries"), None),
+        (Method::POST, format!("{base}/test"), None),
+        (
+            Method::POST,
+            format!("{base}/deliveries/{delivery_id}/retry"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("{base}/recover"),
+            Some(json!({"since": "2000-01-01T00:00:00Z"})),
+        ),
+    ] {
+        let (status, problem) = s.call(method, &path, &other, body).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (404, Some("webhook_not_found")),
+            "{path}"
+        );
+    }
+    // Nor does the owner see another webhook's deliveries through theirs.
+    let (other_webhook, _) = s
+        .webhook(
+            &other,
+            &receiver.url("/theirs"),
+            json!(["chantier.created"]),
+        )
+        .await;
+    let (status, problem) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/webhooks/{other_webhook}/deliveries/{delivery_id}/retry"),
+            &other,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (404, Some("delivery_not_found"))
+    );
+    assert_eq!(receiver.requests().len(), 1);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_log_pages_newest_first_and_filters() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::start(|request| {
+        let body = request.json();
+        if body["data"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("KO")
+        {
+            Reply::status(500)
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    let (webhook_id, _) = s
+        .webhook(&s.admin, &receiver.url("/log"), json!(["chantier.created"]))
+        .await;
+    s.patch(&webhook_id, json!({"retry_enabled": false})).await;
+    for code in ["OK-1", "KO-1", "OK-2", "KO-2", "OK-3"] {
+        s.chantier(code).await;
+        // One at a time, so that the log's order is the creation order.
+        receiver.wait_for(receiver.requests().len() + 1).await;
+    }
+    eventually("five attempts", || async {
+        s.log(&webhook_id, "").await["total"] == 5
+    })
+    .await;
+    let all = s.log(&webhook_id, "").await;
+    let times: Vec<&str> = all["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attempted_at"].as_str().unwrap())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first");
+    assert_eq!(s.log(&webhook_id, "?success=true").await["total"], 3);
+    let failed = s.log(&webhook_id, "?success=false").await;
+    assert_eq!(failed["total"], 2);
+    assert!(
+        failed["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["success"] == false && d["error_kind"] == "http_status")
+    );
+    assert_eq!(
+        s.log(&webhook_id, "?event_type=chantier.created").await["total"],
+        5
+    );
+    assert_eq!(
+        s.log(&webhook_id, "?event_type=chantier.deleted").await["total"],
+        0
+    );
+    let page = s.log(&webhook_id, "?limit=2").await;
+    assert_eq!(page["total"], 5);
+    assert_eq!(page["deliveries"].as_array().unwrap().len(), 2);
+    assert_eq!(page["deliveries"][0]["id"], all["deliveries"][0]["id"]);
+    let last = s.log(&webhook_id, "?skip=4&limit=2").await;
+    assert_eq!(last["deliveries"].as_array().unwrap().len(), 1);
+    assert_eq!(last["deliveries"][0]["id"], all["deliveries"][4]["id"]);
+    let both = s
+        .log(
+            &webhook_id,
+            "?success=false&event_type=chantier.created&limit=1",
+        )
+        .await;
+    assert_eq!(both["total"], 2);
+    for bad in [
+        "?limit=0",
+        "?limit=101",
+        "?event_type=Chantier..created",
+        "?success=maybe",
+        "?colour=blue",
+    ] {
+        let (status, problem) = s
+            .call(
+                Method::GET,
+                &format!("/api/v1/webhooks/{webhook_id}/deliveries{bad}"),
+                &s.admin,
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {problem}");
+    }
+    s.app.stop().await;
+}
+
+/// Jobs leased by some worker, and jobs in flight.
+async fn leased(url: &str) -> i64 {
+    count(
+        url,
+        "SELECT count(*) AS count FROM webhook_deliveries \
+         WHERE status = 'in_flight' OR lease_until IS NOT NULL OR leased_by IS NOT NULL",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_delivery_in_flight_finish_and_leaves_nothing_leased() {
+    let s = hub(&[]).await;
+    let receiver =
+        Receiver::start(|_| Reply::status(200).delayed(Duration::from_millis(700))).await;
+    let (webhook_id, _) = s
+        .webhook(
+            &s.admin,
+            &receiver.url("/slowish"),
+            json!(["chantier.created"]),
+        )
+        .await;
+    s.chantier("CH-STOP").await;
+    receiver.wait_for(1).await;
+    assert_eq!(
+        leased(s.db.url()).await,
+        1,
+        "in flight when the stop begins"
+    );
+    let stopping = Instant::now();
+    s.app.stop().await;
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(400),
+        "it waited"
+    );
+    assert_eq!(leased(s.db.url()).await, 0);
+    assert_eq!(job_statuses(s.db.url(), &webhook_id).await, ["succeeded"]);
+    assert_eq!(
+        count(
+            s.db.url(),
+            "SELECT count(*) AS count FROM webhook_delivery_attempts WHERE success"
+        )
+        .await,
+        1,
+        "its outcome was recorded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_the_lease_of_a_delivery_that_does_not_finish_in_time() {
+    let s = hub(&[("SHUTDOWN_TIMEOUT", "1s")]).await;
+    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(60))).await;
+    let (webhook_id, _) = s
+        .webhook(
+            &s.admin,
+            &receiver.url("/hang"),
+            json!(["chantier.created"]),
+        )
+        .await;
+    s.chantier("CH-HANG").await;
+    receiver.wait_for(1).await;
+    let stopping = Instant::now();
+    s.app.stop().await;
+    assert!(stopping.elapsed() < Duration::from_secs(5));
+    assert_eq!(leased(s.db.url()).await, 0, "nothing left leased");
+    // Due again at once for the next worker; the interrupted attempt does
+    // not count.
+    assert_eq!(job_statuses(s.db.url(), &webhook_id).await, ["pending"]);
+    assert_eq!(
+        count(
+            s.db.url(),
+            "SELECT count(*) AS count FROM webhook_deliveries \
+             WHERE attempt = 0 AND next_attempt_at <= now()"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            s.db.url(),
+            "SELECT count(*) AS count FROM webhook_delivery_attempts"
+        )
+        .await,
+        0
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webhook_id() {
+    let db = TestDatabase::new().await;
+    bootstrap_admin(db.url()).await;
+    // The first three requests hang (the worker dies while waiting); every
+    // later one is answered.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let receiver = Receiver::start({
+        let calls = calls.clone();
+        move |_| {
+            if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                Reply::status(200).delayed(Duration::from_secs(60))
+            } else {
+                Reply::status(200)
+            }
+        }
+    })
+    .await;
+
+    // A real process, killed with SIGKILL: no shutdown code runs.
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hub-chantier"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db.url())
+        .env("JWT_SECRET", crate::support::JWT_SECRET)
+        .env("WEBHOOK_SECRETS_KEY", crate::support::WEBHOOK_SECRETS_KEY)
+        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("RATE_LIMITS", "off")
+        .env("WEBHOOKS_ALLOW_HTTP", "true")
+        .env("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8")
+        .env("WEBHOOKS_MAX_IN_FLIGHT", "3")
+        .env("WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", "3")
+        .env("WEBHOOKS_TIMEOUT", "30s")
+        .env("WEBHOOKS_LEASE_DURATION", "32s")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while http()
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed() < Duration::from_secs(30), "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let token = {
+        let response = http()
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"email": crate::support::ADMIN_EMAIL, "password": crate::support::ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    };
+    let created = http()
+        .post(format!("{base}/api/v1/webhooks"))
+        .bearer_auth(&token)
+        .json(&json!({"url": receiver.url("/crash"), "events": ["chantier.created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    for i in 0..5 {
+        let response = http()
+            .post(format!("{base}/api/v1/chantiers"))
+            .bearer_auth(&token)
+            .json(&json!({"code": format!("CH-CRASH-{i}"), "nom": "Tour", "adresse": "1 quai"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let hung = receiver.wait_for(3).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(leased(db.url()).await, 3, "the dead worker's leases remain");
+
+    // Expire the dead worker's leases rather than waiting 32 s for them.
+    sql_query("UPDATE webhook_deliveries SET lease_until = now() WHERE status = 'in_flight'")
+        .execute(&mut AsyncPgConnection::establish(db.url()).await.unwrap())
+        .await
+        .unwrap();
+    let app = start(&db, &[]).await;
+    eventually("every event delivered", || async {
+        count(
+            db.url(),
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
+        )
+        .await
+            == 5
+    })
+    .await;
+    let requests = receiver.requests();
+    let after: Vec<&str> = requests[3..]
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
+    let events: Vec<String> = {
+        #[derive(QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = Text)]
+            id: String,
+        }
+        sql_query(
+            "SELECT event_id::text AS id FROM event_logs WHERE event_type = 'chantier.created'",
+        )
+        .load::<Id>(&mut AsyncPgConnection::establish(db.url()).await.unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+    };
+    assert_eq!(events.len(), 5);
+    for event in &events {
+        assert!(
+            after.contains(&event.as_str()),
+            "{event} delivered after the restart"
+        );
+    }
+    for request in &hung {
+        let id = request.header("webhook-id").unwrap();
+        assert!(
+            after.contains(&id),
+            "the interrupted {id} was sent again, same webhook-id"
+        );
+    }
+    assert_eq!(leased(db.url()).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_metrics_are_exported() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::ok().await;
+    s.webhook(&s.admin, &receiver.url("/m"), json!(["chantier.created"]))
+        .await;
+    s.chantier("CH-METRICS").await;
+    receiver.wait_for(1).await;
+    let text = || async {
+        http()
+            .get(s.app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    eventually("the attempt counter", || async {
+        text()
+            .await
+            .contains(r#"hub_webhook_delivery_attempts_total{result="success"} 1"#)
+    })
+    .await;
+    let metrics = text().await;
+    for expected in [
+        "hub_webhook_delivery_duration_seconds_bucket",
+        r#"hub_webhook_delivery_queue_depth{status="pending"}"#,
+        r#"hub_webhook_delivery_queue_depth{status="in_flight"}"#,
+        "hub_webhook_deliveries_in_flight",
+    ] {
+        assert!(metrics.contains(expected), "{expected}\n{metrics}");
+    }
+    s.app.stop().await;
+}
+
+fn cleanup(url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hub-chantier"))
+        .arg("cleanup-deliveries")
+        .args(args)
+        .env_clear()
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_deliveries_deletes_the_log_past_retention() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::ok().await;
+    let (webhook_id, _) = s
+        .webhook(&s.admin, &receiver.url("/old"), json!(["chantier.created"]))
+        .await;
+    s.chantier("CH-OLD").await;
+    s.chantier("CH-NEW").await;
+    eventually("both delivered", || async {
+        s.job_statuses(&webhook_id).await == ["succeeded", "succeeded"]
+    })
+    .await;
+    s.app.stop().await;
+    // One delivery (job and attempt) is 100 days old, the other fresh.
+    sql_query(
+        "WITH old AS (SELECT id FROM webhook_deliveries ORDER BY created_at LIMIT 1) \
+         UPDATE webhook_deliveries SET finished_at = now() - interval '100 days' \
+         WHERE id IN (SELECT id FROM old)",
+    )
+    .execute(&mut AsyncPgConnection::establish(s.db.url()).await.unwrap())
+    .await
+    .unwrap();
+    sql_query(
+        "UPDATE webhook_delivery_attempts SET attempted_at = now() - interval '100 days' \
+         WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE finished_at < now() - interval '90 days')",
+    )
+    .execute(&mut AsyncPgConnection::establish(s.db.url()).await.unwrap())
+    .await
+    .unwrap();
+
+    let dry = cleanup(s.db.url(), &["--retention-days", "90", "--dry-run"]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let report: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(report["would_delete"], 1);
+    assert_eq!(report["dry_run"], true);
+    let cutoff = time::OffsetDateTime::parse(
+        report["cutoff"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expected = time::OffsetDateTime::now_utc() - time::Duration::days(90);
+    assert!((cutoff - expected).abs() < time::Duration::minutes(1));
+    assert_eq!(report.as_object().unwrap().len(), 3);
+    assert_eq!(
+        count(
+            s.db.url(),
+            "SELECT count(*) AS count FROM webhook_delivery_attempts"
+        )
+        .await,
+        2,
+        "a dry run deletes nothing"
+    );
+
+    let run = cleanup(s.db.url(), &["--retention-days", "90"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["deleted"], 1);
+    assert_eq!(report["dry_run"], false);
+    assert!(report["cutoff"].is_string());
+    assert_eq!(
+        count(
+            s.db.url(),
+            "SELECT count(*) AS count FROM webhook_delivery_attempts"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            s.db.url(),
+            "SELECT count(*) AS count FROM webhook_deliveries"
+        )
+        .await,
+        1,
+        "the finished job past retention went too"
+    );
+
+    for bad in ["0", "-5", "3651", "many"] {
+        let refused = cleanup(s.db.url(), &["--retention-days", bad]);
+        assert!(!refused.status.success(), "{bad}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains("retention-days"), "{bad}: {stderr}");
+        assert!(refused.stdout.is_empty());
+    }
+}

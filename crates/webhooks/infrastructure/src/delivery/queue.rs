@@ -1,0 +1,308 @@
+//! The queue's SQL as the workers use it: claim due jobs, record outcomes
+//! in batches, release leases. Each is one autocommit statement: no
+//! transaction stays open while a request is in flight. Public for the
+//! tests of the queue's guarantees; the app goes through [`super::DeliveryEngine`].
+
+use std::time::Duration;
+
+use diesel::QueryableByName;
+use diesel::sql_types::{
+    Array, BigInt, Bool, Bytea, Integer, Nullable, SmallInt, Text, Timestamptz,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hub_webhooks_domain::DeliveryStatus;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::statement::statement;
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+/// A job leased to this worker, with what sending it needs from its webhook.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ClaimedJob {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub webhook_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub event_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub event_type: String,
+    #[diesel(sql_type = Text)]
+    pub payload: String,
+    /// Attempts made before this one.
+    #[diesel(sql_type = Integer)]
+    pub attempt: i32,
+    #[diesel(sql_type = Integer)]
+    pub max_attempts: i32,
+    #[diesel(sql_type = Text)]
+    pub url: String,
+    #[diesel(sql_type = Bool)]
+    pub is_active: bool,
+    #[diesel(sql_type = Bytea)]
+    pub secret_ciphertext: Vec<u8>,
+    #[diesel(sql_type = Bytea)]
+    pub secret_nonce: Vec<u8>,
+    #[diesel(sql_type = Text)]
+    pub secret_key_id: String,
+    #[diesel(sql_type = Nullable<Bytea>)]
+    pub previous_secret_ciphertext: Option<Vec<u8>>,
+    #[diesel(sql_type = Nullable<Bytea>)]
+    pub previous_secret_nonce: Option<Vec<u8>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub previous_secret_key_id: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub previous_secret_expires_at: Option<OffsetDateTime>,
+}
+
+/// What a claim may take.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// Jobs wanted (free slots of the process).
+    pub limit: usize,
+    /// Webhooks already at their per-endpoint cap in this process: skipped.
+    pub saturated: Vec<Uuid>,
+    /// Other webhooks with requests in flight here, and how many.
+    pub busy: Vec<(Uuid, usize)>,
+    pub per_endpoint: usize,
+    pub lease: Duration,
+    pub worker: Uuid,
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Leases up to `claim.limit` due jobs — pending ones whose time has come
+/// and in-flight ones whose lease expired (their worker died) — oldest due
+/// first, at most `per_endpoint` in flight per webhook, in one statement.
+/// `FOR UPDATE SKIP LOCKED` makes concurrent claims (other workers, other
+/// processes) take disjoint sets without waiting for each other.
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    claim: &Claim,
+) -> Result<Vec<ClaimedJob>, diesel::result::Error> {
+    if claim.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let (busy_ids, busy_counts): (Vec<Uuid>, Vec<i32>) = claim
+        .busy
+        .iter()
+        .map(|(id, n)| (*id, i32::try_from(*n).unwrap_or(i32::MAX)))
+        .unzip();
+    // The candidates are read past the per-webhook cap (a backlog of one
+    // webhook must not hide the due jobs of others), then cut per webhook.
+    let scan = claim.limit.saturating_mul(4).clamp(16, 1000);
+    statement(
+        "WITH candidates AS ( \
+             SELECT id, webhook_id, COALESCE(lease_until, next_attempt_at) AS due \
+             FROM webhook_deliveries \
+             WHERE status IN ('pending', 'in_flight') \
+               AND COALESCE(lease_until, next_attempt_at) <= now() \
+               AND webhook_id <> ALL($1) \
+             ORDER BY COALESCE(lease_until, next_attempt_at) \
+             LIMIT $2 \
+             FOR UPDATE SKIP LOCKED \
+         ), ranked AS ( \
+             SELECT c.id, c.due, \
+                    row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.due) \
+                      + COALESCE(b.in_flight, 0) AS slot \
+             FROM candidates c \
+             LEFT JOIN unnest($3::uuid[], $4::int4[]) AS b (webhook_id, in_flight) \
+               ON b.webhook_id = c.webhook_id \
+         ), picked AS ( \
+             SELECT id FROM ranked WHERE slot <= $5 ORDER BY due LIMIT $6 \
+         ) \
+         UPDATE webhook_deliveries d \
+         SET status = 'in_flight', lease_until = now() + $7 * interval '1 millisecond', \
+             leased_by = $8, updated_at = now() \
+         FROM picked, webhooks w \
+         WHERE d.id = picked.id AND w.id = d.webhook_id \
+         RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.payload, d.attempt, \
+                   d.max_attempts, w.url, w.is_active, w.secret_ciphertext, w.secret_nonce, \
+                   w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
+                   w.previous_secret_key_id, w.previous_secret_expires_at",
+    )
+    .bind::<Array<SqlUuid>, _>(&claim.saturated)
+    .bind::<BigInt, _>(count(scan))
+    .bind::<Array<SqlUuid>, _>(busy_ids)
+    .bind::<Array<Integer>, _>(busy_counts)
+    .bind::<BigInt, _>(count(claim.per_endpoint))
+    .bind::<BigInt, _>(count(claim.limit))
+    .bind::<BigInt, _>(i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX))
+    .bind::<SqlUuid, _>(claim.worker)
+    .load(conn)
+    .await
+}
+
+/// One attempt, as logged.
+#[derive(Debug, Clone)]
+pub struct AttemptLog {
+    pub id: Uuid,
+    pub delivery_id: Uuid,
+    pub webhook_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub attempt: i32,
+    pub success: bool,
+    pub status_code: Option<i16>,
+    pub response_body: Option<String>,
+    pub error_kind: Option<&'static str>,
+    pub error_message: Option<String>,
+    pub duration_ms: i32,
+    pub attempted_at: OffsetDateTime,
+}
+
+/// Where a leased job goes after its attempt (or after being skipped).
+#[derive(Debug, Clone)]
+pub struct JobUpdate {
+    pub id: Uuid,
+    pub status: DeliveryStatus,
+    /// Attempts made, this one included.
+    pub attempt: i32,
+    /// For `pending`: when the next attempt is due.
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct UpdatedId {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// Records several outcomes in one statement: the jobs' new state (only
+/// where this worker still holds the lease), the attempt rows (for jobs
+/// that still exist: a webhook deleted meanwhile took its jobs along), and
+/// the success bookkeeping of the webhooks in `delivered` (failure counter
+/// reset, `last_triggered_at`: what `record_delivery_success` of the
+/// webhook repository does, folded in to save a round trip per batch).
+/// Returns the ids of the jobs updated.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    worker: Uuid,
+    jobs: &[JobUpdate],
+    attempts: &[AttemptLog],
+    delivered: &[Uuid],
+) -> Result<Vec<Uuid>, diesel::result::Error> {
+    let rows: Vec<UpdatedId> = statement(
+        "WITH outcome AS ( \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::timestamptz[], $5::text[]) \
+               AS o (id, status, attempt, next_attempt_at, last_error) \
+         ), updated AS ( \
+             UPDATE webhook_deliveries d \
+             SET status = o.status, attempt = o.attempt, \
+                 next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at), \
+                 lease_until = NULL, leased_by = NULL, last_error = o.last_error, \
+                 finished_at = CASE WHEN o.status IN ('succeeded', 'failed', 'cancelled') \
+                               THEN now() END, \
+                 updated_at = now() \
+             FROM outcome o \
+             WHERE d.id = o.id AND d.status = 'in_flight' AND d.leased_by = $6 \
+             RETURNING d.id \
+         ), logged AS ( \
+             INSERT INTO webhook_delivery_attempts (id, delivery_id, webhook_id, event_id, \
+                 event_type, attempt, success, status_code, response_body, error_kind, \
+                 error_message, duration_ms, attempted_at) \
+             SELECT a.* FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::uuid[], \
+                 $11::text[], $12::int4[], $13::bool[], $14::int2[], $15::text[], $16::text[], \
+                 $17::text[], $18::int4[], $19::timestamptz[]) \
+               AS a (id, delivery_id, webhook_id, event_id, event_type, attempt, success, \
+                     status_code, response_body, error_kind, error_message, duration_ms, \
+                     attempted_at) \
+             WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.delivery_id) \
+             RETURNING 1 \
+         ), delivered AS ( \
+             UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = now(), \
+                 version = version + 1 \
+             WHERE id = ANY($20) \
+             RETURNING 1 \
+         ) \
+         SELECT id FROM updated",
+    )
+    .bind::<Array<SqlUuid>, _>(jobs.iter().map(|j| j.id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(jobs.iter().map(|j| j.status.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(jobs.iter().map(|j| j.attempt).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Timestamptz>>, _>(
+        jobs.iter().map(|j| j.next_attempt_at).collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(
+        jobs.iter()
+            .map(|j| j.last_error.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<SqlUuid, _>(worker)
+    .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.delivery_id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.webhook_id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.event_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(
+        attempts
+            .iter()
+            .map(|a| a.event_type.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Integer>, _>(attempts.iter().map(|a| a.attempt).collect::<Vec<_>>())
+    .bind::<Array<Bool>, _>(attempts.iter().map(|a| a.success).collect::<Vec<_>>())
+    .bind::<Array<Nullable<SmallInt>>, _>(
+        attempts.iter().map(|a| a.status_code).collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(
+        attempts
+            .iter()
+            .map(|a| a.response_body.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(attempts.iter().map(|a| a.error_kind).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        attempts
+            .iter()
+            .map(|a| a.error_message.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Integer>, _>(attempts.iter().map(|a| a.duration_ms).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(attempts.iter().map(|a| a.attempted_at).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(delivered)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Gives back the jobs this worker still holds (shutdown): due again at
+/// once, for any worker; the interrupted attempt is not counted.
+pub async fn release(
+    conn: &mut AsyncPgConnection,
+    worker: Uuid,
+) -> Result<usize, diesel::result::Error> {
+    statement(
+        "UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL, leased_by = NULL, \
+         updated_at = now() WHERE status = 'in_flight' AND leased_by = $1",
+    )
+    .bind::<SqlUuid, _>(worker)
+    .execute(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, QueryableByName)]
+pub struct QueueDepth {
+    /// Waiting for their first attempt or a retry.
+    #[diesel(sql_type = BigInt)]
+    pub pending: i64,
+    /// Leased by a worker (of any process).
+    #[diesel(sql_type = BigInt)]
+    pub in_flight: i64,
+}
+
+/// How many jobs are queued, for the metrics.
+pub async fn queue_depth(
+    conn: &mut AsyncPgConnection,
+) -> Result<QueueDepth, diesel::result::Error> {
+    statement(
+        "SELECT count(*) FILTER (WHERE status = 'pending') AS pending, \
+                count(*) FILTER (WHERE status = 'in_flight') AS in_flight \
+         FROM webhook_deliveries WHERE status IN ('pending', 'in_flight')",
+    )
+    .get_result(conn)
+    .await
+}

@@ -1,0 +1,306 @@
+//! [`DeliveryRepository`] on PostgreSQL: the delivery log, test events and
+//! redeliveries, as the owner's requests need them.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hub_kernel::{EventEnvelope, Page};
+use hub_platform_postgres::{Database, DbError, outbox};
+use hub_webhooks_application::{AttemptFilter, DeliveryRepository, Redelivery, RepositoryError};
+use hub_webhooks_domain::{DeliveryAttempt, DeliveryStatus, NewDelivery};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::fanout::DeliveryWaker;
+use crate::schema::{webhook_deliveries, webhook_delivery_attempts};
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+/// [`DeliveryRepository`] on PostgreSQL; wakes this process's workers when
+/// it makes a delivery due.
+#[derive(Debug, Clone)]
+pub struct DieselDeliveryRepository {
+    db: Database,
+    waker: DeliveryWaker,
+}
+
+impl DieselDeliveryRepository {
+    pub fn new(db: Database, waker: DeliveryWaker) -> Self {
+        Self { db, waker }
+    }
+}
+
+fn storage(error: DbError) -> RepositoryError {
+    RepositoryError::Storage(error.to_string())
+}
+
+fn query_failed(error: diesel::result::Error) -> RepositoryError {
+    storage(error.into())
+}
+
+type AttemptRow = (
+    Uuid,
+    Uuid,
+    Uuid,
+    Uuid,
+    String,
+    i32,
+    bool,
+    Option<i16>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i32,
+    OffsetDateTime,
+    String,
+);
+
+fn attempt_from(row: AttemptRow) -> Result<DeliveryAttempt, RepositoryError> {
+    let (
+        id,
+        delivery_id,
+        webhook_id,
+        event_id,
+        event_type,
+        attempt,
+        success,
+        status_code,
+        response_body,
+        error_kind,
+        error_message,
+        duration_ms,
+        attempted_at,
+        delivery_status,
+    ) = row;
+    let corrupt =
+        |what: &str| RepositoryError::Storage(format!("attempt {id} has an invalid {what}"));
+    Ok(DeliveryAttempt {
+        id,
+        delivery_id,
+        webhook_id,
+        event_id,
+        event_type,
+        attempt: u32::try_from(attempt).map_err(|_| corrupt("attempt"))?,
+        success,
+        status_code: status_code.and_then(|c| u16::try_from(c).ok()),
+        response_body,
+        error_kind: error_kind
+            .map(|k| k.parse())
+            .transpose()
+            .map_err(|_| corrupt("error_kind"))?,
+        error_message,
+        duration_ms: u32::try_from(duration_ms).unwrap_or_default(),
+        attempted_at,
+        delivery_status: delivery_status
+            .parse::<DeliveryStatus>()
+            .map_err(|_| corrupt("delivery status"))?,
+    })
+}
+
+/// The attempts of `webhook_id` matching `filter` (boxed so that the count
+/// and the page share it).
+fn filtered(
+    webhook_id: Uuid,
+    filter: &AttemptFilter,
+) -> webhook_delivery_attempts::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = webhook_delivery_attempts::table
+        .filter(webhook_delivery_attempts::webhook_id.eq(webhook_id))
+        .into_boxed();
+    if let Some(success) = filter.success {
+        query = query.filter(webhook_delivery_attempts::success.eq(success));
+    }
+    if let Some(event_type) = &filter.event_type {
+        query = query.filter(webhook_delivery_attempts::event_type.eq(event_type.clone()));
+    }
+    query
+}
+
+#[derive(QueryableByName)]
+struct Requeued {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+#[derive(QueryableByName)]
+struct Status {
+    #[diesel(sql_type = Text)]
+    status: String,
+}
+
+async fn insert_job(
+    conn: &mut AsyncPgConnection,
+    delivery: &NewDelivery,
+) -> Result<(), diesel::result::Error> {
+    diesel::sql_query(
+        "INSERT INTO webhook_deliveries \
+         (id, webhook_id, event_id, event_type, payload, max_attempts, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, now())",
+    )
+    .bind::<SqlUuid, _>(delivery.id)
+    .bind::<SqlUuid, _>(delivery.webhook_id)
+    .bind::<SqlUuid, _>(delivery.event_id)
+    .bind::<Text, _>(&delivery.event_type)
+    .bind::<Text, _>(&delivery.payload)
+    .bind::<Integer, _>(i32::try_from(delivery.max_attempts).unwrap_or(1))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn attempts(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX).max(1)
+}
+
+#[async_trait]
+impl DeliveryRepository for DieselDeliveryRepository {
+    async fn list_attempts(
+        &self,
+        webhook_id: Uuid,
+        filter: &AttemptFilter,
+        page: Page,
+    ) -> Result<(Vec<DeliveryAttempt>, u64), RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let total: i64 = filtered(webhook_id, filter)
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(query_failed)?;
+        let ids: Vec<Uuid> = filtered(webhook_id, filter)
+            .order((
+                webhook_delivery_attempts::attempted_at.desc(),
+                webhook_delivery_attempts::id.desc(),
+            ))
+            .offset(i64::try_from(page.skip).unwrap_or(i64::MAX))
+            .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
+            .select(webhook_delivery_attempts::id)
+            .load(&mut conn)
+            .await
+            .map_err(query_failed)?;
+        let rows: Vec<AttemptRow> = webhook_delivery_attempts::table
+            .inner_join(webhook_deliveries::table)
+            .filter(webhook_delivery_attempts::id.eq_any(&ids))
+            .order((
+                webhook_delivery_attempts::attempted_at.desc(),
+                webhook_delivery_attempts::id.desc(),
+            ))
+            .select((
+                webhook_delivery_attempts::id,
+                webhook_delivery_attempts::delivery_id,
+                webhook_delivery_attempts::webhook_id,
+                webhook_delivery_attempts::event_id,
+                webhook_delivery_attempts::event_type,
+                webhook_delivery_attempts::attempt,
+                webhook_delivery_attempts::success,
+                webhook_delivery_attempts::status_code,
+                webhook_delivery_attempts::response_body,
+                webhook_delivery_attempts::error_kind,
+                webhook_delivery_attempts::error_message,
+                webhook_delivery_attempts::duration_ms,
+                webhook_delivery_attempts::attempted_at,
+                webhook_deliveries::status,
+            ))
+            .load(&mut conn)
+            .await
+            .map_err(query_failed)?;
+        let attempts = rows
+            .into_iter()
+            .map(attempt_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((attempts, u64::try_from(total).unwrap_or_default()))
+    }
+
+    async fn enqueue_test(
+        &self,
+        event: &EventEnvelope,
+        delivery: &NewDelivery,
+    ) -> Result<(), RepositoryError> {
+        let events = [event.clone()];
+        let delivery = delivery.clone();
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    outbox::append(conn, &events).await?;
+                    insert_job(conn, &delivery).await?;
+                    Ok::<_, DbError>(())
+                })
+            })
+            .await
+            .map_err(storage)?;
+        self.waker.wake();
+        Ok(())
+    }
+
+    async fn redeliver(
+        &self,
+        webhook_id: Uuid,
+        id: Uuid,
+        budget: u32,
+    ) -> Result<Redelivery, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        // A pending delivery is only brought forward; a finished one starts
+        // a new series of attempts. One in flight is left alone.
+        let requeued: Option<Requeued> = diesel::sql_query(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), \
+                 max_attempts = CASE WHEN status = 'pending' THEN max_attempts ELSE attempt + $3 END, \
+                 finished_at = NULL, updated_at = now() \
+             WHERE webhook_id = $1 AND status <> 'in_flight' AND (id = $2 OR id = \
+                 (SELECT delivery_id FROM webhook_delivery_attempts WHERE id = $2 AND webhook_id = $1)) \
+             RETURNING id",
+        )
+        .bind::<SqlUuid, _>(webhook_id)
+        .bind::<SqlUuid, _>(id)
+        .bind::<Integer, _>(attempts(budget))
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(query_failed)?;
+        if let Some(requeued) = requeued {
+            self.waker.wake();
+            return Ok(Redelivery::Queued {
+                delivery_id: requeued.id,
+            });
+        }
+        let status: Option<Status> = diesel::sql_query(
+            "SELECT status FROM webhook_deliveries WHERE webhook_id = $1 AND (id = $2 OR id = \
+                 (SELECT delivery_id FROM webhook_delivery_attempts WHERE id = $2 AND webhook_id = $1))",
+        )
+        .bind::<SqlUuid, _>(webhook_id)
+        .bind::<SqlUuid, _>(id)
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(query_failed)?;
+        Ok(match status {
+            Some(s) if s.status == DeliveryStatus::InFlight.as_str() => Redelivery::InFlight,
+            _ => Redelivery::NotFound,
+        })
+    }
+
+    async fn redeliver_unsent(
+        &self,
+        webhook_id: Uuid,
+        since: OffsetDateTime,
+        until: Option<OffsetDateTime>,
+        budget: u32,
+    ) -> Result<u64, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let requeued = diesel::sql_query(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), \
+                 max_attempts = attempt + $4, finished_at = NULL, updated_at = now() \
+             WHERE webhook_id = $1 AND status IN ('failed', 'cancelled') \
+               AND created_at >= $2 AND ($3::timestamptz IS NULL OR created_at < $3)",
+        )
+        .bind::<SqlUuid, _>(webhook_id)
+        .bind::<Timestamptz, _>(since)
+        .bind::<Nullable<Timestamptz>, _>(until)
+        .bind::<Integer, _>(attempts(budget))
+        .execute(&mut conn)
+        .await
+        .map_err(query_failed)?;
+        if requeued > 0 {
+            self.waker.wake();
+        }
+        Ok(u64::try_from(requeued).unwrap_or_default())
+    }
+}

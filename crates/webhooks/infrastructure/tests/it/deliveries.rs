@@ -1,0 +1,783 @@
+//! The delivery queue on a real PostgreSQL: fan-out through the relay
+//! (idempotent, scoped), claims by concurrent workers, lease expiry, batch
+//! outcome recording, release, the owner's repository and retention.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::sql_types::{Integer, Text};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::RunQueryDsl;
+use hub_kernel::{EventEnvelope, EventType, Page, Role, TopicPattern};
+use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
+use hub_platform_postgres::retention::RetentionTarget;
+use hub_platform_postgres::{Database, DbError, OutboxRelay, RelayConfig, outbox};
+use hub_platform_test_db::TestDatabase;
+use hub_webhooks_application::{AttemptFilter, DeliveryRepository, Redelivery, WebhookRepository};
+use hub_webhooks_domain::{
+    DeliveryStatus, RetrySchedule, Webhook, WebhookChanges, delivery_payload,
+};
+use hub_webhooks_infrastructure::delivery::queue::{
+    self, AttemptLog, Claim, ClaimedJob, JobUpdate,
+};
+use hub_webhooks_infrastructure::{
+    ChantierScopeProjector, DeliveryAttemptsRetention, DeliveryFanOut, DeliveryWaker,
+    DieselDeliveryRepository, DieselWebhookRepository, FinishedDeliveriesRetention, OwnerProjector,
+};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::support::{count, new_webhook, now, vault};
+
+fn envelope(event_type: &'static str, data: serde_json::Value) -> EventEnvelope {
+    EventEnvelope {
+        event_id: Uuid::now_v7(),
+        event_type: EventType::from_static(event_type).unwrap(),
+        aggregate_type: event_type.split('.').next().unwrap().to_owned(),
+        aggregate_id: Uuid::now_v7().to_string(),
+        occurred_at: now(),
+        actor_id: None,
+        correlation_id: None,
+        causation_id: None,
+        schema_version: 1,
+        data,
+    }
+}
+
+fn chantier_created(site: Uuid, conducteurs: &[Uuid]) -> EventEnvelope {
+    envelope(
+        "chantier.created",
+        json!({"chantier_id": site, "code": "A", "nom": "A", "adresse": "1", "statut": "ouvert",
+               "conducteur_ids": conducteurs, "chef_chantier_ids": []}),
+    )
+}
+
+/// A relay with the scoping projectors and the fan-out, as the app wires it.
+fn relay(db: &Database) -> OutboxRelay {
+    let bus = Arc::new(InProcessEventBus::new(InProcessBusConfig {
+        handler_timeout: Duration::from_secs(5),
+        history_capacity: 0,
+    }));
+    OutboxRelay::new(db.clone(), bus, RelayConfig::default())
+        .with_durable_subscriber(Arc::new(ChantierScopeProjector::new()))
+        .with_durable_subscriber(Arc::new(OwnerProjector::new()))
+        .with_durable_subscriber(Arc::new(DeliveryFanOut::new(
+            RetrySchedule::default(),
+            DeliveryWaker::new(),
+        )))
+}
+
+async fn publish(db: &Database, relay: &OutboxRelay, events: Vec<EventEnvelope>) {
+    db.write(|conn| {
+        Box::pin(async move {
+            outbox::append(conn, &events).await?;
+            Ok::<_, DbError>(())
+        })
+    })
+    .await
+    .unwrap();
+    while relay.dispatch_once().await.unwrap() > 0 {}
+}
+
+async fn insert_webhook(db: &Database, owner: Uuid, role: Role, patterns: &[&str]) -> Webhook {
+    let (webhook, event, _) = new_webhook(&vault(), owner, patterns);
+    DieselWebhookRepository::new(db.clone())
+        .insert(&webhook, role, &[event], 20)
+        .await
+        .unwrap();
+    webhook
+}
+
+#[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct JobRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    webhook_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    event_id: Uuid,
+    #[diesel(sql_type = Text)]
+    payload: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Integer)]
+    max_attempts: i32,
+}
+
+async fn jobs(db: &Database) -> Vec<JobRow> {
+    let mut conn = db.connection().await.unwrap();
+    let mut rows: Vec<JobRow> = sql_query(
+        "SELECT webhook_id, event_id, payload, status, max_attempts FROM webhook_deliveries",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    rows.sort();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_fans_out_once_per_recipient_with_its_exact_body() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let relay = relay(db);
+    let admin = Uuid::now_v7();
+    let all = insert_webhook(db, admin, Role::Admin, &["*"]).await;
+    let sites = insert_webhook(db, admin, Role::Admin, &["chantier.*"]).await;
+    let users = insert_webhook(db, admin, Role::Admin, &["user.*"]).await;
+    // A webhook without retries gets one attempt.
+    let repository = DieselWebhookRepository::new(db.clone());
+    let mut no_retry = repository.find(sites.id()).await.unwrap().unwrap();
+    no_retry.update(
+        WebhookChanges {
+            retry_enabled: Some(false),
+            ..WebhookChanges::default()
+        },
+        now(),
+    );
+    repository.update(&no_retry, &[]).await.unwrap();
+    // Deliveries of the webhooks' own creation events are not the subject.
+    publish(db, &relay, Vec::new()).await;
+    sql_query("DELETE FROM webhook_deliveries")
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+
+    let event = chantier_created(Uuid::now_v7(), &[]);
+    publish(db, &relay, vec![event.clone()]).await;
+    let body = delivery_payload(&event).unwrap();
+    let fanned = jobs(db).await;
+    let mut expected = vec![(all.id(), 4), (sites.id(), 1)];
+    expected.sort();
+    assert_eq!(
+        fanned
+            .iter()
+            .map(|j| (j.webhook_id, j.max_attempts))
+            .collect::<Vec<_>>(),
+        expected
+    );
+    assert!(!fanned.iter().any(|j| j.webhook_id == users.id()));
+    for job in &fanned {
+        assert_eq!(job.event_id, event.event_id);
+        assert_eq!(job.payload, body, "the exact bytes, computed once");
+        assert_eq!(job.status, "pending");
+    }
+
+    // Published again (a replay, or a relay that died before its commit):
+    // no second job.
+    let mut conn = db.connection().await.unwrap();
+    let chantiers = TopicPattern::parse("chantier.*").unwrap();
+    let marked = outbox::mark_for_replay(&mut conn, OffsetDateTime::UNIX_EPOCH, Some(&chantiers))
+        .await
+        .unwrap();
+    assert_eq!(marked, 1);
+    drop(conn);
+    while relay.dispatch_once().await.unwrap() > 0 {}
+    assert_eq!(jobs(db).await, fanned);
+
+    // webhook.test is never fanned out, even to `*`.
+    let test = envelope(
+        "webhook.test",
+        json!({"webhook_id": all.id(), "message": "hi"}),
+    );
+    publish(db, &relay, vec![test]).await;
+    assert_eq!(jobs(db).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fan_out_follows_access_scoping() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let relay = relay(db);
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let a_hook = insert_webhook(db, a, Role::Conducteur, &["chantier.*"]).await;
+    let b_hook = insert_webhook(db, b, Role::Conducteur, &["chantier.*"]).await;
+    publish(db, &relay, Vec::new()).await;
+    sql_query("DELETE FROM webhook_deliveries")
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    // The chantier names `a`: the projector runs before the fan-out, so the
+    // creation itself already reaches a's webhook, never b's.
+    publish(db, &relay, vec![chantier_created(Uuid::now_v7(), &[a])]).await;
+    let fanned = jobs(db).await;
+    assert_eq!(fanned.len(), 1);
+    assert_eq!(fanned[0].webhook_id, a_hook.id());
+    assert_ne!(fanned[0].webhook_id, b_hook.id());
+}
+
+/// `n` due jobs per webhook, inserted directly.
+async fn queue_jobs(db: &Database, webhooks: &[Uuid], n: usize) {
+    let mut conn = db.connection().await.unwrap();
+    for webhook in webhooks {
+        for _ in 0..n {
+            sql_query(
+                "INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, \
+                 max_attempts, next_attempt_at) VALUES ($1, $2, $3, 'chantier.created', '{}', 4, \
+                 now() - interval '1 second')",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+            .bind::<diesel::sql_types::Uuid, _>(*webhook)
+            .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+fn claim_of(worker: Uuid, limit: usize) -> Claim {
+    Claim {
+        limit,
+        saturated: Vec::new(),
+        busy: Vec::new(),
+        per_endpoint: 1000,
+        lease: Duration::from_secs(60),
+        worker,
+    }
+}
+
+async fn claim(db: &Database, claim: &Claim) -> Vec<ClaimedJob> {
+    let mut conn = db.connection().await.unwrap();
+    queue::claim(&mut conn, claim).await.unwrap()
+}
+
+async fn three_webhooks(db: &Database) -> Vec<Uuid> {
+    let admin = Uuid::now_v7();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            insert_webhook(db, admin, Role::Admin, &["chantier.*"])
+                .await
+                .id(),
+        );
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_workers_never_claim_the_same_job() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks, 100).await;
+
+    let worker = |db: Database| async move {
+        let me = Uuid::now_v7();
+        let mut mine = Vec::new();
+        loop {
+            let got = claim(&db, &claim_of(me, 7)).await;
+            if got.is_empty() {
+                return mine;
+            }
+            assert!(got.len() <= 7);
+            mine.extend(got.into_iter().map(|j| j.id));
+        }
+    };
+    let (a, b, c) = tokio::join!(
+        tokio::spawn(worker(db.clone())),
+        tokio::spawn(worker(db.clone())),
+        tokio::spawn(worker(db.clone()))
+    );
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    let total = a.len() + b.len() + c.len();
+    let distinct: BTreeSet<Uuid> = a.iter().chain(&b).chain(&c).copied().collect();
+    assert_eq!(total, 300, "every job claimed");
+    assert_eq!(distinct.len(), 300, "none twice");
+    assert!(
+        [a.len(), b.len(), c.len()]
+            .iter()
+            .filter(|n| **n > 0)
+            .count()
+            >= 2,
+        "the workers shared the work: {} / {} / {}",
+        a.len(),
+        b.len(),
+        c.len()
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'in_flight' \
+             AND lease_until > now() AND leased_by IS NOT NULL"
+        )
+        .await,
+        300
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_respect_the_per_webhook_cap_and_skip_saturated_webhooks() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    let (w1, w2, w3) = (webhooks[0], webhooks[1], webhooks[2]);
+    queue_jobs(db, &[w1], 20).await;
+    queue_jobs(db, &[w2, w3], 5).await;
+    let worker = Uuid::now_v7();
+
+    let per_webhook =
+        |jobs: &[ClaimedJob], id: Uuid| jobs.iter().filter(|j| j.webhook_id == id).count();
+    let first = claim(
+        db,
+        &Claim {
+            per_endpoint: 3,
+            ..claim_of(worker, 50)
+        },
+    )
+    .await;
+    assert_eq!(
+        (
+            per_webhook(&first, w1),
+            per_webhook(&first, w2),
+            per_webhook(&first, w3)
+        ),
+        (3, 3, 3),
+        "w1's backlog hides nobody"
+    );
+    // w1 at its cap, w2 with 2 of 3 in flight: only 1 more for w2, w3 free.
+    let second = claim(
+        db,
+        &Claim {
+            per_endpoint: 3,
+            saturated: vec![w1],
+            busy: vec![(w2, 2)],
+            ..claim_of(worker, 50)
+        },
+    )
+    .await;
+    assert_eq!(
+        (
+            per_webhook(&second, w1),
+            per_webhook(&second, w2),
+            per_webhook(&second, w3)
+        ),
+        (0, 1, 2)
+    );
+    // The claimed job carries what sending it needs.
+    let job = &first[0];
+    assert!(job.url.starts_with("https://"));
+    assert!(job.is_active);
+    assert_eq!(job.secret_nonce.len(), 12);
+    assert_eq!(job.attempt, 0);
+    assert_eq!(job.max_attempts, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_is_reclaimed_and_the_old_worker_can_no_longer_record() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks[..1], 1).await;
+    let (dead, alive) = (Uuid::now_v7(), Uuid::now_v7());
+    let taken = claim(
+        db,
+        &Claim {
+            lease: Duration::from_millis(300),
+            ..claim_of(dead, 10)
+        },
+    )
+    .await;
+    assert_eq!(taken.len(), 1);
+    assert!(claim(db, &claim_of(alive, 10)).await.is_empty(), "leased");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let reclaimed = claim(db, &claim_of(alive, 10)).await;
+    assert_eq!(reclaimed.len(), 1);
+    assert_eq!(reclaimed[0].id, taken[0].id);
+    assert_eq!(reclaimed[0].attempt, 0, "the lost attempt is not counted");
+
+    let done = |id| JobUpdate {
+        id,
+        status: DeliveryStatus::Succeeded,
+        attempt: 1,
+        next_attempt_at: None,
+        last_error: None,
+    };
+    let mut conn = db.connection().await.unwrap();
+    let late = queue::record(&mut conn, dead, &[done(taken[0].id)], &[], &[])
+        .await
+        .unwrap();
+    assert!(late.is_empty(), "the dead worker's outcome is ignored");
+    let applied = queue::record(&mut conn, alive, &[done(taken[0].id)], &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(applied, [taken[0].id]);
+}
+
+fn attempt_log(job: &ClaimedJob, success: bool, status: i16) -> AttemptLog {
+    AttemptLog {
+        id: Uuid::now_v7(),
+        delivery_id: job.id,
+        webhook_id: job.webhook_id,
+        event_id: job.event_id,
+        event_type: job.event_type.clone(),
+        attempt: 1,
+        success,
+        status_code: Some(status),
+        response_body: Some("réponse".into()),
+        error_kind: (!success).then_some("http_status"),
+        error_message: (!success).then(|| format!("the receiver answered HTTP {status}")),
+        duration_ms: 12,
+        attempted_at: now(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_outcomes_are_recorded_in_one_statement() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks, 1).await;
+    let worker = Uuid::now_v7();
+    let claimed = claim(db, &claim_of(worker, 10)).await;
+    assert_eq!(claimed.len(), 3);
+    let retry_at = now() + time::Duration::minutes(5);
+    let updates = vec![
+        JobUpdate {
+            id: claimed[0].id,
+            status: DeliveryStatus::Succeeded,
+            attempt: 1,
+            next_attempt_at: None,
+            last_error: None,
+        },
+        JobUpdate {
+            id: claimed[1].id,
+            status: DeliveryStatus::Pending,
+            attempt: 1,
+            next_attempt_at: Some(retry_at),
+            last_error: Some("the receiver answered HTTP 500".into()),
+        },
+        JobUpdate {
+            id: claimed[2].id,
+            status: DeliveryStatus::Failed,
+            attempt: 1,
+            next_attempt_at: None,
+            last_error: Some("the receiver answered HTTP 503".into()),
+        },
+    ];
+    let attempts = vec![
+        attempt_log(&claimed[0], true, 200),
+        attempt_log(&claimed[1], false, 500),
+        attempt_log(&claimed[2], false, 503),
+    ];
+    let mut conn = db.connection().await.unwrap();
+    let applied = queue::record(
+        &mut conn,
+        worker,
+        &updates,
+        &attempts,
+        &[claimed[0].webhook_id],
+    )
+    .await
+    .unwrap();
+    assert_eq!(applied.len(), 3);
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) AS count FROM webhooks WHERE id = '{}' \
+                 AND last_triggered_at IS NOT NULL AND consecutive_failures = 0",
+                claimed[0].webhook_id
+            )
+        )
+        .await,
+        1,
+        "the success bookkeeping rode along"
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_delivery_attempts"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE lease_until IS NULL \
+             AND leased_by IS NULL AND attempt = 1"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE finished_at IS NOT NULL \
+             AND status IN ('succeeded', 'failed')"
+        )
+        .await,
+        2
+    );
+    // The retry is not due before its time.
+    assert!(claim(db, &claim_of(worker, 10)).await.is_empty());
+
+    // The owner's view of it.
+    let repository = DieselDeliveryRepository::new(db.clone(), DeliveryWaker::new());
+    let (log, total) = repository
+        .list_attempts(
+            claimed[1].webhook_id,
+            &AttemptFilter::default(),
+            Page::new(None, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(log[0].delivery_status, DeliveryStatus::Pending);
+    assert_eq!(log[0].status_code, Some(500));
+    assert_eq!(log[0].response_body.as_deref(), Some("réponse"));
+    assert_eq!(log[0].error_kind.map(|k| k.as_str()), Some("http_status"));
+
+    // An attempt of a job deleted meanwhile (its webhook was) is dropped,
+    // without failing the others.
+    queue_jobs(db, &webhooks[..2], 1).await;
+    let more = claim(db, &claim_of(worker, 10)).await;
+    assert_eq!(more.len(), 2);
+    DieselWebhookRepository::new(db.clone())
+        .delete(
+            &DieselWebhookRepository::new(db.clone())
+                .find(more[0].webhook_id)
+                .await
+                .unwrap()
+                .unwrap(),
+            &[],
+        )
+        .await
+        .unwrap();
+    let updates: Vec<JobUpdate> = more
+        .iter()
+        .map(|job| JobUpdate {
+            id: job.id,
+            status: DeliveryStatus::Succeeded,
+            attempt: 1,
+            next_attempt_at: None,
+            last_error: None,
+        })
+        .collect();
+    let attempts: Vec<AttemptLog> = more.iter().map(|j| attempt_log(j, true, 204)).collect();
+    let applied = queue::record(&mut conn, worker, &updates, &attempts, &[])
+        .await
+        .unwrap();
+    assert_eq!(applied, [more[1].id]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_gives_back_only_this_workers_leases() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks, 2).await;
+    let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+    assert_eq!(claim(db, &claim_of(me, 4)).await.len(), 4);
+    assert_eq!(claim(db, &claim_of(other, 4)).await.len(), 2);
+    let mut conn = db.connection().await.unwrap();
+    assert_eq!(queue::release(&mut conn, me).await.unwrap(), 4);
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'in_flight'"
+        )
+        .await,
+        2
+    );
+    // Released jobs are due at once, for anyone.
+    assert_eq!(claim(db, &claim_of(other, 10)).await.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivery_brings_a_delivery_forward_or_starts_it_again() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks[..1], 3).await;
+    let worker = Uuid::now_v7();
+    let claimed = claim(db, &claim_of(worker, 2)).await;
+    let failed = &claimed[0];
+    let in_flight = &claimed[1];
+    let mut conn = db.connection().await.unwrap();
+    queue::record(
+        &mut conn,
+        worker,
+        &[JobUpdate {
+            id: failed.id,
+            status: DeliveryStatus::Failed,
+            attempt: 4,
+            next_attempt_at: None,
+            last_error: Some("HTTP 500".into()),
+        }],
+        &[attempt_log(failed, false, 500)],
+        &[],
+    )
+    .await
+    .unwrap();
+    let attempt_id: Uuid = {
+        #[derive(QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: Uuid,
+        }
+        sql_query("SELECT id FROM webhook_delivery_attempts")
+            .get_result::<Id>(&mut conn)
+            .await
+            .unwrap()
+            .id
+    };
+    let webhook = webhooks[0];
+    let repository = DieselDeliveryRepository::new(db.clone(), DeliveryWaker::new());
+    // By the id of one of its attempts: 4 + 2 more attempts.
+    assert_eq!(
+        repository.redeliver(webhook, attempt_id, 2).await.unwrap(),
+        Redelivery::Queued {
+            delivery_id: failed.id
+        }
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) AS count FROM webhook_deliveries WHERE id = '{}' \
+                 AND status = 'pending' AND max_attempts = 6 AND finished_at IS NULL \
+                 AND next_attempt_at <= now()",
+                failed.id
+            )
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        repository
+            .redeliver(webhook, in_flight.id, 2)
+            .await
+            .unwrap(),
+        Redelivery::InFlight
+    );
+    assert_eq!(
+        repository
+            .redeliver(webhooks[1], failed.id, 2)
+            .await
+            .unwrap(),
+        Redelivery::NotFound,
+        "another webhook's delivery"
+    );
+    assert_eq!(
+        repository
+            .redeliver(webhook, Uuid::now_v7(), 2)
+            .await
+            .unwrap(),
+        Redelivery::NotFound
+    );
+    // Recover takes failed and cancelled deliveries of the window only.
+    sql_query(
+        "UPDATE webhook_deliveries SET status = 'cancelled', finished_at = now(), \
+         lease_until = NULL, leased_by = NULL WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(in_flight.id)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let later = now() + time::Duration::hours(1);
+    assert_eq!(
+        repository
+            .redeliver_unsent(webhook, later, None, 4)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        repository
+            .redeliver_unsent(webhook, OffsetDateTime::UNIX_EPOCH, Some(later), 4)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks, 1).await;
+    let worker = Uuid::now_v7();
+    let claimed = claim(db, &claim_of(worker, 3)).await;
+    let mut conn = db.connection().await.unwrap();
+    let finish = |job: &ClaimedJob| JobUpdate {
+        id: job.id,
+        status: DeliveryStatus::Succeeded,
+        attempt: 1,
+        next_attempt_at: None,
+        last_error: None,
+    };
+    queue::record(
+        &mut conn,
+        worker,
+        &[finish(&claimed[0]), finish(&claimed[1])],
+        &[
+            attempt_log(&claimed[0], true, 200),
+            attempt_log(&claimed[1], true, 200),
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
+    // The first delivery is 100 days old; the third is still in flight.
+    sql_query(
+        "UPDATE webhook_deliveries SET finished_at = now() - interval '100 days', \
+         created_at = now() - interval '100 days' WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(claimed[0].id)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sql_query(
+        "UPDATE webhook_delivery_attempts SET attempted_at = now() - interval '100 days' \
+         WHERE delivery_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(claimed[0].id)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let cutoff = now() - time::Duration::days(90);
+    assert_eq!(
+        DeliveryAttemptsRetention
+            .count(&mut conn, cutoff)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        FinishedDeliveriesRetention
+            .count(&mut conn, cutoff)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        DeliveryAttemptsRetention
+            .purge_batch(&mut conn, cutoff, 1000)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        FinishedDeliveriesRetention
+            .purge_batch(&mut conn, cutoff, 1000)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM webhook_deliveries").await,
+        2,
+        "the recent and the queued deliveries stay"
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_delivery_attempts"
+        )
+        .await,
+        1
+    );
+}
