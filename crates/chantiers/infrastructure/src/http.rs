@@ -10,7 +10,7 @@ use hub_chantiers_application::{
     ListChantiers, UpdateChantier, UpdateInput,
 };
 use hub_chantiers_domain::{Chantier, ChantierError, Statut};
-use hub_kernel::{Clock, CommandContext, ValidationErrors};
+use hub_kernel::{Clock, ValidationErrors};
 use hub_platform_http::auth::{AdminOnly, AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::{Problem, RequestId, extractors};
@@ -352,10 +352,6 @@ pub struct ChantierPath {
     id: Uuid,
 }
 
-fn context(actor: hub_kernel::Actor, request_id: RequestId) -> CommandContext {
-    CommandContext::user(actor, Some(request_id.into_string()))
-}
-
 fn problem(error: ChantierCommandError) -> Problem {
     match error {
         ChantierCommandError::Invalid(errors) => Problem::validation(errors),
@@ -386,9 +382,7 @@ fn problem(error: ChantierCommandError) -> Problem {
             "concurrent_modification",
             "the chantier was changed by someone else meanwhile; reload it and retry",
         ),
-        ChantierCommandError::Unavailable(reason) => {
-            Problem::internal(&std::io::Error::other(reason))
-        }
+        ChantierCommandError::Unavailable(reason) => Problem::internal_message(reason),
     }
 }
 
@@ -425,7 +419,7 @@ async fn create_chantier(
     let chantier = state
         .create
         .execute(
-            &context(user.actor, request_id),
+            &request_id.command_context(user.actor),
             input,
             (body.conducteur_ids, body.chef_chantier_ids),
         )
@@ -518,7 +512,7 @@ async fn update_chantier(
     };
     let chantier = state
         .update
-        .execute(&context(user.actor, request_id), path.id, input)
+        .execute(&request_id.command_context(user.actor), path.id, input)
         .await
         .map_err(problem)?;
     Ok(web::Json(ChantierResponse::from(&chantier)))
@@ -542,7 +536,7 @@ async fn delete_chantier(
 ) -> Result<HttpResponse, Problem> {
     state
         .delete
-        .execute(&context(admin.actor, request_id), path.id)
+        .execute(&request_id.command_context(admin.actor), path.id)
         .await
         .map_err(problem)?;
     Ok(HttpResponse::NoContent().finish())
@@ -557,7 +551,7 @@ async fn move_to(
 ) -> Result<web::Json<ChantierResponse>, Problem> {
     let chantier = state
         .statut
-        .execute(&context(user.actor, request_id), id, to)
+        .execute(&request_id.command_context(user.actor), id, to)
         .await
         .map_err(problem)?;
     Ok(web::Json(ChantierResponse::from(&chantier)))
@@ -650,7 +644,7 @@ async fn assign_responsables(
     let chantier = state
         .responsables
         .execute(
-            &context(user.actor, request_id),
+            &request_id.command_context(user.actor),
             path.id,
             body.conducteur_ids,
             body.chef_chantier_ids,

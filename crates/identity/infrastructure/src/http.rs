@@ -12,7 +12,7 @@ use hub_identity_application::{
     UserFilter, UserRepository,
 };
 use hub_identity_domain::{TypeUtilisateur, User, UserError};
-use hub_kernel::{Clock, CommandContext, Role};
+use hub_kernel::{Clock, Role};
 use hub_platform_http::auth::{ACCESS_TOKEN_COOKIE, AdminOnly, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::rate_limit::{Limit, RateLimit, RateLimitRule, Scope};
@@ -284,10 +284,6 @@ fn session_cookie(token: &str, max_age: time::Duration) -> Cookie<'static> {
         .finish()
 }
 
-fn internal(reason: &str) -> Problem {
-    Problem::internal(&std::io::Error::other(reason.to_owned()))
-}
-
 /// Sign in; returns a bearer token and sets it as an HttpOnly cookie.
 #[utoipa::path(
     post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
@@ -320,7 +316,7 @@ async fn login(
             "invalid_credentials",
             "invalid email or password",
         )),
-        Err(LoginError::Unavailable(reason)) => Err(internal(&reason)),
+        Err(LoginError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
     }
 }
 
@@ -370,7 +366,7 @@ async fn create_user(
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
-    let context = CommandContext::user(admin.actor, Some(request_id.into_string()));
+    let context = request_id.command_context(admin.actor);
     let input = CreateUserInput {
         email: body.email,
         password: body.password,
@@ -388,7 +384,7 @@ async fn create_user(
             "email_taken",
             format!("a user with the email {email} already exists"),
         )),
-        Err(CreateUserError::Unavailable(reason)) => Err(internal(&reason)),
+        Err(CreateUserError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
     }
 }
 
@@ -460,7 +456,7 @@ async fn update_user(
     body: web::Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserResponse>, Problem> {
     let body = body.into_inner();
-    let context = CommandContext::user(admin.actor, Some(request_id.into_string()));
+    let context = request_id.command_context(admin.actor);
     let input = UpdateUserInput {
         nom: body.nom,
         prenom: body.prenom,
@@ -490,7 +486,7 @@ async fn deactivate_user(
     request_id: RequestId,
     path: web::Path<UserPath>,
 ) -> Result<web::Json<UserResponse>, Problem> {
-    let context = CommandContext::user(admin.actor, Some(request_id.into_string()));
+    let context = request_id.command_context(admin.actor);
     let user = state
         .deactivate
         .execute(&context, path.id)
@@ -510,6 +506,6 @@ fn command_error(error: UserCommandError) -> Problem {
         UserCommandError::Rule(rule @ UserError::SelfLockout) => {
             Problem::conflict("self_lockout", rule.to_string())
         }
-        UserCommandError::Unavailable(reason) => internal(&reason),
+        UserCommandError::Unavailable(reason) => Problem::internal_message(reason),
     }
 }

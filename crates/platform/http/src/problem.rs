@@ -103,6 +103,12 @@ impl Problem {
         )
     }
 
+    /// An internal error (500) described only by a message, e.g. a use
+    /// case's `Unavailable(reason)`; logged like [`Problem::internal`].
+    pub fn internal_message(reason: impl Into<String>) -> Self {
+        Self::internal(&std::io::Error::other(reason.into()))
+    }
+
     /// Adds a response header (e.g. `Retry-After`).
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.0.headers.push((name, value));

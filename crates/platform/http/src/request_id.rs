@@ -29,6 +29,12 @@ impl RequestId {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// The context of a command `actor` runs in this request: its events
+    /// get this id as `correlation_id`.
+    pub fn command_context(self, actor: hub_kernel::Actor) -> hub_kernel::CommandContext {
+        hub_kernel::CommandContext::user(actor, Some(self.0))
+    }
 }
 
 impl FromRequest for RequestId {

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use hub_kernel::EventType;
-use hub_kernel::{Clock, CommandContext, EventTypeInfo};
+use hub_kernel::{Clock, EventTypeInfo};
 use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::rate_limit::{
@@ -384,10 +384,6 @@ pub struct WebhookPath {
     id: Uuid,
 }
 
-fn internal(reason: &str) -> Problem {
-    Problem::internal(&std::io::Error::other(reason.to_owned()))
-}
-
 fn webhook_error(error: WebhookError) -> Problem {
     match error {
         WebhookError::NotFound => Problem::new(
@@ -424,12 +420,8 @@ fn webhook_error(error: WebhookError) -> Problem {
             "delivery_in_progress",
             "this delivery is being sent right now; try again in a moment",
         ),
-        WebhookError::Unavailable(reason) => internal(&reason),
+        WebhookError::Unavailable(reason) => Problem::internal_message(reason),
     }
-}
-
-fn context(actor: hub_kernel::Actor, request_id: RequestId) -> CommandContext {
-    CommandContext::user(actor, Some(request_id.into_string()))
 }
 
 /// Create a webhook; the answer holds its signing secret, shown this once.
@@ -459,7 +451,7 @@ async fn create_webhook(
     };
     let created = state
         .create
-        .execute(&context(user.actor, request_id), input)
+        .execute(&request_id.command_context(user.actor), input)
         .await
         .map_err(webhook_error)?;
     let webhook = &created.webhook;
@@ -559,7 +551,7 @@ async fn update_webhook(
     };
     let webhook = state
         .update
-        .execute(&context(user.actor, request_id), path.id, input)
+        .execute(&request_id.command_context(user.actor), path.id, input)
         .await
         .map_err(webhook_error)?;
     Ok(web::Json(WebhookResponse::from(&webhook)))
@@ -583,7 +575,7 @@ async fn delete_webhook(
 ) -> Result<HttpResponse, Problem> {
     state
         .delete
-        .execute(&context(user.actor, request_id), path.id)
+        .execute(&request_id.command_context(user.actor), path.id)
         .await
         .map_err(webhook_error)?;
     tracing::info!(webhook_id = %path.id, "webhook deleted");
@@ -628,7 +620,7 @@ async fn rotate_secret(
     let rotated = state
         .rotate
         .execute(
-            &context(user.actor, request_id),
+            &request_id.command_context(user.actor),
             path.id,
             request.grace_period_seconds,
         )
@@ -853,7 +845,7 @@ async fn send_test(
 ) -> Result<HttpResponse, Problem> {
     let queued = state
         .test
-        .execute(&context(user.actor, request_id), path.id)
+        .execute(&request_id.command_context(user.actor), path.id)
         .await
         .map_err(webhook_error)?;
     tracing::info!(webhook_id = %path.id, event_id = %queued.event_id, "webhook test event queued");
@@ -883,7 +875,11 @@ async fn retry_delivery(
 ) -> Result<HttpResponse, Problem> {
     let delivery_id = state
         .retry
-        .execute(&context(user.actor, request_id), path.id, path.delivery_id)
+        .execute(
+            &request_id.command_context(user.actor),
+            path.id,
+            path.delivery_id,
+        )
         .await
         .map_err(webhook_error)?;
     tracing::info!(webhook_id = %path.id, %delivery_id, "webhook delivery queued again");
@@ -918,7 +914,7 @@ async fn recover_deliveries(
     let requeued = state
         .recover
         .execute(
-            &context(user.actor, request_id),
+            &request_id.command_context(user.actor),
             path.id,
             body.since,
             body.until,
