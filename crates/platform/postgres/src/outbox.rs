@@ -25,7 +25,7 @@ struct NewEventLog<'a> {
 }
 
 /// The envelope columns of a stored event, plus its position in the log.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = event_logs)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct StoredEvent {

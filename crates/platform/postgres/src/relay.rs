@@ -1,13 +1,14 @@
 //! The outbox relay: publishes committed events on the bus, at least once.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use hub_kernel::{EventBus, EventEnvelope, TopicPattern};
+use hub_kernel::{BusError, EventBus, EventEnvelope, TopicPattern};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -142,7 +143,9 @@ impl OutboxRelay {
     }
 
     /// Claims one batch, publishes it and marks it dispatched, in one
-    /// transaction. Returns how many rows were claimed.
+    /// transaction. Returns how many events it handled (dispatched or held
+    /// back); events waiting for an earlier event of their aggregate are
+    /// not counted.
     pub async fn dispatch_once(&self) -> Result<usize, RelayError> {
         let mut conn = self.db.connection().await?;
         let touched = std::sync::Mutex::new(vec![false; self.durable.len()]);
@@ -165,30 +168,33 @@ impl OutboxRelay {
         conn: &mut AsyncPgConnection,
         touched: &std::sync::Mutex<Vec<bool>>,
     ) -> Result<usize, RelayError> {
-        let now = time::OffsetDateTime::now_utc();
-        let rows: Vec<StoredEvent> = event_logs::table
-            .filter(event_logs::dispatched_at.is_null())
-            .filter(
-                event_logs::retry_after
-                    .is_null()
-                    .or(event_logs::retry_after.le(now)),
-            )
-            .order(event_logs::seq.asc())
-            .limit(i64::from(self.config.batch_size))
-            .for_update()
-            .skip_locked()
-            .select(StoredEvent::as_select())
+        let rows: Vec<ClaimedRow> = diesel::sql_query(CLAIM)
+            .bind::<BigInt, _>(i64::from(self.config.batch_size))
             .load(conn)
             .await?;
-        let claimed = rows.len();
-        let mut dispatched: Vec<Uuid> = Vec::with_capacity(claimed);
-        for row in rows {
+        let mut handled = 0;
+        let mut dispatched: Vec<Uuid> = Vec::with_capacity(rows.len());
+        // Aggregates whose earlier event was held back in this batch: their
+        // later events wait for it (per-aggregate order).
+        let mut stalled: HashSet<(String, String)> = HashSet::new();
+        for ClaimedRow {
+            event: row,
+            blocked,
+        } in rows
+        {
+            let aggregate = (row.aggregate_type.clone(), row.aggregate_id.clone());
+            if blocked || stalled.contains(&aggregate) {
+                // Left undispatched, untouched: it goes once its predecessor has.
+                continue;
+            }
+            handled += 1;
             let event_id = row.event_id;
             let event = match row.into_envelope() {
                 Ok(event) => Arc::new(event),
                 Err(corrupt) => {
                     tracing::error!(%event_id, error = %corrupt, "outbox row cannot be read; holding it back");
                     self.hold_back(conn, event_id, &corrupt.to_string()).await?;
+                    stalled.insert(aggregate);
                     continue;
                 }
             };
@@ -196,7 +202,8 @@ impl OutboxRelay {
                 Ok(()) => dispatched.push(event_id),
                 Err(reason) => {
                     tracing::warn!(%event_id, event_type = %event.event_type, error = %reason, "event not dispatched; will retry");
-                    self.hold_back(conn, event_id, &reason).await?;
+                    self.hold_back(conn, event_id, &reason.to_string()).await?;
+                    stalled.insert(aggregate);
                 }
             }
         }
@@ -206,7 +213,7 @@ impl OutboxRelay {
                 .execute(conn)
                 .await?;
         }
-        Ok(claimed)
+        Ok(handled)
     }
 
     /// Runs the durable subscribers (in a savepoint, so a failure undoes only
@@ -216,7 +223,7 @@ impl OutboxRelay {
         conn: &mut AsyncPgConnection,
         event: &Arc<EventEnvelope>,
         touched: &std::sync::Mutex<Vec<bool>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), DeliverError> {
         let event_type = event.event_type.as_str();
         let durable: Vec<(usize, &Arc<dyn DurableSubscriber>)> = self
             .durable
@@ -227,40 +234,32 @@ impl OutboxRelay {
         if durable.is_empty() {
             return self.publish(event).await;
         }
-        let delivered = conn
-            .transaction(async |conn| {
-                for (_, subscriber) in &durable {
-                    subscriber.handle(conn, event).await.map_err(|e| {
-                        SavepointError::Failed(format!(
-                            "durable subscriber `{}`: {e}",
-                            subscriber.name()
-                        ))
-                    })?;
-                }
-                self.publish(event).await.map_err(SavepointError::Failed)
-            })
-            .await
-            .map_err(|e: SavepointError| e.to_string());
-        if delivered.is_ok() {
-            let mut touched = touched
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for (index, _) in &durable {
-                touched[*index] = true;
+        conn.transaction(async |conn| {
+            for (_, subscriber) in &durable {
+                subscriber.handle(conn, event).await.map_err(|source| {
+                    DeliverError::Subscriber {
+                        name: subscriber.name().to_owned(),
+                        source,
+                    }
+                })?;
             }
+            self.publish(event).await
+        })
+        .await?;
+        let mut touched = touched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (index, _) in &durable {
+            touched[*index] = true;
         }
-        delivered
+        Ok(())
     }
 
-    async fn publish(&self, event: &Arc<EventEnvelope>) -> Result<(), String> {
-        self.bus
-            .publish(Arc::clone(event))
-            .await
-            .map(|_report| {
-                metrics::counter!("hub_events_published_total", "event_type" => event.event_type.to_string())
-                    .increment(1);
-            })
-            .map_err(|e| e.to_string())
+    async fn publish(&self, event: &Arc<EventEnvelope>) -> Result<(), DeliverError> {
+        self.bus.publish(Arc::clone(event)).await?;
+        metrics::counter!("hub_events_published_total", "event_type" => event.event_type.to_string())
+            .increment(1);
+        Ok(())
     }
 
     /// Records a failed attempt and delays the next one exponentially.
@@ -322,12 +321,50 @@ impl OutboxRelay {
     }
 }
 
+/// Why one event could not be dispatched (recorded in `last_error`).
 #[derive(Debug, thiserror::Error)]
-enum SavepointError {
-    #[error("{0}")]
-    Failed(String),
+enum DeliverError {
+    #[error("durable subscriber `{name}`: {source}")]
+    Subscriber {
+        name: String,
+        #[source]
+        source: DurableError,
+    },
+    #[error("event bus: {0}")]
+    Bus(#[from] BusError),
     #[error("database error: {0}")]
     Db(#[from] diesel::result::Error),
+}
+
+/// The claim: a batch of due, undispatched events in log order, locked
+/// until the transaction ends (`SKIP LOCKED`: other relays take the rest).
+///
+/// Per-aggregate order: an event is not claimed while an earlier event of
+/// its aggregate is held back after a failure (so a poison event blocks its
+/// own aggregate, never the log), and a claimed event is flagged `blocked`
+/// while an earlier event of its aggregate is undispatched outside this
+/// batch (another relay holds it): it is left for a later cycle.
+const CLAIM: &str = "\
+WITH claimed AS MATERIALIZED ( \
+    SELECT e.seq FROM event_logs e \
+    WHERE e.dispatched_at IS NULL AND (e.retry_after IS NULL OR e.retry_after <= now()) \
+    AND NOT EXISTS (SELECT 1 FROM event_logs p WHERE p.dispatched_at IS NULL \
+        AND p.aggregate_type = e.aggregate_type AND p.aggregate_id = e.aggregate_id \
+        AND p.seq < e.seq AND p.retry_after > now()) \
+    ORDER BY e.seq LIMIT $1 FOR UPDATE SKIP LOCKED) \
+SELECT e.seq, e.event_id, e.event_type, e.aggregate_type, e.aggregate_id, e.occurred_at, \
+    e.actor_id, e.correlation_id, e.causation_id, e.schema_version, e.data, e.dispatched_at, \
+    EXISTS (SELECT 1 FROM event_logs p WHERE p.dispatched_at IS NULL \
+        AND p.aggregate_type = e.aggregate_type AND p.aggregate_id = e.aggregate_id \
+        AND p.seq < e.seq AND p.seq NOT IN (SELECT seq FROM claimed)) AS blocked \
+FROM event_logs e JOIN claimed USING (seq) ORDER BY e.seq";
+
+#[derive(QueryableByName)]
+struct ClaimedRow {
+    #[diesel(embed)]
+    event: StoredEvent,
+    #[diesel(sql_type = Bool)]
+    blocked: bool,
 }
 
 fn truncate(text: &str, max: usize) -> &str {

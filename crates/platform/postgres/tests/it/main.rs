@@ -705,3 +705,135 @@ async fn retention_deletes_only_dispatched_events_older_than_the_cutoff_in_batch
             .is_none()
     );
 }
+
+/// Fails for the events listed in `failing`, until they are removed.
+#[derive(Default)]
+struct FailsFor {
+    failing: parking_lot::Mutex<HashSet<Uuid>>,
+}
+
+#[async_trait]
+impl DurableSubscriber for FailsFor {
+    fn name(&self) -> &str {
+        "fails-for"
+    }
+
+    fn pattern(&self) -> &TopicPattern {
+        static ALL: std::sync::LazyLock<TopicPattern> = std::sync::LazyLock::new(TopicPattern::all);
+        &ALL
+    }
+
+    async fn handle(
+        &self,
+        _conn: &mut AsyncPgConnection,
+        event: &EventEnvelope,
+    ) -> Result<(), DurableError> {
+        if self.failing.lock().contains(&event.event_id) {
+            return Err(DurableError::new("read model unavailable"));
+        }
+        Ok(())
+    }
+}
+
+async fn attempts_of(db: &Database, event_id: Uuid) -> i32 {
+    #[derive(QueryableByName)]
+    struct Attempts {
+        #[diesel(sql_type = Integer)]
+        dispatch_attempts: i32,
+    }
+    let mut conn = db.connection().await.unwrap();
+    sql_query("SELECT dispatch_attempts FROM event_logs WHERE event_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(event_id)
+        .get_result::<Attempts>(&mut conn)
+        .await
+        .unwrap()
+        .dispatch_attempts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_waits_while_an_earlier_event_of_its_aggregate_is_held_back() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let now = OffsetDateTime::now_utc();
+    // A promotion that fails, then a demotion of the same user: applying the
+    // demotion first and the retried promotion last would leave the wrong role.
+    let promotion = typed("user.updated", "user-1", now);
+    let demotion = typed("user.updated", "user-1", now);
+    let unrelated = typed("user.updated", "user-2", now);
+    append_committed(
+        db,
+        vec![promotion.clone(), demotion.clone(), unrelated.clone()],
+    )
+    .await;
+
+    let bus = Arc::new(RecordingBus::default());
+    let subscriber = Arc::new(FailsFor::default());
+    subscriber.failing.lock().insert(promotion.event_id);
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config())
+        .with_durable_subscriber(subscriber.clone());
+    assert_eq!(
+        relay.dispatch_once().await.unwrap(),
+        2,
+        "promotion held, unrelated sent"
+    );
+    assert_eq!(bus.ids(), vec![unrelated.event_id], "the demotion waits");
+    assert_eq!(attempts_of(db, promotion.event_id).await, 1);
+    assert_eq!(
+        attempts_of(db, demotion.event_id).await,
+        0,
+        "not a failure of its own"
+    );
+    // Still held back: nothing of user-1 may go, and the relay says it did nothing.
+    assert_eq!(relay.dispatch_once().await.unwrap(), 0);
+    assert_eq!(bus.ids(), vec![unrelated.event_id]);
+
+    subscriber.failing.lock().clear();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(relay.dispatch_once().await.unwrap(), 2);
+    assert_eq!(
+        bus.ids(),
+        vec![unrelated.event_id, promotion.event_id, demotion.event_id],
+        "the aggregate's events go in the order they were written"
+    );
+    assert_eq!(dispatch_state(db).await.undispatched, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_waits_while_another_relay_holds_an_earlier_event_of_its_aggregate() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let now = OffsetDateTime::now_utc();
+    let first = typed("chantier.created", "chantier-1", now);
+    let second = typed("chantier.updated", "chantier-1", now);
+    append_committed(db, vec![first.clone(), second.clone()]).await;
+
+    // Another process claims the first event alone and is still publishing it.
+    let busy_bus = Arc::new(RecordingBus::hanging());
+    let busy_pool = test_db.second_pool();
+    let busy = OutboxRelay::new(
+        busy_pool.clone(),
+        busy_bus.clone(),
+        RelayConfig {
+            batch_size: 1,
+            ..fast_config()
+        },
+    );
+    let busy = tokio::spawn(async move { busy.dispatch_once().await });
+    busy_bus.wait_for(1).await;
+
+    let bus = Arc::new(RecordingBus::default());
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config());
+    assert_eq!(relay.dispatch_once().await.unwrap(), 0);
+    assert!(
+        bus.ids().is_empty(),
+        "the second event must not overtake the first"
+    );
+
+    // That process dies: its claim is released, and both go, in order.
+    busy.abort();
+    assert!(busy.await.unwrap_err().is_cancelled());
+    busy_pool.close();
+    drop(busy_pool);
+    assert_eq!(relay.dispatch_once().await.unwrap(), 2);
+    assert_eq!(bus.ids(), vec![first.event_id, second.event_id]);
+}
