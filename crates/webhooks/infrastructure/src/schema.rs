@@ -30,6 +30,7 @@ diesel::table! {
         role -> Nullable<Text>,
         is_active -> Bool,
         updated_at -> Timestamptz,
+        last_event_id -> Nullable<Uuid>,
     }
 }
 

@@ -217,7 +217,8 @@ impl DurableSubscriber for ChantierScopeProjector {
 /// Keeps `webhook_owners` in step with `user.*` events: `user.created`
 /// records the role, `user.updated` applies `changes.role` and
 /// `changes.is_active`, `user.deactivated` marks the user inactive (their
-/// webhooks then receive nothing).
+/// webhooks then receive nothing). The relay delivers a user's events in
+/// order; an older event seen again (a replay) is ignored.
 #[derive(Debug)]
 pub struct OwnerProjector {
     pattern: TopicPattern,
@@ -289,18 +290,23 @@ impl DurableSubscriber for OwnerProjector {
             return Ok(());
         };
         // Prepared statements take each placeholder once, in order: the
-        // values used twice are bound twice.
+        // values used twice are bound twice. An event older than the last
+        // one applied (seen again through a replay) changes nothing.
         statement(
-            "INSERT INTO webhook_owners (user_id, role, is_active, updated_at) \
-             VALUES ($1, CASE WHEN $2 THEN $3 END, COALESCE($4, true), now()) \
+            "INSERT INTO webhook_owners (user_id, role, is_active, updated_at, last_event_id) \
+             VALUES ($1, CASE WHEN $2 THEN $3 END, COALESCE($4, true), now(), $5) \
              ON CONFLICT (user_id) DO UPDATE SET \
-             role = CASE WHEN $5 THEN $6 ELSE webhook_owners.role END, \
-             is_active = COALESCE($7, webhook_owners.is_active), updated_at = now()",
+             role = CASE WHEN $6 THEN $7 ELSE webhook_owners.role END, \
+             is_active = COALESCE($8, webhook_owners.is_active), updated_at = now(), \
+             last_event_id = EXCLUDED.last_event_id \
+             WHERE webhook_owners.last_event_id IS NULL \
+             OR webhook_owners.last_event_id < EXCLUDED.last_event_id",
         )
         .bind::<SqlUuid, _>(user_id)
         .bind::<Bool, _>(role_changed)
         .bind::<Nullable<Text>, _>(new_role.clone())
         .bind::<Nullable<Bool>, _>(active)
+        .bind::<SqlUuid, _>(event.event_id)
         .bind::<Bool, _>(role_changed)
         .bind::<Nullable<Text>, _>(new_role)
         .bind::<Nullable<Bool>, _>(active)

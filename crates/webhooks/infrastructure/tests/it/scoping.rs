@@ -379,3 +379,28 @@ async fn creators_unknown_to_the_read_model_are_seeded_without_overriding_events
         "the webhook itself is untouched: it simply receives nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_user_event_seen_again_does_not_bring_back_an_old_role() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let projector = OwnerProjector::new();
+    let user = Uuid::now_v7();
+    let created = user_created(user, Role::Conducteur);
+    let promoted = user_updated(user, json!({"role": {"old": "conducteur", "new": "admin"}}));
+    let demoted = user_updated(user, json!({"role": {"old": "admin", "new": "compagnon"}}));
+    let mut conn = db.connection().await.unwrap();
+    for event in [&created, &promoted, &demoted] {
+        projector.handle(&mut conn, event).await.unwrap();
+    }
+    // A replay of the promotion, or of the creation, arrives late.
+    projector.handle(&mut conn, &promoted).await.unwrap();
+    projector.handle(&mut conn, &created).await.unwrap();
+    drop(conn);
+    use hub_webhooks_application::ScopeReadModel;
+    let read_model = DieselScopeReadModel::new(db.clone());
+    assert_eq!(
+        read_model.owner(user).await.unwrap().unwrap().role,
+        Some(Role::Compagnon)
+    );
+}

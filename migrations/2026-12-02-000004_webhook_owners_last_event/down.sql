@@ -1,0 +1,1 @@
+ALTER TABLE webhook_owners DROP COLUMN last_event_id;
