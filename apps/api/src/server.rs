@@ -9,7 +9,9 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use hub_chantiers_infrastructure::{ChantiersHttp, DieselChantierRepository};
+use hub_chantiers_infrastructure::{
+    AffectationsProjector, ChantiersHttp, DieselChantierRepository,
+};
 use hub_identity_application::Authenticate;
 use hub_identity_infrastructure::{
     Argon2Hasher, DieselUserRepository, IdentityAuthenticator, IdentityHttp, JwtTokenService,
@@ -102,6 +104,8 @@ impl Application {
                 ..RelayConfig::default()
             },
         )
+        // The chantiers context's view of planning (who may see which chantier).
+        .with_durable_subscriber(Arc::new(AffectationsProjector::new()?))
         // Webhook access scoping: read models kept in step with the events.
         .with_durable_subscriber(Arc::new(ChantierScopeProjector::new()))
         .with_durable_subscriber(Arc::new(OwnerProjector::new()))

@@ -132,8 +132,9 @@ async fn the_life_of_a_chantier_through_every_route() {
     let id = created["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/chantiers/{id}");
 
-    // Any authenticated user reads, and reads what the creation answered.
-    for token in [&s.admin, &s.conducteur, &s.chef, &s.compagnon] {
+    // Admins and conducteurs read it, and read what the creation answered
+    // (chefs and compagnons see only their own: see the scoping tests).
+    for token in [&s.admin, &s.conducteur] {
         let (status, body) = s.call(Method::GET, &path, Some(token), None).await;
         assert_eq!((status, body["id"].as_str()), (200, Some(id.as_str())));
         assert_eq!(body, created);
@@ -142,7 +143,7 @@ async fn the_life_of_a_chantier_through_every_route() {
         .call(
             Method::GET,
             "/api/v1/chantiers?statut=ouvert&q=alpha",
-            Some(&s.compagnon),
+            Some(&s.conducteur),
             None,
         )
         .await;
@@ -317,7 +318,7 @@ async fn each_route_enforces_its_roles() {
         (
             Method::PUT,
             format!("{path}/responsables"),
-            Some(json!({"conducteur_ids": [], "chef_chantier_ids": []})),
+            Some(json!({"conducteur_ids": [s.conducteur_id], "chef_chantier_ids": []})),
         ),
         (
             Method::POST,
@@ -344,7 +345,7 @@ async fn each_route_enforces_its_roles() {
         let (status, _) = s.call(method.clone(), route, None, body.clone()).await;
         assert_eq!(status, 401, "{method} {route} without a token");
     }
-    // Conducteurs do everything but delete.
+    // Its conducteurs do everything but delete.
     for (method, route, body) in &writes[..writes.len() - 1] {
         let (status, answer) = s
             .call(method.clone(), route, Some(&s.conducteur), body.clone())
@@ -369,6 +370,145 @@ async fn each_route_enforces_its_roles() {
     }
     let (status, _) = s.call(Method::GET, "/api/v1/chantiers", None, None).await;
     assert_eq!(status, 401);
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conducteur_cannot_take_over_a_chantier_he_does_not_run() {
+    let s = site().await;
+    let chantier = s.create(&s.admin, "CH-SCOPE").await;
+    let id = chantier["id"].as_str().unwrap();
+    let path = format!("/api/v1/chantiers/{id}");
+    let other_id = s
+        .app
+        .create_user(&s.admin, "autre@example.fr", "conducteur")
+        .await;
+    let other = s.app.login("autre@example.fr", "mot-de-passe-long-1").await;
+
+    // He sees it (conducteurs see every chantier) ...
+    let (status, _) = s.call(Method::GET, &path, Some(&other), None).await;
+    assert_eq!(status, 200);
+    // ... but may neither make himself one of its conducteurs (which would
+    // give his webhooks its events) nor change it.
+    let attempts = [
+        (
+            Method::PUT,
+            format!("{path}/responsables"),
+            Some(json!({"conducteur_ids": [other_id], "chef_chantier_ids": []})),
+        ),
+        (Method::PATCH, path.clone(), Some(json!({"nom": "Pris"}))),
+        (Method::POST, format!("{path}/demarrer"), None),
+        (
+            Method::POST,
+            format!("{path}/statut"),
+            Some(json!({"statut": "en_cours"})),
+        ),
+    ];
+    for (method, route, body) in &attempts {
+        let (status, answer) = s
+            .call(method.clone(), route, Some(&other), body.clone())
+            .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (403, Some("forbidden")),
+            "{method} {route}: {answer}"
+        );
+    }
+    let (_, unchanged) = s.call(Method::GET, &path, Some(&s.admin), None).await;
+    assert_eq!(unchanged["version"], 1);
+    assert_eq!(unchanged["conducteur_ids"], json!([s.conducteur_id]));
+    assert_eq!(s.events().await.len(), 1, "only chantier.created");
+
+    // Its own conducteur may, and may hand it over.
+    let (status, _) = s
+        .call(
+            Method::PUT,
+            &format!("{path}/responsables"),
+            Some(&s.conducteur),
+            Some(json!({"conducteur_ids": [s.conducteur_id, other_id], "chef_chantier_ids": []})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = s
+        .call(
+            Method::POST,
+            &format!("{path}/demarrer"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "now one of its conducteurs");
+
+    // A conducteur who opens a chantier without naming himself runs it.
+    let (status, opened) = s
+        .call(
+            Method::POST,
+            "/api/v1/chantiers",
+            Some(&other),
+            Some(json!({"code": "CH-OWN", "nom": "Le sien", "adresse": "2 rue"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(opened["conducteur_ids"], json!([other_id]));
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chefs_and_compagnons_read_only_the_chantiers_they_are_on() {
+    let s = site().await;
+    let chef_id = s
+        .app
+        .create_user(&s.admin, "chef2@example.fr", "chef_chantier")
+        .await;
+    let chef = s.app.login("chef2@example.fr", "mot-de-passe-long-1").await;
+    let (status, theirs) = s
+        .call(
+            Method::POST,
+            "/api/v1/chantiers",
+            Some(&s.admin),
+            Some(
+                json!({"code": "CH-CHEF", "nom": "Le sien", "adresse": "1 rue",
+                        "chef_chantier_ids": [chef_id]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let other = s.create(&s.admin, "CH-OTHER").await;
+
+    let (_, list) = s
+        .call(Method::GET, "/api/v1/chantiers", Some(&chef), None)
+        .await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["chantiers"][0]["code"], "CH-CHEF");
+    let get = |id: &Value| format!("/api/v1/chantiers/{}", id.as_str().unwrap());
+    let (status, _) = s
+        .call(Method::GET, &get(&theirs["id"]), Some(&chef), None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, answer) = s
+        .call(Method::GET, &get(&other["id"]), Some(&chef), None)
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (404, Some("chantier_not_found"))
+    );
+
+    // A compagnon sees none until the planning context assigns him.
+    let (_, list) = s
+        .call(Method::GET, "/api/v1/chantiers", Some(&s.compagnon), None)
+        .await;
+    assert_eq!(list["total"], 0);
+    let (status, _) = s
+        .call(Method::GET, &get(&theirs["id"]), Some(&s.compagnon), None)
+        .await;
+    assert_eq!(status, 404);
+    // Conducteurs and admins see both.
+    for token in [&s.conducteur, &s.admin] {
+        let (_, list) = s
+            .call(Method::GET, "/api/v1/chantiers", Some(token), None)
+            .await;
+        assert_eq!(list["total"], 2);
+    }
     s.app.stop().await;
 }
 
@@ -554,14 +694,19 @@ async fn list_pages_and_searches() {
         .call(
             Method::GET,
             "/api/v1/chantiers?skip=1&limit=1",
-            Some(&s.chef),
+            Some(&s.conducteur),
             None,
         )
         .await;
     assert_eq!(page["total"], 3);
     assert_eq!(page["chantiers"][0]["code"], "CH-2");
     let (_, search) = s
-        .call(Method::GET, "/api/v1/chantiers?q=ch-3", Some(&s.chef), None)
+        .call(
+            Method::GET,
+            "/api/v1/chantiers?q=ch-3",
+            Some(&s.conducteur),
+            None,
+        )
         .await;
     assert_eq!(search["total"], 1);
     s.app.stop().await;

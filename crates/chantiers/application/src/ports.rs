@@ -25,6 +25,9 @@ pub struct ChantierFilter {
     pub statut: Option<Statut>,
     /// Matched, case-insensitively, against code, nom and adresse.
     pub q: Option<String>,
+    /// Only the chantiers this user is responsable of or assigned to;
+    /// `None` for every chantier.
+    pub visible_to: Option<Uuid>,
 }
 
 /// Chantiers and their events, stored together: every write appends its
@@ -49,6 +52,9 @@ pub trait ChantierRepository: Send + Sync {
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError>;
     async fn find(&self, id: Uuid) -> Result<Option<Chantier>, RepositoryError>;
+    /// Whether `user_id` has an affectation on the chantier (the planning
+    /// context's events, kept as a local read model).
+    async fn is_assigned(&self, user_id: Uuid, chantier_id: Uuid) -> Result<bool, RepositoryError>;
     /// A page ordered by code, and the total matching `filter`.
     async fn list(
         &self,

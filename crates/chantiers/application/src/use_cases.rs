@@ -4,9 +4,12 @@
 
 use std::sync::Arc;
 
-use hub_chantiers_domain::{Chantier, ChantierError, Responsables, Statut};
+use hub_chantiers_domain::{
+    Chantier, ChantierAccess, ChantierError, Responsables, Statut, sees_every_chantier,
+};
 use hub_kernel::{
-    Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, ValidationErrors,
+    Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, Role,
+    ValidationErrors,
 };
 use uuid::Uuid;
 
@@ -20,6 +23,11 @@ pub enum ChantierCommandError {
     Invalid(ValidationErrors),
     #[error("no chantier with this id")]
     NotFound,
+    /// The caller sees the chantier but may not change it.
+    #[error("only an administrator or a conducteur of this chantier may change it")]
+    NotConducteur,
+    #[error("only an administrator may delete a chantier")]
+    AdminOnly,
     #[error(transparent)]
     Rule(#[from] ChantierError),
     #[error("a chantier with the code {0} already exists")]
@@ -75,6 +83,23 @@ impl Deps {
             .await?
             .ok_or(ChantierCommandError::NotFound)
     }
+
+    /// The chantier, if the command's actor may run it (the system may).
+    async fn load_to_manage(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+    ) -> Result<Chantier, ChantierCommandError> {
+        let chantier = self.load(id).await?;
+        let Some(actor) = context.actor else {
+            return Ok(chantier);
+        };
+        match chantier.access_of(&actor, false) {
+            ChantierAccess::Manage => Ok(chantier),
+            ChantierAccess::Read => Err(ChantierCommandError::NotConducteur),
+            ChantierAccess::None => Err(ChantierCommandError::NotFound),
+        }
+    }
 }
 
 macro_rules! use_case {
@@ -121,7 +146,11 @@ impl CreateChantier {
         responsables: (Vec<Uuid>, Vec<Uuid>),
     ) -> Result<Chantier, ChantierCommandError> {
         let details = input.validate()?;
-        let responsables = Responsables::new(responsables.0, responsables.1)?;
+        let mut responsables = Responsables::new(responsables.0, responsables.1)?;
+        if let Some(actor) = context.actor.filter(|a| a.role == Role::Conducteur) {
+            // Otherwise the conducteur who opens it could not run it.
+            responsables = responsables.with_conducteur(actor.user_id)?;
+        }
         let (chantier, created) = Chantier::create(details, responsables, self.deps.clock.now())?;
         let events = [self.deps.wrap(&created, context)?];
         self.deps.chantiers.insert(&chantier, &events).await?;
@@ -137,7 +166,7 @@ impl UpdateChantier {
         input: UpdateInput,
     ) -> Result<Chantier, ChantierCommandError> {
         let update = input.validate()?;
-        let mut chantier = self.deps.load(id).await?;
+        let mut chantier = self.deps.load_to_manage(context, id).await?;
         if let Some(updated) = chantier.update(update, self.deps.clock.now())? {
             let events = [self.deps.wrap(&updated, context)?];
             self.deps.chantiers.update(&chantier, &events).await?;
@@ -152,7 +181,10 @@ impl DeleteChantier {
         context: &CommandContext,
         id: Uuid,
     ) -> Result<(), ChantierCommandError> {
-        let chantier = self.deps.load(id).await?;
+        let chantier = self.deps.load_to_manage(context, id).await?;
+        if context.actor.is_some_and(|actor| !actor.is_admin()) {
+            return Err(ChantierCommandError::AdminOnly);
+        }
         let events = [self.deps.wrap(&chantier.delete(), context)?];
         self.deps.chantiers.delete(&chantier, &events).await?;
         Ok(())
@@ -166,7 +198,7 @@ impl ChangeStatut {
         id: Uuid,
         to: Statut,
     ) -> Result<Chantier, ChantierCommandError> {
-        let mut chantier = self.deps.load(id).await?;
+        let mut chantier = self.deps.load_to_manage(context, id).await?;
         let changed = chantier.change_statut(to, self.deps.clock.now())?;
         let events = [self.deps.wrap(&changed, context)?];
         self.deps.chantiers.update(&chantier, &events).await?;
@@ -183,7 +215,7 @@ impl AssignResponsables {
         chef_chantier_ids: Vec<Uuid>,
     ) -> Result<Chantier, ChantierCommandError> {
         let responsables = Responsables::new(conducteur_ids, chef_chantier_ids)?;
-        let mut chantier = self.deps.load(id).await?;
+        let mut chantier = self.deps.load_to_manage(context, id).await?;
         if let Some(assigned) = chantier.assign_responsables(responsables, self.deps.clock.now())? {
             let events = [self.deps.wrap(&assigned, context)?];
             self.deps.chantiers.update(&chantier, &events).await?;
@@ -192,7 +224,7 @@ impl AssignResponsables {
     }
 }
 
-/// One chantier.
+/// One chantier, if the actor may see it.
 pub struct GetChantier {
     chantiers: Arc<dyn ChantierRepository>,
 }
@@ -202,15 +234,23 @@ impl GetChantier {
         Self { chantiers }
     }
 
-    pub async fn execute(&self, id: Uuid) -> Result<Chantier, ChantierCommandError> {
-        self.chantiers
+    pub async fn execute(&self, actor: &Actor, id: Uuid) -> Result<Chantier, ChantierCommandError> {
+        let chantier = self
+            .chantiers
             .find(id)
             .await?
-            .ok_or(ChantierCommandError::NotFound)
+            .ok_or(ChantierCommandError::NotFound)?;
+        if chantier.access_of(actor, false) != ChantierAccess::None
+            || self.chantiers.is_assigned(actor.user_id, id).await?
+        {
+            Ok(chantier)
+        } else {
+            Err(ChantierCommandError::NotFound)
+        }
     }
 }
 
-/// A filtered page of chantiers.
+/// A filtered page of the chantiers the actor may see.
 pub struct ListChantiers {
     chantiers: Arc<dyn ChantierRepository>,
 }
@@ -222,6 +262,7 @@ impl ListChantiers {
 
     pub async fn execute(
         &self,
+        actor: &Actor,
         filter: &ChantierFilter,
         page: Page,
     ) -> Result<(Vec<Chantier>, u64), ChantierCommandError> {
@@ -236,6 +277,7 @@ impl ListChantiers {
         let filter = ChantierFilter {
             statut: filter.statut,
             q: q.map(str::to_owned),
+            visible_to: (!sees_every_chantier(actor)).then_some(actor.user_id),
         };
         Ok(self.chantiers.list(&filter, page).await?)
     }
@@ -257,14 +299,15 @@ mod tests {
         Arc::new(FixedClock(NOW))
     }
 
+    /// The conducteur who runs [`existing`].
+    const CONDUCTEUR: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0007);
+
     fn context() -> CommandContext {
-        CommandContext::user(
-            Actor {
-                user_id: Uuid::now_v7(),
-                role: Role::Conducteur,
-            },
-            Some("req-7".to_owned()),
-        )
+        context_of(CONDUCTEUR, Role::Conducteur)
+    }
+
+    fn context_of(user_id: Uuid, role: Role) -> CommandContext {
+        CommandContext::user(Actor { user_id, role }, Some("req-7".to_owned()))
     }
 
     fn input() -> ChantierInput {
@@ -287,7 +330,7 @@ mod tests {
     fn existing() -> Chantier {
         let (chantier, _) = Chantier::create(
             input().validate().unwrap(),
-            Responsables::new(vec![Uuid::now_v7()], vec![]).unwrap(),
+            Responsables::new(vec![CONDUCTEUR], vec![]).unwrap(),
             NOW,
         )
         .unwrap();
@@ -354,7 +397,7 @@ mod tests {
             json!({
                 "chantier_id": chantier.id(), "code": "CH-2026-001", "nom": "Tour Alpha",
                 "adresse": "1 quai de Seine, Paris", "statut": "ouvert",
-                "conducteur_ids": [conducteur], "chef_chantier_ids": [chef]
+                "conducteur_ids": [conducteur, CONDUCTEUR], "chef_chantier_ids": [chef]
             })
         );
     }
@@ -574,7 +617,7 @@ mod tests {
         let chantier = existing();
         let (repo, written) = repository(Some(chantier.clone()));
         DeleteChantier::new(Arc::new(repo), clock())
-            .execute(&context(), chantier.id())
+            .execute(&context_of(Uuid::now_v7(), Role::Admin), chantier.id())
             .await
             .unwrap();
         let events = written.lock().unwrap().clone();
@@ -598,21 +641,165 @@ mod tests {
             .returning(|_, _| Ok((vec![], 0)));
         let list = ListChantiers::new(Arc::new(repo));
         let filter = ChantierFilter {
-            statut: None,
             q: Some("  alpha ".into()),
+            ..ChantierFilter::default()
         };
-        list.execute(&filter, Page::new(None, Some(10)))
+        let admin = context_of(Uuid::now_v7(), Role::Admin).actor.unwrap();
+        list.execute(&admin, &filter, Page::new(None, Some(10)))
             .await
             .unwrap();
 
         let list = ListChantiers::new(Arc::new(MockChantierRepository::new()));
         let long = ChantierFilter {
-            statut: None,
             q: Some("x".repeat(101)),
+            ..ChantierFilter::default()
         };
         assert!(matches!(
-            list.execute(&long, Page::new(None, None)).await,
+            list.execute(&admin, &long, Page::new(None, None)).await,
             Err(ChantierCommandError::Invalid(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn only_an_admin_or_a_conducteur_of_the_chantier_changes_it() {
+        let chantier = existing();
+        let id = chantier.id();
+        let stranger = context_of(Uuid::now_v7(), Role::Conducteur);
+        let chef = context_of(Uuid::now_v7(), Role::ChefChantier);
+        let repo = || Arc::new(untouched(Some(chantier.clone())));
+        let rename = || UpdateInput {
+            nom: Some("Autre".into()),
+            ..UpdateInput::default()
+        };
+        // Another conducteur sees the chantier but cannot change it, and
+        // above all cannot make himself one of its conducteurs.
+        for context in [&stranger] {
+            let update = UpdateChantier::new(repo(), clock())
+                .execute(context, id, rename())
+                .await;
+            assert!(matches!(update, Err(ChantierCommandError::NotConducteur)));
+            let statut = ChangeStatut::new(repo(), clock())
+                .execute(context, id, Statut::EnCours)
+                .await;
+            assert!(matches!(statut, Err(ChantierCommandError::NotConducteur)));
+            let me = context.actor.unwrap().user_id;
+            let assign = AssignResponsables::new(repo(), clock())
+                .execute(context, id, vec![me], vec![])
+                .await;
+            assert!(matches!(assign, Err(ChantierCommandError::NotConducteur)));
+        }
+        // A chef who is not on it does not even learn that it exists.
+        let update = UpdateChantier::new(repo(), clock())
+            .execute(&chef, id, rename())
+            .await;
+        assert!(matches!(update, Err(ChantierCommandError::NotFound)));
+        // Its own conducteur may not delete it either: administrators only.
+        let delete = DeleteChantier::new(repo(), clock())
+            .execute(&context(), id)
+            .await;
+        assert!(matches!(delete, Err(ChantierCommandError::AdminOnly)));
+
+        // An administrator, or the system, may.
+        for context in [
+            context_of(Uuid::now_v7(), Role::Admin),
+            CommandContext::system(None),
+        ] {
+            let (repo, written) = repository(Some(chantier.clone()));
+            UpdateChantier::new(Arc::new(repo), clock())
+                .execute(&context, id, rename())
+                .await
+                .unwrap();
+            assert_eq!(written.lock().unwrap().len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_conducteur_who_opens_a_chantier_runs_it() {
+        let (repo, written) = repository(None);
+        let chef = Uuid::now_v7();
+        let chantier = CreateChantier::new(Arc::new(repo), clock())
+            .execute(&context(), input(), (vec![], vec![chef]))
+            .await
+            .unwrap();
+        assert_eq!(chantier.responsables().conducteur_ids(), [CONDUCTEUR]);
+        assert_eq!(
+            written.lock().unwrap()[0].data["conducteur_ids"],
+            json!([CONDUCTEUR])
+        );
+        // An administrator is not added: he runs every chantier anyway.
+        let (repo, _) = repository(None);
+        let chantier = CreateChantier::new(Arc::new(repo), clock())
+            .execute(
+                &context_of(Uuid::now_v7(), Role::Admin),
+                input(),
+                (vec![], vec![]),
+            )
+            .await
+            .unwrap();
+        assert!(chantier.responsables().conducteur_ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn chefs_and_compagnons_read_only_their_chantiers() {
+        let chef = Uuid::now_v7();
+        let (repo_chantier, id) = {
+            let (c, _) = Chantier::create(
+                input().validate().unwrap(),
+                Responsables::new(vec![CONDUCTEUR], vec![chef]).unwrap(),
+                NOW,
+            )
+            .unwrap();
+            let id = c.id();
+            (c, id)
+        };
+        let compagnon = Uuid::now_v7();
+        let mut repo = MockChantierRepository::new();
+        repo.expect_find()
+            .returning(move |_| Ok(Some(repo_chantier.clone())));
+        repo.expect_is_assigned()
+            .returning(move |user, _| Ok(user == compagnon));
+        let get = GetChantier::new(Arc::new(repo));
+        let actor = |user_id, role| Actor { user_id, role };
+        assert!(
+            get.execute(&actor(chef, Role::ChefChantier), id)
+                .await
+                .is_ok()
+        );
+        assert!(
+            get.execute(&actor(compagnon, Role::Compagnon), id)
+                .await
+                .is_ok()
+        );
+        for role in [Role::ChefChantier, Role::Compagnon] {
+            assert!(matches!(
+                get.execute(&actor(Uuid::now_v7(), role), id).await,
+                Err(ChantierCommandError::NotFound)
+            ));
+        }
+        assert!(
+            get.execute(&actor(Uuid::now_v7(), Role::Conducteur), id)
+                .await
+                .is_ok()
+        );
+
+        // Lists: everything for conducteurs, the caller's own for the others.
+        let mut repo = MockChantierRepository::new();
+        repo.expect_list()
+            .withf(move |filter, _| filter.visible_to == Some(chef))
+            .times(1)
+            .returning(|_, _| Ok((vec![], 0)));
+        repo.expect_list()
+            .withf(|filter, _| filter.visible_to.is_none())
+            .times(1)
+            .returning(|_, _| Ok((vec![], 0)));
+        let list = ListChantiers::new(Arc::new(repo));
+        let page = Page::new(None, None);
+        let filter = ChantierFilter::default();
+        list.execute(&actor(chef, Role::ChefChantier), &filter, page)
+            .await
+            .unwrap();
+        list.execute(&actor(Uuid::now_v7(), Role::Conducteur), &filter, page)
+            .await
+            .unwrap();
     }
 }

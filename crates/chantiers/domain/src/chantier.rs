@@ -95,6 +95,20 @@ impl Responsables {
     pub fn chef_chantier_ids(&self) -> &[Uuid] {
         &self.chef_chantier_ids
     }
+
+    /// Whether `user_id` is one of the conducteurs or chefs.
+    pub fn contains(&self, user_id: Uuid) -> bool {
+        self.conducteur_ids.contains(&user_id) || self.chef_chantier_ids.contains(&user_id)
+    }
+
+    /// The same sets with `user_id` added to the conducteurs (the conducteur
+    /// who opens a chantier runs it).
+    pub fn with_conducteur(mut self, user_id: Uuid) -> Result<Self, ChantierError> {
+        if !self.conducteur_ids.contains(&user_id) {
+            self.conducteur_ids.push(user_id);
+        }
+        Self::new(self.conducteur_ids, self.chef_chantier_ids)
+    }
 }
 
 /// A partial update of the details; `None` leaves a field unchanged, and

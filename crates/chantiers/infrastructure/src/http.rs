@@ -360,6 +360,9 @@ fn problem(error: ChantierCommandError) -> Problem {
             "chantier_not_found",
             "no chantier with this id",
         ),
+        ChantierCommandError::NotConducteur | ChantierCommandError::AdminOnly => {
+            Problem::forbidden(error.to_string())
+        }
         ChantierCommandError::Rule(rule) => {
             match rule {
                 ChantierError::InvalidTransition(transition) => {
@@ -445,7 +448,7 @@ async fn create_chantier(
 )]
 async fn list_chantiers(
     state: web::Data<ChantiersHttp>,
-    _user: Authenticated,
+    Authenticated(actor): Authenticated,
     query: web::Query<ChantierListQuery>,
 ) -> Result<web::Json<ChantierListResponse>, Problem> {
     let query = query.into_inner();
@@ -453,8 +456,13 @@ async fn list_chantiers(
     let filter = ChantierFilter {
         statut: query.statut.map(Statut::from),
         q: query.q,
+        visible_to: None,
     };
-    let (chantiers, total) = state.list.execute(&filter, page).await.map_err(problem)?;
+    let (chantiers, total) = state
+        .list
+        .execute(&actor, &filter, page)
+        .await
+        .map_err(problem)?;
     Ok(web::Json(ChantierListResponse {
         total,
         chantiers: chantiers.iter().map(ChantierResponse::from).collect(),
@@ -473,10 +481,10 @@ async fn list_chantiers(
 )]
 async fn get_chantier(
     state: web::Data<ChantiersHttp>,
-    _user: Authenticated,
+    Authenticated(actor): Authenticated,
     path: web::Path<ChantierPath>,
 ) -> Result<web::Json<ChantierResponse>, Problem> {
-    let chantier = state.get.execute(path.id).await.map_err(problem)?;
+    let chantier = state.get.execute(&actor, path.id).await.map_err(problem)?;
     Ok(web::Json(ChantierResponse::from(&chantier)))
 }
 

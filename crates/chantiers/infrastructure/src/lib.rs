@@ -1,10 +1,13 @@
 //! Chantiers adapters: [`DieselChantierRepository`] (a site and its events in
-//! one PostgreSQL transaction, with optimistic locking) and the HTTP routes
-//! of `/api/v1/chantiers` ([`http`]).
+//! one PostgreSQL transaction, with optimistic locking), the HTTP routes of
+//! `/api/v1/chantiers` ([`http`]), and the [`AffectationsProjector`] that
+//! keeps this context's view of who is assigned where.
 
+mod affectations;
 pub mod http;
 mod repository;
 mod schema;
 
+pub use affectations::AffectationsProjector;
 pub use http::{ChantiersApi, ChantiersHttp};
 pub use repository::DieselChantierRepository;

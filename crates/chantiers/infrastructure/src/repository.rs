@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::schema::chantiers;
+use crate::schema::{chantier_affectations, chantiers};
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = chantiers)]
@@ -296,6 +296,19 @@ impl ChantierRepository for DieselChantierRepository {
         row.map(Chantier::try_from).transpose()
     }
 
+    async fn is_assigned(&self, user_id: Uuid, chantier_id: Uuid) -> Result<bool, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        diesel::select(diesel::dsl::exists(
+            chantier_affectations::table
+                .filter(chantier_affectations::chantier_id.eq(chantier_id))
+                .filter(chantier_affectations::utilisateur_id.eq(user_id))
+                .filter(chantier_affectations::active),
+        ))
+        .get_result(&mut conn)
+        .await
+        .map_err(storage)
+    }
+
     async fn list(
         &self,
         filter: &ChantierFilter,
@@ -313,6 +326,18 @@ impl ChantierRepository for DieselChantierRepository {
             let mut query = chantiers::table.into_boxed();
             if let Some(statut) = filter.statut {
                 query = query.filter(chantiers::statut.eq(statut.as_str()));
+            }
+            if let Some(user) = filter.visible_to {
+                let assigned = chantier_affectations::table
+                    .filter(chantier_affectations::chantier_id.eq(chantiers::id))
+                    .filter(chantier_affectations::utilisateur_id.eq(user))
+                    .filter(chantier_affectations::active);
+                query = query.filter(
+                    chantiers::conducteur_ids
+                        .contains(vec![user])
+                        .or(chantiers::chef_chantier_ids.contains(vec![user]))
+                        .or(diesel::dsl::exists(assigned)),
+                );
             }
             if let Some(pattern) = &pattern {
                 query = query.filter(

@@ -19,3 +19,15 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    chantier_affectations (affectation_id) {
+        affectation_id -> Uuid,
+        chantier_id -> Uuid,
+        utilisateur_id -> Uuid,
+        active -> Bool,
+        last_event_id -> Uuid,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(chantiers, chantier_affectations);

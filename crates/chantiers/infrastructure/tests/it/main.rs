@@ -10,9 +10,13 @@ use hub_chantiers_domain::{
     Adresse, Chantier, ChantierCode, ChantierDetails, ChantierUpdate, Contact, CoordonneesGps,
     Couleur, HeuresEstimees, NomChantier, Responsables, Statut,
 };
-use hub_chantiers_infrastructure::DieselChantierRepository;
-use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata, Page, to_storage_precision};
+use hub_chantiers_infrastructure::{AffectationsProjector, DieselChantierRepository};
+use hub_kernel::{
+    DomainEvent, EventEnvelope, EventMetadata, EventType, Page, to_storage_precision,
+};
+use hub_platform_postgres::DurableSubscriber;
 use hub_platform_test_db::TestDatabase;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::date;
 use uuid::Uuid;
@@ -237,6 +241,7 @@ async fn list_filters_by_statut_and_literal_search_ordered_by_code() {
     let all = |q: Option<&str>, statut: Option<Statut>| ChantierFilter {
         statut,
         q: q.map(str::to_owned),
+        visible_to: None,
     };
 
     let (page, total) = repo
@@ -288,4 +293,91 @@ async fn list_filters_by_statut_and_literal_search_ordered_by_code() {
         ),
         ["CH-1"]
     );
+}
+
+/// An event of the planning context, as its JSON reaches this one.
+fn planning(event_type: &'static str, data: Value) -> EventEnvelope {
+    EventEnvelope {
+        event_id: Uuid::now_v7(),
+        event_type: EventType::from_static(event_type).unwrap(),
+        aggregate_type: "affectation".into(),
+        aggregate_id: Uuid::now_v7().to_string(),
+        occurred_at: now(),
+        actor_id: None,
+        correlation_id: None,
+        causation_id: None,
+        schema_version: 1,
+        data,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chefs_and_compagnons_see_the_chantiers_they_run_or_are_assigned_to() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let repo = DieselChantierRepository::new(db.clone());
+    let (chef, compagnon, interimaire) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut sites = Vec::new();
+    for (code, chefs) in [("CH-A", vec![chef]), ("CH-B", vec![]), ("CH-C", vec![])] {
+        let responsables = Responsables::new(vec![Uuid::now_v7()], chefs).unwrap();
+        let (chantier, created) =
+            Chantier::create(details(code, "Tour"), responsables, now()).unwrap();
+        repo.insert(&chantier, &[envelope(&created)]).await.unwrap();
+        sites.push(chantier.id());
+    }
+    let visible = async |user: Uuid| {
+        let filter = ChantierFilter {
+            visible_to: Some(user),
+            ..ChantierFilter::default()
+        };
+        let (list, total) = repo.list(&filter, Page::new(None, None)).await.unwrap();
+        assert_eq!(total, list.len() as u64);
+        list.iter()
+            .map(|c| c.details().code.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(visible(chef).await, ["CH-A"]);
+    assert!(visible(compagnon).await.is_empty(), "no affectation yet");
+
+    let projector = AffectationsProjector::new().unwrap();
+    let mut conn = db.connection().await.unwrap();
+    let affectation = Uuid::now_v7();
+    let created = planning(
+        "affectation.created",
+        json!({"affectation_id": affectation, "utilisateur_id": compagnon, "chantier_id": sites[1],
+               "date": "2026-12-07", "heure_debut": null, "heure_fin": null, "note": null,
+               "type_affectation": "unique"}),
+    );
+    projector.handle(&mut conn, &created).await.unwrap();
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    let bulk = planning(
+        "affectation.bulk_created",
+        json!({"chantier_id": sites[2], "affectation_ids": [first, second], "count": 2,
+               "source": "recurrence", "utilisateur_id": interimaire}),
+    );
+    projector.handle(&mut conn, &bulk).await.unwrap();
+    assert_eq!(visible(compagnon).await, ["CH-B"]);
+    assert_eq!(visible(interimaire).await, ["CH-C"]);
+    assert!(repo.is_assigned(compagnon, sites[1]).await.unwrap());
+    assert!(!repo.is_assigned(compagnon, sites[0]).await.unwrap());
+
+    // Ended affectations grant nothing, even when an older event comes again.
+    let deleted = planning(
+        "affectation.deleted",
+        json!({"affectation_id": affectation, "utilisateur_id": compagnon,
+               "chantier_id": sites[1], "date": "2026-12-07"}),
+    );
+    projector.handle(&mut conn, &deleted).await.unwrap();
+    projector.handle(&mut conn, &created).await.unwrap();
+    assert!(!repo.is_assigned(compagnon, sites[1]).await.unwrap());
+    let bulk_deleted = planning(
+        "affectation.bulk_deleted",
+        json!({"chantier_id": sites[2], "affectation_ids": [first, second], "count": 2}),
+    );
+    projector.handle(&mut conn, &bulk_deleted).await.unwrap();
+    assert!(visible(interimaire).await.is_empty());
+
+    // Unreadable payloads are ignored, not fatal to the relay.
+    let broken = planning("affectation.created", json!({"affectation_id": "x"}));
+    projector.handle(&mut conn, &broken).await.unwrap();
 }

@@ -1,0 +1,1 @@
+DROP TABLE chantier_affectations;
