@@ -1,6 +1,6 @@
 //! What a use case knows about the request that runs it.
 
-use crate::{Actor, EventMetadata};
+use crate::{Actor, Clock, DomainEvent, EnvelopeError, EventEnvelope, EventMetadata};
 
 /// The acting user and the request's correlation id, passed to every
 /// command so the events it raises say who and which request caused them.
@@ -33,6 +33,16 @@ impl CommandContext {
             correlation_id: self.correlation_id.clone(),
             causation_id: None,
         }
+    }
+
+    /// Puts an event this command raised in its envelope: the command's
+    /// actor and correlation id, occurring now by `clock`.
+    pub fn wrap<E: DomainEvent>(
+        &self,
+        event: &E,
+        clock: &dyn Clock,
+    ) -> Result<EventEnvelope, EnvelopeError> {
+        EventEnvelope::wrap(event, &self.metadata(), clock.now())
     }
 }
 
@@ -74,6 +84,42 @@ mod tests {
         assert_eq!(meta.actor_id, Some(actor.user_id));
         assert_eq!(meta.correlation_id.as_deref(), Some("req-9"));
         assert_eq!(CommandContext::system(None).metadata().actor_id, None);
+    }
+
+    #[test]
+    fn wrap_gives_the_event_the_commands_actor_correlation_and_time() {
+        #[derive(serde::Serialize)]
+        struct Opened {
+            chantier_id: Uuid,
+        }
+        impl DomainEvent for Opened {
+            fn event_type(&self) -> &'static str {
+                "chantier.created"
+            }
+            fn aggregate_type(&self) -> &'static str {
+                "chantier"
+            }
+            fn aggregate_id(&self) -> String {
+                self.chantier_id.to_string()
+            }
+        }
+        let actor = Actor {
+            user_id: Uuid::now_v7(),
+            role: Role::Conducteur,
+        };
+        let at = time::macros::datetime!(2026-12-02 10:00 UTC);
+        let envelope = CommandContext::user(actor, Some("req-3".to_owned()))
+            .wrap(
+                &Opened {
+                    chantier_id: Uuid::nil(),
+                },
+                &crate::FixedClock(at),
+            )
+            .unwrap();
+        assert_eq!(envelope.actor_id, Some(actor.user_id));
+        assert_eq!(envelope.correlation_id.as_deref(), Some("req-3"));
+        assert_eq!(envelope.occurred_at, at);
+        assert_eq!(envelope.event_type.as_str(), "chantier.created");
     }
 
     #[test]

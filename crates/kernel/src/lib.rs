@@ -13,6 +13,8 @@ mod changes;
 mod clock;
 mod context;
 mod envelope;
+mod storage;
+mod text;
 mod topic;
 mod validation;
 
@@ -25,6 +27,8 @@ pub use context::{CommandContext, Page};
 pub use envelope::{
     DomainEvent, EnvelopeError, EventEnvelope, EventMetadata, EventType, to_storage_precision,
 };
+pub use storage::StorageError;
+pub use text::{Email, Lines, TextError, bounded_text, optional_text};
 pub use topic::{TopicError, TopicPattern};
 pub use validation::{FieldError, ValidationErrors};
 
