@@ -11,10 +11,12 @@ pub mod outbox;
 mod relay;
 pub mod retention;
 pub mod schema;
+mod write;
 
 pub use database::{Database, PoolSettings};
 pub use error::DbError;
 pub use relay::{DurableError, DurableSubscriber, OutboxRelay, RelayConfig, RelayError};
+pub use write::{WriteError, guarded, storage};
 
 /// Re-exported so infrastructure crates name the same connection type.
 pub use diesel_async::AsyncPgConnection;
