@@ -1,13 +1,16 @@
 //! PostgreSQL platform shared by every infrastructure crate: the deadpool of
 //! diesel-async connections ([`Database`]), the embedded migrations, and the
 //! transactional outbox — [`outbox::append`] for repositories, the
-//! [`OutboxRelay`] that publishes committed events on the bus, and the
-//! [`DurableSubscriber`] hook for subscribers that write to the database.
+//! [`OutboxRelay`] that publishes committed events on the bus, the
+//! [`DurableSubscriber`] hook for subscribers that write to the database,
+//! and [`Projection`]s: read models a context keeps from others' events —
+//! plus what every repository's writes share ([`WriteError`], [`guarded`]).
 
 mod database;
 mod error;
 pub mod migrations;
 pub mod outbox;
+mod projection;
 mod relay;
 pub mod retention;
 pub mod schema;
@@ -15,7 +18,10 @@ mod write;
 
 pub use database::{Database, PoolSettings};
 pub use error::DbError;
-pub use relay::{DurableError, DurableSubscriber, OutboxRelay, RelayConfig, RelayError};
+pub use projection::{Projection, Projector};
+pub use relay::{
+    DurableError, DurableSubscriber, OutboxRelay, RelayConfig, RelayError, RelayedEvent,
+};
 pub use write::{WriteError, guarded, storage};
 
 /// Re-exported so infrastructure crates name the same connection type.

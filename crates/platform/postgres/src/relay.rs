@@ -43,6 +43,23 @@ impl From<diesel::result::Error> for DurableError {
     }
 }
 
+/// An event as the relay hands it to durable subscribers: the envelope and
+/// its position in the log (`seq`), which orders the events of one
+/// aggregate (and any two events written by one transaction after another).
+#[derive(Debug, Clone)]
+pub struct RelayedEvent {
+    pub seq: i64,
+    pub envelope: Arc<EventEnvelope>,
+}
+
+impl std::ops::Deref for RelayedEvent {
+    type Target = EventEnvelope;
+
+    fn deref(&self) -> &EventEnvelope {
+        &self.envelope
+    }
+}
+
 /// A subscriber whose effect is database work (e.g. webhook fan-out). The
 /// relay calls it inside the transaction that marks the event dispatched, so
 /// its writes commit exactly when the event is marked handled: a crash can
@@ -57,7 +74,7 @@ pub trait DurableSubscriber: Send + Sync {
     async fn handle(
         &self,
         conn: &mut AsyncPgConnection,
-        event: &EventEnvelope,
+        event: &RelayedEvent,
     ) -> Result<(), DurableError>;
 
     /// Called once after a relay transaction in which this subscriber handled
@@ -188,9 +205,12 @@ impl OutboxRelay {
                 continue;
             }
             handled += 1;
-            let event_id = row.event_id;
+            let (event_id, seq) = (row.event_id, row.seq);
             let event = match row.into_envelope() {
-                Ok(event) => Arc::new(event),
+                Ok(envelope) => RelayedEvent {
+                    seq,
+                    envelope: Arc::new(envelope),
+                },
                 Err(corrupt) => {
                     tracing::error!(%event_id, error = %corrupt, "outbox row cannot be read; holding it back");
                     self.hold_back(conn, event_id, &corrupt.to_string()).await?;
@@ -221,7 +241,7 @@ impl OutboxRelay {
     async fn deliver(
         &self,
         conn: &mut AsyncPgConnection,
-        event: &Arc<EventEnvelope>,
+        event: &RelayedEvent,
         touched: &std::sync::Mutex<Vec<bool>>,
     ) -> Result<(), DeliverError> {
         let event_type = event.event_type.as_str();
@@ -232,7 +252,7 @@ impl OutboxRelay {
             .filter(|(_, d)| d.pattern().matches(event_type))
             .collect();
         if durable.is_empty() {
-            return self.publish(event).await;
+            return self.publish(&event.envelope).await;
         }
         conn.transaction(async |conn| {
             for (_, subscriber) in &durable {
@@ -243,7 +263,7 @@ impl OutboxRelay {
                     }
                 })?;
             }
-            self.publish(event).await
+            self.publish(&event.envelope).await
         })
         .await?;
         let mut touched = touched
