@@ -21,6 +21,8 @@ use uuid::Uuid;
 const TEMPLATE_LOCK_KEY: i64 = 0x4855_425f_5445_5354; // "HUB_TEST"
 const TEST_DB_PREFIX: &str = "hub_test_";
 const TEMPLATE_PREFIX: &str = "hub_tpl_";
+/// Templates of other migration sets kept besides the current one.
+const TEMPLATES_KEPT: usize = 6;
 /// Test databases left behind by killed runs are dropped after this long.
 const STALE_AFTER: Duration = Duration::from_secs(3600);
 
@@ -147,16 +149,29 @@ async fn ensure_template(admin: &mut AsyncPgConnection, admin_url: &str, templat
         .execute(admin)
         .await
         .expect("template lock");
+    // Newest first (oids grow), so that only old templates are dropped.
     let existing: Vec<Name> = sql_query(
         "SELECT datname::text AS datname FROM pg_database \
-         WHERE datname LIKE 'hub\\_tpl\\_%' OR datname LIKE 'hub\\_test\\_%'",
+         WHERE datname LIKE 'hub\\_tpl\\_%' OR datname LIKE 'hub\\_test\\_%' \
+         ORDER BY oid DESC",
     )
     .load(admin)
     .await
     .expect("list databases");
 
+    // Other migration sets' templates are kept while they are among the
+    // newest few: checkouts of several branches (or a branch switch and
+    // back) on one server would otherwise drop each other's templates,
+    // and with them the tests running on them.
+    let mut templates_kept = 0;
     for old in &existing {
-        let is_old_template = old.datname.starts_with(TEMPLATE_PREFIX) && old.datname != template;
+        let is_other_template = old.datname.starts_with(TEMPLATE_PREFIX)
+            && old.datname != template
+            && !old.datname.ends_with("_building");
+        let is_old_template = is_other_template && {
+            templates_kept += 1;
+            templates_kept > TEMPLATES_KEPT
+        };
         if is_old_template || is_stale_test_database(&old.datname) {
             drop_database(admin, &old.datname).await;
         }

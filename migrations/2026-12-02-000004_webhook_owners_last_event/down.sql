@@ -1,1 +1,0 @@
-ALTER TABLE webhook_owners DROP COLUMN last_event_id;
