@@ -105,10 +105,10 @@ impl Application {
             },
         )
         // The chantiers context's view of planning (who may see which chantier).
-        .with_durable_subscriber(Arc::new(AffectationsProjector::new()?))
+        .with_projection(AffectationsProjector::new()?)
         // Webhook access scoping: read models kept in step with the events.
-        .with_durable_subscriber(Arc::new(ChantierScopeProjector::new()))
-        .with_durable_subscriber(Arc::new(OwnerProjector::new()))
+        .with_projection(ChantierScopeProjector::new())
+        .with_projection(OwnerProjector::new())
         // After the projectors, so that an event is fanned out to the
         // recipients it itself makes (a chantier.created naming a conducteur).
         .with_durable_subscriber(Arc::new(DeliveryFanOut::new(

@@ -1,13 +1,13 @@
 //! The chantiers context's view of the planning context: which user is
 //! assigned to which chantier, kept in `chantier_affectations` from the
-//! `affectation.*` events (their JSON only) by a durable subscriber of the
-//! outbox relay, so it misses no event and applies none twice.
+//! `affectation.*` events (their JSON only) by a platform [`Projection`],
+//! so it misses no event and applies none twice.
 
 use async_trait::async_trait;
-use diesel::sql_types::{Array, Bool, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use hub_kernel::{EventEnvelope, TopicError, TopicPattern};
-use hub_platform_postgres::{DurableError, DurableSubscriber};
+use hub_kernel::{TopicError, TopicPattern};
+use hub_platform_postgres::{DurableError, Projection, RelayedEvent};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -15,7 +15,10 @@ use uuid::Uuid;
 /// `created` and `updated` record (or move) an affectation, `deleted` and
 /// `cancelled` end it for good, `bulk_created` records each id of
 /// `affectation_ids` for `utilisateur_id`, `bulk_deleted` ends each id.
-/// An event older than the last one applied to an affectation is ignored.
+/// Bulk events name many affectations at once, so besides the platform's
+/// per-aggregate guard each row keeps the log position of the last event
+/// applied to it: an older event never overwrites a newer one, and an
+/// ended affectation stays ended.
 #[derive(Debug)]
 pub struct AffectationsProjector {
     pattern: TopicPattern,
@@ -40,7 +43,7 @@ fn uuids(value: Option<&Value>) -> Option<Vec<Uuid>> {
 }
 
 /// Records the affectations `ids` of `utilisateur_id` on `chantier_id` as
-/// `active` (or ends them), unless a newer event was applied already; an
+/// `active` (or ends them), unless a later event was applied already; an
 /// ended affectation stays ended.
 async fn upsert(
     conn: &mut AsyncPgConnection,
@@ -48,30 +51,30 @@ async fn upsert(
     chantier_id: Uuid,
     utilisateur_id: Uuid,
     active: bool,
-    event_id: Uuid,
+    seq: i64,
 ) -> Result<(), diesel::result::Error> {
     diesel::sql_query(
-        "INSERT INTO chantier_affectations (affectation_id, chantier_id, utilisateur_id, active, last_event_id) \
+        "INSERT INTO chantier_affectations (affectation_id, chantier_id, utilisateur_id, active, last_seq) \
          SELECT id, $2, $3, $4, $5 FROM unnest($1::uuid[]) AS id \
          ON CONFLICT (affectation_id) DO UPDATE SET chantier_id = EXCLUDED.chantier_id, \
          utilisateur_id = EXCLUDED.utilisateur_id, active = EXCLUDED.active, \
-         last_event_id = EXCLUDED.last_event_id \
-         WHERE chantier_affectations.last_event_id < EXCLUDED.last_event_id \
+         last_seq = EXCLUDED.last_seq \
+         WHERE chantier_affectations.last_seq < EXCLUDED.last_seq \
          AND chantier_affectations.active",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<SqlUuid, _>(chantier_id)
     .bind::<SqlUuid, _>(utilisateur_id)
     .bind::<Bool, _>(active)
-    .bind::<SqlUuid, _>(event_id)
+    .bind::<BigInt, _>(seq)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 #[async_trait]
-impl DurableSubscriber for AffectationsProjector {
-    fn name(&self) -> &str {
+impl Projection for AffectationsProjector {
+    fn name(&self) -> &'static str {
         "chantiers.affectations"
     }
 
@@ -79,10 +82,10 @@ impl DurableSubscriber for AffectationsProjector {
         &self.pattern
     }
 
-    async fn handle(
+    async fn apply(
         &self,
         conn: &mut AsyncPgConnection,
-        event: &EventEnvelope,
+        event: &RelayedEvent,
     ) -> Result<(), DurableError> {
         let data = &event.data;
         let event_type = event.event_type.as_str();
@@ -101,7 +104,7 @@ impl DurableSubscriber for AffectationsProjector {
                     tracing::error!(event_id = %event.event_id, event_type, "affectation event without valid affectation_id, chantier_id and utilisateur_id; ignored");
                     return Ok(());
                 };
-                upsert(conn, vec![id], chantier_id, user, active, event.event_id).await?;
+                upsert(conn, vec![id], chantier_id, user, active, event.seq).await?;
             }
             "affectation.bulk_created" => {
                 let (Some(ids), Some(chantier_id), Some(user)) = (
@@ -112,7 +115,7 @@ impl DurableSubscriber for AffectationsProjector {
                     tracing::error!(event_id = %event.event_id, event_type, "bulk affectation event without valid affectation_ids, chantier_id and utilisateur_id; ignored");
                     return Ok(());
                 };
-                upsert(conn, ids, chantier_id, user, true, event.event_id).await?;
+                upsert(conn, ids, chantier_id, user, true, event.seq).await?;
             }
             "affectation.bulk_deleted" => {
                 let Some(ids) = uuids(data.get("affectation_ids")) else {
@@ -120,11 +123,11 @@ impl DurableSubscriber for AffectationsProjector {
                     return Ok(());
                 };
                 diesel::sql_query(
-                    "UPDATE chantier_affectations SET active = false, last_event_id = $2 \
-                     WHERE affectation_id = ANY($1) AND last_event_id < $2",
+                    "UPDATE chantier_affectations SET active = false, last_seq = $2 \
+                     WHERE affectation_id = ANY($1) AND last_seq < $2",
                 )
                 .bind::<Array<SqlUuid>, _>(ids)
-                .bind::<SqlUuid, _>(event.event_id)
+                .bind::<BigInt, _>(event.seq)
                 .execute(conn)
                 .await?;
             }

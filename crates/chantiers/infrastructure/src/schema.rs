@@ -26,7 +26,7 @@ diesel::table! {
         chantier_id -> Uuid,
         utilisateur_id -> Uuid,
         active -> Bool,
-        last_event_id -> Uuid,
+        last_seq -> Int8,
     }
 }
 

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::DbError;
 use crate::outbox::StoredEvent;
+use crate::projection::{Projection, Projector};
 use crate::schema::event_logs;
 
 /// A failure of a durable subscriber; the event stays undispatched and is retried.
@@ -157,6 +158,11 @@ impl OutboxRelay {
     pub fn with_durable_subscriber(mut self, subscriber: Arc<dyn DurableSubscriber>) -> Self {
         self.durable.push(subscriber);
         self
+    }
+
+    /// Adds a read model fed by events (applied once, in order per aggregate).
+    pub fn with_projection(self, projection: impl Projection + 'static) -> Self {
+        self.with_durable_subscriber(Arc::new(Projector::new(projection)))
     }
 
     /// Claims one batch, publishes it and marks it dispatched, in one

@@ -3,8 +3,8 @@
 //! the check after a version-guarded statement, and the conversion of a
 //! failure into the kernel's [`StorageError`] (cause kept, for the logs).
 
-use diesel::sql_types::{Bool, Uuid as SqlUuid};
 use diesel::QueryableByName;
+use diesel::sql_types::{Bool, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::StorageError;
 use uuid::Uuid;

@@ -30,7 +30,6 @@ diesel::table! {
         role -> Nullable<Text>,
         is_active -> Bool,
         updated_at -> Timestamptz,
-        last_event_id -> Nullable<Uuid>,
     }
 }
 
@@ -39,7 +38,6 @@ diesel::table! {
         chantier_id -> Uuid,
         conducteur_ids -> Array<Uuid>,
         deleted -> Bool,
-        last_event_id -> Uuid,
         updated_at -> Timestamptz,
     }
 }

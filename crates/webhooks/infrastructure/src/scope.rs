@@ -7,16 +7,17 @@
 //!   events ([`OwnerProjector`]), seeded with the creator's role when a
 //!   webhook is created.
 //!
-//! Both projectors are [`DurableSubscriber`]s: their writes commit with the
-//! relay's dispatch mark, so the read models miss no event and apply none
-//! twice. Malformed payloads fail closed (access removed, never kept).
+//! Both are platform [`Projection`]s: their writes commit with the relay's
+//! dispatch mark, so the read models miss no event, apply none twice and
+//! never an older event after a newer one of the same chantier or user.
+//! Malformed payloads fail closed (access removed, never kept).
 
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Role, TopicPattern};
-use hub_platform_postgres::{Database, DbError, DurableError, DurableSubscriber};
+use hub_platform_postgres::{Database, DbError, DurableError, Projection, RelayedEvent};
 use hub_webhooks_application::{OwnerStatus, RepositoryError, ScopeReadModel, chantier_of};
 use serde_json::Value;
 use uuid::Uuid;
@@ -127,8 +128,7 @@ fn pattern(text: &str) -> TopicPattern {
 /// `chantier.created`, `.updated`, `.statut_changed` and
 /// `.responsable_assigned` replace the chantier's conducteur set with
 /// `data.conducteur_ids`; `chantier.deleted` removes the chantier (a
-/// tombstone remains). An older event arriving after a newer one (two
-/// relays) is ignored.
+/// tombstone remains, which nothing brings back).
 #[derive(Debug)]
 pub struct ChantierScopeProjector {
     pattern: TopicPattern,
@@ -160,8 +160,8 @@ fn conducteur_ids(event: &EventEnvelope) -> Option<Vec<Uuid>> {
 }
 
 #[async_trait]
-impl DurableSubscriber for ChantierScopeProjector {
-    fn name(&self) -> &str {
+impl Projection for ChantierScopeProjector {
+    fn name(&self) -> &'static str {
         "webhooks.chantier-scope"
     }
 
@@ -169,10 +169,10 @@ impl DurableSubscriber for ChantierScopeProjector {
         &self.pattern
     }
 
-    async fn handle(
+    async fn apply(
         &self,
         conn: &mut AsyncPgConnection,
-        event: &EventEnvelope,
+        event: &RelayedEvent,
     ) -> Result<(), DurableError> {
         let event_type = event.event_type.as_str();
         let deleted = match event_type {
@@ -197,17 +197,15 @@ impl DurableSubscriber for ChantierScopeProjector {
             })
         };
         statement(
-            "INSERT INTO webhook_scope_chantiers (chantier_id, conducteur_ids, deleted, last_event_id, updated_at) \
-             VALUES ($1, $2, $3, $4, now()) \
+            "INSERT INTO webhook_scope_chantiers (chantier_id, conducteur_ids, deleted, updated_at) \
+             VALUES ($1, $2, $3, now()) \
              ON CONFLICT (chantier_id) DO UPDATE SET conducteur_ids = EXCLUDED.conducteur_ids, \
-             deleted = EXCLUDED.deleted, last_event_id = EXCLUDED.last_event_id, updated_at = now() \
-             WHERE webhook_scope_chantiers.last_event_id < EXCLUDED.last_event_id \
-             AND NOT webhook_scope_chantiers.deleted",
+             deleted = EXCLUDED.deleted, updated_at = now() \
+             WHERE NOT webhook_scope_chantiers.deleted",
         )
         .bind::<SqlUuid, _>(chantier_id)
         .bind::<Array<SqlUuid>, _>(conducteurs)
         .bind::<Bool, _>(deleted)
-        .bind::<SqlUuid, _>(event.event_id)
         .execute(conn)
         .await?;
         Ok(())
@@ -217,8 +215,7 @@ impl DurableSubscriber for ChantierScopeProjector {
 /// Keeps `webhook_owners` in step with `user.*` events: `user.created`
 /// records the role, `user.updated` applies `changes.role` and
 /// `changes.is_active`, `user.deactivated` marks the user inactive (their
-/// webhooks then receive nothing). The relay delivers a user's events in
-/// order; an older event seen again (a replay) is ignored.
+/// webhooks then receive nothing).
 #[derive(Debug)]
 pub struct OwnerProjector {
     pattern: TopicPattern,
@@ -247,8 +244,8 @@ fn role(value: Option<&Value>) -> Option<String> {
 }
 
 #[async_trait]
-impl DurableSubscriber for OwnerProjector {
-    fn name(&self) -> &str {
+impl Projection for OwnerProjector {
+    fn name(&self) -> &'static str {
         "webhooks.owners"
     }
 
@@ -256,10 +253,10 @@ impl DurableSubscriber for OwnerProjector {
         &self.pattern
     }
 
-    async fn handle(
+    async fn apply(
         &self,
         conn: &mut AsyncPgConnection,
-        event: &EventEnvelope,
+        event: &RelayedEvent,
     ) -> Result<(), DurableError> {
         let data = &event.data;
         // (role changed?, new role, new active flag)
@@ -290,23 +287,18 @@ impl DurableSubscriber for OwnerProjector {
             return Ok(());
         };
         // Prepared statements take each placeholder once, in order: the
-        // values used twice are bound twice. An event older than the last
-        // one applied (seen again through a replay) changes nothing.
+        // values used twice are bound twice.
         statement(
-            "INSERT INTO webhook_owners (user_id, role, is_active, updated_at, last_event_id) \
-             VALUES ($1, CASE WHEN $2 THEN $3 END, COALESCE($4, true), now(), $5) \
+            "INSERT INTO webhook_owners (user_id, role, is_active, updated_at) \
+             VALUES ($1, CASE WHEN $2 THEN $3 END, COALESCE($4, true), now()) \
              ON CONFLICT (user_id) DO UPDATE SET \
-             role = CASE WHEN $6 THEN $7 ELSE webhook_owners.role END, \
-             is_active = COALESCE($8, webhook_owners.is_active), updated_at = now(), \
-             last_event_id = EXCLUDED.last_event_id \
-             WHERE webhook_owners.last_event_id IS NULL \
-             OR webhook_owners.last_event_id < EXCLUDED.last_event_id",
+             role = CASE WHEN $5 THEN $6 ELSE webhook_owners.role END, \
+             is_active = COALESCE($7, webhook_owners.is_active), updated_at = now()",
         )
         .bind::<SqlUuid, _>(user_id)
         .bind::<Bool, _>(role_changed)
         .bind::<Nullable<Text>, _>(new_role.clone())
         .bind::<Nullable<Bool>, _>(active)
-        .bind::<SqlUuid, _>(event.event_id)
         .bind::<Bool, _>(role_changed)
         .bind::<Nullable<Text>, _>(new_role)
         .bind::<Nullable<Bool>, _>(active)

@@ -14,9 +14,10 @@ use hub_chantiers_infrastructure::{AffectationsProjector, DieselChantierReposito
 use hub_kernel::{
     DomainEvent, EventEnvelope, EventMetadata, EventType, Page, to_storage_precision,
 };
-use hub_platform_postgres::DurableSubscriber;
+use hub_platform_postgres::{DurableSubscriber, Projector, RelayedEvent};
 use hub_platform_test_db::TestDatabase;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use time::macros::date;
 use uuid::Uuid;
@@ -295,9 +296,10 @@ async fn list_filters_by_statut_and_literal_search_ordered_by_code() {
     );
 }
 
-/// An event of the planning context, as its JSON reaches this one.
-fn planning(event_type: &'static str, data: Value) -> EventEnvelope {
-    EventEnvelope {
+/// An event of the planning context, as its JSON reaches this one, at log
+/// position `seq`.
+fn planning(seq: i64, event_type: &'static str, data: Value) -> RelayedEvent {
+    let envelope = EventEnvelope {
         event_id: Uuid::now_v7(),
         event_type: EventType::from_static(event_type).unwrap(),
         aggregate_type: "affectation".into(),
@@ -308,6 +310,10 @@ fn planning(event_type: &'static str, data: Value) -> EventEnvelope {
         causation_id: None,
         schema_version: 1,
         data,
+    };
+    RelayedEvent {
+        seq,
+        envelope: Arc::new(envelope),
     }
 }
 
@@ -339,10 +345,11 @@ async fn chefs_and_compagnons_see_the_chantiers_they_run_or_are_assigned_to() {
     assert_eq!(visible(chef).await, ["CH-A"]);
     assert!(visible(compagnon).await.is_empty(), "no affectation yet");
 
-    let projector = AffectationsProjector::new().unwrap();
+    let projector = Projector::new(AffectationsProjector::new().unwrap());
     let mut conn = db.connection().await.unwrap();
     let affectation = Uuid::now_v7();
     let created = planning(
+        1,
         "affectation.created",
         json!({"affectation_id": affectation, "utilisateur_id": compagnon, "chantier_id": sites[1],
                "date": "2026-12-07", "heure_debut": null, "heure_fin": null, "note": null,
@@ -351,6 +358,7 @@ async fn chefs_and_compagnons_see_the_chantiers_they_run_or_are_assigned_to() {
     projector.handle(&mut conn, &created).await.unwrap();
     let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
     let bulk = planning(
+        2,
         "affectation.bulk_created",
         json!({"chantier_id": sites[2], "affectation_ids": [first, second], "count": 2,
                "source": "recurrence", "utilisateur_id": interimaire}),
@@ -363,6 +371,7 @@ async fn chefs_and_compagnons_see_the_chantiers_they_run_or_are_assigned_to() {
 
     // Ended affectations grant nothing, even when an older event comes again.
     let deleted = planning(
+        3,
         "affectation.deleted",
         json!({"affectation_id": affectation, "utilisateur_id": compagnon,
                "chantier_id": sites[1], "date": "2026-12-07"}),
@@ -371,6 +380,7 @@ async fn chefs_and_compagnons_see_the_chantiers_they_run_or_are_assigned_to() {
     projector.handle(&mut conn, &created).await.unwrap();
     assert!(!repo.is_assigned(compagnon, sites[1]).await.unwrap());
     let bulk_deleted = planning(
+        4,
         "affectation.bulk_deleted",
         json!({"chantier_id": sites[2], "affectation_ids": [first, second], "count": 2}),
     );
@@ -378,6 +388,6 @@ async fn chefs_and_compagnons_see_the_chantiers_they_run_or_are_assigned_to() {
     assert!(visible(interimaire).await.is_empty());
 
     // Unreadable payloads are ignored, not fatal to the relay.
-    let broken = planning("affectation.created", json!({"affectation_id": "x"}));
+    let broken = planning(5, "affectation.created", json!({"affectation_id": "x"}));
     projector.handle(&mut conn, &broken).await.unwrap();
 }

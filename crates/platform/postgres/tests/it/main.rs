@@ -927,7 +927,11 @@ async fn a_projection_applies_each_event_once_and_never_goes_back() {
         event
     };
     let first = named("Tour A", "c-1");
-    append_committed(db, vec![first, named("Tour B", "c-1"), named("Pont", "c-2")]).await;
+    append_committed(
+        db,
+        vec![first, named("Tour B", "c-1"), named("Pont", "c-2")],
+    )
+    .await;
     let bus = Arc::new(RecordingBus::default());
     let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config()).with_durable_subscriber(
         Arc::new(Projector::new(LastNom {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use diesel::sql_types::{Array, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, TopicPattern};
-use hub_platform_postgres::{DurableError, DurableSubscriber};
+use hub_platform_postgres::{DurableError, DurableSubscriber, RelayedEvent};
 use hub_webhooks_domain::{RetrySchedule, delivery_payload};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -75,8 +75,9 @@ impl DurableSubscriber for DeliveryFanOut {
     async fn handle(
         &self,
         conn: &mut AsyncPgConnection,
-        event: &EventEnvelope,
+        event: &RelayedEvent,
     ) -> Result<(), DurableError> {
+        let event: &EventEnvelope = event;
         let recipients = recipients_on(conn, event)
             .await
             .map_err(|e| DurableError::new(format!("recipients: {e}")))?;

@@ -61,8 +61,8 @@ fn relay(db: &Database) -> OutboxRelay {
         history_capacity: 0,
     }));
     OutboxRelay::new(db.clone(), bus, RelayConfig::default())
-        .with_durable_subscriber(Arc::new(ChantierScopeProjector::new()))
-        .with_durable_subscriber(Arc::new(OwnerProjector::new()))
+        .with_projection(ChantierScopeProjector::new())
+        .with_projection(OwnerProjector::new())
         .with_durable_subscriber(Arc::new(DeliveryFanOut::new(
             RetrySchedule::default(),
             DeliveryWaker::new(),

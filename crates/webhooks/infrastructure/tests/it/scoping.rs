@@ -8,7 +8,7 @@ use std::time::Duration;
 use hub_kernel::{EventEnvelope, EventType, Role};
 use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
 use hub_platform_postgres::{
-    Database, DbError, DurableSubscriber, OutboxRelay, RelayConfig, outbox,
+    Database, DbError, DurableSubscriber, OutboxRelay, Projector, RelayConfig, RelayedEvent, outbox,
 };
 use hub_platform_test_db::TestDatabase;
 use hub_webhooks_application::{AccessScope, ListRecipients, WebhookRepository};
@@ -85,6 +85,14 @@ fn user_deactivated(user: Uuid) -> EventEnvelope {
     )
 }
 
+/// `envelope` as the relay hands it over, at log position `seq`.
+fn at(seq: i64, envelope: &EventEnvelope) -> RelayedEvent {
+    RelayedEvent {
+        seq,
+        envelope: Arc::new(envelope.clone()),
+    }
+}
+
 /// An event about a site, from a context this one knows nothing of.
 fn about(site: Uuid) -> EventEnvelope {
     envelope(
@@ -106,8 +114,8 @@ impl Relay {
             history_capacity: 0,
         }));
         let relay = OutboxRelay::new(db.clone(), bus, RelayConfig::default())
-            .with_durable_subscriber(Arc::new(ChantierScopeProjector::new()))
-            .with_durable_subscriber(Arc::new(OwnerProjector::new()));
+            .with_projection(ChantierScopeProjector::new())
+            .with_projection(OwnerProjector::new());
         Self {
             db: db.clone(),
             relay,
@@ -256,14 +264,14 @@ async fn a_conducteur_never_receives_another_sites_events() {
 async fn late_and_malformed_chantier_events_fail_closed() {
     let test_db = TestDatabase::new().await;
     let db = test_db.database();
-    let projector = ChantierScopeProjector::new();
+    let projector = Projector::new(ChantierScopeProjector::new());
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let site = Uuid::now_v7();
     let older = chantier("chantier.created", site, &[b]);
     let newer = chantier("chantier.updated", site, &[a]);
     let mut conn = db.connection().await.unwrap();
-    projector.handle(&mut conn, &newer).await.unwrap();
-    projector.handle(&mut conn, &older).await.unwrap();
+    projector.handle(&mut conn, &at(2, &newer)).await.unwrap();
+    projector.handle(&mut conn, &at(1, &older)).await.unwrap();
     let scope = AccessScope::new(Arc::new(DieselScopeReadModel::new(db.clone())));
     let read_model = DieselScopeReadModel::new(db.clone());
     use hub_webhooks_application::ScopeReadModel;
@@ -273,11 +281,11 @@ async fn late_and_malformed_chantier_events_fail_closed() {
         "an older event delivered late does not win"
     );
 
-    // Deleted for good: an older event cannot resurrect it.
+    // Deleted for good: no later event resurrects it.
     let deleted = chantier("chantier.deleted", site, &[a]);
-    projector.handle(&mut conn, &deleted).await.unwrap();
+    projector.handle(&mut conn, &at(3, &deleted)).await.unwrap();
     projector
-        .handle(&mut conn, &chantier("chantier.updated", site, &[a]))
+        .handle(&mut conn, &at(4, &chantier("chantier.updated", site, &[a])))
         .await
         .unwrap();
     assert!(!read_model.is_conducteur_of(a, site).await.unwrap());
@@ -285,18 +293,24 @@ async fn late_and_malformed_chantier_events_fail_closed() {
     // Malformed conducteur_ids clear the set instead of keeping a stale one.
     let other = Uuid::now_v7();
     projector
-        .handle(&mut conn, &chantier("chantier.created", other, &[a]))
+        .handle(
+            &mut conn,
+            &at(5, &chantier("chantier.created", other, &[a])),
+        )
         .await
         .unwrap();
     let mut broken = chantier("chantier.updated", other, &[]);
     broken.data["conducteur_ids"] = json!(["not-a-uuid"]);
-    projector.handle(&mut conn, &broken).await.unwrap();
+    projector.handle(&mut conn, &at(6, &broken)).await.unwrap();
     assert!(!read_model.is_conducteur_of(a, other).await.unwrap());
 
     // No chantier_id: nothing recorded, nothing fails.
     let mut anonymous = chantier("chantier.created", Uuid::now_v7(), &[a]);
     anonymous.data["chantier_id"] = Value::Null;
-    projector.handle(&mut conn, &anonymous).await.unwrap();
+    projector
+        .handle(&mut conn, &at(7, &anonymous))
+        .await
+        .unwrap();
     assert_eq!(
         count(&test_db, "SELECT count(*) FROM webhook_scope_chantiers").await,
         2
@@ -384,18 +398,22 @@ async fn creators_unknown_to_the_read_model_are_seeded_without_overriding_events
 async fn an_older_user_event_seen_again_does_not_bring_back_an_old_role() {
     let test_db = TestDatabase::new().await;
     let db = test_db.database();
-    let projector = OwnerProjector::new();
+    let projector = Projector::new(OwnerProjector::new());
     let user = Uuid::now_v7();
     let created = user_created(user, Role::Conducteur);
     let promoted = user_updated(user, json!({"role": {"old": "conducteur", "new": "admin"}}));
     let demoted = user_updated(user, json!({"role": {"old": "admin", "new": "compagnon"}}));
     let mut conn = db.connection().await.unwrap();
-    for event in [&created, &promoted, &demoted] {
-        projector.handle(&mut conn, event).await.unwrap();
+    for (seq, event) in [&created, &promoted, &demoted].into_iter().enumerate() {
+        let seq = i64::try_from(seq).unwrap() + 1;
+        projector.handle(&mut conn, &at(seq, event)).await.unwrap();
     }
     // A replay of the promotion, or of the creation, arrives late.
-    projector.handle(&mut conn, &promoted).await.unwrap();
-    projector.handle(&mut conn, &created).await.unwrap();
+    projector
+        .handle(&mut conn, &at(2, &promoted))
+        .await
+        .unwrap();
+    projector.handle(&mut conn, &at(1, &created)).await.unwrap();
     drop(conn);
     use hub_webhooks_application::ScopeReadModel;
     let read_model = DieselScopeReadModel::new(db.clone());
