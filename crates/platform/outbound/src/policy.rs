@@ -4,13 +4,16 @@
 //! (DESIGN §3 "Outbound security"); [`AllowList`] is the operator's explicit
 //! override (`WEBHOOKS_ALLOWED_CIDRS`).
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use ipnet::IpNet;
 
-/// Why an address is refused; its `Display` completes "resolves to …".
+/// Why an address is refused: which range it falls in.
+///
+/// Deliberately without `Display`: the range is for server-side logs
+/// ([`Forbidden::code`]), never for texts users read, since "a loopback
+/// address" already tells what a name points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Forbidden {
     /// 0.0.0.0/8 ("this network") and `::`; Linux connects 0.0.0.0 to the local host.
@@ -37,7 +40,7 @@ pub enum Forbidden {
 }
 
 impl Forbidden {
-    /// Stable machine-readable name, e.g. for logs and problem details.
+    /// Stable machine-readable name, for server-side logs.
     #[must_use]
     pub fn code(self) -> &'static str {
         match self {
@@ -55,31 +58,32 @@ impl Forbidden {
     }
 }
 
-impl fmt::Display for Forbidden {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Unspecified => "an unspecified address",
-            Self::Loopback => "a loopback address",
-            Self::Private => "a private address",
-            Self::SharedAddressSpace => "a shared (carrier-grade NAT) address",
-            Self::LinkLocal => "a link-local address",
-            Self::Documentation => "a documentation address",
-            Self::Benchmarking => "a benchmarking address",
-            Self::Multicast => "a multicast address",
-            Self::Broadcast => "a broadcast address",
-            Self::Reserved => "a reserved address",
-        })
-    }
+/// An address the policy refused, and why.
+///
+/// Its `Display` is only "a forbidden address": the text may end up in an
+/// API answer or a delivery log, where the address (or its range) would let
+/// a user map internal DNS names. The details are reachable through
+/// [`ForbiddenAddress::ip`] and [`ForbiddenAddress::reason`], for logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a forbidden address")]
+pub struct ForbiddenAddress {
+    ip: IpAddr,
+    reason: Forbidden,
 }
 
-/// An address the policy refused, with the reason: "a private address (10.0.0.5)".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{reason} ({ip})")]
-pub struct ForbiddenAddress {
-    /// The address as resolved or written (an IPv4-mapped address stays IPv6).
-    pub ip: IpAddr,
-    /// Which refused range it falls in.
-    pub reason: Forbidden,
+impl ForbiddenAddress {
+    /// The address as resolved or written (an IPv4-mapped address stays
+    /// IPv6). For server-side logs only.
+    #[must_use]
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
+
+    /// Which refused range it falls in. For server-side logs only.
+    #[must_use]
+    pub fn reason(&self) -> Forbidden {
+        self.reason
+    }
 }
 
 /// Why `ip` must not be reached, or `None` when it is globally routable.
@@ -430,12 +434,25 @@ mod tests {
     }
 
     #[test]
-    fn the_refusal_names_the_reason_and_the_address() {
+    fn the_refusal_text_names_neither_the_address_nor_its_range() {
+        // The text can reach users (API answers, delivery logs): it must not
+        // map a name to an internal address, nor even to its kind.
+        for (text, expected) in TABLE {
+            let Some(reason) = expected else { continue };
+            let err = AllowList::default().vet(text.parse().unwrap()).unwrap_err();
+            assert_eq!(err.to_string(), "a forbidden address", "{text}");
+            assert!(!err.to_string().contains(reason.code()), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_details_are_there_for_whoever_asks_explicitly() {
         let err = AllowList::default()
             .vet("10.0.0.5".parse().unwrap())
             .unwrap_err();
-        assert_eq!(err.to_string(), "a private address (10.0.0.5)");
-        assert_eq!(err.reason.code(), "private");
+        assert_eq!(err.ip(), "10.0.0.5".parse::<IpAddr>().unwrap());
+        assert_eq!(err.reason(), Private);
+        assert_eq!(err.reason().code(), "private");
     }
 
     #[test]
