@@ -421,6 +421,28 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_transition_and_special_purpose_literals_are_refused() {
+        for (raw, reason) in [
+            // SIIT and ISATAP-style forms of 127.0.0.1, local-use NAT64 of 10.0.0.1.
+            ("https://[::ffff:0:7f00:1]/", Forbidden::Reserved),
+            ("https://[::5efe:7f00:1]/", Forbidden::Reserved),
+            ("https://[64:ff9b:1::a00:1]/", Forbidden::Reserved),
+            // Teredo, benchmarking, documentation, SRv6.
+            (
+                "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+                Forbidden::Reserved,
+            ),
+            ("https://[2001:2::1]/", Forbidden::Benchmarking),
+            ("https://[3fff::1]/", Forbidden::Documentation),
+            ("https://[5f00::1]/", Forbidden::Reserved),
+        ] {
+            assert_eq!(refusal(raw, false).1, reason, "{raw}");
+        }
+        assert!(parse("https://[2001:200::1]/").is_ok());
+        assert!(parse("https://[64:ff9b::808:808]/").is_ok());
+    }
+
+    #[test]
     fn allow_listed_literals_are_accepted() {
         let allow = AllowList::parse("127.0.0.0/8").unwrap();
         let url = WebhookUrl::parse("http://2130706433:8080/", true, &allow).unwrap();
