@@ -553,6 +553,70 @@ async fn a_308_is_followed_and_a_302_fails_as_redirect() {
     s.app.stop().await;
 }
 
+/// DNS rebinding: the name passes the check at creation, then points at an
+/// internal address when the delivery connects. The attempt fails as
+/// `ssrf_refused`, and what its owner can read says neither the address nor
+/// its kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_rebound_to_an_internal_address_is_refused_at_delivery_without_naming_it() {
+    let db = TestDatabase::new().await;
+    bootstrap_admin(db.url()).await;
+    let resolver = resolver();
+    let localhost: IpAddr = "127.0.0.1".parse().unwrap();
+    let internal: IpAddr = "10.20.30.40".parse().unwrap();
+    resolver.set_sequence("rebind.test", vec![vec![localhost], vec![internal]]);
+    let app = start_with_overrides(
+        db.url(),
+        BASE,
+        Overrides {
+            resolver: Some(resolver.clone()),
+        },
+    )
+    .await;
+    let admin = app.admin_token().await;
+    let s = Hub { db, app, admin };
+    let receiver = Receiver::ok().await;
+    let url = format!("http://rebind.test:{}/in", receiver.port());
+    let (webhook_id, _) = s.webhook(&s.admin, &url, json!(["chantier.created"])).await;
+    assert_eq!(resolver.lookups("rebind.test"), 1, "checked at creation");
+
+    s.chantier("CH-REBIND").await;
+    eventually("the refused attempt", || async {
+        s.log(&webhook_id, "").await["total"] != 0
+    })
+    .await;
+    let log = s.log(&webhook_id, "").await;
+    for attempt in log["deliveries"].as_array().unwrap() {
+        assert_eq!(attempt["success"], false, "{attempt}");
+        assert_eq!(attempt["error_kind"], "ssrf_refused", "{attempt}");
+        assert_eq!(
+            attempt["error_message"],
+            "refused by the outbound policy: the URL resolves to a forbidden address"
+        );
+    }
+    let text = log.to_string();
+    for leak in ["10.20.30.40", "private"] {
+        assert!(!text.contains(leak), "{leak:?} in {text}");
+    }
+    // Nor anywhere it is stored (the job's last error feeds disabled_reason).
+    assert_eq!(
+        s.count(
+            "SELECT (SELECT count(*) FROM webhook_delivery_attempts \
+                     WHERE error_message LIKE '%10.20.30.40%' OR error_message LIKE '%private%') \
+                  + (SELECT count(*) FROM webhook_deliveries \
+                     WHERE last_error LIKE '%10.20.30.40%' OR last_error LIKE '%private%') AS count"
+        )
+        .await,
+        0
+    );
+    assert!(
+        resolver.lookups("rebind.test") >= 2,
+        "vetted when connecting"
+    );
+    assert!(receiver.requests().is_empty());
+    s.app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gone_deactivates_the_webhook_at_once() {
     let s = hub(&[]).await;

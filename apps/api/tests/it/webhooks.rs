@@ -526,29 +526,20 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
             "http://erp.example.com/",
             "url must use https (got \"http\")",
         ),
-        (
-            "https://10.0.0.1/",
-            "url resolves to a private address (10.0.0.1)",
-        ),
-        (
-            "https://127.0.0.1:8443/",
-            "url resolves to a loopback address (127.0.0.1)",
-        ),
-        (
-            "https://0x7f.1/",
-            "url resolves to a loopback address (127.0.0.1)",
-        ),
+        ("https://10.0.0.1/", "url host is a forbidden address"),
+        ("https://127.0.0.1:8443/", "url host is a forbidden address"),
+        ("https://0x7f.1/", "url host is a forbidden address"),
         (
             "https://169.254.169.254/latest/meta-data",
-            "url resolves to a link-local address (169.254.169.254)",
+            "url host is a forbidden address",
         ),
         (
             "https://intranet.example.com/hook",
-            "url resolves to a private address (10.0.0.5)",
+            "url resolves to a forbidden address",
         ),
         (
             "https://mixed.example.com/hook",
-            "url resolves to a private address (192.168.1.20)",
+            "url resolves to a forbidden address",
         ),
         (
             "https://nowhere.example.com/",
@@ -655,6 +646,52 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
             .await;
         assert_eq!(status, 400, "{query}");
     }
+    s.app.stop().await;
+}
+
+/// A name resolving to an internal address is refused without saying which
+/// address, nor what kind: otherwise anyone allowed to create webhooks could
+/// map the internal DNS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_name_tells_nothing_about_where_it_points() {
+    let s = hub(&[]).await;
+    let created = s.create(&s.conducteur, json!(["*"])).await;
+    let path = format!("/api/v1/webhooks/{}", created["id"].as_str().unwrap());
+    for (url, address) in [
+        ("https://intranet.example.com/hook", "10.0.0.5"),
+        ("https://mixed.example.com/hook", "192.168.1.20"),
+    ] {
+        for (method, path) in [
+            (Method::POST, "/api/v1/webhooks"),
+            (Method::PATCH, path.as_str()),
+        ] {
+            let body = json!({"url": url, "events": ["*"]});
+            let answer = s
+                .send(method.clone(), path, Some(&s.conducteur), Some(body))
+                .await;
+            assert_eq!(answer.status, 422, "{method} {url}: {}", answer.text);
+            assert_eq!(
+                answer.headers["content-type"], "application/problem+json",
+                "{method} {url}"
+            );
+            assert_eq!(answer.body["code"], "invalid_url");
+            assert_eq!(
+                answer.body["detail"], "url resolves to a forbidden address",
+                "{method} {url}"
+            );
+            for leak in [address, "private", "10.0.0", "192.168"] {
+                assert!(
+                    !answer.text.contains(leak),
+                    "{method} {url}: {leak:?} in {}",
+                    answer.text
+                );
+            }
+        }
+    }
+    // Nothing written: the one webhook, unchanged.
+    assert_eq!(s.count("SELECT count(*) FROM webhooks").await, 1);
+    let (_, still) = s.call(Method::GET, &path, Some(&s.conducteur), None).await;
+    assert_eq!(still["url"], "https://erp.example.com/hooks");
     s.app.stop().await;
 }
 

@@ -166,7 +166,7 @@ pub enum RedirectError {
 pub enum OutboundError {
     /// The destination (first URL, redirect target or resolved address) is
     /// refused by the policy. No connection was made to it.
-    #[error("refused by the outbound policy: URL {0}")]
+    #[error("refused by the outbound policy: the URL {0}")]
     SsrfRefused(UrlError),
     /// The host name did not resolve.
     #[error("DNS: {0}")]
@@ -199,7 +199,8 @@ impl OutboundError {
         }
     }
 
-    /// The human message to store with the attempt.
+    /// The human message to store with the attempt. It may be shown to the
+    /// webhook's owner, so a refusal never names the refused address.
     #[must_use]
     pub fn message(&self) -> String {
         self.to_string()
@@ -604,7 +605,7 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::SsrfRefused);
         assert_eq!(
             err.message(),
-            "refused by the outbound policy: URL must use https (got \"http\")"
+            "refused by the outbound policy: the URL must use https (got \"http\")"
         );
         assert_eq!(resolver.lookups("receiver.test"), 0);
     }

@@ -4,13 +4,16 @@
 //! (DESIGN §3 "Outbound security"); [`AllowList`] is the operator's explicit
 //! override (`WEBHOOKS_ALLOWED_CIDRS`).
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use ipnet::IpNet;
 
-/// Why an address is refused; its `Display` completes "resolves to …".
+/// Why an address is refused: which range it falls in.
+///
+/// Deliberately without `Display`: the range is for server-side logs
+/// ([`Forbidden::code`]), never for texts users read, since "a loopback
+/// address" already tells what a name points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Forbidden {
     /// 0.0.0.0/8 ("this network") and `::`; Linux connects 0.0.0.0 to the local host.
@@ -23,21 +26,27 @@ pub enum Forbidden {
     SharedAddressSpace,
     /// 169.254.0.0/16 (cloud metadata endpoints live here) and fe80::/10.
     LinkLocal,
-    /// 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32.
+    /// 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32 and
+    /// 3fff::/20 (RFC 9637).
     Documentation,
-    /// 198.18.0.0/15 (RFC 2544 benchmarking).
+    /// 198.18.0.0/15 (RFC 2544) and 2001:2::/48 (RFC 5180) benchmarking.
     Benchmarking,
     /// 224.0.0.0/4 and ff00::/8.
     Multicast,
     /// 255.255.255.255.
     Broadcast,
     /// Everything else that is not globally routable: 192.0.0.0/24,
-    /// 192.88.99.0/24, 240.0.0.0/4, fec0::/10 (site-local), 100::/64 (discard).
+    /// 192.88.99.0/24, 240.0.0.0/4, fec0::/10 (site-local), 100::/64
+    /// (discard), ::/8 but for the three IPv4 forms judged by their IPv4
+    /// (so SIIT `::ffff:0:a.b.c.d`, ISATAP-style `::5efe:a.b.c.d`, local-use
+    /// NAT64 64:ff9b:1::/48 of RFC 8215, the unassigned rest), 2001::/23 (IETF
+    /// protocol assignments: Teredo, ORCHID…) and 5f00::/16 (SRv6 SIDs,
+    /// RFC 9602).
     Reserved,
 }
 
 impl Forbidden {
-    /// Stable machine-readable name, e.g. for logs and problem details.
+    /// Stable machine-readable name, for server-side logs.
     #[must_use]
     pub fn code(self) -> &'static str {
         match self {
@@ -55,31 +64,32 @@ impl Forbidden {
     }
 }
 
-impl fmt::Display for Forbidden {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Unspecified => "an unspecified address",
-            Self::Loopback => "a loopback address",
-            Self::Private => "a private address",
-            Self::SharedAddressSpace => "a shared (carrier-grade NAT) address",
-            Self::LinkLocal => "a link-local address",
-            Self::Documentation => "a documentation address",
-            Self::Benchmarking => "a benchmarking address",
-            Self::Multicast => "a multicast address",
-            Self::Broadcast => "a broadcast address",
-            Self::Reserved => "a reserved address",
-        })
-    }
+/// An address the policy refused, and why.
+///
+/// Its `Display` is only "a forbidden address": the text may end up in an
+/// API answer or a delivery log, where the address (or its range) would let
+/// a user map internal DNS names. The details are reachable through
+/// [`ForbiddenAddress::ip`] and [`ForbiddenAddress::reason`], for logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a forbidden address")]
+pub struct ForbiddenAddress {
+    ip: IpAddr,
+    reason: Forbidden,
 }
 
-/// An address the policy refused, with the reason: "a private address (10.0.0.5)".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{reason} ({ip})")]
-pub struct ForbiddenAddress {
-    /// The address as resolved or written (an IPv4-mapped address stays IPv6).
-    pub ip: IpAddr,
-    /// Which refused range it falls in.
-    pub reason: Forbidden,
+impl ForbiddenAddress {
+    /// The address as resolved or written (an IPv4-mapped address stays
+    /// IPv6). For server-side logs only.
+    #[must_use]
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
+
+    /// Which refused range it falls in. For server-side logs only.
+    #[must_use]
+    pub fn reason(&self) -> Forbidden {
+        self.reason
+    }
 }
 
 /// Why `ip` must not be reached, or `None` when it is globally routable.
@@ -88,7 +98,11 @@ pub struct ForbiddenAddress {
 /// IPv4-compatible `::/96`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged
 /// by the embedded IPv4 address: `::ffff:10.0.0.1` is refused as private, while
 /// `::ffff:8.8.8.8` is allowed because it reaches the same public host as
-/// `8.8.8.8`. Ranges not listed in DESIGN §3 (e.g. Teredo 2001::/32) are allowed.
+/// `8.8.8.8`. Other forms that may lead to an IPv4 host through a relay or a
+/// translator we cannot see are refused whatever they carry: the rest of
+/// ::/8 (SIIT `::ffff:0:0:0/96`, ISATAP-style `::5efe:a.b.c.d`, local-use
+/// NAT64 64:ff9b:1::/48), Teredo and the other IETF assignments of
+/// 2001::/23. See [`Forbidden`] for every range.
 #[must_use]
 pub fn forbidden_reason(ip: IpAddr) -> Option<Forbidden> {
     match ip {
@@ -136,14 +150,28 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<Forbidden> {
     if let Some(v4) = embedded_ipv4(ip) {
         return forbidden_v4(v4);
     }
-    let s = ip.segments();
-    let reason = match s[0] {
-        0xfc00..=0xfdff => Forbidden::Private,
-        0xfe80..=0xfebf => Forbidden::LinkLocal,
-        0xfec0..=0xfeff => Forbidden::Reserved,
-        0xff00..=0xffff => Forbidden::Multicast,
-        0x2001 if s[1] == 0x0db8 => Forbidden::Documentation,
-        0x0100 if s[1..4] == [0, 0, 0] => Forbidden::Reserved,
+    let reason = match ip.segments() {
+        // ::/8 once ::/96, ::ffff:0:0/96 and 64:ff9b::/96 are judged above
+        // by their IPv4: nothing else in it is globally routable, and SIIT
+        // (::ffff:0:0:0/96), ISATAP-style (::5efe:a.b.c.d) or local-use
+        // NAT64 (64:ff9b:1::/48, RFC 8215, which lies here too) addresses
+        // lead to an IPv4 host through a translator we cannot see.
+        [0x0000..=0x00ff, ..] => Forbidden::Reserved,
+        // 100::/64, discard-only (RFC 6666).
+        [0x0100, 0, 0, 0, ..] => Forbidden::Reserved,
+        // 2001::/23, IETF protocol assignments (Teredo 2001::/32, ORCHID…),
+        // named more precisely for 2001:2::/48 (benchmarking, RFC 5180).
+        [0x2001, 0x0002, 0, ..] => Forbidden::Benchmarking,
+        [0x2001, 0x0000..=0x01ff, ..] => Forbidden::Reserved,
+        [0x2001, 0x0db8, ..] => Forbidden::Documentation,
+        // 3fff::/20, documentation (RFC 9637).
+        [0x3fff, 0x0000..=0x0fff, ..] => Forbidden::Documentation,
+        // 5f00::/16, SRv6 SIDs (RFC 9602): never a host on the Internet.
+        [0x5f00, ..] => Forbidden::Reserved,
+        [0xfc00..=0xfdff, ..] => Forbidden::Private,
+        [0xfe80..=0xfebf, ..] => Forbidden::LinkLocal,
+        [0xfec0..=0xfeff, ..] => Forbidden::Reserved,
+        [0xff00..=0xffff, ..] => Forbidden::Multicast,
         _ => return None,
     };
     Some(reason)
@@ -352,21 +380,40 @@ mod tests {
         ("::2", Some(Unspecified)),
         ("::a00:1", Some(Private)),
         ("::808:808", None),
-        ("::1:0:0", None),
-        // ::ffff:0:0/96 (IPv4-mapped)
+        ("::ffff:ffff", Some(Broadcast)),
+        // ::ffff:0:0/96 (IPv4-mapped): judged by the embedded IPv4
         ("::ffff:10.0.0.1", Some(Private)),
         ("::ffff:127.0.0.1", Some(Loopback)),
         ("::ffff:169.254.169.254", Some(LinkLocal)),
         ("::ffff:0.0.0.0", Some(Unspecified)),
         ("::ffff:8.8.8.8", None),
-        ("::fffe:ffff:ffff", None),
-        ("::1:0:0:0", None),
+        ("::ffff:255.255.255.255", Some(Broadcast)),
+        // the rest of ::/8: reserved, whatever IPv4 it may carry
+        ("::1:0:0", Some(Reserved)),
+        ("::fffe:ffff:ffff", Some(Reserved)),
+        ("::1:0:0:0", Some(Reserved)),
+        ("::ffff:0:0:0", Some(Reserved)),
+        ("::ffff:0:808:808", Some(Reserved)),
+        ("::ffff:0:a00:1", Some(Reserved)),
+        ("::5efe:808:808", Some(Reserved)),
+        ("::5efe:a00:1", Some(Reserved)),
+        ("::200:5efe:808:808", Some(Reserved)),
+        ("0:0:0:1::", Some(Reserved)),
+        ("1::", Some(Reserved)),
+        ("ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", Some(Reserved)),
         // 64:ff9b::/96 (NAT64)
         ("64:ff9b::7f00:1", Some(Loopback)),
         ("64:ff9b::a9fe:a9fe", Some(LinkLocal)),
         ("64:ff9b::808:808", None),
-        ("64:ff9b:0:0:0:1::", None),
-        ("64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff", None),
+        // ... the rest of 64:ff9b::/32 is ::/8, reserved
+        ("64:ff9b:0:0:0:1::", Some(Reserved)),
+        ("64:ff9b:0:ffff:ffff:ffff:ffff:ffff", Some(Reserved)),
+        ("64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff", Some(Reserved)),
+        // 64:ff9b:1::/48 (local-use NAT64), whatever IPv4 it carries
+        ("64:ff9b:1::", Some(Reserved)),
+        ("64:ff9b:1::808:808", Some(Reserved)),
+        ("64:ff9b:1:ffff:ffff:ffff:ffff:ffff", Some(Reserved)),
+        ("64:ff9b:2::", Some(Reserved)),
         // 2002::/16 (6to4)
         ("2002:c0a8:0101::", Some(Private)),
         ("2002:7f00:1::1", Some(Loopback)),
@@ -374,7 +421,6 @@ mod tests {
         ("2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff", None),
         ("2003::", None),
         // 100::/64 (discard-only)
-        ("ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", None),
         ("100::", Some(Reserved)),
         ("100::ffff:ffff:ffff:ffff", Some(Reserved)),
         ("100:0:0:1::", None),
@@ -393,6 +439,20 @@ mod tests {
         ("ff00::", Some(Multicast)),
         ("ff02::1", Some(Multicast)),
         ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", Some(Multicast)),
+        // 2001::/23 (IETF protocol assignments), 2001:2::/48 benchmarking
+        ("2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff", None),
+        ("2001::", Some(Reserved)),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", Some(Reserved)),
+        ("2001:1::1", Some(Reserved)),
+        ("2001:1:ffff:ffff:ffff:ffff:ffff:ffff", Some(Reserved)),
+        ("2001:2::", Some(Benchmarking)),
+        ("2001:2:0:ffff:ffff:ffff:ffff:ffff", Some(Benchmarking)),
+        ("2001:2:1::", Some(Reserved)),
+        ("2001:3::", Some(Reserved)),
+        ("2001:10::1", Some(Reserved)),
+        ("2001:20::1", Some(Reserved)),
+        ("2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff", Some(Reserved)),
+        ("2001:200::", None),
         // 2001:db8::/32
         ("2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", None),
         ("2001:db8::", Some(Documentation)),
@@ -401,6 +461,19 @@ mod tests {
             Some(Documentation),
         ),
         ("2001:db9::", None),
+        // 3fff::/20 (documentation, RFC 9637)
+        ("3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", None),
+        ("3fff::", Some(Documentation)),
+        (
+            "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff",
+            Some(Documentation),
+        ),
+        ("3fff:1000::", None),
+        // 5f00::/16 (SRv6 SIDs, RFC 9602)
+        ("5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", None),
+        ("5f00::", Some(Reserved)),
+        ("5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff", Some(Reserved)),
+        ("5f01::", None),
         // public IPv6
         ("2606:4700:4700::1111", None),
         ("2001:4860:4860::8888", None),
@@ -430,12 +503,25 @@ mod tests {
     }
 
     #[test]
-    fn the_refusal_names_the_reason_and_the_address() {
+    fn the_refusal_text_names_neither_the_address_nor_its_range() {
+        // The text can reach users (API answers, delivery logs): it must not
+        // map a name to an internal address, nor even to its kind.
+        for (text, expected) in TABLE {
+            let Some(reason) = expected else { continue };
+            let err = AllowList::default().vet(text.parse().unwrap()).unwrap_err();
+            assert_eq!(err.to_string(), "a forbidden address", "{text}");
+            assert!(!err.to_string().contains(reason.code()), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_details_are_there_for_whoever_asks_explicitly() {
         let err = AllowList::default()
             .vet("10.0.0.5".parse().unwrap())
             .unwrap_err();
-        assert_eq!(err.to_string(), "a private address (10.0.0.5)");
-        assert_eq!(err.reason.code(), "private");
+        assert_eq!(err.ip(), "10.0.0.5".parse::<IpAddr>().unwrap());
+        assert_eq!(err.reason(), Private);
+        assert_eq!(err.reason().code(), "private");
     }
 
     #[test]
@@ -491,6 +577,86 @@ mod tests {
             let err = AllowList::parse(list).unwrap_err();
             assert_eq!(err.entry, bad);
             assert!(err.to_string().contains(bad), "{err}");
+        }
+    }
+
+    /// The ranges hold throughout, not only at the boundaries of the table.
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// An address of `prefix/len` with random host bits.
+        fn within(prefix: &'static str, len: u32) -> impl Strategy<Value = Ipv6Addr> {
+            let base = u128::from(prefix.parse::<Ipv6Addr>().unwrap());
+            let host = u128::MAX >> len;
+            any::<u128>().prop_map(move |bits| Ipv6Addr::from((base & !host) | (bits & host)))
+        }
+
+        fn net(text: &str) -> IpNet {
+            text.parse().unwrap()
+        }
+
+        fn nat64(v4: Ipv4Addr) -> Ipv6Addr {
+            Ipv6Addr::from(
+                u128::from(Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0))
+                    | u128::from(u32::from(v4)),
+            )
+        }
+
+        proptest! {
+            #[test]
+            fn the_ietf_nat64_documentation_and_srv6_ranges_are_refused_throughout(
+                ietf in within("2001::", 23),
+                benchmarking in within("2001:2::", 48),
+                local_nat64 in within("64:ff9b:1::", 48),
+                documentation in within("3fff::", 20),
+                srv6 in within("5f00::", 16),
+            ) {
+                let reason = |ip: Ipv6Addr| forbidden_reason(IpAddr::V6(ip));
+                let expected = if net("2001:2::/48").contains(&IpAddr::V6(ietf)) {
+                    Benchmarking
+                } else {
+                    Reserved
+                };
+                prop_assert_eq!(reason(ietf), Some(expected), "{}", ietf);
+                prop_assert_eq!(reason(benchmarking), Some(Benchmarking), "{}", benchmarking);
+                prop_assert_eq!(reason(local_nat64), Some(Reserved), "{}", local_nat64);
+                prop_assert_eq!(reason(documentation), Some(Documentation), "{}", documentation);
+                prop_assert_eq!(reason(srv6), Some(Reserved), "{}", srv6);
+            }
+
+            #[test]
+            fn under_8_only_the_three_ipv4_forms_escape_the_reserved_verdict(
+                ip in within("::", 8),
+                v4 in any::<u32>(),
+            ) {
+                let v4 = Ipv4Addr::from(v4);
+                let judged = |ip: Ipv6Addr| forbidden_reason(IpAddr::V6(ip));
+                prop_assert_eq!(judged(v4.to_ipv6_mapped()), forbidden_v4(v4));
+                // ::a.b.c.d too, except 0.0.0.1, which is ::1.
+                if v4 != Ipv4Addr::new(0, 0, 0, 1) {
+                    prop_assert_eq!(judged(v4.to_ipv6_compatible()), forbidden_v4(v4));
+                }
+                // 64:ff9b::/96 (NAT64) is ::/8 too.
+                prop_assert_eq!(judged(nat64(v4)), forbidden_v4(v4));
+                let ipv4_form = ["::/96", "::ffff:0:0/96", "64:ff9b::/96"]
+                    .iter()
+                    .any(|text| net(text).contains(&IpAddr::V6(ip)));
+                prop_assume!(!ipv4_form);
+                prop_assert_eq!(judged(ip), Some(Reserved), "{}", ip);
+            }
+
+            #[test]
+            fn global_unicast_stays_allowed_outside_the_refused_prefixes(
+                ip in within("2000::", 3),
+            ) {
+                let ip = IpAddr::V6(ip);
+                // 2002::/16 (6to4) is judged by the IPv4 it carries.
+                let refused = ["2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20"];
+                prop_assume!(!refused.iter().any(|text| net(text).contains(&ip)));
+                prop_assert_eq!(forbidden_reason(ip), None, "{}", ip);
+            }
         }
     }
 }

@@ -264,12 +264,9 @@ pub(crate) async fn resolve_and_vet(
         }));
     }
     for &ip in &ips {
-        allow_list.vet(ip).map_err(|address| {
-            VetError::Refused(DestinationRefused {
-                host: host.to_owned(),
-                address,
-            })
-        })?;
+        allow_list
+            .vet(ip)
+            .map_err(|address| VetError::Refused(DestinationRefused::resolved(host, address)))?;
     }
     let mut seen = std::collections::HashSet::new();
     ips.retain(|ip| seen.insert(*ip));
@@ -301,8 +298,8 @@ impl reqwest::dns::Resolve for VettingResolver {
                         Box::new(ips.into_iter().map(|ip| SocketAddr::new(ip, 0)));
                     Ok(addrs)
                 }
+                // Already logged with its details where the refusal was made.
                 Err(VetError::Refused(refused)) => {
-                    tracing::warn!(%host, address = %refused.address, "outbound connection refused by the SSRF policy");
                     Err(Box::new(refused) as Box<dyn std::error::Error + Send + Sync>)
                 }
                 Err(VetError::Dns(err)) => Err(Box::new(err) as _),
@@ -368,8 +365,8 @@ mod tests {
         let VetError::Refused(refused) = err else {
             panic!("expected a refusal, got {err:?}");
         };
-        assert_eq!(refused.address.ip, ip("10.0.0.1"));
-        assert_eq!(refused.address.reason, Forbidden::Private);
+        assert_eq!(refused.ip(), ip("10.0.0.1"));
+        assert_eq!(refused.reason(), Forbidden::Private);
     }
 
     #[tokio::test]

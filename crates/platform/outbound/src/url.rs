@@ -7,23 +7,101 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
-use crate::policy::{AllowList, ForbiddenAddress};
+use crate::policy::{AllowList, Forbidden, ForbiddenAddress};
 use crate::resolve::{NameResolver, ResolveError, VetError, resolve_and_vet};
 
 /// Longest accepted URL, in characters (DESIGN §3 limits).
 pub const MAX_URL_CHARS: usize = 2048;
 
-/// A destination the policy refused: the host, as written or as resolved,
-/// is (or resolves to) a forbidden address.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("resolves to {address}")]
+/// A destination the policy refused: the URL's host is, or resolves to, a
+/// forbidden address.
+///
+/// Its `Display` is the only part meant for users and names neither the
+/// address nor its range: "resolves to a forbidden address" for a host name
+/// (telling which address, or even "a loopback address", would let a user
+/// map internal DNS names), "host is a forbidden address" for an IP literal.
+/// The details are logged (`warn`) when the refusal is made and are
+/// otherwise reachable only through the accessors below.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationRefused {
-    /// The URL's host as normalised by the URL parser (`127.0.0.1` for
-    /// `2130706433`, `[::ffff:7f00:1]`, `localhost.`…).
-    pub host: String,
-    /// The refused address and why.
-    pub address: ForbiddenAddress,
+    host: String,
+    address: ForbiddenAddress,
+    form: HostForm,
 }
+
+/// How the URL named the refused address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostForm {
+    /// The host is an IP address, in any spelling the parser normalises.
+    IpLiteral,
+    /// The host is a name that resolved to the address.
+    Name,
+}
+
+impl DestinationRefused {
+    /// The URL's host is the refused address itself.
+    pub(crate) fn ip_literal(address: ForbiddenAddress) -> Self {
+        Self::logged(address.ip().to_string(), address, HostForm::IpLiteral)
+    }
+
+    /// The name `host` resolved to the refused address.
+    pub(crate) fn resolved(host: &str, address: ForbiddenAddress) -> Self {
+        Self::logged(host.to_owned(), address, HostForm::Name)
+    }
+
+    /// Every refusal is built here, so every one is logged with what the
+    /// user-facing text leaves out.
+    fn logged(host: String, address: ForbiddenAddress, form: HostForm) -> Self {
+        tracing::warn!(
+            %host,
+            ip = %address.ip(),
+            range = %address.reason().code(),
+            "destination refused by the SSRF policy"
+        );
+        Self {
+            host,
+            address,
+            form,
+        }
+    }
+
+    /// The URL's host as normalised by the URL parser (`127.0.0.1` for
+    /// `2130706433`, `::ffff:7f00:1`, `localhost.`…).
+    #[must_use]
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The refused address. For server-side logs only.
+    #[must_use]
+    pub fn ip(&self) -> IpAddr {
+        self.address.ip()
+    }
+
+    /// The refused range. For server-side logs only.
+    #[must_use]
+    pub fn reason(&self) -> Forbidden {
+        self.address.reason()
+    }
+
+    /// `true` when the URL's host is the address itself, not a name.
+    #[must_use]
+    pub fn is_ip_literal(&self) -> bool {
+        self.form == HostForm::IpLiteral
+    }
+}
+
+impl fmt::Display for DestinationRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.form {
+            HostForm::IpLiteral => "host is a forbidden address",
+            HostForm::Name => "resolves to a forbidden address",
+        })
+    }
+}
+
+// No `source()`: the chain must not lead to the details either.
+impl std::error::Error for DestinationRefused {}
 
 /// Why a URL cannot be a webhook destination. `Display` completes "the URL …",
 /// so an API can answer 422 with e.g. "url must use https".
@@ -114,10 +192,7 @@ impl WebhookUrl {
         };
         // reqwest never asks the DNS hook about IP literals: they are judged here.
         if let Some(ip) = ip {
-            allow_list.vet(ip).map_err(|address| DestinationRefused {
-                host: ip.to_string(),
-                address,
-            })?;
+            allow_list.vet(ip).map_err(DestinationRefused::ip_literal)?;
         }
         Ok(Self { url })
     }
@@ -176,7 +251,8 @@ impl From<WebhookUrl> for String {
 /// in between): [`crate::OutboundClient`] re-checks on every connection.
 ///
 /// # Errors
-/// [`UrlError::Refused`] naming the first forbidden address,
+/// [`UrlError::Refused`] for the first forbidden address (named in the log
+/// only),
 /// [`UrlError::Dns`] when the name does not resolve.
 pub async fn check_destination(
     url: &WebhookUrl,
@@ -184,10 +260,7 @@ pub async fn check_destination(
     allow_list: &AllowList,
 ) -> Result<Vec<IpAddr>, UrlError> {
     if let Some(ip) = url.ip_literal() {
-        allow_list.vet(ip).map_err(|address| DestinationRefused {
-            host: ip.to_string(),
-            address,
-        })?;
+        allow_list.vet(ip).map_err(DestinationRefused::ip_literal)?;
         return Ok(vec![ip]);
     }
     let host = url.domain().ok_or(UrlError::MissingHost)?;
@@ -198,8 +271,13 @@ pub async fn check_destination(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+    use std::io;
+    use std::sync::Arc;
+
+    use parking_lot::Mutex;
+    use tracing_subscriber::fmt::MakeWriter;
+
     use super::*;
-    use crate::policy::Forbidden;
     use crate::resolve::FixtureResolver;
 
     fn parse(raw: &str) -> Result<WebhookUrl, UrlError> {
@@ -208,7 +286,7 @@ mod tests {
 
     fn refusal(raw: &str, allow_http: bool) -> (String, Forbidden) {
         match WebhookUrl::parse(raw, allow_http, &AllowList::default()) {
-            Err(UrlError::Refused(refused)) => (refused.host, refused.address.reason),
+            Err(UrlError::Refused(refused)) => (refused.host().to_owned(), refused.reason()),
             other => panic!("{raw}: expected a refusal, got {other:?}"),
         }
     }
@@ -324,9 +402,44 @@ mod tests {
     }
 
     #[test]
-    fn the_refusal_message_names_the_reason_and_the_address() {
-        let err = parse("https://10.0.0.5/hook").unwrap_err();
-        assert_eq!(err.to_string(), "resolves to a private address (10.0.0.5)");
+    fn a_refused_literal_says_so_without_the_range_or_the_normalised_address() {
+        for raw in [
+            "https://10.0.0.5/hook",
+            "https://0x7f.1/",
+            "https://[::ffff:169.254.169.254]/",
+        ] {
+            let err = parse(raw).unwrap_err();
+            assert_eq!(err.to_string(), "host is a forbidden address", "{raw}");
+        }
+        let UrlError::Refused(refused) = parse("https://0x7f.1/").unwrap_err() else {
+            panic!("expected a refusal");
+        };
+        assert!(refused.is_ip_literal());
+        assert_eq!(refused.host(), "127.0.0.1");
+        assert_eq!(refused.ip(), "127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(refused.reason(), Forbidden::Loopback);
+    }
+
+    #[test]
+    fn ipv6_transition_and_special_purpose_literals_are_refused() {
+        for (raw, reason) in [
+            // SIIT and ISATAP-style forms of 127.0.0.1, local-use NAT64 of 10.0.0.1.
+            ("https://[::ffff:0:7f00:1]/", Forbidden::Reserved),
+            ("https://[::5efe:7f00:1]/", Forbidden::Reserved),
+            ("https://[64:ff9b:1::a00:1]/", Forbidden::Reserved),
+            // Teredo, benchmarking, documentation, SRv6.
+            (
+                "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+                Forbidden::Reserved,
+            ),
+            ("https://[2001:2::1]/", Forbidden::Benchmarking),
+            ("https://[3fff::1]/", Forbidden::Documentation),
+            ("https://[5f00::1]/", Forbidden::Reserved),
+        ] {
+            assert_eq!(refusal(raw, false).1, reason, "{raw}");
+        }
+        assert!(parse("https://[2001:200::1]/").is_ok());
+        assert!(parse("https://[64:ff9b::808:808]/").is_ok());
     }
 
     #[test]
@@ -369,13 +482,19 @@ mod tests {
             check("https://public.example/").await,
             Ok(ips(&["8.8.8.8", "2606:4700:4700::1111"]))
         );
-        let err = check("https://mixed.example/").await.unwrap_err();
-        assert_eq!(err.to_string(), "resolves to a private address (10.0.0.5)");
-        let err = check("https://metadata.example/").await.unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "resolves to a link-local address (169.254.169.254)"
-        );
+        // The address and its range stay out of the text: a user could
+        // otherwise map internal names to addresses.
+        for raw in ["https://mixed.example/", "https://metadata.example/"] {
+            let err = check(raw).await.unwrap_err();
+            assert_eq!(err.to_string(), "resolves to a forbidden address", "{raw}");
+        }
+        let Err(UrlError::Refused(refused)) = check("https://mixed.example/").await else {
+            panic!("expected a refusal");
+        };
+        assert!(!refused.is_ip_literal());
+        assert_eq!(refused.host(), "mixed.example");
+        assert_eq!(refused.ip(), ips(&["10.0.0.5"])[0]);
+        assert_eq!(refused.reason(), Forbidden::Private);
         let err = check("https://unknown.example/").await.unwrap_err();
         assert_eq!(err.to_string(), "host not found (unknown.example)");
         let err = check("https://broken.example/").await.unwrap_err();
@@ -386,6 +505,72 @@ mod tests {
         assert_eq!(check("https://8.8.8.8/").await, Ok(ips(&["8.8.8.8"])));
         // Literals never reach the resolver.
         assert_eq!(resolver.lookups("8.8.8.8"), 0);
+    }
+
+    /// Whatever the subscriber writes, kept for the test to read.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock()).into_owned()
+        }
+    }
+
+    impl io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Self;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn every_refusal_is_logged_with_the_address_and_its_range() {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .without_time()
+            .finish();
+        // Current-thread runtime: the thread-local default sees every event.
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let resolver =
+            FixtureResolver::new().with("intranet.example", ["10.0.0.5".parse().unwrap()]);
+
+        let named = parse("https://intranet.example/").unwrap();
+        check_destination(&named, &resolver, &AllowList::default())
+            .await
+            .unwrap_err();
+        parse("https://0xa9fea9fe/").unwrap_err();
+
+        let text = logs.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for (line, fields) in lines.iter().zip([
+            ["host=intranet.example", "ip=10.0.0.5", "range=private"],
+            [
+                "host=169.254.169.254",
+                "ip=169.254.169.254",
+                "range=link_local",
+            ],
+        ]) {
+            assert!(line.contains("WARN"), "{line}");
+            for field in fields {
+                assert!(line.contains(field), "{field} missing: {line}");
+            }
+        }
     }
 
     #[tokio::test]

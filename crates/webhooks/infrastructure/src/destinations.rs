@@ -79,16 +79,10 @@ mod tests {
             ("http://hooks.example.com/", "must use https (got \"http\")"),
             (
                 "https://mixed.example.com/",
-                "resolves to a private address (10.0.0.5)",
+                "resolves to a forbidden address",
             ),
-            (
-                "https://10.0.0.1/",
-                "resolves to a private address (10.0.0.1)",
-            ),
-            (
-                "https://2130706433/",
-                "resolves to a loopback address (127.0.0.1)",
-            ),
+            ("https://10.0.0.1/", "host is a forbidden address"),
+            ("https://2130706433/", "host is a forbidden address"),
             (
                 "https://user:pw@hooks.example.com/",
                 "must not contain credentials",
@@ -102,6 +96,28 @@ mod tests {
                 refused.to_string().starts_with("url ") && refused.0.contains(message),
                 "{url}: {refused}"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refusal_never_tells_where_a_name_points() {
+        let resolver = FixtureResolver::new()
+            .with("intranet.example.com", [ip("10.20.30.40")])
+            .with("metadata.example.com", [ip("169.254.169.254")])
+            .with("self.example.com", [ip("::1")]);
+        let destinations = policy(resolver, OutboundConfig::default());
+        for (host, address, range) in [
+            ("intranet.example.com", "10.20.30.40", "private"),
+            ("metadata.example.com", "169.254.169.254", "link-local"),
+            ("self.example.com", "::1", "loopback"),
+        ] {
+            let refused = destinations
+                .check(&format!("https://{host}/hook"))
+                .await
+                .unwrap_err();
+            // The exact text: nothing but the rule, whatever the address.
+            assert_eq!(refused.0, "resolves to a forbidden address", "{host}");
+            assert!(!refused.0.contains(address) && !refused.0.contains(range));
         }
     }
 
