@@ -659,3 +659,65 @@ async fn openapi_document_and_ui_are_served() {
     assert!(ui.text().await.unwrap().contains("swagger"));
     app.stop().await;
 }
+
+/// One sign-in attempt, optionally relayed by a proxy that reports `forwarded_for`.
+async fn sign_in(
+    app: &Running,
+    email: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> reqwest::Response {
+    let mut request = http()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": email, "password": password }));
+    if let Some(address) = forwarded_for {
+        request = request.header("x-forwarded-for", address);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
+    let test_db = TestDatabase::new().await;
+    bootstrap_admin(test_db.url()).await;
+    let app = start_with(test_db.url(), &[("RATE_LIMITS", "auth.login=2/min")]).await;
+    let mut statuses = Vec::new();
+    for address in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", Some(address)).await;
+        statuses.push(response.status().as_u16());
+    }
+    // All three count against the TCP peer (127.0.0.1), whatever the header says.
+    assert_eq!(statuses, [401, 401, 429]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_honoured_from_a_trusted_proxy() {
+    let test_db = TestDatabase::new().await;
+    bootstrap_admin(test_db.url()).await;
+    let app = start_with(
+        test_db.url(),
+        &[
+            ("RATE_LIMITS", "auth.login=2/min"),
+            ("TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8"),
+        ],
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for address in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", Some(address)).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401], "one bucket per client");
+
+    // The right-most address that is not a trusted proxy is the client: a
+    // left-most value the client wrote itself does not let it escape.
+    let mut statuses = Vec::new();
+    for spoofed in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
+        let chain = format!("{spoofed}, 198.51.100.7, 10.1.2.3");
+        let response = sign_in(&app, "x@example.fr", "pas-le-bon-mot", Some(&chain)).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+    app.stop().await;
+}
