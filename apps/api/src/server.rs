@@ -12,7 +12,8 @@ use anyhow::Context;
 use hub_chantiers_infrastructure::{ChantiersHttp, DieselChantierRepository};
 use hub_identity_application::Authenticate;
 use hub_identity_infrastructure::{
-    Argon2Hasher, DieselUserRepository, IdentityAuthenticator, IdentityHttp, JwtTokenService,
+    Argon2Hasher, BoundedHasher, DieselUserRepository, HashingLimit, IdentityAuthenticator,
+    IdentityHttp, JwtTokenService,
 };
 use hub_kernel::{Clock, SystemClock};
 use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
@@ -282,7 +283,10 @@ impl Contexts {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let users = Arc::new(DieselUserRepository::new(database.clone()));
         let tokens = Arc::new(JwtTokenService::new(&config.jwt_secret, config.jwt_ttl));
-        let hasher = Arc::new(Argon2Hasher::new().map_err(anyhow::Error::msg)?);
+        let hasher = Arc::new(BoundedHasher::new(
+            Arc::new(Argon2Hasher::new().map_err(anyhow::Error::msg)?),
+            HashingLimit::for_this_machine(),
+        ));
         let authenticator = Arc::new(IdentityAuthenticator::new(Authenticate::new(
             users.clone(),
             tokens.clone(),

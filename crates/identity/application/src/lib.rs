@@ -7,7 +7,7 @@ mod ports;
 mod use_cases;
 
 pub use ports::{
-    IssuedToken, PasswordHasher, RepositoryError, TokenClaims, TokenError, TokenService,
+    HashError, IssuedToken, PasswordHasher, RepositoryError, TokenClaims, TokenError, TokenService,
     UserFilter, UserRepository,
 };
 pub use use_cases::{

@@ -41,15 +41,26 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<(Vec<User>, u64), RepositoryError>;
 }
 
+/// Why a password could not be hashed or checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    /// Too many hashes are running already (each costs tens of MiB and a
+    /// core); the caller should answer "busy, retry shortly".
+    #[error("too many password checks are in progress; retry shortly")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
 /// Password hashing (argon2id in production). Slow on purpose.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {
-    async fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, String>;
+    async fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError>;
     /// Whether `password` matches `hash`; `hash` is `None` for an unknown
     /// account, and the check then costs the same as a real one so that
     /// timing does not reveal which emails exist.
-    async fn verify(&self, password: &str, hash: Option<PasswordHash>) -> bool;
+    async fn verify(&self, password: &str, hash: Option<PasswordHash>) -> Result<bool, HashError>;
 }
 
 /// Claims of a verified access token.

@@ -13,7 +13,7 @@ use hub_kernel::{
 use uuid::Uuid;
 
 use crate::ports::{
-    IssuedToken, PasswordHasher, RepositoryError, TokenError, TokenService, UserFilter,
+    HashError, IssuedToken, PasswordHasher, RepositoryError, TokenError, TokenService, UserFilter,
     UserRepository,
 };
 
@@ -23,6 +23,9 @@ use crate::ports::{
 pub enum LoginError {
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many password checks in progress: nothing was checked.
+    #[error("too many sign-ins are in progress; retry shortly")]
+    Busy,
     #[error("sign-in is temporarily unavailable: {0}")]
     Unavailable(String),
 }
@@ -67,7 +70,11 @@ impl Login {
         let matches = self
             .hasher
             .verify(password, user.as_ref().map(|u| u.password_hash().clone()))
-            .await;
+            .await
+            .map_err(|e| match e {
+                HashError::Busy => LoginError::Busy,
+                HashError::Failed(reason) => LoginError::Unavailable(reason),
+            })?;
         let user = match user {
             Some(user) if matches && user.is_active() => user,
             _ => return Err(LoginError::InvalidCredentials),
@@ -155,8 +162,20 @@ pub enum CreateUserError {
     Invalid(ValidationErrors),
     #[error("a user with the email {0} already exists")]
     DuplicateEmail(String),
+    /// Too many password hashes in progress: nothing was written.
+    #[error("too many password operations are in progress; retry shortly")]
+    Busy,
     #[error("user creation is unavailable: {0}")]
     Unavailable(String),
+}
+
+impl From<HashError> for CreateUserError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Failed(reason) => Self::Unavailable(reason),
+        }
+    }
 }
 
 impl From<RepositoryError> for CreateUserError {
@@ -206,11 +225,7 @@ impl CreateUser {
         if self.users.find_by_email(&email).await?.is_some() {
             return Err(duplicate(&email));
         }
-        let hash = self
-            .hasher
-            .hash(&password)
-            .await
-            .map_err(CreateUserError::Unavailable)?;
+        let hash = self.hasher.hash(&password).await?;
         let (user, created) = User::register(
             NewUser {
                 email: email.clone(),
@@ -531,7 +546,7 @@ mod tests {
         hasher
             .expect_verify()
             .times(1)
-            .returning(move |_, _| matches);
+            .returning(move |_, _| Ok(matches));
         hasher
     }
 
@@ -610,6 +625,32 @@ mod tests {
             login.execute("not an email", "x").await,
             Err(LoginError::InvalidCredentials)
         ));
+    }
+
+    #[tokio::test]
+    async fn busy_hashing_is_reported_as_busy_and_nothing_is_issued_or_written() {
+        let (users, written) = recording_repository(Some(stored_user(Role::Admin, true)));
+        let users = Arc::new(users);
+        let mut busy = MockPasswordHasher::new();
+        busy.expect_verify().returning(|_, _| Err(HashError::Busy));
+        busy.expect_hash().returning(|_| Err(HashError::Busy));
+        let busy = Arc::new(busy);
+        let mut tokens = MockTokenService::new();
+        tokens.expect_issue().never();
+        let login = Login::new(users.clone(), busy.clone(), Arc::new(tokens), clock());
+        assert!(matches!(
+            login.execute("chef@example.fr", "correct horse").await,
+            Err(LoginError::Busy)
+        ));
+
+        let (users, written_by_create) = recording_repository(None);
+        let create = CreateUser::new(Arc::new(users), busy, clock());
+        assert!(matches!(
+            create.execute(&admin_context(), create_input()).await,
+            Err(CreateUserError::Busy)
+        ));
+        assert!(written.lock().unwrap().is_empty());
+        assert!(written_by_create.lock().unwrap().is_empty());
     }
 
     fn verifying_tokens(result: Result<Uuid, TokenError>) -> MockTokenService {

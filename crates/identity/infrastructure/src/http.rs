@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 use hub_identity_application::{
     CreateUser, CreateUserError, CreateUserInput, DeactivateUser, GetUser, ListUsers, Login,
@@ -292,6 +292,7 @@ fn session_cookie(token: &str, max_age: time::Duration) -> Cookie<'static> {
         (status = 401, description = "Invalid email or password", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, description = "Malformed body", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks in progress (`server_busy`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn login(
@@ -316,8 +317,18 @@ async fn login(
             "invalid_credentials",
             "invalid email or password",
         )),
+        Err(LoginError::Busy) => Err(busy()),
         Err(LoginError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
     }
+}
+
+/// 503 for a request refused because password hashing is saturated.
+fn busy() -> Problem {
+    Problem::service_unavailable(
+        "server_busy",
+        "too many password checks are in progress; retry in a second",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 
 /// Sign out: clears the session cookie.
@@ -357,6 +368,7 @@ async fn me(
         (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "Email already used (`email_taken`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password operations in progress (`server_busy`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn create_user(
@@ -384,6 +396,7 @@ async fn create_user(
             "email_taken",
             format!("a user with the email {email} already exists"),
         )),
+        Err(CreateUserError::Busy) => Err(busy()),
         Err(CreateUserError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
     }
 }

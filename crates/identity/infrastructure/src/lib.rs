@@ -1,5 +1,6 @@
 //! Identity adapters: the PostgreSQL [`DieselUserRepository`] (users and
-//! their events in one transaction), [`Argon2Hasher`], [`JwtTokenService`],
+//! their events in one transaction), [`Argon2Hasher`] behind a
+//! [`BoundedHasher`], [`JwtTokenService`],
 //! the [`IdentityAuthenticator`] every route's extractor relies on, and the
 //! HTTP routes of `/api/v1/auth` and `/api/v1/users`.
 
@@ -12,6 +13,6 @@ mod token;
 
 pub use authenticator::IdentityAuthenticator;
 pub use http::{IdentityApi, IdentityHttp, RATE_LIMIT_RULES};
-pub use password::Argon2Hasher;
+pub use password::{Argon2Hasher, BoundedHasher, HashingLimit};
 pub use repository::DieselUserRepository;
 pub use token::{JwtSecret, JwtSecretError, JwtTokenService};
