@@ -13,7 +13,7 @@ use hub_chantiers_infrastructure::{ChantiersHttp, DieselChantierRepository};
 use hub_identity_application::Authenticate;
 use hub_identity_infrastructure::{
     Argon2Hasher, BoundedHasher, DieselUserRepository, HashingLimit, IdentityAuthenticator,
-    IdentityHttp, JwtTokenService,
+    IdentityHttp, InMemorySignInThrottle, JwtTokenService, SignInLimit,
 };
 use hub_kernel::{Clock, SystemClock};
 use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
@@ -298,7 +298,13 @@ impl Contexts {
                 Arc::new(DieselChantierRepository::new(database.clone())),
                 clock.clone(),
             )),
-            identity: web::Data::new(IdentityHttp::new(users, hasher, tokens, clock)),
+            identity: web::Data::new(IdentityHttp::new(
+                users,
+                hasher,
+                tokens,
+                Arc::new(InMemorySignInThrottle::new(SignInLimit::default())),
+                clock,
+            )),
             login_limit: config.rate_limits.layer("auth.login")?,
             webhooks: webhooks.http(config, database)?,
             webhook_limits: WebhookRateLimits::from_limits(&config.rate_limits)?,

@@ -721,3 +721,88 @@ async fn forwarded_for_is_honoured_from_a_trusted_proxy() {
     assert_eq!(statuses, [401, 401, 429]);
     app.stop().await;
 }
+
+async fn status_and_body(response: reqwest::Response) -> (u16, Option<u64>, Value) {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, retry_after, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_eleventh_failed_sign_in_locks_the_account_from_any_address_known_or_not() {
+    let test_db = TestDatabase::new().await;
+    bootstrap_admin(test_db.url()).await;
+    // The test client is the trusted proxy: each attempt comes from another address.
+    let app = start_with(test_db.url(), &[("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "victime@example.fr", "conducteur")
+        .await;
+
+    let mut locked = Vec::new();
+    for email in ["Victime@Example.fr", "inconnu@example.fr"] {
+        for attempt in 0..10 {
+            let address = format!("203.0.113.{attempt}");
+            let response = sign_in(&app, email, "pas-le-bon-mot", Some(&address)).await;
+            assert_eq!(response.status(), 401, "{email} attempt {attempt}");
+        }
+        let refused =
+            status_and_body(sign_in(&app, email, "pas-le-bon-mot", Some("198.51.100.99")).await)
+                .await;
+        assert_eq!(refused.0, 429, "{email}: {}", refused.2);
+        let retry_after = refused.1.expect("Retry-After");
+        assert!((840..=900).contains(&retry_after), "{retry_after}");
+        locked.push(refused);
+    }
+    // A known and an unknown account get exactly the same answer.
+    assert_eq!(locked[0].2, locked[1].2);
+    assert_eq!(locked[0].2["code"], "login_throttled");
+    assert_eq!(
+        locked[0].2["status"], 429,
+        "a problem document: {}",
+        locked[0].2
+    );
+
+    // While locked, even the right password is refused (and not checked).
+    let right = sign_in(
+        &app,
+        "victime@example.fr",
+        "mot-de-passe-long-1",
+        Some("192.0.2.1"),
+    )
+    .await;
+    assert_eq!(right.status(), 429);
+    // Other accounts are not affected.
+    let other = sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD, Some("192.0.2.1")).await;
+    assert_eq!(other.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_sign_in_clears_the_account_failures() {
+    let (_db, app) = app().await;
+    for _ in 0..9 {
+        let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", None).await;
+        assert_eq!(response.status(), 401);
+    }
+    assert_eq!(
+        sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD, None)
+            .await
+            .status(),
+        200
+    );
+    // Ten more failures are allowed before the lock.
+    for _ in 0..10 {
+        let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", None).await;
+        assert_eq!(response.status(), 401);
+    }
+    assert_eq!(
+        sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD, None)
+            .await
+            .status(),
+        429
+    );
+    app.stop().await;
+}

@@ -1,14 +1,14 @@
 //! Identity use cases — signing in, checking tokens, administering users —
 //! and the ports they need ([`UserRepository`], [`PasswordHasher`],
-//! [`TokenService`]). Adapters live in the infrastructure crate; tests mock
+//! [`TokenService`], [`SignInThrottle`]). Adapters live in the infrastructure crate; tests mock
 //! the ports.
 
 mod ports;
 mod use_cases;
 
 pub use ports::{
-    HashError, IssuedToken, PasswordHasher, RepositoryError, TokenClaims, TokenError, TokenService,
-    UserFilter, UserRepository,
+    AttemptOutcome, HashError, IssuedToken, PasswordHasher, RepositoryError, SignInLocked,
+    SignInThrottle, TokenClaims, TokenError, TokenService, UserFilter, UserRepository,
 };
 pub use use_cases::{
     Authenticate, AuthenticateError, CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError,
@@ -17,4 +17,4 @@ pub use use_cases::{
 };
 
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockPasswordHasher, MockTokenService, MockUserRepository};
+pub use ports::{MockPasswordHasher, MockSignInThrottle, MockTokenService, MockUserRepository};

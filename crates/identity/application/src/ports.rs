@@ -63,6 +63,39 @@ pub trait PasswordHasher: Send + Sync {
     async fn verify(&self, password: &str, hash: Option<PasswordHash>) -> Result<bool, HashError>;
 }
 
+/// The account is locked: too many failed sign-ins lately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInLocked {
+    /// When the account may try again.
+    pub retry_after: std::time::Duration,
+}
+
+/// How a sign-in attempt that [`SignInThrottle::begin`] let through ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The right password of an active account: the account's failures are
+    /// forgotten.
+    Succeeded,
+    /// The attempt counts against the account.
+    Failed,
+    /// Nothing was checked (hashing busy, storage down): the attempt does
+    /// not count.
+    NotChecked,
+}
+
+/// Counts sign-in attempts per account — the normalised email, whether or
+/// not a user has it, so that locking reveals nothing — and locks an
+/// account after too many failures.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SignInThrottle: Send + Sync {
+    /// Counts an attempt on `account` *before* it is checked (so that
+    /// concurrent attempts cannot all slip under the limit), or refuses it
+    /// while the account is locked.
+    fn begin(&self, account: &str) -> Result<(), SignInLocked>;
+    /// Reports how the attempt ended.
+    fn finish(&self, account: &str, outcome: AttemptOutcome);
+}
+
 /// Claims of a verified access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenClaims {

@@ -13,8 +13,8 @@ use hub_kernel::{
 use uuid::Uuid;
 
 use crate::ports::{
-    HashError, IssuedToken, PasswordHasher, RepositoryError, TokenError, TokenService, UserFilter,
-    UserRepository,
+    AttemptOutcome, HashError, IssuedToken, PasswordHasher, RepositoryError, SignInThrottle,
+    TokenError, TokenService, UserFilter, UserRepository,
 };
 
 /// Why a sign-in failed. A wrong email, a wrong password and a deactivated
@@ -23,6 +23,10 @@ use crate::ports::{
 pub enum LoginError {
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many failed sign-ins on this account (known or not): nothing
+    /// was looked up or checked.
+    #[error("too many failed sign-ins for this account; retry later")]
+    Throttled { retry_after: std::time::Duration },
     /// Too many password checks in progress: nothing was checked.
     #[error("too many sign-ins are in progress; retry shortly")]
     Busy,
@@ -30,11 +34,13 @@ pub enum LoginError {
     Unavailable(String),
 }
 
-/// Signs a user in with email and password.
+/// Signs a user in with email and password, within the per-account limit
+/// of failed attempts.
 pub struct Login {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
+    throttle: Arc<dyn SignInThrottle>,
     clock: Arc<dyn Clock>,
 }
 
@@ -43,12 +49,14 @@ impl Login {
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
+        throttle: Arc<dyn SignInThrottle>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             users,
             hasher,
             tokens,
+            throttle,
             clock,
         }
     }
@@ -58,6 +66,25 @@ impl Login {
         email: &str,
         password: &str,
     ) -> Result<(IssuedToken, User), LoginError> {
+        // A locked account is refused before the lookup and the hash: the
+        // answer and its cost are the same whether the account exists.
+        let account = account_key(email);
+        self.throttle
+            .begin(&account)
+            .map_err(|locked| LoginError::Throttled {
+                retry_after: locked.retry_after,
+            })?;
+        let result = self.check(email, password).await;
+        let outcome = match &result {
+            Ok(_) => AttemptOutcome::Succeeded,
+            Err(LoginError::InvalidCredentials) => AttemptOutcome::Failed,
+            Err(_) => AttemptOutcome::NotChecked,
+        };
+        self.throttle.finish(&account, outcome);
+        result
+    }
+
+    async fn check(&self, email: &str, password: &str) -> Result<(IssuedToken, User), LoginError> {
         let user = match Email::parse(email) {
             Ok(email) => self
                 .users
@@ -85,6 +112,13 @@ impl Login {
             .map_err(|e| LoginError::Unavailable(e.to_string()))?;
         Ok((token, user))
     }
+}
+
+/// The account a sign-in attempt counts against: the email as the users
+/// table stores it (trimmed, lower-case), or the same normalisation of
+/// whatever was typed when it is not an email at all.
+fn account_key(email: &str) -> String {
+    Email::parse(email).map_or_else(|_| email.trim().to_lowercase(), |e| e.as_str().to_owned())
 }
 
 /// Why a token does not authenticate anyone.
@@ -474,7 +508,10 @@ fn wrap<E: DomainEvent>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{MockPasswordHasher, MockTokenService, MockUserRepository, TokenClaims};
+    use crate::ports::{
+        MockPasswordHasher, MockSignInThrottle, MockTokenService, MockUserRepository, SignInLocked,
+        TokenClaims,
+    };
     use hub_identity_domain::PasswordHash;
     use hub_kernel::FixedClock;
     use std::sync::Mutex;
@@ -571,6 +608,26 @@ mod tests {
         tokens
     }
 
+    /// A throttle that lets one attempt on `account` through and expects
+    /// it to end with `outcome`.
+    fn throttle_expecting(
+        account: &'static str,
+        outcome: AttemptOutcome,
+    ) -> Arc<MockSignInThrottle> {
+        let mut throttle = MockSignInThrottle::new();
+        throttle
+            .expect_begin()
+            .withf(move |a| a == account)
+            .times(1)
+            .returning(|_| Ok(()));
+        throttle
+            .expect_finish()
+            .withf(move |a, o| a == account && *o == outcome)
+            .times(1)
+            .return_const(());
+        Arc::new(throttle)
+    }
+
     #[tokio::test]
     async fn login_issues_a_token_for_the_right_password() {
         let user = stored_user(Role::Conducteur, true);
@@ -579,6 +636,8 @@ mod tests {
             Arc::new(users),
             Arc::new(hasher(true)),
             Arc::new(tokens()),
+            // The success clears the account's failures, under its stored spelling.
+            throttle_expecting("chef@example.fr", AttemptOutcome::Succeeded),
             clock(),
         );
         let (token, signed_in) = login
@@ -605,6 +664,8 @@ mod tests {
                 Arc::new(users),
                 Arc::new(hasher(password_matches)),
                 Arc::new(tokens),
+                // An inactive account's right password is a failure too.
+                throttle_expecting("chef@example.fr", AttemptOutcome::Failed),
                 clock(),
             );
             let error = login
@@ -619,10 +680,11 @@ mod tests {
             Arc::new(users),
             Arc::new(hasher(false)),
             Arc::new(tokens()),
+            throttle_expecting("not an email", AttemptOutcome::Failed),
             clock(),
         );
         assert!(matches!(
-            login.execute("not an email", "x").await,
+            login.execute(" Not An Email", "x").await,
             Err(LoginError::InvalidCredentials)
         ));
     }
@@ -637,7 +699,14 @@ mod tests {
         let busy = Arc::new(busy);
         let mut tokens = MockTokenService::new();
         tokens.expect_issue().never();
-        let login = Login::new(users.clone(), busy.clone(), Arc::new(tokens), clock());
+        let login = Login::new(
+            users.clone(),
+            busy.clone(),
+            Arc::new(tokens),
+            // Nothing was checked: the attempt does not count.
+            throttle_expecting("chef@example.fr", AttemptOutcome::NotChecked),
+            clock(),
+        );
         assert!(matches!(
             login.execute("chef@example.fr", "correct horse").await,
             Err(LoginError::Busy)
@@ -651,6 +720,38 @@ mod tests {
         ));
         assert!(written.lock().unwrap().is_empty());
         assert!(written_by_create.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_locked_account_is_refused_before_any_lookup_or_hash_whether_it_exists_or_not() {
+        for email in ["Chef@Example.fr", "inconnu@example.fr"] {
+            let mut users = MockUserRepository::new();
+            users.expect_find_by_email().never();
+            let mut hasher = MockPasswordHasher::new();
+            hasher.expect_verify().never();
+            let mut tokens = MockTokenService::new();
+            tokens.expect_issue().never();
+            let mut throttle = MockSignInThrottle::new();
+            throttle.expect_begin().times(1).returning(|_| {
+                Err(SignInLocked {
+                    retry_after: std::time::Duration::from_secs(600),
+                })
+            });
+            throttle.expect_finish().never();
+            let login = Login::new(
+                Arc::new(users),
+                Arc::new(hasher),
+                Arc::new(tokens),
+                Arc::new(throttle),
+                clock(),
+            );
+            let Err(LoginError::Throttled { retry_after }) =
+                login.execute(email, "correct horse").await
+            else {
+                panic!("{email}: expected the lock");
+            };
+            assert_eq!(retry_after, std::time::Duration::from_secs(600));
+        }
     }
 
     fn verifying_tokens(result: Result<Uuid, TokenError>) -> MockTokenService {

@@ -8,8 +8,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 use hub_identity_application::{
     CreateUser, CreateUserError, CreateUserInput, DeactivateUser, GetUser, ListUsers, Login,
-    LoginError, PasswordHasher, TokenService, UpdateUser, UpdateUserInput, UserCommandError,
-    UserFilter, UserRepository,
+    LoginError, PasswordHasher, SignInThrottle, TokenService, UpdateUser, UpdateUserInput,
+    UserCommandError, UserFilter, UserRepository,
 };
 use hub_identity_domain::{TypeUtilisateur, User, UserError};
 use hub_kernel::{Clock, Role};
@@ -50,10 +50,17 @@ impl IdentityHttp {
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
+        throttle: Arc<dyn SignInThrottle>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            login: Login::new(users.clone(), hasher.clone(), tokens, clock.clone()),
+            login: Login::new(
+                users.clone(),
+                hasher.clone(),
+                tokens,
+                throttle,
+                clock.clone(),
+            ),
             create: CreateUser::new(users.clone(), hasher, clock.clone()),
             list: ListUsers::new(users.clone()),
             get: GetUser::new(users.clone()),
@@ -291,7 +298,7 @@ fn session_cookie(token: &str, max_age: time::Duration) -> Cookie<'static> {
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "Invalid email or password", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, description = "Malformed body", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts from this address", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address (`rate_limited`), or too many failed sign-ins on this account, whether it exists or not (`login_throttled`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 503, description = "Too many password checks in progress (`server_busy`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
@@ -317,6 +324,17 @@ async fn login(
             "invalid_credentials",
             "invalid email or password",
         )),
+        // One body for every locked account, known or not; only the
+        // Retry-After header carries the time left.
+        Err(LoginError::Throttled { retry_after }) => {
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "login_throttled",
+                "too many failed sign-ins for this account; retry later",
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1))))
+        }
         Err(LoginError::Busy) => Err(busy()),
         Err(LoginError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
     }
