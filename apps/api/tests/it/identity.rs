@@ -293,6 +293,32 @@ async fn admin_manages_users_and_each_change_is_an_event() {
         .unwrap();
     assert_eq!(login_again.status(), 401);
 
+    // Reactivation does not bring the old token back: deactivation revoked it.
+    let reactivated = client
+        .patch(app.url(&location))
+        .bearer_auth(&admin)
+        .json(&json!({ "is_active": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reactivated.status(), 200);
+    let still_refused = client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still_refused.status(), 401);
+    assert!(still_refused.text().await.unwrap().contains("revoked"));
+    let new_token = app.login("chef@example.fr", "mot-de-passe-long-1").await;
+    let me = client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&new_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+
     // Every change went through the outbox, without password material.
     #[derive(QueryableByName)]
     struct Logged {
@@ -313,7 +339,8 @@ async fn admin_manages_users_and_each_change_is_an_event() {
             "user.created",
             "user.created",
             "user.updated",
-            "user.deactivated"
+            "user.deactivated",
+            "user.updated"
         ]
     );
     assert_eq!(
@@ -804,5 +831,64 @@ async fn a_successful_sign_in_clears_the_account_failures() {
             .status(),
         429
     );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_with_a_token_revokes_the_users_tokens() {
+    let (_db, app) = app().await;
+    let client = http();
+    let me = |token: String| {
+        let url = app.url("/api/v1/auth/me");
+        async move { http().get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let first = app.admin_token().await;
+    let second = app.admin_token().await;
+    assert_eq!(me(first.clone()).await.status(), 200);
+
+    let logout = client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    assert!(
+        logout.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    for token in [first.clone(), second] {
+        let refused = me(token).await;
+        assert_eq!(refused.status(), 401);
+        assert!(refused.text().await.unwrap().contains("revoked"));
+    }
+
+    // A new sign-in works; signing out without a token (or with a dead one)
+    // only clears the cookie and revokes nothing.
+    let fresh = app.admin_token().await;
+    for logout in [
+        client.post(app.url("/api/v1/auth/logout")),
+        client
+            .post(app.url("/api/v1/auth/logout"))
+            .bearer_auth(&first),
+        client
+            .post(app.url("/api/v1/auth/logout"))
+            .bearer_auth("not.a.jwt"),
+    ] {
+        assert_eq!(logout.send().await.unwrap().status(), 204);
+    }
+    assert_eq!(me(fresh.clone()).await.status(), 200);
+
+    // The cookie alone is enough to sign out.
+    let by_cookie = client
+        .post(app.url("/api/v1/auth/logout"))
+        .header("cookie", format!("access_token={fresh}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_cookie.status(), 204);
+    assert_eq!(me(fresh).await.status(), 401);
     app.stop().await;
 }

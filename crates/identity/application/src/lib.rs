@@ -8,11 +8,11 @@ mod use_cases;
 
 pub use ports::{
     AttemptOutcome, HashError, IssuedToken, PasswordHasher, RepositoryError, SignInLocked,
-    SignInThrottle, TokenClaims, TokenError, TokenService, UserFilter, UserRepository,
+    SignInThrottle, TokenClaims, TokenError, TokenService, Tokens, UserFilter, UserRepository,
 };
 pub use use_cases::{
     Authenticate, AuthenticateError, CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError,
-    CreateUserInput, DeactivateUser, GetUser, ListUsers, Login, LoginError, UpdateUser,
+    CreateUserInput, DeactivateUser, GetUser, ListUsers, Login, LoginError, Logout, UpdateUser,
     UpdateUserInput, UserCommandError,
 };
 

@@ -24,13 +24,32 @@ pub struct UserFilter {
     pub is_active: Option<bool>,
 }
 
+/// Whether a write also revokes every token issued to the user so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tokens {
+    Keep,
+    /// Raise the user's token version, in the same transaction.
+    Revoke,
+}
+
 /// Users and their events, stored together: `insert`/`update` write the
 /// user and append `events` to the outbox in one transaction.
+///
+/// The token version is never written from a loaded [`User`] (a stale copy
+/// would lower it again): it is only ever raised by one atomic increment.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
     async fn insert(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
-    async fn update(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
+    async fn update(
+        &self,
+        user: &User,
+        tokens: Tokens,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError>;
+    /// Revokes every token issued to user `id` so far (sign-out);
+    /// [`RepositoryError::NotFound`] when there is no such user.
+    async fn revoke_tokens(&self, id: Uuid) -> Result<(), RepositoryError>;
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, RepositoryError>;
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
     /// A page of users, ordered by creation, and the total matching `filter`.
@@ -101,6 +120,8 @@ pub trait SignInThrottle: Send + Sync {
 pub struct TokenClaims {
     pub user_id: Uuid,
     pub role: Role,
+    /// The user's token version when the token was issued.
+    pub token_version: i32,
     pub issued_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
@@ -130,6 +151,7 @@ pub trait TokenService: Send + Sync {
         &self,
         user_id: Uuid,
         role: Role,
+        token_version: i32,
         now: OffsetDateTime,
     ) -> Result<IssuedToken, TokenError>;
     fn verify(&self, token: &str, now: OffsetDateTime) -> Result<TokenClaims, TokenError>;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::ports::{
     AttemptOutcome, HashError, IssuedToken, PasswordHasher, RepositoryError, SignInThrottle,
-    TokenError, TokenService, UserFilter, UserRepository,
+    TokenError, TokenService, Tokens, UserFilter, UserRepository,
 };
 
 /// Why a sign-in failed. A wrong email, a wrong password and a deactivated
@@ -108,7 +108,12 @@ impl Login {
         };
         let token = self
             .tokens
-            .issue(user.id(), user.role(), self.clock.now())
+            .issue(
+                user.id(),
+                user.role(),
+                user.token_version(),
+                self.clock.now(),
+            )
             .map_err(|e| LoginError::Unavailable(e.to_string()))?;
         Ok((token, user))
     }
@@ -128,15 +133,16 @@ pub enum AuthenticateError {
     Invalid,
     #[error("the token has expired")]
     Expired,
-    #[error("the account is deactivated or no longer exists")]
+    #[error("the token was revoked, or the account is deactivated or no longer exists")]
     Revoked,
     #[error("authentication unavailable: {0}")]
     Unavailable(String),
 }
 
 /// Turns an access token into the acting user, as the user is *now*: a
-/// deactivated user's tokens stop working at once, and a changed role
-/// applies at once.
+/// deactivated user's tokens, and tokens issued before the user's last
+/// sign-out or deactivation, stop working at once; a changed role applies
+/// at once.
 pub struct Authenticate {
     users: Arc<dyn UserRepository>,
     tokens: Arc<dyn TokenService>,
@@ -170,12 +176,30 @@ impl Authenticate {
             .await
             .map_err(|e| AuthenticateError::Unavailable(e.to_string()))?;
         match user {
-            Some(user) if user.is_active() => Ok(Actor {
-                user_id: user.id(),
-                role: user.role(),
-            }),
+            Some(user) if user.is_active() && user.token_version() == claims.token_version => {
+                Ok(Actor {
+                    user_id: user.id(),
+                    role: user.role(),
+                })
+            }
             _ => Err(AuthenticateError::Revoked),
         }
+    }
+}
+
+/// Signs a user out everywhere: every token issued to them so far stops
+/// working (the version they carry is raised in one atomic update).
+pub struct Logout {
+    users: Arc<dyn UserRepository>,
+}
+
+impl Logout {
+    pub fn new(users: Arc<dyn UserRepository>) -> Self {
+        Self { users }
+    }
+
+    pub async fn execute(&self, user_id: Uuid) -> Result<(), UserCommandError> {
+        Ok(self.users.revoke_tokens(user_id).await?)
     }
 }
 
@@ -455,14 +479,22 @@ impl UpdateUser {
         if let Some(deactivated) = &outcome.deactivated {
             events.push(wrap(deactivated, context, self.clock.as_ref())?);
         }
+        // Deactivation also ends the user's tokens, so that reactivating
+        // the account does not bring them back.
+        let tokens = if outcome.deactivated.is_some() {
+            Tokens::Revoke
+        } else {
+            Tokens::Keep
+        };
         if !events.is_empty() {
-            self.users.update(&user, &events).await?;
+            self.users.update(&user, tokens, &events).await?;
         }
         Ok(user)
     }
 }
 
-/// Deactivates a user; their tokens stop working at once.
+/// Deactivates a user; their tokens stop working at once, and for good
+/// (reactivation does not revive them).
 pub struct DeactivateUser {
     users: Arc<dyn UserRepository>,
     clock: Arc<dyn Clock>,
@@ -485,7 +517,7 @@ impl DeactivateUser {
             .ok_or(UserCommandError::NotFound)?;
         if let Some(deactivated) = user.deactivate(acting_user(context), self.clock.now())? {
             let events = [wrap(&deactivated, context, self.clock.as_ref())?];
-            self.users.update(&user, &events).await?;
+            self.users.update(&user, Tokens::Revoke, &events).await?;
         }
         Ok(user)
     }
@@ -524,6 +556,10 @@ mod tests {
     }
 
     fn stored_user(role: Role, active: bool) -> User {
+        stored_user_at_version(role, active, 0)
+    }
+
+    fn stored_user_at_version(role: Role, active: bool, token_version: i32) -> User {
         User::restore(
             Uuid::now_v7(),
             Email::parse("chef@example.fr").unwrap(),
@@ -533,6 +569,7 @@ mod tests {
             role,
             TypeUtilisateur::Employe,
             active,
+            token_version,
             NOW,
             NOW,
         )
@@ -568,7 +605,7 @@ mod tests {
             Ok(())
         });
         let sink = written.clone();
-        users.expect_update().returning(move |_, events| {
+        users.expect_update().returning(move |_, _, events| {
             sink.lock().unwrap().extend_from_slice(events);
             Ok(())
         });
@@ -599,7 +636,7 @@ mod tests {
 
     fn tokens() -> MockTokenService {
         let mut tokens = MockTokenService::new();
-        tokens.expect_issue().returning(|_, _, _| {
+        tokens.expect_issue().returning(|_, _, _, _| {
             Ok(IssuedToken {
                 token: "jwt".into(),
                 expires_in: time::Duration::minutes(60),
@@ -755,16 +792,150 @@ mod tests {
     }
 
     fn verifying_tokens(result: Result<Uuid, TokenError>) -> MockTokenService {
+        verifying_tokens_at_version(result, 0)
+    }
+
+    fn verifying_tokens_at_version(
+        result: Result<Uuid, TokenError>,
+        token_version: i32,
+    ) -> MockTokenService {
         let mut tokens = MockTokenService::new();
         tokens.expect_verify().returning(move |_, _| {
             result.clone().map(|user_id| TokenClaims {
                 user_id,
                 role: Role::Admin,
+                token_version,
                 issued_at: NOW,
                 expires_at: NOW,
             })
         });
         tokens
+    }
+
+    #[tokio::test]
+    async fn tokens_of_another_version_than_the_users_are_revoked() {
+        let user = stored_user_at_version(Role::Conducteur, true, 3);
+        for (version, accepted) in [(3, true), (2, false), (0, false), (4, false)] {
+            let (users, _) = recording_repository(Some(user.clone()));
+            let auth = Authenticate::new(
+                Arc::new(users),
+                Arc::new(verifying_tokens_at_version(Ok(user.id()), version)),
+                clock(),
+            );
+            let outcome = auth.execute("t").await;
+            if accepted {
+                assert_eq!(outcome.unwrap().user_id, user.id());
+            } else {
+                assert_eq!(
+                    outcome,
+                    Err(AuthenticateError::Revoked),
+                    "version {version}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn login_issues_the_token_at_the_users_current_version() {
+        let user = stored_user_at_version(Role::Conducteur, true, 7);
+        let (users, _) = recording_repository(Some(user.clone()));
+        let mut tokens = MockTokenService::new();
+        let id = user.id();
+        tokens
+            .expect_issue()
+            .withf(move |user_id, _, version, _| *user_id == id && *version == 7)
+            .times(1)
+            .returning(|_, _, _, _| {
+                Ok(IssuedToken {
+                    token: "jwt".into(),
+                    expires_in: time::Duration::minutes(60),
+                })
+            });
+        let login = Login::new(
+            Arc::new(users),
+            Arc::new(hasher(true)),
+            Arc::new(tokens),
+            throttle_expecting("chef@example.fr", AttemptOutcome::Succeeded),
+            clock(),
+        );
+        login
+            .execute("chef@example.fr", "correct horse")
+            .await
+            .unwrap();
+    }
+
+    /// A repository holding `user` that expects one update with `tokens`.
+    fn repository_expecting(user: &User, tokens: Tokens) -> MockUserRepository {
+        let mut users = MockUserRepository::new();
+        let found = user.clone();
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(found.clone())));
+        users
+            .expect_update()
+            .withf(move |_, written, _| *written == tokens)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        users.expect_revoke_tokens().never();
+        users
+    }
+
+    #[tokio::test]
+    async fn deactivation_revokes_the_users_tokens_other_updates_keep_them() {
+        let user = stored_user(Role::Conducteur, true);
+        let deactivate = DeactivateUser::new(
+            Arc::new(repository_expecting(&user, Tokens::Revoke)),
+            clock(),
+        );
+        deactivate
+            .execute(&admin_context(), user.id())
+            .await
+            .unwrap();
+
+        let update = UpdateUser::new(
+            Arc::new(repository_expecting(&user, Tokens::Revoke)),
+            clock(),
+        );
+        let off = UpdateUserInput {
+            is_active: Some(false),
+            ..UpdateUserInput::default()
+        };
+        update
+            .execute(&admin_context(), user.id(), off)
+            .await
+            .unwrap();
+
+        let update = UpdateUser::new(Arc::new(repository_expecting(&user, Tokens::Keep)), clock());
+        let promote = UpdateUserInput {
+            role: Some(Role::Admin),
+            ..UpdateUserInput::default()
+        };
+        update
+            .execute(&admin_context(), user.id(), promote)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn logout_revokes_the_users_tokens_and_reports_a_missing_user() {
+        let id = Uuid::now_v7();
+        let mut users = MockUserRepository::new();
+        users
+            .expect_revoke_tokens()
+            .withf(move |user| *user == id)
+            .times(1)
+            .returning(|_| Ok(()));
+        users.expect_update().never();
+        Logout::new(Arc::new(users)).execute(id).await.unwrap();
+
+        let mut users = MockUserRepository::new();
+        users
+            .expect_revoke_tokens()
+            .returning(|_| Err(RepositoryError::NotFound));
+        assert!(matches!(
+            Logout::new(Arc::new(users)).execute(id).await,
+            Err(UserCommandError::NotFound)
+        ));
     }
 
     #[tokio::test]

@@ -5,15 +5,17 @@ use std::sync::Arc;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use hub_identity_application::{
     CreateUser, CreateUserError, CreateUserInput, DeactivateUser, GetUser, ListUsers, Login,
-    LoginError, PasswordHasher, SignInThrottle, TokenService, UpdateUser, UpdateUserInput,
+    LoginError, Logout, PasswordHasher, SignInThrottle, TokenService, UpdateUser, UpdateUserInput,
     UserCommandError, UserFilter, UserRepository,
 };
 use hub_identity_domain::{TypeUtilisateur, User, UserError};
 use hub_kernel::{Clock, Role};
-use hub_platform_http::auth::{ACCESS_TOKEN_COOKIE, AdminOnly, Authenticated, Authorized};
+use hub_platform_http::auth::{
+    self, ACCESS_TOKEN_COOKIE, AdminOnly, AuthError, Authenticated, Authorized,
+};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::rate_limit::{Limit, RateLimit, RateLimitRule, Scope};
 use hub_platform_http::{Problem, RequestId, extractors};
@@ -32,6 +34,7 @@ pub const RATE_LIMIT_RULES: &[RateLimitRule] = &[RateLimitRule {
 /// The use cases behind the routes.
 pub struct IdentityHttp {
     login: Login,
+    logout: Logout,
     create: CreateUser,
     list: ListUsers,
     get: GetUser,
@@ -61,6 +64,7 @@ impl IdentityHttp {
                 throttle,
                 clock.clone(),
             ),
+            logout: Logout::new(users.clone()),
             create: CreateUser::new(users.clone(), hasher, clock.clone()),
             list: ListUsers::new(users.clone()),
             get: GetUser::new(users.clone()),
@@ -258,7 +262,7 @@ pub struct UpdateUserRequest {
     #[schema(max_length = 100)]
     prenom: Option<String>,
     role: Option<RoleDto>,
-    /// `false` deactivates the user (their tokens stop working); `true` reactivates.
+    /// `false` deactivates the user (their tokens are revoked for good); `true` reactivates.
     is_active: Option<bool>,
 }
 
@@ -349,12 +353,33 @@ fn busy() -> Problem {
     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 
-/// Sign out: clears the session cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "Cookie cleared")))]
-async fn logout() -> HttpResponse {
+/// Sign out: clears the session cookie and, when the request carries a
+/// valid token (bearer or cookie), revokes every token of that user — all
+/// their sessions end. Without a valid token it only clears the cookie.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth", security((), ("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Cookie cleared; the user's tokens revoked if a valid one was sent"),
+        (status = 503, description = "The token could not be checked or revoked; nothing was revoked", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn logout(state: web::Data<IdentityHttp>, req: HttpRequest) -> Result<HttpResponse, Problem> {
+    match auth::authenticate(&req).await {
+        Ok(actor) => match state.logout.execute(actor.user_id).await {
+            Ok(()) => tracing::info!(user_id = %actor.user_id, "signed out: tokens revoked"),
+            // Deleted in between: no token of theirs works any more anyway.
+            Err(UserCommandError::NotFound) => {}
+            Err(other) => return Err(command_error(other)),
+        },
+        // The client asked to revoke and we could not tell whether its
+        // token is good: say so rather than pretend it is revoked.
+        Err(AuthError::Unavailable) => return Err(AuthError::Unavailable.into()),
+        // No token, or one that already does not work: nothing to revoke.
+        Err(_) => {}
+    }
     let mut expired = session_cookie("", time::Duration::ZERO);
     expired.make_removal();
-    HttpResponse::NoContent().cookie(expired).finish()
+    Ok(HttpResponse::NoContent().cookie(expired).finish())
 }
 
 /// The signed-in user.
@@ -502,7 +527,8 @@ async fn update_user(
     Ok(web::Json(UserResponse::from(&user)))
 }
 
-/// Deactivate a user (admin): their tokens stop working at once.
+/// Deactivate a user (admin): their tokens are revoked at once (and stay
+/// revoked if the user is reactivated).
 #[utoipa::path(
     post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(UserPath), security(("bearer" = []), ("cookie" = [])),
     responses(

@@ -56,6 +56,9 @@ const CLOCK_SKEW: Duration = Duration::seconds(60);
 struct Claims {
     sub: Uuid,
     role: Role,
+    /// The user's token version at issue (required: a token without it
+    /// could not be revoked).
+    ver: i32,
     iss: String,
     aud: String,
     iat: i64,
@@ -92,11 +95,13 @@ impl TokenService for JwtTokenService {
         &self,
         user_id: Uuid,
         role: Role,
+        token_version: i32,
         now: OffsetDateTime,
     ) -> Result<IssuedToken, TokenError> {
         let claims = Claims {
             sub: user_id,
             role,
+            ver: token_version,
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             iat: now.unix_timestamp(),
@@ -134,6 +139,7 @@ impl TokenService for JwtTokenService {
         Ok(TokenClaims {
             user_id: claims.sub,
             role: claims.role,
+            token_version: claims.ver,
             issued_at,
             expires_at,
         })
@@ -170,12 +176,15 @@ mod tests {
     fn issued_tokens_verify_until_they_expire() {
         let tokens = service(&"a".repeat(40));
         let user = Uuid::now_v7();
-        let issued = tokens.issue(user, Role::Conducteur, NOW).unwrap();
+        let issued = tokens.issue(user, Role::Conducteur, 4, NOW).unwrap();
         assert_eq!(issued.expires_in, Duration::hours(1));
         let claims = tokens
             .verify(&issued.token, NOW + Duration::minutes(59))
             .unwrap();
-        assert_eq!((claims.user_id, claims.role), (user, Role::Conducteur));
+        assert_eq!(
+            (claims.user_id, claims.role, claims.token_version),
+            (user, Role::Conducteur, 4)
+        );
         assert_eq!(claims.expires_at, NOW + Duration::hours(1));
         assert_eq!(
             tokens.verify(&issued.token, NOW + Duration::hours(1)),
@@ -186,7 +195,7 @@ mod tests {
     #[test]
     fn foreign_tampered_and_unsigned_tokens_are_invalid() {
         let issued = service(&"a".repeat(40))
-            .issue(Uuid::now_v7(), Role::Compagnon, NOW)
+            .issue(Uuid::now_v7(), Role::Compagnon, 0, NOW)
             .unwrap();
         let other = service(&"b".repeat(40));
         assert_eq!(other.verify(&issued.token, NOW), Err(TokenError::Invalid));
@@ -194,7 +203,7 @@ mod tests {
         // Swap the payload for one claiming admin, keeping the signature.
         let mut parts: Vec<&str> = issued.token.split('.').collect();
         let forged_payload = base64_url(&format!(
-            r#"{{"sub":"{}","role":"admin","iss":"hub-chantier","aud":"hub-chantier-api","iat":{},"exp":{}}}"#,
+            r#"{{"sub":"{}","role":"admin","ver":0,"iss":"hub-chantier","aud":"hub-chantier-api","iat":{},"exp":{}}}"#,
             Uuid::now_v7(),
             NOW.unix_timestamp(),
             NOW.unix_timestamp() + 3600
@@ -232,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn issuer_and_audience_are_required_and_checked() {
+    fn issuer_audience_and_version_are_required_and_checked() {
         let secret = "a".repeat(40);
         let tokens = service(&secret);
         let user = Uuid::now_v7();
@@ -241,7 +250,7 @@ mod tests {
             tokens.verify(&signed(&secret, &good), NOW).unwrap().user_id,
             user
         );
-        let issued = tokens.issue(user, Role::Conducteur, NOW).unwrap();
+        let issued = tokens.issue(user, Role::Conducteur, 0, NOW).unwrap();
         let payload: serde_json::Value =
             serde_json::from_slice(&base64_url_decode(issued.token.split('.').nth(1).unwrap()))
                 .unwrap();
@@ -258,7 +267,7 @@ mod tests {
             claims[claim] = value;
             cases.push((format!("wrong {claim}"), claims));
         }
-        for claim in ["iss", "aud"] {
+        for claim in ["iss", "aud", "ver"] {
             let mut claims = good.clone();
             claims.as_object_mut().unwrap().remove(claim);
             cases.push((format!("no {claim}"), claims));
