@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use hub_identity_infrastructure::JwtSecret;
+use hub_platform_http::client_ip::TrustedProxies;
 use hub_platform_http::rate_limit::RateLimits;
 use hub_platform_outbound::AllowList;
 use hub_webhooks_domain::RetrySchedule;
@@ -44,8 +45,11 @@ pub struct Config {
     pub jwt_secret: JwtSecret,
     /// Lifetime of an access token.
     pub jwt_ttl: Duration,
-    /// Per-route limits (`RATE_LIMITS` over the declared defaults).
+    /// Per-route limits (`RATE_LIMITS` over the declared defaults); their
+    /// per-address keys honour `trusted_proxies`.
     pub rate_limits: RateLimits,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
     pub database_pool_size: usize,
     pub http_addr: SocketAddr,
     /// Largest accepted JSON body.
@@ -96,6 +100,9 @@ impl Config {
     /// Reads configuration through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
+        let trusted_proxies = env.parse_or("TRUSTED_PROXIES", TrustedProxies::none(), |v| {
+            TrustedProxies::parse(v).map_err(|e| e.to_string())
+        })?;
         Self {
             database_url: database_url(&env)?,
             jwt_secret: env.required(
@@ -108,7 +115,9 @@ impl Config {
                 let spec = env.get("RATE_LIMITS");
                 RateLimits::from_spec(spec.as_deref(), &crate::rate_limit_rules())
                     .map_err(|e| invalid("RATE_LIMITS", spec.as_deref().unwrap_or_default(), e.to_string()))?
+                    .with_trusted_proxies(trusted_proxies.clone())
             },
+            trusted_proxies,
             database_pool_size: env.parse_or("DATABASE_POOL_SIZE", 16, parse_positive)?,
             http_addr: env.parse_or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)), |v| {
                 v.parse().map_err(|e| format!("{e} (expected host:port, e.g. 127.0.0.1:8080)"))
@@ -573,6 +582,27 @@ mod tests {
         assert!(error.contains("RATE_LIMITS"), "{error}");
         let off = config(&[URL, JWT, ("RATE_LIMITS", "off")]).unwrap();
         assert_eq!(off.rate_limits.limit("auth.login"), None);
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_are_checked() {
+        let none = config(&[URL, JWT]).unwrap();
+        assert!(none.trusted_proxies.is_empty());
+        let set = config(&[URL, JWT, ("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")]).unwrap();
+        assert!(set.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert!(set.trusted_proxies.contains("192.0.2.7".parse().unwrap()));
+        for (value, says) in [
+            (
+                "10.0.0.0/8, proxy.internal",
+                "`proxy.internal` is not an IP address",
+            ),
+            ("10.0.0.0/40", "`10.0.0.0/40`"),
+            ("0.0.0.0/0", "trust every client"),
+        ] {
+            let error = config_error(&[URL, JWT, ("TRUSTED_PROXIES", value)]);
+            assert!(error.starts_with("TRUSTED_PROXIES="), "{error}");
+            assert!(error.contains(says), "{error}");
+        }
     }
 
     fn config_error(vars: &[(&str, &str)]) -> String {

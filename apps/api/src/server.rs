@@ -14,7 +14,8 @@ use hub_chantiers_infrastructure::{
 };
 use hub_identity_application::Authenticate;
 use hub_identity_infrastructure::{
-    Argon2Hasher, DieselUserRepository, IdentityAuthenticator, IdentityHttp, JwtTokenService,
+    Argon2Hasher, BoundedHasher, DieselUserRepository, HashingLimit, IdentityAuthenticator,
+    IdentityHttp, InMemorySignInThrottle, JwtTokenService, SignInLimit,
 };
 use hub_kernel::{Clock, SystemClock};
 use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
@@ -286,7 +287,10 @@ impl Contexts {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let users = Arc::new(DieselUserRepository::new(database.clone()));
         let tokens = Arc::new(JwtTokenService::new(&config.jwt_secret, config.jwt_ttl));
-        let hasher = Arc::new(Argon2Hasher::new().map_err(anyhow::Error::msg)?);
+        let hasher = Arc::new(BoundedHasher::new(
+            Arc::new(Argon2Hasher::new().map_err(anyhow::Error::msg)?),
+            HashingLimit::for_this_machine(),
+        ));
         let authenticator = Arc::new(IdentityAuthenticator::new(Authenticate::new(
             users.clone(),
             tokens.clone(),
@@ -298,7 +302,13 @@ impl Contexts {
                 Arc::new(DieselChantierRepository::new(database.clone())),
                 clock.clone(),
             )),
-            identity: web::Data::new(IdentityHttp::new(users, hasher, tokens, clock)),
+            identity: web::Data::new(IdentityHttp::new(
+                users,
+                hasher,
+                tokens,
+                Arc::new(InMemorySignInThrottle::new(SignInLimit::default())),
+                clock,
+            )),
             login_limit: config.rate_limits.layer("auth.login")?,
             webhooks: webhooks.http(config, database)?,
             webhook_limits: WebhookRateLimits::from_limits(&config.rate_limits)?,

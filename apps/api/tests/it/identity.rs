@@ -293,6 +293,32 @@ async fn admin_manages_users_and_each_change_is_an_event() {
         .unwrap();
     assert_eq!(login_again.status(), 401);
 
+    // Reactivation does not bring the old token back: deactivation revoked it.
+    let reactivated = client
+        .patch(app.url(&location))
+        .bearer_auth(&admin)
+        .json(&json!({ "is_active": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reactivated.status(), 200);
+    let still_refused = client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still_refused.status(), 401);
+    assert!(still_refused.text().await.unwrap().contains("revoked"));
+    let new_token = app.login("chef@example.fr", "mot-de-passe-long-1").await;
+    let me = client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&new_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+
     // Every change went through the outbox, without password material.
     #[derive(QueryableByName)]
     struct Logged {
@@ -313,7 +339,8 @@ async fn admin_manages_users_and_each_change_is_an_event() {
             "user.created",
             "user.created",
             "user.updated",
-            "user.deactivated"
+            "user.deactivated",
+            "user.updated"
         ]
     );
     assert_eq!(
@@ -657,5 +684,211 @@ async fn openapi_document_and_ui_are_served() {
     let ui = http().get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(ui.status(), 200);
     assert!(ui.text().await.unwrap().contains("swagger"));
+    app.stop().await;
+}
+
+/// One sign-in attempt, optionally relayed by a proxy that reports `forwarded_for`.
+async fn sign_in(
+    app: &Running,
+    email: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> reqwest::Response {
+    let mut request = http()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": email, "password": password }));
+    if let Some(address) = forwarded_for {
+        request = request.header("x-forwarded-for", address);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
+    let test_db = TestDatabase::new().await;
+    bootstrap_admin(test_db.url()).await;
+    let app = start_with(test_db.url(), &[("RATE_LIMITS", "auth.login=2/min")]).await;
+    let mut statuses = Vec::new();
+    for address in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", Some(address)).await;
+        statuses.push(response.status().as_u16());
+    }
+    // All three count against the TCP peer (127.0.0.1), whatever the header says.
+    assert_eq!(statuses, [401, 401, 429]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_honoured_from_a_trusted_proxy() {
+    let test_db = TestDatabase::new().await;
+    bootstrap_admin(test_db.url()).await;
+    let app = start_with(
+        test_db.url(),
+        &[
+            ("RATE_LIMITS", "auth.login=2/min"),
+            ("TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8"),
+        ],
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for address in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", Some(address)).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401], "one bucket per client");
+
+    // The right-most address that is not a trusted proxy is the client: a
+    // left-most value the client wrote itself does not let it escape.
+    let mut statuses = Vec::new();
+    for spoofed in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
+        let chain = format!("{spoofed}, 198.51.100.7, 10.1.2.3");
+        let response = sign_in(&app, "x@example.fr", "pas-le-bon-mot", Some(&chain)).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+    app.stop().await;
+}
+
+async fn status_and_body(response: reqwest::Response) -> (u16, Option<u64>, Value) {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, retry_after, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_eleventh_failed_sign_in_locks_the_account_from_any_address_known_or_not() {
+    let test_db = TestDatabase::new().await;
+    bootstrap_admin(test_db.url()).await;
+    // The test client is the trusted proxy: each attempt comes from another address.
+    let app = start_with(test_db.url(), &[("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "victime@example.fr", "conducteur")
+        .await;
+
+    let mut locked = Vec::new();
+    for email in ["Victime@Example.fr", "inconnu@example.fr"] {
+        for attempt in 0..10 {
+            let address = format!("203.0.113.{attempt}");
+            let response = sign_in(&app, email, "pas-le-bon-mot", Some(&address)).await;
+            assert_eq!(response.status(), 401, "{email} attempt {attempt}");
+        }
+        let refused =
+            status_and_body(sign_in(&app, email, "pas-le-bon-mot", Some("198.51.100.99")).await)
+                .await;
+        assert_eq!(refused.0, 429, "{email}: {}", refused.2);
+        let retry_after = refused.1.expect("Retry-After");
+        assert!((840..=900).contains(&retry_after), "{retry_after}");
+        locked.push(refused);
+    }
+    // A known and an unknown account get exactly the same answer.
+    assert_eq!(locked[0].2, locked[1].2);
+    assert_eq!(locked[0].2["code"], "login_throttled");
+    assert_eq!(
+        locked[0].2["status"], 429,
+        "a problem document: {}",
+        locked[0].2
+    );
+
+    // While locked, even the right password is refused (and not checked).
+    let right = sign_in(
+        &app,
+        "victime@example.fr",
+        "mot-de-passe-long-1",
+        Some("192.0.2.1"),
+    )
+    .await;
+    assert_eq!(right.status(), 429);
+    // Other accounts are not affected.
+    let other = sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD, Some("192.0.2.1")).await;
+    assert_eq!(other.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_sign_in_clears_the_account_failures() {
+    let (_db, app) = app().await;
+    for _ in 0..9 {
+        let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", None).await;
+        assert_eq!(response.status(), 401);
+    }
+    assert_eq!(
+        sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD, None)
+            .await
+            .status(),
+        200
+    );
+    // Ten more failures are allowed before the lock.
+    for _ in 0..10 {
+        let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", None).await;
+        assert_eq!(response.status(), 401);
+    }
+    assert_eq!(
+        sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD, None)
+            .await
+            .status(),
+        429
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_with_a_token_revokes_the_users_tokens() {
+    let (_db, app) = app().await;
+    let client = http();
+    let me = |token: String| {
+        let url = app.url("/api/v1/auth/me");
+        async move { http().get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let first = app.admin_token().await;
+    let second = app.admin_token().await;
+    assert_eq!(me(first.clone()).await.status(), 200);
+
+    let logout = client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    assert!(
+        logout.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    for token in [first.clone(), second] {
+        let refused = me(token).await;
+        assert_eq!(refused.status(), 401);
+        assert!(refused.text().await.unwrap().contains("revoked"));
+    }
+
+    // A new sign-in works; signing out without a token (or with a dead one)
+    // only clears the cookie and revokes nothing.
+    let fresh = app.admin_token().await;
+    for logout in [
+        client.post(app.url("/api/v1/auth/logout")),
+        client
+            .post(app.url("/api/v1/auth/logout"))
+            .bearer_auth(&first),
+        client
+            .post(app.url("/api/v1/auth/logout"))
+            .bearer_auth("not.a.jwt"),
+    ] {
+        assert_eq!(logout.send().await.unwrap().status(), 204);
+    }
+    assert_eq!(me(fresh.clone()).await.status(), 200);
+
+    // The cookie alone is enough to sign out.
+    let by_cookie = client
+        .post(app.url("/api/v1/auth/logout"))
+        .header("cookie", format!("access_token={fresh}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_cookie.status(), 204);
+    assert_eq!(me(fresh).await.status(), 401);
     app.stop().await;
 }

@@ -1,20 +1,20 @@
 //! Identity use cases — signing in, checking tokens, administering users —
 //! and the ports they need ([`UserRepository`], [`PasswordHasher`],
-//! [`TokenService`]). Adapters live in the infrastructure crate; tests mock
+//! [`TokenService`], [`SignInThrottle`]). Adapters live in the infrastructure crate; tests mock
 //! the ports.
 
 mod ports;
 mod use_cases;
 
 pub use ports::{
-    IssuedToken, PasswordHasher, RepositoryError, TokenClaims, TokenError, TokenService,
-    UserFilter, UserRepository,
+    AttemptOutcome, HashError, IssuedToken, PasswordHasher, RepositoryError, SignInLocked,
+    SignInThrottle, TokenClaims, TokenError, TokenService, Tokens, UserFilter, UserRepository,
 };
 pub use use_cases::{
     Authenticate, AuthenticateError, CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError,
-    CreateUserInput, DeactivateUser, GetUser, ListUsers, Login, LoginError, UpdateUser,
+    CreateUserInput, DeactivateUser, GetUser, ListUsers, Login, LoginError, Logout, UpdateUser,
     UpdateUserInput, UserCommandError,
 };
 
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockPasswordHasher, MockTokenService, MockUserRepository};
+pub use ports::{MockPasswordHasher, MockSignInThrottle, MockTokenService, MockUserRepository};

@@ -13,8 +13,8 @@ use hub_kernel::{
 use uuid::Uuid;
 
 use crate::ports::{
-    IssuedToken, PasswordHasher, RepositoryError, TokenError, TokenService, UserFilter,
-    UserRepository,
+    AttemptOutcome, HashError, IssuedToken, PasswordHasher, RepositoryError, SignInThrottle,
+    TokenError, TokenService, Tokens, UserFilter, UserRepository,
 };
 
 /// Why a sign-in failed. A wrong email, a wrong password and a deactivated
@@ -23,15 +23,24 @@ use crate::ports::{
 pub enum LoginError {
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many failed sign-ins on this account (known or not): nothing
+    /// was looked up or checked.
+    #[error("too many failed sign-ins for this account; retry later")]
+    Throttled { retry_after: std::time::Duration },
+    /// Too many password checks in progress: nothing was checked.
+    #[error("too many sign-ins are in progress; retry shortly")]
+    Busy,
     #[error("sign-in is temporarily unavailable: {0}")]
     Unavailable(String),
 }
 
-/// Signs a user in with email and password.
+/// Signs a user in with email and password, within the per-account limit
+/// of failed attempts.
 pub struct Login {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
+    throttle: Arc<dyn SignInThrottle>,
     clock: Arc<dyn Clock>,
 }
 
@@ -40,12 +49,14 @@ impl Login {
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
+        throttle: Arc<dyn SignInThrottle>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             users,
             hasher,
             tokens,
+            throttle,
             clock,
         }
     }
@@ -55,6 +66,25 @@ impl Login {
         email: &str,
         password: &str,
     ) -> Result<(IssuedToken, User), LoginError> {
+        // A locked account is refused before the lookup and the hash: the
+        // answer and its cost are the same whether the account exists.
+        let account = account_key(email);
+        self.throttle
+            .begin(&account)
+            .map_err(|locked| LoginError::Throttled {
+                retry_after: locked.retry_after,
+            })?;
+        let result = self.check(email, password).await;
+        let outcome = match &result {
+            Ok(_) => AttemptOutcome::Succeeded,
+            Err(LoginError::InvalidCredentials) => AttemptOutcome::Failed,
+            Err(_) => AttemptOutcome::NotChecked,
+        };
+        self.throttle.finish(&account, outcome);
+        result
+    }
+
+    async fn check(&self, email: &str, password: &str) -> Result<(IssuedToken, User), LoginError> {
         let user = match Email::parse(email) {
             Ok(email) => self
                 .users
@@ -67,17 +97,33 @@ impl Login {
         let matches = self
             .hasher
             .verify(password, user.as_ref().map(|u| u.password_hash().clone()))
-            .await;
+            .await
+            .map_err(|e| match e {
+                HashError::Busy => LoginError::Busy,
+                HashError::Failed(reason) => LoginError::Unavailable(reason),
+            })?;
         let user = match user {
             Some(user) if matches && user.is_active() => user,
             _ => return Err(LoginError::InvalidCredentials),
         };
         let token = self
             .tokens
-            .issue(user.id(), user.role(), self.clock.now())
+            .issue(
+                user.id(),
+                user.role(),
+                user.token_version(),
+                self.clock.now(),
+            )
             .map_err(|e| LoginError::Unavailable(e.to_string()))?;
         Ok((token, user))
     }
+}
+
+/// The account a sign-in attempt counts against: the email as the users
+/// table stores it (trimmed, lower-case), or the same normalisation of
+/// whatever was typed when it is not an email at all.
+fn account_key(email: &str) -> String {
+    Email::parse(email).map_or_else(|_| email.trim().to_lowercase(), |e| e.as_str().to_owned())
 }
 
 /// Why a token does not authenticate anyone.
@@ -87,15 +133,16 @@ pub enum AuthenticateError {
     Invalid,
     #[error("the token has expired")]
     Expired,
-    #[error("the account is deactivated or no longer exists")]
+    #[error("the token was revoked, or the account is deactivated or no longer exists")]
     Revoked,
     #[error("authentication unavailable: {0}")]
     Unavailable(String),
 }
 
 /// Turns an access token into the acting user, as the user is *now*: a
-/// deactivated user's tokens stop working at once, and a changed role
-/// applies at once.
+/// deactivated user's tokens, and tokens issued before the user's last
+/// sign-out or deactivation, stop working at once; a changed role applies
+/// at once.
 pub struct Authenticate {
     users: Arc<dyn UserRepository>,
     tokens: Arc<dyn TokenService>,
@@ -129,12 +176,30 @@ impl Authenticate {
             .await
             .map_err(|e| AuthenticateError::Unavailable(e.to_string()))?;
         match user {
-            Some(user) if user.is_active() => Ok(Actor {
-                user_id: user.id(),
-                role: user.role(),
-            }),
+            Some(user) if user.is_active() && user.token_version() == claims.token_version => {
+                Ok(Actor {
+                    user_id: user.id(),
+                    role: user.role(),
+                })
+            }
             _ => Err(AuthenticateError::Revoked),
         }
+    }
+}
+
+/// Signs a user out everywhere: every token issued to them so far stops
+/// working (the version they carry is raised in one atomic update).
+pub struct Logout {
+    users: Arc<dyn UserRepository>,
+}
+
+impl Logout {
+    pub fn new(users: Arc<dyn UserRepository>) -> Self {
+        Self { users }
+    }
+
+    pub async fn execute(&self, user_id: Uuid) -> Result<(), UserCommandError> {
+        Ok(self.users.revoke_tokens(user_id).await?)
     }
 }
 
@@ -155,8 +220,20 @@ pub enum CreateUserError {
     Invalid(ValidationErrors),
     #[error("a user with the email {0} already exists")]
     DuplicateEmail(String),
+    /// Too many password hashes in progress: nothing was written.
+    #[error("too many password operations are in progress; retry shortly")]
+    Busy,
     #[error("user creation is unavailable: {0}")]
     Unavailable(String),
+}
+
+impl From<HashError> for CreateUserError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Failed(reason) => Self::Unavailable(reason),
+        }
+    }
 }
 
 impl From<RepositoryError> for CreateUserError {
@@ -206,11 +283,7 @@ impl CreateUser {
         if self.users.find_by_email(&email).await?.is_some() {
             return Err(duplicate(&email));
         }
-        let hash = self
-            .hasher
-            .hash(&password)
-            .await
-            .map_err(CreateUserError::Unavailable)?;
+        let hash = self.hasher.hash(&password).await?;
         let (user, created) = User::register(
             NewUser {
                 email: email.clone(),
@@ -406,14 +479,22 @@ impl UpdateUser {
         if let Some(deactivated) = &outcome.deactivated {
             events.push(wrap(deactivated, context, self.clock.as_ref())?);
         }
+        // Deactivation also ends the user's tokens, so that reactivating
+        // the account does not bring them back.
+        let tokens = if outcome.deactivated.is_some() {
+            Tokens::Revoke
+        } else {
+            Tokens::Keep
+        };
         if !events.is_empty() {
-            self.users.update(&user, &events).await?;
+            self.users.update(&user, tokens, &events).await?;
         }
         Ok(user)
     }
 }
 
-/// Deactivates a user; their tokens stop working at once.
+/// Deactivates a user; their tokens stop working at once, and for good
+/// (reactivation does not revive them).
 pub struct DeactivateUser {
     users: Arc<dyn UserRepository>,
     clock: Arc<dyn Clock>,
@@ -436,7 +517,7 @@ impl DeactivateUser {
             .ok_or(UserCommandError::NotFound)?;
         if let Some(deactivated) = user.deactivate(acting_user(context), self.clock.now())? {
             let events = [wrap(&deactivated, context, self.clock.as_ref())?];
-            self.users.update(&user, &events).await?;
+            self.users.update(&user, Tokens::Revoke, &events).await?;
         }
         Ok(user)
     }
@@ -459,7 +540,10 @@ fn wrap<E: DomainEvent>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{MockPasswordHasher, MockTokenService, MockUserRepository, TokenClaims};
+    use crate::ports::{
+        MockPasswordHasher, MockSignInThrottle, MockTokenService, MockUserRepository, SignInLocked,
+        TokenClaims,
+    };
     use hub_identity_domain::PasswordHash;
     use hub_kernel::FixedClock;
     use std::sync::Mutex;
@@ -472,6 +556,10 @@ mod tests {
     }
 
     fn stored_user(role: Role, active: bool) -> User {
+        stored_user_at_version(role, active, 0)
+    }
+
+    fn stored_user_at_version(role: Role, active: bool, token_version: i32) -> User {
         User::restore(
             Uuid::now_v7(),
             Email::parse("chef@example.fr").unwrap(),
@@ -481,6 +569,7 @@ mod tests {
             role,
             TypeUtilisateur::Employe,
             active,
+            token_version,
             NOW,
             NOW,
         )
@@ -516,7 +605,7 @@ mod tests {
             Ok(())
         });
         let sink = written.clone();
-        users.expect_update().returning(move |_, events| {
+        users.expect_update().returning(move |_, _, events| {
             sink.lock().unwrap().extend_from_slice(events);
             Ok(())
         });
@@ -531,7 +620,7 @@ mod tests {
         hasher
             .expect_verify()
             .times(1)
-            .returning(move |_, _| matches);
+            .returning(move |_, _| Ok(matches));
         hasher
     }
 
@@ -547,13 +636,33 @@ mod tests {
 
     fn tokens() -> MockTokenService {
         let mut tokens = MockTokenService::new();
-        tokens.expect_issue().returning(|_, _, _| {
+        tokens.expect_issue().returning(|_, _, _, _| {
             Ok(IssuedToken {
                 token: "jwt".into(),
                 expires_in: time::Duration::minutes(60),
             })
         });
         tokens
+    }
+
+    /// A throttle that lets one attempt on `account` through and expects
+    /// it to end with `outcome`.
+    fn throttle_expecting(
+        account: &'static str,
+        outcome: AttemptOutcome,
+    ) -> Arc<MockSignInThrottle> {
+        let mut throttle = MockSignInThrottle::new();
+        throttle
+            .expect_begin()
+            .withf(move |a| a == account)
+            .times(1)
+            .returning(|_| Ok(()));
+        throttle
+            .expect_finish()
+            .withf(move |a, o| a == account && *o == outcome)
+            .times(1)
+            .return_const(());
+        Arc::new(throttle)
     }
 
     #[tokio::test]
@@ -564,6 +673,8 @@ mod tests {
             Arc::new(users),
             Arc::new(hasher(true)),
             Arc::new(tokens()),
+            // The success clears the account's failures, under its stored spelling.
+            throttle_expecting("chef@example.fr", AttemptOutcome::Succeeded),
             clock(),
         );
         let (token, signed_in) = login
@@ -590,6 +701,8 @@ mod tests {
                 Arc::new(users),
                 Arc::new(hasher(password_matches)),
                 Arc::new(tokens),
+                // An inactive account's right password is a failure too.
+                throttle_expecting("chef@example.fr", AttemptOutcome::Failed),
                 clock(),
             );
             let error = login
@@ -604,25 +717,225 @@ mod tests {
             Arc::new(users),
             Arc::new(hasher(false)),
             Arc::new(tokens()),
+            throttle_expecting("not an email", AttemptOutcome::Failed),
             clock(),
         );
         assert!(matches!(
-            login.execute("not an email", "x").await,
+            login.execute(" Not An Email", "x").await,
             Err(LoginError::InvalidCredentials)
         ));
     }
 
+    #[tokio::test]
+    async fn busy_hashing_is_reported_as_busy_and_nothing_is_issued_or_written() {
+        let (users, written) = recording_repository(Some(stored_user(Role::Admin, true)));
+        let users = Arc::new(users);
+        let mut busy = MockPasswordHasher::new();
+        busy.expect_verify().returning(|_, _| Err(HashError::Busy));
+        busy.expect_hash().returning(|_| Err(HashError::Busy));
+        let busy = Arc::new(busy);
+        let mut tokens = MockTokenService::new();
+        tokens.expect_issue().never();
+        let login = Login::new(
+            users.clone(),
+            busy.clone(),
+            Arc::new(tokens),
+            // Nothing was checked: the attempt does not count.
+            throttle_expecting("chef@example.fr", AttemptOutcome::NotChecked),
+            clock(),
+        );
+        assert!(matches!(
+            login.execute("chef@example.fr", "correct horse").await,
+            Err(LoginError::Busy)
+        ));
+
+        let (users, written_by_create) = recording_repository(None);
+        let create = CreateUser::new(Arc::new(users), busy, clock());
+        assert!(matches!(
+            create.execute(&admin_context(), create_input()).await,
+            Err(CreateUserError::Busy)
+        ));
+        assert!(written.lock().unwrap().is_empty());
+        assert!(written_by_create.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_locked_account_is_refused_before_any_lookup_or_hash_whether_it_exists_or_not() {
+        for email in ["Chef@Example.fr", "inconnu@example.fr"] {
+            let mut users = MockUserRepository::new();
+            users.expect_find_by_email().never();
+            let mut hasher = MockPasswordHasher::new();
+            hasher.expect_verify().never();
+            let mut tokens = MockTokenService::new();
+            tokens.expect_issue().never();
+            let mut throttle = MockSignInThrottle::new();
+            throttle.expect_begin().times(1).returning(|_| {
+                Err(SignInLocked {
+                    retry_after: std::time::Duration::from_secs(600),
+                })
+            });
+            throttle.expect_finish().never();
+            let login = Login::new(
+                Arc::new(users),
+                Arc::new(hasher),
+                Arc::new(tokens),
+                Arc::new(throttle),
+                clock(),
+            );
+            let Err(LoginError::Throttled { retry_after }) =
+                login.execute(email, "correct horse").await
+            else {
+                panic!("{email}: expected the lock");
+            };
+            assert_eq!(retry_after, std::time::Duration::from_secs(600));
+        }
+    }
+
     fn verifying_tokens(result: Result<Uuid, TokenError>) -> MockTokenService {
+        verifying_tokens_at_version(result, 0)
+    }
+
+    fn verifying_tokens_at_version(
+        result: Result<Uuid, TokenError>,
+        token_version: i32,
+    ) -> MockTokenService {
         let mut tokens = MockTokenService::new();
         tokens.expect_verify().returning(move |_, _| {
             result.clone().map(|user_id| TokenClaims {
                 user_id,
                 role: Role::Admin,
+                token_version,
                 issued_at: NOW,
                 expires_at: NOW,
             })
         });
         tokens
+    }
+
+    #[tokio::test]
+    async fn tokens_of_another_version_than_the_users_are_revoked() {
+        let user = stored_user_at_version(Role::Conducteur, true, 3);
+        for (version, accepted) in [(3, true), (2, false), (0, false), (4, false)] {
+            let (users, _) = recording_repository(Some(user.clone()));
+            let auth = Authenticate::new(
+                Arc::new(users),
+                Arc::new(verifying_tokens_at_version(Ok(user.id()), version)),
+                clock(),
+            );
+            let outcome = auth.execute("t").await;
+            if accepted {
+                assert_eq!(outcome.unwrap().user_id, user.id());
+            } else {
+                assert_eq!(
+                    outcome,
+                    Err(AuthenticateError::Revoked),
+                    "version {version}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn login_issues_the_token_at_the_users_current_version() {
+        let user = stored_user_at_version(Role::Conducteur, true, 7);
+        let (users, _) = recording_repository(Some(user.clone()));
+        let mut tokens = MockTokenService::new();
+        let id = user.id();
+        tokens
+            .expect_issue()
+            .withf(move |user_id, _, version, _| *user_id == id && *version == 7)
+            .times(1)
+            .returning(|_, _, _, _| {
+                Ok(IssuedToken {
+                    token: "jwt".into(),
+                    expires_in: time::Duration::minutes(60),
+                })
+            });
+        let login = Login::new(
+            Arc::new(users),
+            Arc::new(hasher(true)),
+            Arc::new(tokens),
+            throttle_expecting("chef@example.fr", AttemptOutcome::Succeeded),
+            clock(),
+        );
+        login
+            .execute("chef@example.fr", "correct horse")
+            .await
+            .unwrap();
+    }
+
+    /// A repository holding `user` that expects one update with `tokens`.
+    fn repository_expecting(user: &User, tokens: Tokens) -> MockUserRepository {
+        let mut users = MockUserRepository::new();
+        let found = user.clone();
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(found.clone())));
+        users
+            .expect_update()
+            .withf(move |_, written, _| *written == tokens)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        users.expect_revoke_tokens().never();
+        users
+    }
+
+    #[tokio::test]
+    async fn deactivation_revokes_the_users_tokens_other_updates_keep_them() {
+        let user = stored_user(Role::Conducteur, true);
+        let deactivate = DeactivateUser::new(
+            Arc::new(repository_expecting(&user, Tokens::Revoke)),
+            clock(),
+        );
+        deactivate
+            .execute(&admin_context(), user.id())
+            .await
+            .unwrap();
+
+        let update = UpdateUser::new(
+            Arc::new(repository_expecting(&user, Tokens::Revoke)),
+            clock(),
+        );
+        let off = UpdateUserInput {
+            is_active: Some(false),
+            ..UpdateUserInput::default()
+        };
+        update
+            .execute(&admin_context(), user.id(), off)
+            .await
+            .unwrap();
+
+        let update = UpdateUser::new(Arc::new(repository_expecting(&user, Tokens::Keep)), clock());
+        let promote = UpdateUserInput {
+            role: Some(Role::Admin),
+            ..UpdateUserInput::default()
+        };
+        update
+            .execute(&admin_context(), user.id(), promote)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn logout_revokes_the_users_tokens_and_reports_a_missing_user() {
+        let id = Uuid::now_v7();
+        let mut users = MockUserRepository::new();
+        users
+            .expect_revoke_tokens()
+            .withf(move |user| *user == id)
+            .times(1)
+            .returning(|_| Ok(()));
+        users.expect_update().never();
+        Logout::new(Arc::new(users)).execute(id).await.unwrap();
+
+        let mut users = MockUserRepository::new();
+        users
+            .expect_revoke_tokens()
+            .returning(|_| Err(RepositoryError::NotFound));
+        assert!(matches!(
+            Logout::new(Arc::new(users)).execute(id).await,
+            Err(UserCommandError::NotFound)
+        ));
     }
 
     #[tokio::test]

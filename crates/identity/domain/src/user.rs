@@ -47,6 +47,9 @@ pub struct User {
     role: Role,
     type_utilisateur: TypeUtilisateur,
     is_active: bool,
+    /// Tokens carry the version current when they were issued; raising it
+    /// (storage does, atomically) revokes every token issued before.
+    token_version: i32,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
@@ -74,6 +77,7 @@ impl User {
             role: new.role,
             type_utilisateur: new.type_utilisateur,
             is_active: true,
+            token_version: 0,
             created_at: now,
             updated_at: now,
         };
@@ -99,6 +103,7 @@ impl User {
         role: Role,
         type_utilisateur: TypeUtilisateur,
         is_active: bool,
+        token_version: i32,
         created_at: OffsetDateTime,
         updated_at: OffsetDateTime,
     ) -> Self {
@@ -111,6 +116,7 @@ impl User {
             role,
             type_utilisateur,
             is_active,
+            token_version,
             created_at,
             updated_at,
         }
@@ -216,6 +222,10 @@ impl User {
     pub fn is_active(&self) -> bool {
         self.is_active
     }
+    /// The version a token must carry to be accepted (see the field).
+    pub fn token_version(&self) -> i32 {
+        self.token_version
+    }
     pub fn created_at(&self) -> OffsetDateTime {
         self.created_at
     }
@@ -261,6 +271,7 @@ mod tests {
             T0,
         );
         assert!(user.is_active());
+        assert_eq!(user.token_version(), 0);
         assert_eq!(user.id().get_version_num(), 7);
         assert_eq!(event.user_id, user.id());
         assert_eq!(event.email, "a@b.fr");

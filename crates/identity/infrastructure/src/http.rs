@@ -4,16 +4,18 @@ use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
-use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
 use hub_identity_application::{
     CreateUser, CreateUserError, CreateUserInput, DeactivateUser, GetUser, ListUsers, Login,
-    LoginError, PasswordHasher, TokenService, UpdateUser, UpdateUserInput, UserCommandError,
-    UserFilter, UserRepository,
+    LoginError, Logout, PasswordHasher, SignInThrottle, TokenService, UpdateUser, UpdateUserInput,
+    UserCommandError, UserFilter, UserRepository,
 };
 use hub_identity_domain::{TypeUtilisateur, User, UserError};
 use hub_kernel::{Clock, Role};
-use hub_platform_http::auth::{ACCESS_TOKEN_COOKIE, AdminOnly, Authenticated, Authorized};
+use hub_platform_http::auth::{
+    self, ACCESS_TOKEN_COOKIE, AdminOnly, AuthError, Authenticated, Authorized,
+};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::rate_limit::{Limit, RateLimit, RateLimitRule, Scope};
 use hub_platform_http::{Problem, RequestId, extractors};
@@ -32,6 +34,7 @@ pub const RATE_LIMIT_RULES: &[RateLimitRule] = &[RateLimitRule {
 /// The use cases behind the routes.
 pub struct IdentityHttp {
     login: Login,
+    logout: Logout,
     create: CreateUser,
     list: ListUsers,
     get: GetUser,
@@ -50,10 +53,18 @@ impl IdentityHttp {
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
+        throttle: Arc<dyn SignInThrottle>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            login: Login::new(users.clone(), hasher.clone(), tokens, clock.clone()),
+            login: Login::new(
+                users.clone(),
+                hasher.clone(),
+                tokens,
+                throttle,
+                clock.clone(),
+            ),
+            logout: Logout::new(users.clone()),
             create: CreateUser::new(users.clone(), hasher, clock.clone()),
             list: ListUsers::new(users.clone()),
             get: GetUser::new(users.clone()),
@@ -251,7 +262,7 @@ pub struct UpdateUserRequest {
     #[schema(max_length = 100)]
     prenom: Option<String>,
     role: Option<RoleDto>,
-    /// `false` deactivates the user (their tokens stop working); `true` reactivates.
+    /// `false` deactivates the user (their tokens are revoked for good); `true` reactivates.
     is_active: Option<bool>,
 }
 
@@ -291,7 +302,8 @@ fn session_cookie(token: &str, max_age: time::Duration) -> Cookie<'static> {
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "Invalid email or password", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, description = "Malformed body", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts from this address", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address (`rate_limited`), or too many failed sign-ins on this account, whether it exists or not (`login_throttled`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks in progress (`server_busy`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn login(
@@ -316,16 +328,58 @@ async fn login(
             "invalid_credentials",
             "invalid email or password",
         )),
+        // One body for every locked account, known or not; only the
+        // Retry-After header carries the time left.
+        Err(LoginError::Throttled { retry_after }) => {
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "login_throttled",
+                "too many failed sign-ins for this account; retry later",
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1))))
+        }
+        Err(LoginError::Busy) => Err(busy()),
         Err(LoginError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
     }
 }
 
-/// Sign out: clears the session cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "Cookie cleared")))]
-async fn logout() -> HttpResponse {
+/// 503 for a request refused because password hashing is saturated.
+fn busy() -> Problem {
+    Problem::service_unavailable(
+        "server_busy",
+        "too many password checks are in progress; retry in a second",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+}
+
+/// Sign out: clears the session cookie and, when the request carries a
+/// valid token (bearer or cookie), revokes every token of that user — all
+/// their sessions end. Without a valid token it only clears the cookie.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth", security((), ("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Cookie cleared; the user's tokens revoked if a valid one was sent"),
+        (status = 503, description = "The token could not be checked or revoked; nothing was revoked", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn logout(state: web::Data<IdentityHttp>, req: HttpRequest) -> Result<HttpResponse, Problem> {
+    match auth::authenticate(&req).await {
+        Ok(actor) => match state.logout.execute(actor.user_id).await {
+            Ok(()) => tracing::info!(user_id = %actor.user_id, "signed out: tokens revoked"),
+            // Deleted in between: no token of theirs works any more anyway.
+            Err(UserCommandError::NotFound) => {}
+            Err(other) => return Err(command_error(other)),
+        },
+        // The client asked to revoke and we could not tell whether its
+        // token is good: say so rather than pretend it is revoked.
+        Err(AuthError::Unavailable) => return Err(AuthError::Unavailable.into()),
+        // No token, or one that already does not work: nothing to revoke.
+        Err(_) => {}
+    }
     let mut expired = session_cookie("", time::Duration::ZERO);
     expired.make_removal();
-    HttpResponse::NoContent().cookie(expired).finish()
+    Ok(HttpResponse::NoContent().cookie(expired).finish())
 }
 
 /// The signed-in user.
@@ -357,6 +411,7 @@ async fn me(
         (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "Email already used (`email_taken`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password operations in progress (`server_busy`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn create_user(
@@ -384,6 +439,7 @@ async fn create_user(
             "email_taken",
             format!("a user with the email {email} already exists"),
         )),
+        Err(CreateUserError::Busy) => Err(busy()),
         Err(CreateUserError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
     }
 }
@@ -471,7 +527,8 @@ async fn update_user(
     Ok(web::Json(UserResponse::from(&user)))
 }
 
-/// Deactivate a user (admin): their tokens stop working at once.
+/// Deactivate a user (admin): their tokens are revoked at once (and stay
+/// revoked if the user is reactivated).
 #[utoipa::path(
     post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(UserPath), security(("bearer" = []), ("cookie" = [])),
     responses(

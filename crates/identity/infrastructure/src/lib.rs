@@ -1,5 +1,7 @@
 //! Identity adapters: the PostgreSQL [`DieselUserRepository`] (users and
-//! their events in one transaction), [`Argon2Hasher`], [`JwtTokenService`],
+//! their events in one transaction), [`Argon2Hasher`] behind a
+//! [`BoundedHasher`], the per-account [`InMemorySignInThrottle`],
+//! [`JwtTokenService`],
 //! the [`IdentityAuthenticator`] every route's extractor relies on, and the
 //! HTTP routes of `/api/v1/auth` and `/api/v1/users`.
 
@@ -8,10 +10,12 @@ pub mod http;
 mod password;
 mod repository;
 mod schema;
+mod throttle;
 mod token;
 
 pub use authenticator::IdentityAuthenticator;
 pub use http::{IdentityApi, IdentityHttp, RATE_LIMIT_RULES};
-pub use password::Argon2Hasher;
+pub use password::{Argon2Hasher, BoundedHasher, HashingLimit};
 pub use repository::DieselUserRepository;
+pub use throttle::{InMemorySignInThrottle, SignInLimit};
 pub use token::{JwtSecret, JwtSecretError, JwtTokenService};

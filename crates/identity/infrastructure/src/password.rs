@@ -1,16 +1,22 @@
-//! argon2id password hashing, off the async threads.
+//! argon2id password hashing, off the async threads, with a bound on how
+//! many hashes run at once.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, SaltString,
 };
 use async_trait::async_trait;
-use hub_identity_application::PasswordHasher;
+use hub_identity_application::{HashError, PasswordHasher};
 use hub_identity_domain::{PasswordHash, PlainPassword};
+use tokio::sync::Semaphore;
 
 /// argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: OWASP's
 /// recommended minimum). Hashing takes tens of milliseconds, so it runs on
-/// tokio's blocking pool.
+/// tokio's blocking pool. Unbounded on its own: wrap it in a
+/// [`BoundedHasher`] wherever requests can reach it.
 #[derive(Debug, Clone)]
 pub struct Argon2Hasher {
     /// Checked against when the account does not exist, so that an unknown
@@ -21,7 +27,7 @@ pub struct Argon2Hasher {
 impl Argon2Hasher {
     /// Prepares the hasher (hashes one random value for the dummy check).
     pub fn new() -> Result<Self, String> {
-        let salt = fresh_salt()?;
+        let salt = fresh_salt().map_err(|e| e.to_string())?;
         let dummy = Argon2::default()
             .hash_password(salt.as_str().as_bytes(), &salt)
             .map_err(|e| e.to_string())?
@@ -31,32 +37,34 @@ impl Argon2Hasher {
 }
 
 /// 16 random bytes from the operating system (ring's `SystemRandom`).
-fn fresh_salt() -> Result<SaltString, String> {
+fn fresh_salt() -> Result<SaltString, HashError> {
     let mut bytes = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| "no randomness available for a salt".to_owned())?;
-    SaltString::encode_b64(&bytes).map_err(|e| e.to_string())
+        .map_err(|_| HashError::Failed("no randomness available for a salt".to_owned()))?;
+    SaltString::encode_b64(&bytes).map_err(|e| HashError::Failed(e.to_string()))
 }
 
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
-    async fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, String> {
+    async fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
         let password = password.expose().to_owned();
         tokio::task::spawn_blocking(move || {
             let salt = fresh_salt()?;
             Argon2::default()
                 .hash_password(password.as_bytes(), &salt)
                 .map(|hash| PasswordHash::from_phc(hash.to_string()))
-                .map_err(|e| e.to_string())
+                .map_err(|e| HashError::Failed(e.to_string()))
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| HashError::Failed(e.to_string()))?
     }
 
-    async fn verify(&self, password: &str, hash: Option<PasswordHash>) -> bool {
+    async fn verify(&self, password: &str, hash: Option<PasswordHash>) -> Result<bool, HashError> {
         let known = hash.is_some();
         let phc = hash.map_or_else(|| self.dummy.clone(), |h| h.as_phc().to_owned());
         let password = password.to_owned();
+        // A stored hash that does not parse, or a panicked check, is "no
+        // match": the user cannot sign in, and the answer reveals nothing.
         let matches = tokio::task::spawn_blocking(move || {
             Phc::new(&phc)
                 .map(|parsed| {
@@ -68,13 +76,94 @@ impl PasswordHasher for Argon2Hasher {
         })
         .await
         .unwrap_or(false);
-        known && matches
+        Ok(known && matches)
+    }
+}
+
+/// How much password hashing may run at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingLimit {
+    /// Hashes (or checks) running at the same time.
+    pub max_concurrent: usize,
+    /// How long a request waits for its turn before it is refused as busy.
+    pub max_wait: Duration,
+}
+
+impl HashingLimit {
+    /// One hash per CPU: argon2id is CPU-bound, so more at once would not
+    /// finish sooner, it would only hold more memory (19 MiB each; a burst
+    /// of 60 unbounded sign-ins held about 1.1 GiB). A request waits at most
+    /// two seconds — a few dozen hashes' worth of queue — then gets a 503
+    /// that tells the client to come back, instead of piling up.
+    pub fn for_this_machine() -> Self {
+        Self {
+            max_concurrent: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A [`PasswordHasher`] that lets at most `max_concurrent` hashes run at
+/// once; the others wait up to `max_wait` for a turn, then fail with
+/// [`HashError::Busy`] without hashing anything.
+pub struct BoundedHasher {
+    inner: Arc<dyn PasswordHasher>,
+    permits: Semaphore,
+    max_wait: Duration,
+}
+
+impl std::fmt::Debug for BoundedHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundedHasher")
+            .field("available", &self.permits.available_permits())
+            .field("max_wait", &self.max_wait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BoundedHasher {
+    pub fn new(inner: Arc<dyn PasswordHasher>, limit: HashingLimit) -> Self {
+        Self {
+            inner,
+            // Zero permits would refuse every sign-in: at least one.
+            permits: Semaphore::new(limit.max_concurrent.max(1)),
+            max_wait: limit.max_wait,
+        }
+    }
+
+    async fn turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashError> {
+        match tokio::time::timeout(self.max_wait, self.permits.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // Timed out, or the semaphore was closed (never done here).
+            Ok(Err(_)) | Err(_) => {
+                tracing::warn!(
+                    max_wait = ?self.max_wait,
+                    "password hashing saturated: request refused as busy"
+                );
+                Err(HashError::Busy)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for BoundedHasher {
+    async fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
+        let _permit = self.turn().await?;
+        self.inner.hash(password).await
+    }
+
+    async fn verify(&self, password: &str, hash: Option<PasswordHash>) -> Result<bool, HashError> {
+        let _permit = self.turn().await?;
+        self.inner.verify(password, hash).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::sync::Notify;
 
     #[tokio::test]
     async fn hashes_are_argon2id_salted_and_verify() {
@@ -88,18 +177,133 @@ mod tests {
             hasher
                 .verify("correct horse battery", Some(first.clone()))
                 .await
+                .unwrap()
         );
         assert!(
             !hasher
                 .verify("correct horse batterY", Some(first.clone()))
                 .await
+                .unwrap()
         );
         // Unknown account: never a match, even with the dummy's own input.
-        assert!(!hasher.verify("anything at all", None).await);
+        assert!(!hasher.verify("anything at all", None).await.unwrap());
         assert!(
             !hasher
                 .verify("x", Some(PasswordHash::from_phc("not a phc".into())))
                 .await
+                .unwrap()
         );
+    }
+
+    /// A slow hasher that records how many calls run at once, and holds
+    /// each call until released (when `gate` is set).
+    #[derive(Default)]
+    struct SlowHasher {
+        running: AtomicUsize,
+        most: AtomicUsize,
+        calls: AtomicUsize,
+        gate: Option<Arc<Notify>>,
+        entered: Notify,
+    }
+
+    impl SlowHasher {
+        async fn work(&self) {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.entered.notify_one();
+            match &self.gate {
+                Some(gate) => gate.notified().await,
+                None => tokio::time::sleep(Duration::from_millis(30)).await,
+            }
+            self.running.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    #[async_trait]
+    impl PasswordHasher for SlowHasher {
+        async fn hash(&self, _: &PlainPassword) -> Result<PasswordHash, HashError> {
+            self.work().await;
+            Ok(PasswordHash::from_phc("$argon2id$fake".into()))
+        }
+
+        async fn verify(&self, _: &str, _: Option<PasswordHash>) -> Result<bool, HashError> {
+            self.work().await;
+            Ok(true)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_n_hashes_run_at_once_and_the_others_wait_their_turn() {
+        let slow = Arc::new(SlowHasher::default());
+        let bounded = Arc::new(BoundedHasher::new(
+            slow.clone(),
+            HashingLimit {
+                max_concurrent: 2,
+                max_wait: Duration::from_secs(10),
+            },
+        ));
+        let password = PlainPassword::parse("un mot de passe long").unwrap();
+        let calls: Vec<_> = (0..6)
+            .map(|i| {
+                let bounded = bounded.clone();
+                let password = password.clone();
+                tokio::spawn(async move {
+                    if i % 2 == 0 {
+                        bounded.verify("x", None).await.map(|_| ())
+                    } else {
+                        bounded.hash(&password).await.map(|_| ())
+                    }
+                })
+            })
+            .collect();
+        for call in calls {
+            assert_eq!(call.await.unwrap(), Ok(()), "every call got its turn");
+        }
+        assert_eq!(slow.calls.load(Ordering::SeqCst), 6);
+        assert_eq!(
+            slow.most.load(Ordering::SeqCst),
+            2,
+            "never more than 2 at once"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_one_too_many_is_refused_as_busy_after_its_wait_without_hashing() {
+        let gate = Arc::new(Notify::new());
+        let slow = Arc::new(SlowHasher {
+            gate: Some(gate.clone()),
+            ..SlowHasher::default()
+        });
+        let bounded = Arc::new(BoundedHasher::new(
+            slow.clone(),
+            HashingLimit {
+                max_concurrent: 1,
+                max_wait: Duration::from_millis(100),
+            },
+        ));
+        let holder = tokio::spawn({
+            let bounded = bounded.clone();
+            async move { bounded.verify("x", None).await }
+        });
+        slow.entered.notified().await;
+
+        let started = std::time::Instant::now();
+        assert_eq!(bounded.verify("y", None).await, Err(HashError::Busy));
+        assert!(started.elapsed() >= Duration::from_millis(100), "it waited");
+        let password = PlainPassword::parse("un mot de passe long").unwrap();
+        assert_eq!(bounded.hash(&password).await, Err(HashError::Busy));
+        assert_eq!(slow.calls.load(Ordering::SeqCst), 1, "nothing more hashed");
+
+        gate.notify_one();
+        assert_eq!(holder.await.unwrap(), Ok(true));
+        // The turn is free again.
+        let next = tokio::spawn({
+            let bounded = bounded.clone();
+            async move { bounded.verify("z", None).await }
+        });
+        slow.entered.notified().await;
+        gate.notify_one();
+        assert_eq!(next.await.unwrap(), Ok(true));
     }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use hub_identity_application::{RepositoryError, UserFilter, UserRepository};
+use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserRepository};
 use hub_identity_domain::{Email, PasswordHash, PersonName, User};
 use hub_kernel::{EventEnvelope, Page};
 use hub_platform_postgres::{Database, DbError, outbox};
@@ -27,6 +27,10 @@ struct UserRow {
     is_active: bool,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    /// Written on insert, never by `update` from a (possibly stale) copy:
+    /// only [`raise_token_version`] changes it.
+    #[diesel(skip_update)]
+    token_version: i32,
 }
 
 impl From<&User> for UserRow {
@@ -42,6 +46,7 @@ impl From<&User> for UserRow {
             is_active: user.is_active(),
             created_at: user.created_at(),
             updated_at: user.updated_at(),
+            token_version: user.token_version(),
         }
     }
 }
@@ -63,6 +68,7 @@ impl TryFrom<UserRow> for User {
                 .parse()
                 .map_err(|_| corrupt("type_utilisateur"))?,
             row.is_active,
+            row.token_version,
             row.created_at,
             row.updated_at,
         ))
@@ -79,6 +85,13 @@ impl DieselUserRepository {
     pub fn new(db: Database) -> Self {
         Self { db }
     }
+}
+
+/// `token_version = token_version + 1`, computed by PostgreSQL on the row
+/// itself (never from a value read earlier).
+fn raise_token_version()
+-> diesel::dsl::Eq<users::token_version, diesel::dsl::Add<users::token_version, i32>> {
+    users::token_version.eq(users::token_version + 1)
 }
 
 fn storage(error: DbError) -> RepositoryError {
@@ -109,17 +122,28 @@ impl UserRepository for DieselUserRepository {
             .map_err(storage)
     }
 
-    async fn update(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
+    async fn update(
+        &self,
+        user: &User,
+        tokens: Tokens,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
         let row = UserRow::from(user);
         let events = events.to_vec();
         let updated = self
             .db
             .write(|conn| {
                 Box::pin(async move {
-                    let updated = diesel::update(users::table.find(row.id))
-                        .set(&row)
-                        .execute(conn)
-                        .await?;
+                    let target = diesel::update(users::table.find(row.id));
+                    let updated = match tokens {
+                        Tokens::Keep => target.set(&row).execute(conn).await?,
+                        Tokens::Revoke => {
+                            target
+                                .set((&row, raise_token_version()))
+                                .execute(conn)
+                                .await?
+                        }
+                    };
                     if updated == 1 {
                         outbox::append(conn, &events).await?;
                     }
@@ -128,6 +152,20 @@ impl UserRepository for DieselUserRepository {
             })
             .await
             .map_err(storage)?;
+        if updated == 0 {
+            return Err(RepositoryError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn revoke_tokens(&self, id: Uuid) -> Result<(), RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        // One statement: concurrent sign-outs each add one, none is lost.
+        let updated = diesel::update(users::table.find(id))
+            .set(raise_token_version())
+            .execute(&mut conn)
+            .await
+            .map_err(|e| storage(e.into()))?;
         if updated == 0 {
             return Err(RepositoryError::NotFound);
         }

@@ -9,6 +9,7 @@ diesel::table! {
         type_utilisateur -> Text,
         is_active -> Bool,
         created_at -> Timestamptz,
+        token_version -> Int4,
         updated_at -> Timestamptz,
     }
 }

@@ -1,4 +1,4 @@
-//! Access tokens: JWT signed with HS256.
+//! Access tokens: JWT signed with HS256, issued by and for this API only.
 
 use hub_identity_application::{IssuedToken, TokenClaims, TokenError, TokenService};
 use hub_kernel::Role;
@@ -41,10 +41,26 @@ impl std::fmt::Debug for JwtSecret {
     }
 }
 
+/// Who issues the tokens (`iss`). Fixed: a token from anything else that
+/// happens to share the secret is refused.
+pub const ISSUER: &str = "hub-chantier";
+/// Whom the tokens are for (`aud`): this API, not some other service.
+pub const AUDIENCE: &str = "hub-chantier-api";
+/// How far in the future a token's `iat` may be: the instances of a
+/// deployment sign with the same secret, and their clocks may differ by a
+/// few seconds; a minute covers any NTP-synchronised host, while a token
+/// "issued" hours ahead (a forged or misconfigured issuer) is refused.
+const CLOCK_SKEW: Duration = Duration::seconds(60);
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,
     role: Role,
+    /// The user's token version at issue (required: a token without it
+    /// could not be revoked).
+    ver: i32,
+    iss: String,
+    aud: String,
     iat: i64,
     exp: i64,
 }
@@ -79,11 +95,15 @@ impl TokenService for JwtTokenService {
         &self,
         user_id: Uuid,
         role: Role,
+        token_version: i32,
         now: OffsetDateTime,
     ) -> Result<IssuedToken, TokenError> {
         let claims = Claims {
             sub: user_id,
             role,
+            ver: token_version,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
             iat: now.unix_timestamp(),
             exp: (now + self.ttl).unix_timestamp(),
         };
@@ -96,23 +116,30 @@ impl TokenService for JwtTokenService {
     }
 
     fn verify(&self, token: &str, now: OffsetDateTime) -> Result<TokenClaims, TokenError> {
-        // Only HS256 is accepted (no `none`, no algorithm confusion); expiry
-        // is checked below against the injected clock.
+        // Only HS256 is accepted (no `none`, no algorithm confusion), from
+        // this issuer for this audience; expiry and issue time are checked
+        // below against the injected clock.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.validate_exp = false;
-        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "sub", "iat", "iss", "aud"]);
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map_err(|_| TokenError::Invalid)?
             .claims;
         let to_time =
             |secs| OffsetDateTime::from_unix_timestamp(secs).map_err(|_| TokenError::Invalid);
         let (issued_at, expires_at) = (to_time(claims.iat)?, to_time(claims.exp)?);
+        if issued_at > now + CLOCK_SKEW {
+            return Err(TokenError::Invalid);
+        }
         if now >= expires_at {
             return Err(TokenError::Expired);
         }
         Ok(TokenClaims {
             user_id: claims.sub,
             role: claims.role,
+            token_version: claims.ver,
             issued_at,
             expires_at,
         })
@@ -149,12 +176,15 @@ mod tests {
     fn issued_tokens_verify_until_they_expire() {
         let tokens = service(&"a".repeat(40));
         let user = Uuid::now_v7();
-        let issued = tokens.issue(user, Role::Conducteur, NOW).unwrap();
+        let issued = tokens.issue(user, Role::Conducteur, 4, NOW).unwrap();
         assert_eq!(issued.expires_in, Duration::hours(1));
         let claims = tokens
             .verify(&issued.token, NOW + Duration::minutes(59))
             .unwrap();
-        assert_eq!((claims.user_id, claims.role), (user, Role::Conducteur));
+        assert_eq!(
+            (claims.user_id, claims.role, claims.token_version),
+            (user, Role::Conducteur, 4)
+        );
         assert_eq!(claims.expires_at, NOW + Duration::hours(1));
         assert_eq!(
             tokens.verify(&issued.token, NOW + Duration::hours(1)),
@@ -165,7 +195,7 @@ mod tests {
     #[test]
     fn foreign_tampered_and_unsigned_tokens_are_invalid() {
         let issued = service(&"a".repeat(40))
-            .issue(Uuid::now_v7(), Role::Compagnon, NOW)
+            .issue(Uuid::now_v7(), Role::Compagnon, 0, NOW)
             .unwrap();
         let other = service(&"b".repeat(40));
         assert_eq!(other.verify(&issued.token, NOW), Err(TokenError::Invalid));
@@ -173,7 +203,7 @@ mod tests {
         // Swap the payload for one claiming admin, keeping the signature.
         let mut parts: Vec<&str> = issued.token.split('.').collect();
         let forged_payload = base64_url(&format!(
-            r#"{{"sub":"{}","role":"admin","iat":{},"exp":{}}}"#,
+            r#"{{"sub":"{}","role":"admin","ver":0,"iss":"hub-chantier","aud":"hub-chantier-api","iat":{},"exp":{}}}"#,
             Uuid::now_v7(),
             NOW.unix_timestamp(),
             NOW.unix_timestamp() + 3600
@@ -190,6 +220,102 @@ mod tests {
         );
         assert_eq!(tokens.verify(&unsigned, NOW), Err(TokenError::Invalid));
         assert_eq!(tokens.verify("garbage", NOW), Err(TokenError::Invalid));
+    }
+
+    /// A token signed with `secret` carrying exactly `claims`.
+    fn signed(secret: &str, claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn good_claims(user: Uuid) -> serde_json::Value {
+        serde_json::json!({
+            "sub": user, "role": "conducteur", "ver": 0,
+            "iss": "hub-chantier", "aud": "hub-chantier-api",
+            "iat": NOW.unix_timestamp(), "exp": NOW.unix_timestamp() + 3600,
+        })
+    }
+
+    #[test]
+    fn issuer_audience_and_version_are_required_and_checked() {
+        let secret = "a".repeat(40);
+        let tokens = service(&secret);
+        let user = Uuid::now_v7();
+        let good = good_claims(user);
+        assert_eq!(
+            tokens.verify(&signed(&secret, &good), NOW).unwrap().user_id,
+            user
+        );
+        let issued = tokens.issue(user, Role::Conducteur, 0, NOW).unwrap();
+        let payload: serde_json::Value =
+            serde_json::from_slice(&base64_url_decode(issued.token.split('.').nth(1).unwrap()))
+                .unwrap();
+        assert_eq!(payload["iss"], "hub-chantier");
+        assert_eq!(payload["aud"], "hub-chantier-api");
+
+        let mut cases = Vec::new();
+        for (claim, value) in [
+            ("iss", serde_json::json!("someone-else")),
+            ("aud", serde_json::json!("another-api")),
+            ("aud", serde_json::json!(["another-api"])),
+        ] {
+            let mut claims = good.clone();
+            claims[claim] = value;
+            cases.push((format!("wrong {claim}"), claims));
+        }
+        for claim in ["iss", "aud", "ver"] {
+            let mut claims = good.clone();
+            claims.as_object_mut().unwrap().remove(claim);
+            cases.push((format!("no {claim}"), claims));
+        }
+        for (case, claims) in cases {
+            assert_eq!(
+                tokens.verify(&signed(&secret, &claims), NOW),
+                Err(TokenError::Invalid),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_refused_beyond_a_minute_of_clock_skew() {
+        let secret = "a".repeat(40);
+        let tokens = service(&secret);
+        let issued_at = |offset: i64| {
+            let mut claims = good_claims(Uuid::now_v7());
+            claims["iat"] = serde_json::json!(NOW.unix_timestamp() + offset);
+            signed(&secret, &claims)
+        };
+        // Another instance's clock may run a little ahead of ours.
+        assert!(tokens.verify(&issued_at(60), NOW).is_ok());
+        assert_eq!(tokens.verify(&issued_at(61), NOW), Err(TokenError::Invalid));
+        assert_eq!(
+            tokens.verify(&issued_at(3000), NOW),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    fn base64_url_decode(text: &str) -> Vec<u8> {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut bits = 0u32;
+        let mut count = 0;
+        let mut out = Vec::new();
+        for c in text.bytes() {
+            let value = ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
+            bits = (bits << 6) | value;
+            count += 6;
+            if count >= 8 {
+                count -= 8;
+                out.push((bits >> count) as u8);
+                bits &= (1 << count) - 1;
+            }
+        }
+        out
     }
 
     fn base64_url(text: &str) -> String {

@@ -30,7 +30,9 @@ pub enum AuthError {
     Invalid,
     #[error("the token has expired")]
     Expired,
-    #[error("the account is deactivated or no longer exists")]
+    #[error(
+        "the token was revoked (signed out), or the account is deactivated or no longer exists"
+    )]
     Revoked,
     #[error("authentication is temporarily unavailable")]
     Unavailable,

@@ -1,9 +1,12 @@
 //! HTTP plumbing shared by every web adapter: the `application/problem+json`
 //! error type ([`Problem`]), extractor configurations that turn malformed
 //! input into problems ([`extractors`]), and the request-id middleware whose
-//! id follows a request into logs and events ([`request_id`]).
+//! id follows a request into logs and events ([`request_id`]), rate limits
+//! ([`rate_limit`]) and who the client is behind reverse proxies
+//! ([`client_ip`]).
 
 pub mod auth;
+pub mod client_ip;
 pub mod extractors;
 pub mod openapi;
 mod problem;

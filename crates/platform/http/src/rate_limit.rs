@@ -6,11 +6,15 @@
 //! `RATE_LIMITS=off` disables them all (load tests). A route wraps itself in
 //! the [`RateLimit`] middleware for its key. A refused request gets 429 with
 //! `Retry-After` and the `RateLimit-*` headers; allowed ones get the headers too.
+//!
+//! Per-address limits count the client that [`TrustedProxies`] resolves
+//! (the TCP peer unless it is a trusted reverse proxy), IPv6 clients by
+//! their /64 ([`client_ip::limit_key`]).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::{Ready, ready};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::rc::Rc;
 use std::str::FromStr;
@@ -30,6 +34,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use uuid::Uuid;
 
+use crate::client_ip::{self, TrustedProxies};
 use crate::{Problem, auth};
 
 const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
@@ -122,7 +127,8 @@ impl FromStr for Limit {
 pub enum Scope {
     /// Per authenticated user (unauthenticated requests count per IP).
     PerUser,
-    /// Per client IP (the TCP peer: forwarding headers are not trusted).
+    /// Per client IP: the TCP peer, or the address a trusted proxy reports
+    /// (`TRUSTED_PROXIES`); IPv6 clients per /64.
     PerIp,
 }
 
@@ -147,6 +153,7 @@ pub enum RateLimitConfigError {
 #[derive(Debug, Clone)]
 pub struct RateLimits {
     limits: HashMap<&'static str, RateLimit>,
+    proxies: Arc<TrustedProxies>,
 }
 
 impl RateLimits {
@@ -194,13 +201,27 @@ impl RateLimits {
                 (key, layer)
             })
             .collect();
-        Ok(Self { limits })
+        Ok(Self {
+            limits,
+            proxies: Arc::new(TrustedProxies::none()),
+        })
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies (`TRUSTED_PROXIES`)
+    /// in every per-address limit handed out by [`RateLimits::layer`].
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = Arc::new(proxies);
+        self
     }
 
     /// The middleware for `key`; a key no context declared is a wiring bug,
     /// reported at start-up.
     pub fn layer(&self, key: &str) -> Result<RateLimit, RateLimitConfigError> {
-        self.limits.get(key).cloned().ok_or_else(|| {
+        let layer = self.limits.get(key).cloned().map(|layer| RateLimit {
+            proxies: self.proxies.clone(),
+            ..layer
+        });
+        layer.ok_or_else(|| {
             let mut known: Vec<&str> = self.limits.keys().copied().collect();
             known.sort_unstable();
             RateLimitConfigError::UnknownKey {
@@ -242,6 +263,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct RateLimit {
     inner: Option<Arc<Inner>>,
+    proxies: Arc<TrustedProxies>,
 }
 
 impl fmt::Debug for RateLimit {
@@ -275,12 +297,16 @@ impl RateLimit {
                 checks: AtomicU64::new(0),
                 policy,
             })),
+            proxies: Arc::new(TrustedProxies::none()),
         }
     }
 
     /// A middleware that lets everything through.
     pub fn disabled() -> Self {
-        Self { inner: None }
+        Self {
+            inner: None,
+            proxies: Arc::new(TrustedProxies::none()),
+        }
     }
 }
 
@@ -358,13 +384,12 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
         let inner = self.limit.inner.clone();
+        let proxies = self.limit.proxies.clone();
         Box::pin(async move {
             let Some(inner) = inner else {
                 return Ok(service.call(req).await?.map_into_left_body());
             };
-            let ip = req
-                .peer_addr()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+            let ip = client_ip::limit_key(proxies.client_ip_of(req.request()));
             let key = match inner.scope {
                 Scope::PerIp => Key::Ip(ip),
                 Scope::PerUser => match auth::authenticate(req.request()).await {
@@ -538,6 +563,73 @@ mod tests {
                 .status(),
             200
         );
+    }
+
+    #[actix_web::test]
+    async fn forwarded_for_counts_only_when_a_trusted_proxy_sends_it() {
+        let limits = RateLimits::from_spec(None, &[LOGIN])
+            .unwrap()
+            .with_trusted_proxies(TrustedProxies::parse("10.0.0.0/8").unwrap());
+        let app = atest::init_service(
+            App::new().service(
+                web::resource("/login")
+                    .wrap(limits.layer("auth.login").unwrap())
+                    .route(web::post().to(ok)),
+            ),
+        )
+        .await;
+        let status = |peer: &str, forwarded_for: &str| {
+            let request = atest::TestRequest::post()
+                .uri("/login")
+                .peer_addr(format!("{peer}:4000").parse().unwrap())
+                .insert_header(("x-forwarded-for", forwarded_for.to_owned()))
+                .to_request();
+            let app = &app;
+            async move { atest::call_service(app, request).await.status() }
+        };
+        // Behind the trusted proxy, each forwarded client has its own budget of 2.
+        for client in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+            assert_eq!(status("10.0.0.1", client).await, 200, "{client}");
+        }
+        assert_eq!(status("10.0.0.2", "203.0.113.1").await, 200);
+        assert_eq!(status("10.0.0.1", "203.0.113.1").await, 429);
+        // An untrusted peer's header is ignored: it is counted as itself.
+        for client in ["198.51.100.1", "198.51.100.2"] {
+            assert_eq!(status("192.0.2.9", client).await, 200, "{client}");
+        }
+        assert_eq!(status("192.0.2.9", "198.51.100.3").await, 429);
+    }
+
+    #[actix_web::test]
+    async fn ipv6_clients_are_counted_per_64_and_ipv4_per_address() {
+        let limits = RateLimits::from_spec(None, &[LOGIN]).unwrap();
+        let app = atest::init_service(
+            App::new().service(
+                web::resource("/login")
+                    .wrap(limits.layer("auth.login").unwrap())
+                    .route(web::post().to(ok)),
+            ),
+        )
+        .await;
+        let status = |peer: &str| {
+            let request = atest::TestRequest::post()
+                .uri("/login")
+                .peer_addr(peer.parse().unwrap())
+                .to_request();
+            let app = &app;
+            async move { atest::call_service(app, request).await.status() }
+        };
+        // Two addresses of one /64 (an attacker owns all of it) share the limit of 2.
+        assert_eq!(status("[2001:db8:1:2::1]:4000").await, 200);
+        assert_eq!(status("[2001:db8:1:2:ffff::9]:4000").await, 200);
+        assert_eq!(status("[2001:db8:1:2:abcd::5]:4000").await, 429);
+        // The next /64 is another client.
+        assert_eq!(status("[2001:db8:1:3::1]:4000").await, 200);
+        // IPv4 neighbours are distinct clients, and an IPv4-mapped peer is its IPv4 address.
+        assert_eq!(status("192.0.2.1:4000").await, 200);
+        assert_eq!(status("192.0.2.2:4000").await, 200);
+        assert_eq!(status("[::ffff:192.0.2.1]:4000").await, 200);
+        assert_eq!(status("192.0.2.1:4000").await, 429);
     }
 
     #[actix_web::test]

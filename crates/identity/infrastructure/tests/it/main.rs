@@ -5,7 +5,7 @@
 use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
-use hub_identity_application::{RepositoryError, UserFilter, UserRepository};
+use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserRepository};
 use hub_identity_domain::{Email, NewUser, PasswordHash, PersonName, TypeUtilisateur, User};
 use hub_identity_infrastructure::DieselUserRepository;
 use hub_kernel::{EventEnvelope, EventMetadata, Page, Role};
@@ -110,7 +110,10 @@ async fn update_writes_changes_and_reports_a_missing_user() {
     let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
     let deactivated = user.deactivate(uuid::Uuid::now_v7(), now).unwrap().unwrap();
     let envelope = EventEnvelope::wrap(&deactivated, &EventMetadata::default(), now).unwrap();
-    repository.update(&user, &[envelope]).await.unwrap();
+    repository
+        .update(&user, Tokens::Keep, &[envelope])
+        .await
+        .unwrap();
     let stored = repository.find_by_id(user.id()).await.unwrap().unwrap();
     assert!(!stored.is_active());
     assert_eq!(stored, user);
@@ -118,7 +121,7 @@ async fn update_writes_changes_and_reports_a_missing_user() {
 
     let (ghost, event) = new_user("ghost@example.fr", Role::Compagnon);
     assert!(matches!(
-        repository.update(&ghost, &[event]).await,
+        repository.update(&ghost, Tokens::Keep, &[event]).await,
         Err(RepositoryError::NotFound)
     ));
     assert_eq!(
@@ -175,4 +178,85 @@ async fn list_filters_and_pages_in_creation_order() {
             .1,
         0
     );
+}
+
+async fn token_version(repository: &DieselUserRepository, user: &User) -> i32 {
+    repository
+        .find_by_id(user.id())
+        .await
+        .unwrap()
+        .unwrap()
+        .token_version()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_revocations_each_raise_the_token_version() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselUserRepository::new(test_db.database().clone());
+    let (user, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&user, &[event]).await.unwrap();
+    assert_eq!(token_version(&repository, &user).await, 0);
+
+    // Two pools, as two instances would: none of the 20 increments is lost.
+    let other = DieselUserRepository::new(test_db.second_pool());
+    let revocations: Vec<_> = (0..20)
+        .map(|i| {
+            let repository = if i % 2 == 0 {
+                repository.clone()
+            } else {
+                other.clone()
+            };
+            let id = user.id();
+            tokio::spawn(async move { repository.revoke_tokens(id).await })
+        })
+        .collect();
+    for revocation in revocations {
+        revocation.await.unwrap().unwrap();
+    }
+    assert_eq!(token_version(&repository, &user).await, 20);
+    assert!(matches!(
+        repository.revoke_tokens(uuid::Uuid::now_v7()).await,
+        Err(RepositoryError::NotFound)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_from_a_stale_copy_never_lowers_the_token_version() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselUserRepository::new(test_db.database().clone());
+    let (user, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&user, &[event]).await.unwrap();
+    let mut stale = repository.find_by_id(user.id()).await.unwrap().unwrap();
+    // Signed out meanwhile.
+    repository.revoke_tokens(user.id()).await.unwrap();
+
+    let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
+    let deactivated = stale
+        .deactivate(uuid::Uuid::now_v7(), now)
+        .unwrap()
+        .unwrap();
+    let envelope = EventEnvelope::wrap(&deactivated, &EventMetadata::default(), now).unwrap();
+    repository
+        .update(&stale, Tokens::Keep, std::slice::from_ref(&envelope))
+        .await
+        .unwrap();
+    assert_eq!(
+        token_version(&repository, &user).await,
+        1,
+        "the stale copy's 0 was not written back"
+    );
+    assert!(
+        !repository
+            .find_by_id(user.id())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+
+    repository
+        .update(&stale, Tokens::Revoke, &[])
+        .await
+        .unwrap();
+    assert_eq!(token_version(&repository, &user).await, 2);
 }
