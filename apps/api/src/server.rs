@@ -247,18 +247,21 @@ impl WebhooksWiring {
         config: &Config,
         database: &Database,
     ) -> anyhow::Result<web::Data<WebhooksHttp>> {
-        Ok(web::Data::new(WebhooksHttp::new(WebhooksPorts {
-            webhooks: self.webhooks.clone(),
-            deliveries: Arc::new(DieselDeliveryRepository::new(
-                database.clone(),
-                self.waker.clone(),
-            )),
-            catalog: Arc::new(crate::event_catalog()?),
-            destinations: Arc::new(OutboundDestinations::new(self.outbound.clone())),
-            vault: self.vault.clone(),
-            clock: Arc::new(SystemClock),
-            schedule: config.webhooks_retry_schedule.clone(),
-        })))
+        Ok(web::Data::new(
+            WebhooksHttp::new(WebhooksPorts {
+                webhooks: self.webhooks.clone(),
+                deliveries: Arc::new(DieselDeliveryRepository::new(
+                    database.clone(),
+                    self.waker.clone(),
+                )),
+                catalog: Arc::new(crate::event_catalog()?),
+                destinations: Arc::new(OutboundDestinations::new(self.outbound.clone())),
+                vault: self.vault.clone(),
+                clock: Arc::new(SystemClock),
+                schedule: config.webhooks_retry_schedule.clone(),
+            })
+            .with_body_limit(config.http_body_limit),
+        ))
     }
 }
 

@@ -96,6 +96,9 @@ pub struct WebhooksHttp {
     test: SendTestEvent,
     retry: RetryDelivery,
     recover: RecoverDeliveries,
+    /// Largest body read by the routes that read it themselves
+    /// (`rotate-secret`); the JSON extractor has its own, the same.
+    body_limit: usize,
 }
 
 impl std::fmt::Debug for WebhooksHttp {
@@ -155,7 +158,16 @@ impl WebhooksHttp {
             delete: DeleteWebhook::new(webhooks.clone(), clock.clone()),
             rotate: RotateSecret::new(webhooks, vault, clock),
             event_types: ListEventTypes::new(catalog),
+            body_limit: extractors::DEFAULT_JSON_LIMIT,
         }
+    }
+
+    /// The deployment's body limit (`HTTP_BODY_LIMIT`, the one given to
+    /// `extractors::json_config`), for the routes that read their body as
+    /// bytes: an optional body cannot go through the JSON extractor.
+    pub fn with_body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
     }
 }
 
@@ -590,7 +602,9 @@ async fn delete_webhook(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Rotated; store `secret` now", body = WebhookWithSecretResponse),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 413, description = "Body over `HTTP_BODY_LIMIT` (`payload_too_large`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.rotate` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
     )
@@ -600,8 +614,9 @@ async fn rotate_secret(
     user: Authorized<AdminOrConducteur>,
     request_id: RequestId,
     path: web::Path<WebhookPath>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
+    let body = read_body(payload, state.body_limit).await?;
     let request: RotateSecretRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RotateSecretRequest::default()
     } else {
@@ -633,6 +648,24 @@ async fn rotate_secret(
             webhook: WebhookResponse::from(&rotated.webhook),
             secret: rotated.secret.expose().to_owned(),
         }))
+}
+
+/// Reads a whole body of at most `limit` bytes. Stops reading as soon as
+/// the limit is passed (a declared `Content-Length` or not), and answers
+/// like the JSON extractor does: `413 payload_too_large`.
+async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, Problem> {
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(error)) => Err(Problem::bad_request(
+            "invalid_body",
+            format!("the body could not be read: {error}"),
+        )),
+        Err(_) => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit} bytes"),
+        )),
+    }
 }
 
 /// The event catalog: every event type, with the JSON Schema of its `data`.
