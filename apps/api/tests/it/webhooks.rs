@@ -242,6 +242,7 @@ async fn the_life_of_a_webhook_through_every_route() {
     assert_eq!(body["retry_enabled"], true);
     assert_eq!(body["max_retries"], 3);
     assert_eq!(body["disabled_reason"], Value::Null);
+    assert_eq!(body["legacy_signature"], false, "opt-in");
     assert_eq!(body["previous_secret_expires_at"], Value::Null);
 
     // The secret is never shown again.
@@ -597,6 +598,7 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
         (json!({"url": "https://192.168.0.1/"}), "invalid_url"),
         (json!({"owner_id": uuid::Uuid::now_v7()}), "invalid_body"),
         (json!({"secret": "whsec_x"}), "invalid_body"),
+        (json!({"legacy_signature": "yes"}), "invalid_body"),
     ] {
         let (status, problem) = s
             .call(Method::PATCH, &path, Some(&s.admin), Some(body.clone()))

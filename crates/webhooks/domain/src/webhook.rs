@@ -24,6 +24,10 @@ pub struct NewWebhook {
     pub url: EndpointUrl,
     pub events: EventPatterns,
     pub description: Option<Description>,
+    /// Also sign with the legacy `X-Hub-Chantier-Signature` header (body
+    /// only, no timestamp: replayable), for receivers written for the
+    /// original product. Off unless asked for.
+    pub legacy_signature: bool,
 }
 
 /// A partial update by the owner; `None` leaves the field as it is.
@@ -36,6 +40,7 @@ pub struct WebhookChanges {
     pub is_active: Option<bool>,
     pub retry_enabled: Option<bool>,
     pub max_retries: Option<MaxRetries>,
+    pub legacy_signature: Option<bool>,
 }
 
 impl WebhookChanges {
@@ -46,6 +51,7 @@ impl WebhookChanges {
             && self.is_active.is_none()
             && self.retry_enabled.is_none()
             && self.max_retries.is_none()
+            && self.legacy_signature.is_none()
     }
 }
 
@@ -63,6 +69,8 @@ pub struct StoredWebhook {
     pub retry_enabled: bool,
     pub max_retries: MaxRetries,
     pub disabled_reason: Option<String>,
+    /// Deliveries carry the legacy `X-Hub-Chantier-Signature` header too.
+    pub legacy_signature: bool,
     pub secret: SealedSecret,
     pub previous_secret: Option<PreviousSecret>,
     pub created_at: OffsetDateTime,
@@ -97,6 +105,7 @@ impl Webhook {
                 retry_enabled: true,
                 max_retries: MaxRetries::DEFAULT,
                 disabled_reason: None,
+                legacy_signature: new.legacy_signature,
                 secret,
                 previous_secret: None,
                 created_at: now,
@@ -163,6 +172,10 @@ impl Webhook {
         if let Some(max_retries) = changes.max_retries {
             recorded.record("max_retries", &s.max_retries.get(), &max_retries.get());
             s.max_retries = max_retries;
+        }
+        if let Some(legacy_signature) = changes.legacy_signature {
+            recorded.record("legacy_signature", &s.legacy_signature, &legacy_signature);
+            s.legacy_signature = legacy_signature;
         }
         if recorded.is_empty() && !url_changed {
             return None;
@@ -284,6 +297,10 @@ impl Webhook {
     pub fn disabled_reason(&self) -> Option<&str> {
         self.state.disabled_reason.as_deref()
     }
+    /// Whether deliveries also carry the legacy `X-Hub-Chantier-Signature`.
+    pub fn legacy_signature(&self) -> bool {
+        self.state.legacy_signature
+    }
     pub fn secret(&self) -> &SealedSecret {
         &self.state.secret
     }
@@ -339,6 +356,7 @@ mod tests {
                 url: url("https://erp.example.com/hooks"),
                 events: patterns(&["chantier.*"]),
                 description: Description::parse("ERP").unwrap(),
+                legacy_signature: false,
             },
             sealed(1),
             T0,
@@ -366,11 +384,13 @@ mod tests {
                 url: url("https://erp.example.com/hooks?token=abc"),
                 events: patterns(&["chantier.*", "user.created"]),
                 description: None,
+                legacy_signature: false,
             },
             sealed(1),
             T0,
         );
         assert!(webhook.is_active());
+        assert!(!webhook.legacy_signature());
         assert!(webhook.retry_enabled());
         assert_eq!(webhook.max_retries().get(), 3);
         assert_eq!(webhook.consecutive_failures(), 0);
@@ -398,6 +418,7 @@ mod tests {
                     is_active: Some(true),
                     retry_enabled: Some(false),
                     max_retries: Some(MaxRetries::new(5).unwrap()),
+                    legacy_signature: None,
                 },
                 T1,
             )
@@ -431,11 +452,51 @@ mod tests {
             is_active: Some(true),
             retry_enabled: Some(true),
             max_retries: Some(MaxRetries::DEFAULT),
+            legacy_signature: Some(false),
         };
         assert_eq!(w.update(same, T1), None);
         assert_eq!(w.update(WebhookChanges::default(), T1), None);
         assert!(WebhookChanges::default().is_empty());
         assert_eq!(w.updated_at(), T0);
+    }
+
+    #[test]
+    fn the_legacy_signature_is_chosen_at_creation_and_switched_by_update() {
+        let (mut w, _) = Webhook::create(
+            NewWebhook {
+                id: Uuid::now_v7(),
+                owner_id: Uuid::now_v7(),
+                url: url("https://erp.example.com/hooks"),
+                events: patterns(&["chantier.*"]),
+                description: None,
+                legacy_signature: true,
+            },
+            sealed(1),
+            T0,
+        );
+        assert!(w.legacy_signature());
+        let event = w
+            .update(
+                WebhookChanges {
+                    legacy_signature: Some(false),
+                    ..WebhookChanges::default()
+                },
+                T1,
+            )
+            .unwrap();
+        assert!(!w.legacy_signature());
+        assert_eq!(w.updated_at(), T1);
+        assert_eq!(
+            serde_json::to_value(&event.changes).unwrap(),
+            serde_json::json!({"legacy_signature": {"old": true, "new": false}})
+        );
+        assert!(
+            !WebhookChanges {
+                legacy_signature: Some(true),
+                ..WebhookChanges::default()
+            }
+            .is_empty()
+        );
     }
 
     #[test]

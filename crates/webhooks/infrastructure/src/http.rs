@@ -249,6 +249,11 @@ pub struct CreateWebhookRequest {
     events: Vec<String>,
     #[schema(example = "Synchronisation ERP", max_length = 500)]
     description: Option<String>,
+    /// Also sign with the legacy `X-Hub-Chantier-Signature` header (an HMAC
+    /// of the body alone, replayable: only for receivers that cannot check
+    /// the Standard Webhooks headers). `false` by default.
+    #[serde(default)]
+    legacy_signature: bool,
 }
 
 /// Absent fields are left unchanged.
@@ -268,6 +273,9 @@ pub struct UpdateWebhookRequest {
     /// 0 to 10.
     #[schema(minimum = 0, maximum = 10)]
     max_retries: Option<u64>,
+    /// Send (`true`) or stop sending (`false`) the legacy
+    /// `X-Hub-Chantier-Signature` header.
+    legacy_signature: Option<bool>,
 }
 
 /// The body is optional.
@@ -298,6 +306,8 @@ pub struct WebhookResponse {
     max_retries: u8,
     /// Why the webhook was deactivated automatically, if it was.
     disabled_reason: Option<String>,
+    /// Deliveries also carry the legacy `X-Hub-Chantier-Signature` header.
+    legacy_signature: bool,
     /// Until when the secret replaced by the last rotation still signs.
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -324,6 +334,7 @@ impl From<&Webhook> for WebhookResponse {
             retry_enabled: webhook.retry_enabled(),
             max_retries: webhook.max_retries().get(),
             disabled_reason: webhook.disabled_reason().map(str::to_owned),
+            legacy_signature: webhook.legacy_signature(),
             previous_secret_expires_at: webhook.previous_secret().map(|p| p.expires_at),
             created_at: webhook.created_at(),
             updated_at: webhook.updated_at(),
@@ -460,6 +471,7 @@ async fn create_webhook(
         url: body.url,
         events: body.events,
         description: body.description,
+        legacy_signature: body.legacy_signature,
     };
     let created = state
         .create
@@ -533,7 +545,7 @@ async fn get_webhook(
     Ok(web::Json(WebhookResponse::from(&webhook)))
 }
 
-/// Change URL, patterns, description, active flag or retry settings.
+/// Change URL, patterns, description, active flag, retries or legacy signature.
 #[utoipa::path(
     patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
     request_body = UpdateWebhookRequest, security(("bearer" = []), ("cookie" = [])),
@@ -560,6 +572,7 @@ async fn update_webhook(
         is_active: body.is_active,
         retry_enabled: body.retry_enabled,
         max_retries: body.max_retries,
+        legacy_signature: body.legacy_signature,
     };
     let webhook = state
         .update
