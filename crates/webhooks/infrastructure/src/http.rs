@@ -344,12 +344,14 @@ impl From<&Webhook> for WebhookResponse {
 
 /// A webhook and its signing secret, shown this once.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct WebhookWithSecretResponse {
+pub struct WebhookWithSecretResponse<'a> {
     #[serde(flatten)]
     webhook: WebhookResponse,
+    // Borrowed from the use case's PlainSecret (wiped on drop): no other
+    // copy is made before serialisation.
     /// `whsec_` + base64 of 32 random bytes. Store it now: it is never shown again.
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
-    secret: String,
+    secret: &'a str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -488,7 +490,7 @@ async fn create_webhook(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(WebhookWithSecretResponse {
             webhook: WebhookResponse::from(webhook),
-            secret: created.secret.expose().to_owned(),
+            secret: created.secret.expose(),
         }))
 }
 
@@ -659,7 +661,7 @@ async fn rotate_secret(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(WebhookWithSecretResponse {
             webhook: WebhookResponse::from(&rotated.webhook),
-            secret: rotated.secret.expose().to_owned(),
+            secret: rotated.secret.expose(),
         }))
 }
 
