@@ -24,8 +24,8 @@ use hub_platform_postgres::{Database, OutboxRelay, PoolSettings, RelayConfig, mi
 use hub_webhooks_infrastructure::{
     AeadSecretVault, ChantierScopeProjector, DeliveryAttemptsRetention, DeliveryConfig,
     DeliveryEngine, DeliveryFanOut, DeliveryWaker, DieselDeliveryRepository,
-    DieselWebhookRepository, FinishedDeliveriesRetention, OutboundDestinations, OwnerProjector,
-    WebhookRateLimits, WebhooksHttp, WebhooksPorts,
+    DieselWebhookRepository, ExpiredPreviousSecrets, FinishedDeliveriesRetention,
+    OutboundDestinations, OwnerProjector, WebhookRateLimits, WebhooksHttp, WebhooksPorts,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -193,6 +193,12 @@ pub fn retention_targets(config: &Config) -> Vec<crate::ops::retention::Retained
         Retained {
             target: Arc::new(FinishedDeliveriesRetention),
             days: config.delivery_retention_days,
+        },
+        // A previous secret is useless once its grace period is over: its
+        // ciphertext goes at the first run after it expired.
+        Retained {
+            target: Arc::new(ExpiredPreviousSecrets),
+            days: 0,
         },
     ]
 }

@@ -12,7 +12,7 @@ use hub_platform_test_db::TestDatabase;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::support::{Running, bootstrap_admin, http, start};
+use crate::support::{Running, bootstrap_admin, http, start, start_with};
 
 async fn app() -> (TestDatabase, Running, String) {
     let db = TestDatabase::new().await;
@@ -332,5 +332,98 @@ async fn retention_run_deletes_old_dispatched_events_once_per_lock() {
         .map(|e| e["data"]["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, ["CH-NEW"]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_run_drops_expired_previous_secrets() {
+    let db = TestDatabase::new().await;
+    bootstrap_admin(db.url()).await;
+    // Receivers on loopback, named by IP: no DNS needed to create webhooks.
+    let local = [
+        ("WEBHOOKS_ALLOW_HTTP", "true"),
+        ("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8"),
+    ];
+    let app = start_with(db.url(), &local).await;
+    let admin = app.admin_token().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let created: Value = http()
+            .post(app.url("/api/v1/webhooks"))
+            .bearer_auth(&admin)
+            .json(&json!({"url": "http://127.0.0.1:9/hook", "events": ["chantier.*"]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let rotated = http()
+            .post(app.url(&format!("/api/v1/webhooks/{id}/rotate-secret")))
+            .bearer_auth(&admin)
+            .json(&json!({"grace_period_seconds": 3600}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rotated.status(), 200);
+        ids.push(id);
+    }
+    let (expired, current) = (&ids[0], &ids[1]);
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    sql_query(format!(
+        "UPDATE webhooks SET previous_secret_expires_at = now() - interval '1 minute' \
+         WHERE id = '{expired}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        cleared: bool,
+        #[diesel(sql_type = BigInt)]
+        version: i64,
+    }
+    let row = |id: String| {
+        sql_query(format!(
+            "SELECT (previous_secret_ciphertext IS NULL AND previous_secret_nonce IS NULL \
+             AND previous_secret_key_id IS NULL AND previous_secret_expires_at IS NULL) AS cleared, \
+             version FROM webhooks WHERE id = '{id}'"
+        ))
+    };
+    let before: Row = row(expired.clone()).get_result(&mut conn).await.unwrap();
+    assert!(!before.cleared);
+
+    let database = hub_platform_postgres::Database::connect(db.url(), &Default::default()).unwrap();
+    let config = crate::support::config_with(db.url(), &local);
+    let report = retention::run_once(
+        &database,
+        &hub_chantier::server::retention_targets(&config),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let cleared = report
+        .iter()
+        .find(|purged| purged.target == "webhooks_previous_secret")
+        .unwrap_or_else(|| panic!("no previous-secret target in {report:?}"));
+    assert_eq!(cleared.deleted, 1);
+
+    let after: Row = row(expired.clone()).get_result(&mut conn).await.unwrap();
+    assert!(after.cleared, "all four previous_secret_* columns are null");
+    assert!(
+        after.version > before.version,
+        "a write loaded before the clear must conflict, not bring the ciphertext back"
+    );
+    let kept: Row = row(current.clone()).get_result(&mut conn).await.unwrap();
+    assert!(
+        !kept.cleared,
+        "a previous secret still in its grace period stays"
+    );
+    let (status, shown) = get(&app, Some(&admin), &format!("/api/v1/webhooks/{expired}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown["previous_secret_expires_at"], Value::Null);
     app.stop().await;
 }

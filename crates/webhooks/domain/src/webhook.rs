@@ -129,6 +129,7 @@ impl Webhook {
 
     /// Applies the owner's `changes`. Re-enabling (`is_active` false → true)
     /// resets the failure counter and clears the reason of the deactivation.
+    /// A previous secret past its grace period is dropped with the change.
     /// Returns `None` when nothing changed.
     pub fn update(
         &mut self,
@@ -180,6 +181,7 @@ impl Webhook {
         if recorded.is_empty() && !url_changed {
             return None;
         }
+        drop_expired(&mut s.previous_secret, now);
         s.updated_at = now;
         Some(self.updated_event(url_changed, recorded))
     }
@@ -197,6 +199,7 @@ impl Webhook {
         recorded.record("disabled_reason", &s.disabled_reason, &reason);
         s.is_active = false;
         s.disabled_reason = reason;
+        drop_expired(&mut s.previous_secret, now);
         s.updated_at = now;
         Some(self.updated_event(false, recorded))
     }
@@ -319,6 +322,15 @@ impl Webhook {
     /// Every field, for repositories.
     pub fn state(&self) -> &StoredWebhook {
         &self.state
+    }
+}
+
+/// A previous secret whose grace period is over signs nothing any more: a
+/// write does not store its ciphertext again (the retention job clears the
+/// ones no write comes to).
+fn drop_expired(previous: &mut Option<PreviousSecret>, now: OffsetDateTime) {
+    if previous.as_ref().is_some_and(|p| p.expires_at <= now) {
+        *previous = None;
     }
 }
 
@@ -590,6 +602,44 @@ mod tests {
         w.rotate_secret(sealed(4), GracePeriod::from_seconds(0).unwrap(), T1);
         assert_eq!(w.previous_secret(), None);
         assert_eq!(w.signing_secrets(T1), [&sealed(4)]);
+    }
+
+    #[test]
+    fn a_write_after_the_grace_period_drops_the_previous_secret() {
+        let grace = GracePeriod::from_seconds(60).unwrap();
+        let describe = |w: &mut Webhook, at| {
+            w.update(
+                WebhookChanges {
+                    description: Some(Description::parse("Paie").unwrap()),
+                    ..WebhookChanges::default()
+                },
+                at,
+            )
+        };
+        let mut w = webhook();
+        w.rotate_secret(sealed(2), grace, T0);
+        // Still in its grace period: kept.
+        describe(&mut w, T0 + time::Duration::seconds(30)).unwrap();
+        assert_eq!(w.previous_secret().unwrap().sealed, sealed(1));
+        // Expired: the next write drops it…
+        w.update(
+            WebhookChanges {
+                retry_enabled: Some(false),
+                ..WebhookChanges::default()
+            },
+            T0 + time::Duration::seconds(60),
+        )
+        .unwrap();
+        assert_eq!(w.previous_secret(), None);
+        assert_eq!(w.secret(), &sealed(2));
+
+        // …a deactivation too, but not an update that changes nothing.
+        let mut w = webhook();
+        w.rotate_secret(sealed(2), grace, T0);
+        assert_eq!(w.update(WebhookChanges::default(), T1), None);
+        assert!(w.previous_secret().is_some());
+        w.disable("the receiver answered 410 Gone", T1).unwrap();
+        assert_eq!(w.previous_secret(), None);
     }
 
     #[test]
