@@ -1201,6 +1201,7 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
         .env("JWT_SECRET", crate::support::JWT_SECRET)
         .env("WEBHOOK_SECRETS_KEY", crate::support::WEBHOOK_SECRETS_KEY)
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("METRICS_ADDR", "off")
         .env("RATE_LIMITS", "off")
         .env("WEBHOOKS_ALLOW_HTTP", "true")
         .env("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8")
@@ -1321,7 +1322,7 @@ async fn delivery_metrics_are_exported() {
     receiver.wait_for(1).await;
     let text = || async {
         http()
-            .get(s.app.url("/metrics"))
+            .get(s.app.metrics_url("/metrics"))
             .send()
             .await
             .unwrap()
