@@ -54,6 +54,13 @@ pub struct Config {
     pub http_addr: SocketAddr,
     /// Largest accepted JSON body.
     pub http_body_limit: usize,
+    /// Where `GET /metrics` is served (`METRICS_ADDR`); `None` when `off`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The bearer token a scrape must present (`METRICS_TOKEN`), if any.
+    pub metrics_token: Option<crate::ops::metrics::MetricsToken>,
+    /// How often the gauges read from the database are refreshed
+    /// (`METRICS_REFRESH_INTERVAL`).
+    pub metrics_refresh_interval: Duration,
     pub log_format: LogFormat,
     pub outbox_poll_interval: Duration,
     pub outbox_batch_size: u32,
@@ -123,6 +130,21 @@ impl Config {
                 v.parse().map_err(|e| format!("{e} (expected host:port, e.g. 127.0.0.1:8080)"))
             })?,
             http_body_limit: env.parse_or("HTTP_BODY_LIMIT", 64 * 1024, parse_positive)?,
+            // Loopback by default: metrics are for the operator, not the public.
+            metrics_addr: env.parse_or("METRICS_ADDR", Some(SocketAddr::from(([127, 0, 0, 1], 9464))), |v| {
+                if v.eq_ignore_ascii_case("off") {
+                    return Ok(None);
+                }
+                v.parse().map(Some).map_err(|e| format!("{e} (expected host:port, e.g. 127.0.0.1:9464, or off)"))
+            })?,
+            metrics_token: env.parse_or("METRICS_TOKEN", None, |v| {
+                crate::ops::metrics::MetricsToken::new(v).map(Some).map_err(|e| e.to_string())
+            })?,
+            metrics_refresh_interval: env.parse_or(
+                "METRICS_REFRESH_INTERVAL",
+                Duration::from_secs(15),
+                parse_positive_duration,
+            )?,
             log_format: env.parse_or("LOG_FORMAT", LogFormat::Json, |v| match v {
                 "json" => Ok(LogFormat::Json),
                 "pretty" => Ok(LogFormat::Pretty),
@@ -297,7 +319,9 @@ fn invalid(var: &'static str, value: &str, reason: String) -> ConfigError {
     // Never echo a URL's password back into logs.
     let value = match var {
         "DATABASE_URL" => redact_url(value),
-        "JWT_SECRET" | "WEBHOOK_SECRETS_KEY" | "WEBHOOK_SECRETS_OLD_KEYS" => "***".to_owned(),
+        "JWT_SECRET" | "WEBHOOK_SECRETS_KEY" | "WEBHOOK_SECRETS_OLD_KEYS" | "METRICS_TOKEN" => {
+            "***".to_owned()
+        }
         _ => value.to_owned(),
     };
     ConfigError::Invalid { var, value, reason }
@@ -431,6 +455,56 @@ mod tests {
         assert_eq!(config.outbox_poll_interval, Duration::from_secs(1));
         assert_eq!(config.event_history_capacity, 1000);
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_by_default_and_are_checked() {
+        let defaults = config(&[URL, JWT]).unwrap();
+        assert_eq!(
+            defaults.metrics_addr,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        assert!(defaults.metrics_token.is_none());
+        assert_eq!(defaults.metrics_refresh_interval, Duration::from_secs(15));
+
+        let set = config(&[
+            URL,
+            JWT,
+            ("METRICS_ADDR", "0.0.0.0:9100"),
+            ("METRICS_TOKEN", "  scrape-token-0123456789  "),
+            ("METRICS_REFRESH_INTERVAL", "1m"),
+        ])
+        .unwrap();
+        assert_eq!(set.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
+        assert!(
+            set.metrics_token
+                .unwrap()
+                .accepts(b"scrape-token-0123456789")
+        );
+        assert_eq!(set.metrics_refresh_interval, Duration::from_secs(60));
+        for off in ["off", "OFF"] {
+            assert_eq!(
+                config(&[URL, JWT, ("METRICS_ADDR", off)])
+                    .unwrap()
+                    .metrics_addr,
+                None
+            );
+        }
+
+        for (var, value, says) in [
+            ("METRICS_ADDR", "localhost", "expected host:port"),
+            ("METRICS_TOKEN", "too-short", "at least 16 characters"),
+            ("METRICS_REFRESH_INTERVAL", "0s", "longer than zero"),
+        ] {
+            let error = config_error(&[URL, JWT, (var, value)]);
+            assert!(error.starts_with(var), "{error}");
+            assert!(error.contains(says), "{error}");
+        }
+        let error = config_error(&[URL, JWT, ("METRICS_TOKEN", "too-short")]);
+        assert!(
+            !error.contains("too-short"),
+            "tokens are not echoed: {error}"
+        );
     }
 
     #[test]

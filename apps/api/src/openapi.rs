@@ -17,10 +17,6 @@ use utoipa::openapi::OpenApi as Document;
 )]
 struct Root;
 
-#[derive(OpenApi)]
-#[openapi(paths(crate::ops::metrics::metrics))]
-struct MetricsApi;
-
 /// The complete document.
 pub fn document() -> Document {
     let mut document = Root::openapi();
@@ -29,6 +25,6 @@ pub fn document() -> Document {
     document.merge(hub_chantiers_infrastructure::ChantiersApi::openapi());
     document.merge(crate::health::HealthApi::openapi());
     document.merge(crate::ops::events::EventsApi::openapi());
-    document.merge(MetricsApi::openapi());
+    // `/metrics` is not part of the API: it is served on METRICS_ADDR.
     document
 }

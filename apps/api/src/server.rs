@@ -1,6 +1,6 @@
 //! Builds the application from its configuration and runs it until a
-//! shutdown signal: HTTP server, outbox relay, the in-process event bus, the
-//! webhook delivery workers and the retention job.
+//! shutdown signal: HTTP server, metrics listener, outbox relay, the
+//! in-process event bus, the webhook delivery workers and the retention job.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -27,8 +27,8 @@ use hub_platform_postgres::{Database, OutboxRelay, PoolSettings, RelayConfig, mi
 use hub_webhooks_infrastructure::{
     AeadSecretVault, ChantierScopeProjector, DeliveryAttemptsRetention, DeliveryConfig,
     DeliveryEngine, DeliveryFanOut, DeliveryWaker, DieselDeliveryRepository,
-    DieselWebhookRepository, FinishedDeliveriesRetention, OutboundDestinations, OwnerProjector,
-    WebhookRateLimits, WebhooksHttp, WebhooksPorts,
+    DieselWebhookRepository, ExpiredPreviousSecrets, FinishedDeliveriesRetention,
+    OutboundDestinations, OwnerProjector, WebhookRateLimits, WebhooksHttp, WebhooksPorts,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -41,12 +41,16 @@ use crate::health;
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    /// `GET /metrics`, unless `METRICS_ADDR=off`; started by `run`.
+    metrics: Option<(Server, SocketAddr)>,
     database: Database,
     bus: Arc<InProcessEventBus>,
     workers: CancellationToken,
     relay: JoinHandle<()>,
     deliveries: JoinHandle<()>,
     retention: JoinHandle<()>,
+    /// Refreshes the gauges read from the database (with the listener only).
+    metrics_refresher: Option<JoinHandle<()>>,
     config: Config,
 }
 
@@ -54,6 +58,7 @@ impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
             .field("addr", &self.addr)
+            .field("metrics", &self.metrics_addr())
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +125,19 @@ impl Application {
         let deliveries = tokio::spawn(webhooks.engine(&config, &database).run(workers.clone()));
         // Installed before the first request so that every metric is recorded.
         crate::ops::metrics::handle();
+        let metrics_refresher = match config.metrics_addr {
+            None => None,
+            Some(_) => {
+                // Once now, so that the first scrape has every gauge; then
+                // in the background: a scrape never queries the database.
+                crate::ops::metrics::refresh(&database).await;
+                Some(tokio::spawn(crate::ops::metrics::refresher(
+                    database.clone(),
+                    config.metrics_refresh_interval,
+                    workers.clone(),
+                )))
+            }
+        };
         let retention = tokio::spawn(crate::ops::retention::scheduler(
             database.clone(),
             config.retention_at,
@@ -132,21 +150,43 @@ impl Application {
         let addr = listener.local_addr()?;
         let contexts = Contexts::build(&config, &database, &webhooks)?;
         let server = http_server(listener, &config, database.clone(), bus.clone(), contexts)?;
+        let metrics = match config.metrics_addr {
+            None => None,
+            Some(metrics_addr) => {
+                let listener = TcpListener::bind(metrics_addr).with_context(|| {
+                    format!("cannot listen on METRICS_ADDR={metrics_addr} (`off` disables metrics)")
+                })?;
+                let bound = listener.local_addr()?;
+                let server = crate::ops::metrics::server(
+                    listener,
+                    config.metrics_token.clone(),
+                    config.shutdown_timeout,
+                )?;
+                Some((server, bound))
+            }
+        };
         Ok(Self {
             server,
             addr,
+            metrics,
             database,
             bus,
             workers,
             relay,
             deliveries,
             retention,
+            metrics_refresher,
             config,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `GET /metrics` is served (`None` with `METRICS_ADDR=off`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
     }
 
     /// Stops the server (gracefully with `stop(true)`), which ends [`Application::run`].
@@ -162,15 +202,33 @@ impl Application {
         self.bus.clone()
     }
 
-    /// Serves until the server is stopped, then stops the workers (bounded
-    /// by `SHUTDOWN_TIMEOUT`: the delivery workers let requests in flight
-    /// finish and release their leases) and closes the pool.
+    /// Serves until the server is stopped, then stops the metrics listener
+    /// and the workers (bounded by `SHUTDOWN_TIMEOUT`: the delivery workers
+    /// let requests in flight finish and release their leases) and closes
+    /// the pool.
     pub async fn run(self) -> anyhow::Result<()> {
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
         tracing::info!("HTTP server stopped; stopping workers");
         self.workers.cancel();
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "the metrics listener failed"),
+                Err(error) => tracing::warn!(%error, "the metrics listener panicked"),
+            }
+        }
+        let refresher = self.metrics_refresher;
         let workers = async {
-            let _ = tokio::join!(self.relay, self.deliveries, self.retention);
+            let _ = tokio::join!(self.relay, self.deliveries, self.retention, async {
+                if let Some(refresher) = refresher {
+                    let _ = refresher.await;
+                }
+            });
         };
         if tokio::time::timeout(self.config.shutdown_timeout, workers)
             .await
@@ -198,6 +256,12 @@ pub fn retention_targets(config: &Config) -> Vec<crate::ops::retention::Retained
         Retained {
             target: Arc::new(FinishedDeliveriesRetention),
             days: config.delivery_retention_days,
+        },
+        // A previous secret is useless once its grace period is over: its
+        // ciphertext goes at the first run after it expired.
+        Retained {
+            target: Arc::new(ExpiredPreviousSecrets),
+            days: 0,
         },
     ]
 }
@@ -252,18 +316,21 @@ impl WebhooksWiring {
         config: &Config,
         database: &Database,
     ) -> anyhow::Result<web::Data<WebhooksHttp>> {
-        Ok(web::Data::new(WebhooksHttp::new(WebhooksPorts {
-            webhooks: self.webhooks.clone(),
-            deliveries: Arc::new(DieselDeliveryRepository::new(
-                database.clone(),
-                self.waker.clone(),
-            )),
-            catalog: Arc::new(crate::event_catalog()?),
-            destinations: Arc::new(OutboundDestinations::new(self.outbound.clone())),
-            vault: self.vault.clone(),
-            clock: Arc::new(SystemClock),
-            schedule: config.webhooks_retry_schedule.clone(),
-        })))
+        Ok(web::Data::new(
+            WebhooksHttp::new(WebhooksPorts {
+                webhooks: self.webhooks.clone(),
+                deliveries: Arc::new(DieselDeliveryRepository::new(
+                    database.clone(),
+                    self.waker.clone(),
+                )),
+                catalog: Arc::new(crate::event_catalog()?),
+                destinations: Arc::new(OutboundDestinations::new(self.outbound.clone())),
+                vault: self.vault.clone(),
+                clock: Arc::new(SystemClock),
+                schedule: config.webhooks_retry_schedule.clone(),
+            })
+            .with_body_limit(config.http_body_limit),
+        ))
     }
 }
 
@@ -362,7 +429,6 @@ fn http_server(
             .app_data(extractors::path_config())
             .service(health::live)
             .service(health::ready)
-            .service(crate::ops::metrics::metrics)
             .configure(crate::ops::events::configure)
             .configure(|cfg| {
                 hub_identity_infrastructure::http::configure(
@@ -394,7 +460,10 @@ fn http_server(
 /// stop accepting, finish in-flight requests, stop the relay.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
-    tracing::info!(addr = %app.local_addr(), "listening");
+    match app.metrics_addr() {
+        Some(metrics) => tracing::info!(addr = %app.local_addr(), %metrics, "listening"),
+        None => tracing::info!(addr = %app.local_addr(), "listening; metrics off"),
+    }
     let handle = app.handle();
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -5,9 +5,10 @@
 //!
 //! Every delivery carries `webhook-id`, `webhook-timestamp` (unix seconds of the
 //! attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
-//! "id.timestamp.body">`, one entry per secret during a rotation), plus
-//! `X-Hub-Chantier-Signature: sha256=<hex HMAC-SHA256 of the body>` keyed with
-//! the whole secret string.
+//! "id.timestamp.body">`, one entry per secret during a rotation). Webhooks
+//! that opt in also get `X-Hub-Chantier-Signature: sha256=<hex HMAC-SHA256 of
+//! the body>` keyed with the whole secret string; it signs no timestamp, so a
+//! captured request verifies forever: prefer the Standard Webhooks header.
 //!
 //! # Example
 //!

@@ -9,6 +9,7 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use ring::hmac;
 use ring::rand::SecureRandom;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Prefix of every serialized secret (Standard Webhooks, symmetric scheme).
 const PREFIX: &str = "whsec_";
@@ -56,11 +57,14 @@ pub enum SecretError {
 /// the whole string. `Debug` never shows the value and there is no `Display`;
 /// use [`WebhookSecret::as_str`] where the value is really needed (storing it,
 /// showing it once to its owner).
-#[derive(Clone)]
+///
+/// Both byte strings are wiped when the value is dropped. The HMAC keys are
+/// derived for each signature or verification rather than kept: ring's
+/// `hmac::Key` cannot be wiped, so none outlives the call that needs it.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct WebhookSecret {
     encoded: String,
-    key: hmac::Key,
-    legacy_key: hmac::Key,
+    key: Vec<u8>,
 }
 
 impl WebhookSecret {
@@ -71,14 +75,25 @@ impl WebhookSecret {
     /// base64, or the key is not 24 to 64 bytes long.
     pub fn parse(secret: &str) -> Result<Self, SecretError> {
         let key = decode_key(secret)?;
-        Ok(Self::from_parts(secret.to_owned(), &key))
+        Ok(Self {
+            encoded: secret.to_owned(),
+            key,
+        })
     }
 
     /// Builds the secret for 32 key bytes (drawn by the caller from a CSPRNG).
     #[must_use]
-    pub fn generate_from(bytes: [u8; 32]) -> Self {
-        let encoded = format!("{PREFIX}{}", STANDARD.encode(bytes));
-        Self::from_parts(encoded, &bytes)
+    pub fn generate_from(mut bytes: [u8; 32]) -> Self {
+        // Sized up front: a reallocation would leave a copy behind, unwiped.
+        let mut encoded = String::with_capacity(PREFIX.len() + 44);
+        encoded.push_str(PREFIX);
+        STANDARD.encode_string(bytes, &mut encoded);
+        let secret = Self {
+            encoded,
+            key: bytes.to_vec(),
+        };
+        bytes.zeroize();
+        secret
     }
 
     /// Draws 32 key bytes from `rng` (e.g. `ring::rand::SystemRandom`).
@@ -86,10 +101,10 @@ impl WebhookSecret {
     /// # Errors
     /// [`SecretError::RandomUnavailable`] if `rng` cannot produce the bytes.
     pub fn generate<R: SecureRandom + ?Sized>(rng: &R) -> Result<Self, SecretError> {
-        let mut bytes = [0_u8; 32];
-        rng.fill(&mut bytes)
+        let mut bytes = Zeroizing::new([0_u8; 32]);
+        rng.fill(bytes.as_mut())
             .map_err(|_| SecretError::RandomUnavailable)?;
-        Ok(Self::generate_from(bytes))
+        Ok(Self::generate_from(*bytes))
     }
 
     /// The serialized secret, `whsec_…`. Handle with care: this is the secret.
@@ -99,22 +114,13 @@ impl WebhookSecret {
     }
 
     /// HMAC key of the Standard Webhooks scheme (the decoded bytes).
-    pub(crate) fn key(&self) -> &hmac::Key {
-        &self.key
+    pub(crate) fn key(&self) -> hmac::Key {
+        hmac::Key::new(hmac::HMAC_SHA256, &self.key)
     }
 
     /// HMAC key of the legacy header (the whole string's UTF-8 bytes).
-    pub(crate) fn legacy_key(&self) -> &hmac::Key {
-        &self.legacy_key
-    }
-
-    fn from_parts(encoded: String, key: &[u8]) -> Self {
-        let legacy_key = hmac::Key::new(hmac::HMAC_SHA256, encoded.as_bytes());
-        Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, key),
-            legacy_key,
-            encoded,
-        }
+    pub(crate) fn legacy_key(&self) -> hmac::Key {
+        hmac::Key::new(hmac::HMAC_SHA256, self.encoded.as_bytes())
     }
 }
 
@@ -123,11 +129,14 @@ fn decode_key(secret: &str) -> Result<Vec<u8>, SecretError> {
         .strip_prefix(PREFIX)
         .ok_or(SecretError::MissingPrefix)?;
     // The base64 error is dropped on purpose: it names the offending byte.
-    let key = LENIENT_STANDARD
-        .decode(encoded)
-        .map_err(|_| SecretError::InvalidBase64)?;
+    // Wiped if refused for its length.
+    let mut key = Zeroizing::new(
+        LENIENT_STANDARD
+            .decode(encoded)
+            .map_err(|_| SecretError::InvalidBase64)?,
+    );
     if (MIN_KEY_LEN..=MAX_KEY_LEN).contains(&key.len()) {
-        Ok(key)
+        Ok(std::mem::take(&mut *key))
     } else {
         Err(SecretError::InvalidKeyLength { len: key.len() })
     }
@@ -152,8 +161,13 @@ impl TryFrom<String> for WebhookSecret {
     type Error = SecretError;
 
     fn try_from(secret: String) -> Result<Self, Self::Error> {
+        // Refused or not, the string given is a secret: wiped when dropped.
+        let mut secret = Zeroizing::new(secret);
         let key = decode_key(&secret)?;
-        Ok(Self::from_parts(secret, &key))
+        Ok(Self {
+            encoded: std::mem::take(&mut *secret),
+            key,
+        })
     }
 }
 
@@ -208,8 +222,8 @@ mod tests {
         let parsed = WebhookSecret::parse(unpadded).unwrap();
         // Same key, so the same Standard Webhooks signature.
         assert_eq!(
-            hmac::sign(parsed.key(), b"x").as_ref(),
-            hmac::sign(padded.key(), b"x").as_ref()
+            hmac::sign(&parsed.key(), b"x").as_ref(),
+            hmac::sign(&padded.key(), b"x").as_ref()
         );
     }
 
@@ -273,6 +287,19 @@ mod tests {
             "{shown}"
         );
         assert_eq!(format!("{secret:?}"), "WebhookSecret(whsec_***)");
+    }
+
+    #[test]
+    fn the_secret_bytes_are_wiped_on_drop() {
+        // Dropping runs `zeroize` (the derive's Drop); what it clears is
+        // checked here on a live value, since freed memory cannot be read.
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<WebhookSecret>();
+        let mut secret = WebhookSecret::generate_from([9; 32]);
+        assert_eq!(secret.key, [9; 32]);
+        secret.zeroize();
+        assert_eq!(secret.as_str(), "");
+        assert!(secret.key.is_empty());
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn sign(secrets: &[&WebhookSecret], msg_id: &str, timestamp: i64, body: &[u8
     secrets
         .iter()
         .map(|secret| {
-            let tag = hmac::sign(secret.key(), &content);
+            let tag = hmac::sign(&secret.key(), &content);
             format!("{VERSION_V1},{}", STANDARD.encode(tag.as_ref()))
         })
         .collect::<Vec<_>>()
@@ -51,7 +51,7 @@ pub fn sign(secrets: &[&WebhookSecret], msg_id: &str, timestamp: i64, body: &[u8
 /// bytes of the whole secret string (`whsec_` included).
 #[must_use]
 pub fn legacy_signature(secret: &WebhookSecret, body: &[u8]) -> String {
-    let tag = hmac::sign(secret.legacy_key(), body);
+    let tag = hmac::sign(&secret.legacy_key(), body);
     format!("{LEGACY_PREFIX}{}", hex::encode(tag.as_ref()))
 }
 

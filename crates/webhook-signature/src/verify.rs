@@ -141,9 +141,10 @@ impl<'s> Verifier<'s> {
         self.check_timestamp(timestamp, now)?;
 
         let content = signed_content(msg_id, timestamp, body);
+        let key = self.secret.key();
         candidates
             .iter()
-            .any(|tag| hmac::verify(self.secret.key(), &content, tag).is_ok())
+            .any(|tag| hmac::verify(&key, &content, tag).is_ok())
             .then_some(())
             .ok_or(VerifyError::NoMatchingSignature)
     }
@@ -201,7 +202,7 @@ pub fn verify_legacy(
         .and_then(|hex_tag| hex::decode(hex_tag).ok())
         .filter(|tag| tag.len() == TAG_LEN)
         .ok_or(VerifyError::MalformedSignatureHeader)?;
-    hmac::verify(secret.legacy_key(), body, &tag).map_err(|_| VerifyError::NoMatchingSignature)
+    hmac::verify(&secret.legacy_key(), body, &tag).map_err(|_| VerifyError::NoMatchingSignature)
 }
 
 fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, VerifyError> {

@@ -224,9 +224,20 @@ async fn count(url: &str, sql: &str) -> i64 {
         .count
 }
 
-/// Checks both signatures of `request` with `secret`, independently: with
-/// the project's verifier, and by recomputing the HMACs with ring.
+/// Checks the Standard Webhooks signature of `request` with `secret`,
+/// independently: with the project's verifier, and by recomputing the HMAC
+/// with ring. The legacy header is opt-in: a webhook created without
+/// `legacy_signature` must not get it.
 fn assert_signed(request: &Recorded, secret: &str) {
+    assert_standard_signature(request, secret);
+    assert_eq!(
+        request.header("x-hub-chantier-signature"),
+        None,
+        "legacy header sent without legacy_signature"
+    );
+}
+
+fn assert_standard_signature(request: &Recorded, secret: &str) {
     let id = request.header("webhook-id").unwrap();
     let timestamp = request.header("webhook-timestamp").unwrap();
     let signature = request.header("webhook-signature").unwrap();
@@ -253,8 +264,17 @@ fn assert_signed(request: &Recorded, secret: &str) {
             .any(|entry| entry == format!("v1,{expected}")),
         "{signature}"
     );
+}
 
-    let legacy = request.header("x-hub-chantier-signature").unwrap();
+/// Both signatures: the Standard Webhooks one and the legacy
+/// `X-Hub-Chantier-Signature` (HMAC of the body keyed with the whole secret
+/// string), recomputed with ring.
+fn assert_signed_with_legacy(request: &Recorded, secret: &str) {
+    assert_standard_signature(request, secret);
+    let parsed = WebhookSecret::parse(secret).unwrap();
+    let legacy = request
+        .header("x-hub-chantier-signature")
+        .expect("legacy header");
     verify_legacy(&parsed, &request.body, legacy).unwrap();
     let legacy_key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
     assert_eq!(
@@ -357,6 +377,55 @@ async fn a_chantier_created_over_http_reaches_the_receiver_signed() {
     })
     .await;
     assert_eq!(receiver.requests().len(), 1, "delivered once");
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_signature_header_is_sent_only_to_webhooks_that_opt_in() {
+    let s = hub(&[]).await;
+    let receiver = Receiver::start(|_| Reply::status(204)).await;
+    let (status, created) = s
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            &s.admin,
+            Some(json!({
+                "url": receiver.url("/legacy"), "events": ["chantier.created"],
+                "legacy_signature": true
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["legacy_signature"], true);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let (plain_id, plain_secret) = s
+        .webhook(
+            &s.admin,
+            &receiver.url("/plain"),
+            json!(["chantier.created"]),
+        )
+        .await;
+    assert_eq!(s.get(&plain_id).await["legacy_signature"], false);
+
+    s.chantier("CH-LEGACY-1").await;
+    let requests = receiver.wait_for(2).await;
+    let on = requests.iter().find(|r| r.path == "/legacy").unwrap();
+    let off = requests.iter().find(|r| r.path == "/plain").unwrap();
+    assert_signed_with_legacy(on, &secret);
+    assert_signed(off, &plain_secret);
+
+    // Switched off by PATCH: the next delivery has the standard headers only.
+    let patched = s.patch(&id, json!({"legacy_signature": false})).await;
+    assert_eq!(patched["legacy_signature"], false);
+    s.chantier("CH-LEGACY-2").await;
+    let requests = receiver.wait_for(4).await;
+    let later = requests
+        .iter()
+        .filter(|r| r.path == "/legacy")
+        .nth(1)
+        .unwrap();
+    assert_signed(later, &secret);
     s.app.stop().await;
 }
 
@@ -1196,6 +1265,7 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
         .env("JWT_SECRET", crate::support::JWT_SECRET)
         .env("WEBHOOK_SECRETS_KEY", crate::support::WEBHOOK_SECRETS_KEY)
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("METRICS_ADDR", "off")
         .env("RATE_LIMITS", "off")
         .env("WEBHOOKS_ALLOW_HTTP", "true")
         .env("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8")
@@ -1316,7 +1386,7 @@ async fn delivery_metrics_are_exported() {
     receiver.wait_for(1).await;
     let text = || async {
         http()
-            .get(s.app.url("/metrics"))
+            .get(s.app.metrics_url("/metrics"))
             .send()
             .await
             .unwrap()

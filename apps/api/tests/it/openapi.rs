@@ -23,7 +23,6 @@ const ROUTE_SOURCES: &[(&str, &str)] = &[
         include_str!("../../../../crates/webhooks/infrastructure/src/http.rs"),
     ),
     ("events", include_str!("../../src/ops/events.rs")),
-    ("metrics", include_str!("../../src/ops/metrics.rs")),
     ("health", include_str!("../../src/health.rs")),
 ];
 

@@ -12,7 +12,7 @@ use hub_platform_test_db::TestDatabase;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::support::{Running, bootstrap_admin, http, start};
+use crate::support::{Running, bootstrap_admin, http, start, start_with};
 
 async fn app() -> (TestDatabase, Running, String) {
     let db = TestDatabase::new().await;
@@ -192,22 +192,49 @@ async fn event_history_pages_filters_and_is_for_admins_only() {
     app.stop().await;
 }
 
+/// A scrape of the metrics listener: status, content type, body.
+async fn scrape(app: &Running, token: Option<&str>) -> (u16, String, String) {
+    let mut request = http().get(app.metrics_url("/metrics"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, response.text().await.unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_expose_requests_events_and_outbox_lag() {
+async fn metrics_are_served_on_their_own_listener_only() {
     let (_db, app, admin) = app().await;
     create_chantier(&app, &admin, "CH-MET", "req-m").await;
     let (status, _) = get(&app, Some(&admin), "/api/v1/chantiers").await;
     assert_eq!(status, 200);
+
+    // Not on the API address any more.
+    let response = http().get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], "route_not_found");
+
     eventually("the published-events counter", || async {
-        let (_, body) = get(&app, None, "/metrics").await;
-        body.as_str().is_some_and(|text| {
-            text.contains(r#"hub_events_published_total{event_type="chantier.created"}"#)
-        })
+        scrape(&app, None)
+            .await
+            .2
+            .contains(r#"hub_events_published_total{event_type="chantier.created"}"#)
     })
     .await;
-    let (status, body) = get(&app, None, "/metrics").await;
+    let (status, content_type, text) = scrape(&app, None).await;
     assert_eq!(status, 200);
-    let text = body.as_str().unwrap();
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     assert!(
         text.contains(
             r#"hub_http_requests_total{method="POST",route="/api/v1/chantiers",status="201"}"#
@@ -218,9 +245,119 @@ async fn metrics_expose_requests_events_and_outbox_lag() {
         text.contains("hub_http_request_duration_seconds_bucket"),
         "histograms, not summaries"
     );
-    assert!(text.contains("hub_outbox_pending_events"), "{text}");
-    assert!(text.contains("hub_outbox_lag_seconds"), "{text}");
+    for gauge in [
+        "hub_outbox_pending_events",
+        "hub_outbox_lag_seconds",
+        r#"hub_webhook_delivery_queue_depth{status="pending"}"#,
+        r#"hub_webhook_delivery_queue_depth{status="in_flight"}"#,
+    ] {
+        assert!(text.contains(gauge), "{gauge}\n{text}");
+    }
+    // Nothing else is served there.
+    let other = http()
+        .get(app.metrics_url("/api/v1/chantiers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+
+    // The listener stops with the application.
+    let metrics = app.metrics_url("/metrics");
     app.stop().await;
+    assert!(http().get(&metrics).send().await.is_err(), "still serving");
+}
+
+/// One gauge's value in the text format.
+fn gauge(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
+/// A webhook with one delivery queued for next year: the queue depth
+/// gauge counts it, no worker sends it.
+async fn queue_a_delivery(url: &str) {
+    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
+    sql_query(
+        "WITH w AS (INSERT INTO webhooks (id, owner_id, url, events, secret_ciphertext, \
+         secret_nonce, secret_key_id, created_at, updated_at) VALUES (gen_random_uuid(), \
+         gen_random_uuid(), 'https://erp.example.com/', ARRAY['*'], '\\x00', \
+         '\\x000000000000000000000000', 'k', now(), now()) RETURNING id) \
+         INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, \
+         attempt, max_attempts, next_attempt_at, created_at, updated_at) \
+         SELECT gen_random_uuid(), w.id, gen_random_uuid(), 'chantier.created', '{}', \
+         'pending', 0, 4, now() + interval '1 year', now(), now() FROM w",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrape_renders_the_gauges_of_the_last_refresh_without_querying() {
+    let db = TestDatabase::new().await;
+    let pending = r#"hub_webhook_delivery_queue_depth{status="pending"}"#;
+    // Refreshed at start, then not for an hour.
+    let app = start_with(db.url(), &[("METRICS_REFRESH_INTERVAL", "1h")]).await;
+    let (_, _, text) = scrape(&app, None).await;
+    assert_eq!(gauge(&text, pending), 0.0, "refreshed once at start");
+    queue_a_delivery(db.url()).await;
+    for _ in 0..3 {
+        let (status, _, text) = scrape(&app, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            gauge(&text, pending),
+            0.0,
+            "a scrape shows the cached value, it does not count again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+
+    // With a short interval the background refresh picks the job up.
+    let app = start_with(db.url(), &[("METRICS_REFRESH_INTERVAL", "200ms")]).await;
+    eventually("the refreshed queue depth", || async {
+        gauge(&scrape(&app, None).await.2, pending) == 1.0
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_token_is_required_when_configured_and_metrics_can_be_off() {
+    let db = TestDatabase::new().await;
+    let token = "scrape-token-0123456789abcdef";
+    let app = start_with(db.url(), &[("METRICS_TOKEN", token)]).await;
+    for presented in [None, Some("wrong-token-0123456789abcdef"), Some("")] {
+        let mut request = http().get(app.metrics_url("/metrics"));
+        if let Some(presented) = presented {
+            request = request.header("authorization", format!("Bearer {presented}"));
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{presented:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let text = response.text().await.unwrap();
+        assert!(!text.contains("hub_"), "{text}");
+    }
+    let basic = http()
+        .get(app.metrics_url("/metrics"))
+        .basic_auth("prometheus", Some(token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401, "Bearer only");
+    let (status, _, text) = scrape(&app, Some(token)).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("hub_outbox_pending_events"), "{text}");
+    app.stop().await;
+
+    let off = start_with(db.url(), &[("METRICS_ADDR", "off")]).await;
+    assert_eq!(off.metrics, None);
+    off.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,5 +469,98 @@ async fn retention_run_deletes_old_dispatched_events_once_per_lock() {
         .map(|e| e["data"]["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, ["CH-NEW"]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_run_drops_expired_previous_secrets() {
+    let db = TestDatabase::new().await;
+    bootstrap_admin(db.url()).await;
+    // Receivers on loopback, named by IP: no DNS needed to create webhooks.
+    let local = [
+        ("WEBHOOKS_ALLOW_HTTP", "true"),
+        ("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8"),
+    ];
+    let app = start_with(db.url(), &local).await;
+    let admin = app.admin_token().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let created: Value = http()
+            .post(app.url("/api/v1/webhooks"))
+            .bearer_auth(&admin)
+            .json(&json!({"url": "http://127.0.0.1:9/hook", "events": ["chantier.*"]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let rotated = http()
+            .post(app.url(&format!("/api/v1/webhooks/{id}/rotate-secret")))
+            .bearer_auth(&admin)
+            .json(&json!({"grace_period_seconds": 3600}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rotated.status(), 200);
+        ids.push(id);
+    }
+    let (expired, current) = (&ids[0], &ids[1]);
+    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    sql_query(format!(
+        "UPDATE webhooks SET previous_secret_expires_at = now() - interval '1 minute' \
+         WHERE id = '{expired}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        cleared: bool,
+        #[diesel(sql_type = BigInt)]
+        version: i64,
+    }
+    let row = |id: String| {
+        sql_query(format!(
+            "SELECT (previous_secret_ciphertext IS NULL AND previous_secret_nonce IS NULL \
+             AND previous_secret_key_id IS NULL AND previous_secret_expires_at IS NULL) AS cleared, \
+             version FROM webhooks WHERE id = '{id}'"
+        ))
+    };
+    let before: Row = row(expired.clone()).get_result(&mut conn).await.unwrap();
+    assert!(!before.cleared);
+
+    let database = hub_platform_postgres::Database::connect(db.url(), &Default::default()).unwrap();
+    let config = crate::support::config_with(db.url(), &local);
+    let report = retention::run_once(
+        &database,
+        &hub_chantier::server::retention_targets(&config),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let cleared = report
+        .iter()
+        .find(|purged| purged.target == "webhooks_previous_secret")
+        .unwrap_or_else(|| panic!("no previous-secret target in {report:?}"));
+    assert_eq!(cleared.deleted, 1);
+
+    let after: Row = row(expired.clone()).get_result(&mut conn).await.unwrap();
+    assert!(after.cleared, "all four previous_secret_* columns are null");
+    assert!(
+        after.version > before.version,
+        "a write loaded before the clear must conflict, not bring the ciphertext back"
+    );
+    let kept: Row = row(current.clone()).get_result(&mut conn).await.unwrap();
+    assert!(
+        !kept.cleared,
+        "a previous secret still in its grace period stays"
+    );
+    let (status, shown) = get(&app, Some(&admin), &format!("/api/v1/webhooks/{expired}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown["previous_secret_expires_at"], Value::Null);
     app.stop().await;
 }

@@ -97,6 +97,8 @@ fn binary() -> Command {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RUST_LOG", "info")
+        // Not the default 127.0.0.1:9464: tests and servers run side by side.
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .stdin(Stdio::null());
     command
 }

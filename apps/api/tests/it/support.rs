@@ -33,6 +33,8 @@ pub fn config_with(database_url: &str, extra: &[(&str, &str)]) -> Config {
             WEBHOOK_SECRETS_KEY.to_owned(),
         ),
         ("HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        // Tests run in parallel: each metrics listener on a free port.
+        ("METRICS_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("SHUTDOWN_TIMEOUT".to_owned(), "5s".to_owned()),
         ("LOG_FORMAT".to_owned(), "pretty".to_owned()),
     ]);
@@ -46,16 +48,28 @@ pub fn config_with(database_url: &str, extra: &[(&str, &str)]) -> Config {
 
 pub struct Running {
     pub base: String,
+    /// `http://…` of the metrics listener, unless `METRICS_ADDR=off`.
+    pub metrics: Option<String>,
     handle: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 pub async fn start(database_url: &str) -> Running {
     let app = Application::build(config(database_url)).await.unwrap();
+    run(app)
+}
+
+fn run(app: Application) -> Running {
     let base = format!("http://{}", app.local_addr());
+    let metrics = app.metrics_addr().map(|addr| format!("http://{addr}"));
     let handle = app.handle();
     let task = tokio::spawn(app.run());
-    Running { base, handle, task }
+    Running {
+        base,
+        metrics,
+        handle,
+        task,
+    }
 }
 
 impl Running {
@@ -70,10 +84,7 @@ pub async fn start_with(database_url: &str, extra: &[(&str, &str)]) -> Running {
     let app = Application::build(config_with(database_url, extra))
         .await
         .unwrap();
-    let base = format!("http://{}", app.local_addr());
-    let handle = app.handle();
-    let task = tokio::spawn(app.run());
-    Running { base, handle, task }
+    run(app)
 }
 
 /// Starts the application with `extra` configuration variables and test
@@ -86,10 +97,7 @@ pub async fn start_with_overrides(
     let app = Application::build_with(config_with(database_url, extra), overrides)
         .await
         .unwrap();
-    let base = format!("http://{}", app.local_addr());
-    let handle = app.handle();
-    let task = tokio::spawn(app.run());
-    Running { base, handle, task }
+    run(app)
 }
 
 pub const ADMIN_EMAIL: &str = "admin@hub-chantier.test";
@@ -123,6 +131,12 @@ pub async fn bootstrap_admin(database_url: &str) {
 impl Running {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `path` on the metrics listener.
+    pub fn metrics_url(&self, path: &str) -> String {
+        let base = self.metrics.as_deref().expect("the metrics listener is on");
+        format!("{base}{path}")
     }
 
     /// Signs in and returns the bearer token.

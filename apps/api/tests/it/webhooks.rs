@@ -242,6 +242,7 @@ async fn the_life_of_a_webhook_through_every_route() {
     assert_eq!(body["retry_enabled"], true);
     assert_eq!(body["max_retries"], 3);
     assert_eq!(body["disabled_reason"], Value::Null);
+    assert_eq!(body["legacy_signature"], false, "opt-in");
     assert_eq!(body["previous_secret_expires_at"], Value::Null);
 
     // The secret is never shown again.
@@ -588,6 +589,7 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
         (json!({"url": "https://192.168.0.1/"}), "invalid_url"),
         (json!({"owner_id": uuid::Uuid::now_v7()}), "invalid_body"),
         (json!({"secret": "whsec_x"}), "invalid_body"),
+        (json!({"legacy_signature": "yes"}), "invalid_body"),
     ] {
         let (status, problem) = s
             .call(Method::PATCH, &path, Some(&s.admin), Some(body.clone()))
@@ -692,6 +694,76 @@ async fn a_refused_name_tells_nothing_about_where_it_points() {
     assert_eq!(s.count("SELECT count(*) FROM webhooks").await, 1);
     let (_, still) = s.call(Method::GET, &path, Some(&s.conducteur), None).await;
     assert_eq!(still["url"], "https://erp.example.com/hooks");
+    s.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_body_over_the_body_limit_is_a_413_problem_and_rotates_nothing() {
+    let s = hub(&[("HTTP_BODY_LIMIT", "1024")]).await;
+    let created = s.create(&s.admin, json!(["*"])).await;
+    let id = created["id"].as_str().unwrap();
+    let rotate = s.app.url(&format!("/api/v1/webhooks/{id}/rotate-secret"));
+    let sealed = || async {
+        #[derive(QueryableByName)]
+        struct Sealed {
+            #[diesel(sql_type = Text)]
+            sealed: String,
+        }
+        sql_query(format!(
+            "SELECT encode(secret_ciphertext, 'hex') AS sealed FROM webhooks WHERE id = '{id}'"
+        ))
+        .get_result::<Sealed>(&mut s.connection().await)
+        .await
+        .unwrap()
+        .sealed
+    };
+    let before = sealed().await;
+
+    // Valid JSON padded past HTTP_BODY_LIMIT (it would rotate if read), and
+    // a body past actix's own 256 KiB default (a plain-text 413 there).
+    let padded = format!(r#"{{"grace_period_seconds": 0}}{}"#, " ".repeat(2048));
+    let huge = format!(r#"{{"grace_period_seconds": 0}}{}"#, " ".repeat(300 * 1024));
+    for body in [padded, huge] {
+        let response = http()
+            .post(&rotate)
+            .bearer_auth(&s.admin)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response.headers()["content-type"].clone();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 413, "{} bytes: {text}", body.len());
+        assert_eq!(content_type, "application/problem+json", "{text}");
+        let problem: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(problem["code"], "payload_too_large");
+        assert_eq!(problem["detail"], "the body is larger than 1024 bytes");
+    }
+    assert_eq!(sealed().await, before, "the secret is unchanged");
+    let (_, after) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/webhooks/{id}"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
+    assert_eq!(after["updated_at"], created["updated_at"]);
+    assert_eq!(after["previous_secret_expires_at"], Value::Null);
+
+    // Under the limit, the same route still works.
+    let (status, rotated) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+            Some(&s.admin),
+            Some(json!({"grace_period_seconds": 60})),
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    assert_ne!(sealed().await, before);
     s.app.stop().await;
 }
 

@@ -262,6 +262,7 @@ mod tests {
             retry_enabled,
             max_retries: MaxRetries::new(retries).unwrap(),
             disabled_reason: None,
+            legacy_signature: false,
             secret: SealedSecret {
                 ciphertext: vec![1; 48],
                 nonce: vec![1; 12],

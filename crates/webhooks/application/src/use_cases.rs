@@ -153,6 +153,8 @@ pub struct CreateWebhookInput {
     pub url: String,
     pub events: Vec<String>,
     pub description: Option<String>,
+    /// Also send the legacy `X-Hub-Chantier-Signature` header (off by default).
+    pub legacy_signature: bool,
 }
 
 /// A created webhook and its signing secret, shown to the owner this once.
@@ -218,6 +220,7 @@ impl CreateWebhook {
                 url,
                 events,
                 description,
+                legacy_signature: input.legacy_signature,
             },
             sealed,
             now(self.clock.as_ref()),
@@ -274,6 +277,7 @@ pub struct UpdateWebhookInput {
     pub is_active: Option<bool>,
     pub retry_enabled: Option<bool>,
     pub max_retries: Option<u64>,
+    pub legacy_signature: Option<bool>,
 }
 
 /// Changes a webhook of the acting user; publishes `webhook.updated` when
@@ -329,6 +333,7 @@ impl UpdateWebhook {
             is_active: input.is_active,
             retry_enabled: input.retry_enabled,
             max_retries: max_retries.flatten(),
+            legacy_signature: input.legacy_signature,
         };
 
         let mut url = None;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use hub_kernel::{TopicError, TopicPattern};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Why a value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -290,7 +291,8 @@ impl fmt::Debug for EndpointUrl {
 
 /// A signing secret in clear (`whsec_…`). Shown once to its owner, handed to
 /// the signer, never printed: `Debug` hides it and there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
+/// Its bytes are wiped when it is dropped.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct PlainSecret(String);
 
 impl PlainSecret {
@@ -504,6 +506,17 @@ mod tests {
         let printed = format!("{url:?}");
         assert!(printed.contains("hooks.example.com"), "{printed}");
         assert!(!printed.contains("token"), "{printed}");
+    }
+
+    #[test]
+    fn a_plain_secret_is_wiped_on_drop() {
+        // Dropping runs `zeroize` (the derive's Drop); what it clears is
+        // checked on a live value, since freed memory cannot be read.
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<PlainSecret>();
+        let mut plain = PlainSecret::new("whsec_c2VjcmV0".into());
+        plain.zeroize();
+        assert_eq!(plain.expose(), "");
     }
 
     #[test]

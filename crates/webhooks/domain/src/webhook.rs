@@ -24,6 +24,10 @@ pub struct NewWebhook {
     pub url: EndpointUrl,
     pub events: EventPatterns,
     pub description: Option<Description>,
+    /// Also sign with the legacy `X-Hub-Chantier-Signature` header (body
+    /// only, no timestamp: replayable), for receivers written for the
+    /// original product. Off unless asked for.
+    pub legacy_signature: bool,
 }
 
 /// A partial update by the owner; `None` leaves the field as it is.
@@ -36,6 +40,7 @@ pub struct WebhookChanges {
     pub is_active: Option<bool>,
     pub retry_enabled: Option<bool>,
     pub max_retries: Option<MaxRetries>,
+    pub legacy_signature: Option<bool>,
 }
 
 impl WebhookChanges {
@@ -46,6 +51,7 @@ impl WebhookChanges {
             && self.is_active.is_none()
             && self.retry_enabled.is_none()
             && self.max_retries.is_none()
+            && self.legacy_signature.is_none()
     }
 }
 
@@ -63,6 +69,8 @@ pub struct StoredWebhook {
     pub retry_enabled: bool,
     pub max_retries: MaxRetries,
     pub disabled_reason: Option<String>,
+    /// Deliveries carry the legacy `X-Hub-Chantier-Signature` header too.
+    pub legacy_signature: bool,
     pub secret: SealedSecret,
     pub previous_secret: Option<PreviousSecret>,
     pub created_at: OffsetDateTime,
@@ -97,6 +105,7 @@ impl Webhook {
                 retry_enabled: true,
                 max_retries: MaxRetries::DEFAULT,
                 disabled_reason: None,
+                legacy_signature: new.legacy_signature,
                 secret,
                 previous_secret: None,
                 created_at: now,
@@ -120,6 +129,7 @@ impl Webhook {
 
     /// Applies the owner's `changes`. Re-enabling (`is_active` false → true)
     /// resets the failure counter and clears the reason of the deactivation.
+    /// A previous secret past its grace period is dropped with the change.
     /// Returns `None` when nothing changed.
     pub fn update(
         &mut self,
@@ -164,9 +174,14 @@ impl Webhook {
             recorded.record("max_retries", &s.max_retries.get(), &max_retries.get());
             s.max_retries = max_retries;
         }
+        if let Some(legacy_signature) = changes.legacy_signature {
+            recorded.record("legacy_signature", &s.legacy_signature, &legacy_signature);
+            s.legacy_signature = legacy_signature;
+        }
         if recorded.is_empty() && !url_changed {
             return None;
         }
+        drop_expired(&mut s.previous_secret, now);
         s.updated_at = now;
         Some(self.updated_event(url_changed, recorded))
     }
@@ -184,6 +199,7 @@ impl Webhook {
         recorded.record("disabled_reason", &s.disabled_reason, &reason);
         s.is_active = false;
         s.disabled_reason = reason;
+        drop_expired(&mut s.previous_secret, now);
         s.updated_at = now;
         Some(self.updated_event(false, recorded))
     }
@@ -284,6 +300,10 @@ impl Webhook {
     pub fn disabled_reason(&self) -> Option<&str> {
         self.state.disabled_reason.as_deref()
     }
+    /// Whether deliveries also carry the legacy `X-Hub-Chantier-Signature`.
+    pub fn legacy_signature(&self) -> bool {
+        self.state.legacy_signature
+    }
     pub fn secret(&self) -> &SealedSecret {
         &self.state.secret
     }
@@ -302,6 +322,15 @@ impl Webhook {
     /// Every field, for repositories.
     pub fn state(&self) -> &StoredWebhook {
         &self.state
+    }
+}
+
+/// A previous secret whose grace period is over signs nothing any more: a
+/// write does not store its ciphertext again (the retention job clears the
+/// ones no write comes to).
+fn drop_expired(previous: &mut Option<PreviousSecret>, now: OffsetDateTime) {
+    if previous.as_ref().is_some_and(|p| p.expires_at <= now) {
+        *previous = None;
     }
 }
 
@@ -339,6 +368,7 @@ mod tests {
                 url: url("https://erp.example.com/hooks"),
                 events: patterns(&["chantier.*"]),
                 description: Description::parse("ERP").unwrap(),
+                legacy_signature: false,
             },
             sealed(1),
             T0,
@@ -366,11 +396,13 @@ mod tests {
                 url: url("https://erp.example.com/hooks?token=abc"),
                 events: patterns(&["chantier.*", "user.created"]),
                 description: None,
+                legacy_signature: false,
             },
             sealed(1),
             T0,
         );
         assert!(webhook.is_active());
+        assert!(!webhook.legacy_signature());
         assert!(webhook.retry_enabled());
         assert_eq!(webhook.max_retries().get(), 3);
         assert_eq!(webhook.consecutive_failures(), 0);
@@ -398,6 +430,7 @@ mod tests {
                     is_active: Some(true),
                     retry_enabled: Some(false),
                     max_retries: Some(MaxRetries::new(5).unwrap()),
+                    legacy_signature: None,
                 },
                 T1,
             )
@@ -431,11 +464,51 @@ mod tests {
             is_active: Some(true),
             retry_enabled: Some(true),
             max_retries: Some(MaxRetries::DEFAULT),
+            legacy_signature: Some(false),
         };
         assert_eq!(w.update(same, T1), None);
         assert_eq!(w.update(WebhookChanges::default(), T1), None);
         assert!(WebhookChanges::default().is_empty());
         assert_eq!(w.updated_at(), T0);
+    }
+
+    #[test]
+    fn the_legacy_signature_is_chosen_at_creation_and_switched_by_update() {
+        let (mut w, _) = Webhook::create(
+            NewWebhook {
+                id: Uuid::now_v7(),
+                owner_id: Uuid::now_v7(),
+                url: url("https://erp.example.com/hooks"),
+                events: patterns(&["chantier.*"]),
+                description: None,
+                legacy_signature: true,
+            },
+            sealed(1),
+            T0,
+        );
+        assert!(w.legacy_signature());
+        let event = w
+            .update(
+                WebhookChanges {
+                    legacy_signature: Some(false),
+                    ..WebhookChanges::default()
+                },
+                T1,
+            )
+            .unwrap();
+        assert!(!w.legacy_signature());
+        assert_eq!(w.updated_at(), T1);
+        assert_eq!(
+            serde_json::to_value(&event.changes).unwrap(),
+            serde_json::json!({"legacy_signature": {"old": true, "new": false}})
+        );
+        assert!(
+            !WebhookChanges {
+                legacy_signature: Some(true),
+                ..WebhookChanges::default()
+            }
+            .is_empty()
+        );
     }
 
     #[test]
@@ -529,6 +602,44 @@ mod tests {
         w.rotate_secret(sealed(4), GracePeriod::from_seconds(0).unwrap(), T1);
         assert_eq!(w.previous_secret(), None);
         assert_eq!(w.signing_secrets(T1), [&sealed(4)]);
+    }
+
+    #[test]
+    fn a_write_after_the_grace_period_drops_the_previous_secret() {
+        let grace = GracePeriod::from_seconds(60).unwrap();
+        let describe = |w: &mut Webhook, at| {
+            w.update(
+                WebhookChanges {
+                    description: Some(Description::parse("Paie").unwrap()),
+                    ..WebhookChanges::default()
+                },
+                at,
+            )
+        };
+        let mut w = webhook();
+        w.rotate_secret(sealed(2), grace, T0);
+        // Still in its grace period: kept.
+        describe(&mut w, T0 + time::Duration::seconds(30)).unwrap();
+        assert_eq!(w.previous_secret().unwrap().sealed, sealed(1));
+        // Expired: the next write drops it…
+        w.update(
+            WebhookChanges {
+                retry_enabled: Some(false),
+                ..WebhookChanges::default()
+            },
+            T0 + time::Duration::seconds(60),
+        )
+        .unwrap();
+        assert_eq!(w.previous_secret(), None);
+        assert_eq!(w.secret(), &sealed(2));
+
+        // …a deactivation too, but not an update that changes nothing.
+        let mut w = webhook();
+        w.rotate_secret(sealed(2), grace, T0);
+        assert_eq!(w.update(WebhookChanges::default(), T1), None);
+        assert!(w.previous_secret().is_some());
+        w.disable("the receiver answered 410 Gone", T1).unwrap();
+        assert_eq!(w.previous_secret(), None);
     }
 
     #[test]

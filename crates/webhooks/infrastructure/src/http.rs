@@ -96,6 +96,9 @@ pub struct WebhooksHttp {
     test: SendTestEvent,
     retry: RetryDelivery,
     recover: RecoverDeliveries,
+    /// Largest body read by the routes that read it themselves
+    /// (`rotate-secret`); the JSON extractor has its own, the same.
+    body_limit: usize,
 }
 
 impl std::fmt::Debug for WebhooksHttp {
@@ -155,7 +158,16 @@ impl WebhooksHttp {
             delete: DeleteWebhook::new(webhooks.clone(), clock.clone()),
             rotate: RotateSecret::new(webhooks, vault, clock),
             event_types: ListEventTypes::new(catalog),
+            body_limit: extractors::DEFAULT_JSON_LIMIT,
         }
+    }
+
+    /// The deployment's body limit (`HTTP_BODY_LIMIT`, the one given to
+    /// `extractors::json_config`), for the routes that read their body as
+    /// bytes: an optional body cannot go through the JSON extractor.
+    pub fn with_body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
     }
 }
 
@@ -237,6 +249,11 @@ pub struct CreateWebhookRequest {
     events: Vec<String>,
     #[schema(example = "Synchronisation ERP", max_length = 500)]
     description: Option<String>,
+    /// Also sign with the legacy `X-Hub-Chantier-Signature` header (an HMAC
+    /// of the body alone, replayable: only for receivers that cannot check
+    /// the Standard Webhooks headers). `false` by default.
+    #[serde(default)]
+    legacy_signature: bool,
 }
 
 /// Absent fields are left unchanged.
@@ -256,6 +273,9 @@ pub struct UpdateWebhookRequest {
     /// 0 to 10.
     #[schema(minimum = 0, maximum = 10)]
     max_retries: Option<u64>,
+    /// Send (`true`) or stop sending (`false`) the legacy
+    /// `X-Hub-Chantier-Signature` header.
+    legacy_signature: Option<bool>,
 }
 
 /// The body is optional.
@@ -286,6 +306,8 @@ pub struct WebhookResponse {
     max_retries: u8,
     /// Why the webhook was deactivated automatically, if it was.
     disabled_reason: Option<String>,
+    /// Deliveries also carry the legacy `X-Hub-Chantier-Signature` header.
+    legacy_signature: bool,
     /// Until when the secret replaced by the last rotation still signs.
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -312,6 +334,7 @@ impl From<&Webhook> for WebhookResponse {
             retry_enabled: webhook.retry_enabled(),
             max_retries: webhook.max_retries().get(),
             disabled_reason: webhook.disabled_reason().map(str::to_owned),
+            legacy_signature: webhook.legacy_signature(),
             previous_secret_expires_at: webhook.previous_secret().map(|p| p.expires_at),
             created_at: webhook.created_at(),
             updated_at: webhook.updated_at(),
@@ -321,12 +344,14 @@ impl From<&Webhook> for WebhookResponse {
 
 /// A webhook and its signing secret, shown this once.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct WebhookWithSecretResponse {
+pub struct WebhookWithSecretResponse<'a> {
     #[serde(flatten)]
     webhook: WebhookResponse,
+    // Borrowed from the use case's PlainSecret (wiped on drop): no other
+    // copy is made before serialisation.
     /// `whsec_` + base64 of 32 random bytes. Store it now: it is never shown again.
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
-    secret: String,
+    secret: &'a str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -448,6 +473,7 @@ async fn create_webhook(
         url: body.url,
         events: body.events,
         description: body.description,
+        legacy_signature: body.legacy_signature,
     };
     let created = state
         .create
@@ -464,7 +490,7 @@ async fn create_webhook(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(WebhookWithSecretResponse {
             webhook: WebhookResponse::from(webhook),
-            secret: created.secret.expose().to_owned(),
+            secret: created.secret.expose(),
         }))
 }
 
@@ -521,7 +547,7 @@ async fn get_webhook(
     Ok(web::Json(WebhookResponse::from(&webhook)))
 }
 
-/// Change URL, patterns, description, active flag or retry settings.
+/// Change URL, patterns, description, active flag, retries or legacy signature.
 #[utoipa::path(
     patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
     request_body = UpdateWebhookRequest, security(("bearer" = []), ("cookie" = [])),
@@ -548,6 +574,7 @@ async fn update_webhook(
         is_active: body.is_active,
         retry_enabled: body.retry_enabled,
         max_retries: body.max_retries,
+        legacy_signature: body.legacy_signature,
     };
     let webhook = state
         .update
@@ -590,7 +617,9 @@ async fn delete_webhook(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Rotated; store `secret` now", body = WebhookWithSecretResponse),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 413, description = "Body over `HTTP_BODY_LIMIT` (`payload_too_large`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.rotate` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
     )
@@ -600,8 +629,9 @@ async fn rotate_secret(
     user: Authorized<AdminOrConducteur>,
     request_id: RequestId,
     path: web::Path<WebhookPath>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
+    let body = read_body(payload, state.body_limit).await?;
     let request: RotateSecretRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RotateSecretRequest::default()
     } else {
@@ -631,8 +661,26 @@ async fn rotate_secret(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(WebhookWithSecretResponse {
             webhook: WebhookResponse::from(&rotated.webhook),
-            secret: rotated.secret.expose().to_owned(),
+            secret: rotated.secret.expose(),
         }))
+}
+
+/// Reads a whole body of at most `limit` bytes. Stops reading as soon as
+/// the limit is passed (a declared `Content-Length` or not), and answers
+/// like the JSON extractor does: `413 payload_too_large`.
+async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, Problem> {
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(error)) => Err(Problem::bad_request(
+            "invalid_body",
+            format!("the body could not be read: {error}"),
+        )),
+        Err(_) => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit} bytes"),
+        )),
+    }
 }
 
 /// The event catalog: every event type, with the JSON Schema of its `data`.

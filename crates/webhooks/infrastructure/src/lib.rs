@@ -5,13 +5,15 @@
 //! [`DieselScopeReadModel`]), the AES-256-GCM [`AeadSecretVault`], the
 //! SSRF-checked [`OutboundDestinations`], the [`StaticEventCatalog`] the app
 //! assembles, the delivery engine (fan-out, queue, workers, delivery log:
-//! [`delivery`]), and the HTTP routes of `/api/v1/webhooks` and
+//! [`delivery`]), the retention of expired previous secrets
+//! ([`ExpiredPreviousSecrets`]), and the HTTP routes of `/api/v1/webhooks` and
 //! `/api/v1/event-types`.
 
 mod catalog;
 pub mod delivery;
 mod destinations;
 pub mod http;
+mod previous_secrets;
 mod repository;
 mod schema;
 mod scope;
@@ -25,6 +27,7 @@ pub use delivery::{
 };
 pub use destinations::OutboundDestinations;
 pub use http::{RATE_LIMIT_RULES, WebhookRateLimits, WebhooksApi, WebhooksHttp, WebhooksPorts};
+pub use previous_secrets::ExpiredPreviousSecrets;
 pub use repository::{DieselWebhookRepository, recipients_on};
 pub use scope::{ChantierScopeProjector, DieselScopeReadModel, OwnerProjector};
 pub use vault::{AeadSecretVault, KEY_LEN, SecretKey, SecretKeyError};

@@ -11,6 +11,7 @@ diesel::table! {
         retry_enabled -> Bool,
         max_retries -> SmallInt,
         disabled_reason -> Nullable<Text>,
+        legacy_signature -> Bool,
         secret_ciphertext -> Bytea,
         secret_nonce -> Bytea,
         secret_key_id -> Text,

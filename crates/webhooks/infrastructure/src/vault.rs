@@ -15,6 +15,7 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 use uuid::Uuid;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Length of a key, in bytes.
 pub const KEY_LEN: usize = 32;
@@ -30,9 +31,11 @@ pub enum SecretKeyError {
     Length(usize),
 }
 
-/// One AES-256-GCM key and its id (first 16 hex chars of its SHA-256).
-#[derive(Clone)]
+/// One AES-256-GCM key and its id (first 16 hex chars of its SHA-256). The
+/// key bytes are wiped when it is dropped.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SecretKey {
+    #[zeroize(skip)]
     id: String,
     bytes: [u8; KEY_LEN],
 }
@@ -40,19 +43,26 @@ pub struct SecretKey {
 impl SecretKey {
     /// Parses the base64 of exactly 32 bytes (surrounding spaces ignored).
     pub fn from_base64(text: &str) -> Result<Self, SecretKeyError> {
-        let decoded = STANDARD
-            .decode(text.trim())
-            .map_err(|_| SecretKeyError::Base64)?;
-        let bytes: [u8; KEY_LEN] = decoded
-            .as_slice()
-            .try_into()
-            .map_err(|_| SecretKeyError::Length(decoded.len()))?;
-        Ok(Self::from_bytes(bytes))
+        // The decoded bytes are the key (or most of one): wiped either way.
+        let decoded = Zeroizing::new(
+            STANDARD
+                .decode(text.trim())
+                .map_err(|_| SecretKeyError::Base64)?,
+        );
+        if decoded.len() != KEY_LEN {
+            return Err(SecretKeyError::Length(decoded.len()));
+        }
+        let mut bytes = Zeroizing::new([0_u8; KEY_LEN]);
+        bytes.copy_from_slice(&decoded);
+        Ok(Self::from_bytes(*bytes))
     }
 
-    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+    pub fn from_bytes(mut bytes: [u8; KEY_LEN]) -> Self {
         let id = hex::encode(digest(&SHA256, &bytes).as_ref())[..16].to_owned();
-        Self { id, bytes }
+        let key = Self { id, bytes };
+        // The argument is a copy: wipe it, the key keeps its own.
+        bytes.zeroize();
+        key
     }
 
     /// Parses a comma-separated list of keys (empty entries ignored).
@@ -82,6 +92,10 @@ impl PartialEq for SecretKey {
     }
 }
 
+/// A key ready for use. ring's `LessSafeKey` (the expanded AES key schedule)
+/// offers no way to be wiped; the raw bytes it came from are the
+/// [`SecretKey`]'s, wiped when that is dropped. See
+/// `docs/decisions/zeroize-secrets.md`.
 struct KeyEntry {
     id: String,
     key: LessSafeKey,
@@ -154,17 +168,22 @@ impl SecretVault for AeadSecretVault {
     fn seal(&self, webhook_id: Uuid, secret: &PlainSecret) -> Result<SealedSecret, VaultError> {
         let mut nonce = [0_u8; NONCE_LEN];
         self.rng.fill(&mut nonce).map_err(|_| VaultError::Random)?;
-        let mut in_out = secret.expose().as_bytes().to_vec();
+        // The clear secret is copied here and encrypted in place. Room for
+        // the tag is reserved up front (appending it must not reallocate and
+        // leave a clear copy behind), and the buffer is wiped if sealing fails.
+        let plain = secret.expose().as_bytes();
+        let mut in_out = Zeroizing::new(Vec::with_capacity(plain.len() + AES_256_GCM.tag_len()));
+        in_out.extend_from_slice(plain);
         self.current
             .key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(webhook_id.as_bytes()),
-                &mut in_out,
+                &mut *in_out,
             )
             .map_err(|_| VaultError::Corrupt)?;
         Ok(SealedSecret {
-            ciphertext: in_out,
+            ciphertext: std::mem::take(&mut *in_out),
             nonce: nonce.to_vec(),
             key_id: self.current.id.clone(),
         })
@@ -176,12 +195,14 @@ impl SecretVault for AeadSecretVault {
             .ok_or_else(|| VaultError::UnknownKey(sealed.key_id.clone()))?;
         let nonce =
             Nonce::try_assume_unique_for_key(&sealed.nonce).map_err(|_| VaultError::Corrupt)?;
-        let mut in_out = sealed.ciphertext.clone();
+        // Decrypted in place: the buffer holds the clear secret afterwards,
+        // and is wiped when dropped; the one copy kept is the PlainSecret's.
+        let mut in_out = Zeroizing::new(sealed.ciphertext.clone());
         let plain = key
             .open_in_place(nonce, Aad::from(webhook_id.as_bytes()), &mut in_out)
             .map_err(|_| VaultError::Corrupt)?;
-        let text = String::from_utf8(plain.to_vec()).map_err(|_| VaultError::Corrupt)?;
-        Ok(PlainSecret::new(text))
+        let text = std::str::from_utf8(plain).map_err(|_| VaultError::Corrupt)?;
+        Ok(PlainSecret::new(text.to_owned()))
     }
 }
 
@@ -215,6 +236,19 @@ mod tests {
             SecretKey::parse_list(&format!("{text}, ,{}", STANDARD.encode([9_u8; 32]))).unwrap();
         assert_eq!(list.len(), 2);
         assert!(SecretKey::parse_list("abc").is_err());
+    }
+
+    #[test]
+    fn key_bytes_are_wiped_on_drop() {
+        // Dropping runs `zeroize` (the derive's Drop); what it clears is
+        // checked on a live value, since freed memory cannot be read.
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<SecretKey>();
+        let mut key = key(7);
+        let id = key.id().to_owned();
+        key.zeroize();
+        assert_eq!(key.bytes, [0; KEY_LEN]);
+        assert_eq!(key.id(), id, "the id is not secret");
     }
 
     #[test]

@@ -130,6 +130,7 @@ fn stored(owner_id: Uuid) -> StoredWebhook {
         retry_enabled: true,
         max_retries: MaxRetries::DEFAULT,
         disabled_reason: None,
+        legacy_signature: false,
         secret: sealed("whsec_old", id),
         previous_secret: None,
         created_at: NOW,
@@ -182,6 +183,7 @@ fn create_input() -> CreateWebhookInput {
         url: "https://ERP.example.com/hooks".into(),
         events: vec!["chantier.*".into(), "webhook.created".into()],
         description: Some("  Paie  ".into()),
+        legacy_signature: false,
     }
 }
 
@@ -223,6 +225,7 @@ async fn create_stores_the_webhook_with_exactly_one_created_event_and_shows_the_
     assert_eq!(webhook.url().as_str(), "https://erp.example.com/hooks");
     assert_eq!(webhook.description().unwrap().as_str(), "Paie");
     assert!(webhook.is_active());
+    assert!(!webhook.legacy_signature(), "the legacy header is opt-in");
 
     let events = written.lock().unwrap().clone();
     assert_eq!(events.len(), 1);
@@ -263,6 +266,7 @@ async fn create_reports_every_invalid_field_and_checks_nothing_else() {
             "webhook.test".into(),
         ],
         description: Some("x".repeat(501)),
+        legacy_signature: false,
     };
     let Err(WebhookError::Invalid(errors)) = create.execute(&context(Role::Admin), input).await
     else {
@@ -398,6 +402,7 @@ async fn update_publishes_the_changes_without_the_url() {
                 max_retries: Some(10),
                 retry_enabled: Some(false),
                 is_active: None,
+                legacy_signature: Some(true),
             },
         )
         .await
@@ -407,6 +412,7 @@ async fn update_publishes_the_changes_without_the_url() {
         "https://erp.example.com/v2?token=abc"
     );
     assert_eq!(updated.max_retries().get(), 10);
+    assert!(updated.legacy_signature());
 
     let events = written.lock().unwrap().clone();
     assert_eq!(events.len(), 1);
@@ -420,6 +426,7 @@ async fn update_publishes_the_changes_without_the_url() {
             "changes": {
                 "description": {"old": null, "new": "Paie"},
                 "events": {"old": ["chantier.*"], "new": ["chantier.updated"]},
+                "legacy_signature": {"old": false, "new": true},
                 "max_retries": {"old": 3, "new": 10},
                 "retry_enabled": {"old": true, "new": false}
             }

@@ -576,6 +576,7 @@ impl Sender {
             attempted_at.unix_timestamp(),
             &body,
             secrets,
+            job.legacy_signature,
         ) {
             Ok(headers) => headers,
             Err(error) => return failed(FailureKind::Connect, error.to_string()),

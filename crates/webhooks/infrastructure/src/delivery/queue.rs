@@ -40,6 +40,9 @@ pub struct ClaimedJob {
     pub url: String,
     #[diesel(sql_type = Bool)]
     pub is_active: bool,
+    /// Also sign with the legacy `X-Hub-Chantier-Signature` header.
+    #[diesel(sql_type = Bool)]
+    pub legacy_signature: bool,
     #[diesel(sql_type = Bytea)]
     pub secret_ciphertext: Vec<u8>,
     #[diesel(sql_type = Bytea)]
@@ -120,7 +123,8 @@ pub async fn claim(
          FROM picked, webhooks w \
          WHERE d.id = picked.id AND w.id = d.webhook_id \
          RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.payload, d.attempt, \
-                   d.max_attempts, w.url, w.is_active, w.secret_ciphertext, w.secret_nonce, \
+                   d.max_attempts, w.url, w.is_active, w.legacy_signature, \
+                   w.secret_ciphertext, w.secret_nonce, \
                    w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
                    w.previous_secret_key_id, w.previous_secret_expires_at",
     )

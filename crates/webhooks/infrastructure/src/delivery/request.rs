@@ -30,15 +30,19 @@ fn value(name: &'static str, text: &str) -> Result<HeaderValue, HeaderError> {
 /// `Content-Type`, `User-Agent`, `webhook-id` (the event id: the same at
 /// every attempt, so receivers deduplicate on it), `webhook-timestamp`,
 /// `webhook-signature` (one `v1,` entry per secret, the current one first,
-/// space-separated), `X-Hub-Chantier-Event` and `X-Hub-Chantier-Signature`
-/// (`sha256=` + hex HMAC of the body keyed with the whole current secret
-/// string). `secrets` must not be empty.
+/// space-separated), `X-Hub-Chantier-Event`, and with `legacy` the
+/// `X-Hub-Chantier-Signature` (`sha256=` + hex HMAC of the body keyed with
+/// the whole current secret string). `secrets` must not be empty.
+///
+/// The legacy header signs the body alone, so a captured request verifies
+/// forever: it is sent only to webhooks that opted in (`legacy_signature`).
 pub fn delivery_headers(
     event_id: Uuid,
     event_type: &str,
     timestamp: i64,
     body: &[u8],
     secrets: &[WebhookSecret],
+    legacy: bool,
 ) -> Result<HeaderMap, HeaderError> {
     let id = event_id.to_string();
     let signers: Vec<&WebhookSecret> = secrets.iter().collect();
@@ -65,7 +69,7 @@ pub fn delivery_headers(
         value(EVENT_HEADER, event_type)?,
     );
     // Receivers of the original product know one secret: the current one.
-    if let Some(current) = secrets.first() {
+    if let Some(current) = secrets.first().filter(|_| legacy) {
         headers.insert(
             HeaderName::from_static(LEGACY_HEADER),
             value(LEGACY_HEADER, &legacy_signature(current, body))?,
@@ -91,6 +95,37 @@ mod tests {
     }
 
     #[test]
+    fn without_legacy_only_the_standard_headers_sign() {
+        let secret = WebhookSecret::generate_from([7; 32]);
+        let event_id = Uuid::now_v7();
+        let headers = delivery_headers(
+            event_id,
+            "chantier.created",
+            AT,
+            BODY,
+            std::slice::from_ref(&secret),
+            false,
+        )
+        .unwrap();
+        let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                "user-agent",
+                "webhook-id",
+                "webhook-signature",
+                "webhook-timestamp",
+                "x-hub-chantier-event"
+            ]
+        );
+        let id = event_id.to_string();
+        let received = WebhookHeaders::new(&id, "1764151200", text(&headers, "webhook-signature"));
+        Verifier::new(&secret).verify(&received, BODY, AT).unwrap();
+    }
+
+    #[test]
     fn the_headers_are_exactly_the_documented_ones() {
         let secret = WebhookSecret::generate_from([7; 32]);
         let event_id = Uuid::now_v7();
@@ -100,6 +135,7 @@ mod tests {
             AT,
             BODY,
             std::slice::from_ref(&secret),
+            true,
         )
         .unwrap();
         let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
@@ -154,6 +190,7 @@ mod tests {
             AT,
             BODY,
             &[new.clone(), old.clone()],
+            true,
         )
         .unwrap();
         let signature = text(&headers, "webhook-signature");
@@ -182,6 +219,6 @@ mod tests {
     #[test]
     fn an_event_type_that_cannot_be_a_header_is_an_error() {
         let secret = WebhookSecret::generate_from([7; 32]);
-        assert!(delivery_headers(Uuid::now_v7(), "bad\ntype", AT, BODY, &[secret]).is_err());
+        assert!(delivery_headers(Uuid::now_v7(), "bad\ntype", AT, BODY, &[secret], false).is_err());
     }
 }

@@ -439,3 +439,186 @@ async fn delivery_bookkeeping_counts_failures_atomically_and_resets_on_success()
         Err(RepositoryError::NotFound)
     ));
 }
+
+/// The migration that made the legacy header opt-in, replayed on a webhook
+/// stored before it: that webhook keeps the header (its receiver may check
+/// it), while webhooks created afterwards default to the standard headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_signature_migration_keeps_existing_webhooks_on() {
+    use diesel_async::RunQueryDsl as _;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+    use diesel_migrations::MigrationHarness as _;
+    use hub_platform_postgres::migrations::{self, MIGRATIONS};
+
+    const LEGACY_MIGRATION: &str = "20261202000002";
+    let test_db = TestDatabase::new().await;
+    // Back to the schema before the migration (and any later one).
+    let url = test_db.url().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                .unwrap();
+        loop {
+            let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
+            if reverted.to_string() == LEGACY_MIGRATION {
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap();
+
+    // A webhook as the previous release stored it (no legacy_signature column).
+    let existing = Uuid::now_v7();
+    let mut conn = AsyncPgConnection::establish(test_db.url()).await.unwrap();
+    diesel::sql_query(
+        "INSERT INTO webhooks (id, owner_id, url, events, secret_ciphertext, secret_nonce, \
+         secret_key_id, created_at, updated_at) VALUES ($1, $2, 'https://erp.example.com/', \
+         ARRAY['*'], '\\x00', '\\x000000000000000000000000', 'k', now(), now())",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(existing)
+    .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+
+    let applied = migrations::run_pending(test_db.url()).await.unwrap();
+    assert!(applied.iter().any(|v| v == LEGACY_MIGRATION), "{applied:?}");
+    let on =
+        |id: Uuid| format!("SELECT count(*) FROM webhooks WHERE id = '{id}' AND legacy_signature");
+    assert_eq!(count(&test_db, &on(existing)).await, 1, "kept on");
+
+    // Rows written afterwards without the column take the new default…
+    let mut conn = AsyncPgConnection::establish(test_db.url()).await.unwrap();
+    let later = Uuid::now_v7();
+    diesel::sql_query(
+        "INSERT INTO webhooks (id, owner_id, url, events, secret_ciphertext, secret_nonce, \
+         secret_key_id, created_at, updated_at) VALUES ($1, $2, 'https://erp.example.com/', \
+         ARRAY['*'], '\\x00', '\\x000000000000000000000000', 'k', now(), now())",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(later)
+    .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(count(&test_db, &on(later)).await, 0, "off by default");
+    // …and the repository reads both flags back.
+    let repository = DieselWebhookRepository::new(test_db.second_pool());
+    let old = repository.find(existing).await.unwrap().unwrap();
+    assert!(old.legacy_signature());
+    let (created, event, _) = new_webhook(&vault(), Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&created, Role::Admin, &[event], 20)
+        .await
+        .unwrap();
+    assert!(
+        !repository
+            .find(created.id())
+            .await
+            .unwrap()
+            .unwrap()
+            .legacy_signature()
+    );
+}
+
+/// The retention target clears expired previous secrets (all four columns,
+/// as the check constraint requires), keeps those still in their grace
+/// period, and makes a write prepared before the clear a conflict rather
+/// than a way to bring the ciphertext back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_previous_secrets_are_cleared_and_a_stale_write_cannot_restore_them() {
+    use hub_platform_postgres::retention::{RetentionTarget as _, purge};
+    use hub_webhooks_infrastructure::ExpiredPreviousSecrets;
+
+    let test_db = TestDatabase::new().await;
+    let repository = DieselWebhookRepository::new(test_db.database().clone());
+    let vault = vault();
+    let rotated_at = |webhook: &mut Webhook, at| {
+        let sealed = vault
+            .seal(webhook.id(), &vault.generate().unwrap())
+            .unwrap();
+        wrap(&webhook.rotate_secret(sealed, GracePeriod::from_seconds(3600).unwrap(), at))
+    };
+    let now = now();
+    let mut ids = Vec::new();
+    // Rotated three hours ago (expired two hours ago), and just now.
+    for at in [now - time::Duration::hours(3), now] {
+        let (mut webhook, event, _) = new_webhook(&vault, Uuid::now_v7(), &["*"]);
+        repository
+            .insert(&webhook, Role::Admin, &[event], 20)
+            .await
+            .unwrap();
+        let rotated = rotated_at(&mut webhook, at);
+        repository.update(&webhook, &[rotated]).await.unwrap();
+        ids.push(webhook.id());
+    }
+    let (expired, current) = (ids[0], ids[1]);
+    let stale = repository.find(expired).await.unwrap().unwrap();
+    assert!(stale.previous_secret().is_some());
+
+    let mut conn = test_db.database().connection().await.unwrap();
+    assert_eq!(
+        ExpiredPreviousSecrets.count(&mut conn, now).await.unwrap(),
+        1
+    );
+    let cleared = purge(&mut conn, &ExpiredPreviousSecrets, now, 1000, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(cleared, 1);
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) FROM webhooks WHERE id = '{expired}' \
+                 AND previous_secret_ciphertext IS NULL AND previous_secret_nonce IS NULL \
+                 AND previous_secret_key_id IS NULL AND previous_secret_expires_at IS NULL"
+            )
+        )
+        .await,
+        1
+    );
+    let after = repository.find(expired).await.unwrap().unwrap();
+    assert_eq!(after.previous_secret(), None);
+    assert_eq!(
+        after.updated_at(),
+        stale.updated_at(),
+        "not the owner's change"
+    );
+    assert!(
+        repository
+            .find(current)
+            .await
+            .unwrap()
+            .unwrap()
+            .previous_secret()
+            .is_some(),
+        "still in its grace period"
+    );
+
+    // A change prepared on the state read before the clear.
+    let mut stale = stale;
+    let updated = stale
+        .update(
+            WebhookChanges {
+                max_retries: Some(hub_webhooks_domain::MaxRetries::new(5).unwrap()),
+                ..WebhookChanges::default()
+            },
+            now,
+        )
+        .unwrap();
+    assert!(matches!(
+        repository.update(&stale, &[wrap(&updated)]).await,
+        Err(RepositoryError::Conflict)
+    ));
+    assert_eq!(
+        repository
+            .find(expired)
+            .await
+            .unwrap()
+            .unwrap()
+            .previous_secret(),
+        None
+    );
+}

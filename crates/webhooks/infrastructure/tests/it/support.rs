@@ -45,6 +45,7 @@ pub fn new_webhook(
                 .unwrap(),
             events: EventPatterns::restore(&patterns).unwrap(),
             description: None,
+            legacy_signature: false,
         },
         sealed,
         now(),
