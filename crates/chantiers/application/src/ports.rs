@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 use hub_chantiers_domain::{Chantier, Statut};
-use hub_kernel::{EventEnvelope, Page};
+use hub_kernel::{EventEnvelope, Page, StorageError};
 use uuid::Uuid;
 
-/// A storage failure.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why the repository refused or failed a call.
+#[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
     #[error("a chantier with the code {0} already exists")]
     DuplicateCode(String),
@@ -15,8 +15,8 @@ pub enum RepositoryError {
     /// Another request changed the chantier since it was read.
     #[error("the chantier was changed by someone else meanwhile")]
     Conflict,
-    #[error("storage failure: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// Filters of the chantier list.

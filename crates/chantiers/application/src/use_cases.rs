@@ -8,8 +8,7 @@ use hub_chantiers_domain::{
     Chantier, ChantierAccess, ChantierError, Responsables, Statut, sees_every_chantier,
 };
 use hub_kernel::{
-    Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, Role,
-    ValidationErrors,
+    Actor, Clock, CommandContext, EnvelopeError, Page, Role, StorageError, ValidationErrors,
 };
 use uuid::Uuid;
 
@@ -34,8 +33,9 @@ pub enum ChantierCommandError {
     DuplicateCode(String),
     #[error("the chantier was changed by someone else meanwhile; reload it and retry")]
     Conflict,
-    #[error("chantiers are unavailable: {0}")]
-    Unavailable(String),
+    /// Storage failed, or an event could not be built: a 500, logged with its cause.
+    #[error("chantiers are unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<RepositoryError> for ChantierCommandError {
@@ -44,14 +44,20 @@ impl From<RepositoryError> for ChantierCommandError {
             RepositoryError::DuplicateCode(code) => Self::DuplicateCode(code),
             RepositoryError::NotFound => Self::NotFound,
             RepositoryError::Conflict => Self::Conflict,
-            RepositoryError::Storage(reason) => Self::Unavailable(reason),
+            RepositoryError::Storage(error) => Self::Unavailable(error.into()),
         }
     }
 }
 
 impl From<EnvelopeError> for ChantierCommandError {
     fn from(error: EnvelopeError) -> Self {
-        Self::Unavailable(error.to_string())
+        Self::Unavailable(error.into())
+    }
+}
+
+impl From<StorageError> for ChantierCommandError {
+    fn from(error: StorageError) -> Self {
+        Self::Unavailable(error.into())
     }
 }
 
@@ -69,14 +75,6 @@ struct Deps {
 }
 
 impl Deps {
-    fn wrap<E: DomainEvent>(
-        &self,
-        event: &E,
-        context: &CommandContext,
-    ) -> Result<EventEnvelope, EnvelopeError> {
-        EventEnvelope::wrap(event, &context.metadata(), self.clock.now())
-    }
-
     async fn load(&self, id: Uuid) -> Result<Chantier, ChantierCommandError> {
         self.chantiers
             .find(id)
@@ -152,7 +150,7 @@ impl CreateChantier {
             responsables = responsables.with_conducteur(actor.user_id)?;
         }
         let (chantier, created) = Chantier::create(details, responsables, self.deps.clock.now())?;
-        let events = [self.deps.wrap(&created, context)?];
+        let events = [context.wrap(&created, &*self.deps.clock)?];
         self.deps.chantiers.insert(&chantier, &events).await?;
         Ok(chantier)
     }
@@ -168,7 +166,7 @@ impl UpdateChantier {
         let update = input.validate()?;
         let mut chantier = self.deps.load_to_manage(context, id).await?;
         if let Some(updated) = chantier.update(update, self.deps.clock.now())? {
-            let events = [self.deps.wrap(&updated, context)?];
+            let events = [context.wrap(&updated, &*self.deps.clock)?];
             self.deps.chantiers.update(&chantier, &events).await?;
         }
         Ok(chantier)
@@ -185,7 +183,7 @@ impl DeleteChantier {
         if context.actor.is_some_and(|actor| !actor.is_admin()) {
             return Err(ChantierCommandError::AdminOnly);
         }
-        let events = [self.deps.wrap(&chantier.delete(), context)?];
+        let events = [context.wrap(&chantier.delete(), &*self.deps.clock)?];
         self.deps.chantiers.delete(&chantier, &events).await?;
         Ok(())
     }
@@ -200,7 +198,7 @@ impl ChangeStatut {
     ) -> Result<Chantier, ChantierCommandError> {
         let mut chantier = self.deps.load_to_manage(context, id).await?;
         let changed = chantier.change_statut(to, self.deps.clock.now())?;
-        let events = [self.deps.wrap(&changed, context)?];
+        let events = [context.wrap(&changed, &*self.deps.clock)?];
         self.deps.chantiers.update(&chantier, &events).await?;
         Ok(chantier)
     }
@@ -217,7 +215,7 @@ impl AssignResponsables {
         let responsables = Responsables::new(conducteur_ids, chef_chantier_ids)?;
         let mut chantier = self.deps.load_to_manage(context, id).await?;
         if let Some(assigned) = chantier.assign_responsables(responsables, self.deps.clock.now())? {
-            let events = [self.deps.wrap(&assigned, context)?];
+            let events = [context.wrap(&assigned, &*self.deps.clock)?];
             self.deps.chantiers.update(&chantier, &events).await?;
         }
         Ok(chantier)
@@ -288,7 +286,7 @@ mod tests {
     use super::*;
     use crate::input::GpsInput;
     use crate::ports::MockChantierRepository;
-    use hub_kernel::{Actor, FixedClock, Role};
+    use hub_kernel::{EventEnvelope, FixedClock};
     use serde_json::json;
     use std::sync::Mutex;
     use time::macros::{date, datetime};

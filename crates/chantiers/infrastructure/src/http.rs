@@ -385,7 +385,7 @@ fn problem(error: ChantierCommandError) -> Problem {
             "concurrent_modification",
             "the chantier was changed by someone else meanwhile; reload it and retry",
         ),
-        ChantierCommandError::Unavailable(reason) => Problem::internal_message(reason),
+        ChantierCommandError::Unavailable(_) => Problem::internal(&error),
     }
 }
 

@@ -3,14 +3,15 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use hub_chantiers_application::{ChantierFilter, ChantierRepository, RepositoryError};
 use hub_chantiers_domain::{
     Adresse, Chantier, ChantierCode, ChantierDetails, Contact, CoordonneesGps, Couleur,
     HeuresEstimees, NomChantier, Responsables,
 };
+use hub_kernel::StorageError;
 use hub_kernel::{EventEnvelope, Page};
-use hub_platform_postgres::{Database, DbError, outbox};
+use hub_platform_postgres::{Database, WriteError, guarded, outbox, storage};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -82,8 +83,11 @@ impl TryFrom<ChantierRow> for Chantier {
 
     fn try_from(row: ChantierRow) -> Result<Self, Self::Error> {
         let id = row.id;
-        let corrupt =
-            |what: &str| RepositoryError::Storage(format!("chantier {id} has an invalid {what}"));
+        let corrupt = |what: &str| {
+            RepositoryError::Storage(StorageError::corrupt(format!(
+                "chantier {id} has an invalid {what}"
+            )))
+        };
         let coordonnees_gps = match (row.latitude, row.longitude) {
             (Some(lat), Some(lon)) => {
                 Some(CoordonneesGps::new(lat, lon).map_err(|_| corrupt("position"))?)
@@ -132,58 +136,16 @@ impl TryFrom<ChantierRow> for Chantier {
     }
 }
 
-/// Failures inside a write transaction.
-#[derive(Debug)]
-enum WriteError {
-    Db(DbError),
-    NotFound,
-    Conflict,
-}
-
-impl From<DbError> for WriteError {
-    fn from(error: DbError) -> Self {
-        Self::Db(error)
-    }
-}
-
-impl From<diesel::result::Error> for WriteError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Db(error.into())
-    }
-}
-
-impl WriteError {
-    fn into_repository(self, code: &str) -> RepositoryError {
-        match self {
-            WriteError::Db(error)
-                if error.violated_unique_constraint() == Some("chantiers_code_key") =>
-            {
-                RepositoryError::DuplicateCode(code.to_owned())
-            }
-            WriteError::Db(error) => RepositoryError::Storage(error.to_string()),
-            WriteError::NotFound => RepositoryError::NotFound,
-            WriteError::Conflict => RepositoryError::Conflict,
+/// The repository's answer to a failed write transaction.
+fn refused(error: WriteError, code: &str) -> RepositoryError {
+    match error {
+        WriteError::Missing => RepositoryError::NotFound,
+        WriteError::Changed => RepositoryError::Conflict,
+        error if error.duplicate_of() == Some("chantiers_code_key") => {
+            RepositoryError::DuplicateCode(code.to_owned())
         }
+        error => RepositoryError::Storage(error.into()),
     }
-}
-
-fn storage(error: impl Into<DbError>) -> RepositoryError {
-    RepositoryError::Storage(error.into().to_string())
-}
-
-/// After a guarded write touched no row: was the chantier gone, or changed?
-async fn missing_or_changed(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> Result<WriteError, WriteError> {
-    let exists: bool = diesel::select(diesel::dsl::exists(chantiers::table.find(id)))
-        .get_result(conn)
-        .await?;
-    Ok(if exists {
-        WriteError::Conflict
-    } else {
-        WriteError::NotFound
-    })
 }
 
 /// [`ChantierRepository`] on PostgreSQL.
@@ -220,7 +182,7 @@ impl ChantierRepository for DieselChantierRepository {
                 })
             })
             .await
-            .map_err(|e| e.into_repository(&code))
+            .map_err(|e| refused(e, &code))
     }
 
     async fn update(
@@ -243,15 +205,13 @@ impl ChantierRepository for DieselChantierRepository {
                     .set(&row)
                     .execute(conn)
                     .await?;
-                    if updated == 0 {
-                        return Err(missing_or_changed(conn, row.id).await?);
-                    }
+                    guarded(conn, "chantiers", row.id, updated).await?;
                     outbox::append(conn, &events).await?;
                     Ok(())
                 })
             })
             .await
-            .map_err(|e: WriteError| e.into_repository(&code))
+            .map_err(|e: WriteError| refused(e, &code))
     }
 
     async fn delete(
@@ -273,31 +233,37 @@ impl ChantierRepository for DieselChantierRepository {
                     )
                     .execute(conn)
                     .await?;
-                    if deleted == 0 {
-                        return Err(missing_or_changed(conn, id).await?);
-                    }
+                    guarded(conn, "chantiers", id, deleted).await?;
                     outbox::append(conn, &events).await?;
                     Ok(())
                 })
             })
             .await
-            .map_err(|e: WriteError| e.into_repository(&code))
+            .map_err(|e: WriteError| refused(e, &code))
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<Chantier>, RepositoryError> {
-        let mut conn = self.db.connection().await.map_err(storage)?;
+        let mut conn = self
+            .db
+            .connection()
+            .await
+            .map_err(|e| RepositoryError::Storage(storage(e)))?;
         let row: Option<ChantierRow> = chantiers::table
             .find(id)
             .select(ChantierRow::as_select())
             .first(&mut conn)
             .await
             .optional()
-            .map_err(storage)?;
+            .map_err(|e| RepositoryError::Storage(storage(e)))?;
         row.map(Chantier::try_from).transpose()
     }
 
     async fn is_assigned(&self, user_id: Uuid, chantier_id: Uuid) -> Result<bool, RepositoryError> {
-        let mut conn = self.db.connection().await.map_err(storage)?;
+        let mut conn = self
+            .db
+            .connection()
+            .await
+            .map_err(|e| RepositoryError::Storage(storage(e)))?;
         diesel::select(diesel::dsl::exists(
             chantier_affectations::table
                 .filter(chantier_affectations::chantier_id.eq(chantier_id))
@@ -306,7 +272,7 @@ impl ChantierRepository for DieselChantierRepository {
         ))
         .get_result(&mut conn)
         .await
-        .map_err(storage)
+        .map_err(|e| RepositoryError::Storage(storage(e)))
     }
 
     async fn list(
@@ -349,12 +315,16 @@ impl ChantierRepository for DieselChantierRepository {
             }
             query
         };
-        let mut conn = self.db.connection().await.map_err(storage)?;
+        let mut conn = self
+            .db
+            .connection()
+            .await
+            .map_err(|e| RepositoryError::Storage(storage(e)))?;
         let total: i64 = filtered()
             .count()
             .get_result(&mut conn)
             .await
-            .map_err(storage)?;
+            .map_err(|e| RepositoryError::Storage(storage(e)))?;
         let rows: Vec<ChantierRow> = filtered()
             .order(chantiers::code.asc())
             .offset(i64::try_from(page.skip).unwrap_or(i64::MAX))
@@ -362,7 +332,7 @@ impl ChantierRepository for DieselChantierRepository {
             .select(ChantierRow::as_select())
             .load(&mut conn)
             .await
-            .map_err(storage)?;
+            .map_err(|e| RepositoryError::Storage(storage(e)))?;
         let chantiers = rows
             .into_iter()
             .map(Chantier::try_from)
