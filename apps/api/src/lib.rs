@@ -11,24 +11,29 @@ pub mod ops;
 pub mod server;
 pub mod telemetry;
 
+use hub_kernel::{DuplicateEventType, EventCatalog};
+use hub_platform_context::Context;
 use hub_platform_http::rate_limit::RateLimitRule;
-use hub_webhooks_infrastructure::{DuplicateEventType, StaticEventCatalog};
+
+/// Every bounded context, once. Adding a context is adding its line here
+/// (and its infrastructure crate to `Cargo.toml`): its routes, OpenAPI,
+/// events, rate limits, read models, workers and configuration follow.
+pub const CONTEXTS: &[Context] = &[
+    hub_identity_infrastructure::CONTEXT,
+    hub_chantiers_infrastructure::CONTEXT,
+    hub_webhooks_infrastructure::CONTEXT,
+];
 
 /// Every rate limit the contexts declare: the keys `RATE_LIMITS` accepts.
 pub fn rate_limit_rules() -> Vec<RateLimitRule> {
-    [
-        hub_identity_infrastructure::RATE_LIMIT_RULES,
-        hub_webhooks_infrastructure::RATE_LIMIT_RULES,
-    ]
-    .concat()
+    CONTEXTS
+        .iter()
+        .flat_map(|context| context.rate_limits.iter().cloned())
+        .collect()
 }
 
 /// The event catalog (`GET /api/v1/event-types`, and what webhook patterns
-/// must match): each context's own list, one line per context.
-pub fn event_catalog() -> Result<StaticEventCatalog, DuplicateEventType> {
-    StaticEventCatalog::new([
-        hub_identity_domain::event_catalog(),
-        hub_chantiers_domain::event_catalog(),
-        hub_webhooks_domain::event_catalog(),
-    ])
+/// must match): each context's own list, in the order of [`CONTEXTS`].
+pub fn event_catalog() -> Result<EventCatalog, DuplicateEventType> {
+    EventCatalog::new(CONTEXTS.iter().map(|context| (context.event_catalog)()))
 }

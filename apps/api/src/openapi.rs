@@ -20,9 +20,9 @@ struct Root;
 /// The complete document.
 pub fn document() -> Document {
     let mut document = Root::openapi();
-    document.merge(hub_identity_infrastructure::IdentityApi::openapi());
-    document.merge(hub_webhooks_infrastructure::WebhooksApi::openapi());
-    document.merge(hub_chantiers_infrastructure::ChantiersApi::openapi());
+    for context in crate::CONTEXTS {
+        document.merge((context.openapi)());
+    }
     document.merge(crate::health::HealthApi::openapi());
     document.merge(crate::ops::events::EventsApi::openapi());
     // `/metrics` is not part of the API: it is served on METRICS_ADDR.

@@ -1,6 +1,8 @@
-//! Builds the application from its configuration and runs it until a
-//! shutdown signal: HTTP server, metrics listener, outbox relay, the
-//! in-process event bus, the webhook delivery workers and the retention job.
+//! Builds the application from its configuration and the contexts of
+//! [`crate::CONTEXTS`], and runs it until a shutdown signal: HTTP server,
+//! metrics listener, outbox relay (with every context's read models and
+//! durable subscribers), the in-process event bus, the contexts' workers
+//! and the retention job.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -9,27 +11,14 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use hub_chantiers_infrastructure::{
-    AffectationsProjector, ChantiersHttp, DieselChantierRepository,
-};
-use hub_identity_application::Authenticate;
-use hub_identity_infrastructure::{
-    Argon2Hasher, BoundedHasher, DieselUserRepository, HashingLimit, IdentityAuthenticator,
-    IdentityHttp, InMemorySignInThrottle, JwtTokenService, SignInLimit,
-};
 use hub_kernel::{Clock, SystemClock};
+use hub_platform_context::{ModuleError, ModuleParts, Platform, Routes};
 use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
 use hub_platform_http::auth::{Authenticator, authenticator_data};
-use hub_platform_http::rate_limit::RateLimit;
 use hub_platform_http::{extractors, request_id};
-use hub_platform_outbound::{HickoryResolver, NameResolver, OutboundClient, OutboundConfig};
+use hub_platform_outbound::NameResolver;
+use hub_platform_postgres::retention::{DispatchedEventLogs, Retained};
 use hub_platform_postgres::{Database, OutboxRelay, PoolSettings, RelayConfig, migrations};
-use hub_webhooks_infrastructure::{
-    AeadSecretVault, ChantierScopeProjector, DeliveryAttemptsRetention, DeliveryConfig,
-    DeliveryEngine, DeliveryFanOut, DeliveryWaker, DieselDeliveryRepository,
-    DieselWebhookRepository, ExpiredPreviousSecrets, FinishedDeliveriesRetention,
-    OutboundDestinations, OwnerProjector, WebhookRateLimits, WebhooksHttp, WebhooksPorts,
-};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_swagger_ui::SwaggerUi;
@@ -46,11 +35,10 @@ pub struct Application {
     database: Database,
     bus: Arc<InProcessEventBus>,
     workers: CancellationToken,
-    relay: JoinHandle<()>,
-    deliveries: JoinHandle<()>,
-    retention: JoinHandle<()>,
-    /// Refreshes the gauges read from the database (with the listener only).
-    metrics_refresher: Option<JoinHandle<()>>,
+    /// The relay, the retention job, the metrics refresher and the
+    /// contexts' workers, stopped together.
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    retention: Vec<Retained>,
     config: Config,
 }
 
@@ -70,6 +58,46 @@ pub struct Overrides {
     pub resolver: Option<Arc<dyn NameResolver>>,
 }
 
+/// The parts of every context, gathered.
+#[derive(Default)]
+struct Modules {
+    routes: Vec<Routes>,
+    authenticator: Option<Arc<dyn Authenticator>>,
+    relay: Vec<Arc<dyn hub_platform_postgres::DurableSubscriber>>,
+    workers: Vec<hub_platform_context::Worker>,
+    retention: Vec<Retained>,
+}
+
+impl Modules {
+    /// Builds each context of [`crate::CONTEXTS`] on `platform`; a context
+    /// whose configuration section is invalid stops start-up here, before
+    /// anything has run.
+    fn build(platform: &Platform) -> anyhow::Result<Self> {
+        let mut modules = Self::default();
+        for context in crate::CONTEXTS {
+            let parts: ModuleParts = (context.build)(platform)
+                .map_err(|error| match error {
+                    ModuleError::Config(config) => {
+                        anyhow::Error::new(config).context("invalid configuration")
+                    }
+                    other => anyhow::Error::new(other),
+                })?
+                .into_parts();
+            modules.routes.extend(parts.routes);
+            modules.relay.extend(parts.durable);
+            modules.workers.extend(parts.workers);
+            modules.retention.extend(parts.retention);
+            if let Some(authenticator) = parts.authenticator {
+                anyhow::ensure!(
+                    modules.authenticator.replace(authenticator).is_none(),
+                    "two contexts provide the authenticator"
+                );
+            }
+        }
+        Ok(modules)
+    }
+}
+
 impl Application {
     /// Migrates the database, starts the background workers and binds the
     /// listener (port 0 picks a free port; see [`Application::local_addr`]).
@@ -79,12 +107,8 @@ impl Application {
 
     /// [`Application::build`] with some parts replaced (tests).
     pub async fn build_with(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
-        let applied = migrations::run_pending(&config.database_url)
-            .await
-            .context("database migrations failed")?;
-        if !applied.is_empty() {
-            tracing::info!(?applied, "migrations applied");
-        }
+        // Connections are opened lazily: nothing touches the database
+        // before every context has read its configuration.
         let database = Database::connect(
             &config.database_url,
             &PoolSettings {
@@ -93,6 +117,30 @@ impl Application {
             },
         )
         .context("database pool")?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut platform = Platform::new(
+            database.clone(),
+            clock,
+            config.rate_limits.clone(),
+            Arc::new(crate::event_catalog()?),
+            config.source.lookup(),
+        );
+        platform.http_body_limit = config.http_body_limit;
+        platform.shutdown_timeout = config.shutdown_timeout;
+        if let Some(resolver) = overrides.resolver {
+            platform = platform.with_seam(resolver);
+        }
+        let modules = Modules::build(&platform)?;
+        let authenticator = modules
+            .authenticator
+            .context("no context provides the authenticator")?;
+
+        let applied = migrations::run_pending(&config.database_url)
+            .await
+            .context("database migrations failed")?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
 
         let bus = Arc::new(InProcessEventBus::new(InProcessBusConfig {
             handler_timeout: config.event_handler_timeout,
@@ -100,56 +148,67 @@ impl Application {
         }));
 
         let workers = CancellationToken::new();
-        let webhooks = WebhooksWiring::build(&config, &database, &overrides)?;
-        let relay = OutboxRelay::new(
-            database.clone(),
-            bus.clone(),
-            RelayConfig {
-                batch_size: config.outbox_batch_size,
-                poll_interval: config.outbox_poll_interval,
-                ..RelayConfig::default()
-            },
-        )
-        // The chantiers context's view of planning (who may see which chantier).
-        .with_projection(AffectationsProjector::new()?)
-        // Webhook access scoping: read models kept in step with the events.
-        .with_projection(ChantierScopeProjector::new())
-        .with_projection(OwnerProjector::new())
-        // After the projectors, so that an event is fanned out to the
-        // recipients it itself makes (a chantier.created naming a conducteur).
-        .with_durable_subscriber(Arc::new(DeliveryFanOut::new(
-            config.webhooks_retry_schedule.clone(),
-            webhooks.waker.clone(),
-        )));
-        let relay = tokio::spawn(relay.run(workers.clone()));
-        let deliveries = tokio::spawn(webhooks.engine(&config, &database).run(workers.clone()));
+        let mut tasks = Vec::new();
+        // Durable subscribers in the order the contexts registered them
+        // (each context's read models before what reads them).
+        let relay = modules.relay.into_iter().fold(
+            OutboxRelay::new(
+                database.clone(),
+                bus.clone(),
+                RelayConfig {
+                    batch_size: config.outbox_batch_size,
+                    poll_interval: config.outbox_poll_interval,
+                    ..RelayConfig::default()
+                },
+            ),
+            OutboxRelay::with_durable_subscriber,
+        );
+        tasks.push(("outbox relay", tokio::spawn(relay.run(workers.clone()))));
+        for worker in modules.workers {
+            tasks.push((worker.name, tokio::spawn(worker.start(workers.clone()))));
+        }
         // Installed before the first request so that every metric is recorded.
         crate::ops::metrics::handle();
-        let metrics_refresher = match config.metrics_addr {
-            None => None,
-            Some(_) => {
-                // Once now, so that the first scrape has every gauge; then
-                // in the background: a scrape never queries the database.
-                crate::ops::metrics::refresh(&database).await;
-                Some(tokio::spawn(crate::ops::metrics::refresher(
+        if config.metrics_addr.is_some() {
+            // Once now, so that the first scrape has every gauge; then in
+            // the background: a scrape never queries the database.
+            crate::ops::metrics::refresh(&database).await;
+            tasks.push((
+                "metrics refresher",
+                tokio::spawn(crate::ops::metrics::refresher(
                     database.clone(),
                     config.metrics_refresh_interval,
                     workers.clone(),
-                )))
-            }
-        };
-        let retention = tokio::spawn(crate::ops::retention::scheduler(
-            database.clone(),
-            config.retention_at,
-            retention_targets(&config),
-            workers.clone(),
+                )),
+            ));
+        }
+        let retention: Vec<Retained> = std::iter::once(Retained {
+            target: Arc::new(DispatchedEventLogs),
+            days: config.event_log_retention_days,
+        })
+        .chain(modules.retention)
+        .collect();
+        tasks.push((
+            "retention",
+            tokio::spawn(crate::ops::retention::scheduler(
+                database.clone(),
+                config.retention_at,
+                retention.clone(),
+                workers.clone(),
+            )),
         ));
 
         let listener = TcpListener::bind(config.http_addr)
             .with_context(|| format!("cannot listen on HTTP_ADDR={}", config.http_addr))?;
         let addr = listener.local_addr()?;
-        let contexts = Contexts::build(&config, &database, &webhooks)?;
-        let server = http_server(listener, &config, database.clone(), bus.clone(), contexts)?;
+        let server = http_server(
+            listener,
+            &config,
+            database.clone(),
+            bus.clone(),
+            authenticator_data(authenticator),
+            modules.routes,
+        )?;
         let metrics = match config.metrics_addr {
             None => None,
             Some(metrics_addr) => {
@@ -172,10 +231,8 @@ impl Application {
             database,
             bus,
             workers,
-            relay,
-            deliveries,
+            tasks,
             retention,
-            metrics_refresher,
             config,
         })
     }
@@ -202,6 +259,11 @@ impl Application {
         self.bus.clone()
     }
 
+    /// What the daily retention job cleans, and for how long rows are kept.
+    pub fn retention_targets(&self) -> &[Retained] {
+        &self.retention
+    }
+
     /// Serves until the server is stopped, then stops the metrics listener
     /// and the workers (bounded by `SHUTDOWN_TIMEOUT`: the delivery workers
     /// let requests in flight finish and release their leases) and closes
@@ -222,15 +284,13 @@ impl Application {
                 Err(error) => tracing::warn!(%error, "the metrics listener panicked"),
             }
         }
-        let refresher = self.metrics_refresher;
-        let workers = async {
-            let _ = tokio::join!(self.relay, self.deliveries, self.retention, async {
-                if let Some(refresher) = refresher {
-                    let _ = refresher.await;
+        let stopped =
+            futures::future::join_all(self.tasks.into_iter().map(|(name, task)| async move {
+                if let Err(error) = task.await {
+                    tracing::warn!(worker = name, %error, "a background worker panicked");
                 }
-            });
-        };
-        if tokio::time::timeout(self.config.shutdown_timeout, workers)
+            }));
+        if tokio::time::timeout(self.config.shutdown_timeout, stopped)
             .await
             .is_err()
         {
@@ -241,211 +301,34 @@ impl Application {
     }
 }
 
-/// What the daily retention job cleans, and for how long rows are kept.
-pub fn retention_targets(config: &Config) -> Vec<crate::ops::retention::Retained> {
-    use crate::ops::retention::Retained;
-    vec![
-        Retained {
-            target: Arc::new(hub_platform_postgres::retention::DispatchedEventLogs),
-            days: config.event_log_retention_days,
-        },
-        Retained {
-            target: Arc::new(DeliveryAttemptsRetention),
-            days: config.delivery_retention_days,
-        },
-        Retained {
-            target: Arc::new(FinishedDeliveriesRetention),
-            days: config.delivery_retention_days,
-        },
-        // A previous secret is useless once its grace period is over: its
-        // ciphertext goes at the first run after it expired.
-        Retained {
-            target: Arc::new(ExpiredPreviousSecrets),
-            days: 0,
-        },
-    ]
-}
-
-/// What the webhooks HTTP routes and the delivery workers share: one
-/// outbound client (the same SSRF policy checks URLs at creation and at
-/// delivery), one vault, one repository, and the waker that the fan-out
-/// and the test route ring for the workers.
-struct WebhooksWiring {
-    outbound: OutboundClient,
-    webhooks: Arc<DieselWebhookRepository>,
-    vault: Arc<AeadSecretVault>,
-    waker: DeliveryWaker,
-}
-
-impl WebhooksWiring {
-    fn build(config: &Config, database: &Database, overrides: &Overrides) -> anyhow::Result<Self> {
-        Ok(Self {
-            outbound: outbound_client(config, overrides.resolver.clone())?,
-            webhooks: Arc::new(DieselWebhookRepository::new(database.clone())),
-            vault: Arc::new(AeadSecretVault::new(
-                &config.webhook_secrets_key,
-                &config.webhook_secrets_old_keys,
-            )),
-            waker: DeliveryWaker::new(),
-        })
-    }
-
-    fn engine(&self, config: &Config, database: &Database) -> DeliveryEngine {
-        DeliveryEngine::new(
-            database.clone(),
-            self.outbound.clone(),
-            self.vault.clone(),
-            self.webhooks.clone(),
-            Arc::new(SystemClock),
-            self.waker.clone(),
-            DeliveryConfig {
-                max_in_flight: config.webhooks_max_in_flight,
-                max_in_flight_per_endpoint: config.webhooks_max_in_flight_per_endpoint,
-                poll_interval: config.webhooks_poll_interval,
-                lease: config.webhooks_lease,
-                schedule: config.webhooks_retry_schedule.clone(),
-                // What is left of SHUTDOWN_TIMEOUT serves to record the
-                // outcomes and release the leases.
-                shutdown_grace: config.shutdown_timeout.mul_f64(0.8),
-            },
-        )
-    }
-
-    fn http(
-        &self,
-        config: &Config,
-        database: &Database,
-    ) -> anyhow::Result<web::Data<WebhooksHttp>> {
-        Ok(web::Data::new(
-            WebhooksHttp::new(WebhooksPorts {
-                webhooks: self.webhooks.clone(),
-                deliveries: Arc::new(DieselDeliveryRepository::new(
-                    database.clone(),
-                    self.waker.clone(),
-                )),
-                catalog: Arc::new(crate::event_catalog()?),
-                destinations: Arc::new(OutboundDestinations::new(self.outbound.clone())),
-                vault: self.vault.clone(),
-                clock: Arc::new(SystemClock),
-                schedule: config.webhooks_retry_schedule.clone(),
-            })
-            .with_body_limit(config.http_body_limit),
-        ))
-    }
-}
-
-/// The HTTP side of every context, built once and shared by the workers.
-#[derive(Clone)]
-struct Contexts {
-    authenticator: web::Data<dyn Authenticator>,
-    identity: web::Data<IdentityHttp>,
-    chantiers: web::Data<ChantiersHttp>,
-    login_limit: RateLimit,
-    webhooks: web::Data<WebhooksHttp>,
-    webhook_limits: WebhookRateLimits,
-}
-
-impl Contexts {
-    fn build(
-        config: &Config,
-        database: &Database,
-        webhooks: &WebhooksWiring,
-    ) -> anyhow::Result<Self> {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let users = Arc::new(DieselUserRepository::new(database.clone()));
-        let tokens = Arc::new(JwtTokenService::new(&config.jwt_secret, config.jwt_ttl));
-        let hasher = Arc::new(BoundedHasher::new(
-            Arc::new(Argon2Hasher::new().map_err(anyhow::Error::msg)?),
-            HashingLimit::for_this_machine(),
-        ));
-        let authenticator = Arc::new(IdentityAuthenticator::new(Authenticate::new(
-            users.clone(),
-            tokens.clone(),
-            clock.clone(),
-        )));
-        Ok(Self {
-            authenticator: authenticator_data(authenticator),
-            chantiers: web::Data::new(ChantiersHttp::new(
-                Arc::new(DieselChantierRepository::new(database.clone())),
-                clock.clone(),
-            )),
-            identity: web::Data::new(IdentityHttp::new(
-                users,
-                hasher,
-                tokens,
-                Arc::new(InMemorySignInThrottle::new(SignInLimit::default())),
-                clock,
-            )),
-            login_limit: config.rate_limits.layer("auth.login")?,
-            webhooks: webhooks.http(config, database)?,
-            webhook_limits: WebhookRateLimits::from_limits(&config.rate_limits)?,
-        })
-    }
-}
-
-/// The SSRF-safe client webhooks use, as configured (`WEBHOOKS_*`).
-pub fn outbound_client(
-    config: &Config,
-    resolver: Option<Arc<dyn NameResolver>>,
-) -> anyhow::Result<OutboundClient> {
-    let resolver: Arc<dyn NameResolver> = match resolver {
-        Some(resolver) => resolver,
-        None => Arc::new(HickoryResolver::from_system_conf()?),
-    };
-    let defaults = OutboundConfig::default();
-    let outbound = OutboundConfig {
-        allow_http: config.webhooks_allow_http,
-        allowed_cidrs: config.webhooks_allowed_cidrs.clone(),
-        extra_root_certificates: config.webhooks_extra_ca.iter().cloned().collect(),
-        timeout: config.webhooks_timeout,
-        connect_timeout: defaults.connect_timeout.min(config.webhooks_timeout),
-        ..defaults
-    };
-    OutboundClient::new(outbound, resolver).context(
-        "cannot build the webhooks HTTP client (is WEBHOOKS_EXTRA_CA_FILE a PEM certificate?)",
-    )
-}
-
 fn http_server(
     listener: TcpListener,
     config: &Config,
     database: Database,
     bus: Arc<InProcessEventBus>,
-    contexts: Contexts,
+    authenticator: web::Data<dyn Authenticator>,
+    routes: Vec<Routes>,
 ) -> anyhow::Result<Server> {
     let database = web::Data::new(database);
     let bus = web::Data::new(bus);
     let body_limit = config.http_body_limit;
     let openapi = crate::openapi::document();
     let server = HttpServer::new(move || {
-        let contexts = contexts.clone();
-        App::new()
+        let mut app = App::new()
             .wrap(from_fn(request_id::middleware))
             .app_data(database.clone())
             .app_data(bus.clone())
-            .app_data(contexts.authenticator.clone())
+            .app_data(authenticator.clone())
             .app_data(extractors::json_config(body_limit))
             .app_data(extractors::query_config())
             .app_data(extractors::path_config())
             .service(health::live)
             .service(health::ready)
-            .configure(crate::ops::events::configure)
-            .configure(|cfg| {
-                hub_identity_infrastructure::http::configure(
-                    cfg,
-                    contexts.identity,
-                    contexts.login_limit,
-                )
-            })
-            .configure(|cfg| hub_chantiers_infrastructure::http::configure(cfg, contexts.chantiers))
-            .configure(|cfg| {
-                hub_webhooks_infrastructure::http::configure(
-                    cfg,
-                    contexts.webhooks,
-                    contexts.webhook_limits,
-                )
-            })
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
+            .configure(crate::ops::events::configure);
+        for configure in &routes {
+            app = app.configure(|cfg| configure(cfg));
+        }
+        app.service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
             .default_service(web::to(extractors::route_not_found))
     })
     // Signals are handled by `serve`, which also stops the workers.

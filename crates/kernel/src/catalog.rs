@@ -38,6 +38,46 @@ impl EventTypeInfo {
     }
 }
 
+/// Two contexts declared the same event type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event type `{0}` is declared twice in the catalog")]
+pub struct DuplicateEventType(pub String);
+
+/// Every event type the application can publish: the contexts' lists merged
+/// in order, each type once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventCatalog {
+    types: Vec<EventTypeInfo>,
+}
+
+impl EventCatalog {
+    /// Merges the lists of each context (`hub_<context>_domain::event_catalog()`).
+    pub fn new(
+        sources: impl IntoIterator<Item = Vec<EventTypeInfo>>,
+    ) -> Result<Self, DuplicateEventType> {
+        let mut types: Vec<EventTypeInfo> = Vec::new();
+        for info in sources.into_iter().flatten() {
+            if types
+                .iter()
+                .any(|known| known.event_type == info.event_type)
+            {
+                return Err(DuplicateEventType(info.event_type.to_owned()));
+            }
+            types.push(info);
+        }
+        Ok(Self { types })
+    }
+
+    pub fn types(&self) -> &[EventTypeInfo] {
+        &self.types
+    }
+
+    /// One type, by name.
+    pub fn get(&self, event_type: &str) -> Option<&EventTypeInfo> {
+        self.types.iter().find(|info| info.event_type == event_type)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +99,34 @@ mod tests {
         assert_eq!(
             info.data_schema["required"],
             serde_json::json!(["chantier_id", "nom"])
+        );
+    }
+
+    #[test]
+    fn the_catalog_merges_in_order_and_refuses_duplicates() {
+        let one = || {
+            vec![EventTypeInfo::of::<Sample>(
+                "chantier.created",
+                "chantier",
+                "created",
+            )]
+        };
+        let two = vec![EventTypeInfo::of::<Sample>(
+            "chantier.deleted",
+            "chantier",
+            "deleted",
+        )];
+        let catalog = EventCatalog::new([one(), two]).unwrap();
+        let names: Vec<&str> = catalog.types().iter().map(|t| t.event_type).collect();
+        assert_eq!(names, ["chantier.created", "chantier.deleted"]);
+        assert_eq!(
+            catalog.get("chantier.deleted").unwrap().description,
+            "deleted"
+        );
+        assert!(catalog.get("chantier.updated").is_none());
+        assert_eq!(
+            EventCatalog::new([one(), one()]).unwrap_err(),
+            DuplicateEventType("chantier.created".into())
         );
     }
 }

@@ -20,7 +20,7 @@ mod validation;
 
 pub use actor::{Actor, Role, UnknownRole};
 pub use bus::{BusError, EventBus, EventHandler, HandlerError, PublishReport, SubscriptionId};
-pub use catalog::EventTypeInfo;
+pub use catalog::{DuplicateEventType, EventCatalog, EventTypeInfo};
 pub use changes::{Change, Changes};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use context::{CommandContext, Page};

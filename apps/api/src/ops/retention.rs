@@ -2,7 +2,6 @@
 //! `RETENTION_TZ_OFFSET`, each retention target deletes its rows older than
 //! its period, in batches, on one instance at a time (advisory lock).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use hub_platform_postgres::retention::{self, RetentionTarget};
@@ -52,12 +51,7 @@ impl DailyAt {
     }
 }
 
-/// A target and how many days its rows are kept.
-#[derive(Clone)]
-pub struct Retained {
-    pub target: Arc<dyn RetentionTarget>,
-    pub days: u32,
-}
+pub use hub_platform_postgres::retention::Retained;
 
 /// What one run deleted, per target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

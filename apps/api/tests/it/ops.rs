@@ -533,15 +533,10 @@ async fn the_retention_run_drops_expired_previous_secrets() {
     assert!(!before.cleared);
 
     let database = hub_platform_postgres::Database::connect(db.url(), &Default::default()).unwrap();
-    let config = crate::support::config_with(db.url(), &local);
-    let report = retention::run_once(
-        &database,
-        &hub_chantier::server::retention_targets(&config),
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let report = retention::run_once(&database, &app.retention, OffsetDateTime::now_utc())
+        .await
+        .unwrap()
+        .unwrap();
     let cleared = report
         .iter()
         .find(|purged| purged.target == "webhooks_previous_secret")

@@ -43,13 +43,15 @@ pub fn config_with(database_url: &str, extra: &[(&str, &str)]) -> Config {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
-    Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+    Config::from_lookup(move |name| vars.get(name).cloned()).unwrap()
 }
 
 pub struct Running {
     pub base: String,
     /// `http://…` of the metrics listener, unless `METRICS_ADDR=off`.
     pub metrics: Option<String>,
+    /// What the daily retention job of this server cleans.
+    pub retention: Vec<hub_platform_postgres::retention::Retained>,
     handle: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -62,11 +64,13 @@ pub async fn start(database_url: &str) -> Running {
 fn run(app: Application) -> Running {
     let base = format!("http://{}", app.local_addr());
     let metrics = app.metrics_addr().map(|addr| format!("http://{addr}"));
+    let retention = app.retention_targets().to_vec();
     let handle = app.handle();
     let task = tokio::spawn(app.run());
     Running {
         base,
         metrics,
+        retention,
         handle,
         task,
     }

@@ -3,9 +3,11 @@
 //! [`BoundedHasher`], the per-account [`InMemorySignInThrottle`],
 //! [`JwtTokenService`],
 //! the [`IdentityAuthenticator`] every route's extractor relies on, and the
-//! HTTP routes of `/api/v1/auth` and `/api/v1/users`.
+//! HTTP routes of `/api/v1/auth` and `/api/v1/users`; [`CONTEXT`] is how the
+//! app lists it.
 
 mod authenticator;
+mod context;
 pub mod http;
 mod password;
 mod repository;
@@ -14,6 +16,7 @@ mod throttle;
 mod token;
 
 pub use authenticator::IdentityAuthenticator;
+pub use context::{CONTEXT, IdentitySettings};
 pub use http::{IdentityApi, IdentityHttp, RATE_LIMIT_RULES};
 pub use password::{Argon2Hasher, BoundedHasher, HashingLimit};
 pub use repository::DieselUserRepository;

@@ -8,6 +8,22 @@ use time::OffsetDateTime;
 
 use crate::outbox;
 
+/// A target and how many days its rows are kept.
+#[derive(Clone)]
+pub struct Retained {
+    pub target: std::sync::Arc<dyn RetentionTarget>,
+    pub days: u32,
+}
+
+impl std::fmt::Debug for Retained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Retained")
+            .field("target", &self.target.name())
+            .field("days", &self.days)
+            .finish()
+    }
+}
+
 /// A kind of rows with a retention period.
 #[async_trait]
 pub trait RetentionTarget: Send + Sync {

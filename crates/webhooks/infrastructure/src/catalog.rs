@@ -33,6 +33,14 @@ impl StaticEventCatalog {
     }
 }
 
+impl From<&hub_kernel::EventCatalog> for StaticEventCatalog {
+    fn from(catalog: &hub_kernel::EventCatalog) -> Self {
+        Self {
+            types: catalog.types().to_vec(),
+        }
+    }
+}
+
 impl EventCatalog for StaticEventCatalog {
     fn event_types(&self) -> Vec<EventTypeInfo> {
         self.types.clone()

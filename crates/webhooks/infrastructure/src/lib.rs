@@ -7,9 +7,10 @@
 //! assembles, the delivery engine (fan-out, queue, workers, delivery log:
 //! [`delivery`]), the retention of expired previous secrets
 //! ([`ExpiredPreviousSecrets`]), and the HTTP routes of `/api/v1/webhooks` and
-//! `/api/v1/event-types`.
+//! `/api/v1/event-types`; [`CONTEXT`] is how the app lists it.
 
 mod catalog;
+mod context;
 pub mod delivery;
 mod destinations;
 pub mod http;
@@ -21,6 +22,7 @@ mod statement;
 mod vault;
 
 pub use catalog::{DuplicateEventType, StaticEventCatalog};
+pub use context::{CONTEXT, WebhooksSettings, parse_retry_schedule};
 pub use delivery::{
     DeliveryAttemptsRetention, DeliveryConfig, DeliveryEngine, DeliveryFanOut, DeliveryWaker,
     DieselDeliveryRepository, FinishedDeliveriesRetention,

@@ -1,0 +1,29 @@
+//! The chantiers context as the app lists it: the `/api/v1/chantiers`
+//! routes and its view of the planning context (`chantier_affectations`).
+
+use std::sync::Arc;
+
+use actix_web::web;
+use hub_platform_context::{Context, Module, ModuleError, Platform};
+use utoipa::OpenApi;
+
+use crate::{AffectationsProjector, ChantiersApi, ChantiersHttp, DieselChantierRepository};
+
+/// The chantiers context (no configuration of its own).
+pub const CONTEXT: Context = Context {
+    name: "chantiers",
+    openapi: ChantiersApi::openapi,
+    event_catalog: hub_chantiers_domain::event_catalog,
+    rate_limits: &[],
+    build,
+};
+
+fn build(platform: &Platform) -> Result<Module, ModuleError> {
+    let chantiers = Arc::new(DieselChantierRepository::new(platform.database.clone()));
+    let state = web::Data::new(ChantiersHttp::new(chantiers, platform.clock.clone()));
+    let affectations =
+        AffectationsProjector::new().map_err(|e| ModuleError::start("chantiers", e))?;
+    Ok(Module::new()
+        .routes(move |cfg| crate::http::configure(cfg, state.clone()))
+        .projection(affectations))
+}

@@ -1,0 +1,121 @@
+//! The identity context as the app lists it: its configuration section
+//! (`JWT_SECRET`, `JWT_TTL`) and what it runs — the `/api/v1/auth` and
+//! `/api/v1/users` routes and the authenticator behind every route.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use hub_identity_application::Authenticate;
+use hub_platform_context::{ConfigError, Context, Env, Module, ModuleError, Platform, parse};
+use utoipa::OpenApi;
+
+use crate::{
+    Argon2Hasher, BoundedHasher, DieselUserRepository, HashingLimit, IdentityApi,
+    IdentityAuthenticator, IdentityHttp, InMemorySignInThrottle, JwtSecret, JwtTokenService,
+    RATE_LIMIT_RULES, SignInLimit,
+};
+
+/// The identity context.
+pub const CONTEXT: Context = Context {
+    name: "identity",
+    openapi: IdentityApi::openapi,
+    event_catalog: hub_identity_domain::event_catalog,
+    rate_limits: RATE_LIMIT_RULES,
+    build,
+};
+
+/// Identity's section of the configuration.
+#[derive(Debug, Clone)]
+pub struct IdentitySettings {
+    /// Signs access tokens (`JWT_SECRET`, at least 32 bytes).
+    pub jwt_secret: JwtSecret,
+    /// Lifetime of an access token (`JWT_TTL`, 60 minutes by default).
+    pub jwt_ttl: Duration,
+}
+
+impl IdentitySettings {
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            jwt_secret: env.required_secret(
+                "JWT_SECRET",
+                "set it to at least 32 random bytes, e.g. `openssl rand -base64 48` (`make run` generates one under .data/)",
+                |v| JwtSecret::new(v).map_err(|e| e.to_string()),
+            )?,
+            jwt_ttl: env.parse_or("JWT_TTL", Duration::from_secs(3600), parse::positive_duration)?,
+        })
+    }
+}
+
+fn build(platform: &Platform) -> Result<Module, ModuleError> {
+    let settings = IdentitySettings::from_env(&platform.env())?;
+    let users = Arc::new(DieselUserRepository::new(platform.database.clone()));
+    let tokens = Arc::new(JwtTokenService::new(&settings.jwt_secret, settings.jwt_ttl));
+    let hasher = Arc::new(BoundedHasher::new(
+        Arc::new(Argon2Hasher::new().map_err(|e| ModuleError::start("identity", e))?),
+        HashingLimit::for_this_machine(),
+    ));
+    let authenticator = Arc::new(IdentityAuthenticator::new(Authenticate::new(
+        users.clone(),
+        tokens.clone(),
+        platform.clock.clone(),
+    )));
+    let login_limit = platform
+        .rate_limits
+        .layer("auth.login")
+        .map_err(|e| ModuleError::start("identity", e))?;
+    let state = web::Data::new(IdentityHttp::new(
+        users,
+        hasher,
+        tokens,
+        Arc::new(InMemorySignInThrottle::new(SignInLimit::default())),
+        platform.clock.clone(),
+    ));
+    Ok(Module::new()
+        .authenticator(authenticator)
+        .routes(move |cfg| crate::http::configure(cfg, state.clone(), login_limit.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn settings(vars: &[(&'static str, &'static str)]) -> Result<IdentitySettings, ConfigError> {
+        let vars = vars.to_vec();
+        let lookup = move |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        IdentitySettings::from_env(&Env::new(&lookup))
+    }
+
+    #[test]
+    fn the_jwt_secret_is_required_long_and_never_echoed() {
+        let missing = settings(&[]).unwrap_err().to_string();
+        assert!(missing.starts_with("JWT_SECRET is not set"), "{missing}");
+        let short = settings(&[("JWT_SECRET", "short-secret")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.starts_with("JWT_SECRET=\"***\" is invalid"),
+            "{short}"
+        );
+        assert!(!short.contains("short-secret"));
+        let ok = settings(&[
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("JWT_TTL", "15m"),
+        ])
+        .unwrap();
+        assert_eq!(ok.jwt_ttl, Duration::from_secs(900));
+        assert!(
+            settings(&[
+                ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("JWT_TTL", "0s")
+            ])
+            .is_err()
+        );
+    }
+}
