@@ -400,21 +400,38 @@ async fn an_expired_lease_is_reclaimed_and_the_old_worker_can_no_longer_record()
     let webhooks = three_webhooks(db).await;
     queue_jobs(db, &webhooks[..1], 1).await;
     let (dead, alive) = (Uuid::now_v7(), Uuid::now_v7());
-    let taken = claim(
-        db,
-        &Claim {
-            lease: Duration::from_millis(300),
-            ..claim_of(dead, 10)
-        },
-    )
-    .await;
+    let taken = claim(db, &claim_of(dead, 10)).await;
     assert_eq!(taken.len(), 1);
     assert!(claim(db, &claim_of(alive, 10)).await.is_empty(), "leased");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The worker dies and its lease runs out: moved into the past here
+    // rather than waited for, so that a slow machine cannot decide.
+    let expired = sql_query(
+        "UPDATE webhook_deliveries SET lease_until = now() - interval '1 second' \
+         WHERE id = $1 AND leased_by = $2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(taken[0].id)
+    .bind::<diesel::sql_types::Uuid, _>(dead)
+    .execute(&mut db.connection().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(expired, 1);
     let reclaimed = claim(db, &claim_of(alive, 10)).await;
     assert_eq!(reclaimed.len(), 1);
     assert_eq!(reclaimed[0].id, taken[0].id);
     assert_eq!(reclaimed[0].attempt, 0, "the lost attempt is not counted");
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) AS count FROM webhook_deliveries WHERE id = '{}' \
+                 AND leased_by = '{alive}' AND lease_until > now()",
+                taken[0].id
+            )
+        )
+        .await,
+        1,
+        "a fresh lease, to the live worker"
+    );
 
     let done = |id| JobUpdate {
         id,
