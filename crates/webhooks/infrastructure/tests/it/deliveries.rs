@@ -785,6 +785,19 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
     .execute(&mut conn)
     .await
     .unwrap();
+    // Unfinished deliveries as old: the third, still in flight, and one
+    // that never got its first attempt. Still queued, they stay whatever
+    // their age.
+    queue_jobs(db, &webhooks[..1], 1).await;
+    let aged = sql_query(
+        "UPDATE webhook_deliveries SET created_at = now() - interval '100 days', \
+         updated_at = now() - interval '100 days', \
+         next_attempt_at = now() - interval '100 days' WHERE finished_at IS NULL",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(aged, 2);
     let cutoff = now() - time::Duration::days(90);
     assert_eq!(
         DeliveryAttemptsRetention
@@ -816,8 +829,18 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
     );
     assert_eq!(
         count(&test_db, "SELECT count(*) AS count FROM webhook_deliveries").await,
-        2,
+        3,
         "the recent and the queued deliveries stay"
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE finished_at IS NULL \
+             AND created_at < now() - interval '90 days'"
+        )
+        .await,
+        2,
+        "the old unfinished deliveries stay"
     );
     assert_eq!(
         count(
