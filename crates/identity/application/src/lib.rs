@@ -1,19 +1,24 @@
-//! Identity use cases — signing in, checking tokens, administering users —
-//! and the ports they need ([`UserRepository`], [`PasswordHasher`],
-//! [`TokenService`], [`SignInThrottle`]). Adapters live in the infrastructure crate; tests mock
-//! the ports.
+//! Identity use cases — signing in, checking tokens and signing out
+//! (`sign_in`), administering users (`users`) — and the ports they need
+//! ([`UserRepository`], [`PasswordHasher`], [`TokenService`],
+//! [`SignInThrottle`]). Each use case is a small struct holding its ports,
+//! with one `execute` method; the HTTP adapter and the CLI call them.
+//! Adapters live in the infrastructure crate; tests mock the ports.
 
 mod ports;
-mod use_cases;
+mod sign_in;
+#[cfg(test)]
+mod tests;
+mod users;
 
 pub use ports::{
     AttemptOutcome, HashError, IssuedToken, PasswordHasher, RepositoryError, SignInLocked,
     SignInThrottle, TokenClaims, TokenError, TokenService, Tokens, UserFilter, UserRepository,
 };
-pub use use_cases::{
-    Authenticate, AuthenticateError, CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError,
-    CreateUserInput, DeactivateUser, GetUser, ListUsers, Login, LoginError, Logout, UpdateUser,
-    UpdateUserInput, UserCommandError,
+pub use sign_in::{Authenticate, AuthenticateError, Login, LoginError, Logout};
+pub use users::{
+    CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError, CreateUserInput, DeactivateUser,
+    GetUser, ListUsers, UpdateUser, UpdateUserInput, UserCommandError,
 };
 
 #[cfg(any(test, feature = "mocks"))]

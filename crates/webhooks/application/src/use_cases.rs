@@ -10,9 +10,9 @@ use hub_kernel::{
     ValidationErrors,
 };
 use hub_webhooks_domain::{
-    AUTO_DISABLE_AFTER, Description, EndpointUrl, EventPatterns, EventPatternsError, GracePeriod,
+    Description, EndpointUrl, EventPatterns, EventPatternsError, GracePeriod,
     MAX_WEBHOOKS_PER_OWNER, MaxRetries, NewWebhook, PatternListError, PlainSecret, TEST_EVENT_TYPE,
-    Webhook, WebhookChanges,
+    Webhook, WebhookChanges, streak_deactivation,
 };
 use uuid::Uuid;
 
@@ -596,7 +596,8 @@ pub struct FailureOutcome {
 }
 
 /// For the delivery engine: the bookkeeping after a delivery's last attempt
-/// (success resets the counter; the tenth consecutive failure deactivates).
+/// (success resets the counter; the tenth consecutive failure deactivates,
+/// by the domain's [`streak_deactivation`]).
 pub struct RecordDelivery {
     webhooks: Arc<dyn WebhookRepository>,
     disable: DisableWebhook,
@@ -626,10 +627,7 @@ impl RecordDelivery {
             .record_delivery_failure(id, now(self.clock.as_ref()))
             .await?;
         let mut disabled = false;
-        if consecutive_failures >= AUTO_DISABLE_AFTER {
-            let why = format!(
-                "deactivated after {consecutive_failures} consecutive failed deliveries (last: {reason})"
-            );
+        if let Some(why) = streak_deactivation(consecutive_failures, reason) {
             disabled = self
                 .disable
                 .execute(&CommandContext::system(None), id, &why)

@@ -4,11 +4,14 @@
 //! [`MaxRetries`], [`GracePeriod`], [`EndpointUrl`]), the sealed and plain
 //! forms of signing secrets, the webhooks events of the catalog, and the
 //! rules of delivery ([`RetrySchedule`], [`NextStep`], [`DeliveryStatus`],
-//! the exact request body of [`delivery_payload`]). No I/O: URL checks,
+//! the exact request body of [`delivery_payload`]) and the outcome policy
+//! that turns an attempt into a job's verdict and a webhook's bookkeeping
+//! ([`JobFacts`], [`Verdict`], [`WebhookEffect`]). No I/O: URL checks,
 //! encryption, storage and HTTP are ports of the application or adapters.
 
 mod delivery;
 mod events;
+mod outcome;
 mod values;
 mod webhook;
 
@@ -20,6 +23,9 @@ pub use delivery::{
 pub use events::{
     WebhookCreated, WebhookDeleted, WebhookSecretRotated, WebhookTest, WebhookUpdated,
     event_catalog,
+};
+pub use outcome::{
+    CANCELLED_REASON, GONE_REASON, JobFacts, Verdict, WebhookEffect, streak_deactivation,
 };
 pub use values::{
     Description, EndpointUrl, EventPatterns, EventPatternsError, GracePeriod, MaxRetries,

@@ -959,3 +959,266 @@ async fn a_projection_applies_each_event_once_and_never_goes_back() {
     relay.dispatch_once().await.unwrap();
     assert_eq!(last_nom(db, "c-1").await, ("Tour C".into(), 3));
 }
+
+/// A durable subscriber of every event that notes, for each event it sees,
+/// the time of the relay's transaction — PostgreSQL's `now()`, which the
+/// back-off is computed from — and fails when told to.
+struct Noting {
+    fail: bool,
+    seen: parking_lot::Mutex<Vec<(Uuid, OffsetDateTime)>>,
+}
+
+impl Noting {
+    fn new(fail: bool) -> Arc<Self> {
+        Arc::new(Self {
+            fail,
+            seen: parking_lot::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// How many times it was handed an event.
+    fn calls(&self) -> usize {
+        self.seen.lock().len()
+    }
+
+    /// The time of the transaction in which it last saw an event.
+    fn last_now(&self) -> OffsetDateTime {
+        self.seen.lock().last().unwrap().1
+    }
+}
+
+#[async_trait]
+impl DurableSubscriber for Noting {
+    fn name(&self) -> &str {
+        "noting"
+    }
+
+    fn pattern(&self) -> &TopicPattern {
+        static ALL: std::sync::LazyLock<TopicPattern> = std::sync::LazyLock::new(TopicPattern::all);
+        &ALL
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &RelayedEvent,
+    ) -> Result<(), DurableError> {
+        #[derive(QueryableByName)]
+        struct Now {
+            #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+            now: OffsetDateTime,
+        }
+        let now: Now = sql_query("SELECT now() AS now").get_result(conn).await?;
+        self.seen.lock().push((event.event_id, now.now));
+        if self.fail {
+            return Err(DurableError::new("read model unavailable"));
+        }
+        Ok(())
+    }
+}
+
+/// What the relay stored about an event it could not dispatch.
+#[derive(QueryableByName, Debug)]
+struct HeldBack {
+    #[diesel(sql_type = Integer)]
+    dispatch_attempts: i32,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    retry_after: Option<OffsetDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    last_error: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    dispatched: bool,
+}
+
+async fn held_back(db: &Database, event_id: Uuid) -> HeldBack {
+    let mut conn = db.connection().await.unwrap();
+    sql_query(
+        "SELECT dispatch_attempts, retry_after, last_error, dispatched_at IS NOT NULL AS dispatched \
+         FROM event_logs WHERE event_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(event_id)
+    .get_result(&mut conn)
+    .await
+    .unwrap()
+}
+
+/// Ends the back-off of every held-back event now, as time passing would.
+async fn end_back_off(db: &Database) {
+    let mut conn = db.connection().await.unwrap();
+    sql_query(
+        "UPDATE event_logs SET retry_after = now() - interval '1 millisecond' \
+         WHERE retry_after IS NOT NULL AND dispatched_at IS NULL",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+fn backing_off(base: Duration, max: Duration) -> RelayConfig {
+    RelayConfig {
+        retry_base: base,
+        retry_max: max,
+        ..fast_config()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_whose_durable_subscriber_failed_is_not_claimed_again_before_retry_after() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let failed = event("refused");
+    append_committed(db, vec![failed.clone()]).await;
+    let bus = Arc::new(RecordingBus::default());
+    let subscriber = Noting::new(true);
+    let relay = OutboxRelay::new(
+        db.clone(),
+        bus.clone(),
+        backing_off(Duration::from_secs(3600), Duration::from_secs(7200)),
+    )
+    .with_durable_subscriber(subscriber.clone());
+
+    assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+    let first = held_back(db, failed.event_id).await;
+    assert_eq!(first.dispatch_attempts, 1);
+    assert_eq!(
+        first.retry_after,
+        Some(subscriber.last_now() + time::Duration::hours(1)),
+        "held back for retry_base"
+    );
+    assert_eq!(
+        first.last_error.as_deref(),
+        Some("durable subscriber `noting`: read model unavailable")
+    );
+
+    // Before retry_after: not claimed, not handed to the subscriber, not
+    // counted, and the stored back-off is left as it was.
+    for _ in 0..3 {
+        assert_eq!(relay.dispatch_once().await.unwrap(), 0);
+    }
+    assert_eq!(subscriber.calls(), 1);
+    let still = held_back(db, failed.event_id).await;
+    assert_eq!(still.dispatch_attempts, 1);
+    assert_eq!(still.retry_after, first.retry_after);
+    assert!(!still.dispatched);
+    assert!(bus.ids().is_empty());
+
+    // Once it is due, the relay tries again.
+    end_back_off(db).await;
+    assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+    assert_eq!(subscriber.calls(), 2);
+    assert_eq!(held_back(db, failed.event_id).await.dispatch_attempts, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_back_off_doubles_per_attempt_from_retry_base_and_is_capped_at_retry_max() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let failed = event("refused");
+    append_committed(db, vec![failed.clone()]).await;
+    let subscriber = Noting::new(true);
+    let relay = OutboxRelay::new(
+        db.clone(),
+        Arc::new(RecordingBus::default()),
+        backing_off(Duration::from_secs(1), Duration::from_secs(10)),
+    )
+    .with_durable_subscriber(subscriber.clone());
+
+    // Attempt n waits retry_base × 2^(n-1), at most retry_max.
+    for (attempt, seconds) in [(1, 1), (2, 2), (3, 4), (4, 8), (5, 10), (6, 10)] {
+        assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+        let state = held_back(db, failed.event_id).await;
+        assert_eq!(state.dispatch_attempts, attempt);
+        assert_eq!(
+            state.retry_after.unwrap() - subscriber.last_now(),
+            time::Duration::seconds(seconds),
+            "wait after attempt {attempt}"
+        );
+        end_back_off(db).await;
+    }
+
+    // An event failing for a very long time still gets retry_max, not an
+    // arithmetic overflow (2^5000 ms does not fit a float8).
+    {
+        let mut conn = db.connection().await.unwrap();
+        sql_query("UPDATE event_logs SET dispatch_attempts = 5000 WHERE event_id = $1")
+            .bind::<diesel::sql_types::Uuid, _>(failed.event_id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+    let state = held_back(db, failed.event_id).await;
+    assert_eq!(state.dispatch_attempts, 5001);
+    assert_eq!(
+        state.retry_after.unwrap() - subscriber.last_now(),
+        time::Duration::seconds(10)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_row_is_held_back_with_its_reason_and_blocks_only_its_own_aggregate() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let now = OffsetDateTime::now_utc();
+    let broken = typed("chantier.updated", "chantier-1", now);
+    let after_broken = typed("chantier.updated", "chantier-1", now);
+    let elsewhere = typed("chantier.updated", "chantier-2", now);
+    append_committed(
+        db,
+        vec![broken.clone(), after_broken.clone(), elsewhere.clone()],
+    )
+    .await;
+    // Edited by hand into a type name the table's CHECK accepts (it has no
+    // length limit) but no envelope can carry (255 characters at most).
+    {
+        let mut conn = db.connection().await.unwrap();
+        let edited = sql_query(
+            "UPDATE event_logs SET event_type = 'chantier.' || repeat('x', 300) \
+             WHERE event_id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(broken.event_id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(edited, 1);
+    }
+    let bus = Arc::new(RecordingBus::default());
+    let subscriber = Noting::new(false);
+    let relay = OutboxRelay::new(
+        db.clone(),
+        bus.clone(),
+        backing_off(Duration::from_secs(3600), Duration::from_secs(7200)),
+    )
+    .with_durable_subscriber(subscriber.clone());
+
+    assert_eq!(
+        relay.dispatch_once().await.unwrap(),
+        2,
+        "the unreadable row held back, the other aggregate's event sent"
+    );
+    assert_eq!(bus.ids(), vec![elsewhere.event_id]);
+    let held = held_back(db, broken.event_id).await;
+    assert!(!held.dispatched);
+    assert_eq!(held.dispatch_attempts, 1);
+    let reason = held.last_error.unwrap();
+    assert!(
+        reason.contains(&broken.event_id.to_string()) && reason.contains("longer than 255"),
+        "{reason}"
+    );
+    // Same transaction as the event the subscriber saw: same now().
+    assert_eq!(
+        held.retry_after,
+        Some(subscriber.last_now() + time::Duration::hours(1))
+    );
+    // Its own aggregate waits behind it, without a failure of its own.
+    let waiting = held_back(db, after_broken.event_id).await;
+    assert!(!waiting.dispatched);
+    assert_eq!(waiting.dispatch_attempts, 0);
+
+    // Other aggregates keep flowing while it is held back.
+    let later = typed("user.created", "user-1", now);
+    append_committed(db, vec![later.clone()]).await;
+    assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+    assert_eq!(bus.ids(), vec![elsewhere.event_id, later.event_id]);
+    assert!(!held_back(db, after_broken.event_id).await.dispatched);
+}

@@ -78,7 +78,35 @@ async fn publish(db: &Database, relay: &OutboxRelay, events: Vec<EventEnvelope>)
     })
     .await
     .unwrap();
+    dispatch_all(db, relay).await;
+}
+
+/// Runs the relay until it has nothing left, then checks that every event
+/// went out. `dispatch_once` also counts the events it holds back (a durable
+/// subscriber failed: the fan-out's insert, say), and a held-back event is
+/// not claimed again before its back-off ends, so an empty cycle alone
+/// proves nothing: the outbox itself must be drained.
+async fn dispatch_all(db: &Database, relay: &OutboxRelay) {
     while relay.dispatch_once().await.unwrap() > 0 {}
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        undispatched: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        last_error: Option<String>,
+    }
+    let held: Held = sql_query(
+        "SELECT count(*) AS undispatched, max(last_error) AS last_error \
+         FROM event_logs WHERE dispatched_at IS NULL",
+    )
+    .get_result(&mut db.connection().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(
+        held.undispatched, 0,
+        "events held back by the relay: {:?}",
+        held.last_error
+    );
 }
 
 async fn insert_webhook(db: &Database, owner: Uuid, role: Role, patterns: &[&str]) -> Webhook {
@@ -172,7 +200,9 @@ async fn an_event_fans_out_once_per_recipient_with_its_exact_body() {
         .unwrap();
     assert_eq!(marked, 1);
     drop(conn);
-    while relay.dispatch_once().await.unwrap() > 0 {}
+    // Dispatched again, not held back on the unique (webhook_id, event_id)…
+    dispatch_all(db, &relay).await;
+    // …and without a second job.
     assert_eq!(jobs(db).await, fanned);
 
     // webhook.test is never fanned out, even to `*`.
@@ -370,21 +400,38 @@ async fn an_expired_lease_is_reclaimed_and_the_old_worker_can_no_longer_record()
     let webhooks = three_webhooks(db).await;
     queue_jobs(db, &webhooks[..1], 1).await;
     let (dead, alive) = (Uuid::now_v7(), Uuid::now_v7());
-    let taken = claim(
-        db,
-        &Claim {
-            lease: Duration::from_millis(300),
-            ..claim_of(dead, 10)
-        },
-    )
-    .await;
+    let taken = claim(db, &claim_of(dead, 10)).await;
     assert_eq!(taken.len(), 1);
     assert!(claim(db, &claim_of(alive, 10)).await.is_empty(), "leased");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The worker dies and its lease runs out: moved into the past here
+    // rather than waited for, so that a slow machine cannot decide.
+    let expired = sql_query(
+        "UPDATE webhook_deliveries SET lease_until = now() - interval '1 second' \
+         WHERE id = $1 AND leased_by = $2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(taken[0].id)
+    .bind::<diesel::sql_types::Uuid, _>(dead)
+    .execute(&mut db.connection().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(expired, 1);
     let reclaimed = claim(db, &claim_of(alive, 10)).await;
     assert_eq!(reclaimed.len(), 1);
     assert_eq!(reclaimed[0].id, taken[0].id);
     assert_eq!(reclaimed[0].attempt, 0, "the lost attempt is not counted");
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) AS count FROM webhook_deliveries WHERE id = '{}' \
+                 AND leased_by = '{alive}' AND lease_until > now()",
+                taken[0].id
+            )
+        )
+        .await,
+        1,
+        "a fresh lease, to the live worker"
+    );
 
     let done = |id| JobUpdate {
         id,
@@ -738,6 +785,19 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
     .execute(&mut conn)
     .await
     .unwrap();
+    // Unfinished deliveries as old: the third, still in flight, and one
+    // that never got its first attempt. Still queued, they stay whatever
+    // their age.
+    queue_jobs(db, &webhooks[..1], 1).await;
+    let aged = sql_query(
+        "UPDATE webhook_deliveries SET created_at = now() - interval '100 days', \
+         updated_at = now() - interval '100 days', \
+         next_attempt_at = now() - interval '100 days' WHERE finished_at IS NULL",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(aged, 2);
     let cutoff = now() - time::Duration::days(90);
     assert_eq!(
         DeliveryAttemptsRetention
@@ -769,8 +829,18 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
     );
     assert_eq!(
         count(&test_db, "SELECT count(*) AS count FROM webhook_deliveries").await,
-        2,
+        3,
         "the recent and the queued deliveries stay"
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE finished_at IS NULL \
+             AND created_at < now() - interval '90 days'"
+        )
+        .await,
+        2,
+        "the old unfinished deliveries stay"
     );
     assert_eq!(
         count(

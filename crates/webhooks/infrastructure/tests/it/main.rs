@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod deliveries;
+mod engine;
+mod receiver;
 mod repository;
 mod scoping;
 mod support;

@@ -1,0 +1,352 @@
+//! User administration: creating users (and the first administrator, from
+//! the CLI), reading and listing them, changing their names, role or active
+//! flag, deactivating them; each command publishes its events with the
+//! change.
+
+use std::sync::Arc;
+
+use hub_identity_domain::{
+    Email, NewUser, PersonName, PlainPassword, TypeUtilisateur, User, UserChanges, UserError,
+};
+use hub_kernel::{
+    Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, Role, ValidationErrors,
+};
+use uuid::Uuid;
+
+use crate::ports::{
+    HashError, PasswordHasher, RepositoryError, Tokens, UserFilter, UserRepository,
+};
+
+/// Raw input of user creation; validated by the use case.
+#[derive(Debug, Clone)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub password: String,
+    pub nom: String,
+    pub prenom: String,
+    pub role: Role,
+    pub type_utilisateur: TypeUtilisateur,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("a user with the email {0} already exists")]
+    DuplicateEmail(String),
+    /// Too many password hashes in progress: nothing was written.
+    #[error("too many password operations are in progress; retry shortly")]
+    Busy,
+    #[error("user creation is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<HashError> for CreateUserError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Failed(reason) => Self::Unavailable(reason),
+        }
+    }
+}
+
+impl From<RepositoryError> for CreateUserError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::DuplicateEmail => Self::DuplicateEmail(String::new()),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Creates a user (administrators) and publishes `user.created`.
+pub struct CreateUser {
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    clock: Arc<dyn Clock>,
+}
+
+impl CreateUser {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            clock,
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        input: CreateUserInput,
+    ) -> Result<User, CreateUserError> {
+        let mut errors = ValidationErrors::new();
+        let email = errors.check("email", "invalid", Email::parse(&input.email));
+        let password = errors.check("password", "invalid", PlainPassword::parse(&input.password));
+        let nom = errors.check("nom", "invalid", PersonName::parse(&input.nom));
+        let prenom = errors.check("prenom", "invalid", PersonName::parse(&input.prenom));
+        let (Some(email), Some(password), Some(nom), Some(prenom)) = (email, password, nom, prenom)
+        else {
+            return Err(CreateUserError::Invalid(errors));
+        };
+        let duplicate = |email: &Email| CreateUserError::DuplicateEmail(email.to_string());
+        if self.users.find_by_email(&email).await?.is_some() {
+            return Err(duplicate(&email));
+        }
+        let hash = self.hasher.hash(&password).await?;
+        let (user, created) = User::register(
+            NewUser {
+                email: email.clone(),
+                nom,
+                prenom,
+                role: input.role,
+                type_utilisateur: input.type_utilisateur,
+            },
+            hash,
+            self.clock.now(),
+        );
+        let events = [wrap(&created, context, self.clock.as_ref())
+            .map_err(|e| CreateUserError::Unavailable(e.to_string()))?];
+        match self.users.insert(&user, &events).await {
+            // Another request created the same email between our check and our insert.
+            Err(RepositoryError::DuplicateEmail) => Err(duplicate(&email)),
+            other => other.map(|()| user).map_err(CreateUserError::from),
+        }
+    }
+}
+
+/// What `create-admin` did.
+#[derive(Debug)]
+pub enum CreateAdminOutcome {
+    Created(User),
+    AlreadyExists,
+}
+
+/// Bootstraps an administrator from the CLI; idempotent on the email.
+pub struct CreateAdmin {
+    create: CreateUser,
+}
+
+impl CreateAdmin {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            create: CreateUser::new(users, hasher, clock),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        email: String,
+        password: String,
+        nom: String,
+        prenom: String,
+    ) -> Result<CreateAdminOutcome, CreateUserError> {
+        let input = CreateUserInput {
+            email,
+            password,
+            nom,
+            prenom,
+            role: Role::Admin,
+            type_utilisateur: TypeUtilisateur::Employe,
+        };
+        match self
+            .create
+            .execute(&CommandContext::system(Some("cli".to_owned())), input)
+            .await
+        {
+            Ok(user) => Ok(CreateAdminOutcome::Created(user)),
+            Err(CreateUserError::DuplicateEmail(_)) => Ok(CreateAdminOutcome::AlreadyExists),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// Failures of the commands on an existing user.
+#[derive(Debug, thiserror::Error)]
+pub enum UserCommandError {
+    #[error("no user with this id")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error(transparent)]
+    Rule(#[from] UserError),
+    #[error("user administration is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RepositoryError> for UserCommandError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::NotFound => Self::NotFound,
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<EnvelopeError> for UserCommandError {
+    fn from(error: EnvelopeError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+pub struct GetUser {
+    users: Arc<dyn UserRepository>,
+}
+
+impl GetUser {
+    pub fn new(users: Arc<dyn UserRepository>) -> Self {
+        Self { users }
+    }
+
+    pub async fn execute(&self, id: Uuid) -> Result<User, UserCommandError> {
+        self.users
+            .find_by_id(id)
+            .await?
+            .ok_or(UserCommandError::NotFound)
+    }
+}
+
+pub struct ListUsers {
+    users: Arc<dyn UserRepository>,
+}
+
+impl ListUsers {
+    pub fn new(users: Arc<dyn UserRepository>) -> Self {
+        Self { users }
+    }
+
+    pub async fn execute(
+        &self,
+        filter: &UserFilter,
+        page: Page,
+    ) -> Result<(Vec<User>, u64), UserCommandError> {
+        Ok(self.users.list(filter, page).await?)
+    }
+}
+
+/// Raw input of a user update; absent fields are left unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateUserInput {
+    pub nom: Option<String>,
+    pub prenom: Option<String>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
+/// Changes names, role or active flag; publishes `user.updated` and/or
+/// `user.deactivated`, or nothing when nothing changed.
+pub struct UpdateUser {
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl UpdateUser {
+    pub fn new(users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { users, clock }
+    }
+
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        input: UpdateUserInput,
+    ) -> Result<User, UserCommandError> {
+        let mut errors = ValidationErrors::new();
+        let nom = input
+            .nom
+            .as_deref()
+            .map(|n| errors.check("nom", "invalid", PersonName::parse(n)));
+        let prenom = input
+            .prenom
+            .as_deref()
+            .map(|p| errors.check("prenom", "invalid", PersonName::parse(p)));
+        if !errors.is_empty() {
+            return Err(UserCommandError::Invalid(errors));
+        }
+        let mut user = self
+            .users
+            .find_by_id(id)
+            .await?
+            .ok_or(UserCommandError::NotFound)?;
+        let outcome = user.update(
+            UserChanges {
+                nom: nom.flatten(),
+                prenom: prenom.flatten(),
+                role: input.role,
+                is_active: input.is_active,
+            },
+            acting_user(context),
+            self.clock.now(),
+        )?;
+        let mut events = Vec::new();
+        if let Some(updated) = &outcome.updated {
+            events.push(wrap(updated, context, self.clock.as_ref())?);
+        }
+        if let Some(deactivated) = &outcome.deactivated {
+            events.push(wrap(deactivated, context, self.clock.as_ref())?);
+        }
+        // Deactivation also ends the user's tokens, so that reactivating
+        // the account does not bring them back.
+        let tokens = if outcome.deactivated.is_some() {
+            Tokens::Revoke
+        } else {
+            Tokens::Keep
+        };
+        if !events.is_empty() {
+            self.users.update(&user, tokens, &events).await?;
+        }
+        Ok(user)
+    }
+}
+
+/// Deactivates a user; their tokens stop working at once, and for good
+/// (reactivation does not revive them).
+pub struct DeactivateUser {
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl DeactivateUser {
+    pub fn new(users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { users, clock }
+    }
+
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+    ) -> Result<User, UserCommandError> {
+        let mut user = self
+            .users
+            .find_by_id(id)
+            .await?
+            .ok_or(UserCommandError::NotFound)?;
+        if let Some(deactivated) = user.deactivate(acting_user(context), self.clock.now())? {
+            let events = [wrap(&deactivated, context, self.clock.as_ref())?];
+            self.users.update(&user, Tokens::Revoke, &events).await?;
+        }
+        Ok(user)
+    }
+}
+
+/// The user a command acts as; the system (no actor) is the nil id, which
+/// is never a user, so self-lockout rules never apply to it.
+fn acting_user(context: &CommandContext) -> Uuid {
+    context.actor.map_or(Uuid::nil(), |actor| actor.user_id)
+}
+
+fn wrap<E: DomainEvent>(
+    event: &E,
+    context: &CommandContext,
+    clock: &dyn Clock,
+) -> Result<EventEnvelope, EnvelopeError> {
+    EventEnvelope::wrap(event, &context.metadata(), clock.now())
+}

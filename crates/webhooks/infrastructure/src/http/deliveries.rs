@@ -1,0 +1,285 @@
+//! The delivery routes of one of your webhooks: its delivery log, a test
+//! event, and sending deliveries again (`/api/v1/webhooks/{id}/deliveries`,
+//! `…/test`, `…/deliveries/{delivery_id}/retry`, `…/recover`).
+
+use actix_web::{HttpResponse, web};
+use hub_kernel::EventType;
+use hub_platform_http::auth::{AdminOrConducteur, Authorized};
+use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::{Problem, RequestId, extractors};
+use hub_webhooks_application::AttemptFilter;
+use hub_webhooks_domain::DeliveryAttempt;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{WebhookPath, WebhooksHttp, webhook_error};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryListQuery {
+    /// Attempts to skip (default 0).
+    skip: Option<u64>,
+    /// Page size, 1 to 100 (default 50).
+    limit: Option<u64>,
+    /// Only successful (`true`) or failed (`false`) attempts.
+    success: Option<bool>,
+    /// Only attempts of this event type, e.g. `chantier.created`.
+    event_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DeliveryPath {
+    /// The webhook's id.
+    id: Uuid,
+    /// A delivery's id (`delivery_id` in the log), or the `id` of one of its attempts.
+    delivery_id: Uuid,
+}
+
+/// One attempt of the delivery log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryAttemptResponse {
+    /// This attempt.
+    id: Uuid,
+    /// The delivery (one per webhook and event; its attempts share it).
+    delivery_id: Uuid,
+    /// The event, also sent as `webhook-id`.
+    event_id: Uuid,
+    #[schema(example = "chantier.created")]
+    event_type: String,
+    /// 1 for the first attempt of the delivery.
+    #[schema(example = 1)]
+    attempt: u32,
+    /// A 2xx answer.
+    success: bool,
+    /// The receiver's HTTP status, when it answered.
+    #[schema(example = 200)]
+    status_code: Option<u16>,
+    /// The first KiB of the answer's body (invalid UTF-8 replaced).
+    response_body: Option<String>,
+    /// Why the attempt failed: `timeout`, `connect`, `dns`, `ssrf_refused`,
+    /// `tls`, `http_status` or `redirect`.
+    #[schema(example = json!(null))]
+    error_kind: Option<&'static str>,
+    error_message: Option<String>,
+    /// From the request's start to the end of the answer (or the failure).
+    duration_ms: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    attempted_at: OffsetDateTime,
+    /// Where the delivery stands now: `pending` (a retry is scheduled),
+    /// `in_flight`, `succeeded`, `failed` (its last attempt failed) or
+    /// `cancelled` (the webhook was deactivated before it was sent).
+    #[schema(example = "succeeded")]
+    delivery_status: &'static str,
+}
+
+impl From<DeliveryAttempt> for DeliveryAttemptResponse {
+    fn from(attempt: DeliveryAttempt) -> Self {
+        Self {
+            id: attempt.id,
+            delivery_id: attempt.delivery_id,
+            event_id: attempt.event_id,
+            event_type: attempt.event_type,
+            attempt: attempt.attempt,
+            success: attempt.success,
+            status_code: attempt.status_code,
+            response_body: attempt.response_body,
+            error_kind: attempt.error_kind.map(|kind| kind.as_str()),
+            error_message: attempt.error_message,
+            duration_ms: attempt.duration_ms,
+            attempted_at: attempt.attempted_at,
+            delivery_status: attempt.delivery_status.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryListResponse {
+    total: u64,
+    deliveries: Vec<DeliveryAttemptResponse>,
+}
+
+/// A queued test event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestEventResponse {
+    /// The `webhook.test` event (the request's `webhook-id`).
+    event_id: Uuid,
+    /// Its delivery, to find its attempts in the log.
+    delivery_id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetryResponse {
+    delivery_id: Uuid,
+    /// Always `pending`: due now.
+    #[schema(example = "pending")]
+    status: &'static str,
+}
+
+/// The window of deliveries to send again.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverRequest {
+    /// Deliveries created at or after this instant (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-26T08:00:00Z")]
+    since: OffsetDateTime,
+    /// …and before this one, when given.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    until: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoverResponse {
+    /// Deliveries queued again.
+    requeued: u64,
+}
+
+/// The delivery log of one of your webhooks: every attempt, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    params(WebhookPath, DeliveryListQuery), security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = DeliveryListResponse),
+        (status = 400, description = "`limit` outside 1–100, a malformed `event_type` (`invalid_query`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn list_deliveries(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    path: web::Path<WebhookPath>,
+    query: web::Query<DeliveryListQuery>,
+) -> Result<web::Json<DeliveryListResponse>, Problem> {
+    let query = query.into_inner();
+    let page = extractors::page(query.skip, query.limit)?;
+    let event_type = query
+        .event_type
+        .map(|raw| {
+            EventType::parse(raw.clone()).map_err(|e| {
+                Problem::bad_request("invalid_query", format!("event_type `{raw}` {e}"))
+            })
+        })
+        .transpose()?;
+    let filter = AttemptFilter {
+        success: query.success,
+        event_type: event_type.map(|t| t.as_str().to_owned()),
+    };
+    let (attempts, total) = state
+        .deliveries
+        .execute(user.actor.user_id, path.id, &filter, page)
+        .await
+        .map_err(webhook_error)?;
+    Ok(web::Json(DeliveryListResponse {
+        total,
+        deliveries: attempts
+            .into_iter()
+            .map(DeliveryAttemptResponse::from)
+            .collect(),
+    }))
+}
+
+/// Send a `webhook.test` event to this webhook only — even an inactive one —
+/// through the normal delivery pipeline. Its attempts appear in the log.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(WebhookPath),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, description = "Queued", body = TestEventResponse),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.test` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn send_test(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+) -> Result<HttpResponse, Problem> {
+    let queued = state
+        .test
+        .execute(&request_id.command_context(user.actor), path.id)
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, event_id = %queued.event_id, "webhook test event queued");
+    Ok(HttpResponse::Accepted().json(TestEventResponse {
+        event_id: queued.event_id,
+        delivery_id: queued.delivery_id,
+    }))
+}
+
+/// Send one delivery again, now. A finished delivery gets the webhook's
+/// full number of attempts again; the request carries the same `webhook-id`.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
+    params(DeliveryPath), security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, description = "Due now", body = RetryResponse),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`) or no such delivery of it (`delivery_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "The webhook is inactive (`webhook_inactive`) or the delivery is being sent (`delivery_in_progress`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn retry_delivery(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<DeliveryPath>,
+) -> Result<HttpResponse, Problem> {
+    let delivery_id = state
+        .retry
+        .execute(
+            &request_id.command_context(user.actor),
+            path.id,
+            path.delivery_id,
+        )
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, %delivery_id, "webhook delivery queued again");
+    Ok(HttpResponse::Accepted().json(RetryResponse {
+        delivery_id,
+        status: "pending",
+    }))
+}
+
+/// Send again every delivery of this webhook created in a window that did
+/// not succeed (failed, or cancelled while the webhook was inactive) — after
+/// an outage of the receiver.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/recover", tag = "webhooks", params(WebhookPath),
+    request_body = RecoverRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, description = "Queued again", body = RecoverResponse),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "The webhook is inactive (`webhook_inactive`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`until` not after `since`, or a malformed body", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn recover_deliveries(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+    body: web::Json<RecoverRequest>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let requeued = state
+        .recover
+        .execute(
+            &request_id.command_context(user.actor),
+            path.id,
+            body.since,
+            body.until,
+        )
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, requeued, "webhook deliveries recovered");
+    Ok(HttpResponse::Accepted().json(RecoverResponse { requeued }))
+}

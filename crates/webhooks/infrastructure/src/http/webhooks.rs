@@ -1,0 +1,390 @@
+//! The subscription routes: create, list, read, change and delete your
+//! webhooks, and rotate their signing secret (`/api/v1/webhooks`,
+//! `/api/v1/webhooks/{id}`, `/api/v1/webhooks/{id}/rotate-secret`).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use hub_platform_http::auth::{AdminOrConducteur, Authorized};
+use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::{Problem, RequestId, extractors};
+use hub_webhooks_application::{CreateWebhookInput, UpdateWebhookInput};
+use hub_webhooks_domain::Webhook;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{WebhookPath, WebhooksHttp, webhook_error};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookRequest {
+    /// The receiver: `https` only, no credentials, at most 2048 characters,
+    /// resolving only to public addresses.
+    #[schema(
+        example = "https://erp.example.com/hooks/hub-chantier",
+        max_length = 2048
+    )]
+    url: String,
+    /// 1 to 50 topic patterns (`*` matches one segment, or every remaining
+    /// segment in last position), each selecting at least one event type of
+    /// `GET /api/v1/event-types` (`webhook.test` excluded).
+    #[schema(example = json!(["chantier.*", "*.created"]))]
+    events: Vec<String>,
+    #[schema(example = "Synchronisation ERP", max_length = 500)]
+    description: Option<String>,
+    /// Also sign with the legacy `X-Hub-Chantier-Signature` header (an HMAC
+    /// of the body alone, replayable: only for receivers that cannot check
+    /// the Standard Webhooks headers). `false` by default.
+    #[serde(default)]
+    legacy_signature: bool,
+}
+
+/// Absent fields are left unchanged.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhookRequest {
+    #[schema(max_length = 2048)]
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    /// An empty string clears the description.
+    #[schema(max_length = 500)]
+    description: Option<String>,
+    /// `false` deactivates; `true` re-enables, which resets
+    /// `consecutive_failures` and clears `disabled_reason`.
+    is_active: Option<bool>,
+    retry_enabled: Option<bool>,
+    /// 0 to 10.
+    #[schema(minimum = 0, maximum = 10)]
+    max_retries: Option<u64>,
+    /// Send (`true`) or stop sending (`false`) the legacy
+    /// `X-Hub-Chantier-Signature` header.
+    legacy_signature: Option<bool>,
+}
+
+/// The body is optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// How long the previous secret keeps signing: 0 to 604800 s (7 days),
+    /// 86400 (24 h) by default.
+    #[schema(minimum = 0, maximum = 604800, example = 86400)]
+    grace_period_seconds: Option<u64>,
+}
+
+/// A webhook as the API shows it (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookResponse {
+    id: Uuid,
+    owner_id: Uuid,
+    url: String,
+    events: Vec<String>,
+    description: Option<String>,
+    is_active: bool,
+    /// Failed deliveries in a row; 10 deactivate the webhook.
+    consecutive_failures: u32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_triggered_at: Option<OffsetDateTime>,
+    retry_enabled: bool,
+    max_retries: u8,
+    /// Why the webhook was deactivated automatically, if it was.
+    disabled_reason: Option<String>,
+    /// Deliveries also carry the legacy `X-Hub-Chantier-Signature` header.
+    legacy_signature: bool,
+    /// Until when the secret replaced by the last rotation still signs.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    previous_secret_expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: OffsetDateTime,
+}
+
+impl From<&Webhook> for WebhookResponse {
+    fn from(webhook: &Webhook) -> Self {
+        Self {
+            id: webhook.id(),
+            owner_id: webhook.owner_id(),
+            url: webhook.url().as_str().to_owned(),
+            events: webhook.events().to_strings(),
+            description: webhook.description().map(|d| d.as_str().to_owned()),
+            is_active: webhook.is_active(),
+            consecutive_failures: webhook.consecutive_failures(),
+            last_triggered_at: webhook.last_triggered_at(),
+            retry_enabled: webhook.retry_enabled(),
+            max_retries: webhook.max_retries().get(),
+            disabled_reason: webhook.disabled_reason().map(str::to_owned),
+            legacy_signature: webhook.legacy_signature(),
+            previous_secret_expires_at: webhook.previous_secret().map(|p| p.expires_at),
+            created_at: webhook.created_at(),
+            updated_at: webhook.updated_at(),
+        }
+    }
+}
+
+/// A webhook and its signing secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookWithSecretResponse<'a> {
+    #[serde(flatten)]
+    webhook: WebhookResponse,
+    // Borrowed from the use case's PlainSecret (wiped on drop): no other
+    // copy is made before serialisation.
+    /// `whsec_` + base64 of 32 random bytes. Store it now: it is never shown again.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    secret: &'a str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookListResponse {
+    total: u64,
+    webhooks: Vec<WebhookResponse>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WebhookListQuery {
+    /// Webhooks to skip (default 0).
+    skip: Option<u64>,
+    /// Page size, 1 to 100 (default 50).
+    limit: Option<u64>,
+}
+
+/// Create a webhook; the answer holds its signing secret, shown this once.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, description = "Created; store `secret` now", body = WebhookWithSecretResponse),
+        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins and conducteurs have webhooks", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "Already 20 webhooks (`quota_exceeded`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`) or refused URL (`invalid_url`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.create` limit (10/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn create_webhook(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    body: web::Json<CreateWebhookRequest>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let input = CreateWebhookInput {
+        url: body.url,
+        events: body.events,
+        description: body.description,
+        legacy_signature: body.legacy_signature,
+    };
+    let created = state
+        .create
+        .execute(&request_id.command_context(user.actor), input)
+        .await
+        .map_err(webhook_error)?;
+    let webhook = &created.webhook;
+    tracing::info!(webhook_id = %webhook.id(), owner_id = %webhook.owner_id(), "webhook created");
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/webhooks/{}", webhook.id()),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(WebhookWithSecretResponse {
+            webhook: WebhookResponse::from(webhook),
+            secret: created.secret.expose(),
+        }))
+}
+
+/// Your webhooks, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/webhooks", tag = "webhooks", params(WebhookListQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = WebhookListResponse),
+        (status = 400, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn list_webhooks(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    query: web::Query<WebhookListQuery>,
+) -> Result<web::Json<WebhookListResponse>, Problem> {
+    let query = query.into_inner();
+    let page = extractors::page(query.skip, query.limit)?;
+    let (webhooks, total) = state
+        .list
+        .execute(user.actor.user_id, page)
+        .await
+        .map_err(webhook_error)?;
+    Ok(web::Json(WebhookListResponse {
+        total,
+        webhooks: webhooks.iter().map(WebhookResponse::from).collect(),
+    }))
+}
+
+/// One of your webhooks (404 for anyone else's).
+#[utoipa::path(
+    get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = WebhookResponse),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn get_webhook(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    path: web::Path<WebhookPath>,
+) -> Result<web::Json<WebhookResponse>, Problem> {
+    let webhook = state
+        .get
+        .execute(user.actor.user_id, path.id)
+        .await
+        .map_err(webhook_error)?;
+    Ok(web::Json(WebhookResponse::from(&webhook)))
+}
+
+/// Change URL, patterns, description, active flag, retries or legacy signature.
+#[utoipa::path(
+    patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
+    request_body = UpdateWebhookRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = WebhookResponse),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "Changed concurrently (`concurrent_update`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or unknown fields, refused URL", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn update_webhook(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+    body: web::Json<UpdateWebhookRequest>,
+) -> Result<web::Json<WebhookResponse>, Problem> {
+    let body = body.into_inner();
+    let input = UpdateWebhookInput {
+        url: body.url,
+        events: body.events,
+        description: body.description,
+        is_active: body.is_active,
+        retry_enabled: body.retry_enabled,
+        max_retries: body.max_retries,
+        legacy_signature: body.legacy_signature,
+    };
+    let webhook = state
+        .update
+        .execute(&request_id.command_context(user.actor), path.id, input)
+        .await
+        .map_err(webhook_error)?;
+    Ok(web::Json(WebhookResponse::from(&webhook)))
+}
+
+/// Delete one of your webhooks (frees a slot of the quota).
+#[utoipa::path(
+    delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn delete_webhook(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+) -> Result<HttpResponse, Problem> {
+    state
+        .delete
+        .execute(&request_id.command_context(user.actor), path.id)
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, "webhook deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Replace the signing secret; the previous one keeps signing during the
+/// grace period (deliveries carry both signatures). The body is optional.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(WebhookPath),
+    request_body(content = Option<RotateSecretRequest>, description = "Optional"),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Rotated; store `secret` now", body = WebhookWithSecretResponse),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 413, description = "Body over `HTTP_BODY_LIMIT` (`payload_too_large`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.rotate` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn rotate_secret(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    path: web::Path<WebhookPath>,
+    payload: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    let body = read_body(payload, state.body_limit).await?;
+    let request: RotateSecretRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateSecretRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            if e.is_data() {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    format!("the body does not have the expected shape: {e}"),
+                )
+            } else {
+                Problem::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+            }
+        })?
+    };
+    let rotated = state
+        .rotate
+        .execute(
+            &request_id.command_context(user.actor),
+            path.id,
+            request.grace_period_seconds,
+        )
+        .await
+        .map_err(webhook_error)?;
+    tracing::info!(webhook_id = %path.id, "webhook secret rotated");
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(WebhookWithSecretResponse {
+            webhook: WebhookResponse::from(&rotated.webhook),
+            secret: rotated.secret.expose(),
+        }))
+}
+
+/// Reads a whole body of at most `limit` bytes. Stops reading as soon as
+/// the limit is passed (a declared `Content-Length` or not), and answers
+/// like the JSON extractor does: `413 payload_too_large`.
+async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, Problem> {
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(error)) => Err(Problem::bad_request(
+            "invalid_body",
+            format!("the body could not be read: {error}"),
+        )),
+        Err(_) => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit} bytes"),
+        )),
+    }
+}

@@ -1,0 +1,279 @@
+//! The delivery engine itself — claim, sign, send, record — against a real
+//! PostgreSQL and a real local receiver: which secrets sign during and after
+//! a rotation's grace period, and what becomes of the queued deliveries of
+//! a webhook deactivated before their turn.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::sql_query;
+use diesel_async::RunQueryDsl;
+use hub_kernel::{Role, SystemClock};
+use hub_platform_outbound::{AllowList, FixtureResolver, OutboundClient, OutboundConfig};
+use hub_platform_postgres::Database;
+use hub_platform_test_db::TestDatabase;
+use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret};
+use hub_webhooks_application::{SecretVault, WebhookRepository};
+use hub_webhooks_domain::{
+    EndpointUrl, EventPatterns, GracePeriod, NewWebhook, PlainSecret, RetrySchedule,
+    TEST_EVENT_TYPE, Webhook, WebhookChanges,
+};
+use hub_webhooks_infrastructure::{
+    AeadSecretVault, DeliveryConfig, DeliveryEngine, DeliveryWaker, DieselWebhookRepository,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::receiver::{Receiver, Recorded};
+use crate::support::{count, now, vault};
+
+/// A stored, active webhook of a new admin, delivering to `url`; its secret.
+async fn webhook_to(db: &Database, vault: &AeadSecretVault, url: String) -> (Webhook, PlainSecret) {
+    let id = Uuid::now_v7();
+    let secret = vault.generate().unwrap();
+    let (webhook, created) = Webhook::create(
+        NewWebhook {
+            id,
+            owner_id: Uuid::now_v7(),
+            url: EndpointUrl::from_checked(url).unwrap(),
+            events: EventPatterns::restore(&["chantier.*".to_owned()]).unwrap(),
+            description: None,
+            legacy_signature: false,
+        },
+        vault.seal(id, &secret).unwrap(),
+        now(),
+    );
+    DieselWebhookRepository::new(db.clone())
+        .insert(&webhook, Role::Admin, &[crate::support::wrap(&created)], 20)
+        .await
+        .unwrap();
+    (webhook, secret)
+}
+
+/// Queues one due delivery of a new event of `event_type`; its event id.
+async fn queue(db: &Database, webhook: Uuid, event_type: &str) -> Uuid {
+    let event_id = Uuid::now_v7();
+    sql_query(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, \
+         max_attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, 4, now())",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+    .bind::<diesel::sql_types::Uuid, _>(webhook)
+    .bind::<diesel::sql_types::Uuid, _>(event_id)
+    .bind::<diesel::sql_types::Text, _>(event_type)
+    .bind::<diesel::sql_types::Text, _>(format!(r#"{{"event_id":"{event_id}"}}"#))
+    .execute(&mut db.connection().await.unwrap())
+    .await
+    .unwrap();
+    event_id
+}
+
+/// The engine as the app runs it, allowed to reach the local receiver.
+fn start_engine(db: &Database, vault: Arc<AeadSecretVault>) -> (CancellationToken, JoinHandle<()>) {
+    let client = OutboundClient::new(
+        OutboundConfig {
+            allow_http: true,
+            allowed_cidrs: AllowList::parse("127.0.0.0/8").unwrap(),
+            timeout: Duration::from_secs(5),
+            ..OutboundConfig::default()
+        },
+        Arc::new(FixtureResolver::new()),
+    )
+    .unwrap();
+    let engine = DeliveryEngine::new(
+        db.clone(),
+        client,
+        vault,
+        Arc::new(DieselWebhookRepository::new(db.clone())),
+        Arc::new(SystemClock),
+        DeliveryWaker::new(),
+        DeliveryConfig {
+            poll_interval: Duration::from_millis(50),
+            schedule: RetrySchedule::default(),
+            shutdown_grace: Duration::from_secs(5),
+            ..DeliveryConfig::default()
+        },
+    );
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(engine.run(shutdown.clone()));
+    (shutdown, running)
+}
+
+/// The `v1,` entries of the request's `webhook-signature`.
+fn signatures(request: &Recorded) -> Vec<String> {
+    request
+        .header("webhook-signature")
+        .unwrap()
+        .split(' ')
+        .filter(|entry| entry.starts_with("v1,"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `secret` verifies the request (any of its signatures).
+fn verifies(request: &Recorded, secret: &PlainSecret) -> bool {
+    let secret = WebhookSecret::parse(secret.expose()).unwrap();
+    let headers = WebhookHeaders::new(
+        request.header("webhook-id").unwrap(),
+        request.header("webhook-timestamp").unwrap(),
+        request.header("webhook-signature").unwrap(),
+    );
+    Verifier::new(&secret)
+        .verify_now(&headers, &request.body)
+        .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_previous_secret_signs_during_its_grace_period_and_not_after() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let vault = Arc::new(vault());
+    let (mut webhook, old) = webhook_to(db, &vault, receiver.url("/hooks")).await;
+    let new = vault.generate().unwrap();
+    webhook.rotate_secret(
+        vault.seal(webhook.id(), &new).unwrap(),
+        GracePeriod::DEFAULT,
+        now(),
+    );
+    DieselWebhookRepository::new(db.clone())
+        .update(&webhook, &[])
+        .await
+        .unwrap();
+    let (shutdown, running) = start_engine(db, vault.clone());
+
+    // During the grace period: one signature per secret, the new one first.
+    let during = queue(db, webhook.id(), "chantier.created").await;
+    let requests = receiver.wait_for(1).await;
+    let first = &requests[0];
+    assert_eq!(
+        first.header("webhook-id"),
+        Some(during.to_string().as_str())
+    );
+    assert_eq!(
+        signatures(first).len(),
+        2,
+        "{:?}",
+        first.header("webhook-signature")
+    );
+    assert!(verifies(first, &new), "the new secret verifies");
+    assert!(verifies(first, &old), "the previous secret still verifies");
+
+    // The grace period ends: the previous secret is still stored (nothing
+    // has written the webhook since), but the engine no longer signs with it.
+    sql_query(
+        "UPDATE webhooks SET previous_secret_expires_at = now() - interval '1 second' \
+         WHERE id = $1 AND previous_secret_ciphertext IS NOT NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(webhook.id())
+    .execute(&mut db.connection().await.unwrap())
+    .await
+    .unwrap();
+    let after = queue(db, webhook.id(), "chantier.updated").await;
+    let requests = receiver.wait_for(2).await;
+    let second = &requests[1];
+    assert_eq!(
+        second.header("webhook-id"),
+        Some(after.to_string().as_str())
+    );
+    assert_eq!(
+        signatures(second).len(),
+        1,
+        "{:?}",
+        second.header("webhook-signature")
+    );
+    assert!(verifies(second, &new));
+    assert!(!verifies(second, &old), "an expired secret signs nothing");
+
+    shutdown.cancel();
+    running.await.unwrap();
+}
+
+/// Polls until `sql` counts `expected` rows (at most 20 s).
+async fn eventually(what: &str, test_db: &TestDatabase, sql: &str, expected: i64) {
+    let started = Instant::now();
+    while count(test_db, sql).await != expected {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_queued_for_a_webhook_deactivated_since_are_cancelled_unsent() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(200).await;
+    let vault = Arc::new(vault());
+    let (mut webhook, _) = webhook_to(db, &vault, receiver.url("/hooks")).await;
+    queue(db, webhook.id(), "chantier.created").await;
+    queue(db, webhook.id(), "chantier.updated").await;
+    // Deactivated by its owner before the workers got to them…
+    webhook.update(
+        WebhookChanges {
+            is_active: Some(false),
+            ..WebhookChanges::default()
+        },
+        now(),
+    );
+    DieselWebhookRepository::new(db.clone())
+        .update(&webhook, &[])
+        .await
+        .unwrap();
+    // …while a test event, which an inactive webhook still gets, is queued too.
+    let test = queue(db, webhook.id(), TEST_EVENT_TYPE).await;
+    let (shutdown, running) = start_engine(db, vault);
+
+    eventually(
+        "every delivery to finish",
+        &test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries WHERE finished_at IS NOT NULL",
+        3,
+    )
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "only the test event was sent");
+    assert_eq!(
+        requests[0].header("webhook-id"),
+        Some(test.to_string().as_str())
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'cancelled' \
+             AND attempt = 0 AND last_error = 'the webhook was deactivated' \
+             AND event_type <> 'webhook.test'"
+        )
+        .await,
+        2,
+        "cancelled, no attempt counted"
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_delivery_attempts"
+        )
+        .await,
+        1,
+        "a cancelled delivery has no attempt in the log"
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) AS count FROM webhooks WHERE id = '{}' \
+                 AND NOT is_active AND consecutive_failures = 0",
+                webhook.id()
+            )
+        )
+        .await,
+        1,
+        "cancelling is not a failure of the receiver"
+    );
+}
