@@ -1,4 +1,4 @@
-//! Events of the chantiers context (catalog: `EVENTS.md`, section chantiers).
+//! Events of the chantiers context (catalog: `docs/EVENTS.md`, section chantiers).
 //!
 //! Every event carries the site's snapshot — `chantier_id, nom, adresse,
 //! statut, conducteur_ids, chef_chantier_ids` — so that other contexts (e.g.

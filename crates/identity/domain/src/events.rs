@@ -1,4 +1,4 @@
-//! Events of the identity context (catalog: `EVENTS.md`, section identity).
+//! Events of the identity context (catalog: `docs/EVENTS.md`, section identity).
 //! No password material ever appears in them.
 
 use hub_kernel::{Changes, DomainEvent, EventTypeInfo, Role};

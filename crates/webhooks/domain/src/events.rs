@@ -1,4 +1,4 @@
-//! Events of the webhooks context (catalog: `EVENTS.md`, section webhooks).
+//! Events of the webhooks context (catalog: `docs/EVENTS.md`, section webhooks).
 //! They never carry the receiver's URL (it may hold a token) nor any secret.
 
 use hub_kernel::{Changes, DomainEvent, EventTypeInfo};
