@@ -39,7 +39,7 @@ DEV_SECRET := apps/api/scripts/dev-secret.sh
 with_local_secrets = JWT_SECRET="$${JWT_SECRET:-$$($(DEV_SECRET) jwt_secret 48)}"; export JWT_SECRET; \
 	WEBHOOK_SECRETS_KEY="$${WEBHOOK_SECRETS_KEY:-$$($(DEV_SECRET) webhook_secrets_key 32)}"; export WEBHOOK_SECRETS_KEY;
 
-.PHONY: help run test lint deny db-start db-stop db-status migrate bench openapi
+.PHONY: help run test lint deny db-start db-stop db-status migrate bench openapi events-doc
 
 help: ## Show this help
 	@echo "Hub Chantier — make targets:"
@@ -110,3 +110,7 @@ bench: ## Run the benchmarks (criterion) against the same database set-up
 openapi: ## Regenerate docs/openapi.json (a test fails when it is stale)
 	$(CARGO) run -q -p hub-chantier -- openapi > docs/openapi.json.tmp
 	mv docs/openapi.json.tmp docs/openapi.json
+
+events-doc: ## Regenerate docs/EVENTS.md, the event catalog (a test fails when it is stale)
+	$(CARGO) run -q -p hub-chantier -- events-doc > docs/EVENTS.md.tmp
+	mv docs/EVENTS.md.tmp docs/EVENTS.md

@@ -30,6 +30,9 @@ pub enum Command {
     },
     /// Print the OpenAPI document (JSON) on standard output.
     Openapi,
+    /// Print the event catalog page, `docs/EVENTS.md` (Markdown), on
+    /// standard output: every event type, its data fields, an example.
+    EventsDoc,
     /// Delete webhook delivery attempts older than N days (and the finished
     /// deliveries they belong to), as the daily retention job does. Prints
     /// JSON: `{"deleted": n, "cutoff": …, "dry_run": false}`, or with

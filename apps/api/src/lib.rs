@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod events_doc;
 mod health;
 pub mod openapi;
 pub mod ops;

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use hub_chantier::cli::{Cli, Command};
 use hub_chantier::config::{Config, LogFormat, database_url_from_env};
-use hub_chantier::{openapi, server, telemetry};
+use hub_chantier::{events_doc, openapi, server, telemetry};
 use hub_identity_application::{CreateAdmin, CreateAdminOutcome, CreateUserError};
 use hub_identity_infrastructure::{Argon2Hasher, DieselUserRepository};
 use hub_kernel::SystemClock;
@@ -60,6 +60,14 @@ async fn main() -> anyhow::Result<()> {
             #[allow(clippy::print_stdout)]
             {
                 println!("{document}");
+            }
+            Ok(())
+        }
+        Command::EventsDoc => {
+            let page = events_doc::document().context("cannot generate the event catalog page")?;
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{page}");
             }
             Ok(())
         }

@@ -69,7 +69,7 @@ impl<'de> Deserialize<'de> for EventType {
 /// A typed event raised by a domain. Each context has its own event types and
 /// implements this trait; the payload is the `Serialize` form of the value.
 pub trait DomainEvent: Serialize {
-    /// `<aggregate>.<action>`, from the catalog (`EVENTS.md`).
+    /// `<aggregate>.<action>`, from the catalog (`docs/EVENTS.md`).
     fn event_type(&self) -> &'static str;
     /// What the event is about, e.g. `chantier`.
     fn aggregate_type(&self) -> &'static str;
@@ -107,7 +107,7 @@ pub enum EnvelopeError {
     PayloadNotObject(&'static str),
 }
 
-/// The uniform envelope of every event (DESIGN §2). Its JSON form is the
+/// The uniform envelope of every event (`docs/DESIGN.md` §2). Its JSON form is the
 /// contract shared by the outbox, the bus adapters and the event history API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,6 +1,6 @@
 //! Architecture rules of the Hub Chantier workspace, checked against its crate graph.
 //!
-//! The rules (see `docs/ARCHITECTURE.md` and DESIGN §1) are:
+//! The rules (see `docs/ARCHITECTURE.md` and `docs/DESIGN.md` §1) are:
 //!
 //! 1. a `domain` or `application` crate does not depend (normal or build
 //!    dependency) on a framework or runtime: `diesel*`, `deadpool*`, `actix*`,

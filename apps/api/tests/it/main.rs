@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod catalog;
 mod chantiers;
 mod deliveries;
 mod identity;

@@ -1,4 +1,4 @@
-//! Events of the identity context (catalog: `EVENTS.md`, section identity).
+//! Events of the identity context (catalog: `docs/EVENTS.md`, section identity).
 //! No password material ever appears in them.
 
 use hub_kernel::{Changes, DomainEvent, EventTypeInfo, Role};
@@ -10,27 +10,80 @@ use crate::TypeUtilisateur;
 
 /// `user.created`
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::user_created())]
 pub struct UserCreated {
+    /// The new user.
     pub user_id: Uuid,
+    /// Sign-in email, trimmed and in lower case.
     pub email: String,
+    /// Family name.
     pub nom: String,
+    /// Given name.
     pub prenom: String,
+    /// What the user may do (`docs/DESIGN.md` §4).
     pub role: Role,
+    /// Employment relation with the company.
     pub type_utilisateur: TypeUtilisateur,
 }
 
 /// `user.updated`
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::user_updated())]
 pub struct UserUpdated {
+    /// The user who changed.
     pub user_id: Uuid,
+    /// What changed, among `nom`, `prenom`, `role` and `is_active` (`false`
+    /// to `true` on a reactivation; a deactivation is `user.deactivated`).
     pub changes: Changes,
 }
 
 /// `user.deactivated`
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::user_deactivated())]
 pub struct UserDeactivated {
+    /// The deactivated user: they can no longer sign in and their tokens
+    /// stop working at once.
     pub user_id: Uuid,
+    /// The administrator who deactivated the user (`null` would mean the
+    /// system itself).
     pub deactivated_by: Option<Uuid>,
+}
+
+/// The examples of the catalog (`docs/EVENTS.md`, `GET /api/v1/event-types`):
+/// one story, an administrator creating then promoting a compagnon.
+mod examples {
+    use super::*;
+
+    /// The administrator who acts in every example of the catalog.
+    const ADMIN: Uuid = Uuid::from_u128(0x0192_f0a1_3c5e_7a10_8b2d_4e6f_8a9b_0c1d);
+    const KARIM: Uuid = Uuid::from_u128(0x0192_f0a1_3c5e_7d43_ae5f_6a8b_9c0d_1e3f);
+
+    pub(super) fn user_created() -> UserCreated {
+        UserCreated {
+            user_id: KARIM,
+            email: "karim.benali@durand-btp.fr".into(),
+            nom: "Benali".into(),
+            prenom: "Karim".into(),
+            role: Role::Compagnon,
+            type_utilisateur: TypeUtilisateur::Employe,
+        }
+    }
+
+    pub(super) fn user_updated() -> UserUpdated {
+        let mut changes = Changes::new();
+        changes.record("role", &Role::Compagnon, &Role::ChefChantier);
+        UserUpdated {
+            user_id: KARIM,
+            changes,
+        }
+    }
+
+    pub(super) fn user_deactivated() -> UserDeactivated {
+        UserDeactivated {
+            user_id: KARIM,
+            deactivated_by: Some(ADMIN),
+        }
+    }
 }
 
 macro_rules! user_event {

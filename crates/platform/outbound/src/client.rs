@@ -15,7 +15,7 @@ use crate::policy::AllowList;
 use crate::resolve::{NameResolver, ResolveError, VettingResolver};
 use crate::url::{DestinationRefused, UrlError, WebhookUrl};
 
-/// How the client behaves; the defaults are DESIGN §3's.
+/// How the client behaves; the defaults are those of `docs/DESIGN.md` §3.
 #[derive(Debug, Clone)]
 pub struct OutboundConfig {
     /// Accept `http://` destinations (`WEBHOOKS_ALLOW_HTTP`, development only).

@@ -1,7 +1,7 @@
 //! Which IP addresses a webhook may reach.
 //!
 //! [`forbidden_reason`] is the single source of truth for the refused ranges
-//! (DESIGN §3 "Outbound security"); [`AllowList`] is the operator's explicit
+//! (`docs/DESIGN.md` §3 "Outbound security", table in `docs/SECURITY.md`); [`AllowList`] is the operator's explicit
 //! override (`WEBHOOKS_ALLOWED_CIDRS`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

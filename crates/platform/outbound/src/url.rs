@@ -10,7 +10,7 @@ use url::{Host, Url};
 use crate::policy::{AllowList, Forbidden, ForbiddenAddress};
 use crate::resolve::{NameResolver, ResolveError, VetError, resolve_and_vet};
 
-/// Longest accepted URL, in characters (DESIGN §3 limits).
+/// Longest accepted URL, in characters (`docs/DESIGN.md` §3 limits).
 pub const MAX_URL_CHARS: usize = 2048;
 
 /// A destination the policy refused: the URL's host is, or resolves to, a

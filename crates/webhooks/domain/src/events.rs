@@ -1,4 +1,4 @@
-//! Events of the webhooks context (catalog: `EVENTS.md`, section webhooks).
+//! Events of the webhooks context (catalog: `docs/EVENTS.md`, section webhooks).
 //! They never carry the receiver's URL (it may hold a token) nor any secret.
 
 use hub_kernel::{Changes, DomainEvent, EventTypeInfo};
@@ -8,49 +8,147 @@ use uuid::Uuid;
 
 /// `webhook.created`
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::webhook_created())]
 pub struct WebhookCreated {
+    /// The webhook.
     pub webhook_id: Uuid,
+    /// The user who owns the webhook (and whose access decides what it
+    /// receives).
     pub owner_id: Uuid,
     /// The topic patterns subscribed to.
     pub events: Vec<String>,
+    /// Whether the webhook receives events.
     pub is_active: bool,
 }
 
 /// `webhook.updated`
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::webhook_updated())]
 pub struct WebhookUpdated {
+    /// The webhook.
     pub webhook_id: Uuid,
+    /// The user who owns the webhook.
     pub owner_id: Uuid,
+    /// The topic patterns subscribed to, after the change.
     pub events: Vec<String>,
+    /// Whether the webhook receives events, after the change.
     pub is_active: bool,
     /// Whether the receiver's URL changed (the URL itself is never in events).
     pub url_changed: bool,
+    /// What changed, among `events`, `description`, `is_active`,
+    /// `retry_enabled`, `max_retries`, `legacy_signature`, and on a
+    /// re-enabling or an automatic deactivation `consecutive_failures` and
+    /// `disabled_reason`. Never the URL nor a secret.
     pub changes: Changes,
 }
 
 /// `webhook.deleted`
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::webhook_deleted())]
 pub struct WebhookDeleted {
+    /// The webhook.
     pub webhook_id: Uuid,
+    /// The user who owned the webhook.
     pub owner_id: Uuid,
+    /// The topic patterns it was subscribed to.
     pub events: Vec<String>,
+    /// Whether it was active when deleted.
     pub is_active: bool,
 }
 
 /// `webhook.secret_rotated`
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::webhook_secret_rotated())]
 pub struct WebhookSecretRotated {
+    /// The webhook whose signing secret was replaced (neither secret is in
+    /// the event).
     pub webhook_id: Uuid,
+    /// The user who owns the webhook.
     pub owner_id: Uuid,
+    /// The topic patterns subscribed to.
     pub events: Vec<String>,
+    /// Whether the webhook receives events.
     pub is_active: bool,
 }
 
 /// `webhook.test`: sent on demand to one endpoint, never fanned out.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::webhook_test())]
 pub struct WebhookTest {
+    /// The webhook being tested: the only one that receives this event.
     pub webhook_id: Uuid,
+    /// A fixed human-readable text.
     pub message: String,
+}
+
+/// The examples of the catalog (`docs/EVENTS.md`, `GET /api/v1/event-types`):
+/// an administrator's webhook feeding an ERP.
+mod examples {
+    use super::*;
+
+    /// The administrator who acts in every example of the catalog.
+    const ADMIN: Uuid = Uuid::from_u128(0x0192_f0a1_3c5e_7a10_8b2d_4e6f_8a9b_0c1d);
+    const WEBHOOK: Uuid = Uuid::from_u128(0x0193_c2d5_8e1f_7a92_b3c4_5d6e_7f8a_9b0c);
+
+    fn patterns() -> Vec<String> {
+        vec!["chantier.*".into(), "*.created".into()]
+    }
+
+    pub(super) fn webhook_created() -> WebhookCreated {
+        WebhookCreated {
+            webhook_id: WEBHOOK,
+            owner_id: ADMIN,
+            events: patterns(),
+            is_active: true,
+        }
+    }
+
+    /// The automatic deactivation after too many failed deliveries.
+    pub(super) fn webhook_updated() -> WebhookUpdated {
+        let mut changes = Changes::new();
+        changes.record("is_active", &true, &false);
+        changes.record(
+            "disabled_reason",
+            &None,
+            &Some(
+                "deactivated after 10 consecutive failed deliveries \
+                 (last: the receiver answered HTTP 503)",
+            ),
+        );
+        WebhookUpdated {
+            webhook_id: WEBHOOK,
+            owner_id: ADMIN,
+            events: patterns(),
+            is_active: false,
+            url_changed: false,
+            changes,
+        }
+    }
+
+    pub(super) fn webhook_deleted() -> WebhookDeleted {
+        WebhookDeleted {
+            webhook_id: WEBHOOK,
+            owner_id: ADMIN,
+            events: patterns(),
+            is_active: false,
+        }
+    }
+
+    pub(super) fn webhook_secret_rotated() -> WebhookSecretRotated {
+        WebhookSecretRotated {
+            webhook_id: WEBHOOK,
+            owner_id: ADMIN,
+            events: patterns(),
+            is_active: true,
+        }
+    }
+
+    pub(super) fn webhook_test() -> WebhookTest {
+        WebhookTest {
+            webhook_id: WEBHOOK,
+            message: "Test event sent from Hub Chantier: your endpoint receives webhooks.".into(),
+        }
+    }
 }
 
 macro_rules! webhook_event {

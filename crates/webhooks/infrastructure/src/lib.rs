@@ -21,7 +21,7 @@ mod scope;
 mod statement;
 mod vault;
 
-pub use catalog::{DuplicateEventType, StaticEventCatalog};
+pub use catalog::StaticEventCatalog;
 pub use context::{CONTEXT, WebhooksSettings, parse_retry_schedule};
 pub use delivery::{
     DeliveryAttemptsRetention, DeliveryConfig, DeliveryEngine, DeliveryFanOut, DeliveryWaker,
