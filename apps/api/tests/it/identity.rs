@@ -3,41 +3,13 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use diesel::sql_types::{BigInt, Jsonb, Text};
-use diesel::{QueryableByName, sql_query};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use hub_platform_test_db::TestDatabase;
 use serde_json::{Value, json};
 
-use crate::support::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, Running, bootstrap_admin, http, start, start_with,
-};
-
-async fn app() -> (TestDatabase, Running) {
-    let test_db = TestDatabase::new().await;
-    bootstrap_admin(test_db.url()).await;
-    let app = start(test_db.url()).await;
-    (test_db, app)
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
-async fn count(test_db: &TestDatabase, sql: &str) -> i64 {
-    let mut conn = AsyncPgConnection::establish(test_db.url()).await.unwrap();
-    sql_query(sql)
-        .get_result::<Count>(&mut conn)
-        .await
-        .unwrap()
-        .count
-}
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Role, TestHub, http};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_returns_a_bearer_token_and_a_strict_cookie() {
-    let (_db, app) = app().await;
+    let mut app = TestHub::start().await;
     let response = http()
         .post(app.url("/api/v1/auth/login"))
         .json(&json!({ "email": "ADMIN@hub-chantier.test", "password": ADMIN_PASSWORD }))
@@ -105,7 +77,7 @@ async fn login_returns_a_bearer_token_and_a_strict_cookie() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_and_unknown_email_get_the_same_answer() {
-    let (_db, app) = app().await;
+    let mut app = TestHub::start().await;
     let attempt = |email: &'static str, password: &'static str| {
         let url = app.url("/api/v1/auth/login");
         async move {
@@ -142,9 +114,7 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_is_rate_limited_per_address() {
-    let test_db = TestDatabase::new().await;
-    bootstrap_admin(test_db.url()).await;
-    let app = start_with(test_db.url(), &[("RATE_LIMITS", "auth.login=3/min")]).await;
+    let mut app = TestHub::start_with(&[("RATE_LIMITS", "auth.login=3/min")]).await;
     let mut statuses = Vec::new();
     for _ in 0..4 {
         let response = http()
@@ -172,8 +142,8 @@ async fn login_is_rate_limited_per_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_manages_users_and_each_change_is_an_event() {
-    let (test_db, app) = app().await;
-    let admin = app.admin_token().await;
+    let mut app = TestHub::start().await;
+    let admin = app.user(Role::Admin).await.token.clone();
     let client = http();
 
     let created = client
@@ -320,19 +290,8 @@ async fn admin_manages_users_and_each_change_is_an_event() {
     assert_eq!(me.status(), 200);
 
     // Every change went through the outbox, without password material.
-    #[derive(QueryableByName)]
-    struct Logged {
-        #[diesel(sql_type = Text)]
-        event_type: String,
-        #[diesel(sql_type = Jsonb)]
-        data: Value,
-    }
-    let mut conn = AsyncPgConnection::establish(test_db.url()).await.unwrap();
-    let logged: Vec<Logged> = sql_query("SELECT event_type, data FROM event_logs ORDER BY seq")
-        .load(&mut conn)
-        .await
-        .unwrap();
-    let types: Vec<&str> = logged.iter().map(|l| l.event_type.as_str()).collect();
+    let logged = app.events("").await;
+    let types: Vec<&str> = logged.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(
         types,
         [
@@ -344,11 +303,11 @@ async fn admin_manages_users_and_each_change_is_an_event() {
         ]
     );
     assert_eq!(
-        logged[2].data["changes"],
+        logged[2].1["changes"],
         json!({"nom": {"old": "Durand", "new": "Durand-Martin"}, "role": {"old": "chef_chantier", "new": "conducteur"}})
     );
-    for entry in &logged {
-        let text = entry.data.to_string();
+    for (_, data) in &logged {
+        let text = data.to_string();
         assert!(
             !text.contains("argon2") && !text.contains("password"),
             "{text}"
@@ -359,14 +318,10 @@ async fn admin_manages_users_and_each_change_is_an_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_admins_manage_users() {
-    let (_db, app) = app().await;
-    let admin = app.admin_token().await;
+    let mut app = TestHub::start().await;
+    let admin = app.user(Role::Admin).await.token.clone();
     let client = http();
-    app.create_user(&admin, "conducteur@example.fr", "conducteur")
-        .await;
-    let conducteur = app
-        .login("conducteur@example.fr", "mot-de-passe-long-1")
-        .await;
+    let conducteur = app.user(Role::Conducteur).await.token.clone();
 
     let body = json!({
         "email": "x@example.fr", "password": "mot-de-passe-long-1", "nom": "X",
@@ -446,11 +401,11 @@ async fn only_admins_manage_users() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_clear_4xx_and_writes_nothing() {
-    let (test_db, app) = app().await;
-    let admin = app.admin_token().await;
+    let mut app = TestHub::start().await;
+    let admin = app.user(Role::Admin).await.token.clone();
     let client = http();
-    let users_before = count(&test_db, "SELECT count(*) AS count FROM users").await;
-    let events_before = count(&test_db, "SELECT count(*) AS count FROM event_logs").await;
+    let users_before = app.count("SELECT count(*) AS count FROM users").await;
+    let events_before = app.count("SELECT count(*) AS count FROM event_logs").await;
 
     let valid = json!({
         "email": "new@example.fr", "password": "mot-de-passe-long-1", "nom": "Nom",
@@ -573,11 +528,11 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing() {
         }
     }
     assert_eq!(
-        count(&test_db, "SELECT count(*) AS count FROM users").await,
+        app.count("SELECT count(*) AS count FROM users").await,
         users_before
     );
     assert_eq!(
-        count(&test_db, "SELECT count(*) AS count FROM event_logs").await,
+        app.count("SELECT count(*) AS count FROM event_logs").await,
         events_before
     );
     app.stop().await;
@@ -585,7 +540,8 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_admin_command_bootstraps_once() {
-    let test_db = TestDatabase::new().await;
+    // A database without an administrator, and no server on it yet.
+    let mut app = TestHub::builder().without_admin().prepare().await;
     let run = || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hub-chantier"))
             .args([
@@ -595,7 +551,7 @@ async fn create_admin_command_bootstraps_once() {
                 "--password-stdin",
             ])
             .env_clear()
-            .env("DATABASE_URL", test_db.url())
+            .env("DATABASE_URL", app.database_url())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -621,7 +577,7 @@ async fn create_admin_command_bootstraps_once() {
     assert!(second.status.success(), "{stderr}");
     assert!(stderr.contains("already exists"), "{stderr}");
 
-    let app = start(test_db.url()).await;
+    app.serve(&[]).await;
     let token = app.login("boss@example.fr", "un-mot-de-passe-solide").await;
     let me: Value = http()
         .get(app.url("/api/v1/auth/me"))
@@ -644,7 +600,7 @@ async fn create_admin_command_bootstraps_once() {
             "--password-stdin",
         ])
         .env_clear()
-        .env("DATABASE_URL", test_db.url())
+        .env("DATABASE_URL", app.database_url())
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -657,7 +613,7 @@ async fn create_admin_command_bootstraps_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_and_ui_are_served() {
-    let (_db, app) = app().await;
+    let mut app = TestHub::start().await;
     let document: Value = http()
         .get(app.url("/api/v1/openapi.json"))
         .send()
@@ -689,7 +645,7 @@ async fn openapi_document_and_ui_are_served() {
 
 /// One sign-in attempt, optionally relayed by a proxy that reports `forwarded_for`.
 async fn sign_in(
-    app: &Running,
+    app: &TestHub,
     email: &str,
     password: &str,
     forwarded_for: Option<&str>,
@@ -705,9 +661,7 @@ async fn sign_in(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
-    let test_db = TestDatabase::new().await;
-    bootstrap_admin(test_db.url()).await;
-    let app = start_with(test_db.url(), &[("RATE_LIMITS", "auth.login=2/min")]).await;
+    let mut app = TestHub::start_with(&[("RATE_LIMITS", "auth.login=2/min")]).await;
     let mut statuses = Vec::new();
     for address in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
         let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", Some(address)).await;
@@ -720,15 +674,10 @@ async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_is_honoured_from_a_trusted_proxy() {
-    let test_db = TestDatabase::new().await;
-    bootstrap_admin(test_db.url()).await;
-    let app = start_with(
-        test_db.url(),
-        &[
-            ("RATE_LIMITS", "auth.login=2/min"),
-            ("TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8"),
-        ],
-    )
+    let mut app = TestHub::start_with(&[
+        ("RATE_LIMITS", "auth.login=2/min"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8"),
+    ])
     .await;
     let mut statuses = Vec::new();
     for address in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
@@ -760,12 +709,9 @@ async fn status_and_body(response: reqwest::Response) -> (u16, Option<u64>, Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_eleventh_failed_sign_in_locks_the_account_from_any_address_known_or_not() {
-    let test_db = TestDatabase::new().await;
-    bootstrap_admin(test_db.url()).await;
     // The test client is the trusted proxy: each attempt comes from another address.
-    let app = start_with(test_db.url(), &[("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
-    let admin = app.admin_token().await;
-    app.create_user(&admin, "victime@example.fr", "conducteur")
+    let mut app = TestHub::start_with(&[("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    app.create_user("victime@example.fr", Role::Conducteur)
         .await;
 
     let mut locked = Vec::new();
@@ -809,7 +755,7 @@ async fn the_eleventh_failed_sign_in_locks_the_account_from_any_address_known_or
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_successful_sign_in_clears_the_account_failures() {
-    let (_db, app) = app().await;
+    let mut app = TestHub::start().await;
     for _ in 0..9 {
         let response = sign_in(&app, ADMIN_EMAIL, "pas-le-bon-mot", None).await;
         assert_eq!(response.status(), 401);
@@ -836,14 +782,14 @@ async fn a_successful_sign_in_clears_the_account_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_with_a_token_revokes_the_users_tokens() {
-    let (_db, app) = app().await;
+    let mut app = TestHub::start().await;
     let client = http();
     let me = |token: String| {
         let url = app.url("/api/v1/auth/me");
         async move { http().get(url).bearer_auth(token).send().await.unwrap() }
     };
-    let first = app.admin_token().await;
-    let second = app.admin_token().await;
+    let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let second = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(me(first.clone()).await.status(), 200);
 
     let logout = client
@@ -867,7 +813,7 @@ async fn logout_with_a_token_revokes_the_users_tokens() {
 
     // A new sign-in works; signing out without a token (or with a dead one)
     // only clears the cookie and revokes nothing.
-    let fresh = app.admin_token().await;
+    let fresh = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     for logout in [
         client.post(app.url("/api/v1/auth/logout")),
         client

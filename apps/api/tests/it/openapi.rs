@@ -3,10 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use hub_platform_test_db::TestDatabase;
 use serde_json::Value;
 
-use crate::support::{http, start};
+use crate::support::{TestHub, http};
 
 /// The sources that register routes, read at compile time.
 const ROUTE_SOURCES: &[(&str, &str)] = &[
@@ -126,8 +125,7 @@ fn the_committed_document_is_the_generated_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_path_answers_from_a_real_route() {
-    let test_db = TestDatabase::new().await;
-    let app = start(test_db.url()).await;
+    let mut app = TestHub::start().await;
     let document: Value = http()
         .get(app.url("/api/v1/openapi.json"))
         .send()
