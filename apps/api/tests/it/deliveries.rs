@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     ADMIN_EMAIL, ADMIN_PASSWORD, As, JWT_SECRET, Receiver, Recorded, Reply, Role, TestHub,
-    WEBHOOK_SECRETS_KEY, eventually, http, test_pki,
+    WEBHOOK_SECRETS_KEY, eventually, http, metric, test_pki,
 };
 
 /// What every test here runs with: local receivers allowed, fast retries.
@@ -1285,16 +1285,6 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_metrics_are_exported() {
     let mut s = hub(&[]).await;
-    let receiver = s.receiver().await;
-    webhook(
-        &s,
-        As::Admin,
-        &receiver.url("/m"),
-        json!(["chantier.created"]),
-    )
-    .await;
-    chantier(&s, "CH-METRICS").await;
-    receiver.wait_for(1).await;
     let text = || async {
         http()
             .get(s.metrics_url("/metrics"))
@@ -1305,10 +1295,22 @@ async fn delivery_metrics_are_exported() {
             .await
             .unwrap()
     };
-    eventually("the attempt counter", || async {
-        text()
-            .await
-            .contains(r#"hub_webhook_delivery_attempts_total{result="success"} 1"#)
+    // The recorder is process-wide: under `cargo test` the other tests of
+    // this process deliver too, so the counter is read before and after.
+    let successes = r#"hub_webhook_delivery_attempts_total{result="success"}"#;
+    let before = metric(&text().await, successes).unwrap_or(0.0);
+    let receiver = s.receiver().await;
+    webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/m"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    chantier(&s, "CH-METRICS").await;
+    receiver.wait_for(1).await;
+    eventually("the attempt counter to count the success", || async {
+        metric(&text().await, successes).is_some_and(|after| after >= before + 1.0)
     })
     .await;
     let metrics = text().await;

@@ -203,6 +203,10 @@ async fn scrape(hub: &TestHub, token: Option<&str>) -> (u16, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_on_their_own_listener_only() {
     let mut hub = TestHub::start().await;
+    // The recorder is process-wide (other tests of a `cargo test` process
+    // publish too): the counter must grow, not merely exist.
+    let published = r#"hub_events_published_total{event_type="chantier.created"}"#;
+    let before = metric(&scrape(&hub, None).await.2, published).unwrap_or(0.0);
     create_chantier(&hub, "CH-MET", "req-m").await;
     let (status, _) = hub
         .call(Method::GET, "/api/v1/chantiers", As::Admin, None)
@@ -220,10 +224,7 @@ async fn metrics_are_served_on_their_own_listener_only() {
     assert_eq!(problem["code"], "route_not_found");
 
     eventually("the published-events counter", || async {
-        scrape(&hub, None)
-            .await
-            .2
-            .contains(r#"hub_events_published_total{event_type="chantier.created"}"#)
+        metric(&scrape(&hub, None).await.2, published).is_some_and(|after| after >= before + 1.0)
     })
     .await;
     let (status, content_type, text) = scrape(&hub, None).await;
