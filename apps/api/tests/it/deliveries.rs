@@ -213,11 +213,9 @@ async fn a_chantier_created_over_http_reaches_the_receiver_signed() {
     )
     .await;
 
-    let created_at = Instant::now();
     let chantier_id = chantier(&s, "CH-DELIV-1").await;
     let requests = receiver.wait_for(1).await;
     let request = &requests[0];
-    assert!(request.at - created_at < Duration::from_secs(2));
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, "/hooks?token=abc");
     assert_eq!(request.header("content-type"), Some("application/json"));
@@ -286,7 +284,7 @@ async fn a_chantier_created_over_http_reaches_the_receiver_signed() {
     assert_eq!(attempt["response_body"], "merci");
     assert_eq!(attempt["error_kind"], Value::Null);
     assert_eq!(attempt["delivery_status"], "succeeded");
-    assert!(attempt["duration_ms"].as_u64().unwrap() < 2000);
+    assert!(attempt["duration_ms"].is_u64(), "{attempt}");
     eventually("last_triggered_at", || async {
         get(&s, &webhook_id).await["last_triggered_at"].is_string()
     })
@@ -374,8 +372,9 @@ async fn a_receiver_failing_once_gets_the_event_again_with_the_same_webhook_id()
     );
     assert_eq!(requests[0].body, requests[1].body, "the same bytes");
     let gap = requests[1].at - requests[0].at;
+    // No upper bound: a busy machine may pick the retry up late, never early.
     assert!(
-        gap >= Duration::from_millis(40) && gap < Duration::from_secs(2),
+        gap >= Duration::from_millis(40),
         "retried after the first step (50 ms ± 20 %): {gap:?}"
     );
     for request in &requests {
@@ -459,7 +458,9 @@ async fn a_receiver_slower_than_the_timeout_fails_as_timeout() {
         ("WEBHOOKS_LEASE_DURATION", "5s"),
     ])
     .await;
-    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(3))).await;
+    // It would answer long after the timeout: the attempt's duration tells
+    // whether the worker gave up at the timeout or waited for the answer.
+    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(30))).await;
     let (webhook_id, _) = webhook(
         &s,
         As::Admin,
@@ -485,7 +486,7 @@ async fn a_receiver_slower_than_the_timeout_fails_as_timeout() {
         "{attempt}"
     );
     let duration = attempt["duration_ms"].as_u64().unwrap();
-    assert!((250..2000).contains(&duration), "{duration}");
+    assert!((250..30_000).contains(&duration), "{duration}");
     assert_eq!(attempt["delivery_status"], "failed");
     assert_eq!(get(&s, &webhook_id).await["consecutive_failures"], 1);
     s.stop().await;
@@ -1076,8 +1077,10 @@ async fn leased(hub: &TestHub) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_a_delivery_in_flight_finish_and_leaves_nothing_leased() {
     let mut s = hub(&[]).await;
-    let receiver =
-        Receiver::start(|_| Reply::status(200).delayed(Duration::from_millis(700))).await;
+    // Answered 2 s after the request arrives: time enough to see the job
+    // in flight and begin the stop, well within SHUTDOWN_TIMEOUT (5 s).
+    let answer_delay = Duration::from_secs(2);
+    let receiver = Receiver::start(move |_| Reply::status(200).delayed(answer_delay)).await;
     let (webhook_id, _) = webhook(
         &s,
         As::Admin,
@@ -1086,14 +1089,12 @@ async fn shutdown_lets_a_delivery_in_flight_finish_and_leaves_nothing_leased() {
     )
     .await;
     chantier(&s, "CH-STOP").await;
-    receiver.wait_for(1).await;
+    let arrived = receiver.wait_for(1).await[0].at;
     assert_eq!(leased(&s).await, 1, "in flight when the stop begins");
-    let stopping = Instant::now();
     s.stop().await;
-    assert!(
-        stopping.elapsed() >= Duration::from_millis(400),
-        "it waited"
-    );
+    // Measured from the request's arrival, not from the stop's start: the
+    // stop cannot have returned before the receiver answered.
+    assert!(arrived.elapsed() >= answer_delay, "it waited");
     assert_eq!(leased(&s).await, 0);
     assert_eq!(job_statuses(&s, &webhook_id).await, ["succeeded"]);
     assert_eq!(
@@ -1106,8 +1107,15 @@ async fn shutdown_lets_a_delivery_in_flight_finish_and_leaves_nothing_leased() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_releases_the_lease_of_a_delivery_that_does_not_finish_in_time() {
-    let mut s = hub(&[("SHUTDOWN_TIMEOUT", "1s")]).await;
-    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(60))).await;
+    // The delivery would end at its own timeout (60 s) at the earliest; the
+    // stop gives up on it after 1 s.
+    let mut s = hub(&[
+        ("SHUTDOWN_TIMEOUT", "1s"),
+        ("WEBHOOKS_TIMEOUT", "60s"),
+        ("WEBHOOKS_LEASE_DURATION", "90s"),
+    ])
+    .await;
+    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(600))).await;
     let (webhook_id, _) = webhook(
         &s,
         As::Admin,
@@ -1119,7 +1127,12 @@ async fn shutdown_releases_the_lease_of_a_delivery_that_does_not_finish_in_time(
     receiver.wait_for(1).await;
     let stopping = Instant::now();
     s.stop().await;
-    assert!(stopping.elapsed() < Duration::from_secs(5));
+    // Far below the delivery's 60 s, whatever the machine's load.
+    assert!(
+        stopping.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        stopping.elapsed()
+    );
     assert_eq!(leased(&s).await, 0, "nothing left leased");
     // Due again at once for the next worker; the interrupted attempt does
     // not count.
