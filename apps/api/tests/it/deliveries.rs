@@ -443,11 +443,12 @@ async fn an_always_failing_receiver_gets_every_attempt_then_the_webhook_is_deact
         .await,
         1
     );
-    // Nothing more is sent to it.
+    // Nothing more is sent to it: once the relay has dispatched the next
+    // event, the fan-out has decided, and it made no job for this webhook.
     chantier(&s, "CH-KO-AFTER").await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(receiver.requests().len(), 40, "exactly 4 attempts each");
+    s.wait_for_dispatch().await;
     assert_eq!(job_statuses(&s, &webhook_id).await.len(), 10);
+    assert_eq!(receiver.requests().len(), 40, "exactly 4 attempts each");
     s.stop().await;
 }
 
@@ -629,7 +630,8 @@ async fn gone_deactivates_the_webhook_at_once() {
     assert_eq!(log["total"], 1, "no retry after 410");
     assert_eq!(log["deliveries"][0]["status_code"], 410);
     assert_eq!(log["deliveries"][0]["delivery_status"], "failed");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The job is final: no attempt will ever follow.
+    assert_eq!(job_statuses(&s, &webhook_id).await, ["failed"]);
     assert_eq!(receiver.requests().len(), 1);
     s.stop().await;
 }
@@ -711,7 +713,17 @@ async fn the_test_route_delivers_to_that_webhook_only_even_when_inactive() {
             == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Dispatched, so the fan-out has run: the route's own job is the test
+    // event's only one, and it is finished. Nothing else can be sent.
+    assert_eq!(
+        s.count("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'webhook.test'")
+            .await,
+        1
+    );
+    eventually("the test delivery to finish", || async {
+        job_statuses(&s, &webhook_id).await == ["succeeded"]
+    })
+    .await;
     assert!(
         other
             .requests()
