@@ -5,7 +5,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use diesel::sql_types::Text;
 use diesel::{QueryableByName, sql_query};
@@ -14,7 +13,7 @@ use hub_platform_outbound::FixtureResolver;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{As, Role, TestHub};
+use crate::support::{As, Role, TestHub, eventually};
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
@@ -870,14 +869,10 @@ async fn the_running_relay_keeps_the_scoping_read_models() {
         "SELECT count(*) FROM webhook_owners WHERE user_id = '{}' AND role = 'conducteur' AND is_active",
         conducteur_id
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while s.count(&scoped).await + s.count(&owners).await < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the read models were not updated by the relay"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("the relay to update the read models", || async {
+        s.count(&scoped).await + s.count(&owners).await >= 2
+    })
+    .await;
     s.stop().await;
 }
 
