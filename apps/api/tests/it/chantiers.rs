@@ -8,20 +8,12 @@ use crate::support::{As, Role, TestHub};
 
 /// Opens a chantier run by the hub's conducteur.
 async fn create(hub: &TestHub, who: As<'_>, code: &str) -> Value {
-    let conducteur_id = conducteur_id(hub).await;
-    let (status, body) = hub
-        .call(
-            Method::POST,
-            "/api/v1/chantiers",
-            who,
-            json!({
-                "code": code, "nom": format!("Chantier {code}"), "adresse": "1 quai de Seine, Paris",
-                "conducteur_ids": [conducteur_id]
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
+    let body = json!({
+        "code": code, "nom": format!("Chantier {code}"), "adresse": "1 quai de Seine, Paris",
+        "conducteur_ids": [conducteur_id(hub).await]
+    });
+    hub.expect(201, Method::POST, "/api/v1/chantiers", who, body)
+        .await
 }
 
 async fn conducteur_id(hub: &TestHub) -> String {
@@ -111,18 +103,16 @@ async fn the_life_of_a_chantier_through_every_route() {
         )
         .await;
     assert_eq!((status, body["statut"].as_str()), (200, Some("en_cours")));
-    let (status, body) = s
-        .call(
+    let body = s
+        .expect(
+            409,
             Method::POST,
             &format!("{path}/statut"),
             As::Conducteur,
             Some(json!({"statut": "ouvert"})),
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("invalid_transition"))
-    );
+    assert_eq!(body["code"], "invalid_transition");
     let (status, body) = s
         .call(
             Method::POST,
@@ -139,33 +129,31 @@ async fn the_life_of_a_chantier_through_every_route() {
         .call(Method::POST, &format!("{path}/fermer"), As::Admin, None)
         .await;
     assert_eq!((status, body["statut"].as_str()), (200, Some("ferme")));
-    let (status, body) = s
-        .call(Method::POST, &format!("{path}/fermer"), As::Admin, None)
+    let body = s
+        .expect(
+            409,
+            Method::POST,
+            &format!("{path}/fermer"),
+            As::Admin,
+            None,
+        )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("invalid_transition"))
-    );
-    let (status, body) = s
-        .call(
+    assert_eq!(body["code"], "invalid_transition");
+    let body = s
+        .expect(
+            409,
             Method::PATCH,
             &path,
             As::Admin,
             Some(json!({"nom": "Trop tard"})),
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("chantier_closed"))
-    );
+    assert_eq!(body["code"], "chantier_closed");
 
     let (status, _) = s.call(Method::DELETE, &path, As::Admin, None).await;
     assert_eq!(status, 204);
-    let (status, body) = s.call(Method::GET, &path, As::Admin, None).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (404, Some("chantier_not_found"))
-    );
+    let body = s.expect(404, Method::GET, &path, As::Admin, None).await;
+    assert_eq!(body["code"], "chantier_not_found");
 
     // Exactly one event per successful change, each with the site snapshot.
     let events = s.events("chantier.").await;
@@ -247,12 +235,10 @@ async fn each_route_enforces_its_roles() {
     // Chefs de chantier and compagnons read but never write; nobody acts anonymously.
     for (method, route, body) in &writes {
         for token in [As::ChefChantier, As::Compagnon] {
-            let (status, answer) = s.call(method.clone(), route, token, body.clone()).await;
-            assert_eq!(
-                (status, answer["code"].as_str()),
-                (403, Some("forbidden")),
-                "{method} {route}"
-            );
+            let answer = s
+                .expect(403, method.clone(), route, token, body.clone())
+                .await;
+            assert_eq!(answer["code"], "forbidden", "{method} {route}");
         }
         let (status, _) = s
             .call(method.clone(), route, As::Anonymous, body.clone())
@@ -315,12 +301,10 @@ async fn a_conducteur_cannot_take_over_a_chantier_he_does_not_run() {
         ),
     ];
     for (method, route, body) in &attempts {
-        let (status, answer) = s.call(method.clone(), route, &other, body.clone()).await;
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (403, Some("forbidden")),
-            "{method} {route}: {answer}"
-        );
+        let answer = s
+            .expect(403, method.clone(), route, &other, body.clone())
+            .await;
+        assert_eq!(answer["code"], "forbidden", "{method} {route}: {answer}");
     }
     let (_, unchanged) = s.call(Method::GET, &path, As::Admin, None).await;
     assert_eq!(unchanged["version"], 1);
@@ -385,11 +369,10 @@ async fn chefs_and_compagnons_read_only_the_chantiers_they_are_on() {
     let get = |id: &Value| format!("/api/v1/chantiers/{}", id.as_str().unwrap());
     let (status, _) = s.call(Method::GET, &get(&theirs["id"]), &chef, None).await;
     assert_eq!(status, 200);
-    let (status, answer) = s.call(Method::GET, &get(&other["id"]), &chef, None).await;
-    assert_eq!(
-        (status, answer["code"].as_str()),
-        (404, Some("chantier_not_found"))
-    );
+    let answer = s
+        .expect(404, Method::GET, &get(&other["id"]), &chef, None)
+        .await;
+    assert_eq!(answer["code"], "chantier_not_found");
 
     // A compagnon sees none until the planning context assigns him.
     let (_, list) = s
@@ -415,8 +398,9 @@ async fn invalid_input_is_refused_with_field_errors_and_changes_nothing() {
     let path = format!("/api/v1/chantiers/{}", existing["id"].as_str().unwrap());
     let events_before = s.events("chantier.").await.len();
 
-    let (status, body) = s
-        .call(
+    let body = s
+        .expect(
+            422,
             Method::POST,
             "/api/v1/chantiers",
             As::Admin,
@@ -426,11 +410,7 @@ async fn invalid_input_is_refused_with_field_errors_and_changes_nothing() {
             })),
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (422, Some("validation_failed")),
-        "{body}"
-    );
+    assert_eq!(body["code"], "validation_failed", "{body}");
     let fields: Vec<&str> = body["errors"]
         .as_array()
         .unwrap()
@@ -544,22 +524,20 @@ async fn invalid_input_is_refused_with_field_errors_and_changes_nothing() {
             "{method} {route}: {answer}"
         );
     }
-    let (status, body) = s
-        .call(Method::GET, "/api/v1/chantiers/nope", As::Admin, None)
+    let body = s
+        .expect(400, Method::GET, "/api/v1/chantiers/nope", As::Admin, None)
         .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_path")));
-    let (status, body) = s
-        .call(
+    assert_eq!(body["code"], "invalid_path");
+    let body = s
+        .expect(
+            400,
             Method::GET,
             "/api/v1/chantiers?statut=termine",
             As::Admin,
             None,
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("invalid_query"))
-    );
+    assert_eq!(body["code"], "invalid_query");
     let (status, _) = s
         .call(Method::GET, "/api/v1/chantiers?limit=101", As::Admin, None)
         .await;

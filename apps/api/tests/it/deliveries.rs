@@ -10,9 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use diesel::sql_types::Text;
-use diesel::{QueryableByName, sql_query};
-use diesel_async::RunQueryDsl;
 use hub_platform_outbound::FixtureResolver;
 use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret, verify_legacy};
 use reqwest::Method;
@@ -21,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     ADMIN_EMAIL, ADMIN_PASSWORD, As, JWT_SECRET, Receiver, Recorded, Reply, Role, TestHub,
-    WEBHOOK_SECRETS_KEY, eventually, http, metric, test_pki,
+    WEBHOOK_SECRETS_KEY, eventually, free_port, http, metric, test_pki,
 };
 
 /// What every test here runs with: local receivers allowed, fast retries.
@@ -52,91 +49,49 @@ async fn webhook(
     url: &str,
     events: Value,
 ) -> (String, String) {
-    let (status, body) = hub
-        .call(
-            Method::POST,
-            "/api/v1/webhooks",
-            who,
-            json!({"url": url, "events": events}),
-        )
+    let body = json!({"url": url, "events": events});
+    let created = hub
+        .expect(201, Method::POST, "/api/v1/webhooks", who, body)
         .await;
-    assert_eq!(status, 201, "{body}");
     (
-        body["id"].as_str().unwrap().to_owned(),
-        body["secret"].as_str().unwrap().to_owned(),
+        created["id"].as_str().unwrap().to_owned(),
+        created["secret"].as_str().unwrap().to_owned(),
     )
 }
 
 async fn patch(hub: &TestHub, id: &str, changes: Value) -> Value {
-    let (status, body) = hub
-        .call(
-            Method::PATCH,
-            &format!("/api/v1/webhooks/{id}"),
-            As::Admin,
-            changes,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
+    let path = format!("/api/v1/webhooks/{id}");
+    hub.expect(200, Method::PATCH, &path, As::Admin, changes)
+        .await
 }
 
 async fn get(hub: &TestHub, id: &str) -> Value {
-    let (status, body) = hub
-        .call(
-            Method::GET,
-            &format!("/api/v1/webhooks/{id}"),
-            As::Admin,
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
+    let path = format!("/api/v1/webhooks/{id}");
+    hub.expect(200, Method::GET, &path, As::Admin, None).await
 }
 
 /// Opens a chantier (a `chantier.created` event); returns its id.
 async fn chantier(hub: &TestHub, code: &str) -> String {
-    let (status, body) = hub
-        .call(
-            Method::POST,
-            "/api/v1/chantiers",
-            As::Admin,
-            json!({"code": code, "nom": "Tour A", "adresse": "1 quai"}),
-        )
+    let body = json!({"code": code, "nom": "Tour A", "adresse": "1 quai"});
+    let created = hub
+        .expect(201, Method::POST, "/api/v1/chantiers", As::Admin, body)
         .await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
+    created["id"].as_str().unwrap().to_owned()
 }
 
 /// The delivery log of `id` (`query` e.g. `?limit=5`).
 async fn delivery_log(hub: &TestHub, id: &str, query: &str) -> Value {
-    let (status, body) = hub
-        .call(
-            Method::GET,
-            &format!("/api/v1/webhooks/{id}/deliveries{query}"),
-            As::Admin,
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
+    let path = format!("/api/v1/webhooks/{id}/deliveries{query}");
+    hub.expect(200, Method::GET, &path, As::Admin, None).await
 }
 
 /// The statuses of the webhook's delivery jobs, sorted.
 async fn job_statuses(hub: &TestHub, webhook_id: &str) -> Vec<String> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        status: String,
-    }
-    sql_query(format!(
-        "SELECT status FROM webhook_deliveries WHERE webhook_id = '{webhook_id}' ORDER BY status"
+    hub.texts(&format!(
+        "SELECT status AS text FROM webhook_deliveries WHERE webhook_id = '{webhook_id}' \
+         ORDER BY status"
     ))
-    .load::<Row>(&mut hub.connection().await)
     .await
-    .unwrap()
-    .into_iter()
-    .map(|r| r.status)
-    .collect()
 }
 
 /// Checks the Standard Webhooks signature of `request` with `secret`,
@@ -850,18 +805,16 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
 
     // Errors.
     let unknown = uuid::Uuid::now_v7();
-    let (status, problem) = s
-        .call(
+    let problem = s
+        .expect(
+            404,
             Method::POST,
             &format!("{base}/deliveries/{unknown}/retry"),
             As::Admin,
             None,
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (404, Some("delivery_not_found"))
-    );
+    assert_eq!(problem["code"], "delivery_not_found");
     let (status, problem) = s
         .call(
             Method::POST,
@@ -882,8 +835,9 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
         .await;
     assert!(status == 400 || status == 422, "{status}");
     patch(&s, &webhook_id, json!({"is_active": false})).await;
-    let (status, problem) = s
-        .call(
+    let problem = s
+        .expect(
+            409,
             Method::POST,
             &format!(
                 "{base}/deliveries/{}/retry",
@@ -893,22 +847,17 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
             None,
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (409, Some("webhook_inactive"))
-    );
-    let (status, problem) = s
-        .call(
+    assert_eq!(problem["code"], "webhook_inactive");
+    let problem = s
+        .expect(
+            409,
             Method::POST,
             &format!("{base}/recover"),
             As::Admin,
             Some(json!({"since": "2000-01-01T00:00:00Z"})),
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (409, Some("webhook_inactive"))
-    );
+    assert_eq!(problem["code"], "webhook_inactive");
     s.stop().await;
 }
 
@@ -948,12 +897,8 @@ async fn someone_elses_webhook_is_404_on_every_delivery_route() {
             Some(json!({"since": "2000-01-01T00:00:00Z"})),
         ),
     ] {
-        let (status, problem) = s.call(method, &path, &other, body).await;
-        assert_eq!(
-            (status, problem["code"].as_str()),
-            (404, Some("webhook_not_found")),
-            "{path}"
-        );
+        let problem = s.expect(404, method, &path, &other, body).await;
+        assert_eq!(problem["code"], "webhook_not_found", "{path}");
     }
     // Nor does the owner see another webhook's deliveries through theirs.
     let (other_webhook, _) = webhook(
@@ -963,18 +908,16 @@ async fn someone_elses_webhook_is_404_on_every_delivery_route() {
         json!(["chantier.created"]),
     )
     .await;
-    let (status, problem) = s
-        .call(
+    let problem = s
+        .expect(
+            404,
             Method::POST,
             &format!("/api/v1/webhooks/{other_webhook}/deliveries/{delivery_id}/retry"),
             &other,
             None,
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (404, Some("delivery_not_found"))
-    );
+    assert_eq!(problem["code"], "delivery_not_found");
     assert_eq!(receiver.requests().len(), 1);
     s.stop().await;
 }
@@ -1164,14 +1107,6 @@ async fn shutdown_releases_the_lease_of_a_delivery_that_does_not_finish_in_time(
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webhook_id() {
     // The database and its administrator; no server of the hub's yet.
@@ -1273,22 +1208,11 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
         .iter()
         .map(|r| r.header("webhook-id").unwrap())
         .collect();
-    let events: Vec<String> = {
-        #[derive(QueryableByName)]
-        struct Id {
-            #[diesel(sql_type = Text)]
-            id: String,
-        }
-        sql_query(
-            "SELECT event_id::text AS id FROM event_logs WHERE event_type = 'chantier.created'",
+    let events = s
+        .texts(
+            "SELECT event_id::text AS text FROM event_logs WHERE event_type = 'chantier.created'",
         )
-        .load::<Id>(&mut s.connection().await)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect()
-    };
+        .await;
     assert_eq!(events.len(), 5);
     for event in &events {
         assert!(
@@ -1350,12 +1274,9 @@ async fn delivery_metrics_are_exported() {
     s.stop().await;
 }
 
-fn cleanup(url: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hub-chantier"))
-        .arg("cleanup-deliveries")
-        .args(args)
-        .env_clear()
-        .env("DATABASE_URL", url)
+/// `hub-chantier cleanup-deliveries <args>` on the hub's database.
+fn cleanup(hub: &TestHub, args: &[&str]) -> std::process::Output {
+    hub.command(&[&["cleanup-deliveries"], args].concat())
         .output()
         .unwrap()
 }
@@ -1391,7 +1312,7 @@ async fn cleanup_deliveries_deletes_the_log_past_retention() {
     )
     .await;
 
-    let dry = cleanup(s.database_url(), &["--retention-days", "90", "--dry-run"]);
+    let dry = cleanup(&s, &["--retention-days", "90", "--dry-run"]);
     assert!(
         dry.status.success(),
         "{}",
@@ -1415,7 +1336,7 @@ async fn cleanup_deliveries_deletes_the_log_past_retention() {
         "a dry run deletes nothing"
     );
 
-    let run = cleanup(s.database_url(), &["--retention-days", "90"]);
+    let run = cleanup(&s, &["--retention-days", "90"]);
     assert!(
         run.status.success(),
         "{}",
@@ -1438,7 +1359,7 @@ async fn cleanup_deliveries_deletes_the_log_past_retention() {
     );
 
     for bad in ["0", "-5", "3651", "many"] {
-        let refused = cleanup(s.database_url(), &["--retention-days", bad]);
+        let refused = cleanup(&s, &["--retention-days", bad]);
         assert!(!refused.status.success(), "{bad}");
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(stderr.contains("retention-days"), "{bad}: {stderr}");

@@ -7,7 +7,7 @@ use diesel::sql_query;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use hub_platform_test_db::TestDatabase;
 
-use crate::support::{JWT_SECRET, TestHub, WEBHOOK_SECRETS_KEY, http};
+use crate::support::{JWT_SECRET, TestHub, WEBHOOK_SECRETS_KEY, free_port, http};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_probes_answer_and_carry_a_request_id() {
@@ -98,14 +98,6 @@ fn binary() -> Command {
         .env("METRICS_ADDR", "127.0.0.1:0")
         .stdin(Stdio::null());
     command
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

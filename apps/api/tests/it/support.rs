@@ -16,19 +16,22 @@
 //!         .call(Method::POST, "/api/v1/devis", As::Conducteur, json!({"numero": "D-1"}))
 //!         .await;
 //!     assert_eq!(status, 201, "{devis}");
-//!     let (status, _) = hub.call(Method::POST, "/api/v1/devis", As::Compagnon, json!({})).await;
-//!     assert_eq!(status, 403);
+//!     let problem = hub.expect(403, Method::POST, "/api/v1/devis", As::Compagnon, None).await;
+//!     assert_eq!(problem["code"], "forbidden");
 //!     assert_eq!(hub.events("devis.").await[0].0, "devis.created");
 //!     assert_eq!(hub.count("SELECT count(*) FROM devis").await, 1);
 //!     hub.stop().await;
 //! }
 //! ```
 //!
-//! - `call`/`send` take who acts ([`As`]: a role of the hub, a [`User`] made
-//!   with [`TestHub::new_user`], a raw token, or nobody) and an optional
-//!   JSON body (`None` sends none). The role users are created through the
-//!   API the first time a test acts as them, so a test that never acts as a
-//!   compagnon has none (and spends no sign-in on it: rate limits count).
+//! - `call`/`send`/`expect` take who acts ([`As`]: a role of the hub, a
+//!   [`User`] made with [`TestHub::new_user`], a raw token, or nobody) and an
+//!   optional JSON body (`None` sends none); `expect` also checks the status.
+//!   The role users are created through the API the first time a test acts
+//!   as them, so a test that never acts as a compagnon has none (and spends
+//!   no sign-in on it: rate limits count).
+//! - The database: `events(prefix)`, `count`, `texts`, `run_sql`, and
+//!   `command` for the CLI on the hub's database.
 //! - Configuration: the production defaults plus a free port, test secrets
 //!   and a short shutdown; [`TestHub::start_with`] or [`TestHub::builder`]
 //!   add variables (`("RATE_LIMITS", "off")` for tests that make many calls),
@@ -94,6 +97,15 @@ where
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// A port nothing listens on now (for a server started as a process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The value of one series (`name{labels}`) in a Prometheus text scrape.
@@ -489,6 +501,20 @@ impl TestHub {
         (answer.status, answer.body)
     }
 
+    /// [`TestHub::call`] that must answer `status`; returns the JSON body.
+    pub async fn expect(
+        &self,
+        status: u16,
+        method: Method,
+        path: &str,
+        who: impl Into<As<'_>>,
+        body: impl Into<Option<Value>>,
+    ) -> Value {
+        let (got, answer) = self.call(method.clone(), path, who, body).await;
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        answer
+    }
+
     // -- database -----------------------------------------------------------
 
     pub fn database_url(&self) -> &str {
@@ -507,6 +533,23 @@ impl TestHub {
             .execute(&mut self.connection().await)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The `text` column of every row (`SELECT status AS text FROM …`).
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            text: String,
+        }
+        use diesel_async::RunQueryDsl as _;
+        sql_query(sql)
+            .load::<Row>(&mut self.connection().await)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .into_iter()
+            .map(|row| row.text)
+            .collect()
     }
 
     /// The `count` column of a one-row query (`SELECT count(*) FROM …`).
@@ -558,6 +601,17 @@ impl TestHub {
                 == 0
         })
         .await;
+    }
+
+    /// The `hub-chantier` binary with only `DATABASE_URL` (the hub's) in its
+    /// environment, for the CLI commands.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hub-chantier"));
+        command
+            .args(args)
+            .env_clear()
+            .env("DATABASE_URL", self.db.url());
+        command
     }
 
     // -- receivers ----------------------------------------------------------

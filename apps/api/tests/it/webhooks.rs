@@ -6,9 +6,6 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use diesel::sql_types::Text;
-use diesel::{QueryableByName, sql_query};
-use diesel_async::RunQueryDsl;
 use hub_platform_outbound::FixtureResolver;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -45,33 +42,19 @@ async fn hub(extra: &[(&str, &str)]) -> TestHub {
 
 /// Creates a webhook to `https://erp.example.com/hooks`.
 async fn create(hub: &TestHub, who: impl Into<As<'_>>, events: Value) -> Value {
-    let (status, body) = hub
-        .call(
-            Method::POST,
-            "/api/v1/webhooks",
-            who,
-            json!({"url": "https://erp.example.com/hooks", "events": events}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
+    let body = json!({"url": "https://erp.example.com/hooks", "events": events});
+    hub.expect(201, Method::POST, "/api/v1/webhooks", who, body)
+        .await
 }
 
 /// Every stored webhook row and event, as text.
 async fn everything_stored(hub: &TestHub) -> String {
-    #[derive(QueryableByName)]
-    struct Dump {
-        #[diesel(sql_type = Text)]
-        dump: String,
-    }
-    sql_query(
+    hub.texts(
         "SELECT coalesce((SELECT string_agg(row_to_json(w)::text, '\n') FROM webhooks w), '') \
-         || coalesce((SELECT string_agg(row_to_json(e)::text, '\n') FROM event_logs e), '') AS dump",
+         || coalesce((SELECT string_agg(row_to_json(e)::text, '\n') FROM event_logs e), '') AS text",
     )
-    .get_result::<Dump>(&mut hub.connection().await)
     .await
-    .unwrap()
-    .dump
+    .concat()
 }
 
 fn assert_secret(secret: &Value) -> String {
@@ -235,11 +218,10 @@ async fn the_life_of_a_webhook_through_every_route() {
 
     let (status, _) = s.call(Method::DELETE, &path, As::Conducteur, None).await;
     assert_eq!(status, 204);
-    let (status, gone) = s.call(Method::GET, &path, As::Conducteur, None).await;
-    assert_eq!(
-        (status, gone["code"].as_str()),
-        (404, Some("webhook_not_found"))
-    );
+    let gone = s
+        .expect(404, Method::GET, &path, As::Conducteur, None)
+        .await;
+    assert_eq!(gone["code"], "webhook_not_found");
 
     let events = s.events("webhook.").await;
     let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
@@ -324,13 +306,16 @@ async fn routes_require_a_token_the_right_role_and_ownership() {
     let unknown = format!("/api/v1/webhooks/{}", uuid::Uuid::now_v7());
     let (status, _) = s.call(Method::GET, &unknown, As::Admin, None).await;
     assert_eq!(status, 404);
-    let (status, problem) = s
-        .call(Method::GET, "/api/v1/webhooks/not-a-uuid", As::Admin, None)
+    let problem = s
+        .expect(
+            400,
+            Method::GET,
+            "/api/v1/webhooks/not-a-uuid",
+            As::Admin,
+            None,
+        )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (400, Some("invalid_path"))
-    );
+    assert_eq!(problem["code"], "invalid_path");
 
     // Untouched by all of that.
     let (status, still) = s.call(Method::GET, &path, As::Conducteur, None).await;
@@ -472,13 +457,16 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
         .await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "grace_period_seconds");
-    let (status, problem) = s
-        .call(Method::POST, &rotate, As::Admin, Some(json!({"grace": 1})))
+    let problem = s
+        .expect(
+            422,
+            Method::POST,
+            &rotate,
+            As::Admin,
+            Some(json!({"grace": 1})),
+        )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (422, Some("invalid_body"))
-    );
+    assert_eq!(problem["code"], "invalid_body");
     let malformed = s
         .request(Method::POST, &rotate, As::Admin)
         .await
@@ -559,21 +547,11 @@ async fn a_rotation_body_over_the_body_limit_is_a_413_problem_and_rotates_nothin
     let created = create(&s, As::Admin, json!(["*"])).await;
     let id = created["id"].as_str().unwrap();
     let rotate = format!("/api/v1/webhooks/{id}/rotate-secret");
-    let sealed = || async {
-        #[derive(QueryableByName)]
-        struct Sealed {
-            #[diesel(sql_type = Text)]
-            sealed: String,
-        }
-        sql_query(format!(
-            "SELECT encode(secret_ciphertext, 'hex') AS sealed FROM webhooks WHERE id = '{id}'"
-        ))
-        .get_result::<Sealed>(&mut s.connection().await)
-        .await
-        .unwrap()
-        .sealed
-    };
+    let sealed_sql =
+        format!("SELECT encode(secret_ciphertext, 'hex') AS text FROM webhooks WHERE id = '{id}'");
+    let sealed = || s.texts(&sealed_sql);
     let before = sealed().await;
+    assert_eq!(before.len(), 1, "one sealed secret");
 
     // Valid JSON padded past HTTP_BODY_LIMIT (it would rotate if read), and
     // a body past actix's own 256 KiB default (a plain-text 413 there).
