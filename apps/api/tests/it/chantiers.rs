@@ -1,125 +1,40 @@
 //! Chantiers over HTTP: every route, every role, every error path, and the
 //! events each change leaves in the outbox.
 
-use diesel::sql_types::{Jsonb, Text};
-use diesel::{QueryableByName, sql_query};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use hub_platform_test_db::TestDatabase;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Running, bootstrap_admin, http, start};
+use crate::support::{As, Role, TestHub};
 
-struct Site {
-    _db: TestDatabase,
-    app: Running,
-    admin: String,
-    conducteur: String,
-    conducteur_id: String,
-    chef: String,
-    compagnon: String,
+/// Opens a chantier run by the hub's conducteur.
+async fn create(hub: &TestHub, who: As<'_>, code: &str) -> Value {
+    let body = json!({
+        "code": code, "nom": format!("Chantier {code}"), "adresse": "1 quai de Seine, Paris",
+        "conducteur_ids": [conducteur_id(hub).await]
+    });
+    hub.expect(201, Method::POST, "/api/v1/chantiers", who, body)
+        .await
 }
 
-async fn site() -> Site {
-    let db = TestDatabase::new().await;
-    bootstrap_admin(db.url()).await;
-    let app = start(db.url()).await;
-    let admin = app.admin_token().await;
-    let conducteur_id = app
-        .create_user(&admin, "conducteur@example.fr", "conducteur")
-        .await;
-    app.create_user(&admin, "chef@example.fr", "chef_chantier")
-        .await;
-    app.create_user(&admin, "compagnon@example.fr", "compagnon")
-        .await;
-    let conducteur = app
-        .login("conducteur@example.fr", "mot-de-passe-long-1")
-        .await;
-    let chef = app.login("chef@example.fr", "mot-de-passe-long-1").await;
-    let compagnon = app
-        .login("compagnon@example.fr", "mot-de-passe-long-1")
-        .await;
-    Site {
-        _db: db,
-        app,
-        admin,
-        conducteur,
-        conducteur_id,
-        chef,
-        compagnon,
-    }
-}
-
-impl Site {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut request = http().request(method, self.app.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn create(&self, token: &str, code: &str) -> Value {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/chantiers",
-                Some(token),
-                Some(json!({
-                    "code": code, "nom": format!("Chantier {code}"), "adresse": "1 quai de Seine, Paris",
-                    "conducteur_ids": [self.conducteur_id]
-                })),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body
-    }
-
-    async fn events(&self) -> Vec<(String, Value)> {
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = Text)]
-            event_type: String,
-            #[diesel(sql_type = Jsonb)]
-            data: Value,
-        }
-        let mut conn = AsyncPgConnection::establish(self._db.url()).await.unwrap();
-        sql_query("SELECT event_type, data FROM event_logs WHERE event_type LIKE 'chantier.%' ORDER BY seq")
-            .load::<Row>(&mut conn)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.event_type, r.data))
-            .collect()
-    }
+async fn conducteur_id(hub: &TestHub) -> String {
+    hub.user(Role::Conducteur).await.id.clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_life_of_a_chantier_through_every_route() {
-    let s = site().await;
+    let mut s = TestHub::start().await;
+    let conducteur_id = conducteur_id(&s).await;
     let (status, created) = s
         .call(
             Method::POST,
             "/api/v1/chantiers",
-            Some(&s.conducteur),
+            As::Conducteur,
             Some(json!({
                 "code": "ch-2026-001", "nom": "Tour Alpha", "adresse": "1 quai de Seine\n75001 Paris",
                 "couleur": "#ff8800", "coordonnees_gps": {"latitude": 48.8566, "longitude": 2.3522},
                 "contact": {"nom": "M. Leroy", "telephone": "01 23 45 67 89"},
                 "heures_estimees": 1200.5, "date_debut": "2026-12-01", "date_fin": "2027-06-30",
-                "conducteur_ids": [s.conducteur_id]
+                "conducteur_ids": [conducteur_id]
             })),
         )
         .await;
@@ -134,8 +49,8 @@ async fn the_life_of_a_chantier_through_every_route() {
 
     // Admins and conducteurs read it, and read what the creation answered
     // (chefs and compagnons see only their own: see the scoping tests).
-    for token in [&s.admin, &s.conducteur] {
-        let (status, body) = s.call(Method::GET, &path, Some(token), None).await;
+    for token in [As::Admin, As::Conducteur] {
+        let (status, body) = s.call(Method::GET, &path, token, None).await;
         assert_eq!((status, body["id"].as_str()), (200, Some(id.as_str())));
         assert_eq!(body, created);
     }
@@ -143,7 +58,7 @@ async fn the_life_of_a_chantier_through_every_route() {
         .call(
             Method::GET,
             "/api/v1/chantiers?statut=ouvert&q=alpha",
-            Some(&s.conducteur),
+            As::Conducteur,
             None,
         )
         .await;
@@ -153,7 +68,7 @@ async fn the_life_of_a_chantier_through_every_route() {
         .call(
             Method::PATCH,
             &path,
-            Some(&s.conducteur),
+            As::Conducteur,
             Some(json!({"nom": "Tour Alpha II", "date_fin": null, "contact": null})),
         )
         .await;
@@ -172,8 +87,8 @@ async fn the_life_of_a_chantier_through_every_route() {
         .call(
             Method::PUT,
             &format!("{path}/responsables"),
-            Some(&s.admin),
-            Some(json!({"conducteur_ids": [s.conducteur_id], "chef_chantier_ids": [chef_id]})),
+            As::Admin,
+            Some(json!({"conducteur_ids": [conducteur_id], "chef_chantier_ids": [chef_id]})),
         )
         .await;
     assert_eq!(status, 200, "{assigned}");
@@ -183,28 +98,26 @@ async fn the_life_of_a_chantier_through_every_route() {
         .call(
             Method::POST,
             &format!("{path}/demarrer"),
-            Some(&s.conducteur),
+            As::Conducteur,
             None,
         )
         .await;
     assert_eq!((status, body["statut"].as_str()), (200, Some("en_cours")));
-    let (status, body) = s
-        .call(
+    let body = s
+        .expect(
+            409,
             Method::POST,
             &format!("{path}/statut"),
-            Some(&s.conducteur),
+            As::Conducteur,
             Some(json!({"statut": "ouvert"})),
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("invalid_transition"))
-    );
+    assert_eq!(body["code"], "invalid_transition");
     let (status, body) = s
         .call(
             Method::POST,
             &format!("{path}/receptionner"),
-            Some(&s.admin),
+            As::Admin,
             None,
         )
         .await;
@@ -213,49 +126,37 @@ async fn the_life_of_a_chantier_through_every_route() {
         (200, Some("receptionne"))
     );
     let (status, body) = s
-        .call(
-            Method::POST,
-            &format!("{path}/fermer"),
-            Some(&s.admin),
-            None,
-        )
+        .call(Method::POST, &format!("{path}/fermer"), As::Admin, None)
         .await;
     assert_eq!((status, body["statut"].as_str()), (200, Some("ferme")));
-    let (status, body) = s
-        .call(
+    let body = s
+        .expect(
+            409,
             Method::POST,
             &format!("{path}/fermer"),
-            Some(&s.admin),
+            As::Admin,
             None,
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("invalid_transition"))
-    );
-    let (status, body) = s
-        .call(
+    assert_eq!(body["code"], "invalid_transition");
+    let body = s
+        .expect(
+            409,
             Method::PATCH,
             &path,
-            Some(&s.admin),
+            As::Admin,
             Some(json!({"nom": "Trop tard"})),
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("chantier_closed"))
-    );
+    assert_eq!(body["code"], "chantier_closed");
 
-    let (status, _) = s.call(Method::DELETE, &path, Some(&s.admin), None).await;
+    let (status, _) = s.call(Method::DELETE, &path, As::Admin, None).await;
     assert_eq!(status, 204);
-    let (status, body) = s.call(Method::GET, &path, Some(&s.admin), None).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (404, Some("chantier_not_found"))
-    );
+    let body = s.expect(404, Method::GET, &path, As::Admin, None).await;
+    assert_eq!(body["code"], "chantier_not_found");
 
     // Exactly one event per successful change, each with the site snapshot.
-    let events = s.events().await;
+    let events = s.events("chantier.").await;
     let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(
         types,
@@ -296,13 +197,14 @@ async fn the_life_of_a_chantier_through_every_route() {
     assert_eq!(events[3].1["ancien_statut"], "ouvert");
     assert_eq!(events[3].1["nouveau_statut"], "en_cours");
     assert_eq!(events[2].1["added"]["chef_chantier_ids"], json!([chef_id]));
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_route_enforces_its_roles() {
-    let s = site().await;
-    let chantier = s.create(&s.admin, "CH-ROLES").await;
+    let mut s = TestHub::start().await;
+    let conducteur_id = conducteur_id(&s).await;
+    let chantier = create(&s, As::Admin, "CH-ROLES").await;
     let path = format!("/api/v1/chantiers/{}", chantier["id"].as_str().unwrap());
     let writes: Vec<(Method, String, Option<Value>)> = vec![
         (
@@ -318,7 +220,7 @@ async fn each_route_enforces_its_roles() {
         (
             Method::PUT,
             format!("{path}/responsables"),
-            Some(json!({"conducteur_ids": [s.conducteur_id], "chef_chantier_ids": []})),
+            Some(json!({"conducteur_ids": [conducteur_id], "chef_chantier_ids": []})),
         ),
         (
             Method::POST,
@@ -332,23 +234,21 @@ async fn each_route_enforces_its_roles() {
     ];
     // Chefs de chantier and compagnons read but never write; nobody acts anonymously.
     for (method, route, body) in &writes {
-        for token in [&s.chef, &s.compagnon] {
-            let (status, answer) = s
-                .call(method.clone(), route, Some(token), body.clone())
+        for token in [As::ChefChantier, As::Compagnon] {
+            let answer = s
+                .expect(403, method.clone(), route, token, body.clone())
                 .await;
-            assert_eq!(
-                (status, answer["code"].as_str()),
-                (403, Some("forbidden")),
-                "{method} {route}"
-            );
+            assert_eq!(answer["code"], "forbidden", "{method} {route}");
         }
-        let (status, _) = s.call(method.clone(), route, None, body.clone()).await;
+        let (status, _) = s
+            .call(method.clone(), route, As::Anonymous, body.clone())
+            .await;
         assert_eq!(status, 401, "{method} {route} without a token");
     }
     // Its conducteurs do everything but delete.
     for (method, route, body) in &writes[..writes.len() - 1] {
         let (status, answer) = s
-            .call(method.clone(), route, Some(&s.conducteur), body.clone())
+            .call(method.clone(), route, As::Conducteur, body.clone())
             .await;
         let expected_conflict = route.ends_with("/demarrer"); // already en_cours after /statut
         assert!(
@@ -356,37 +256,33 @@ async fn each_route_enforces_its_roles() {
             "{method} {route}: {status} {answer}"
         );
     }
-    let (status, _) = s
-        .call(Method::DELETE, &path, Some(&s.conducteur), None)
-        .await;
+    let (status, _) = s.call(Method::DELETE, &path, As::Conducteur, None).await;
     assert_eq!(status, 403);
-    let (status, _) = s.call(Method::DELETE, &path, Some(&s.admin), None).await;
+    let (status, _) = s.call(Method::DELETE, &path, As::Admin, None).await;
     assert_eq!(status, 204);
-    for token in [&s.chef, &s.compagnon] {
-        let (status, _) = s
-            .call(Method::GET, "/api/v1/chantiers", Some(token), None)
-            .await;
+    for token in [As::ChefChantier, As::Compagnon] {
+        let (status, _) = s.call(Method::GET, "/api/v1/chantiers", token, None).await;
         assert_eq!(status, 200);
     }
-    let (status, _) = s.call(Method::GET, "/api/v1/chantiers", None, None).await;
+    let (status, _) = s
+        .call(Method::GET, "/api/v1/chantiers", As::Anonymous, None)
+        .await;
     assert_eq!(status, 401);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conducteur_cannot_take_over_a_chantier_he_does_not_run() {
-    let s = site().await;
-    let chantier = s.create(&s.admin, "CH-SCOPE").await;
+    let mut s = TestHub::start().await;
+    let conducteur_id = conducteur_id(&s).await;
+    let chantier = create(&s, As::Admin, "CH-SCOPE").await;
     let id = chantier["id"].as_str().unwrap();
     let path = format!("/api/v1/chantiers/{id}");
-    let other_id = s
-        .app
-        .create_user(&s.admin, "autre@example.fr", "conducteur")
-        .await;
-    let other = s.app.login("autre@example.fr", "mot-de-passe-long-1").await;
+    let other = s.new_user(Role::Conducteur).await;
+    let other_id = &other.id;
 
     // He sees it (conducteurs see every chantier) ...
-    let (status, _) = s.call(Method::GET, &path, Some(&other), None).await;
+    let (status, _) = s.call(Method::GET, &path, &other, None).await;
     assert_eq!(status, 200);
     // ... but may neither make himself one of its conducteurs (which would
     // give his webhooks its events) nor change it.
@@ -405,37 +301,32 @@ async fn a_conducteur_cannot_take_over_a_chantier_he_does_not_run() {
         ),
     ];
     for (method, route, body) in &attempts {
-        let (status, answer) = s
-            .call(method.clone(), route, Some(&other), body.clone())
+        let answer = s
+            .expect(403, method.clone(), route, &other, body.clone())
             .await;
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (403, Some("forbidden")),
-            "{method} {route}: {answer}"
-        );
+        assert_eq!(answer["code"], "forbidden", "{method} {route}: {answer}");
     }
-    let (_, unchanged) = s.call(Method::GET, &path, Some(&s.admin), None).await;
+    let (_, unchanged) = s.call(Method::GET, &path, As::Admin, None).await;
     assert_eq!(unchanged["version"], 1);
-    assert_eq!(unchanged["conducteur_ids"], json!([s.conducteur_id]));
-    assert_eq!(s.events().await.len(), 1, "only chantier.created");
+    assert_eq!(unchanged["conducteur_ids"], json!([conducteur_id]));
+    assert_eq!(
+        s.events("chantier.").await.len(),
+        1,
+        "only chantier.created"
+    );
 
     // Its own conducteur may, and may hand it over.
     let (status, _) = s
         .call(
             Method::PUT,
             &format!("{path}/responsables"),
-            Some(&s.conducteur),
-            Some(json!({"conducteur_ids": [s.conducteur_id, other_id], "chef_chantier_ids": []})),
+            As::Conducteur,
+            Some(json!({"conducteur_ids": [conducteur_id, other_id], "chef_chantier_ids": []})),
         )
         .await;
     assert_eq!(status, 200);
     let (status, _) = s
-        .call(
-            Method::POST,
-            &format!("{path}/demarrer"),
-            Some(&other),
-            None,
-        )
+        .call(Method::POST, &format!("{path}/demarrer"), &other, None)
         .await;
     assert_eq!(status, 200, "now one of its conducteurs");
 
@@ -444,28 +335,25 @@ async fn a_conducteur_cannot_take_over_a_chantier_he_does_not_run() {
         .call(
             Method::POST,
             "/api/v1/chantiers",
-            Some(&other),
+            &other,
             Some(json!({"code": "CH-OWN", "nom": "Le sien", "adresse": "2 rue"})),
         )
         .await;
     assert_eq!(status, 201);
     assert_eq!(opened["conducteur_ids"], json!([other_id]));
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chefs_and_compagnons_read_only_the_chantiers_they_are_on() {
-    let s = site().await;
-    let chef_id = s
-        .app
-        .create_user(&s.admin, "chef2@example.fr", "chef_chantier")
-        .await;
-    let chef = s.app.login("chef2@example.fr", "mot-de-passe-long-1").await;
+    let mut s = TestHub::start().await;
+    let chef = s.new_user(Role::ChefChantier).await;
+    let chef_id = &chef.id;
     let (status, theirs) = s
         .call(
             Method::POST,
             "/api/v1/chantiers",
-            Some(&s.admin),
+            As::Admin,
             Some(
                 json!({"code": "CH-CHEF", "nom": "Le sien", "adresse": "1 rue",
                         "chef_chantier_ids": [chef_id]}),
@@ -473,68 +361,56 @@ async fn chefs_and_compagnons_read_only_the_chantiers_they_are_on() {
         )
         .await;
     assert_eq!(status, 201);
-    let other = s.create(&s.admin, "CH-OTHER").await;
+    let other = create(&s, As::Admin, "CH-OTHER").await;
 
-    let (_, list) = s
-        .call(Method::GET, "/api/v1/chantiers", Some(&chef), None)
-        .await;
+    let (_, list) = s.call(Method::GET, "/api/v1/chantiers", &chef, None).await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["chantiers"][0]["code"], "CH-CHEF");
     let get = |id: &Value| format!("/api/v1/chantiers/{}", id.as_str().unwrap());
-    let (status, _) = s
-        .call(Method::GET, &get(&theirs["id"]), Some(&chef), None)
-        .await;
+    let (status, _) = s.call(Method::GET, &get(&theirs["id"]), &chef, None).await;
     assert_eq!(status, 200);
-    let (status, answer) = s
-        .call(Method::GET, &get(&other["id"]), Some(&chef), None)
+    let answer = s
+        .expect(404, Method::GET, &get(&other["id"]), &chef, None)
         .await;
-    assert_eq!(
-        (status, answer["code"].as_str()),
-        (404, Some("chantier_not_found"))
-    );
+    assert_eq!(answer["code"], "chantier_not_found");
 
     // A compagnon sees none until the planning context assigns him.
     let (_, list) = s
-        .call(Method::GET, "/api/v1/chantiers", Some(&s.compagnon), None)
+        .call(Method::GET, "/api/v1/chantiers", As::Compagnon, None)
         .await;
     assert_eq!(list["total"], 0);
     let (status, _) = s
-        .call(Method::GET, &get(&theirs["id"]), Some(&s.compagnon), None)
+        .call(Method::GET, &get(&theirs["id"]), As::Compagnon, None)
         .await;
     assert_eq!(status, 404);
     // Conducteurs and admins see both.
-    for token in [&s.conducteur, &s.admin] {
-        let (_, list) = s
-            .call(Method::GET, "/api/v1/chantiers", Some(token), None)
-            .await;
+    for token in [As::Conducteur, As::Admin] {
+        let (_, list) = s.call(Method::GET, "/api/v1/chantiers", token, None).await;
         assert_eq!(list["total"], 2);
     }
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_input_is_refused_with_field_errors_and_changes_nothing() {
-    let s = site().await;
-    let existing = s.create(&s.admin, "CH-1").await;
+    let mut s = TestHub::start().await;
+    let existing = create(&s, As::Admin, "CH-1").await;
     let path = format!("/api/v1/chantiers/{}", existing["id"].as_str().unwrap());
-    let events_before = s.events().await.len();
+    let events_before = s.events("chantier.").await.len();
 
-    let (status, body) = s
-        .call(
+    let body = s
+        .expect(
+            422,
             Method::POST,
             "/api/v1/chantiers",
-            Some(&s.admin),
+            As::Admin,
             Some(json!({
                 "code": "pas un code", "nom": "", "adresse": "a".repeat(501), "couleur": "rouge",
                 "coordonnees_gps": {"latitude": 91, "longitude": 0}, "heures_estimees": -3
             })),
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (422, Some("validation_failed")),
-        "{body}"
-    );
+    assert_eq!(body["code"], "validation_failed", "{body}");
     let fields: Vec<&str> = body["errors"]
         .as_array()
         .unwrap()
@@ -641,60 +517,53 @@ async fn invalid_input_is_refused_with_field_errors_and_changes_nothing() {
     ];
     for (method, route, body, status, code) in cases {
         let body = (!body.is_null()).then_some(body);
-        let (got, answer) = s.call(method.clone(), &route, Some(&s.admin), body).await;
+        let (got, answer) = s.call(method.clone(), &route, As::Admin, body).await;
         assert_eq!(
             (got, answer["code"].as_str()),
             (status, Some(code)),
             "{method} {route}: {answer}"
         );
     }
-    let (status, body) = s
-        .call(Method::GET, "/api/v1/chantiers/nope", Some(&s.admin), None)
+    let body = s
+        .expect(400, Method::GET, "/api/v1/chantiers/nope", As::Admin, None)
         .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_path")));
-    let (status, body) = s
-        .call(
+    assert_eq!(body["code"], "invalid_path");
+    let body = s
+        .expect(
+            400,
             Method::GET,
             "/api/v1/chantiers?statut=termine",
-            Some(&s.admin),
+            As::Admin,
             None,
         )
         .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("invalid_query"))
-    );
+    assert_eq!(body["code"], "invalid_query");
     let (status, _) = s
-        .call(
-            Method::GET,
-            "/api/v1/chantiers?limit=101",
-            Some(&s.admin),
-            None,
-        )
+        .call(Method::GET, "/api/v1/chantiers?limit=101", As::Admin, None)
         .await;
     assert_eq!(status, 400);
 
     assert_eq!(
-        s.events().await.len(),
+        s.events("chantier.").await.len(),
         events_before,
         "failed requests publish nothing"
     );
-    let (_, unchanged) = s.call(Method::GET, &path, Some(&s.admin), None).await;
+    let (_, unchanged) = s.call(Method::GET, &path, As::Admin, None).await;
     assert_eq!(unchanged["version"], 1);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pages_and_searches() {
-    let s = site().await;
+    let mut s = TestHub::start().await;
     for code in ["CH-3", "CH-1", "CH-2"] {
-        s.create(&s.conducteur, code).await;
+        create(&s, As::Conducteur, code).await;
     }
     let (_, page) = s
         .call(
             Method::GET,
             "/api/v1/chantiers?skip=1&limit=1",
-            Some(&s.conducteur),
+            As::Conducteur,
             None,
         )
         .await;
@@ -704,19 +573,19 @@ async fn list_pages_and_searches() {
         .call(
             Method::GET,
             "/api/v1/chantiers?q=ch-3",
-            Some(&s.conducteur),
+            As::Conducteur,
             None,
         )
         .await;
     assert_eq!(search["total"], 1);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chantier_routes_are_in_the_openapi_document() {
-    let s = site().await;
+    let mut s = TestHub::start().await;
     let (_, document) = s
-        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .call(Method::GET, "/api/v1/openapi.json", As::Anonymous, None)
         .await;
     for path in [
         "/api/v1/chantiers",
@@ -742,5 +611,5 @@ async fn chantier_routes_are_in_the_openapi_document() {
             .any(|k| k.contains(schema));
         assert!(found, "{schema} schema missing");
     }
-    s.app.stop().await;
+    s.stop().await;
 }

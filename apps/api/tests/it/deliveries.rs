@@ -10,33 +10,27 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use diesel::sql_types::{BigInt, Text};
-use diesel::{QueryableByName, sql_query};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use hub_chantier::server::Overrides;
 use hub_platform_outbound::FixtureResolver;
-use hub_platform_test_db::TestDatabase;
 use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret, verify_legacy};
 use reqwest::Method;
 use ring::hmac;
 use serde_json::{Value, json};
 
-use crate::receiver::{Receiver, Recorded, Reply, test_pki};
-use crate::support::{Running, bootstrap_admin, http, start_with_overrides};
+use crate::support::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, As, JWT_SECRET, Receiver, Recorded, Reply, Role, TestHub,
+    WEBHOOK_SECRETS_KEY, eventually, free_port, http, metric, test_pki,
+};
 
 /// What every test here runs with: local receivers allowed, fast retries.
-const BASE: &[(&str, &str)] = &[
-    ("RATE_LIMITS", "off"),
-    ("WEBHOOKS_ALLOW_HTTP", "true"),
-    ("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8"),
-    ("WEBHOOKS_RETRY_SCHEDULE", "50ms,100ms,150ms"),
-    ("WEBHOOKS_POLL_INTERVAL", "100ms"),
-];
-
-struct Hub {
-    db: TestDatabase,
-    app: Running,
-    admin: String,
+fn builder(resolver: Arc<FixtureResolver>) -> crate::support::Builder {
+    TestHub::builder()
+        .env(&[
+            ("RATE_LIMITS", "off"),
+            ("WEBHOOKS_RETRY_SCHEDULE", "50ms,100ms,150ms"),
+            ("WEBHOOKS_POLL_INTERVAL", "100ms"),
+        ])
+        .local_receivers()
+        .resolver(resolver)
 }
 
 fn resolver() -> Arc<FixtureResolver> {
@@ -44,184 +38,60 @@ fn resolver() -> Arc<FixtureResolver> {
     Arc::new(FixtureResolver::new().with("tls.test", [localhost]))
 }
 
-async fn hub(extra: &[(&str, &str)]) -> Hub {
-    let db = TestDatabase::new().await;
-    bootstrap_admin(db.url()).await;
-    let app = start(&db, extra).await;
-    let admin = app.admin_token().await;
-    Hub { db, app, admin }
+async fn hub(extra: &[(&str, &str)]) -> TestHub {
+    builder(resolver()).env(extra).start().await
 }
 
-async fn start(db: &TestDatabase, extra: &[(&str, &str)]) -> Running {
-    let mut vars = BASE.to_vec();
-    vars.extend_from_slice(extra);
-    start_with_overrides(
-        db.url(),
-        &vars,
-        Overrides {
-            resolver: Some(resolver()),
-        },
+/// Creates a webhook; returns its id and secret.
+async fn webhook(
+    hub: &TestHub,
+    who: impl Into<As<'_>>,
+    url: &str,
+    events: Value,
+) -> (String, String) {
+    let body = json!({"url": url, "events": events});
+    let created = hub
+        .expect(201, Method::POST, "/api/v1/webhooks", who, body)
+        .await;
+    (
+        created["id"].as_str().unwrap().to_owned(),
+        created["secret"].as_str().unwrap().to_owned(),
     )
-    .await
 }
 
-/// Polls until `check` holds (at most 20 s).
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+async fn patch(hub: &TestHub, id: &str, changes: Value) -> Value {
+    let path = format!("/api/v1/webhooks/{id}");
+    hub.expect(200, Method::PATCH, &path, As::Admin, changes)
+        .await
 }
 
-impl Hub {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        call(&self.app, method, path, token, body).await
-    }
+async fn get(hub: &TestHub, id: &str) -> Value {
+    let path = format!("/api/v1/webhooks/{id}");
+    hub.expect(200, Method::GET, &path, As::Admin, None).await
+}
 
-    /// Creates a webhook; returns its id and secret.
-    async fn webhook(&self, token: &str, url: &str, events: Value) -> (String, String) {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/webhooks",
-                token,
-                Some(json!({"url": url, "events": events})),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        (
-            body["id"].as_str().unwrap().to_owned(),
-            body["secret"].as_str().unwrap().to_owned(),
-        )
-    }
+/// Opens a chantier (a `chantier.created` event); returns its id.
+async fn chantier(hub: &TestHub, code: &str) -> String {
+    let body = json!({"code": code, "nom": "Tour A", "adresse": "1 quai"});
+    let created = hub
+        .expect(201, Method::POST, "/api/v1/chantiers", As::Admin, body)
+        .await;
+    created["id"].as_str().unwrap().to_owned()
+}
 
-    async fn patch(&self, id: &str, changes: Value) -> Value {
-        let (status, body) = self
-            .call(
-                Method::PATCH,
-                &format!("/api/v1/webhooks/{id}"),
-                &self.admin,
-                Some(changes),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    async fn get(&self, id: &str) -> Value {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("/api/v1/webhooks/{id}"),
-                &self.admin,
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    async fn chantier(&self, code: &str) -> String {
-        create_chantier(&self.app, &self.admin, code).await
-    }
-
-    /// The delivery log of `id` (`query` e.g. `?limit=5`).
-    async fn log(&self, id: &str, query: &str) -> Value {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("/api/v1/webhooks/{id}/deliveries{query}"),
-                &self.admin,
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        count(self.db.url(), sql).await
-    }
-
-    async fn job_statuses(&self, webhook_id: &str) -> Vec<String> {
-        job_statuses(self.db.url(), webhook_id).await
-    }
+/// The delivery log of `id` (`query` e.g. `?limit=5`).
+async fn delivery_log(hub: &TestHub, id: &str, query: &str) -> Value {
+    let path = format!("/api/v1/webhooks/{id}/deliveries{query}");
+    hub.expect(200, Method::GET, &path, As::Admin, None).await
 }
 
 /// The statuses of the webhook's delivery jobs, sorted.
-async fn job_statuses(url: &str, webhook_id: &str) -> Vec<String> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        status: String,
-    }
-    sql_query(format!(
-        "SELECT status FROM webhook_deliveries WHERE webhook_id = '{webhook_id}' ORDER BY status"
+async fn job_statuses(hub: &TestHub, webhook_id: &str) -> Vec<String> {
+    hub.texts(&format!(
+        "SELECT status AS text FROM webhook_deliveries WHERE webhook_id = '{webhook_id}' \
+         ORDER BY status"
     ))
-    .load::<Row>(&mut AsyncPgConnection::establish(url).await.unwrap())
     .await
-    .unwrap()
-    .into_iter()
-    .map(|r| r.status)
-    .collect()
-}
-
-async fn call(
-    app: &Running,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = http().request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn create_chantier(app: &Running, token: &str, code: &str) -> String {
-    let (status, body) = call(
-        app,
-        Method::POST,
-        "/api/v1/chantiers",
-        token,
-        Some(json!({"code": code, "nom": "Tour A", "adresse": "1 quai"})),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
-async fn count(url: &str, sql: &str) -> i64 {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
-    sql_query(sql)
-        .get_result::<Count>(&mut conn)
-        .await
-        .unwrap()
-        .count
 }
 
 /// Checks the Standard Webhooks signature of `request` with `secret`,
@@ -288,21 +158,19 @@ fn assert_signed_with_legacy(request: &Recorded, secret: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chantier_created_over_http_reaches_the_receiver_signed() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let receiver = Receiver::start(|_| Reply::status(202).body("merci")).await;
-    let (webhook_id, secret) = s
-        .webhook(
-            &s.admin,
-            &receiver.url("/hooks?token=abc"),
-            json!(["chantier.*"]),
-        )
-        .await;
+    let (webhook_id, secret) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/hooks?token=abc"),
+        json!(["chantier.*"]),
+    )
+    .await;
 
-    let created_at = Instant::now();
-    let chantier_id = s.chantier("CH-DELIV-1").await;
+    let chantier_id = chantier(&s, "CH-DELIV-1").await;
     let requests = receiver.wait_for(1).await;
     let request = &requests[0];
-    assert!(request.at - created_at < Duration::from_secs(2));
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, "/hooks?token=abc");
     assert_eq!(request.header("content-type"), Some("application/json"));
@@ -358,10 +226,10 @@ async fn a_chantier_created_over_http_reaches_the_receiver_signed() {
 
     // The attempt is logged, and the webhook's bookkeeping done.
     eventually("the attempt in the log", || async {
-        s.log(&webhook_id, "").await["total"] == 1
+        delivery_log(&s, &webhook_id, "").await["total"] == 1
     })
     .await;
-    let log = s.log(&webhook_id, "").await;
+    let log = delivery_log(&s, &webhook_id, "").await;
     let attempt = &log["deliveries"][0];
     assert_eq!(attempt["event_id"], body["event_id"]);
     assert_eq!(attempt["event_type"], "chantier.created");
@@ -371,24 +239,24 @@ async fn a_chantier_created_over_http_reaches_the_receiver_signed() {
     assert_eq!(attempt["response_body"], "merci");
     assert_eq!(attempt["error_kind"], Value::Null);
     assert_eq!(attempt["delivery_status"], "succeeded");
-    assert!(attempt["duration_ms"].as_u64().unwrap() < 2000);
+    assert!(attempt["duration_ms"].is_u64(), "{attempt}");
     eventually("last_triggered_at", || async {
-        s.get(&webhook_id).await["last_triggered_at"].is_string()
+        get(&s, &webhook_id).await["last_triggered_at"].is_string()
     })
     .await;
     assert_eq!(receiver.requests().len(), 1, "delivered once");
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_legacy_signature_header_is_sent_only_to_webhooks_that_opt_in() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let receiver = Receiver::start(|_| Reply::status(204)).await;
     let (status, created) = s
         .call(
             Method::POST,
             "/api/v1/webhooks",
-            &s.admin,
+            As::Admin,
             Some(json!({
                 "url": receiver.url("/legacy"), "events": ["chantier.created"],
                 "legacy_signature": true
@@ -399,16 +267,16 @@ async fn the_legacy_signature_header_is_sent_only_to_webhooks_that_opt_in() {
     assert_eq!(created["legacy_signature"], true);
     let id = created["id"].as_str().unwrap().to_owned();
     let secret = created["secret"].as_str().unwrap().to_owned();
-    let (plain_id, plain_secret) = s
-        .webhook(
-            &s.admin,
-            &receiver.url("/plain"),
-            json!(["chantier.created"]),
-        )
-        .await;
-    assert_eq!(s.get(&plain_id).await["legacy_signature"], false);
+    let (plain_id, plain_secret) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/plain"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    assert_eq!(get(&s, &plain_id).await["legacy_signature"], false);
 
-    s.chantier("CH-LEGACY-1").await;
+    chantier(&s, "CH-LEGACY-1").await;
     let requests = receiver.wait_for(2).await;
     let on = requests.iter().find(|r| r.path == "/legacy").unwrap();
     let off = requests.iter().find(|r| r.path == "/plain").unwrap();
@@ -416,9 +284,9 @@ async fn the_legacy_signature_header_is_sent_only_to_webhooks_that_opt_in() {
     assert_signed(off, &plain_secret);
 
     // Switched off by PATCH: the next delivery has the standard headers only.
-    let patched = s.patch(&id, json!({"legacy_signature": false})).await;
+    let patched = patch(&s, &id, json!({"legacy_signature": false})).await;
     assert_eq!(patched["legacy_signature"], false);
-    s.chantier("CH-LEGACY-2").await;
+    chantier(&s, "CH-LEGACY-2").await;
     let requests = receiver.wait_for(4).await;
     let later = requests
         .iter()
@@ -426,12 +294,12 @@ async fn the_legacy_signature_header_is_sent_only_to_webhooks_that_opt_in() {
         .nth(1)
         .unwrap();
     assert_signed(later, &secret);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_failing_once_gets_the_event_again_with_the_same_webhook_id() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let calls = Arc::new(AtomicUsize::new(0));
     let receiver = Receiver::start({
         let calls = calls.clone();
@@ -444,10 +312,14 @@ async fn a_receiver_failing_once_gets_the_event_again_with_the_same_webhook_id()
         }
     })
     .await;
-    let (webhook_id, secret) = s
-        .webhook(&s.admin, &receiver.url("/in"), json!(["chantier.created"]))
-        .await;
-    s.chantier("CH-RETRY").await;
+    let (webhook_id, secret) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/in"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    chantier(&s, "CH-RETRY").await;
     let requests = receiver.wait_for(2).await;
     assert_eq!(
         requests[0].header("webhook-id"),
@@ -455,18 +327,19 @@ async fn a_receiver_failing_once_gets_the_event_again_with_the_same_webhook_id()
     );
     assert_eq!(requests[0].body, requests[1].body, "the same bytes");
     let gap = requests[1].at - requests[0].at;
+    // No upper bound: a busy machine may pick the retry up late, never early.
     assert!(
-        gap >= Duration::from_millis(40) && gap < Duration::from_secs(2),
+        gap >= Duration::from_millis(40),
         "retried after the first step (50 ms ± 20 %): {gap:?}"
     );
     for request in &requests {
         assert_signed(request, &secret);
     }
     eventually("both attempts logged", || async {
-        s.log(&webhook_id, "").await["total"] == 2
+        delivery_log(&s, &webhook_id, "").await["total"] == 2
     })
     .await;
-    let log = s.log(&webhook_id, "").await;
+    let log = delivery_log(&s, &webhook_id, "").await;
     let (second, first) = (&log["deliveries"][0], &log["deliveries"][1]);
     assert_eq!(first["attempt"], 1);
     assert_eq!(first["success"], false);
@@ -478,37 +351,44 @@ async fn a_receiver_failing_once_gets_the_event_again_with_the_same_webhook_id()
     assert_eq!(second["success"], true);
     assert_eq!(first["delivery_id"], second["delivery_id"]);
     assert_eq!(second["delivery_status"], "succeeded");
-    assert_eq!(s.get(&webhook_id).await["consecutive_failures"], 0);
-    s.app.stop().await;
+    assert_eq!(get(&s, &webhook_id).await["consecutive_failures"], 0);
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_always_failing_receiver_gets_every_attempt_then_the_webhook_is_deactivated() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let receiver = Receiver::start(|_| Reply::status(503).body("down")).await;
-    let (webhook_id, _) = s
-        .webhook(&s.admin, &receiver.url("/in"), json!(["chantier.created"]))
-        .await;
+    let (webhook_id, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/in"),
+        json!(["chantier.created"]),
+    )
+    .await;
     for i in 0..10 {
-        s.chantier(&format!("CH-KO-{i}")).await;
+        chantier(&s, &format!("CH-KO-{i}")).await;
     }
     // 10 deliveries × (1 + max_retries 3) attempts.
     receiver.wait_for(40).await;
     eventually("the deactivation", || async {
-        s.get(&webhook_id).await["is_active"] == false
+        get(&s, &webhook_id).await["is_active"] == false
     })
     .await;
-    let webhook = s.get(&webhook_id).await;
+    let webhook = get(&s, &webhook_id).await;
     assert_eq!(webhook["consecutive_failures"], 10);
     assert_eq!(
         webhook["disabled_reason"],
         "deactivated after 10 consecutive failed deliveries (last: the receiver answered HTTP 503)"
     );
     eventually("every delivery finished", || async {
-        s.job_statuses(&webhook_id).await == vec!["failed"; 10]
+        job_statuses(&s, &webhook_id).await == vec!["failed"; 10]
     })
     .await;
-    assert_eq!(s.log(&webhook_id, "?success=false").await["total"], 40);
+    assert_eq!(
+        delivery_log(&s, &webhook_id, "?success=false").await["total"],
+        40
+    );
     // One webhook.updated tells the deactivation.
     assert_eq!(
         s.count(
@@ -518,36 +398,39 @@ async fn an_always_failing_receiver_gets_every_attempt_then_the_webhook_is_deact
         .await,
         1
     );
-    // Nothing more is sent to it.
-    s.chantier("CH-KO-AFTER").await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Nothing more is sent to it: once the relay has dispatched the next
+    // event, the fan-out has decided, and it made no job for this webhook.
+    chantier(&s, "CH-KO-AFTER").await;
+    s.wait_for_dispatch().await;
+    assert_eq!(job_statuses(&s, &webhook_id).await.len(), 10);
     assert_eq!(receiver.requests().len(), 40, "exactly 4 attempts each");
-    assert_eq!(s.job_statuses(&webhook_id).await.len(), 10);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_slower_than_the_timeout_fails_as_timeout() {
-    let s = hub(&[
+    let mut s = hub(&[
         ("WEBHOOKS_TIMEOUT", "300ms"),
         ("WEBHOOKS_LEASE_DURATION", "5s"),
     ])
     .await;
-    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(3))).await;
-    let (webhook_id, _) = s
-        .webhook(
-            &s.admin,
-            &receiver.url("/slow"),
-            json!(["chantier.created"]),
-        )
-        .await;
-    s.patch(&webhook_id, json!({"retry_enabled": false})).await;
-    s.chantier("CH-SLOW").await;
+    // It would answer long after the timeout: the attempt's duration tells
+    // whether the worker gave up at the timeout or waited for the answer.
+    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(30))).await;
+    let (webhook_id, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/slow"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    patch(&s, &webhook_id, json!({"retry_enabled": false})).await;
+    chantier(&s, "CH-SLOW").await;
     eventually("the failed attempt", || async {
-        s.log(&webhook_id, "").await["total"] == 1
+        delivery_log(&s, &webhook_id, "").await["total"] == 1
     })
     .await;
-    let attempt = &s.log(&webhook_id, "").await["deliveries"][0];
+    let attempt = &delivery_log(&s, &webhook_id, "").await["deliveries"][0];
     assert_eq!(attempt["success"], false);
     assert_eq!(attempt["error_kind"], "timeout");
     assert_eq!(attempt["status_code"], Value::Null);
@@ -559,39 +442,44 @@ async fn a_receiver_slower_than_the_timeout_fails_as_timeout() {
         "{attempt}"
     );
     let duration = attempt["duration_ms"].as_u64().unwrap();
-    assert!((250..2000).contains(&duration), "{duration}");
+    assert!((250..30_000).contains(&duration), "{duration}");
     assert_eq!(attempt["delivery_status"], "failed");
-    assert_eq!(s.get(&webhook_id).await["consecutive_failures"], 1);
-    s.app.stop().await;
+    assert_eq!(get(&s, &webhook_id).await["consecutive_failures"], 1);
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_308_is_followed_and_a_302_fails_as_redirect() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let receiver = Receiver::start(|request| match request.path.as_str() {
         "/old" => Reply::status(308).header("location", "/new"),
         "/moved" => Reply::status(302).header("location", "/new"),
         _ => Reply::status(200),
     })
     .await;
-    let (followed, secret) = s
-        .webhook(&s.admin, &receiver.url("/old"), json!(["chantier.created"]))
-        .await;
-    let (refused, _) = s
-        .webhook(
-            &s.admin,
-            &receiver.url("/moved"),
-            json!(["chantier.created"]),
-        )
-        .await;
-    s.patch(&refused, json!({"retry_enabled": false})).await;
-    s.chantier("CH-REDIRECT").await;
+    let (followed, secret) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/old"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    let (refused, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/moved"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    patch(&s, &refused, json!({"retry_enabled": false})).await;
+    chantier(&s, "CH-REDIRECT").await;
     eventually("both attempts", || async {
-        s.log(&followed, "").await["total"] == 1 && s.log(&refused, "").await["total"] == 1
+        delivery_log(&s, &followed, "").await["total"] == 1
+            && delivery_log(&s, &refused, "").await["total"] == 1
     })
     .await;
 
-    let ok = &s.log(&followed, "").await["deliveries"][0];
+    let ok = &delivery_log(&s, &followed, "").await["deliveries"][0];
     assert_eq!(ok["success"], true, "{ok}");
     assert_eq!(ok["status_code"], 200);
     let requests = receiver.requests();
@@ -606,7 +494,7 @@ async fn a_308_is_followed_and_a_302_fails_as_redirect() {
     assert_eq!(hops[0].body, hops[1].body, "same body after a 308");
     assert_signed(hops[1], &secret);
 
-    let ko = &s.log(&refused, "").await["deliveries"][0];
+    let ko = &delivery_log(&s, &refused, "").await["deliveries"][0];
     assert_eq!(ko["success"], false);
     assert_eq!(ko["error_kind"], "redirect");
     assert!(
@@ -619,7 +507,7 @@ async fn a_308_is_followed_and_a_302_fails_as_redirect() {
             .any(|r| r.path == "/new" && r.method != "POST"),
         "a 302 is never followed"
     );
-    s.app.stop().await;
+    s.stop().await;
 }
 
 /// DNS rebinding: the name passes the check at creation, then points at an
@@ -628,33 +516,22 @@ async fn a_308_is_followed_and_a_302_fails_as_redirect() {
 /// its kind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_rebound_to_an_internal_address_is_refused_at_delivery_without_naming_it() {
-    let db = TestDatabase::new().await;
-    bootstrap_admin(db.url()).await;
     let resolver = resolver();
     let localhost: IpAddr = "127.0.0.1".parse().unwrap();
     let internal: IpAddr = "10.20.30.40".parse().unwrap();
     resolver.set_sequence("rebind.test", vec![vec![localhost], vec![internal]]);
-    let app = start_with_overrides(
-        db.url(),
-        BASE,
-        Overrides {
-            resolver: Some(resolver.clone()),
-        },
-    )
-    .await;
-    let admin = app.admin_token().await;
-    let s = Hub { db, app, admin };
+    let mut s = builder(resolver.clone()).start().await;
     let receiver = Receiver::ok().await;
     let url = format!("http://rebind.test:{}/in", receiver.port());
-    let (webhook_id, _) = s.webhook(&s.admin, &url, json!(["chantier.created"])).await;
+    let (webhook_id, _) = webhook(&s, As::Admin, &url, json!(["chantier.created"])).await;
     assert_eq!(resolver.lookups("rebind.test"), 1, "checked at creation");
 
-    s.chantier("CH-REBIND").await;
+    chantier(&s, "CH-REBIND").await;
     eventually("the refused attempt", || async {
-        s.log(&webhook_id, "").await["total"] != 0
+        delivery_log(&s, &webhook_id, "").await["total"] != 0
     })
     .await;
-    let log = s.log(&webhook_id, "").await;
+    let log = delivery_log(&s, &webhook_id, "").await;
     for attempt in log["deliveries"].as_array().unwrap() {
         assert_eq!(attempt["success"], false, "{attempt}");
         assert_eq!(attempt["error_kind"], "ssrf_refused", "{attempt}");
@@ -683,34 +560,35 @@ async fn a_name_rebound_to_an_internal_address_is_refused_at_delivery_without_na
         "vetted when connecting"
     );
     assert!(receiver.requests().is_empty());
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gone_deactivates_the_webhook_at_once() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let receiver = Receiver::start(|_| Reply::status(410).body("gone")).await;
-    let (webhook_id, _) = s
-        .webhook(
-            &s.admin,
-            &receiver.url("/gone"),
-            json!(["chantier.created"]),
-        )
-        .await;
-    s.chantier("CH-GONE").await;
+    let (webhook_id, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/gone"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    chantier(&s, "CH-GONE").await;
     eventually("the deactivation", || async {
-        s.get(&webhook_id).await["is_active"] == false
+        get(&s, &webhook_id).await["is_active"] == false
     })
     .await;
-    let webhook = s.get(&webhook_id).await;
+    let webhook = get(&s, &webhook_id).await;
     assert_eq!(webhook["disabled_reason"], "the receiver answered 410 Gone");
-    let log = s.log(&webhook_id, "").await;
+    let log = delivery_log(&s, &webhook_id, "").await;
     assert_eq!(log["total"], 1, "no retry after 410");
     assert_eq!(log["deliveries"][0]["status_code"], 410);
     assert_eq!(log["deliveries"][0]["delivery_status"], "failed");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The job is final: no attempt will ever follow.
+    assert_eq!(job_statuses(&s, &webhook_id).await, ["failed"]);
     assert_eq!(receiver.requests().len(), 1);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -718,44 +596,42 @@ async fn https_to_a_receiver_trusted_through_the_extra_ca_file() {
     let pki = test_pki("tls.test");
     let ca_file = std::env::temp_dir().join(format!("hub-test-ca-{}.pem", uuid::Uuid::now_v7()));
     std::fs::write(&ca_file, &pki.ca_pem).unwrap();
-    let s = hub(&[
+    let mut s = hub(&[
         ("WEBHOOKS_ALLOW_HTTP", "false"),
         ("WEBHOOKS_EXTRA_CA_FILE", ca_file.to_str().unwrap()),
     ])
     .await;
     let receiver = Receiver::start_tls(pki.acceptor.clone(), |_| Reply::status(200)).await;
     let url = format!("https://tls.test:{}/secure", receiver.port());
-    let (webhook_id, secret) = s.webhook(&s.admin, &url, json!(["chantier.*"])).await;
-    s.chantier("CH-TLS").await;
+    let (webhook_id, secret) = webhook(&s, As::Admin, &url, json!(["chantier.*"])).await;
+    chantier(&s, "CH-TLS").await;
     let requests = receiver.wait_for(1).await;
     assert_eq!(requests[0].path, "/secure");
     assert_signed(&requests[0], &secret);
     eventually("the attempt", || async {
-        s.log(&webhook_id, "").await["deliveries"][0]["success"] == true
+        delivery_log(&s, &webhook_id, "").await["deliveries"][0]["success"] == true
     })
     .await;
     std::fs::remove_file(&ca_file).unwrap();
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_test_route_delivers_to_that_webhook_only_even_when_inactive() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let receiver = Receiver::ok().await;
     let other = Receiver::ok().await;
-    let (webhook_id, secret) = s
-        .webhook(&s.admin, &receiver.url("/t"), json!(["chantier.*"]))
-        .await;
-    s.webhook(&s.admin, &other.url("/other"), json!(["*"]))
-        .await;
-    s.patch(&webhook_id, json!({"is_active": false})).await;
+    let (webhook_id, secret) =
+        webhook(&s, As::Admin, &receiver.url("/t"), json!(["chantier.*"])).await;
+    webhook(&s, As::Admin, &other.url("/other"), json!(["*"])).await;
+    patch(&s, &webhook_id, json!({"is_active": false})).await;
     let before = other.requests().len();
 
     let (status, queued) = s
         .call(
             Method::POST,
             &format!("/api/v1/webhooks/{webhook_id}/test"),
-            &s.admin,
+            As::Admin,
             None,
         )
         .await;
@@ -772,10 +648,10 @@ async fn the_test_route_delivers_to_that_webhook_only_even_when_inactive() {
     assert_eq!(body["data"]["webhook_id"], webhook_id.as_str());
     assert!(body["data"]["message"].as_str().unwrap().contains("Test"));
     eventually("the test attempt in the log", || async {
-        s.log(&webhook_id, "").await["total"] == 1
+        delivery_log(&s, &webhook_id, "").await["total"] == 1
     })
     .await;
-    let log = s.log(&webhook_id, "?event_type=webhook.test").await;
+    let log = delivery_log(&s, &webhook_id, "?event_type=webhook.test").await;
     assert_eq!(log["deliveries"][0]["delivery_id"], queued["delivery_id"]);
     // The event is in the outbox like any other, and fanned out to nobody.
     assert_eq!(
@@ -792,7 +668,17 @@ async fn the_test_route_delivers_to_that_webhook_only_even_when_inactive() {
             == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Dispatched, so the fan-out has run: the route's own job is the test
+    // event's only one, and it is finished. Nothing else can be sent.
+    assert_eq!(
+        s.count("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'webhook.test'")
+            .await,
+        1
+    );
+    eventually("the test delivery to finish", || async {
+        job_statuses(&s, &webhook_id).await == ["succeeded"]
+    })
+    .await;
     assert!(
         other
             .requests()
@@ -803,15 +689,15 @@ async fn the_test_route_delivers_to_that_webhook_only_even_when_inactive() {
     );
     assert_eq!(receiver.requests().len(), 1);
     // Still inactive, its bookkeeping untouched: a test is a diagnostic.
-    let webhook = s.get(&webhook_id).await;
+    let webhook = get(&s, &webhook_id).await;
     assert_eq!(webhook["is_active"], false);
     assert_eq!(webhook["last_triggered_at"], Value::Null);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let healthy = Arc::new(AtomicUsize::new(0));
     let receiver = Receiver::start({
         let healthy = healthy.clone();
@@ -825,18 +711,22 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
     })
     .await;
     let since = time::OffsetDateTime::now_utc() - time::Duration::seconds(5);
-    let (webhook_id, _) = s
-        .webhook(&s.admin, &receiver.url("/r"), json!(["chantier.created"]))
-        .await;
-    s.patch(&webhook_id, json!({"retry_enabled": false})).await;
-    s.chantier("CH-R1").await;
-    s.chantier("CH-R2").await;
+    let (webhook_id, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/r"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    patch(&s, &webhook_id, json!({"retry_enabled": false})).await;
+    chantier(&s, "CH-R1").await;
+    chantier(&s, "CH-R2").await;
     eventually("two failed deliveries", || async {
-        s.job_statuses(&webhook_id).await == ["failed", "failed"]
+        job_statuses(&s, &webhook_id).await == ["failed", "failed"]
     })
     .await;
-    assert_eq!(s.get(&webhook_id).await["consecutive_failures"], 2);
-    let log = s.log(&webhook_id, "").await;
+    assert_eq!(get(&s, &webhook_id).await["consecutive_failures"], 2);
+    let log = delivery_log(&s, &webhook_id, "").await;
     let newest = log["deliveries"][0].clone();
     let oldest = log["deliveries"][1].clone();
     healthy.store(1, Ordering::SeqCst);
@@ -850,7 +740,7 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
                 "{base}/deliveries/{}/retry",
                 oldest["delivery_id"].as_str().unwrap()
             ),
-            &s.admin,
+            As::Admin,
             None,
         )
         .await;
@@ -863,20 +753,20 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
         oldest["event_id"].as_str()
     );
     eventually("the retried delivery succeeded", || async {
-        s.log(&webhook_id, "?success=true").await["total"] == 1
+        delivery_log(&s, &webhook_id, "?success=true").await["total"] == 1
     })
     .await;
-    let success = &s.log(&webhook_id, "?success=true").await["deliveries"][0];
+    let success = &delivery_log(&s, &webhook_id, "?success=true").await["deliveries"][0];
     assert_eq!(success["attempt"], 2);
     assert_eq!(success["delivery_id"], oldest["delivery_id"]);
-    assert_eq!(s.get(&webhook_id).await["consecutive_failures"], 0);
+    assert_eq!(get(&s, &webhook_id).await["consecutive_failures"], 0);
 
     // Recover: every failed delivery of the window (the other one).
     let (status, recovered) = s
         .call(
             Method::POST,
             &format!("{base}/recover"),
-            &s.admin,
+            As::Admin,
             Some(json!({"since": since.format(&time::format_description::well_known::Rfc3339).unwrap()})),
         )
         .await;
@@ -888,14 +778,14 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
         newest["event_id"].as_str()
     );
     eventually("every delivery succeeded", || async {
-        s.job_statuses(&webhook_id).await == ["succeeded", "succeeded"]
+        job_statuses(&s, &webhook_id).await == ["succeeded", "succeeded"]
     })
     .await;
     let (_, again) = s
         .call(
             Method::POST,
             &format!("{base}/recover"),
-            &s.admin,
+            As::Admin,
             Some(json!({"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"})),
         )
         .await;
@@ -906,7 +796,7 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
         .call(
             Method::POST,
             &format!("{base}/deliveries/{}/retry", newest["id"].as_str().unwrap()),
-            &s.admin,
+            As::Admin,
             None,
         )
         .await;
@@ -915,23 +805,21 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
 
     // Errors.
     let unknown = uuid::Uuid::now_v7();
-    let (status, problem) = s
-        .call(
+    let problem = s
+        .expect(
+            404,
             Method::POST,
             &format!("{base}/deliveries/{unknown}/retry"),
-            &s.admin,
+            As::Admin,
             None,
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (404, Some("delivery_not_found"))
-    );
+    assert_eq!(problem["code"], "delivery_not_found");
     let (status, problem) = s
         .call(
             Method::POST,
             &format!("{base}/recover"),
-            &s.admin,
+            As::Admin,
             Some(json!({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"})),
         )
         .await;
@@ -941,69 +829,59 @@ async fn failed_deliveries_are_sent_again_by_retry_and_recover() {
         .call(
             Method::POST,
             &format!("{base}/recover"),
-            &s.admin,
+            As::Admin,
             Some(json!({"since": "yesterday"})),
         )
         .await;
     assert!(status == 400 || status == 422, "{status}");
-    s.patch(&webhook_id, json!({"is_active": false})).await;
-    let (status, problem) = s
-        .call(
+    patch(&s, &webhook_id, json!({"is_active": false})).await;
+    let problem = s
+        .expect(
+            409,
             Method::POST,
             &format!(
                 "{base}/deliveries/{}/retry",
                 oldest["delivery_id"].as_str().unwrap()
             ),
-            &s.admin,
+            As::Admin,
             None,
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (409, Some("webhook_inactive"))
-    );
-    let (status, problem) = s
-        .call(
+    assert_eq!(problem["code"], "webhook_inactive");
+    let problem = s
+        .expect(
+            409,
             Method::POST,
             &format!("{base}/recover"),
-            &s.admin,
+            As::Admin,
             Some(json!({"since": "2000-01-01T00:00:00Z"})),
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (409, Some("webhook_inactive"))
-    );
-    s.app.stop().await;
+    assert_eq!(problem["code"], "webhook_inactive");
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn someone_elses_webhook_is_404_on_every_delivery_route() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let receiver = Receiver::ok().await;
-    let (webhook_id, _) = s
-        .webhook(
-            &s.admin,
-            &receiver.url("/mine"),
-            json!(["chantier.created"]),
-        )
-        .await;
-    s.chantier("CH-MINE").await;
+    let (webhook_id, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/mine"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    chantier(&s, "CH-MINE").await;
     eventually("the delivery", || async {
-        s.log(&webhook_id, "").await["total"] == 1
+        delivery_log(&s, &webhook_id, "").await["total"] == 1
     })
     .await;
-    let delivery_id = s.log(&webhook_id, "").await["deliveries"][0]["delivery_id"]
+    let delivery_id = delivery_log(&s, &webhook_id, "").await["deliveries"][0]["delivery_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    s.app
-        .create_user(&s.admin, "conducteur@example.fr", "conducteur")
-        .await;
-    let other = s
-        .app
-        .login("conducteur@example.fr", "mot-de-passe-long-1")
-        .await;
+    let other = s.new_user(Role::Conducteur).await;
     let base = format!("/api/v1/webhooks/{webhook_id}");
     for (method, path, body) in [
         (Method::GET, format!("{base}/deliveries"), None),
@@ -1019,40 +897,34 @@ async fn someone_elses_webhook_is_404_on_every_delivery_route() {
             Some(json!({"since": "2000-01-01T00:00:00Z"})),
         ),
     ] {
-        let (status, problem) = s.call(method, &path, &other, body).await;
-        assert_eq!(
-            (status, problem["code"].as_str()),
-            (404, Some("webhook_not_found")),
-            "{path}"
-        );
+        let problem = s.expect(404, method, &path, &other, body).await;
+        assert_eq!(problem["code"], "webhook_not_found", "{path}");
     }
     // Nor does the owner see another webhook's deliveries through theirs.
-    let (other_webhook, _) = s
-        .webhook(
-            &other,
-            &receiver.url("/theirs"),
-            json!(["chantier.created"]),
-        )
-        .await;
-    let (status, problem) = s
-        .call(
+    let (other_webhook, _) = webhook(
+        &s,
+        &other,
+        &receiver.url("/theirs"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    let problem = s
+        .expect(
+            404,
             Method::POST,
             &format!("/api/v1/webhooks/{other_webhook}/deliveries/{delivery_id}/retry"),
             &other,
             None,
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (404, Some("delivery_not_found"))
-    );
+    assert_eq!(problem["code"], "delivery_not_found");
     assert_eq!(receiver.requests().len(), 1);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delivery_log_pages_newest_first_and_filters() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let receiver = Receiver::start(|request| {
         let body = request.json();
         if body["data"]["code"]
@@ -1066,20 +938,24 @@ async fn the_delivery_log_pages_newest_first_and_filters() {
         }
     })
     .await;
-    let (webhook_id, _) = s
-        .webhook(&s.admin, &receiver.url("/log"), json!(["chantier.created"]))
-        .await;
-    s.patch(&webhook_id, json!({"retry_enabled": false})).await;
+    let (webhook_id, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/log"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    patch(&s, &webhook_id, json!({"retry_enabled": false})).await;
     for code in ["OK-1", "KO-1", "OK-2", "KO-2", "OK-3"] {
-        s.chantier(code).await;
+        chantier(&s, code).await;
         // One at a time, so that the log's order is the creation order.
         receiver.wait_for(receiver.requests().len() + 1).await;
     }
     eventually("five attempts", || async {
-        s.log(&webhook_id, "").await["total"] == 5
+        delivery_log(&s, &webhook_id, "").await["total"] == 5
     })
     .await;
-    let all = s.log(&webhook_id, "").await;
+    let all = delivery_log(&s, &webhook_id, "").await;
     let times: Vec<&str> = all["deliveries"]
         .as_array()
         .unwrap()
@@ -1089,8 +965,11 @@ async fn the_delivery_log_pages_newest_first_and_filters() {
     let mut sorted = times.clone();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted, "newest first");
-    assert_eq!(s.log(&webhook_id, "?success=true").await["total"], 3);
-    let failed = s.log(&webhook_id, "?success=false").await;
+    assert_eq!(
+        delivery_log(&s, &webhook_id, "?success=true").await["total"],
+        3
+    );
+    let failed = delivery_log(&s, &webhook_id, "?success=false").await;
     assert_eq!(failed["total"], 2);
     assert!(
         failed["deliveries"]
@@ -1100,26 +979,26 @@ async fn the_delivery_log_pages_newest_first_and_filters() {
             .all(|d| d["success"] == false && d["error_kind"] == "http_status")
     );
     assert_eq!(
-        s.log(&webhook_id, "?event_type=chantier.created").await["total"],
+        delivery_log(&s, &webhook_id, "?event_type=chantier.created").await["total"],
         5
     );
     assert_eq!(
-        s.log(&webhook_id, "?event_type=chantier.deleted").await["total"],
+        delivery_log(&s, &webhook_id, "?event_type=chantier.deleted").await["total"],
         0
     );
-    let page = s.log(&webhook_id, "?limit=2").await;
+    let page = delivery_log(&s, &webhook_id, "?limit=2").await;
     assert_eq!(page["total"], 5);
     assert_eq!(page["deliveries"].as_array().unwrap().len(), 2);
     assert_eq!(page["deliveries"][0]["id"], all["deliveries"][0]["id"]);
-    let last = s.log(&webhook_id, "?skip=4&limit=2").await;
+    let last = delivery_log(&s, &webhook_id, "?skip=4&limit=2").await;
     assert_eq!(last["deliveries"].as_array().unwrap().len(), 1);
     assert_eq!(last["deliveries"][0]["id"], all["deliveries"][4]["id"]);
-    let both = s
-        .log(
-            &webhook_id,
-            "?success=false&event_type=chantier.created&limit=1",
-        )
-        .await;
+    let both = delivery_log(
+        &s,
+        &webhook_id,
+        "?success=false&event_type=chantier.created&limit=1",
+    )
+    .await;
     assert_eq!(both["total"], 2);
     for bad in [
         "?limit=0",
@@ -1132,19 +1011,18 @@ async fn the_delivery_log_pages_newest_first_and_filters() {
             .call(
                 Method::GET,
                 &format!("/api/v1/webhooks/{webhook_id}/deliveries{bad}"),
-                &s.admin,
+                As::Admin,
                 None,
             )
             .await;
         assert_eq!(status, 400, "{bad}: {problem}");
     }
-    s.app.stop().await;
+    s.stop().await;
 }
 
 /// Jobs leased by some worker, and jobs in flight.
-async fn leased(url: &str) -> i64 {
-    count(
-        url,
+async fn leased(hub: &TestHub) -> i64 {
+    hub.count(
         "SELECT count(*) AS count FROM webhook_deliveries \
          WHERE status = 'in_flight' OR lease_until IS NOT NULL OR leased_by IS NOT NULL",
     )
@@ -1153,37 +1031,30 @@ async fn leased(url: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_a_delivery_in_flight_finish_and_leaves_nothing_leased() {
-    let s = hub(&[]).await;
-    let receiver =
-        Receiver::start(|_| Reply::status(200).delayed(Duration::from_millis(700))).await;
-    let (webhook_id, _) = s
-        .webhook(
-            &s.admin,
-            &receiver.url("/slowish"),
-            json!(["chantier.created"]),
-        )
-        .await;
-    s.chantier("CH-STOP").await;
-    receiver.wait_for(1).await;
+    let mut s = hub(&[]).await;
+    // Answered 2 s after the request arrives: time enough to see the job
+    // in flight and begin the stop, well within SHUTDOWN_TIMEOUT (5 s).
+    let answer_delay = Duration::from_secs(2);
+    let receiver = Receiver::start(move |_| Reply::status(200).delayed(answer_delay)).await;
+    let (webhook_id, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/slowish"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    chantier(&s, "CH-STOP").await;
+    let arrived = receiver.wait_for(1).await[0].at;
+    assert_eq!(leased(&s).await, 1, "in flight when the stop begins");
+    s.stop().await;
+    // Measured from the request's arrival, not from the stop's start: the
+    // stop cannot have returned before the receiver answered.
+    assert!(arrived.elapsed() >= answer_delay, "it waited");
+    assert_eq!(leased(&s).await, 0);
+    assert_eq!(job_statuses(&s, &webhook_id).await, ["succeeded"]);
     assert_eq!(
-        leased(s.db.url()).await,
-        1,
-        "in flight when the stop begins"
-    );
-    let stopping = Instant::now();
-    s.app.stop().await;
-    assert!(
-        stopping.elapsed() >= Duration::from_millis(400),
-        "it waited"
-    );
-    assert_eq!(leased(s.db.url()).await, 0);
-    assert_eq!(job_statuses(s.db.url(), &webhook_id).await, ["succeeded"]);
-    assert_eq!(
-        count(
-            s.db.url(),
-            "SELECT count(*) AS count FROM webhook_delivery_attempts WHERE success"
-        )
-        .await,
+        s.count("SELECT count(*) AS count FROM webhook_delivery_attempts WHERE success")
+            .await,
         1,
         "its outcome was recorded"
     );
@@ -1191,27 +1062,38 @@ async fn shutdown_lets_a_delivery_in_flight_finish_and_leaves_nothing_leased() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_releases_the_lease_of_a_delivery_that_does_not_finish_in_time() {
-    let s = hub(&[("SHUTDOWN_TIMEOUT", "1s")]).await;
-    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(60))).await;
-    let (webhook_id, _) = s
-        .webhook(
-            &s.admin,
-            &receiver.url("/hang"),
-            json!(["chantier.created"]),
-        )
-        .await;
-    s.chantier("CH-HANG").await;
+    // The delivery would end at its own timeout (60 s) at the earliest; the
+    // stop gives up on it after 1 s.
+    let mut s = hub(&[
+        ("SHUTDOWN_TIMEOUT", "1s"),
+        ("WEBHOOKS_TIMEOUT", "60s"),
+        ("WEBHOOKS_LEASE_DURATION", "90s"),
+    ])
+    .await;
+    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(600))).await;
+    let (webhook_id, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/hang"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    chantier(&s, "CH-HANG").await;
     receiver.wait_for(1).await;
     let stopping = Instant::now();
-    s.app.stop().await;
-    assert!(stopping.elapsed() < Duration::from_secs(5));
-    assert_eq!(leased(s.db.url()).await, 0, "nothing left leased");
+    s.stop().await;
+    // Far below the delivery's 60 s, whatever the machine's load.
+    assert!(
+        stopping.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(leased(&s).await, 0, "nothing left leased");
     // Due again at once for the next worker; the interrupted attempt does
     // not count.
-    assert_eq!(job_statuses(s.db.url(), &webhook_id).await, ["pending"]);
+    assert_eq!(job_statuses(&s, &webhook_id).await, ["pending"]);
     assert_eq!(
-        count(
-            s.db.url(),
+        s.count(
             "SELECT count(*) AS count FROM webhook_deliveries \
              WHERE attempt = 0 AND next_attempt_at <= now()"
         )
@@ -1219,27 +1101,16 @@ async fn shutdown_releases_the_lease_of_a_delivery_that_does_not_finish_in_time(
         1
     );
     assert_eq!(
-        count(
-            s.db.url(),
-            "SELECT count(*) AS count FROM webhook_delivery_attempts"
-        )
-        .await,
+        s.count("SELECT count(*) AS count FROM webhook_delivery_attempts")
+            .await,
         0
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webhook_id() {
-    let db = TestDatabase::new().await;
-    bootstrap_admin(db.url()).await;
+    // The database and its administrator; no server of the hub's yet.
+    let mut s = builder(resolver()).prepare().await;
     // The first three requests hang (the worker dies while waiting); every
     // later one is answered.
     let calls = Arc::new(AtomicUsize::new(0));
@@ -1261,9 +1132,9 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db.url())
-        .env("JWT_SECRET", crate::support::JWT_SECRET)
-        .env("WEBHOOK_SECRETS_KEY", crate::support::WEBHOOK_SECRETS_KEY)
+        .env("DATABASE_URL", s.database_url())
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("WEBHOOK_SECRETS_KEY", WEBHOOK_SECRETS_KEY)
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
         .env("METRICS_ADDR", "off")
         .env("RATE_LIMITS", "off")
@@ -1292,7 +1163,7 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
     let token = {
         let response = http()
             .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"email": crate::support::ADMIN_EMAIL, "password": crate::support::ADMIN_PASSWORD}))
+            .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
             .send()
             .await
             .unwrap();
@@ -1320,20 +1191,15 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
     let hung = receiver.wait_for(3).await;
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(leased(db.url()).await, 3, "the dead worker's leases remain");
+    assert_eq!(leased(&s).await, 3, "the dead worker's leases remain");
 
     // Expire the dead worker's leases rather than waiting 32 s for them.
-    sql_query("UPDATE webhook_deliveries SET lease_until = now() WHERE status = 'in_flight'")
-        .execute(&mut AsyncPgConnection::establish(db.url()).await.unwrap())
-        .await
-        .unwrap();
-    let app = start(&db, &[]).await;
+    s.run_sql("UPDATE webhook_deliveries SET lease_until = now() WHERE status = 'in_flight'")
+        .await;
+    s.serve(&[]).await;
     eventually("every event delivered", || async {
-        count(
-            db.url(),
-            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
-        )
-        .await
+        s.count("SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'")
+            .await
             == 5
     })
     .await;
@@ -1342,22 +1208,11 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
         .iter()
         .map(|r| r.header("webhook-id").unwrap())
         .collect();
-    let events: Vec<String> = {
-        #[derive(QueryableByName)]
-        struct Id {
-            #[diesel(sql_type = Text)]
-            id: String,
-        }
-        sql_query(
-            "SELECT event_id::text AS id FROM event_logs WHERE event_type = 'chantier.created'",
+    let events = s
+        .texts(
+            "SELECT event_id::text AS text FROM event_logs WHERE event_type = 'chantier.created'",
         )
-        .load::<Id>(&mut AsyncPgConnection::establish(db.url()).await.unwrap())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect()
-    };
+        .await;
     assert_eq!(events.len(), 5);
     for event in &events {
         assert!(
@@ -1372,21 +1227,16 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
             "the interrupted {id} was sent again, same webhook-id"
         );
     }
-    assert_eq!(leased(db.url()).await, 0);
-    app.stop().await;
+    assert_eq!(leased(&s).await, 0);
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_metrics_are_exported() {
-    let s = hub(&[]).await;
-    let receiver = Receiver::ok().await;
-    s.webhook(&s.admin, &receiver.url("/m"), json!(["chantier.created"]))
-        .await;
-    s.chantier("CH-METRICS").await;
-    receiver.wait_for(1).await;
+    let mut s = hub(&[]).await;
     let text = || async {
         http()
-            .get(s.app.metrics_url("/metrics"))
+            .get(s.metrics_url("/metrics"))
             .send()
             .await
             .unwrap()
@@ -1394,10 +1244,22 @@ async fn delivery_metrics_are_exported() {
             .await
             .unwrap()
     };
-    eventually("the attempt counter", || async {
-        text()
-            .await
-            .contains(r#"hub_webhook_delivery_attempts_total{result="success"} 1"#)
+    // The recorder is process-wide: under `cargo test` the other tests of
+    // this process deliver too, so the counter is read before and after.
+    let successes = r#"hub_webhook_delivery_attempts_total{result="success"}"#;
+    let before = metric(&text().await, successes).unwrap_or(0.0);
+    let receiver = s.receiver().await;
+    webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/m"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    chantier(&s, "CH-METRICS").await;
+    receiver.wait_for(1).await;
+    eventually("the attempt counter to count the success", || async {
+        metric(&text().await, successes).is_some_and(|after| after >= before + 1.0)
     })
     .await;
     let metrics = text().await;
@@ -1409,51 +1271,48 @@ async fn delivery_metrics_are_exported() {
     ] {
         assert!(metrics.contains(expected), "{expected}\n{metrics}");
     }
-    s.app.stop().await;
+    s.stop().await;
 }
 
-fn cleanup(url: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hub-chantier"))
-        .arg("cleanup-deliveries")
-        .args(args)
-        .env_clear()
-        .env("DATABASE_URL", url)
+/// `hub-chantier cleanup-deliveries <args>` on the hub's database.
+fn cleanup(hub: &TestHub, args: &[&str]) -> std::process::Output {
+    hub.command(&[&["cleanup-deliveries"], args].concat())
         .output()
         .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_deliveries_deletes_the_log_past_retention() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let receiver = Receiver::ok().await;
-    let (webhook_id, _) = s
-        .webhook(&s.admin, &receiver.url("/old"), json!(["chantier.created"]))
-        .await;
-    s.chantier("CH-OLD").await;
-    s.chantier("CH-NEW").await;
+    let (webhook_id, _) = webhook(
+        &s,
+        As::Admin,
+        &receiver.url("/old"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    chantier(&s, "CH-OLD").await;
+    chantier(&s, "CH-NEW").await;
     eventually("both delivered", || async {
-        s.job_statuses(&webhook_id).await == ["succeeded", "succeeded"]
+        job_statuses(&s, &webhook_id).await == ["succeeded", "succeeded"]
     })
     .await;
-    s.app.stop().await;
+    s.stop().await;
     // One delivery (job and attempt) is 100 days old, the other fresh.
-    sql_query(
+    s.run_sql(
         "WITH old AS (SELECT id FROM webhook_deliveries ORDER BY created_at LIMIT 1) \
          UPDATE webhook_deliveries SET finished_at = now() - interval '100 days' \
          WHERE id IN (SELECT id FROM old)",
     )
-    .execute(&mut AsyncPgConnection::establish(s.db.url()).await.unwrap())
-    .await
-    .unwrap();
-    sql_query(
+    .await;
+    s.run_sql(
         "UPDATE webhook_delivery_attempts SET attempted_at = now() - interval '100 days' \
          WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE finished_at < now() - interval '90 days')",
     )
-    .execute(&mut AsyncPgConnection::establish(s.db.url()).await.unwrap())
-    .await
-    .unwrap();
+    .await;
 
-    let dry = cleanup(s.db.url(), &["--retention-days", "90", "--dry-run"]);
+    let dry = cleanup(&s, &["--retention-days", "90", "--dry-run"]);
     assert!(
         dry.status.success(),
         "{}",
@@ -1471,16 +1330,13 @@ async fn cleanup_deliveries_deletes_the_log_past_retention() {
     assert!((cutoff - expected).abs() < time::Duration::minutes(1));
     assert_eq!(report.as_object().unwrap().len(), 3);
     assert_eq!(
-        count(
-            s.db.url(),
-            "SELECT count(*) AS count FROM webhook_delivery_attempts"
-        )
-        .await,
+        s.count("SELECT count(*) AS count FROM webhook_delivery_attempts")
+            .await,
         2,
         "a dry run deletes nothing"
     );
 
-    let run = cleanup(s.db.url(), &["--retention-days", "90"]);
+    let run = cleanup(&s, &["--retention-days", "90"]);
     assert!(
         run.status.success(),
         "{}",
@@ -1491,25 +1347,19 @@ async fn cleanup_deliveries_deletes_the_log_past_retention() {
     assert_eq!(report["dry_run"], false);
     assert!(report["cutoff"].is_string());
     assert_eq!(
-        count(
-            s.db.url(),
-            "SELECT count(*) AS count FROM webhook_delivery_attempts"
-        )
-        .await,
+        s.count("SELECT count(*) AS count FROM webhook_delivery_attempts")
+            .await,
         1
     );
     assert_eq!(
-        count(
-            s.db.url(),
-            "SELECT count(*) AS count FROM webhook_deliveries"
-        )
-        .await,
+        s.count("SELECT count(*) AS count FROM webhook_deliveries")
+            .await,
         1,
         "the finished job past retention went too"
     );
 
     for bad in ["0", "-5", "3651", "many"] {
-        let refused = cleanup(s.db.url(), &["--retention-days", bad]);
+        let refused = cleanup(&s, &["--retention-days", bad]);
         assert!(!refused.status.success(), "{bad}");
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(stderr.contains("retention-days"), "{bad}: {stderr}");

@@ -8,7 +8,6 @@ mod deliveries;
 mod identity;
 mod openapi;
 mod ops;
-mod receiver;
 mod shell;
 mod support;
 mod webhooks;

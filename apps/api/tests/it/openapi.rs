@@ -3,10 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use hub_platform_test_db::TestDatabase;
-use serde_json::Value;
+use reqwest::Method;
 
-use crate::support::{http, start};
+use crate::support::{As, TestHub};
 
 /// The sources that register routes, read at compile time.
 const ROUTE_SOURCES: &[(&str, &str)] = &[
@@ -126,16 +125,16 @@ fn the_committed_document_is_the_generated_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_path_answers_from_a_real_route() {
-    let test_db = TestDatabase::new().await;
-    let app = start(test_db.url()).await;
-    let document: Value = http()
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut hub = TestHub::start().await;
+    let document = hub
+        .expect(
+            200,
+            Method::GET,
+            "/api/v1/openapi.json",
+            As::Anonymous,
+            None,
+        )
+        .await;
     for (path, operations) in document["paths"].as_object().unwrap() {
         let concrete = path
             .split('/')
@@ -149,19 +148,16 @@ async fn every_documented_path_answers_from_a_real_route() {
             .collect::<Vec<_>>()
             .join("/");
         for method in operations.as_object().unwrap().keys() {
-            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response = http()
-                .request(method.clone(), app.url(&concrete))
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap_or_default();
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let answer = hub
+                .send(method.clone(), &concrete, As::Anonymous, None)
+                .await;
+            let (status, body) = (answer.status, answer.text);
             assert!(
                 status != 405 && !body.contains("route_not_found"),
                 "{method} {path} is documented but not routed ({status} {body})"
             );
         }
     }
-    app.stop().await;
+    hub.stop().await;
 }

@@ -1,31 +1,23 @@
 //! Operations: metrics, event history, correlation ids, replay, retention.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Timestamptz};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use hub_chantier::ops::retention::{self, Retained};
 use hub_platform_postgres::retention::DispatchedEventLogs;
-use hub_platform_test_db::TestDatabase;
+use reqwest::Method;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::support::{Running, bootstrap_admin, http, start, start_with};
+use crate::support::{As, TestHub, eventually, http, metric};
 
-async fn app() -> (TestDatabase, Running, String) {
-    let db = TestDatabase::new().await;
-    bootstrap_admin(db.url()).await;
-    let app = start(db.url()).await;
-    let admin = app.admin_token().await;
-    (db, app, admin)
-}
-
-async fn create_chantier(app: &Running, token: &str, code: &str, request_id: &str) -> Value {
-    let response = http()
-        .post(app.url("/api/v1/chantiers"))
-        .bearer_auth(token)
+/// Opens a chantier as the administrator, with `request_id` as the request's id.
+async fn create_chantier(hub: &TestHub, code: &str, request_id: &str) -> Value {
+    let response = hub
+        .request(Method::POST, "/api/v1/chantiers", As::Admin)
+        .await
         .header("x-request-id", request_id)
         .json(&json!({"code": code, "nom": "Site", "adresse": "1 rue"}))
         .send()
@@ -35,48 +27,20 @@ async fn create_chantier(app: &Running, token: &str, code: &str, request_id: &st
     response.json().await.unwrap()
 }
 
-async fn get(app: &Running, token: Option<&str>, path: &str) -> (u16, Value) {
-    let mut request = http().get(app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-/// Polls until `check` holds (the relay publishes asynchronously).
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_id_becomes_the_events_correlation_id_and_history_serves_it() {
-    let (_db, app, admin) = app().await;
-    let chantier = create_chantier(&app, &admin, "CH-OPS-1", "corr-4242").await;
+    let mut hub = TestHub::start().await;
+    let chantier = create_chantier(&hub, "CH-OPS-1", "corr-4242").await;
     let id = chantier["id"].as_str().unwrap();
 
-    let (status, page) = get(
-        &app,
-        Some(&admin),
-        &format!("/api/v1/events?type=chantier.*&aggregate_id={id}"),
-    )
-    .await;
+    let (status, page) = hub
+        .call(
+            Method::GET,
+            &format!("/api/v1/events?type=chantier.*&aggregate_id={id}"),
+            As::Admin,
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{page}");
     let event = &page["events"][0];
     assert_eq!(event["event_type"], "chantier.created");
@@ -84,49 +48,69 @@ async fn the_request_id_becomes_the_events_correlation_id_and_history_serves_it(
     assert_eq!(event["data"]["chantier_id"], id);
     let event_id = event["event_id"].as_str().unwrap();
 
-    let (status, one) = get(&app, Some(&admin), &format!("/api/v1/events/{event_id}")).await;
+    let (status, one) = hub
+        .call(
+            Method::GET,
+            &format!("/api/v1/events/{event_id}"),
+            As::Admin,
+            None,
+        )
+        .await;
     assert_eq!((status, one["event_id"].as_str()), (200, Some(event_id)));
     // The relay publishes it; the bus keeps it in its in-memory history.
     eventually("the in-memory history", || async {
-        let (_, recent) = get(
-            &app,
-            Some(&admin),
-            "/api/v1/events/recent?type=chantier.created",
-        )
-        .await;
+        let (_, recent) = hub
+            .call(
+                Method::GET,
+                "/api/v1/events/recent?type=chantier.created",
+                As::Admin,
+                None,
+            )
+            .await;
         recent["events"]
             .as_array()
             .is_some_and(|events| events.iter().any(|e| e["event_id"] == event_id))
     })
     .await;
     eventually("dispatched_at", || async {
-        let (_, one) = get(&app, Some(&admin), &format!("/api/v1/events/{event_id}")).await;
+        let (_, one) = hub
+            .call(
+                Method::GET,
+                &format!("/api/v1/events/{event_id}"),
+                As::Admin,
+                None,
+            )
+            .await;
         one["dispatched_at"].is_string()
     })
     .await;
-    app.stop().await;
+    hub.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_history_pages_filters_and_is_for_admins_only() {
-    let (_db, app, admin) = app().await;
+    let mut hub = TestHub::start().await;
     for i in 0..5 {
-        create_chantier(&app, &admin, &format!("CH-P{i}"), &format!("req-{i}")).await;
+        create_chantier(&hub, &format!("CH-P{i}"), &format!("req-{i}")).await;
     }
-    let (_, first) = get(
-        &app,
-        Some(&admin),
-        "/api/v1/events?type=chantier.created&limit=3",
-    )
-    .await;
+    let (_, first) = hub
+        .call(
+            Method::GET,
+            "/api/v1/events?type=chantier.created&limit=3",
+            As::Admin,
+            None,
+        )
+        .await;
     assert_eq!(first["events"].as_array().unwrap().len(), 3);
     let cursor = first["next_cursor"].as_str().unwrap();
-    let (_, second) = get(
-        &app,
-        Some(&admin),
-        &format!("/api/v1/events?type=chantier.created&limit=3&cursor={cursor}"),
-    )
-    .await;
+    let (_, second) = hub
+        .call(
+            Method::GET,
+            &format!("/api/v1/events?type=chantier.created&limit=3&cursor={cursor}"),
+            As::Admin,
+            None,
+        )
+        .await;
     assert_eq!(second["events"].as_array().unwrap().len(), 2);
     assert_eq!(second["next_cursor"], Value::Null);
     let codes: Vec<String> = first["events"]
@@ -142,7 +126,9 @@ async fn event_history_pages_filters_and_is_for_admins_only() {
         "newest first"
     );
 
-    let (_, users) = get(&app, Some(&admin), "/api/v1/events?type=user.*").await;
+    let (_, users) = hub
+        .call(Method::GET, "/api/v1/events?type=user.*", As::Admin, None)
+        .await;
     assert!(
         users["events"]
             .as_array()
@@ -151,12 +137,14 @@ async fn event_history_pages_filters_and_is_for_admins_only() {
             .all(|e| e["event_type"].as_str().unwrap().starts_with("user."))
     );
     let future = "2999-01-01T00:00:00Z";
-    let (_, none) = get(
-        &app,
-        Some(&admin),
-        &format!("/api/v1/events?since={future}"),
-    )
-    .await;
+    let (_, none) = hub
+        .call(
+            Method::GET,
+            &format!("/api/v1/events?since={future}"),
+            As::Admin,
+            None,
+        )
+        .await;
     assert_eq!(none["events"], json!([]));
 
     for (path, code) in [
@@ -166,35 +154,36 @@ async fn event_history_pages_filters_and_is_for_admins_only() {
         ("/api/v1/events?cursor=abc", "invalid_query"),
         ("/api/v1/events/recent?limit=5000", "invalid_query"),
     ] {
-        let (status, body) = get(&app, Some(&admin), path).await;
+        let (status, body) = hub.call(Method::GET, path, As::Admin, None).await;
         assert_eq!((status, body["code"].as_str()), (400, Some(code)), "{path}");
     }
-    let (status, body) = get(
-        &app,
-        Some(&admin),
-        &format!("/api/v1/events/{}", uuid::Uuid::now_v7()),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (404, Some("event_not_found"))
-    );
+    let body = hub
+        .expect(
+            404,
+            Method::GET,
+            &format!("/api/v1/events/{}", uuid::Uuid::now_v7()),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(body["code"], "event_not_found");
 
-    app.create_user(&admin, "conducteur@example.fr", "conducteur")
-        .await;
-    let conducteur = app
-        .login("conducteur@example.fr", "mot-de-passe-long-1")
-        .await;
     for path in ["/api/v1/events", "/api/v1/events/recent"] {
-        assert_eq!(get(&app, Some(&conducteur), path).await.0, 403);
-        assert_eq!(get(&app, None, path).await.0, 401);
+        assert_eq!(
+            hub.call(Method::GET, path, As::Conducteur, None).await.0,
+            403
+        );
+        assert_eq!(
+            hub.call(Method::GET, path, As::Anonymous, None).await.0,
+            401
+        );
     }
-    app.stop().await;
+    hub.stop().await;
 }
 
 /// A scrape of the metrics listener: status, content type, body.
-async fn scrape(app: &Running, token: Option<&str>) -> (u16, String, String) {
-    let mut request = http().get(app.metrics_url("/metrics"));
+async fn scrape(hub: &TestHub, token: Option<&str>) -> (u16, String, String) {
+    let mut request = http().get(hub.metrics_url("/metrics"));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -210,13 +199,19 @@ async fn scrape(app: &Running, token: Option<&str>) -> (u16, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_on_their_own_listener_only() {
-    let (_db, app, admin) = app().await;
-    create_chantier(&app, &admin, "CH-MET", "req-m").await;
-    let (status, _) = get(&app, Some(&admin), "/api/v1/chantiers").await;
+    let mut hub = TestHub::start().await;
+    // The recorder is process-wide (other tests of a `cargo test` process
+    // publish too): the counter must grow, not merely exist.
+    let published = r#"hub_events_published_total{event_type="chantier.created"}"#;
+    let before = metric(&scrape(&hub, None).await.2, published).unwrap_or(0.0);
+    create_chantier(&hub, "CH-MET", "req-m").await;
+    let (status, _) = hub
+        .call(Method::GET, "/api/v1/chantiers", As::Admin, None)
+        .await;
     assert_eq!(status, 200);
 
     // Not on the API address any more.
-    let response = http().get(app.url("/metrics")).send().await.unwrap();
+    let response = http().get(hub.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(
         response.headers()["content-type"],
@@ -226,13 +221,10 @@ async fn metrics_are_served_on_their_own_listener_only() {
     assert_eq!(problem["code"], "route_not_found");
 
     eventually("the published-events counter", || async {
-        scrape(&app, None)
-            .await
-            .2
-            .contains(r#"hub_events_published_total{event_type="chantier.created"}"#)
+        metric(&scrape(&hub, None).await.2, published).is_some_and(|after| after >= before + 1.0)
     })
     .await;
-    let (status, content_type, text) = scrape(&app, None).await;
+    let (status, content_type, text) = scrape(&hub, None).await;
     assert_eq!(status, 200);
     assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     assert!(
@@ -255,30 +247,27 @@ async fn metrics_are_served_on_their_own_listener_only() {
     }
     // Nothing else is served there.
     let other = http()
-        .get(app.metrics_url("/api/v1/chantiers"))
+        .get(hub.metrics_url("/api/v1/chantiers"))
         .send()
         .await
         .unwrap();
     assert_eq!(other.status(), 404);
 
     // The listener stops with the application.
-    let metrics = app.metrics_url("/metrics");
-    app.stop().await;
+    let metrics = hub.metrics_url("/metrics");
+    hub.stop().await;
     assert!(http().get(&metrics).send().await.is_err(), "still serving");
 }
 
 /// One gauge's value in the text format.
 fn gauge(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    metric(text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"))
 }
 
 /// A webhook with one delivery queued for next year: the queue depth
 /// gauge counts it, no worker sends it.
-async fn queue_a_delivery(url: &str) {
-    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
-    sql_query(
+async fn queue_a_delivery(hub: &TestHub) {
+    hub.run_sql(
         "WITH w AS (INSERT INTO webhooks (id, owner_id, url, events, secret_ciphertext, \
          secret_nonce, secret_key_id, created_at, updated_at) VALUES (gen_random_uuid(), \
          gen_random_uuid(), 'https://erp.example.com/', ARRAY['*'], '\\x00', \
@@ -288,22 +277,19 @@ async fn queue_a_delivery(url: &str) {
          SELECT gen_random_uuid(), w.id, gen_random_uuid(), 'chantier.created', '{}', \
          'pending', 0, 4, now() + interval '1 year', now(), now() FROM w",
     )
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_renders_the_gauges_of_the_last_refresh_without_querying() {
-    let db = TestDatabase::new().await;
     let pending = r#"hub_webhook_delivery_queue_depth{status="pending"}"#;
     // Refreshed at start, then not for an hour.
-    let app = start_with(db.url(), &[("METRICS_REFRESH_INTERVAL", "1h")]).await;
-    let (_, _, text) = scrape(&app, None).await;
+    let mut hub = TestHub::start_with(&[("METRICS_REFRESH_INTERVAL", "1h")]).await;
+    let (_, _, text) = scrape(&hub, None).await;
     assert_eq!(gauge(&text, pending), 0.0, "refreshed once at start");
-    queue_a_delivery(db.url()).await;
+    queue_a_delivery(&hub).await;
     for _ in 0..3 {
-        let (status, _, text) = scrape(&app, None).await;
+        let (status, _, text) = scrape(&hub, None).await;
         assert_eq!(status, 200);
         assert_eq!(
             gauge(&text, pending),
@@ -312,24 +298,23 @@ async fn a_scrape_renders_the_gauges_of_the_last_refresh_without_querying() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    app.stop().await;
 
     // With a short interval the background refresh picks the job up.
-    let app = start_with(db.url(), &[("METRICS_REFRESH_INTERVAL", "200ms")]).await;
+    hub.serve(&[("METRICS_REFRESH_INTERVAL", "200ms")]).await;
     eventually("the refreshed queue depth", || async {
-        gauge(&scrape(&app, None).await.2, pending) == 1.0
+        gauge(&scrape(&hub, None).await.2, pending) == 1.0
     })
     .await;
-    app.stop().await;
+    hub.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_token_is_required_when_configured_and_metrics_can_be_off() {
-    let db = TestDatabase::new().await;
     let token = "scrape-token-0123456789abcdef";
-    let app = start_with(db.url(), &[("METRICS_TOKEN", token)]).await;
+    let mut hub = TestHub::builder().prepare().await;
+    hub.serve(&[("METRICS_TOKEN", token)]).await;
     for presented in [None, Some("wrong-token-0123456789abcdef"), Some("")] {
-        let mut request = http().get(app.metrics_url("/metrics"));
+        let mut request = http().get(hub.metrics_url("/metrics"));
         if let Some(presented) = presented {
             request = request.header("authorization", format!("Bearer {presented}"));
         }
@@ -344,37 +329,34 @@ async fn metrics_token_is_required_when_configured_and_metrics_can_be_off() {
         assert!(!text.contains("hub_"), "{text}");
     }
     let basic = http()
-        .get(app.metrics_url("/metrics"))
+        .get(hub.metrics_url("/metrics"))
         .basic_auth("prometheus", Some(token))
         .send()
         .await
         .unwrap();
     assert_eq!(basic.status(), 401, "Bearer only");
-    let (status, _, text) = scrape(&app, Some(token)).await;
+    let (status, _, text) = scrape(&hub, Some(token)).await;
     assert_eq!(status, 200);
     assert!(text.contains("hub_outbox_pending_events"), "{text}");
-    app.stop().await;
 
-    let off = start_with(db.url(), &[("METRICS_ADDR", "off")]).await;
-    assert_eq!(off.metrics, None);
-    off.stop().await;
+    hub.serve(&[("METRICS_ADDR", "off")]).await;
+    assert_eq!(hub.metrics_base(), None);
+    hub.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_events_command_marks_events_for_the_relay() {
-    let (db, app, admin) = app().await;
-    create_chantier(&app, &admin, "CH-R1", "req-r").await;
-    app.stop().await;
-    let output = Command::new(env!("CARGO_BIN_EXE_hub-chantier"))
-        .args([
+    let mut hub = TestHub::start().await;
+    create_chantier(&hub, "CH-R1", "req-r").await;
+    hub.stop().await;
+    let output = hub
+        .command(&[
             "replay-events",
             "--since",
             "2000-01-01T00:00:00Z",
             "--type",
             "chantier.*",
         ])
-        .env_clear()
-        .env("DATABASE_URL", db.url())
         .output()
         .unwrap();
     assert!(
@@ -388,23 +370,14 @@ async fn replay_events_command_marks_events_for_the_relay() {
         json!({"marked": 1, "since": "2000-01-01T00:00:00Z", "type": "chantier.*"})
     );
 
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
-    let pending: Count =
-        sql_query("SELECT count(*) AS count FROM event_logs WHERE dispatched_at IS NULL")
-            .get_result(&mut conn)
-            .await
-            .unwrap();
-    assert_eq!(pending.count, 1);
+    assert_eq!(
+        hub.count("SELECT count(*) AS count FROM event_logs WHERE dispatched_at IS NULL")
+            .await,
+        1
+    );
 
-    let bad = Command::new(env!("CARGO_BIN_EXE_hub-chantier"))
-        .args(["replay-events", "--since", "hier"])
-        .env_clear()
-        .env("DATABASE_URL", db.url())
+    let bad = hub
+        .command(&["replay-events", "--since", "hier"])
         .output()
         .unwrap();
     assert!(!bad.status.success());
@@ -413,24 +386,16 @@ async fn replay_events_command_marks_events_for_the_relay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_run_deletes_old_dispatched_events_once_per_lock() {
-    let (db, app, admin) = app().await;
-    create_chantier(&app, &admin, "CH-OLD", "req-o").await;
-    create_chantier(&app, &admin, "CH-NEW", "req-n").await;
-    let database = hub_platform_postgres::Database::connect(db.url(), &Default::default()).unwrap();
+    let mut hub = TestHub::start().await;
+    create_chantier(&hub, "CH-OLD", "req-o").await;
+    create_chantier(&hub, "CH-NEW", "req-n").await;
+    let database =
+        hub_platform_postgres::Database::connect(hub.database_url(), &Default::default()).unwrap();
     // Let the relay dispatch everything, then age one event past the period.
-    eventually("dispatch", || async {
-        let mut conn = database.connection().await.unwrap();
-        hub_platform_postgres::outbox::pending(&mut conn)
-            .await
-            .unwrap()
-            .0
-            == 0
-    })
-    .await;
-    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+    hub.wait_for_dispatch().await;
     sql_query("UPDATE event_logs SET occurred_at = $1 WHERE data->>'code' = 'CH-OLD'")
         .bind::<Timestamptz, _>(OffsetDateTime::now_utc() - time::Duration::days(91))
-        .execute(&mut conn)
+        .execute(&mut hub.connection().await)
         .await
         .unwrap();
     let targets = vec![Retained {
@@ -439,7 +404,7 @@ async fn retention_run_deletes_old_dispatched_events_once_per_lock() {
     }];
 
     // Another instance holds the lock: this one skips.
-    let mut holder = AsyncPgConnection::establish(db.url()).await.unwrap();
+    let mut holder = hub.connection().await;
     assert!(
         hub_platform_postgres::retention::try_lock(&mut holder)
             .await
@@ -461,7 +426,14 @@ async fn retention_run_deletes_old_dispatched_events_once_per_lock() {
         .unwrap();
     assert_eq!(report[0].target, "event_logs");
     assert_eq!(report[0].deleted, 1);
-    let (_, left) = get(&app, Some(&admin), "/api/v1/events?type=chantier.*").await;
+    let (_, left) = hub
+        .call(
+            Method::GET,
+            "/api/v1/events?type=chantier.*",
+            As::Admin,
+            None,
+        )
+        .await;
     let codes: Vec<&str> = left["events"]
         .as_array()
         .unwrap()
@@ -469,52 +441,42 @@ async fn retention_run_deletes_old_dispatched_events_once_per_lock() {
         .map(|e| e["data"]["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, ["CH-NEW"]);
-    app.stop().await;
+    hub.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_retention_run_drops_expired_previous_secrets() {
-    let db = TestDatabase::new().await;
-    bootstrap_admin(db.url()).await;
     // Receivers on loopback, named by IP: no DNS needed to create webhooks.
-    let local = [
-        ("WEBHOOKS_ALLOW_HTTP", "true"),
-        ("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8"),
-    ];
-    let app = start_with(db.url(), &local).await;
-    let admin = app.admin_token().await;
+    let mut hub = TestHub::builder().local_receivers().start().await;
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let created: Value = http()
-            .post(app.url("/api/v1/webhooks"))
-            .bearer_auth(&admin)
-            .json(&json!({"url": "http://127.0.0.1:9/hook", "events": ["chantier.*"]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, created) = hub
+            .call(
+                Method::POST,
+                "/api/v1/webhooks",
+                As::Admin,
+                json!({"url": "http://127.0.0.1:9/hook", "events": ["chantier.*"]}),
+            )
+            .await;
         let id = created["id"].as_str().unwrap().to_owned();
-        let rotated = http()
-            .post(app.url(&format!("/api/v1/webhooks/{id}/rotate-secret")))
-            .bearer_auth(&admin)
-            .json(&json!({"grace_period_seconds": 3600}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(rotated.status(), 200);
+        let (status, _) = hub
+            .call(
+                Method::POST,
+                &format!("/api/v1/webhooks/{id}/rotate-secret"),
+                As::Admin,
+                json!({"grace_period_seconds": 3600}),
+            )
+            .await;
+        assert_eq!(status, 200);
         ids.push(id);
     }
     let (expired, current) = (&ids[0], &ids[1]);
-    let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
-    sql_query(format!(
+    hub.run_sql(&format!(
         "UPDATE webhooks SET previous_secret_expires_at = now() - interval '1 minute' \
          WHERE id = '{expired}'"
     ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    .await;
+    let mut conn = hub.connection().await;
     #[derive(diesel::QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Bool)]
@@ -532,11 +494,16 @@ async fn the_retention_run_drops_expired_previous_secrets() {
     let before: Row = row(expired.clone()).get_result(&mut conn).await.unwrap();
     assert!(!before.cleared);
 
-    let database = hub_platform_postgres::Database::connect(db.url(), &Default::default()).unwrap();
-    let report = retention::run_once(&database, &app.retention, OffsetDateTime::now_utc())
-        .await
-        .unwrap()
-        .unwrap();
+    let database =
+        hub_platform_postgres::Database::connect(hub.database_url(), &Default::default()).unwrap();
+    let report = retention::run_once(
+        &database,
+        hub.retention_targets(),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let cleared = report
         .iter()
         .find(|purged| purged.target == "webhooks_previous_secret")
@@ -554,8 +521,15 @@ async fn the_retention_run_drops_expired_previous_secrets() {
         !kept.cleared,
         "a previous secret still in its grace period stays"
     );
-    let (status, shown) = get(&app, Some(&admin), &format!("/api/v1/webhooks/{expired}")).await;
+    let (status, shown) = hub
+        .call(
+            Method::GET,
+            &format!("/api/v1/webhooks/{expired}"),
+            As::Admin,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(shown["previous_secret_expires_at"], Value::Null);
-    app.stop().await;
+    hub.stop().await;
 }

@@ -7,16 +7,15 @@ use diesel::sql_query;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use hub_platform_test_db::TestDatabase;
 
-use crate::support::{http, start};
+use crate::support::{JWT_SECRET, TestHub, WEBHOOK_SECRETS_KEY, free_port, http};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_probes_answer_and_carry_a_request_id() {
-    let test_db = TestDatabase::new().await;
-    let app = start(test_db.url()).await;
+    let mut app = TestHub::start().await;
     let client = http();
 
     let live = client
-        .get(format!("{}/health/live", app.base))
+        .get(format!("{}/health/live", app.base()))
         .send()
         .await
         .unwrap();
@@ -24,7 +23,7 @@ async fn health_probes_answer_and_carry_a_request_id() {
     assert!(live.headers().contains_key("x-request-id"));
 
     let ready = client
-        .get(format!("{}/health/ready", app.base))
+        .get(format!("{}/health/ready", app.base()))
         .header("x-request-id", "probe-1")
         .send()
         .await
@@ -39,10 +38,9 @@ async fn health_probes_answer_and_carry_a_request_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_route_is_a_problem_document() {
-    let test_db = TestDatabase::new().await;
-    let app = start(test_db.url()).await;
+    let mut app = TestHub::start().await;
     let response = http()
-        .get(format!("{}/api/v1/nothing-here", app.base))
+        .get(format!("{}/api/v1/nothing-here", app.base()))
         .send()
         .await
         .unwrap();
@@ -59,15 +57,14 @@ async fn unknown_route_is_a_problem_document() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_is_503_while_the_database_is_unreachable() {
-    let test_db = TestDatabase::new().await;
-    let app = start(test_db.url()).await;
+    let mut app = TestHub::start().await;
     let client = http();
-    let ready = format!("{}/health/ready", app.base);
+    let ready = format!("{}/health/ready", app.base());
     assert_eq!(client.get(&ready).send().await.unwrap().status(), 200);
 
     // Take the database away under the running server.
     let admin_url = std::env::var("DATABASE_URL").unwrap();
-    let name = test_db.url().rsplit('/').next().unwrap().to_owned();
+    let name = app.database_url().rsplit('/').next().unwrap().to_owned();
     let mut admin = AsyncPgConnection::establish(&admin_url).await.unwrap();
     sql_query(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))
         .execute(&mut admin)
@@ -81,7 +78,7 @@ async fn readiness_is_503_while_the_database_is_unreachable() {
     // Liveness does not depend on the database.
     assert_eq!(
         client
-            .get(format!("{}/health/live", app.base))
+            .get(format!("{}/health/live", app.base()))
             .send()
             .await
             .unwrap()
@@ -103,14 +100,6 @@ fn binary() -> Command {
     command
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_serves_until_sigterm_then_exits_cleanly() {
     let test_db = TestDatabase::new().await;
@@ -118,8 +107,8 @@ async fn binary_serves_until_sigterm_then_exits_cleanly() {
     let mut child = binary()
         .arg("serve")
         .env("DATABASE_URL", test_db.url())
-        .env("JWT_SECRET", crate::support::JWT_SECRET)
-        .env("WEBHOOK_SECRETS_KEY", crate::support::WEBHOOK_SECRETS_KEY)
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("WEBHOOK_SECRETS_KEY", WEBHOOK_SECRETS_KEY)
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -175,7 +164,7 @@ fn binary_names_an_invalid_variable() {
     let output = binary()
         .arg("serve")
         .env("DATABASE_URL", "postgres://127.0.0.1/x")
-        .env("JWT_SECRET", crate::support::JWT_SECRET)
+        .env("JWT_SECRET", JWT_SECRET)
         .env("HTTP_ADDR", "nowhere")
         .output()
         .unwrap();

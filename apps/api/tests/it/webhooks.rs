@@ -5,32 +5,12 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use diesel::sql_types::{BigInt, Jsonb, Text};
-use diesel::{QueryableByName, sql_query};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use hub_chantier::server::Overrides;
 use hub_platform_outbound::FixtureResolver;
-use hub_platform_test_db::TestDatabase;
 use reqwest::Method;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::support::{Running, bootstrap_admin, http, start_with_overrides};
-
-const PASSWORD: &str = "mot-de-passe-long-1";
-
-struct Hub {
-    db: TestDatabase,
-    app: Running,
-    admin: String,
-    conducteur: String,
-    conducteur_id: String,
-    other_conducteur: String,
-    chef: String,
-    compagnon: String,
-}
+use crate::support::{As, Role, TestHub, eventually};
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
@@ -49,155 +29,32 @@ fn resolver() -> Arc<FixtureResolver> {
     )
 }
 
-/// A running hub with one user of each role; `extra` configuration on top
+/// A running hub resolving the fixture names; `extra` configuration on top
 /// of the tests' (rate limits are off unless `extra` sets them).
-async fn hub(extra: &[(&str, &str)]) -> Hub {
-    let db = TestDatabase::new().await;
-    bootstrap_admin(db.url()).await;
-    let mut vars = vec![("RATE_LIMITS", "off")];
-    vars.extend_from_slice(extra);
-    let app = start_with_overrides(
-        db.url(),
-        &vars,
-        Overrides {
-            resolver: Some(resolver()),
-        },
+async fn hub(extra: &[(&str, &str)]) -> TestHub {
+    TestHub::builder()
+        .env(&[("RATE_LIMITS", "off")])
+        .env(extra)
+        .resolver(resolver())
+        .start()
+        .await
+}
+
+/// Creates a webhook to `https://erp.example.com/hooks`.
+async fn create(hub: &TestHub, who: impl Into<As<'_>>, events: Value) -> Value {
+    let body = json!({"url": "https://erp.example.com/hooks", "events": events});
+    hub.expect(201, Method::POST, "/api/v1/webhooks", who, body)
+        .await
+}
+
+/// Every stored webhook row and event, as text.
+async fn everything_stored(hub: &TestHub) -> String {
+    hub.texts(
+        "SELECT coalesce((SELECT string_agg(row_to_json(w)::text, '\n') FROM webhooks w), '') \
+         || coalesce((SELECT string_agg(row_to_json(e)::text, '\n') FROM event_logs e), '') AS text",
     )
-    .await;
-    let admin = app.admin_token().await;
-    let conducteur_id = app
-        .create_user(&admin, "conducteur@example.fr", "conducteur")
-        .await;
-    app.create_user(&admin, "autre@example.fr", "conducteur")
-        .await;
-    app.create_user(&admin, "chef@example.fr", "chef_chantier")
-        .await;
-    app.create_user(&admin, "compagnon@example.fr", "compagnon")
-        .await;
-    Hub {
-        conducteur: app.login("conducteur@example.fr", PASSWORD).await,
-        other_conducteur: app.login("autre@example.fr", PASSWORD).await,
-        chef: app.login("chef@example.fr", PASSWORD).await,
-        compagnon: app.login("compagnon@example.fr", PASSWORD).await,
-        db,
-        app,
-        admin,
-        conducteur_id,
-    }
-}
-
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    text: String,
-    body: Value,
-}
-
-impl Hub {
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Answer {
-        let mut request = http().request(method, self.app.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            text,
-            body,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let answer = self.send(method, path, token, body).await;
-        (answer.status, answer.body)
-    }
-
-    async fn create(&self, token: &str, events: Value) -> Value {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/webhooks",
-                Some(token),
-                Some(json!({"url": "https://erp.example.com/hooks", "events": events})),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body
-    }
-
-    async fn connection(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(self.db.url()).await.unwrap()
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = BigInt)]
-            count: i64,
-        }
-        sql_query(sql)
-            .get_result::<Count>(&mut self.connection().await)
-            .await
-            .unwrap()
-            .count
-    }
-
-    /// The webhook events in the outbox, oldest first.
-    async fn events(&self) -> Vec<(String, Value)> {
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = Text)]
-            event_type: String,
-            #[diesel(sql_type = Jsonb)]
-            data: Value,
-        }
-        sql_query(
-            "SELECT event_type, data FROM event_logs WHERE event_type LIKE 'webhook.%' ORDER BY seq",
-        )
-        .load::<Row>(&mut self.connection().await)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.event_type, r.data))
-        .collect()
-    }
-
-    /// Every stored webhook row and event, as text.
-    async fn everything_stored(&self) -> String {
-        #[derive(QueryableByName)]
-        struct Dump {
-            #[diesel(sql_type = Text)]
-            dump: String,
-        }
-        sql_query(
-            "SELECT coalesce((SELECT string_agg(row_to_json(w)::text, '\n') FROM webhooks w), '') \
-             || coalesce((SELECT string_agg(row_to_json(e)::text, '\n') FROM event_logs e), '') AS dump",
-        )
-        .get_result::<Dump>(&mut self.connection().await)
-        .await
-        .unwrap()
-        .dump
-    }
+    .await
+    .concat()
 }
 
 fn assert_secret(secret: &Value) -> String {
@@ -210,12 +67,13 @@ fn assert_secret(secret: &Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_life_of_a_webhook_through_every_route() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
+    let conducteur_id = s.user(Role::Conducteur).await.id.clone();
     let created = s
         .send(
             Method::POST,
             "/api/v1/webhooks",
-            Some(&s.conducteur),
+            As::Conducteur,
             Some(json!({
                 "url": "HTTPS://ERP.example.com/hooks?token=abc",
                 "events": ["chantier.*", "*.created", "chantier.*"],
@@ -232,7 +90,7 @@ async fn the_life_of_a_webhook_through_every_route() {
     );
     assert_eq!(created.headers["cache-control"], "no-store");
     let secret = assert_secret(&body["secret"]);
-    assert_eq!(body["owner_id"], s.conducteur_id.as_str());
+    assert_eq!(body["owner_id"], conducteur_id.as_str());
     assert_eq!(body["url"], "https://erp.example.com/hooks?token=abc");
     assert_eq!(body["events"], json!(["chantier.*", "*.created"]));
     assert_eq!(body["description"], "Synchronisation ERP");
@@ -247,13 +105,13 @@ async fn the_life_of_a_webhook_through_every_route() {
 
     // The secret is never shown again.
     let path = format!("/api/v1/webhooks/{id}");
-    let one = s.send(Method::GET, &path, Some(&s.conducteur), None).await;
+    let one = s.send(Method::GET, &path, As::Conducteur, None).await;
     assert_eq!(one.status, 200);
     assert_eq!(one.body["id"], id.as_str());
     assert!(one.body.get("secret").is_none());
     assert!(!one.text.contains(&secret));
     let list = s
-        .send(Method::GET, "/api/v1/webhooks", Some(&s.conducteur), None)
+        .send(Method::GET, "/api/v1/webhooks", As::Conducteur, None)
         .await;
     assert_eq!(list.status, 200);
     assert_eq!(list.body["total"], 1);
@@ -265,7 +123,7 @@ async fn the_life_of_a_webhook_through_every_route() {
         .call(
             Method::PATCH,
             &path,
-            Some(&s.conducteur),
+            As::Conducteur,
             Some(json!({
                 "url": "https://paie.example.com/in", "events": ["chantier.statut_changed"],
                 "description": "", "retry_enabled": false, "max_retries": 10
@@ -280,23 +138,21 @@ async fn the_life_of_a_webhook_through_every_route() {
     assert_eq!(patched["max_retries"], 10);
 
     // An empty PATCH changes nothing and publishes nothing.
-    let before = s.events().await.len();
+    let before = s.events("webhook.").await.len();
     let (status, same) = s
-        .call(Method::PATCH, &path, Some(&s.conducteur), Some(json!({})))
+        .call(Method::PATCH, &path, As::Conducteur, Some(json!({})))
         .await;
     assert_eq!(status, 200);
     assert_eq!(same["updated_at"], patched["updated_at"]);
-    assert_eq!(s.events().await.len(), before);
+    assert_eq!(s.events("webhook.").await.len(), before);
 
     // Re-enabling an automatically deactivated webhook resets its counter.
-    sql_query(
+    s.run_sql(
         "UPDATE webhooks SET is_active = false, consecutive_failures = 10, \
          disabled_reason = 'deactivated after 10 consecutive failed deliveries', version = version + 1",
     )
-    .execute(&mut s.connection().await)
-    .await
-    .unwrap();
-    let (_, disabled) = s.call(Method::GET, &path, Some(&s.conducteur), None).await;
+    .await;
+    let (_, disabled) = s.call(Method::GET, &path, As::Conducteur, None).await;
     assert_eq!(disabled["is_active"], false);
     assert_eq!(
         disabled["disabled_reason"],
@@ -306,7 +162,7 @@ async fn the_life_of_a_webhook_through_every_route() {
         .call(
             Method::PATCH,
             &path,
-            Some(&s.conducteur),
+            As::Conducteur,
             Some(json!({"is_active": true})),
         )
         .await;
@@ -317,9 +173,7 @@ async fn the_life_of_a_webhook_through_every_route() {
 
     // Rotation: a new secret, shown once; the old one keeps signing for a day.
     let rotate = format!("/api/v1/webhooks/{id}/rotate-secret");
-    let rotated = s
-        .send(Method::POST, &rotate, Some(&s.conducteur), None)
-        .await;
+    let rotated = s.send(Method::POST, &rotate, As::Conducteur, None).await;
     assert_eq!(rotated.status, 200, "{}", rotated.text);
     assert_eq!(rotated.headers["cache-control"], "no-store");
     let new_secret = assert_secret(&rotated.body["secret"]);
@@ -334,7 +188,7 @@ async fn the_life_of_a_webhook_through_every_route() {
         (in_a_day - expires).abs() < time::Duration::minutes(1),
         "{expires}"
     );
-    let (_, shown) = s.call(Method::GET, &path, Some(&s.conducteur), None).await;
+    let (_, shown) = s.call(Method::GET, &path, As::Conducteur, None).await;
     assert_eq!(
         shown["previous_secret_expires_at"],
         rotated.body["previous_secret_expires_at"]
@@ -344,7 +198,7 @@ async fn the_life_of_a_webhook_through_every_route() {
         .call(
             Method::POST,
             &rotate,
-            Some(&s.conducteur),
+            As::Conducteur,
             Some(json!({"grace_period_seconds": 0})),
         )
         .await;
@@ -352,7 +206,7 @@ async fn the_life_of_a_webhook_through_every_route() {
     assert_eq!(at_once["previous_secret_expires_at"], Value::Null);
 
     // Nothing stored or published holds a secret or the URL's token.
-    let stored = s.everything_stored().await;
+    let stored = everything_stored(&s).await;
     for secret in [
         secret.as_str(),
         new_secret.as_str(),
@@ -362,17 +216,14 @@ async fn the_life_of_a_webhook_through_every_route() {
         assert!(!stored.contains(&secret["whsec_".len()..]));
     }
 
-    let (status, _) = s
-        .call(Method::DELETE, &path, Some(&s.conducteur), None)
-        .await;
+    let (status, _) = s.call(Method::DELETE, &path, As::Conducteur, None).await;
     assert_eq!(status, 204);
-    let (status, gone) = s.call(Method::GET, &path, Some(&s.conducteur), None).await;
-    assert_eq!(
-        (status, gone["code"].as_str()),
-        (404, Some("webhook_not_found"))
-    );
+    let gone = s
+        .expect(404, Method::GET, &path, As::Conducteur, None)
+        .await;
+    assert_eq!(gone["code"], "webhook_not_found");
 
-    let events = s.events().await;
+    let events = s.events("webhook.").await;
     let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(
         types,
@@ -387,7 +238,7 @@ async fn the_life_of_a_webhook_through_every_route() {
     );
     assert_eq!(
         events[0].1,
-        json!({"webhook_id": id, "owner_id": s.conducteur_id, "events": ["chantier.*", "*.created"], "is_active": true})
+        json!({"webhook_id": id, "owner_id": conducteur_id, "events": ["chantier.*", "*.created"], "is_active": true})
     );
     assert_eq!(events[1].1["url_changed"], true);
     assert_eq!(
@@ -410,13 +261,14 @@ async fn the_life_of_a_webhook_through_every_route() {
             "{text}"
         );
     }
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_require_a_token_the_right_role_and_ownership() {
-    let s = hub(&[]).await;
-    let mine = s.create(&s.conducteur, json!(["chantier.*"])).await;
+    let mut s = hub(&[]).await;
+    let other = s.new_user(Role::Conducteur).await;
+    let mine = create(&s, As::Conducteur, json!(["chantier.*"])).await;
     let id = mine["id"].as_str().unwrap();
     let path = format!("/api/v1/webhooks/{id}");
     let rotate = format!("{path}/rotate-secret");
@@ -430,59 +282,53 @@ async fn routes_require_a_token_the_right_role_and_ownership() {
         (Method::POST, &rotate, None),
     ];
     for (method, route, body) in &routes {
-        let (status, problem) = s.call(method.clone(), route, None, body.clone()).await;
+        let (status, problem) = s
+            .call(method.clone(), route, As::Anonymous, body.clone())
+            .await;
         assert_eq!(status, 401, "{method} {route}: {problem}");
-        for token in [&s.chef, &s.compagnon] {
-            let (status, problem) = s
-                .call(method.clone(), route, Some(token), body.clone())
-                .await;
+        for token in [As::ChefChantier, As::Compagnon] {
+            let (status, problem) = s.call(method.clone(), route, token, body.clone()).await;
             assert_eq!(status, 403, "{method} {route}: {problem}");
             assert_eq!(problem["code"], "forbidden");
         }
     }
 
     // Someone else's webhook does not exist for you — admins included.
-    for token in [&s.other_conducteur, &s.admin] {
+    for token in [As::from(&other), As::Admin] {
         for (method, route, body) in &routes[2..] {
-            let (status, problem) = s
-                .call(method.clone(), route, Some(token), body.clone())
-                .await;
+            let (status, problem) = s.call(method.clone(), route, token, body.clone()).await;
             assert_eq!(status, 404, "{method} {route}: {problem}");
             assert_eq!(problem["code"], "webhook_not_found");
         }
-        let (_, list) = s
-            .call(Method::GET, "/api/v1/webhooks", Some(token), None)
-            .await;
+        let (_, list) = s.call(Method::GET, "/api/v1/webhooks", token, None).await;
         assert_eq!(list, json!({"total": 0, "webhooks": []}));
     }
     let unknown = format!("/api/v1/webhooks/{}", uuid::Uuid::now_v7());
-    let (status, _) = s.call(Method::GET, &unknown, Some(&s.admin), None).await;
+    let (status, _) = s.call(Method::GET, &unknown, As::Admin, None).await;
     assert_eq!(status, 404);
-    let (status, problem) = s
-        .call(
+    let problem = s
+        .expect(
+            400,
             Method::GET,
             "/api/v1/webhooks/not-a-uuid",
-            Some(&s.admin),
+            As::Admin,
             None,
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (400, Some("invalid_path"))
-    );
+    assert_eq!(problem["code"], "invalid_path");
 
     // Untouched by all of that.
-    let (status, still) = s.call(Method::GET, &path, Some(&s.conducteur), None).await;
+    let (status, still) = s.call(Method::GET, &path, As::Conducteur, None).await;
     assert_eq!(status, 200);
     assert_eq!(still["description"], Value::Null);
     assert_eq!(s.count("SELECT count(*) FROM webhooks").await, 1);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
-    let s = hub(&[]).await;
-    let post = |body: Value| s.call(Method::POST, "/api/v1/webhooks", Some(&s.admin), Some(body));
+    let mut s = hub(&[]).await;
+    let post = |body: Value| s.call(Method::POST, "/api/v1/webhooks", As::Admin, Some(body));
     let url = "https://erp.example.com/";
 
     let (status, problem) = post(json!({
@@ -578,7 +424,7 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
     );
 
     // Updates and rotations are checked the same way.
-    let created = s.create(&s.admin, json!(["*"])).await;
+    let created = create(&s, As::Admin, json!(["*"])).await;
     let path = format!("/api/v1/webhooks/{}", created["id"].as_str().unwrap());
     for (body, code) in [
         (json!({"max_retries": 11}), "validation_failed"),
@@ -592,7 +438,7 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
         (json!({"legacy_signature": "yes"}), "invalid_body"),
     ] {
         let (status, problem) = s
-            .call(Method::PATCH, &path, Some(&s.admin), Some(body.clone()))
+            .call(Method::PATCH, &path, As::Admin, Some(body.clone()))
             .await;
         assert_eq!(
             (status, problem["code"].as_str()),
@@ -605,34 +451,32 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
         .call(
             Method::POST,
             &rotate,
-            Some(&s.admin),
+            As::Admin,
             Some(json!({"grace_period_seconds": 604_801})),
         )
         .await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "grace_period_seconds");
-    let (status, problem) = s
-        .call(
+    let problem = s
+        .expect(
+            422,
             Method::POST,
             &rotate,
-            Some(&s.admin),
+            As::Admin,
             Some(json!({"grace": 1})),
         )
         .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (422, Some("invalid_body"))
-    );
-    let malformed = http()
-        .post(s.app.url(&rotate))
-        .bearer_auth(&s.admin)
+    assert_eq!(problem["code"], "invalid_body");
+    let malformed = s
+        .request(Method::POST, &rotate, As::Admin)
+        .await
         .header("content-type", "application/json")
         .body("{")
         .send()
         .await
         .unwrap();
     assert_eq!(malformed.status(), 400);
-    let (_, after) = s.call(Method::GET, &path, Some(&s.admin), None).await;
+    let (_, after) = s.call(Method::GET, &path, As::Admin, None).await;
     assert_eq!(after["updated_at"], created["updated_at"]);
     assert_eq!(after["previous_secret_expires_at"], Value::Null);
     assert_eq!(after["max_retries"], 3);
@@ -642,13 +486,13 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
             .call(
                 Method::GET,
                 &format!("/api/v1/webhooks?{query}"),
-                Some(&s.admin),
+                As::Admin,
                 None,
             )
             .await;
         assert_eq!(status, 400, "{query}");
     }
-    s.app.stop().await;
+    s.stop().await;
 }
 
 /// A name resolving to an internal address is refused without saying which
@@ -656,8 +500,8 @@ async fn invalid_input_is_refused_with_a_reason_and_writes_nothing() {
 /// map the internal DNS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_name_tells_nothing_about_where_it_points() {
-    let s = hub(&[]).await;
-    let created = s.create(&s.conducteur, json!(["*"])).await;
+    let mut s = hub(&[]).await;
+    let created = create(&s, As::Conducteur, json!(["*"])).await;
     let path = format!("/api/v1/webhooks/{}", created["id"].as_str().unwrap());
     for (url, address) in [
         ("https://intranet.example.com/hook", "10.0.0.5"),
@@ -669,7 +513,7 @@ async fn a_refused_name_tells_nothing_about_where_it_points() {
         ] {
             let body = json!({"url": url, "events": ["*"]});
             let answer = s
-                .send(method.clone(), path, Some(&s.conducteur), Some(body))
+                .send(method.clone(), path, As::Conducteur, Some(body))
                 .await;
             assert_eq!(answer.status, 422, "{method} {url}: {}", answer.text);
             assert_eq!(
@@ -692,41 +536,31 @@ async fn a_refused_name_tells_nothing_about_where_it_points() {
     }
     // Nothing written: the one webhook, unchanged.
     assert_eq!(s.count("SELECT count(*) FROM webhooks").await, 1);
-    let (_, still) = s.call(Method::GET, &path, Some(&s.conducteur), None).await;
+    let (_, still) = s.call(Method::GET, &path, As::Conducteur, None).await;
     assert_eq!(still["url"], "https://erp.example.com/hooks");
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotation_body_over_the_body_limit_is_a_413_problem_and_rotates_nothing() {
-    let s = hub(&[("HTTP_BODY_LIMIT", "1024")]).await;
-    let created = s.create(&s.admin, json!(["*"])).await;
+    let mut s = hub(&[("HTTP_BODY_LIMIT", "1024")]).await;
+    let created = create(&s, As::Admin, json!(["*"])).await;
     let id = created["id"].as_str().unwrap();
-    let rotate = s.app.url(&format!("/api/v1/webhooks/{id}/rotate-secret"));
-    let sealed = || async {
-        #[derive(QueryableByName)]
-        struct Sealed {
-            #[diesel(sql_type = Text)]
-            sealed: String,
-        }
-        sql_query(format!(
-            "SELECT encode(secret_ciphertext, 'hex') AS sealed FROM webhooks WHERE id = '{id}'"
-        ))
-        .get_result::<Sealed>(&mut s.connection().await)
-        .await
-        .unwrap()
-        .sealed
-    };
+    let rotate = format!("/api/v1/webhooks/{id}/rotate-secret");
+    let sealed_sql =
+        format!("SELECT encode(secret_ciphertext, 'hex') AS text FROM webhooks WHERE id = '{id}'");
+    let sealed = || s.texts(&sealed_sql);
     let before = sealed().await;
+    assert_eq!(before.len(), 1, "one sealed secret");
 
     // Valid JSON padded past HTTP_BODY_LIMIT (it would rotate if read), and
     // a body past actix's own 256 KiB default (a plain-text 413 there).
     let padded = format!(r#"{{"grace_period_seconds": 0}}{}"#, " ".repeat(2048));
     let huge = format!(r#"{{"grace_period_seconds": 0}}{}"#, " ".repeat(300 * 1024));
     for body in [padded, huge] {
-        let response = http()
-            .post(&rotate)
-            .bearer_auth(&s.admin)
+        let response = s
+            .request(Method::POST, &rotate, As::Admin)
+            .await
             .header("content-type", "application/json")
             .body(body.clone())
             .send()
@@ -746,7 +580,7 @@ async fn a_rotation_body_over_the_body_limit_is_a_413_problem_and_rotates_nothin
         .call(
             Method::GET,
             &format!("/api/v1/webhooks/{id}"),
-            Some(&s.admin),
+            As::Admin,
             None,
         )
         .await;
@@ -758,28 +592,30 @@ async fn a_rotation_body_over_the_body_limit_is_a_413_problem_and_rotates_nothin
         .call(
             Method::POST,
             &format!("/api/v1/webhooks/{id}/rotate-secret"),
-            Some(&s.admin),
+            As::Admin,
             Some(json!({"grace_period_seconds": 60})),
         )
         .await;
     assert_eq!(status, 200, "{rotated}");
     assert_ne!(sealed().await, before);
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_webhooks_per_user_active_or_not_and_deleting_frees_a_slot() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
+    let other = s.new_user(Role::Conducteur).await;
+    let conducteur_id = s.user(Role::Conducteur).await.id.clone();
     let mut ids = Vec::new();
     for n in 0..20 {
-        let created = s.create(&s.conducteur, json!(["chantier.*"])).await;
+        let created = create(&s, As::Conducteur, json!(["chantier.*"])).await;
         ids.push(created["id"].as_str().unwrap().to_owned());
         if n == 0 {
             let (status, _) = s
                 .call(
                     Method::PATCH,
                     &format!("/api/v1/webhooks/{}", ids[0]),
-                    Some(&s.conducteur),
+                    As::Conducteur,
                     Some(json!({"is_active": false})),
                 )
                 .await;
@@ -791,7 +627,7 @@ async fn twenty_webhooks_per_user_active_or_not_and_deleting_frees_a_slot() {
         .call(
             Method::POST,
             "/api/v1/webhooks",
-            Some(&s.conducteur),
+            As::Conducteur,
             Some(body.clone()),
         )
         .await;
@@ -809,7 +645,7 @@ async fn twenty_webhooks_per_user_active_or_not_and_deleting_frees_a_slot() {
         .call(
             Method::GET,
             "/api/v1/webhooks?skip=15&limit=10",
-            Some(&s.conducteur),
+            As::Conducteur,
             None,
         )
         .await;
@@ -826,35 +662,36 @@ async fn twenty_webhooks_per_user_active_or_not_and_deleting_frees_a_slot() {
     );
 
     // The quota is per user.
-    s.create(&s.other_conducteur, json!(["*"])).await;
+    create(&s, &other, json!(["*"])).await;
     let (status, _) = s
         .call(
             Method::DELETE,
             &format!("/api/v1/webhooks/{}", ids[3]),
-            Some(&s.conducteur),
+            As::Conducteur,
             None,
         )
         .await;
     assert_eq!(status, 204);
-    s.create(&s.conducteur, json!(["*"])).await;
+    create(&s, As::Conducteur, json!(["*"])).await;
     assert_eq!(
         s.count(&format!(
             "SELECT count(*) FROM webhooks WHERE owner_id = '{}'",
-            s.conducteur_id
+            conducteur_id
         ))
         .await,
         20
     );
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_answer_429_with_retry_after_per_user() {
-    let s = hub(&[(
+    let mut s = hub(&[(
         "RATE_LIMITS",
         "webhooks.create=2/min,webhooks.read=3/min,webhooks.write=1/min",
     )])
     .await;
+    let other = s.new_user(Role::Conducteur).await;
     let body = json!({"url": "https://erp.example.com/", "events": ["*"]});
     let mut statuses = Vec::new();
     let mut retry_after = None;
@@ -863,7 +700,7 @@ async fn rate_limits_answer_429_with_retry_after_per_user() {
             .send(
                 Method::POST,
                 "/api/v1/webhooks",
-                Some(&s.conducteur),
+                As::Conducteur,
                 Some(body.clone()),
             )
             .await;
@@ -883,12 +720,12 @@ async fn rate_limits_answer_429_with_retry_after_per_user() {
     );
     assert_eq!(s.count("SELECT count(*) FROM webhooks").await, 2);
     // Another user has their own budget; reads have theirs.
-    s.create(&s.other_conducteur, json!(["*"])).await;
+    create(&s, &other, json!(["*"])).await;
     let reads: Vec<u16> = {
         let mut reads = Vec::new();
         for _ in 0..4 {
             reads.push(
-                s.send(Method::GET, "/api/v1/webhooks", Some(&s.conducteur), None)
+                s.send(Method::GET, "/api/v1/webhooks", As::Conducteur, None)
                     .await
                     .status,
             );
@@ -896,93 +733,59 @@ async fn rate_limits_answer_429_with_retry_after_per_user() {
         reads
     };
     assert_eq!(reads, [200, 200, 200, 429]);
-    let (_, list) = s
-        .call(
-            Method::GET,
-            "/api/v1/webhooks",
-            Some(&s.other_conducteur),
-            None,
-        )
-        .await;
+    let (_, list) = s.call(Method::GET, "/api/v1/webhooks", &other, None).await;
     let id = list["webhooks"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/webhooks/{id}");
-    let first = s
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&s.other_conducteur),
-            Some(json!({})),
-        )
-        .await;
+    let first = s.send(Method::PATCH, &path, &other, Some(json!({}))).await;
     assert_eq!(first.status, 200);
     assert_eq!(first.headers["ratelimit-limit"], "1");
-    let second = s
-        .send(Method::DELETE, &path, Some(&s.other_conducteur), None)
-        .await;
+    let second = s.send(Method::DELETE, &path, &other, None).await;
     assert_eq!(second.status, 429, "PATCH and DELETE share webhooks.write");
     assert!(second.headers.contains_key("retry-after"));
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_limits_apply_without_configuration() {
-    let db = TestDatabase::new().await;
-    bootstrap_admin(db.url()).await;
-    let app = start_with_overrides(
-        db.url(),
-        &[],
-        Overrides {
-            resolver: Some(resolver()),
-        },
-    )
-    .await;
-    let admin = app.admin_token().await;
-    let created = http()
-        .post(app.url("/api/v1/webhooks"))
-        .bearer_auth(&admin)
-        .json(&json!({"url": "https://erp.example.com/", "events": ["*"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    assert_eq!(created.headers()["ratelimit-limit"], "10");
-    let id = created.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let rotate = app.url(&format!("/api/v1/webhooks/{id}/rotate-secret"));
+    let mut s = TestHub::builder().resolver(resolver()).start().await;
+    let created = s
+        .send(
+            Method::POST,
+            "/api/v1/webhooks",
+            As::Admin,
+            json!({"url": "https://erp.example.com/", "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    assert_eq!(created.headers["ratelimit-limit"], "10");
+    let id = created.body["id"].as_str().unwrap();
+    let rotate = format!("/api/v1/webhooks/{id}/rotate-secret");
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        let response = http()
-            .post(&rotate)
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
-        statuses.push(response.status().as_u16());
+        let (status, _) = s.call(Method::POST, &rotate, As::Admin, None).await;
+        statuses.push(status);
     }
     assert_eq!(
         statuses,
         [200, 200, 200, 200, 200, 429],
         "webhooks.rotate = 5/min"
     );
-    let read = http()
-        .get(app.url("/api/v1/webhooks"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read.headers()["ratelimit-limit"], "30");
-    app.stop().await;
+    let read = s
+        .send(Method::GET, "/api/v1/webhooks", As::Admin, None)
+        .await;
+    assert_eq!(read.headers["ratelimit-limit"], "30");
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_catalog_is_served_to_every_signed_in_user() {
-    let s = hub(&[]).await;
-    let (status, _) = s.call(Method::GET, "/api/v1/event-types", None, None).await;
+    let mut s = hub(&[]).await;
+    let (status, _) = s
+        .call(Method::GET, "/api/v1/event-types", As::Anonymous, None)
+        .await;
     assert_eq!(status, 401);
     let (status, body) = s
-        .call(Method::GET, "/api/v1/event-types", Some(&s.compagnon), None)
+        .call(Method::GET, "/api/v1/event-types", As::Compagnon, None)
         .await;
     assert_eq!(status, 200);
     let types = body["event_types"].as_array().unwrap();
@@ -1015,20 +818,21 @@ async fn the_event_catalog_is_served_to_every_signed_in_user() {
         .find(|t| t["event_type"] == "chantier.created")
         .unwrap();
     assert!(chantier["data_schema"]["properties"]["chantier_id"].is_object());
-    s.app.stop().await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_running_relay_keeps_the_scoping_read_models() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
+    let conducteur_id = s.user(Role::Conducteur).await.id.clone();
     let (status, chantier) = s
         .call(
             Method::POST,
             "/api/v1/chantiers",
-            Some(&s.admin),
+            As::Admin,
             Some(json!({
                 "code": "SCOPE-1", "nom": "Tour Scope", "adresse": "1 quai",
-                "conducteur_ids": [s.conducteur_id]
+                "conducteur_ids": [conducteur_id]
             })),
         )
         .await;
@@ -1037,28 +841,24 @@ async fn the_running_relay_keeps_the_scoping_read_models() {
     let scoped = format!(
         "SELECT count(*) FROM webhook_scope_chantiers WHERE chantier_id = '{chantier_id}' \
          AND '{}' = ANY(conducteur_ids) AND NOT deleted",
-        s.conducteur_id
+        conducteur_id
     );
     let owners = format!(
         "SELECT count(*) FROM webhook_owners WHERE user_id = '{}' AND role = 'conducteur' AND is_active",
-        s.conducteur_id
+        conducteur_id
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while s.count(&scoped).await + s.count(&owners).await < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the read models were not updated by the relay"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    s.app.stop().await;
+    eventually("the relay to update the read models", || async {
+        s.count(&scoped).await + s.count(&owners).await >= 2
+    })
+    .await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_routes_are_in_the_openapi_document() {
-    let s = hub(&[]).await;
+    let mut s = hub(&[]).await;
     let (status, document) = s
-        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .call(Method::GET, "/api/v1/openapi.json", As::Anonymous, None)
         .await;
     assert_eq!(status, 200);
     for path in [
@@ -1072,5 +872,5 @@ async fn webhook_routes_are_in_the_openapi_document() {
     assert!(document["paths"]["/api/v1/webhooks"]["post"].is_object());
     assert!(document["paths"]["/api/v1/webhooks/{id}"]["patch"].is_object());
     assert!(document["components"]["schemas"]["WebhookWithSecretResponse"].is_object());
-    s.app.stop().await;
+    s.stop().await;
 }

@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod receiver;
-
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +15,7 @@ use hub_platform_outbound::{
     HickoryResolver, NameResolver, OutboundClient, OutboundConfig, OutboundError, OutboundResponse,
     UrlError, WebhookUrl,
 };
-use receiver::{Receiver, Reply};
+use hub_platform_test_receiver::{Receiver, Reply, test_pki};
 
 const ALLOWED: &str = "127.0.0.1";
 const FORBIDDEN: &str = "127.0.0.2";
@@ -95,7 +93,7 @@ fn assert_reveals_nothing(text: &str, address: &str) {
 
 #[tokio::test]
 async fn a_name_with_one_allowed_and_one_forbidden_address_is_refused_without_connecting() {
-    let receiver = Receiver::ok(ip(ALLOWED), 0).await;
+    let receiver = Receiver::ok().await;
     let resolver =
         Arc::new(FixtureResolver::new().with("mixed.test", [ip(ALLOWED), ip(FORBIDDEN)]));
     let client = client("127.0.0.1/32", &resolver);
@@ -121,7 +119,7 @@ async fn a_name_with_one_allowed_and_one_forbidden_address_is_refused_without_co
 
 #[tokio::test]
 async fn a_name_resolving_to_loopback_is_refused_by_default() {
-    let receiver = Receiver::ok(ip(ALLOWED), 0).await;
+    let receiver = Receiver::ok().await;
     let resolver = Arc::new(FixtureResolver::new().with("receiver.test", [ip(ALLOWED)]));
     let client = client("", &resolver);
     let url = client
@@ -140,7 +138,7 @@ async fn a_name_resolving_to_loopback_is_refused_by_default() {
 
 #[tokio::test]
 async fn an_allow_listed_receiver_gets_the_exact_post() {
-    let receiver = Receiver::start(ip(ALLOWED), 0, |_| Reply::status(202).body("accepted")).await;
+    let receiver = Receiver::start(|_| Reply::status(202).body("accepted")).await;
     let resolver = Arc::new(FixtureResolver::new().with("receiver.test", [ip(ALLOWED)]));
     let client = client("127.0.0.0/8", &resolver);
     let url = client
@@ -184,8 +182,8 @@ async fn an_allow_listed_receiver_gets_the_exact_post() {
 #[tokio::test]
 async fn dns_rebinding_between_the_check_and_the_connection_is_refused_at_connect() {
     // Same port on both addresses, so only the DNS answer decides where it goes.
-    let good = Receiver::ok(ip(ALLOWED), 0).await;
-    let evil = Receiver::ok(ip(FORBIDDEN), good.port()).await;
+    let good = Receiver::ok().await;
+    let evil = Receiver::ok_at((ip(FORBIDDEN), good.port())).await;
     let resolver = Arc::new(FixtureResolver::new());
     resolver.set_sequence("rebind.test", vec![vec![ip(ALLOWED)], vec![ip(FORBIDDEN)]]);
     let client = client("127.0.0.1/32", &resolver);
@@ -208,7 +206,7 @@ async fn dns_rebinding_between_the_check_and_the_connection_is_refused_at_connec
 
 #[tokio::test]
 async fn an_ip_literal_url_is_refused_without_the_allow_list() {
-    let receiver = Receiver::ok(ip(ALLOWED), 0).await;
+    let receiver = Receiver::ok().await;
     let resolver = Arc::new(FixtureResolver::new());
     let client = client("", &resolver);
     let raw = format!("http://127.0.0.1:{}/", receiver.port());
@@ -225,7 +223,7 @@ async fn an_ip_literal_url_is_refused_without_the_allow_list() {
 
 #[tokio::test]
 async fn numeric_spellings_of_loopback_are_refused() {
-    let receiver = Receiver::ok(ip(ALLOWED), 0).await;
+    let receiver = Receiver::ok().await;
     let resolver = Arc::new(FixtureResolver::new());
     let strict = client("", &resolver);
     let port = receiver.port();
@@ -267,7 +265,7 @@ fn redirecting(status: u16, location: &str) -> Reply {
 
 #[tokio::test]
 async fn redirects_307_and_308_are_followed_with_method_body_and_headers() {
-    let receiver = Receiver::start(ip(ALLOWED), 0, |request| match request.path.as_str() {
+    let receiver = Receiver::start(|request| match request.path.as_str() {
         "/temporary" => redirecting(307, "/final"),
         "/permanent" => redirecting(308, "/final?from=308"),
         _ => Reply::status(200).body("done"),
@@ -301,7 +299,7 @@ async fn redirects_307_and_308_are_followed_with_method_body_and_headers() {
 
 #[tokio::test]
 async fn a_redirect_to_another_origin_drops_credential_headers_only() {
-    let receiver = Receiver::start(ip(ALLOWED), 0, |request| {
+    let receiver = Receiver::start(|request| {
         if request
             .header("host")
             .is_some_and(|h| h.starts_with("first.test"))
@@ -347,7 +345,7 @@ async fn a_redirect_to_another_origin_drops_credential_headers_only() {
 
 #[tokio::test]
 async fn other_3xx_statuses_are_redirect_failures() {
-    let receiver = Receiver::start(ip(ALLOWED), 0, |request| {
+    let receiver = Receiver::start(|request| {
         let status = request.path.trim_start_matches('/').parse().unwrap();
         redirecting(status, "/elsewhere")
     })
@@ -372,9 +370,9 @@ async fn other_3xx_statuses_are_redirect_failures() {
 
 #[tokio::test]
 async fn a_redirect_to_a_forbidden_literal_is_refused_and_not_followed() {
-    let target = Receiver::ok(ip(FORBIDDEN), 0).await;
+    let target = Receiver::ok_at((ip(FORBIDDEN), 0)).await;
     let location = format!("http://{FORBIDDEN}:{}/", target.port());
-    let receiver = Receiver::start(ip(ALLOWED), 0, move |_| redirecting(307, &location)).await;
+    let receiver = Receiver::start(move |_| redirecting(307, &location)).await;
     let resolver = Arc::new(FixtureResolver::new().with("receiver.test", [ip(ALLOWED)]));
     let client = client("127.0.0.1/32", &resolver);
     let url = client
@@ -389,9 +387,9 @@ async fn a_redirect_to_a_forbidden_literal_is_refused_and_not_followed() {
 
 #[tokio::test]
 async fn a_redirect_to_a_name_resolving_to_a_forbidden_address_is_refused() {
-    let target = Receiver::ok(ip(FORBIDDEN), 0).await;
+    let target = Receiver::ok_at((ip(FORBIDDEN), 0)).await;
     let location = format!("http://internal.test:{}/", target.port());
-    let receiver = Receiver::start(ip(ALLOWED), 0, move |_| redirecting(308, &location)).await;
+    let receiver = Receiver::start(move |_| redirecting(308, &location)).await;
     let resolver = Arc::new(
         FixtureResolver::new()
             .with("receiver.test", [ip(ALLOWED)])
@@ -415,7 +413,7 @@ async fn a_redirect_to_a_name_resolving_to_a_forbidden_address_is_refused() {
 
 #[tokio::test]
 async fn a_redirect_breaking_the_url_rules_is_a_redirect_failure() {
-    let receiver = Receiver::start(ip(ALLOWED), 0, |request| match request.path.as_str() {
+    let receiver = Receiver::start(|request| match request.path.as_str() {
         "/ftp" => redirecting(307, "ftp://receiver.test/"),
         "/credentials" => redirecting(307, "http://user:pw@receiver.test/"),
         _ => Reply::status(307),
@@ -437,7 +435,7 @@ async fn a_redirect_breaking_the_url_rules_is_a_redirect_failure() {
 
 #[tokio::test]
 async fn three_hops_are_followed_and_a_fourth_is_a_redirect_failure() {
-    let receiver = Receiver::start(ip(ALLOWED), 0, |request| {
+    let receiver = Receiver::start(|request| {
         let hops_left: u8 = request.path.trim_start_matches("/hop/").parse().unwrap();
         if hops_left == 0 {
             Reply::status(200)
@@ -472,10 +470,7 @@ async fn three_hops_are_followed_and_a_fourth_is_a_redirect_failure() {
 
 #[tokio::test]
 async fn a_slow_receiver_is_a_timeout() {
-    let receiver = Receiver::start(ip(ALLOWED), 0, |_| {
-        Reply::status(200).delayed(Duration::from_secs(5))
-    })
-    .await;
+    let receiver = Receiver::start(|_| Reply::status(200).delayed(Duration::from_secs(5))).await;
     let resolver = Arc::new(FixtureResolver::new().with("slow.test", [ip(ALLOWED)]));
     let client = OutboundClient::new(
         OutboundConfig {
@@ -539,7 +534,7 @@ async fn nothing_listening_is_a_connect_error() {
 
 #[tokio::test]
 async fn response_bodies_are_capped_and_never_read_past_the_cap() {
-    let receiver = Receiver::start(ip(ALLOWED), 0, |request| match request.path.as_str() {
+    let receiver = Receiver::start(|request| match request.path.as_str() {
         "/big" => Reply::status(500).body(vec![b'a'; 200 * 1024]),
         "/endless" => Reply::status(200).endless(),
         "/busy" => Reply::status(503)
@@ -589,53 +584,10 @@ async fn response_bodies_are_capped_and_never_read_past_the_cap() {
 // TLS
 // ---------------------------------------------------------------------------
 
-struct TestPki {
-    ca_pem: String,
-    acceptor: tokio_rustls::TlsAcceptor,
-}
-
-fn test_pki(host: &str) -> TestPki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    use tokio_rustls::rustls;
-    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Hub Chantier test CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec![host.to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
-
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone(), ca.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-        )
-        .unwrap();
-    TestPki {
-        ca_pem: ca.pem(),
-        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server)),
-    }
-}
-
 #[tokio::test]
 async fn https_to_a_receiver_trusted_through_an_extra_root_works_and_fails_as_tls_without_it() {
     let pki = test_pki("tls.test");
-    let receiver = Receiver::start_tls(ip(ALLOWED), pki.acceptor.clone(), |request| {
+    let receiver = Receiver::start_tls(pki.acceptor.clone(), |request| {
         Reply::status(200).body(request.body.clone())
     })
     .await;
@@ -683,7 +635,7 @@ async fn hickory_resolves_localhost_and_the_policy_refuses_it() {
     let ips = resolver.lookup("localhost").await.unwrap();
     assert!(ips.contains(&ip("127.0.0.1")), "{ips:?}");
 
-    let receiver = Receiver::ok(ip(ALLOWED), 0).await;
+    let receiver = Receiver::ok().await;
     let client = OutboundClient::new(config(""), resolver).unwrap();
     let url = client
         .parse_url(&format!("http://localhost:{}/", receiver.port()))
