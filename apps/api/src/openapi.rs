@@ -1,7 +1,8 @@
 //! The OpenAPI document of the whole API, merged from each context's own,
 //! served at `/api/v1/openapi.json` with Swagger UI at `/docs`.
 
-use hub_platform_http::openapi::SecuritySchemes;
+use hub_platform_http::openapi::{SecuritySchemes, SharedProblems};
+use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
@@ -25,6 +26,8 @@ pub fn document() -> Document {
     }
     document.merge(crate::health::HealthApi::openapi());
     document.merge(crate::ops::events::EventsApi::openapi());
+    // Last: it attaches the shared error answers to every operation merged above.
+    SharedProblems.modify(&mut document);
     // `/metrics` is not part of the API: it is served on METRICS_ADDR.
     document
 }

@@ -167,12 +167,9 @@ fn database_problem(error: impl Into<DbError>) -> Problem {
 
 /// Persisted events, newest first, with cursor pagination (admin).
 #[utoipa::path(
-    get, path = "/api/v1/events", tag = "events", params(EventQuery), security(("bearer" = []), ("cookie" = [])),
+    get, path = "/api/v1/events", tag = "events", params(EventQuery),
     responses(
         (status = 200, body = EventPage),
-        (status = 400, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn list_events(
@@ -225,10 +222,10 @@ pub struct EventPath {
 
 /// One persisted event (admin).
 #[utoipa::path(
-    get, path = "/api/v1/events/{event_id}", tag = "events", params(EventPath), security(("bearer" = []), ("cookie" = [])),
+    get, path = "/api/v1/events/{event_id}", tag = "events", params(EventPath),
     responses(
         (status = 200, body = EventResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn get_event(
@@ -252,10 +249,9 @@ async fn get_event(
 
 /// The last events published on this process's in-memory bus (admin).
 #[utoipa::path(
-    get, path = "/api/v1/events/recent", tag = "events", params(RecentQuery), security(("bearer" = []), ("cookie" = [])),
+    get, path = "/api/v1/events/recent", tag = "events", params(RecentQuery),
     responses(
         (status = 200, body = RecentEvents),
-        (status = 400, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn recent_events(

@@ -392,13 +392,9 @@ fn problem(error: ChantierCommandError) -> Problem {
 /// Open a chantier (statut `ouvert`).
 #[utoipa::path(
     post, path = "/api/v1/chantiers", tag = "chantiers", request_body = CreateChantierRequest,
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 201, body = ChantierResponse),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`duplicate_code`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn create_chantier(
@@ -439,11 +435,8 @@ async fn create_chantier(
 /// List chantiers, by statut and text search, ordered by code.
 #[utoipa::path(
     get, path = "/api/v1/chantiers", tag = "chantiers", params(ChantierListQuery),
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = ChantierListResponse),
-        (status = 400, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn list_chantiers(
@@ -472,11 +465,9 @@ async fn list_chantiers(
 /// One chantier.
 #[utoipa::path(
     get, path = "/api/v1/chantiers/{id}", tag = "chantiers", params(ChantierPath),
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn get_chantier(
@@ -491,12 +482,11 @@ async fn get_chantier(
 /// Change a chantier's details.
 #[utoipa::path(
     patch, path = "/api/v1/chantiers/{id}", tag = "chantiers", params(ChantierPath),
-    request_body = UpdateChantierRequest, security(("bearer" = []), ("cookie" = [])),
+    request_body = UpdateChantierRequest,
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`duplicate_code`, `chantier_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn update_chantier(
@@ -529,11 +519,9 @@ async fn update_chantier(
 /// Delete a chantier (admin).
 #[utoipa::path(
     delete, path = "/api/v1/chantiers/{id}", tag = "chantiers", params(ChantierPath),
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn delete_chantier(
@@ -568,11 +556,11 @@ async fn move_to(
 /// Move a chantier forward: ouvert → en_cours → receptionne → ferme.
 #[utoipa::path(
     post, path = "/api/v1/chantiers/{id}/statut", tag = "chantiers", params(ChantierPath),
-    request_body = StatutRequest, security(("bearer" = []), ("cookie" = [])),
+    request_body = StatutRequest,
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn change_statut(
@@ -588,8 +576,11 @@ async fn change_statut(
 /// Start the works (→ `en_cours`).
 #[utoipa::path(
     post, path = "/api/v1/chantiers/{id}/demarrer", tag = "chantiers", params(ChantierPath),
-    security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = ChantierResponse), (status = 409, body = ProblemSchema, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = ChantierResponse),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+    )
 )]
 async fn demarrer(
     state: web::Data<ChantiersHttp>,
@@ -603,8 +594,11 @@ async fn demarrer(
 /// Hand the works over (→ `receptionne`).
 #[utoipa::path(
     post, path = "/api/v1/chantiers/{id}/receptionner", tag = "chantiers", params(ChantierPath),
-    security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = ChantierResponse), (status = 409, body = ProblemSchema, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = ChantierResponse),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+    )
 )]
 async fn receptionner(
     state: web::Data<ChantiersHttp>,
@@ -618,8 +612,11 @@ async fn receptionner(
 /// Close the chantier for good (→ `ferme`).
 #[utoipa::path(
     post, path = "/api/v1/chantiers/{id}/fermer", tag = "chantiers", params(ChantierPath),
-    security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = ChantierResponse), (status = 409, body = ProblemSchema, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = ChantierResponse),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+    )
 )]
 async fn fermer(
     state: web::Data<ChantiersHttp>,
@@ -633,12 +630,12 @@ async fn fermer(
 /// Replace the conducteurs and chefs de chantier of a site.
 #[utoipa::path(
     put, path = "/api/v1/chantiers/{id}/responsables", tag = "chantiers", params(ChantierPath),
-    request_body = ResponsablesRequest, security(("bearer" = []), ("cookie" = [])),
+    request_body = ResponsablesRequest,
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`chantier_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`too_many` responsables", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn assign_responsables(

@@ -297,7 +297,7 @@ fn session_cookie(token: &str, max_age: time::Duration) -> Cookie<'static> {
 
 /// Sign in; returns a bearer token and sets it as an HttpOnly cookie.
 #[utoipa::path(
-    post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "Invalid email or password", body = ProblemSchema, content_type = "application/problem+json"),

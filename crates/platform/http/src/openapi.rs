@@ -65,3 +65,324 @@ impl Modify for SecuritySchemes {
         );
     }
 }
+
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What the shared error answers of one status say, and the `code`s they carry.
+struct Shared {
+    status: &'static str,
+    title: &'static str,
+    codes: &'static [&'static str],
+}
+
+const MALFORMED: Shared = Shared {
+    status: "400",
+    title: "The request cannot be read",
+    codes: &["malformed_json", "invalid_body"],
+};
+const BAD_PATH: Shared = Shared {
+    status: "400",
+    title: "The request cannot be read",
+    codes: &["invalid_path"],
+};
+const BAD_QUERY: Shared = Shared {
+    status: "400",
+    title: "The request cannot be read",
+    codes: &["invalid_query"],
+};
+const UNAUTHENTICATED: Shared = Shared {
+    status: "401",
+    title: "Not signed in: no token, or an invalid, expired or revoked one",
+    codes: &["unauthorized"],
+};
+const FORBIDDEN: Shared = Shared {
+    status: "403",
+    title: "The caller's role, or scope, does not allow it",
+    codes: &["forbidden"],
+};
+const TOO_LARGE: Shared = Shared {
+    status: "413",
+    title: "The body is larger than the limit (`HTTP_BODY_LIMIT`)",
+    codes: &["payload_too_large"],
+};
+const NOT_JSON: Shared = Shared {
+    status: "415",
+    title: "The body is not `application/json`",
+    codes: &["unsupported_media_type"],
+};
+const BAD_SHAPE: Shared = Shared {
+    status: "422",
+    title: "The body does not have the expected shape, or a field is invalid",
+    codes: &["invalid_body", "validation_failed"],
+};
+const INTERNAL: Shared = Shared {
+    status: "500",
+    title: "An internal error; it has been logged",
+    codes: &["internal_error"],
+};
+const UNAVAILABLE: Shared = Shared {
+    status: "503",
+    title: "A dependency (the database, sign-in) is unavailable; retry later",
+    codes: &["auth_unavailable", "server_busy"],
+};
+
+/// Declares, once for the whole document, the error answers every
+/// operation can give because of its shape: a JSON body (400, 413, 415,
+/// 422), path or query parameters (400), authentication (401, 403, 503),
+/// and an internal error (500) anywhere. Operations keep declaring their
+/// own business answers (404 `chantier_not_found`, 409 `duplicate_code`…);
+/// a shared answer of the same status adds its codes to theirs.
+///
+/// Operations are authenticated unless they say `security(())`; the
+/// document's default security is the bearer token or the cookie.
+#[derive(Debug)]
+pub struct SharedProblems;
+
+impl Modify for SharedProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityRequirement;
+
+        openapi.security = Some(vec![
+            SecurityRequirement::new("bearer", Vec::<String>::new()),
+            SecurityRequirement::new("cookie", Vec::<String>::new()),
+        ]);
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components
+            .schemas
+            .entry("Problem".to_owned())
+            .or_insert_with(<ProblemSchema as utoipa::PartialSchema>::schema);
+        components
+            .schemas
+            .entry("FieldError".to_owned())
+            .or_insert_with(<FieldErrorSchema as utoipa::PartialSchema>::schema);
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item) {
+                // One answer per status, with the codes of every reason.
+                let mut by_status: Vec<(&'static str, &'static str, Vec<&'static str>)> =
+                    Vec::new();
+                for shared in shared_answers(operation) {
+                    match by_status
+                        .iter_mut()
+                        .find(|(status, ..)| *status == shared.status)
+                    {
+                        Some((_, _, codes)) => codes.extend(shared.codes.iter().copied()),
+                        None => {
+                            by_status.push((shared.status, shared.title, shared.codes.to_vec()))
+                        }
+                    }
+                }
+                for (status, title, mut codes) in by_status {
+                    codes.dedup();
+                    add(operation, status, title, &codes);
+                }
+            }
+        }
+    }
+}
+
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The shared answers `operation` can give, from its shape.
+fn shared_answers(operation: &utoipa::openapi::path::Operation) -> Vec<&'static Shared> {
+    use utoipa::openapi::path::ParameterIn;
+
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let has = |place: ParameterIn| {
+        parameters
+            .iter()
+            .any(|p| matches!(p, utoipa::openapi::RefOr::T(p) if p.parameter_in == place))
+    };
+    // `security(())` on an operation: a single empty requirement, public.
+    let public = operation.security.as_ref().is_some_and(|requirements| {
+        requirements.iter().all(|r| {
+            serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+        })
+    });
+    let mut answers = Vec::new();
+    if operation.request_body.is_some() {
+        answers.extend([&MALFORMED, &TOO_LARGE, &NOT_JSON, &BAD_SHAPE]);
+    }
+    if has(ParameterIn::Path) {
+        answers.push(&BAD_PATH);
+    }
+    if has(ParameterIn::Query) {
+        answers.push(&BAD_QUERY);
+    }
+    if !public {
+        answers.extend([&UNAUTHENTICATED, &FORBIDDEN, &UNAVAILABLE]);
+    }
+    answers.push(&INTERNAL);
+    answers
+}
+
+fn codes(codes: &[&str]) -> String {
+    codes
+        .iter()
+        .map(|code| format!("`{code}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Adds a shared answer to `operation`'s responses, or its codes to the
+/// answer of that status the operation declares itself.
+fn add(
+    operation: &mut utoipa::openapi::path::Operation,
+    status: &str,
+    title: &str,
+    shared_codes: &[&str],
+) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let responses = &mut operation.responses.responses;
+    match responses.get_mut(status) {
+        Some(RefOr::T(response)) => {
+            let missing: Vec<&str> = shared_codes
+                .iter()
+                .copied()
+                .filter(|code| !response.description.contains(&format!("`{code}`")))
+                .collect();
+            if !missing.is_empty() {
+                let separator = if response.description.is_empty() {
+                    ""
+                } else {
+                    "; "
+                };
+                response.description = format!(
+                    "{}{separator}{title} ({})",
+                    response.description,
+                    codes(&missing)
+                );
+            }
+            response
+                .content
+                .entry(PROBLEM_JSON.to_owned())
+                .or_insert_with(|| {
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build()
+                        .into()
+                });
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => {
+            let response = ResponseBuilder::new()
+                .description(format!("{title} ({})", codes(shared_codes)))
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build();
+            responses.insert(status.to_owned(), RefOr::T(response));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use utoipa::OpenApi;
+
+    #[derive(serde::Deserialize, utoipa::ToSchema)]
+    #[allow(dead_code)]
+    struct Body {
+        nom: String,
+    }
+
+    #[derive(utoipa::IntoParams)]
+    #[into_params(parameter_in = Path)]
+    #[allow(dead_code)]
+    struct Id {
+        id: uuid::Uuid,
+    }
+
+    /// Change a thing.
+    #[utoipa::path(
+        patch, path = "/things/{id}", params(Id), request_body = Body,
+        responses(
+            (status = 200, description = "Changed"),
+            (status = 422, description = "`thing_closed`", body = ProblemSchema, content_type = "application/problem+json"),
+        )
+    )]
+    #[allow(dead_code)]
+    fn change() {}
+
+    /// A public probe.
+    #[utoipa::path(get, path = "/probe", security(()), responses((status = 200, description = "Up")))]
+    #[allow(dead_code)]
+    fn probe() {}
+
+    #[derive(OpenApi)]
+    #[openapi(paths(change, probe))]
+    struct Doc;
+
+    fn statuses(document: &serde_json::Value, path: &str, method: &str) -> Vec<String> {
+        let responses = document["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap();
+        responses.keys().cloned().collect()
+    }
+
+    #[test]
+    fn every_operation_gets_the_answers_its_shape_can_give() {
+        let mut document = Doc::openapi();
+        SharedProblems.modify(&mut document);
+        let json = serde_json::to_value(&document).unwrap();
+        assert_eq!(
+            statuses(&json, "/things/{id}", "patch"),
+            [
+                "200", "400", "401", "403", "413", "415", "422", "500", "503"
+            ]
+        );
+        let bad_request = json["paths"]["/things/{id}"]["patch"]["responses"]["400"]["description"]
+            .as_str()
+            .unwrap();
+        for code in ["`malformed_json`", "`invalid_body`", "`invalid_path`"] {
+            assert!(bad_request.contains(code), "{bad_request}");
+        }
+        // The operation's own 422 keeps its code and gains the shared ones.
+        let unprocessable =
+            json["paths"]["/things/{id}"]["patch"]["responses"]["422"]["description"]
+                .as_str()
+                .unwrap();
+        assert!(
+            unprocessable.starts_with("`thing_closed`"),
+            "{unprocessable}"
+        );
+        assert!(
+            unprocessable.contains("`validation_failed`"),
+            "{unprocessable}"
+        );
+        // A public operation without body or parameters: only the 500.
+        assert_eq!(statuses(&json, "/probe", "get"), ["200", "500"]);
+        // Secured by default; the problem schema is a component.
+        assert_eq!(json["security"][0], serde_json::json!({"bearer": []}));
+        assert!(json["components"]["schemas"]["Problem"].is_object());
+        // Applying it twice changes nothing.
+        let again = {
+            let mut twice = document.clone();
+            SharedProblems.modify(&mut twice);
+            serde_json::to_value(&twice).unwrap()
+        };
+        assert_eq!(again, json);
+    }
+}
