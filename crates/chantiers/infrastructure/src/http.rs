@@ -13,13 +13,11 @@ use hub_chantiers_domain::{Chantier, ChantierError, Statut};
 use hub_kernel::{Clock, ValidationErrors};
 use hub_platform_http::auth::{AdminOnly, AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
-use hub_platform_http::{Problem, RequestId, extractors};
-use serde::{Deserialize, Deserializer, Serialize};
+use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
+use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
-
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 /// The use cases behind the routes.
 pub struct ChantiersHttp {
@@ -189,12 +187,8 @@ pub struct ChantierResponse {
     coordonnees_gps: Option<GpsDto>,
     contact: Option<ContactDto>,
     heures_estimees: Option<f64>,
-    #[serde(with = "iso_date::option")]
-    #[schema(value_type = Option<String>, format = Date)]
-    date_debut: Option<Date>,
-    #[serde(with = "iso_date::option")]
-    #[schema(value_type = Option<String>, format = Date)]
-    date_fin: Option<Date>,
+    date_debut: Option<IsoDate>,
+    date_fin: Option<IsoDate>,
     conducteur_ids: Vec<Uuid>,
     chef_chantier_ids: Vec<Uuid>,
     /// Incremented by every change.
@@ -227,8 +221,8 @@ impl From<&Chantier> for ChantierResponse {
                 email: c.email().map(str::to_owned),
             }),
             heures_estimees: details.heures_estimees.map(|h| h.hours()),
-            date_debut: details.date_debut,
-            date_fin: details.date_fin,
+            date_debut: details.date_debut.map(IsoDate),
+            date_fin: details.date_fin.map(IsoDate),
             conducteur_ids: chantier.responsables().conducteur_ids().to_vec(),
             chef_chantier_ids: chantier.responsables().chef_chantier_ids().to_vec(),
             version: chantier.version(),
@@ -260,33 +254,13 @@ pub struct CreateChantierRequest {
     contact: Option<ContactDto>,
     /// Hours, ≥ 0.
     heures_estimees: Option<f64>,
-    #[serde(default, with = "iso_date::option")]
-    #[schema(value_type = Option<String>, format = Date)]
-    date_debut: Option<Date>,
+    date_debut: Option<IsoDate>,
     /// On or after `date_debut`.
-    #[serde(default, with = "iso_date::option")]
-    #[schema(value_type = Option<String>, format = Date)]
-    date_fin: Option<Date>,
+    date_fin: Option<IsoDate>,
     #[serde(default)]
     conducteur_ids: Vec<Uuid>,
     #[serde(default)]
     chef_chantier_ids: Vec<Uuid>,
-}
-
-/// Distinguishes an absent field (unchanged) from `null` (cleared).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-#[derive(Debug)]
-struct DateOrNull(Option<Date>);
-
-impl<'de> Deserialize<'de> for DateOrNull {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        iso_date::option::deserialize(deserializer).map(DateOrNull)
-    }
 }
 
 /// Absent fields are left unchanged; `null` clears an optional field.
@@ -311,11 +285,11 @@ pub struct UpdateChantierRequest {
     #[schema(value_type = Option<f64>)]
     heures_estimees: Option<Option<f64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = Date)]
-    date_debut: Option<Option<DateOrNull>>,
+    #[schema(value_type = Option<IsoDate>)]
+    date_debut: Option<Option<IsoDate>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = Date)]
-    date_fin: Option<Option<DateOrNull>>,
+    #[schema(value_type = Option<IsoDate>)]
+    date_fin: Option<Option<IsoDate>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -412,8 +386,8 @@ async fn create_chantier(
         coordonnees_gps: body.coordonnees_gps.map(GpsInput::from),
         contact: body.contact.map(ContactInput::from),
         heures_estimees: body.heures_estimees,
-        date_debut: body.date_debut,
-        date_fin: body.date_fin,
+        date_debut: body.date_debut.map(Date::from),
+        date_fin: body.date_fin.map(Date::from),
     };
     let chantier = state
         .create
@@ -505,8 +479,8 @@ async fn update_chantier(
         coordonnees_gps: body.coordonnees_gps.map(|g| g.map(GpsInput::from)),
         contact: body.contact.map(|c| c.map(ContactInput::from)),
         heures_estimees: body.heures_estimees,
-        date_debut: body.date_debut.map(|d| d.and_then(|d| d.0)),
-        date_fin: body.date_fin.map(|d| d.and_then(|d| d.0)),
+        date_debut: body.date_debut.map(|d| d.map(Date::from)),
+        date_fin: body.date_fin.map(|d| d.map(Date::from)),
     };
     let chantier = state
         .update

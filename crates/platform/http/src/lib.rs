@@ -2,8 +2,9 @@
 //! error type ([`Problem`]), extractor configurations that turn malformed
 //! input into problems ([`extractors`]), and the request-id middleware whose
 //! id follows a request into logs and events ([`request_id`]), rate limits
-//! ([`rate_limit`]) and who the client is behind reverse proxies
-//! ([`client_ip`]).
+//! ([`rate_limit`]), who the client is behind reverse proxies
+//! ([`client_ip`]), the shared OpenAPI pieces ([`openapi`]) and the DTO
+//! shapes every context uses ([`IsoDate`], [`present`] for PATCH bodies).
 
 pub mod auth;
 pub mod client_ip;
@@ -12,6 +13,8 @@ pub mod openapi;
 mod problem;
 pub mod rate_limit;
 pub mod request_id;
+mod values;
 
 pub use problem::{PROBLEM_CONTENT_TYPE, Problem};
 pub use request_id::RequestId;
+pub use values::{IsoDate, present};

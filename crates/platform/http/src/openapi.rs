@@ -66,9 +66,6 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The media type of every error answer.
-pub const PROBLEM_JSON: &str = "application/problem+json";
-
 /// What the shared error answers of one status say, and the `code`s they carry.
 struct Shared {
     status: &'static str,
@@ -271,7 +268,7 @@ fn add(
             }
             response
                 .content
-                .entry(PROBLEM_JSON.to_owned())
+                .entry(crate::PROBLEM_CONTENT_TYPE.to_owned())
                 .or_insert_with(|| {
                     ContentBuilder::new()
                         .schema(Some(Ref::from_schema_name("Problem")))
@@ -284,7 +281,7 @@ fn add(
             let response = ResponseBuilder::new()
                 .description(format!("{title} ({})", codes(shared_codes)))
                 .content(
-                    PROBLEM_JSON,
+                    crate::PROBLEM_CONTENT_TYPE,
                     ContentBuilder::new()
                         .schema(Some(Ref::from_schema_name("Problem")))
                         .build(),
