@@ -9,8 +9,8 @@ mod use_cases;
 pub use input::{ChantierInput, ContactInput, GpsInput, UpdateInput};
 pub use ports::{ChantierFilter, ChantierRepository, RepositoryError};
 pub use use_cases::{
-    AssignResponsables, ChangeStatut, ChantierCommandError, CreateChantier, DeleteChantier,
-    GetChantier, ListChantiers, UpdateChantier,
+    AssignResponsables, ChangeStatut, ChantierCommandError, ChantierPorts, CreateChantier,
+    DeleteChantier, GetChantier, ListChantiers, UpdateChantier,
 };
 
 #[cfg(any(test, feature = "mocks"))]

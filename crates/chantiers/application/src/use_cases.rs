@@ -67,14 +67,14 @@ impl From<ValidationErrors> for ChantierCommandError {
     }
 }
 
-/// Ports shared by the commands.
+/// The ports every chantiers use case is built from.
 #[derive(Clone)]
-struct Deps {
-    chantiers: Arc<dyn ChantierRepository>,
-    clock: Arc<dyn Clock>,
+pub struct ChantierPorts {
+    pub chantiers: Arc<dyn ChantierRepository>,
+    pub clock: Arc<dyn Clock>,
 }
 
-impl Deps {
+impl ChantierPorts {
     async fn load(&self, id: Uuid) -> Result<Chantier, ChantierCommandError> {
         self.chantiers
             .find(id)
@@ -100,43 +100,46 @@ impl Deps {
     }
 }
 
-macro_rules! use_case {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        pub struct $name {
-            deps: Deps,
-        }
-
-        impl $name {
-            pub fn new(chantiers: Arc<dyn ChantierRepository>, clock: Arc<dyn Clock>) -> Self {
-                Self { deps: Deps { chantiers, clock } }
-            }
-        }
-    };
+/// Opens a chantier; publishes `chantier.created`.
+pub struct CreateChantier {
+    ports: ChantierPorts,
 }
 
-use_case!(
-    /// Opens a chantier; publishes `chantier.created`.
-    CreateChantier
-);
-use_case!(
-    /// Changes a chantier's details; publishes `chantier.updated` with `changes`.
-    UpdateChantier
-);
-use_case!(
-    /// Deletes a chantier; publishes `chantier.deleted`.
-    DeleteChantier
-);
-use_case!(
-    /// Moves a chantier along its statut machine; publishes `chantier.statut_changed`.
-    ChangeStatut
-);
-use_case!(
-    /// Replaces a chantier's conducteurs and chefs; publishes `chantier.responsable_assigned`.
-    AssignResponsables
-);
+/// Changes a chantier's details; publishes `chantier.updated` with `changes`.
+pub struct UpdateChantier {
+    ports: ChantierPorts,
+}
+
+/// Deletes a chantier; publishes `chantier.deleted`.
+pub struct DeleteChantier {
+    ports: ChantierPorts,
+}
+
+/// Moves a chantier along its statut machine; publishes `chantier.statut_changed`.
+pub struct ChangeStatut {
+    ports: ChantierPorts,
+}
+
+/// Replaces a chantier's conducteurs and chefs; publishes `chantier.responsable_assigned`.
+pub struct AssignResponsables {
+    ports: ChantierPorts,
+}
+
+/// One chantier, if the actor may see it.
+pub struct GetChantier {
+    ports: ChantierPorts,
+}
+
+/// A filtered page of the chantiers the actor may see.
+pub struct ListChantiers {
+    ports: ChantierPorts,
+}
 
 impl CreateChantier {
+    pub fn new(ports: ChantierPorts) -> Self {
+        Self { ports }
+    }
+
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -149,14 +152,18 @@ impl CreateChantier {
             // Otherwise the conducteur who opens it could not run it.
             responsables = responsables.with_conducteur(actor.user_id)?;
         }
-        let (chantier, created) = Chantier::create(details, responsables, self.deps.clock.now())?;
-        let events = [context.wrap(&created, &*self.deps.clock)?];
-        self.deps.chantiers.insert(&chantier, &events).await?;
+        let (chantier, created) = Chantier::create(details, responsables, self.ports.clock.now())?;
+        let events = [context.wrap(&created, &*self.ports.clock)?];
+        self.ports.chantiers.insert(&chantier, &events).await?;
         Ok(chantier)
     }
 }
 
 impl UpdateChantier {
+    pub fn new(ports: ChantierPorts) -> Self {
+        Self { ports }
+    }
+
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -164,47 +171,59 @@ impl UpdateChantier {
         input: UpdateInput,
     ) -> Result<Chantier, ChantierCommandError> {
         let update = input.validate()?;
-        let mut chantier = self.deps.load_to_manage(context, id).await?;
-        if let Some(updated) = chantier.update(update, self.deps.clock.now())? {
-            let events = [context.wrap(&updated, &*self.deps.clock)?];
-            self.deps.chantiers.update(&chantier, &events).await?;
+        let mut chantier = self.ports.load_to_manage(context, id).await?;
+        if let Some(updated) = chantier.update(update, self.ports.clock.now())? {
+            let events = [context.wrap(&updated, &*self.ports.clock)?];
+            self.ports.chantiers.update(&chantier, &events).await?;
         }
         Ok(chantier)
     }
 }
 
 impl DeleteChantier {
+    pub fn new(ports: ChantierPorts) -> Self {
+        Self { ports }
+    }
+
     pub async fn execute(
         &self,
         context: &CommandContext,
         id: Uuid,
     ) -> Result<(), ChantierCommandError> {
-        let chantier = self.deps.load_to_manage(context, id).await?;
+        let chantier = self.ports.load_to_manage(context, id).await?;
         if context.actor.is_some_and(|actor| !actor.is_admin()) {
             return Err(ChantierCommandError::AdminOnly);
         }
-        let events = [context.wrap(&chantier.delete(), &*self.deps.clock)?];
-        self.deps.chantiers.delete(&chantier, &events).await?;
+        let events = [context.wrap(&chantier.delete(), &*self.ports.clock)?];
+        self.ports.chantiers.delete(&chantier, &events).await?;
         Ok(())
     }
 }
 
 impl ChangeStatut {
+    pub fn new(ports: ChantierPorts) -> Self {
+        Self { ports }
+    }
+
     pub async fn execute(
         &self,
         context: &CommandContext,
         id: Uuid,
         to: Statut,
     ) -> Result<Chantier, ChantierCommandError> {
-        let mut chantier = self.deps.load_to_manage(context, id).await?;
-        let changed = chantier.change_statut(to, self.deps.clock.now())?;
-        let events = [context.wrap(&changed, &*self.deps.clock)?];
-        self.deps.chantiers.update(&chantier, &events).await?;
+        let mut chantier = self.ports.load_to_manage(context, id).await?;
+        let changed = chantier.change_statut(to, self.ports.clock.now())?;
+        let events = [context.wrap(&changed, &*self.ports.clock)?];
+        self.ports.chantiers.update(&chantier, &events).await?;
         Ok(chantier)
     }
 }
 
 impl AssignResponsables {
+    pub fn new(ports: ChantierPorts) -> Self {
+        Self { ports }
+    }
+
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -213,33 +232,31 @@ impl AssignResponsables {
         chef_chantier_ids: Vec<Uuid>,
     ) -> Result<Chantier, ChantierCommandError> {
         let responsables = Responsables::new(conducteur_ids, chef_chantier_ids)?;
-        let mut chantier = self.deps.load_to_manage(context, id).await?;
-        if let Some(assigned) = chantier.assign_responsables(responsables, self.deps.clock.now())? {
-            let events = [context.wrap(&assigned, &*self.deps.clock)?];
-            self.deps.chantiers.update(&chantier, &events).await?;
+        let mut chantier = self.ports.load_to_manage(context, id).await?;
+        if let Some(assigned) =
+            chantier.assign_responsables(responsables, self.ports.clock.now())?
+        {
+            let events = [context.wrap(&assigned, &*self.ports.clock)?];
+            self.ports.chantiers.update(&chantier, &events).await?;
         }
         Ok(chantier)
     }
 }
 
-/// One chantier, if the actor may see it.
-pub struct GetChantier {
-    chantiers: Arc<dyn ChantierRepository>,
-}
-
 impl GetChantier {
-    pub fn new(chantiers: Arc<dyn ChantierRepository>) -> Self {
-        Self { chantiers }
+    pub fn new(ports: ChantierPorts) -> Self {
+        Self { ports }
     }
 
     pub async fn execute(&self, actor: &Actor, id: Uuid) -> Result<Chantier, ChantierCommandError> {
         let chantier = self
+            .ports
             .chantiers
             .find(id)
             .await?
             .ok_or(ChantierCommandError::NotFound)?;
         if chantier.access_of(actor, false) != ChantierAccess::None
-            || self.chantiers.is_assigned(actor.user_id, id).await?
+            || self.ports.chantiers.is_assigned(actor.user_id, id).await?
         {
             Ok(chantier)
         } else {
@@ -248,14 +265,9 @@ impl GetChantier {
     }
 }
 
-/// A filtered page of the chantiers the actor may see.
-pub struct ListChantiers {
-    chantiers: Arc<dyn ChantierRepository>,
-}
-
 impl ListChantiers {
-    pub fn new(chantiers: Arc<dyn ChantierRepository>) -> Self {
-        Self { chantiers }
+    pub fn new(ports: ChantierPorts) -> Self {
+        Self { ports }
     }
 
     pub async fn execute(
@@ -277,7 +289,7 @@ impl ListChantiers {
             q: q.map(str::to_owned),
             visible_to: (!sees_every_chantier(actor)).then_some(actor.user_id),
         };
-        Ok(self.chantiers.list(&filter, page).await?)
+        Ok(self.ports.chantiers.list(&filter, page).await?)
     }
 }
 
@@ -295,6 +307,13 @@ mod tests {
 
     fn clock() -> Arc<dyn Clock> {
         Arc::new(FixedClock(NOW))
+    }
+
+    fn ports(chantiers: MockChantierRepository) -> ChantierPorts {
+        ChantierPorts {
+            chantiers: Arc::new(chantiers),
+            clock: clock(),
+        }
     }
 
     /// The conducteur who runs [`existing`].
@@ -373,7 +392,7 @@ mod tests {
     #[tokio::test]
     async fn create_stores_the_chantier_with_exactly_its_created_event() {
         let (repo, written) = repository(None);
-        let create = CreateChantier::new(Arc::new(repo), clock());
+        let create = CreateChantier::new(ports(repo));
         let (conducteur, chef) = (Uuid::now_v7(), Uuid::now_v7());
         let context = context();
         let chantier = create
@@ -402,7 +421,7 @@ mod tests {
 
     #[tokio::test]
     async fn create_reports_all_invalid_fields_and_writes_nothing() {
-        let create = CreateChantier::new(Arc::new(untouched(None)), clock());
+        let create = CreateChantier::new(ports(untouched(None)));
         let bad = ChantierInput {
             code: "pas un code".into(),
             nom: String::new(),
@@ -449,7 +468,7 @@ mod tests {
         let mut repo = MockChantierRepository::new();
         repo.expect_insert()
             .returning(|_, _| Err(RepositoryError::DuplicateCode("CH-2026-001".into())));
-        let create = CreateChantier::new(Arc::new(repo), clock());
+        let create = CreateChantier::new(ports(repo));
         assert!(matches!(
             create.execute(&context(), input(), (vec![], vec![])).await,
             Err(ChantierCommandError::DuplicateCode(code)) if code == "CH-2026-001"
@@ -460,7 +479,7 @@ mod tests {
     async fn update_publishes_changes_and_nothing_for_a_no_op() {
         let chantier = existing();
         let (repo, written) = repository(Some(chantier.clone()));
-        let update = UpdateChantier::new(Arc::new(repo), clock());
+        let update = UpdateChantier::new(ports(repo));
         let updated = update
             .execute(
                 &context(),
@@ -487,7 +506,7 @@ mod tests {
         assert_eq!(events[0].data["nom"], "Tour Alpha II");
         assert_eq!(events[0].data["statut"], "ouvert");
 
-        let no_op = UpdateChantier::new(Arc::new(untouched(Some(chantier.clone()))), clock());
+        let no_op = UpdateChantier::new(ports(untouched(Some(chantier.clone()))));
         no_op
             .execute(
                 &context(),
@@ -503,14 +522,14 @@ mod tests {
 
     #[tokio::test]
     async fn update_failures_publish_nothing() {
-        let update = UpdateChantier::new(Arc::new(untouched(None)), clock());
+        let update = UpdateChantier::new(ports(untouched(None)));
         assert!(matches!(
             update
                 .execute(&context(), Uuid::now_v7(), UpdateInput::default())
                 .await,
             Err(ChantierCommandError::NotFound)
         ));
-        let update = UpdateChantier::new(Arc::new(untouched(Some(existing()))), clock());
+        let update = UpdateChantier::new(ports(untouched(Some(existing()))));
         assert!(matches!(
             update
                 .execute(
@@ -533,7 +552,7 @@ mod tests {
         conflicting
             .expect_update()
             .returning(|_, _| Err(RepositoryError::Conflict));
-        let update = UpdateChantier::new(Arc::new(conflicting), clock());
+        let update = UpdateChantier::new(ports(conflicting));
         assert!(matches!(
             update
                 .execute(
@@ -553,7 +572,7 @@ mod tests {
     async fn change_statut_publishes_both_statuts_and_refuses_going_back() {
         let chantier = existing();
         let (repo, written) = repository(Some(chantier.clone()));
-        let change = ChangeStatut::new(Arc::new(repo), clock());
+        let change = ChangeStatut::new(ports(repo));
         let started = change
             .execute(&context(), chantier.id(), Statut::EnCours)
             .await
@@ -568,7 +587,7 @@ mod tests {
             json!(chantier.responsables().conducteur_ids())
         );
 
-        let change = ChangeStatut::new(Arc::new(untouched(Some(started))), clock());
+        let change = ChangeStatut::new(ports(untouched(Some(started))));
         assert!(matches!(
             change
                 .execute(&context(), chantier.id(), Statut::Ouvert)
@@ -584,7 +603,7 @@ mod tests {
         let chantier = existing();
         let old = chantier.responsables().conducteur_ids()[0];
         let (repo, written) = repository(Some(chantier.clone()));
-        let assign = AssignResponsables::new(Arc::new(repo), clock());
+        let assign = AssignResponsables::new(ports(repo));
         let new = Uuid::now_v7();
         assign
             .execute(&context(), chantier.id(), vec![new], vec![])
@@ -604,7 +623,7 @@ mod tests {
             json!({"conducteur_ids": [old], "chef_chantier_ids": []})
         );
 
-        let same = AssignResponsables::new(Arc::new(untouched(Some(chantier.clone()))), clock());
+        let same = AssignResponsables::new(ports(untouched(Some(chantier.clone()))));
         same.execute(&context(), chantier.id(), vec![old], vec![])
             .await
             .unwrap();
@@ -614,7 +633,7 @@ mod tests {
     async fn delete_publishes_the_last_snapshot() {
         let chantier = existing();
         let (repo, written) = repository(Some(chantier.clone()));
-        DeleteChantier::new(Arc::new(repo), clock())
+        DeleteChantier::new(ports(repo))
             .execute(&context_of(Uuid::now_v7(), Role::Admin), chantier.id())
             .await
             .unwrap();
@@ -623,7 +642,7 @@ mod tests {
         assert_eq!(events[0].event_type.as_str(), "chantier.deleted");
         assert_eq!(events[0].data["code"], "CH-2026-001");
 
-        let missing = DeleteChantier::new(Arc::new(untouched(None)), clock());
+        let missing = DeleteChantier::new(ports(untouched(None)));
         assert!(matches!(
             missing.execute(&context(), Uuid::now_v7()).await,
             Err(ChantierCommandError::NotFound)
@@ -637,7 +656,7 @@ mod tests {
             .withf(|filter, page| filter.q.as_deref() == Some("alpha") && page.limit == 10)
             .times(1)
             .returning(|_, _| Ok((vec![], 0)));
-        let list = ListChantiers::new(Arc::new(repo));
+        let list = ListChantiers::new(ports(repo));
         let filter = ChantierFilter {
             q: Some("  alpha ".into()),
             ..ChantierFilter::default()
@@ -647,7 +666,7 @@ mod tests {
             .await
             .unwrap();
 
-        let list = ListChantiers::new(Arc::new(MockChantierRepository::new()));
+        let list = ListChantiers::new(ports(MockChantierRepository::new()));
         let long = ChantierFilter {
             q: Some("x".repeat(101)),
             ..ChantierFilter::default()
@@ -664,7 +683,7 @@ mod tests {
         let id = chantier.id();
         let stranger = context_of(Uuid::now_v7(), Role::Conducteur);
         let chef = context_of(Uuid::now_v7(), Role::ChefChantier);
-        let repo = || Arc::new(untouched(Some(chantier.clone())));
+        let repo = || untouched(Some(chantier.clone()));
         let rename = || UpdateInput {
             nom: Some("Autre".into()),
             ..UpdateInput::default()
@@ -672,27 +691,27 @@ mod tests {
         // Another conducteur sees the chantier but cannot change it, and
         // above all cannot make himself one of its conducteurs.
         for context in [&stranger] {
-            let update = UpdateChantier::new(repo(), clock())
+            let update = UpdateChantier::new(ports(repo()))
                 .execute(context, id, rename())
                 .await;
             assert!(matches!(update, Err(ChantierCommandError::NotConducteur)));
-            let statut = ChangeStatut::new(repo(), clock())
+            let statut = ChangeStatut::new(ports(repo()))
                 .execute(context, id, Statut::EnCours)
                 .await;
             assert!(matches!(statut, Err(ChantierCommandError::NotConducteur)));
             let me = context.actor.unwrap().user_id;
-            let assign = AssignResponsables::new(repo(), clock())
+            let assign = AssignResponsables::new(ports(repo()))
                 .execute(context, id, vec![me], vec![])
                 .await;
             assert!(matches!(assign, Err(ChantierCommandError::NotConducteur)));
         }
         // A chef who is not on it does not even learn that it exists.
-        let update = UpdateChantier::new(repo(), clock())
+        let update = UpdateChantier::new(ports(repo()))
             .execute(&chef, id, rename())
             .await;
         assert!(matches!(update, Err(ChantierCommandError::NotFound)));
         // Its own conducteur may not delete it either: administrators only.
-        let delete = DeleteChantier::new(repo(), clock())
+        let delete = DeleteChantier::new(ports(repo()))
             .execute(&context(), id)
             .await;
         assert!(matches!(delete, Err(ChantierCommandError::AdminOnly)));
@@ -703,7 +722,7 @@ mod tests {
             CommandContext::system(None),
         ] {
             let (repo, written) = repository(Some(chantier.clone()));
-            UpdateChantier::new(Arc::new(repo), clock())
+            UpdateChantier::new(ports(repo))
                 .execute(&context, id, rename())
                 .await
                 .unwrap();
@@ -715,7 +734,7 @@ mod tests {
     async fn the_conducteur_who_opens_a_chantier_runs_it() {
         let (repo, written) = repository(None);
         let chef = Uuid::now_v7();
-        let chantier = CreateChantier::new(Arc::new(repo), clock())
+        let chantier = CreateChantier::new(ports(repo))
             .execute(&context(), input(), (vec![], vec![chef]))
             .await
             .unwrap();
@@ -726,7 +745,7 @@ mod tests {
         );
         // An administrator is not added: he runs every chantier anyway.
         let (repo, _) = repository(None);
-        let chantier = CreateChantier::new(Arc::new(repo), clock())
+        let chantier = CreateChantier::new(ports(repo))
             .execute(
                 &context_of(Uuid::now_v7(), Role::Admin),
                 input(),
@@ -756,7 +775,7 @@ mod tests {
             .returning(move |_| Ok(Some(repo_chantier.clone())));
         repo.expect_is_assigned()
             .returning(move |user, _| Ok(user == compagnon));
-        let get = GetChantier::new(Arc::new(repo));
+        let get = GetChantier::new(ports(repo));
         let actor = |user_id, role| Actor { user_id, role };
         assert!(
             get.execute(&actor(chef, Role::ChefChantier), id)
@@ -790,7 +809,7 @@ mod tests {
             .withf(|filter, _| filter.visible_to.is_none())
             .times(1)
             .returning(|_, _| Ok((vec![], 0)));
-        let list = ListChantiers::new(Arc::new(repo));
+        let list = ListChantiers::new(ports(repo));
         let page = Page::new(None, None);
         let filter = ChantierFilter::default();
         list.execute(&actor(chef, Role::ChefChantier), &filter, page)

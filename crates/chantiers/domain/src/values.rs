@@ -2,18 +2,17 @@
 
 use std::fmt;
 
+use hub_kernel::{Email, Lines, TextError, optional_text};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Why a value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
+    #[error(transparent)]
+    Text(#[from] TextError),
     #[error("is required")]
     Required,
-    #[error("must be at most {0} characters")]
-    TooLong(usize),
-    #[error("must not contain control characters")]
-    ControlCharacters,
     #[error(
         "must be 2 to 30 characters among A-Z, 0-9 and `-`, starting with a letter or digit (e.g. CH-2026-001)"
     )]
@@ -28,22 +27,13 @@ pub enum ValueError {
     Hours(u32),
     #[error("must be one of {0}")]
     NotOneOf(&'static str),
-    #[error("is not a valid email address")]
-    InvalidEmail,
+    #[error("needs at least one of nom, telephone or email")]
+    EmptyContact,
 }
 
+/// Trimmed text of 1 to `max` characters; addresses and notes may span lines.
 fn bounded_text(input: &str, max: usize) -> Result<String, ValueError> {
-    let text = input.trim();
-    if text.is_empty() {
-        return Err(ValueError::Required);
-    }
-    if text.chars().count() > max {
-        return Err(ValueError::TooLong(max));
-    }
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ValueError::ControlCharacters);
-    }
-    Ok(text.to_owned())
+    Ok(hub_kernel::bounded_text(input, max, Lines::Several)?)
 }
 
 /// The business reference of a site, unique, e.g. `CH-2026-001`. Stored in
@@ -207,25 +197,17 @@ impl Contact {
         telephone: Option<&str>,
         email: Option<&str>,
     ) -> Result<Self, ValueError> {
-        let field = |value: Option<&str>, max: usize| -> Result<Option<String>, ValueError> {
-            match value.map(str::trim).filter(|v| !v.is_empty()) {
-                None => Ok(None),
-                Some(v) => bounded_text(v, max).map(Some),
-            }
-        };
         let contact = Self {
-            nom: field(nom, 100)?,
-            telephone: field(telephone, 30)?,
-            email: field(email, 254)?,
+            nom: optional_text(nom, 100, Lines::One)?,
+            telephone: optional_text(telephone, 30, Lines::One)?,
+            email: email
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(|e| Email::parse(e).map(String::from))
+                .transpose()?,
         };
-        if let Some(email) = &contact.email {
-            let (local, domain) = email.split_once('@').ok_or(ValueError::InvalidEmail)?;
-            if local.is_empty() || !domain.contains('.') || email.contains(char::is_whitespace) {
-                return Err(ValueError::InvalidEmail);
-            }
-        }
         if contact.nom.is_none() && contact.telephone.is_none() && contact.email.is_none() {
-            return Err(ValueError::Required);
+            return Err(ValueError::EmptyContact);
         }
         Ok(contact)
     }
@@ -266,20 +248,23 @@ mod tests {
             NomChantier::parse("  Tour Alpha ").unwrap().as_str(),
             "Tour Alpha"
         );
-        assert_eq!(NomChantier::parse(""), Err(ValueError::Required));
+        assert_eq!(
+            NomChantier::parse(""),
+            Err(ValueError::Text(TextError::Required))
+        );
         assert_eq!(
             NomChantier::parse(&"é".repeat(201)),
-            Err(ValueError::TooLong(200))
+            Err(ValueError::Text(TextError::TooLong(200)))
         );
         assert!(NomChantier::parse(&"é".repeat(200)).is_ok());
         assert!(Adresse::parse("12 rue des Lilas\n75011 Paris").is_ok());
         assert_eq!(
             Adresse::parse("a\u{0}b"),
-            Err(ValueError::ControlCharacters)
+            Err(ValueError::Text(TextError::ControlCharacters))
         );
         assert_eq!(
             Adresse::parse(&"a".repeat(501)),
-            Err(ValueError::TooLong(500))
+            Err(ValueError::Text(TextError::TooLong(500)))
         );
     }
 
@@ -317,19 +302,24 @@ mod tests {
         assert!(Contact::new(Some("M. Leroy"), None, None).is_ok());
         assert_eq!(
             Contact::new(Some(" "), None, Some("")),
-            Err(ValueError::Required)
+            Err(ValueError::EmptyContact)
         );
         assert_eq!(
             Contact::new(None, None, Some("leroy")),
-            Err(ValueError::InvalidEmail)
+            Err(ValueError::Text(TextError::InvalidEmail))
         );
         assert_eq!(
             Contact::new(None, Some(&"0".repeat(31)), None),
-            Err(ValueError::TooLong(30))
+            Err(ValueError::Text(TextError::TooLong(30)))
         );
         let contact =
-            Contact::new(None, Some(" 01 23 45 67 89 "), Some("leroy@client.fr")).unwrap();
+            Contact::new(None, Some(" 01 23 45 67 89 "), Some("Leroy@Client.fr")).unwrap();
         assert_eq!(contact.telephone(), Some("01 23 45 67 89"));
+        assert_eq!(
+            contact.email(),
+            Some("leroy@client.fr"),
+            "one rule for every e-mail address"
+        );
     }
 
     proptest! {

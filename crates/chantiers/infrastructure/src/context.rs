@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
+use hub_chantiers_application::ChantierPorts;
 use hub_platform_context::{Context, Module, ModuleError, Platform};
 use utoipa::OpenApi;
 
@@ -19,8 +20,10 @@ pub const CONTEXT: Context = Context {
 };
 
 fn build(platform: &Platform) -> Result<Module, ModuleError> {
-    let chantiers = Arc::new(DieselChantierRepository::new(platform.database.clone()));
-    let state = web::Data::new(ChantiersHttp::new(chantiers, platform.clock.clone()));
+    let state = web::Data::new(ChantiersHttp::new(ChantierPorts {
+        chantiers: Arc::new(DieselChantierRepository::new(platform.database.clone())),
+        clock: platform.clock.clone(),
+    }));
     let affectations =
         AffectationsProjector::new().map_err(|e| ModuleError::start("chantiers", e))?;
     Ok(Module::new()

@@ -1,16 +1,14 @@
 //! HTTP routes of the chantiers context: `/api/v1/chantiers*`.
 
-use std::sync::Arc;
-
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use hub_chantiers_application::{
     AssignResponsables, ChangeStatut, ChantierCommandError, ChantierFilter, ChantierInput,
-    ChantierRepository, ContactInput, CreateChantier, DeleteChantier, GetChantier, GpsInput,
+    ChantierPorts, ContactInput, CreateChantier, DeleteChantier, GetChantier, GpsInput,
     ListChantiers, UpdateChantier, UpdateInput,
 };
 use hub_chantiers_domain::{Chantier, ChantierError, Statut};
-use hub_kernel::{Clock, ValidationErrors};
+use hub_kernel::ValidationErrors;
 use hub_platform_http::auth::{AdminOnly, AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
@@ -37,15 +35,15 @@ impl std::fmt::Debug for ChantiersHttp {
 }
 
 impl ChantiersHttp {
-    pub fn new(chantiers: Arc<dyn ChantierRepository>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(ports: ChantierPorts) -> Self {
         Self {
-            create: CreateChantier::new(chantiers.clone(), clock.clone()),
-            update: UpdateChantier::new(chantiers.clone(), clock.clone()),
-            delete: DeleteChantier::new(chantiers.clone(), clock.clone()),
-            statut: ChangeStatut::new(chantiers.clone(), clock.clone()),
-            responsables: AssignResponsables::new(chantiers.clone(), clock),
-            get: GetChantier::new(chantiers.clone()),
-            list: ListChantiers::new(chantiers),
+            create: CreateChantier::new(ports.clone()),
+            update: UpdateChantier::new(ports.clone()),
+            delete: DeleteChantier::new(ports.clone()),
+            statut: ChangeStatut::new(ports.clone()),
+            responsables: AssignResponsables::new(ports.clone()),
+            get: GetChantier::new(ports.clone()),
+            list: ListChantiers::new(ports),
         }
     }
 }
