@@ -52,10 +52,12 @@ impl std::fmt::Debug for Application {
 }
 
 /// Test seams of [`Application::build_with`]; the defaults are production's.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Overrides {
     /// DNS for webhook destinations (e.g. a `FixtureResolver`); the system's by default.
     pub resolver: Option<Arc<dyn NameResolver>>,
+    /// The time every context sees (e.g. a clock tests move); the system's by default.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 /// The parts of every context, gathered.
@@ -98,6 +100,15 @@ impl Modules {
     }
 }
 
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("resolver", &self.resolver.is_some())
+            .field("clock", &self.clock.is_some())
+            .finish()
+    }
+}
+
 impl Application {
     /// Migrates the database, starts the background workers and binds the
     /// listener (port 0 picks a free port; see [`Application::local_addr`]).
@@ -117,7 +128,7 @@ impl Application {
             },
         )
         .context("database pool")?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let clock: Arc<dyn Clock> = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let mut platform = Platform::new(
             database.clone(),
             clock,

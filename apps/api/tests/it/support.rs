@@ -325,6 +325,7 @@ impl TestHub {
         self.stop().await;
         let overrides = Overrides {
             resolver: self.resolver.clone(),
+            ..Overrides::default()
         };
         let app = Application::build_with(self.config(extra), overrides)
             .await

@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use hub_kernel::{Clock, EventCatalog, EventTypeInfo};
 use hub_platform_http::auth::Authenticator;
 use hub_platform_http::rate_limit::{RateLimitRule, RateLimits};
+use hub_platform_postgres::jobs::{ScheduledJob, run_every};
 use hub_platform_postgres::retention::{Retained, RetentionTarget};
 use hub_platform_postgres::{Database, DurableSubscriber, Projection, Projector};
 use tokio_util::sync::CancellationToken;
@@ -145,6 +146,15 @@ impl Worker {
             name,
             run: Box::new(run),
         }
+    }
+
+    /// A job run every `every` (at once first) on one instance at a time,
+    /// with the platform's clock (see `hub_platform_postgres::jobs`).
+    pub fn scheduled(platform: &Platform, job: Arc<dyn ScheduledJob>, every: Duration) -> Self {
+        let (database, clock) = (platform.database.clone(), platform.clock.clone());
+        Self::new(job.name(), move |shutdown| {
+            Box::pin(run_every(database, job, every, clock, shutdown))
+        })
     }
 
     /// Starts it; it stops when `shutdown` is cancelled.

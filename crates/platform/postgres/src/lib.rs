@@ -8,6 +8,7 @@
 
 mod database;
 mod error;
+pub mod jobs;
 pub mod migrations;
 pub mod outbox;
 mod projection;

@@ -1222,3 +1222,72 @@ async fn an_unreadable_row_is_held_back_with_its_reason_and_blocks_only_its_own_
     assert_eq!(bus.ids(), vec![elsewhere.event_id, later.event_id]);
     assert!(!held_back(db, after_broken.event_id).await.dispatched);
 }
+
+/// A job that counts its rounds and, on demand, waits inside one.
+#[derive(Default)]
+struct CountingJob {
+    rounds: std::sync::atomic::AtomicUsize,
+    entered: Notify,
+    release: Notify,
+    wait_inside: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl hub_platform_postgres::jobs::ScheduledJob for CountingJob {
+    fn name(&self) -> &'static str {
+        "test.counting"
+    }
+
+    async fn run(
+        &self,
+        _db: &Database,
+        _now: OffsetDateTime,
+    ) -> Result<usize, hub_platform_postgres::jobs::JobError> {
+        self.rounds
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if std::sync::atomic::AtomicBool::load(
+            &self.wait_inside,
+            std::sync::atomic::Ordering::SeqCst,
+        ) {
+            self.entered.notify_one();
+            self.release.notified().await;
+        }
+        Ok(1)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_job_runs_on_one_instance_at_a_time() {
+    use hub_platform_postgres::jobs::run_exclusively;
+    let test_db = TestDatabase::new().await;
+    let job = Arc::new(CountingJob::default());
+    job.wait_inside
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    // Two "instances": two pools on one database.
+    let (first_pool, second_pool) = (test_db.second_pool(), test_db.second_pool());
+    let running = {
+        let job = job.clone();
+        tokio::spawn(async move {
+            run_exclusively(&first_pool, job.as_ref(), OffsetDateTime::now_utc()).await
+        })
+    };
+    job.entered.notified().await;
+    let skipped = run_exclusively(&second_pool, job.as_ref(), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(skipped, None, "the other instance holds the job");
+    job.release.notify_one();
+    assert_eq!(running.await.unwrap().unwrap(), Some(1));
+
+    // Released: the next round runs wherever it is started.
+    job.wait_inside
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let next = run_exclusively(&second_pool, job.as_ref(), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(next, Some(1));
+    assert_eq!(
+        std::sync::atomic::AtomicUsize::load(&job.rounds, std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+}
