@@ -2,19 +2,19 @@
 
 use async_trait::async_trait;
 use hub_identity_domain::{Email, PasswordHash, PlainPassword, User};
-use hub_kernel::{EventEnvelope, Page, Role};
+use hub_kernel::{EventEnvelope, Page, Role, StorageError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// A storage failure.
+/// Why the repository refused or failed a call.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
     #[error("a user with this email already exists")]
     DuplicateEmail,
-    #[error("the user changed or disappeared meanwhile")]
+    #[error("the user does not exist")]
     NotFound,
-    #[error("storage failure: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// Filters of the user list.

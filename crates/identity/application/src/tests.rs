@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use hub_identity_domain::{Email, PasswordHash, PersonName, TypeUtilisateur, User, UserError};
-use hub_kernel::{Actor, Clock, CommandContext, EventEnvelope, FixedClock, Role};
+use hub_kernel::{Actor, Clock, CommandContext, EventEnvelope, FixedClock, Role, StorageError};
 use time::macros::datetime;
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ use crate::ports::{
 use crate::sign_in::{Authenticate, AuthenticateError, Login, LoginError, Logout};
 use crate::users::{
     CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError, CreateUserInput, DeactivateUser,
-    UpdateUser, UpdateUserInput, UserCommandError,
+    GetUser, UpdateUser, UpdateUserInput, UserCommandError,
 };
 
 const NOW: time::OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
@@ -293,9 +293,8 @@ async fn tokens_of_another_version_than_the_users_are_revoked() {
         if accepted {
             assert_eq!(outcome.unwrap().user_id, user.id());
         } else {
-            assert_eq!(
-                outcome,
-                Err(AuthenticateError::Revoked),
+            assert!(
+                matches!(outcome, Err(AuthenticateError::Revoked)),
                 "version {version}"
             );
         }
@@ -430,7 +429,10 @@ async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
         Arc::new(verifying_tokens(Ok(inactive.id()))),
         clock(),
     );
-    assert_eq!(auth.execute("t").await, Err(AuthenticateError::Revoked));
+    assert!(matches!(
+        auth.execute("t").await,
+        Err(AuthenticateError::Revoked)
+    ));
 
     let (users, _) = recording_repository(None);
     let auth = Authenticate::new(
@@ -438,7 +440,10 @@ async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
         Arc::new(verifying_tokens(Ok(Uuid::now_v7()))),
         clock(),
     );
-    assert_eq!(auth.execute("t").await, Err(AuthenticateError::Revoked));
+    assert!(matches!(
+        auth.execute("t").await,
+        Err(AuthenticateError::Revoked)
+    ));
 
     for (error, expected) in [
         (TokenError::Expired, AuthenticateError::Expired),
@@ -450,7 +455,8 @@ async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
             Arc::new(verifying_tokens(Err(error))),
             clock(),
         );
-        assert_eq!(auth.execute("t").await, Err(expected));
+        let refused = auth.execute("t").await.unwrap_err();
+        assert_eq!(refused.to_string(), expected.to_string());
     }
 }
 
@@ -708,4 +714,77 @@ async fn deactivate_publishes_once_with_the_acting_admin() {
         written.lock().unwrap().is_empty(),
         "already inactive: no event"
     );
+}
+
+/// The innermost cause of `error`.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut error = error;
+    while let Some(source) = error.source() {
+        error = source;
+    }
+    error.to_string()
+}
+
+#[tokio::test]
+async fn a_storage_failure_keeps_its_cause_through_every_use_case() {
+    let down =
+        || RepositoryError::Storage(StorageError::new(std::io::Error::other("connection reset")));
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_email().returning(move |_| Err(down()));
+    users.expect_find_by_id().returning(move |_| Err(down()));
+    users.expect_insert().never();
+    users.expect_update().never();
+    let users = Arc::new(users);
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().never();
+    hasher.expect_hash().never();
+    let hasher = Arc::new(hasher);
+
+    let login = Login::new(
+        users.clone(),
+        hasher.clone(),
+        Arc::new(tokens()),
+        // Nothing was checked: the attempt does not count.
+        throttle_expecting("chef@example.fr", AttemptOutcome::NotChecked),
+        clock(),
+    );
+    let error = login
+        .execute("chef@example.fr", "correct horse")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LoginError::Unavailable(_)), "{error:?}");
+    assert_eq!(root_cause(&error), "connection reset");
+
+    let auth = Authenticate::new(
+        users.clone(),
+        Arc::new(verifying_tokens(Ok(Uuid::now_v7()))),
+        clock(),
+    );
+    let error = auth.execute("t").await.unwrap_err();
+    assert!(
+        matches!(error, AuthenticateError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert_eq!(root_cause(&error), "connection reset");
+
+    let create = CreateUser::new(users.clone(), hasher, clock());
+    let error = create
+        .execute(&admin_context(), create_input())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CreateUserError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert_eq!(root_cause(&error), "connection reset");
+
+    let error = GetUser::new(users)
+        .execute(Uuid::now_v7())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, UserCommandError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert_eq!(root_cause(&error), "connection reset");
 }

@@ -3,6 +3,7 @@
 //! flag, deactivating them; each command publishes its events with the
 //! change.
 
+use std::error::Error;
 use std::sync::Arc;
 
 use hub_identity_domain::{
@@ -37,15 +38,17 @@ pub enum CreateUserError {
     /// Too many password hashes in progress: nothing was written.
     #[error("too many password operations are in progress; retry shortly")]
     Busy,
-    #[error("user creation is unavailable: {0}")]
-    Unavailable(String),
+    /// Storage or hashing failed, or the event could not be built: a 500,
+    /// logged with its cause.
+    #[error("user creation is unavailable")]
+    Unavailable(#[source] Box<dyn Error + Send + Sync>),
 }
 
 impl From<HashError> for CreateUserError {
     fn from(error: HashError) -> Self {
         match error {
             HashError::Busy => Self::Busy,
-            HashError::Failed(reason) => Self::Unavailable(reason),
+            failed @ HashError::Failed(_) => Self::Unavailable(failed.into()),
         }
     }
 }
@@ -54,8 +57,14 @@ impl From<RepositoryError> for CreateUserError {
     fn from(error: RepositoryError) -> Self {
         match error {
             RepositoryError::DuplicateEmail => Self::DuplicateEmail(String::new()),
-            other => Self::Unavailable(other.to_string()),
+            other => Self::Unavailable(other.into()),
         }
+    }
+}
+
+impl From<EnvelopeError> for CreateUserError {
+    fn from(error: EnvelopeError) -> Self {
+        Self::Unavailable(error.into())
     }
 }
 
@@ -109,8 +118,7 @@ impl CreateUser {
             hash,
             self.clock.now(),
         );
-        let events = [wrap(&created, context, self.clock.as_ref())
-            .map_err(|e| CreateUserError::Unavailable(e.to_string()))?];
+        let events = [wrap(&created, context, self.clock.as_ref())?];
         match self.users.insert(&user, &events).await {
             // Another request created the same email between our check and our insert.
             Err(RepositoryError::DuplicateEmail) => Err(duplicate(&email)),
@@ -178,22 +186,24 @@ pub enum UserCommandError {
     Invalid(ValidationErrors),
     #[error(transparent)]
     Rule(#[from] UserError),
-    #[error("user administration is unavailable: {0}")]
-    Unavailable(String),
+    /// Storage failed, or an event could not be built: a 500, logged with
+    /// its cause.
+    #[error("user administration is unavailable")]
+    Unavailable(#[source] Box<dyn Error + Send + Sync>),
 }
 
 impl From<RepositoryError> for UserCommandError {
     fn from(error: RepositoryError) -> Self {
         match error {
             RepositoryError::NotFound => Self::NotFound,
-            other => Self::Unavailable(other.to_string()),
+            other => Self::Unavailable(other.into()),
         }
     }
 }
 
 impl From<EnvelopeError> for UserCommandError {
     fn from(error: EnvelopeError) -> Self {
-        Self::Unavailable(error.to_string())
+        Self::Unavailable(error.into())
     }
 }
 

@@ -340,7 +340,7 @@ async fn login(
             .with_header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1))))
         }
         Err(LoginError::Busy) => Err(busy()),
-        Err(LoginError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
+        Err(error @ LoginError::Unavailable(_)) => Err(Problem::internal(&error)),
     }
 }
 
@@ -440,7 +440,7 @@ async fn create_user(
             format!("a user with the email {email} already exists"),
         )),
         Err(CreateUserError::Busy) => Err(busy()),
-        Err(CreateUserError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
+        Err(error @ CreateUserError::Unavailable(_)) => Err(Problem::internal(&error)),
     }
 }
 
@@ -563,6 +563,6 @@ fn command_error(error: UserCommandError) -> Problem {
         UserCommandError::Rule(rule @ UserError::SelfLockout) => {
             Problem::conflict("self_lockout", rule.to_string())
         }
-        UserCommandError::Unavailable(reason) => Problem::internal_message(reason),
+        UserCommandError::Unavailable(_) => Problem::internal(&error),
     }
 }

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserRepository};
 use hub_identity_domain::{Email, PasswordHash, PersonName, User};
-use hub_kernel::{EventEnvelope, Page};
-use hub_platform_postgres::{Database, DbError, outbox};
+use hub_kernel::{EventEnvelope, Page, StorageError};
+use hub_platform_postgres::{Database, WriteError, outbox, storage};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -55,8 +55,12 @@ impl TryFrom<UserRow> for User {
     type Error = RepositoryError;
 
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
-        let corrupt =
-            |what: &str| RepositoryError::Storage(format!("user {} has an invalid {what}", row.id));
+        let id = row.id;
+        let corrupt = |what: &str| {
+            RepositoryError::Storage(StorageError::corrupt(format!(
+                "user {id} has an invalid {what}"
+            )))
+        };
         Ok(User::restore(
             row.id,
             Email::parse(&row.email).map_err(|_| corrupt("email"))?,
@@ -94,11 +98,12 @@ fn raise_token_version()
     users::token_version.eq(users::token_version + 1)
 }
 
-fn storage(error: DbError) -> RepositoryError {
-    if error.violated_unique_constraint() == Some("users_email_key") {
-        RepositoryError::DuplicateEmail
-    } else {
-        RepositoryError::Storage(error.to_string())
+/// The repository's answer to a failed write transaction.
+fn refused(error: WriteError) -> RepositoryError {
+    match error {
+        WriteError::Missing => RepositoryError::NotFound,
+        error if error.duplicate_of() == Some("users_email_key") => RepositoryError::DuplicateEmail,
+        error => RepositoryError::Storage(error.into()),
     }
 }
 
@@ -115,11 +120,11 @@ impl UserRepository for DieselUserRepository {
                         .execute(conn)
                         .await?;
                     outbox::append(conn, &events).await?;
-                    Ok::<_, DbError>(())
+                    Ok::<_, WriteError>(())
                 })
             })
             .await
-            .map_err(storage)
+            .map_err(refused)
     }
 
     async fn update(
@@ -130,8 +135,7 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<(), RepositoryError> {
         let row = UserRow::from(user);
         let events = events.to_vec();
-        let updated = self
-            .db
+        self.db
             .write(|conn| {
                 Box::pin(async move {
                     let target = diesel::update(users::table.find(row.id));
@@ -144,18 +148,15 @@ impl UserRepository for DieselUserRepository {
                                 .await?
                         }
                     };
-                    if updated == 1 {
-                        outbox::append(conn, &events).await?;
+                    if updated == 0 {
+                        return Err(WriteError::Missing);
                     }
-                    Ok::<_, DbError>(updated)
+                    outbox::append(conn, &events).await?;
+                    Ok(())
                 })
             })
             .await
-            .map_err(storage)?;
-        if updated == 0 {
-            return Err(RepositoryError::NotFound);
-        }
-        Ok(())
+            .map_err(refused)
     }
 
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), RepositoryError> {
@@ -165,7 +166,7 @@ impl UserRepository for DieselUserRepository {
             .set(raise_token_version())
             .execute(&mut conn)
             .await
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         if updated == 0 {
             return Err(RepositoryError::NotFound);
         }
@@ -180,7 +181,7 @@ impl UserRepository for DieselUserRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         row.map(User::try_from).transpose()
     }
 
@@ -192,7 +193,7 @@ impl UserRepository for DieselUserRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         row.map(User::try_from).transpose()
     }
 
@@ -216,7 +217,7 @@ impl UserRepository for DieselUserRepository {
             .count()
             .get_result(&mut conn)
             .await
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         let rows: Vec<UserRow> = filtered()
             .order((users::created_at.asc(), users::id.asc()))
             .offset(i64::try_from(page.skip).unwrap_or(i64::MAX))
@@ -224,7 +225,7 @@ impl UserRepository for DieselUserRepository {
             .select(UserRow::as_select())
             .load(&mut conn)
             .await
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         let users = rows
             .into_iter()
             .map(User::try_from)
