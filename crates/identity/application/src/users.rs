@@ -9,9 +9,7 @@ use std::sync::Arc;
 use hub_identity_domain::{
     Email, NewUser, PersonName, PlainPassword, TypeUtilisateur, User, UserChanges, UserError,
 };
-use hub_kernel::{
-    Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, Role, ValidationErrors,
-};
+use hub_kernel::{Clock, CommandContext, EnvelopeError, Page, Role, ValidationErrors};
 use uuid::Uuid;
 
 use crate::ports::{
@@ -118,7 +116,7 @@ impl CreateUser {
             hash,
             self.clock.now(),
         );
-        let events = [wrap(&created, context, self.clock.as_ref())?];
+        let events = [context.wrap(&created, &*self.clock)?];
         match self.users.insert(&user, &events).await {
             // Another request created the same email between our check and our insert.
             Err(RepositoryError::DuplicateEmail) => Err(duplicate(&email)),
@@ -298,10 +296,10 @@ impl UpdateUser {
         )?;
         let mut events = Vec::new();
         if let Some(updated) = &outcome.updated {
-            events.push(wrap(updated, context, self.clock.as_ref())?);
+            events.push(context.wrap(updated, &*self.clock)?);
         }
         if let Some(deactivated) = &outcome.deactivated {
-            events.push(wrap(deactivated, context, self.clock.as_ref())?);
+            events.push(context.wrap(deactivated, &*self.clock)?);
         }
         // Deactivation also ends the user's tokens, so that reactivating
         // the account does not bring them back.
@@ -340,7 +338,7 @@ impl DeactivateUser {
             .await?
             .ok_or(UserCommandError::NotFound)?;
         if let Some(deactivated) = user.deactivate(acting_user(context), self.clock.now())? {
-            let events = [wrap(&deactivated, context, self.clock.as_ref())?];
+            let events = [context.wrap(&deactivated, &*self.clock)?];
             self.users.update(&user, Tokens::Revoke, &events).await?;
         }
         Ok(user)
@@ -351,12 +349,4 @@ impl DeactivateUser {
 /// is never a user, so self-lockout rules never apply to it.
 fn acting_user(context: &CommandContext) -> Uuid {
     context.actor.map_or(Uuid::nil(), |actor| actor.user_id)
-}
-
-fn wrap<E: DomainEvent>(
-    event: &E,
-    context: &CommandContext,
-    clock: &dyn Clock,
-) -> Result<EventEnvelope, EnvelopeError> {
-    EventEnvelope::wrap(event, &context.metadata(), clock.now())
 }
