@@ -8,6 +8,7 @@ use hub_kernel::{Actor, Clock, CommandContext, EventEnvelope, FixedClock, Role, 
 use time::macros::datetime;
 use uuid::Uuid;
 
+use crate::input::{CreateUserInput, UpdateUserInput};
 use crate::ports::{
     AttemptOutcome, HashError, IssuedToken, MockPasswordHasher, MockSignInThrottle,
     MockTokenService, MockUserRepository, RepositoryError, SignInLocked, TokenClaims, TokenError,
@@ -15,8 +16,8 @@ use crate::ports::{
 };
 use crate::sign_in::{Authenticate, AuthenticateError, Login, LoginError, Logout};
 use crate::users::{
-    CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError, CreateUserInput, DeactivateUser,
-    GetUser, UpdateUser, UpdateUserInput, UserCommandError,
+    CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError, DeactivateUser, GetUser,
+    UpdateUser, UserCommandError,
 };
 
 const NOW: time::OffsetDateTime = datetime!(2026-11-26 10:00 UTC);

@@ -6,26 +6,14 @@
 use std::error::Error;
 use std::sync::Arc;
 
-use hub_identity_domain::{
-    Email, NewUser, PersonName, PlainPassword, TypeUtilisateur, User, UserChanges, UserError,
-};
+use hub_identity_domain::{Email, TypeUtilisateur, User, UserError};
 use hub_kernel::{Clock, CommandContext, EnvelopeError, Page, Role, ValidationErrors};
 use uuid::Uuid;
 
+use crate::input::{CreateUserInput, UpdateUserInput};
 use crate::ports::{
     HashError, PasswordHasher, RepositoryError, Tokens, UserFilter, UserRepository,
 };
-
-/// Raw input of user creation; validated by the use case.
-#[derive(Debug, Clone)]
-pub struct CreateUserInput {
-    pub email: String,
-    pub password: String,
-    pub nom: String,
-    pub prenom: String,
-    pub role: Role,
-    pub type_utilisateur: TypeUtilisateur,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
@@ -60,6 +48,12 @@ impl From<RepositoryError> for CreateUserError {
     }
 }
 
+impl From<ValidationErrors> for CreateUserError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Invalid(errors)
+    }
+}
+
 impl From<EnvelopeError> for CreateUserError {
     fn from(error: EnvelopeError) -> Self {
         Self::Unavailable(error.into())
@@ -91,31 +85,14 @@ impl CreateUser {
         context: &CommandContext,
         input: CreateUserInput,
     ) -> Result<User, CreateUserError> {
-        let mut errors = ValidationErrors::new();
-        let email = errors.check("email", "invalid", Email::parse(&input.email));
-        let password = errors.check("password", "invalid", PlainPassword::parse(&input.password));
-        let nom = errors.check("nom", "invalid", PersonName::parse(&input.nom));
-        let prenom = errors.check("prenom", "invalid", PersonName::parse(&input.prenom));
-        let (Some(email), Some(password), Some(nom), Some(prenom)) = (email, password, nom, prenom)
-        else {
-            return Err(CreateUserError::Invalid(errors));
-        };
+        let (new, password) = input.validate()?;
+        let email = new.email.clone();
         let duplicate = |email: &Email| CreateUserError::DuplicateEmail(email.to_string());
         if self.users.find_by_email(&email).await?.is_some() {
             return Err(duplicate(&email));
         }
         let hash = self.hasher.hash(&password).await?;
-        let (user, created) = User::register(
-            NewUser {
-                email: email.clone(),
-                nom,
-                prenom,
-                role: input.role,
-                type_utilisateur: input.type_utilisateur,
-            },
-            hash,
-            self.clock.now(),
-        );
+        let (user, created) = User::register(new, hash, self.clock.now());
         let events = [context.wrap(&created, &*self.clock)?];
         match self.users.insert(&user, &events).await {
             // Another request created the same email between our check and our insert.
@@ -199,6 +176,12 @@ impl From<RepositoryError> for UserCommandError {
     }
 }
 
+impl From<ValidationErrors> for UserCommandError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Invalid(errors)
+    }
+}
+
 impl From<EnvelopeError> for UserCommandError {
     fn from(error: EnvelopeError) -> Self {
         Self::Unavailable(error.into())
@@ -240,15 +223,6 @@ impl ListUsers {
     }
 }
 
-/// Raw input of a user update; absent fields are left unchanged.
-#[derive(Debug, Clone, Default)]
-pub struct UpdateUserInput {
-    pub nom: Option<String>,
-    pub prenom: Option<String>,
-    pub role: Option<Role>,
-    pub is_active: Option<bool>,
-}
-
 /// Changes names, role or active flag; publishes `user.updated` and/or
 /// `user.deactivated`, or nothing when nothing changed.
 pub struct UpdateUser {
@@ -267,33 +241,13 @@ impl UpdateUser {
         id: Uuid,
         input: UpdateUserInput,
     ) -> Result<User, UserCommandError> {
-        let mut errors = ValidationErrors::new();
-        let nom = input
-            .nom
-            .as_deref()
-            .map(|n| errors.check("nom", "invalid", PersonName::parse(n)));
-        let prenom = input
-            .prenom
-            .as_deref()
-            .map(|p| errors.check("prenom", "invalid", PersonName::parse(p)));
-        if !errors.is_empty() {
-            return Err(UserCommandError::Invalid(errors));
-        }
+        let changes = input.validate()?;
         let mut user = self
             .users
             .find_by_id(id)
             .await?
             .ok_or(UserCommandError::NotFound)?;
-        let outcome = user.update(
-            UserChanges {
-                nom: nom.flatten(),
-                prenom: prenom.flatten(),
-                role: input.role,
-                is_active: input.is_active,
-            },
-            acting_user(context),
-            self.clock.now(),
-        )?;
+        let outcome = user.update(changes, acting_user(context), self.clock.now())?;
         let mut events = Vec::new();
         if let Some(updated) = &outcome.updated {
             events.push(context.wrap(updated, &*self.clock)?);
