@@ -1,13 +1,16 @@
 //! Raw inputs of the user commands, turned into domain values here so that
 //! every invalid field is reported at once (422 with field errors).
 
+use std::fmt;
+
 use hub_identity_domain::{
     Email, NewUser, PersonName, PlainPassword, TypeUtilisateur, UserChanges,
 };
 use hub_kernel::{Role, ValidationErrors};
 
-/// What creating a user needs.
-#[derive(Debug, Clone)]
+/// What creating a user needs. Its `Debug` hides the password, so that a
+/// logged input never carries it.
+#[derive(Clone)]
 pub struct CreateUserInput {
     pub email: String,
     pub password: String,
@@ -15,6 +18,19 @@ pub struct CreateUserInput {
     pub prenom: String,
     pub role: Role,
     pub type_utilisateur: TypeUtilisateur,
+}
+
+impl fmt::Debug for CreateUserInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateUserInput")
+            .field("email", &self.email)
+            .field("password", &"***")
+            .field("nom", &self.nom)
+            .field("prenom", &self.prenom)
+            .field("role", &self.role)
+            .field("type_utilisateur", &self.type_utilisateur)
+            .finish()
+    }
 }
 
 /// A partial update; `None` leaves the field as it is.
@@ -110,6 +126,21 @@ mod tests {
             "email: is not a valid email address; password: must be at least 12 characters; \
              nom: is required; prenom: must not contain control characters"
         );
+    }
+
+    #[test]
+    fn a_creation_input_never_prints_its_password() {
+        let input = CreateUserInput {
+            email: "lea@example.fr".into(),
+            password: "secret-du-chantier".into(),
+            nom: "Durand".into(),
+            prenom: "Léa".into(),
+            role: Role::Compagnon,
+            type_utilisateur: TypeUtilisateur::Employe,
+        };
+        let printed = format!("{input:?}");
+        assert!(!printed.contains("secret-du-chantier"), "{printed}");
+        assert!(printed.contains("lea@example.fr"), "{printed}");
     }
 
     #[test]
