@@ -369,7 +369,7 @@ async fn logout(state: web::Data<IdentityHttp>, req: HttpRequest) -> Result<Http
             Ok(()) => tracing::info!(user_id = %actor.user_id, "signed out: tokens revoked"),
             // Deleted in between: no token of theirs works any more anyway.
             Err(UserCommandError::NotFound) => {}
-            Err(other) => return Err(command_error(other)),
+            Err(other) => return Err(problem(other)),
         },
         // The client asked to revoke and we could not tell whether its
         // token is good: say so rather than pretend it is revoked.
@@ -394,11 +394,7 @@ async fn me(
     state: web::Data<IdentityHttp>,
     user: Authenticated,
 ) -> Result<web::Json<UserResponse>, Problem> {
-    let found = state
-        .get
-        .execute(user.0.user_id)
-        .await
-        .map_err(command_error)?;
+    let found = state.get.execute(user.0.user_id).await.map_err(problem)?;
     Ok(web::Json(UserResponse::from(&found)))
 }
 
@@ -465,11 +461,7 @@ async fn list_users(
         role: query.role.map(Role::from),
         is_active: query.is_active,
     };
-    let (users, total) = state
-        .list
-        .execute(&filter, page)
-        .await
-        .map_err(command_error)?;
+    let (users, total) = state.list.execute(&filter, page).await.map_err(problem)?;
     Ok(web::Json(UserListResponse {
         total,
         users: users.iter().map(UserResponse::from).collect(),
@@ -489,7 +481,7 @@ async fn get_user(
     _admin: Authorized<AdminOnly>,
     path: web::Path<UserPath>,
 ) -> Result<web::Json<UserResponse>, Problem> {
-    let user = state.get.execute(path.id).await.map_err(command_error)?;
+    let user = state.get.execute(path.id).await.map_err(problem)?;
     Ok(web::Json(UserResponse::from(&user)))
 }
 
@@ -523,7 +515,7 @@ async fn update_user(
         .update
         .execute(&context, path.id, input)
         .await
-        .map_err(command_error)?;
+        .map_err(problem)?;
     Ok(web::Json(UserResponse::from(&user)))
 }
 
@@ -548,11 +540,13 @@ async fn deactivate_user(
         .deactivate
         .execute(&context, path.id)
         .await
-        .map_err(command_error)?;
+        .map_err(problem)?;
     Ok(web::Json(UserResponse::from(&user)))
 }
 
-fn command_error(error: UserCommandError) -> Problem {
+/// The answer to a failed user command (user creation and sign-in, whose
+/// errors differ, are answered in their handlers).
+fn problem(error: UserCommandError) -> Problem {
     match error {
         UserCommandError::NotFound => Problem::new(
             StatusCode::NOT_FOUND,
