@@ -13,6 +13,9 @@ pub enum RepositoryError {
     DuplicateEmail,
     #[error("the user does not exist")]
     NotFound,
+    /// Another request changed the user since it was read.
+    #[error("the user was changed by someone else meanwhile")]
+    Conflict,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -36,11 +39,15 @@ pub enum Tokens {
 /// user and append `events` to the outbox in one transaction.
 ///
 /// The token version is never written from a loaded [`User`] (a stale copy
-/// would lower it again): it is only ever raised by one atomic increment.
+/// would lower it again): it is only ever raised by one atomic increment,
+/// which does not change the user's `version` (a sign-out is no edit).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
     async fn insert(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
+    /// Stores `user` if the stored one is still at `user.version() - 1`;
+    /// [`RepositoryError::Conflict`] otherwise (someone else changed it
+    /// since it was read), writing nothing.
     async fn update(
         &self,
         user: &User,

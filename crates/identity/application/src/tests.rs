@@ -40,6 +40,7 @@ fn stored_user_at_version(role: Role, active: bool, token_version: i32) -> User 
         role,
         TypeUtilisateur::Employe,
         active,
+        1,
         token_version,
         NOW,
         NOW,
@@ -81,6 +82,16 @@ fn recording_repository(
         Ok(())
     });
     (users, written)
+}
+
+/// The types of the events a recording repository was given, in order.
+fn event_types(written: &Mutex<Vec<EventEnvelope>>) -> Vec<String> {
+    written
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.event_type.to_string())
+        .collect()
 }
 
 fn hasher(matches: bool) -> MockPasswordHasher {
@@ -602,12 +613,7 @@ async fn update_user_publishes_changes_then_nothing_when_unchanged() {
         .await
         .unwrap();
     assert_eq!(changed.role(), Role::ChefChantier);
-    let types: Vec<String> = written
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|e| e.event_type.to_string())
-        .collect();
+    let types = event_types(&written);
     assert_eq!(types, ["user.updated", "user.deactivated"]);
     assert_eq!(
         written.lock().unwrap()[0].data["changes"],
@@ -788,4 +794,59 @@ async fn a_storage_failure_keeps_its_cause_through_every_use_case() {
         "{error:?}"
     );
     assert_eq!(root_cause(&error), "connection reset");
+}
+
+/// A repository holding `loaded` as two requests read it (every `find`
+/// answers with that copy) and refusing, as PostgreSQL does, a write that
+/// is not from the version stored now.
+fn guarded_repository(loaded: User) -> (MockUserRepository, Arc<Mutex<Vec<EventEnvelope>>>) {
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let stored_version = Mutex::new(loaded.version());
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(loaded.clone())));
+    let sink = written.clone();
+    users.expect_update().returning(move |user, _, events| {
+        let mut stored = stored_version.lock().unwrap();
+        if user.version() - 1 != *stored {
+            return Err(RepositoryError::Conflict);
+        }
+        *stored = user.version();
+        sink.lock().unwrap().extend_from_slice(events);
+        Ok(())
+    });
+    (users, written)
+}
+
+#[tokio::test]
+async fn of_two_changes_from_one_loaded_version_the_second_is_a_conflict_and_publishes_nothing() {
+    let user = stored_user(Role::Compagnon, true);
+    let (users, written) = guarded_repository(user.clone());
+    let users = Arc::new(users);
+    let update = UpdateUser::new(users.clone(), clock());
+    let promote = UpdateUserInput {
+        role: Some(Role::ChefChantier),
+        ..UpdateUserInput::default()
+    };
+    let promoted = update
+        .execute(&admin_context(), user.id(), promote)
+        .await
+        .unwrap();
+    assert_eq!(promoted.version(), user.version() + 1);
+
+    // Both of these loaded the user before the promotion was written.
+    let rename = UpdateUserInput {
+        nom: Some("Autre".into()),
+        ..UpdateUserInput::default()
+    };
+    let late = update.execute(&admin_context(), user.id(), rename).await;
+    assert!(matches!(late, Err(UserCommandError::Conflict)), "{late:?}");
+    let late = DeactivateUser::new(users, clock())
+        .execute(&admin_context(), user.id())
+        .await;
+    assert!(matches!(late, Err(UserCommandError::Conflict)), "{late:?}");
+
+    let types = event_types(&written);
+    assert_eq!(types, ["user.updated"], "only the first change published");
 }

@@ -161,6 +161,8 @@ pub enum UserCommandError {
     Invalid(ValidationErrors),
     #[error(transparent)]
     Rule(#[from] UserError),
+    #[error("the user was changed by someone else meanwhile; reload it and retry")]
+    Conflict,
     /// Storage failed, or an event could not be built: a 500, logged with
     /// its cause.
     #[error("user administration is unavailable")]
@@ -171,6 +173,7 @@ impl From<RepositoryError> for UserCommandError {
     fn from(error: RepositoryError) -> Self {
         match error {
             RepositoryError::NotFound => Self::NotFound,
+            RepositoryError::Conflict => Self::Conflict,
             other => Self::Unavailable(other.into()),
         }
     }

@@ -207,6 +207,9 @@ pub struct UserResponse {
     role: RoleDto,
     type_utilisateur: TypeUtilisateurDto,
     is_active: bool,
+    /// 1 at creation, one more after each change (signing out is none).
+    #[schema(example = 1)]
+    version: i64,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     created_at: OffsetDateTime,
@@ -225,6 +228,7 @@ impl From<&User> for UserResponse {
             role: user.role().into(),
             type_utilisateur: user.type_utilisateur().into(),
             is_active: user.is_active(),
+            version: user.version(),
             created_at: user.created_at(),
             updated_at: user.updated_at(),
         }
@@ -492,7 +496,7 @@ async fn get_user(
     responses(
         (status = 200, body = UserResponse),
         (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "An admin locking themselves out (`self_lockout`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "An admin locking themselves out (`self_lockout`), or the user changed meanwhile (`concurrent_modification`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
@@ -526,7 +530,7 @@ async fn update_user(
     responses(
         (status = 200, body = UserResponse),
         (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`self_lockout` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn deactivate_user(
@@ -556,6 +560,9 @@ fn problem(error: UserCommandError) -> Problem {
         UserCommandError::Invalid(errors) => Problem::validation(errors),
         UserCommandError::Rule(rule @ UserError::SelfLockout) => {
             Problem::conflict("self_lockout", rule.to_string())
+        }
+        UserCommandError::Conflict => {
+            Problem::conflict("concurrent_modification", error.to_string())
         }
         UserCommandError::Unavailable(_) => Problem::internal(&error),
     }

@@ -1,5 +1,5 @@
-//! Users in PostgreSQL; every write appends its events to the outbox in the
-//! same transaction.
+//! Users in PostgreSQL: every write stores the row and appends its events to
+//! the outbox in one transaction, refusing lost updates.
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserRepository};
 use hub_identity_domain::{Email, PasswordHash, PersonName, User};
 use hub_kernel::{EventEnvelope, Page, StorageError};
-use hub_platform_postgres::{Database, WriteError, outbox, storage};
+use hub_platform_postgres::{Database, WriteError, guarded, outbox, storage};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -27,6 +27,7 @@ struct UserRow {
     is_active: bool,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    version: i64,
     /// Written on insert, never by `update` from a (possibly stale) copy:
     /// only [`raise_token_version`] changes it.
     #[diesel(skip_update)]
@@ -46,6 +47,7 @@ impl From<&User> for UserRow {
             is_active: user.is_active(),
             created_at: user.created_at(),
             updated_at: user.updated_at(),
+            version: user.version(),
             token_version: user.token_version(),
         }
     }
@@ -72,6 +74,7 @@ impl TryFrom<UserRow> for User {
                 .parse()
                 .map_err(|_| corrupt("type_utilisateur"))?,
             row.is_active,
+            row.version,
             row.token_version,
             row.created_at,
             row.updated_at,
@@ -102,6 +105,7 @@ fn raise_token_version()
 fn refused(error: WriteError) -> RepositoryError {
     match error {
         WriteError::Missing => RepositoryError::NotFound,
+        WriteError::Changed => RepositoryError::Conflict,
         error if error.duplicate_of() == Some("users_email_key") => RepositoryError::DuplicateEmail,
         error => RepositoryError::Storage(error.into()),
     }
@@ -138,7 +142,12 @@ impl UserRepository for DieselUserRepository {
         self.db
             .write(|conn| {
                 Box::pin(async move {
-                    let target = diesel::update(users::table.find(row.id));
+                    let previous = row.version - 1;
+                    let target = diesel::update(
+                        users::table
+                            .filter(users::id.eq(row.id))
+                            .filter(users::version.eq(previous)),
+                    );
                     let updated = match tokens {
                         Tokens::Keep => target.set(&row).execute(conn).await?,
                         Tokens::Revoke => {
@@ -148,9 +157,7 @@ impl UserRepository for DieselUserRepository {
                                 .await?
                         }
                     };
-                    if updated == 0 {
-                        return Err(WriteError::Missing);
-                    }
+                    guarded(conn, "users", row.id, updated).await?;
                     outbox::append(conn, &events).await?;
                     Ok(())
                 })
