@@ -3,10 +3,11 @@
 use std::io::Write;
 use std::process::Stdio;
 
+use diesel_async::SimpleAsyncConnection;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, As, Role, TestHub, http};
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, As, Role, TestHub, eventually, http};
 
 const LOGIN: &str = "/api/v1/auth/login";
 const LOGOUT: &str = "/api/v1/auth/logout";
@@ -648,5 +649,64 @@ async fn logout_with_a_token_revokes_the_users_tokens() {
         .unwrap();
     assert_eq!(by_cookie.status(), 204);
     assert_eq!(me(fresh).await.status, 401);
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_lost_to_a_concurrent_one_is_a_409_and_writes_nothing() {
+    let mut hub = TestHub::start().await;
+    let user = hub.new_user(Role::Compagnon).await;
+    let path = format!("{USERS}/{}", user.id);
+    let loaded = hub.expect(200, Method::GET, &path, As::Admin, None).await;
+    let events = "SELECT count(*) AS count FROM event_logs";
+    let events_before = hub.count(events).await;
+
+    // Another writer has changed the user and not committed yet: the PATCH
+    // reads the committed version, then waits for the row…
+    let mut other = hub.connection().await;
+    other
+        .batch_execute(&format!(
+            "BEGIN; UPDATE users SET nom = 'Autre', version = version + 1 WHERE id = '{}'",
+            user.id
+        ))
+        .await
+        .unwrap();
+    let patch = hub.call(
+        Method::PATCH,
+        &path,
+        As::Admin,
+        json!({ "role": "chef_chantier" }),
+    );
+    let commit = async {
+        eventually("the PATCH waiting for the row", || async {
+            let waiting = "SELECT count(*) AS count FROM pg_stat_activity \
+                           WHERE datname = current_database() AND wait_event_type = 'Lock'";
+            hub.count(waiting).await == 1
+        })
+        .await;
+        // …which the other writer then commits.
+        other.batch_execute("COMMIT").await.unwrap();
+    };
+    let ((status, problem), ()) = tokio::join!(patch, commit);
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "concurrent_modification");
+    assert_eq!(hub.count(events).await, events_before, "nothing published");
+
+    // The other writer's change stands; the user's version shows it.
+    let now = hub.expect(200, Method::GET, &path, As::Admin, None).await;
+    assert_eq!(loaded["version"], 1);
+    assert_eq!(
+        (&now["nom"], &now["role"], &now["version"]),
+        (&json!("Autre"), &json!("compagnon"), &json!(2))
+    );
+    // Reloaded, the edit goes through, at the next version.
+    let body = json!({ "role": "chef_chantier" });
+    let edited = hub.expect(200, Method::PATCH, &path, As::Admin, body).await;
+    assert_eq!(edited["version"], 3);
+    // Signing out is no change of the profile: no new version.
+    let logout = hub.send(Method::POST, LOGOUT, &user, None).await;
+    assert_eq!(logout.status, 204);
+    let after = hub.expect(200, Method::GET, &path, As::Admin, None).await;
+    assert_eq!(after["version"], 3);
     hub.stop().await;
 }

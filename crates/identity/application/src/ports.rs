@@ -2,19 +2,22 @@
 
 use async_trait::async_trait;
 use hub_identity_domain::{Email, PasswordHash, PlainPassword, User};
-use hub_kernel::{EventEnvelope, Page, Role};
+use hub_kernel::{EventEnvelope, Page, Role, StorageError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// A storage failure.
+/// Why the repository refused or failed a call.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
     #[error("a user with this email already exists")]
     DuplicateEmail,
-    #[error("the user changed or disappeared meanwhile")]
+    #[error("the user does not exist")]
     NotFound,
-    #[error("storage failure: {0}")]
-    Storage(String),
+    /// Another request changed the user since it was read.
+    #[error("the user was changed by someone else meanwhile")]
+    Conflict,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// Filters of the user list.
@@ -36,11 +39,15 @@ pub enum Tokens {
 /// user and append `events` to the outbox in one transaction.
 ///
 /// The token version is never written from a loaded [`User`] (a stale copy
-/// would lower it again): it is only ever raised by one atomic increment.
+/// would lower it again): it is only ever raised by one atomic increment,
+/// which does not change the user's `version` (a sign-out is no edit).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
     async fn insert(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
+    /// Stores `user` if the stored one is still at `user.version() - 1`;
+    /// [`RepositoryError::Conflict`] otherwise (someone else changed it
+    /// since it was read), writing nothing.
     async fn update(
         &self,
         user: &User,

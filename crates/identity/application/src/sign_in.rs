@@ -3,6 +3,7 @@
 //! to the acting user, as the user is now) and [`Logout`] (every token
 //! issued so far stops working).
 
+use std::error::Error;
 use std::sync::Arc;
 
 use hub_identity_domain::{Email, User};
@@ -28,8 +29,10 @@ pub enum LoginError {
     /// Too many password checks in progress: nothing was checked.
     #[error("too many sign-ins are in progress; retry shortly")]
     Busy,
-    #[error("sign-in is temporarily unavailable: {0}")]
-    Unavailable(String),
+    /// Storage or hashing failed, or no token could be issued: a 500,
+    /// logged with its cause.
+    #[error("sign-in is temporarily unavailable")]
+    Unavailable(#[source] Box<dyn Error + Send + Sync>),
 }
 
 /// Signs a user in with email and password, within the per-account limit
@@ -88,7 +91,7 @@ impl Login {
                 .users
                 .find_by_email(&email)
                 .await
-                .map_err(|e| LoginError::Unavailable(e.to_string()))?,
+                .map_err(|e| LoginError::Unavailable(e.into()))?,
             Err(_) => None,
         };
         // Always pay for one hash check, even for an unknown email.
@@ -98,7 +101,7 @@ impl Login {
             .await
             .map_err(|e| match e {
                 HashError::Busy => LoginError::Busy,
-                HashError::Failed(reason) => LoginError::Unavailable(reason),
+                failed @ HashError::Failed(_) => LoginError::Unavailable(failed.into()),
             })?;
         let user = match user {
             Some(user) if matches && user.is_active() => user,
@@ -112,7 +115,7 @@ impl Login {
                 user.token_version(),
                 self.clock.now(),
             )
-            .map_err(|e| LoginError::Unavailable(e.to_string()))?;
+            .map_err(|e| LoginError::Unavailable(e.into()))?;
         Ok((token, user))
     }
 }
@@ -125,7 +128,7 @@ fn account_key(email: &str) -> String {
 }
 
 /// Why a token does not authenticate anyone.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum AuthenticateError {
     #[error("the token is invalid")]
     Invalid,
@@ -133,8 +136,9 @@ pub enum AuthenticateError {
     Expired,
     #[error("the token was revoked, or the account is deactivated or no longer exists")]
     Revoked,
-    #[error("authentication unavailable: {0}")]
-    Unavailable(String),
+    /// The user could not be read: logged with its cause.
+    #[error("authentication is unavailable")]
+    Unavailable(#[source] Box<dyn Error + Send + Sync>),
 }
 
 /// Turns an access token into the acting user, as the user is *now*: a
@@ -172,7 +176,7 @@ impl Authenticate {
             .users
             .find_by_id(claims.user_id)
             .await
-            .map_err(|e| AuthenticateError::Unavailable(e.to_string()))?;
+            .map_err(|e| AuthenticateError::Unavailable(e.into()))?;
         match user {
             Some(user) if user.is_active() && user.token_version() == claims.token_version => {
                 Ok(Actor {

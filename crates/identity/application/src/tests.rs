@@ -4,10 +4,11 @@
 use std::sync::{Arc, Mutex};
 
 use hub_identity_domain::{Email, PasswordHash, PersonName, TypeUtilisateur, User, UserError};
-use hub_kernel::{Actor, Clock, CommandContext, EventEnvelope, FixedClock, Role};
+use hub_kernel::{Actor, Clock, CommandContext, EventEnvelope, FixedClock, Role, StorageError};
 use time::macros::datetime;
 use uuid::Uuid;
 
+use crate::input::{CreateUserInput, UpdateUserInput};
 use crate::ports::{
     AttemptOutcome, HashError, IssuedToken, MockPasswordHasher, MockSignInThrottle,
     MockTokenService, MockUserRepository, RepositoryError, SignInLocked, TokenClaims, TokenError,
@@ -15,8 +16,8 @@ use crate::ports::{
 };
 use crate::sign_in::{Authenticate, AuthenticateError, Login, LoginError, Logout};
 use crate::users::{
-    CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError, CreateUserInput, DeactivateUser,
-    UpdateUser, UpdateUserInput, UserCommandError,
+    CreateAdmin, CreateAdminOutcome, CreateUser, CreateUserError, DeactivateUser, GetUser,
+    UpdateUser, UserCommandError,
 };
 
 const NOW: time::OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
@@ -39,6 +40,7 @@ fn stored_user_at_version(role: Role, active: bool, token_version: i32) -> User 
         role,
         TypeUtilisateur::Employe,
         active,
+        1,
         token_version,
         NOW,
         NOW,
@@ -80,6 +82,16 @@ fn recording_repository(
         Ok(())
     });
     (users, written)
+}
+
+/// The types of the events a recording repository was given, in order.
+fn event_types(written: &Mutex<Vec<EventEnvelope>>) -> Vec<String> {
+    written
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.event_type.to_string())
+        .collect()
 }
 
 fn hasher(matches: bool) -> MockPasswordHasher {
@@ -293,9 +305,8 @@ async fn tokens_of_another_version_than_the_users_are_revoked() {
         if accepted {
             assert_eq!(outcome.unwrap().user_id, user.id());
         } else {
-            assert_eq!(
-                outcome,
-                Err(AuthenticateError::Revoked),
+            assert!(
+                matches!(outcome, Err(AuthenticateError::Revoked)),
                 "version {version}"
             );
         }
@@ -430,7 +441,10 @@ async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
         Arc::new(verifying_tokens(Ok(inactive.id()))),
         clock(),
     );
-    assert_eq!(auth.execute("t").await, Err(AuthenticateError::Revoked));
+    assert!(matches!(
+        auth.execute("t").await,
+        Err(AuthenticateError::Revoked)
+    ));
 
     let (users, _) = recording_repository(None);
     let auth = Authenticate::new(
@@ -438,7 +452,10 @@ async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
         Arc::new(verifying_tokens(Ok(Uuid::now_v7()))),
         clock(),
     );
-    assert_eq!(auth.execute("t").await, Err(AuthenticateError::Revoked));
+    assert!(matches!(
+        auth.execute("t").await,
+        Err(AuthenticateError::Revoked)
+    ));
 
     for (error, expected) in [
         (TokenError::Expired, AuthenticateError::Expired),
@@ -450,7 +467,8 @@ async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
             Arc::new(verifying_tokens(Err(error))),
             clock(),
         );
-        assert_eq!(auth.execute("t").await, Err(expected));
+        let refused = auth.execute("t").await.unwrap_err();
+        assert_eq!(refused.to_string(), expected.to_string());
     }
 }
 
@@ -595,12 +613,7 @@ async fn update_user_publishes_changes_then_nothing_when_unchanged() {
         .await
         .unwrap();
     assert_eq!(changed.role(), Role::ChefChantier);
-    let types: Vec<String> = written
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|e| e.event_type.to_string())
-        .collect();
+    let types = event_types(&written);
     assert_eq!(types, ["user.updated", "user.deactivated"]);
     assert_eq!(
         written.lock().unwrap()[0].data["changes"],
@@ -708,4 +721,132 @@ async fn deactivate_publishes_once_with_the_acting_admin() {
         written.lock().unwrap().is_empty(),
         "already inactive: no event"
     );
+}
+
+/// The innermost cause of `error`.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut error = error;
+    while let Some(source) = error.source() {
+        error = source;
+    }
+    error.to_string()
+}
+
+#[tokio::test]
+async fn a_storage_failure_keeps_its_cause_through_every_use_case() {
+    let down =
+        || RepositoryError::Storage(StorageError::new(std::io::Error::other("connection reset")));
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_email().returning(move |_| Err(down()));
+    users.expect_find_by_id().returning(move |_| Err(down()));
+    users.expect_insert().never();
+    users.expect_update().never();
+    let users = Arc::new(users);
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().never();
+    hasher.expect_hash().never();
+    let hasher = Arc::new(hasher);
+
+    let login = Login::new(
+        users.clone(),
+        hasher.clone(),
+        Arc::new(tokens()),
+        // Nothing was checked: the attempt does not count.
+        throttle_expecting("chef@example.fr", AttemptOutcome::NotChecked),
+        clock(),
+    );
+    let error = login
+        .execute("chef@example.fr", "correct horse")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LoginError::Unavailable(_)), "{error:?}");
+    assert_eq!(root_cause(&error), "connection reset");
+
+    let auth = Authenticate::new(
+        users.clone(),
+        Arc::new(verifying_tokens(Ok(Uuid::now_v7()))),
+        clock(),
+    );
+    let error = auth.execute("t").await.unwrap_err();
+    assert!(
+        matches!(error, AuthenticateError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert_eq!(root_cause(&error), "connection reset");
+
+    let create = CreateUser::new(users.clone(), hasher, clock());
+    let error = create
+        .execute(&admin_context(), create_input())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, CreateUserError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert_eq!(root_cause(&error), "connection reset");
+
+    let error = GetUser::new(users)
+        .execute(Uuid::now_v7())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, UserCommandError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert_eq!(root_cause(&error), "connection reset");
+}
+
+/// A repository holding `loaded` as two requests read it (every `find`
+/// answers with that copy) and refusing, as PostgreSQL does, a write that
+/// is not from the version stored now.
+fn guarded_repository(loaded: User) -> (MockUserRepository, Arc<Mutex<Vec<EventEnvelope>>>) {
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let stored_version = Mutex::new(loaded.version());
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(loaded.clone())));
+    let sink = written.clone();
+    users.expect_update().returning(move |user, _, events| {
+        let mut stored = stored_version.lock().unwrap();
+        if user.version() - 1 != *stored {
+            return Err(RepositoryError::Conflict);
+        }
+        *stored = user.version();
+        sink.lock().unwrap().extend_from_slice(events);
+        Ok(())
+    });
+    (users, written)
+}
+
+#[tokio::test]
+async fn of_two_changes_from_one_loaded_version_the_second_is_a_conflict_and_publishes_nothing() {
+    let user = stored_user(Role::Compagnon, true);
+    let (users, written) = guarded_repository(user.clone());
+    let users = Arc::new(users);
+    let update = UpdateUser::new(users.clone(), clock());
+    let promote = UpdateUserInput {
+        role: Some(Role::ChefChantier),
+        ..UpdateUserInput::default()
+    };
+    let promoted = update
+        .execute(&admin_context(), user.id(), promote)
+        .await
+        .unwrap();
+    assert_eq!(promoted.version(), user.version() + 1);
+
+    // Both of these loaded the user before the promotion was written.
+    let rename = UpdateUserInput {
+        nom: Some("Autre".into()),
+        ..UpdateUserInput::default()
+    };
+    let late = update.execute(&admin_context(), user.id(), rename).await;
+    assert!(matches!(late, Err(UserCommandError::Conflict)), "{late:?}");
+    let late = DeactivateUser::new(users, clock())
+        .execute(&admin_context(), user.id())
+        .await;
+    assert!(matches!(late, Err(UserCommandError::Conflict)), "{late:?}");
+
+    let types = event_types(&written);
+    assert_eq!(types, ["user.updated"], "only the first change published");
 }

@@ -3,30 +3,17 @@
 //! flag, deactivating them; each command publishes its events with the
 //! change.
 
+use std::error::Error;
 use std::sync::Arc;
 
-use hub_identity_domain::{
-    Email, NewUser, PersonName, PlainPassword, TypeUtilisateur, User, UserChanges, UserError,
-};
-use hub_kernel::{
-    Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, Role, ValidationErrors,
-};
+use hub_identity_domain::{Email, TypeUtilisateur, User, UserError};
+use hub_kernel::{Clock, CommandContext, EnvelopeError, Page, Role, ValidationErrors};
 use uuid::Uuid;
 
+use crate::input::{CreateUserInput, UpdateUserInput};
 use crate::ports::{
     HashError, PasswordHasher, RepositoryError, Tokens, UserFilter, UserRepository,
 };
-
-/// Raw input of user creation; validated by the use case.
-#[derive(Debug, Clone)]
-pub struct CreateUserInput {
-    pub email: String,
-    pub password: String,
-    pub nom: String,
-    pub prenom: String,
-    pub role: Role,
-    pub type_utilisateur: TypeUtilisateur,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
@@ -37,15 +24,17 @@ pub enum CreateUserError {
     /// Too many password hashes in progress: nothing was written.
     #[error("too many password operations are in progress; retry shortly")]
     Busy,
-    #[error("user creation is unavailable: {0}")]
-    Unavailable(String),
+    /// Storage or hashing failed, or the event could not be built: a 500,
+    /// logged with its cause.
+    #[error("user creation is unavailable")]
+    Unavailable(#[source] Box<dyn Error + Send + Sync>),
 }
 
 impl From<HashError> for CreateUserError {
     fn from(error: HashError) -> Self {
         match error {
             HashError::Busy => Self::Busy,
-            HashError::Failed(reason) => Self::Unavailable(reason),
+            failed @ HashError::Failed(_) => Self::Unavailable(failed.into()),
         }
     }
 }
@@ -54,8 +43,20 @@ impl From<RepositoryError> for CreateUserError {
     fn from(error: RepositoryError) -> Self {
         match error {
             RepositoryError::DuplicateEmail => Self::DuplicateEmail(String::new()),
-            other => Self::Unavailable(other.to_string()),
+            other => Self::Unavailable(other.into()),
         }
+    }
+}
+
+impl From<ValidationErrors> for CreateUserError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Invalid(errors)
+    }
+}
+
+impl From<EnvelopeError> for CreateUserError {
+    fn from(error: EnvelopeError) -> Self {
+        Self::Unavailable(error.into())
     }
 }
 
@@ -84,33 +85,15 @@ impl CreateUser {
         context: &CommandContext,
         input: CreateUserInput,
     ) -> Result<User, CreateUserError> {
-        let mut errors = ValidationErrors::new();
-        let email = errors.check("email", "invalid", Email::parse(&input.email));
-        let password = errors.check("password", "invalid", PlainPassword::parse(&input.password));
-        let nom = errors.check("nom", "invalid", PersonName::parse(&input.nom));
-        let prenom = errors.check("prenom", "invalid", PersonName::parse(&input.prenom));
-        let (Some(email), Some(password), Some(nom), Some(prenom)) = (email, password, nom, prenom)
-        else {
-            return Err(CreateUserError::Invalid(errors));
-        };
+        let (new, password) = input.validate()?;
+        let email = new.email.clone();
         let duplicate = |email: &Email| CreateUserError::DuplicateEmail(email.to_string());
         if self.users.find_by_email(&email).await?.is_some() {
             return Err(duplicate(&email));
         }
         let hash = self.hasher.hash(&password).await?;
-        let (user, created) = User::register(
-            NewUser {
-                email: email.clone(),
-                nom,
-                prenom,
-                role: input.role,
-                type_utilisateur: input.type_utilisateur,
-            },
-            hash,
-            self.clock.now(),
-        );
-        let events = [wrap(&created, context, self.clock.as_ref())
-            .map_err(|e| CreateUserError::Unavailable(e.to_string()))?];
+        let (user, created) = User::register(new, hash, self.clock.now());
+        let events = [context.wrap(&created, &*self.clock)?];
         match self.users.insert(&user, &events).await {
             // Another request created the same email between our check and our insert.
             Err(RepositoryError::DuplicateEmail) => Err(duplicate(&email)),
@@ -178,22 +161,33 @@ pub enum UserCommandError {
     Invalid(ValidationErrors),
     #[error(transparent)]
     Rule(#[from] UserError),
-    #[error("user administration is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the user was changed by someone else meanwhile; reload it and retry")]
+    Conflict,
+    /// Storage failed, or an event could not be built: a 500, logged with
+    /// its cause.
+    #[error("user administration is unavailable")]
+    Unavailable(#[source] Box<dyn Error + Send + Sync>),
 }
 
 impl From<RepositoryError> for UserCommandError {
     fn from(error: RepositoryError) -> Self {
         match error {
             RepositoryError::NotFound => Self::NotFound,
-            other => Self::Unavailable(other.to_string()),
+            RepositoryError::Conflict => Self::Conflict,
+            other => Self::Unavailable(other.into()),
         }
+    }
+}
+
+impl From<ValidationErrors> for UserCommandError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Invalid(errors)
     }
 }
 
 impl From<EnvelopeError> for UserCommandError {
     fn from(error: EnvelopeError) -> Self {
-        Self::Unavailable(error.to_string())
+        Self::Unavailable(error.into())
     }
 }
 
@@ -232,15 +226,6 @@ impl ListUsers {
     }
 }
 
-/// Raw input of a user update; absent fields are left unchanged.
-#[derive(Debug, Clone, Default)]
-pub struct UpdateUserInput {
-    pub nom: Option<String>,
-    pub prenom: Option<String>,
-    pub role: Option<Role>,
-    pub is_active: Option<bool>,
-}
-
 /// Changes names, role or active flag; publishes `user.updated` and/or
 /// `user.deactivated`, or nothing when nothing changed.
 pub struct UpdateUser {
@@ -259,39 +244,19 @@ impl UpdateUser {
         id: Uuid,
         input: UpdateUserInput,
     ) -> Result<User, UserCommandError> {
-        let mut errors = ValidationErrors::new();
-        let nom = input
-            .nom
-            .as_deref()
-            .map(|n| errors.check("nom", "invalid", PersonName::parse(n)));
-        let prenom = input
-            .prenom
-            .as_deref()
-            .map(|p| errors.check("prenom", "invalid", PersonName::parse(p)));
-        if !errors.is_empty() {
-            return Err(UserCommandError::Invalid(errors));
-        }
+        let changes = input.validate()?;
         let mut user = self
             .users
             .find_by_id(id)
             .await?
             .ok_or(UserCommandError::NotFound)?;
-        let outcome = user.update(
-            UserChanges {
-                nom: nom.flatten(),
-                prenom: prenom.flatten(),
-                role: input.role,
-                is_active: input.is_active,
-            },
-            acting_user(context),
-            self.clock.now(),
-        )?;
+        let outcome = user.update(changes, acting_user(context), self.clock.now())?;
         let mut events = Vec::new();
         if let Some(updated) = &outcome.updated {
-            events.push(wrap(updated, context, self.clock.as_ref())?);
+            events.push(context.wrap(updated, &*self.clock)?);
         }
         if let Some(deactivated) = &outcome.deactivated {
-            events.push(wrap(deactivated, context, self.clock.as_ref())?);
+            events.push(context.wrap(deactivated, &*self.clock)?);
         }
         // Deactivation also ends the user's tokens, so that reactivating
         // the account does not bring them back.
@@ -330,7 +295,7 @@ impl DeactivateUser {
             .await?
             .ok_or(UserCommandError::NotFound)?;
         if let Some(deactivated) = user.deactivate(acting_user(context), self.clock.now())? {
-            let events = [wrap(&deactivated, context, self.clock.as_ref())?];
+            let events = [context.wrap(&deactivated, &*self.clock)?];
             self.users.update(&user, Tokens::Revoke, &events).await?;
         }
         Ok(user)
@@ -341,12 +306,4 @@ impl DeactivateUser {
 /// is never a user, so self-lockout rules never apply to it.
 fn acting_user(context: &CommandContext) -> Uuid {
     context.actor.map_or(Uuid::nil(), |actor| actor.user_id)
-}
-
-fn wrap<E: DomainEvent>(
-    event: &E,
-    context: &CommandContext,
-    clock: &dyn Clock,
-) -> Result<EventEnvelope, EnvelopeError> {
-    EventEnvelope::wrap(event, &context.metadata(), clock.now())
 }

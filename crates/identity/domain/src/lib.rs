@@ -1,7 +1,8 @@
 //! Identity domain: the [`User`] aggregate (who may use Hub Chantier, with
 //! which [`hub_kernel::Role`]), the value objects that make a user valid by
-//! construction ([`Email`], [`PersonName`], [`PlainPassword`]), and the
-//! identity events. No I/O: hashing and storage are ports of the application.
+//! construction ([`Email`], [`PersonName`], [`PlainPassword`]; the text
+//! rules are the kernel's), and the identity events. No I/O: hashing and
+//! storage are ports of the application.
 
 mod events;
 mod user;
@@ -9,4 +10,6 @@ mod values;
 
 pub use events::{UserCreated, UserDeactivated, UserUpdated, event_catalog};
 pub use user::{NewUser, User, UserChanges, UserError, UserUpdateOutcome};
-pub use values::{Email, PasswordHash, PersonName, PlainPassword, TypeUtilisateur, ValueError};
+pub use values::{
+    Email, PasswordHash, PersonName, PlainPassword, TypeUtilisateur, UnknownTypeUtilisateur,
+};

@@ -47,8 +47,13 @@ pub struct User {
     role: Role,
     type_utilisateur: TypeUtilisateur,
     is_active: bool,
+    /// Incremented by every change; repositories use it to refuse lost
+    /// updates. Signing out does not change it (see `token_version`).
+    version: i64,
     /// Tokens carry the version current when they were issued; raising it
-    /// (storage does, atomically) revokes every token issued before.
+    /// (storage does, atomically) revokes every token issued before. Kept
+    /// apart from `version` so that a sign-out never makes a concurrent
+    /// edit of the profile fail.
     token_version: i32,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
@@ -77,6 +82,7 @@ impl User {
             role: new.role,
             type_utilisateur: new.type_utilisateur,
             is_active: true,
+            version: 1,
             token_version: 0,
             created_at: now,
             updated_at: now,
@@ -103,6 +109,7 @@ impl User {
         role: Role,
         type_utilisateur: TypeUtilisateur,
         is_active: bool,
+        version: i64,
         token_version: i32,
         created_at: OffsetDateTime,
         updated_at: OffsetDateTime,
@@ -116,6 +123,7 @@ impl User {
             role,
             type_utilisateur,
             is_active,
+            version,
             token_version,
             created_at,
             updated_at,
@@ -169,7 +177,7 @@ impl User {
             changes: recorded,
         });
         if updated.is_some() || deactivated.is_some() {
-            self.updated_at = now;
+            self.touch(now);
         }
         Ok(UserUpdateOutcome {
             updated,
@@ -191,11 +199,16 @@ impl User {
             return Ok(None);
         }
         self.is_active = false;
-        self.updated_at = now;
+        self.touch(now);
         Ok(Some(UserDeactivated {
             user_id: self.id,
             deactivated_by: Some(by),
         }))
+    }
+
+    fn touch(&mut self, now: OffsetDateTime) {
+        self.version += 1;
+        self.updated_at = now;
     }
 
     pub fn id(&self) -> Uuid {
@@ -221,6 +234,10 @@ impl User {
     }
     pub fn is_active(&self) -> bool {
         self.is_active
+    }
+    /// Starts at 1; one more after each change (see the field).
+    pub fn version(&self) -> i64 {
+        self.version
     }
     /// The version a token must carry to be accepted (see the field).
     pub fn token_version(&self) -> i32 {
@@ -271,6 +288,7 @@ mod tests {
             T0,
         );
         assert!(user.is_active());
+        assert_eq!(user.version(), 1);
         assert_eq!(user.token_version(), 0);
         assert_eq!(user.id().get_version_num(), 7);
         assert_eq!(event.user_id, user.id());
@@ -315,7 +333,7 @@ mod tests {
         );
         assert!(outcome.deactivated.is_none());
         assert_eq!(u.role(), Role::ChefChantier);
-        assert_eq!(u.updated_at(), T1);
+        assert_eq!((u.version(), u.updated_at()), (2, T1));
     }
 
     #[test]
@@ -332,7 +350,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!(outcome, UserUpdateOutcome::default());
-        assert_eq!(u.updated_at(), T0);
+        assert_eq!(
+            (u.version(), u.updated_at()),
+            (1, T0),
+            "no change, no new version"
+        );
     }
 
     #[test]
@@ -352,6 +374,7 @@ mod tests {
         assert_eq!(off.deactivated.unwrap().deactivated_by, Some(admin));
         assert!(off.updated.is_none());
         assert!(!u.is_active());
+        assert_eq!(u.version(), 2);
 
         let on = u
             .update(
@@ -365,6 +388,7 @@ mod tests {
             .unwrap();
         assert!(on.updated.unwrap().changes.contains("is_active"));
         assert!(u.is_active());
+        assert_eq!(u.version(), 3);
     }
 
     #[test]
@@ -408,11 +432,14 @@ mod tests {
         );
 
         let other = Uuid::now_v7();
+        let before = u.version();
         assert!(u.deactivate(other, T1).unwrap().is_some());
+        assert_eq!(u.version(), before + 1);
         assert_eq!(
             u.deactivate(other, T1).unwrap(),
             None,
             "second time: nothing happens"
         );
+        assert_eq!(u.version(), before + 1, "nor a new version");
     }
 }

@@ -3,69 +3,15 @@
 use std::fmt;
 use std::str::FromStr;
 
+use hub_kernel::{Lines, TextError, bounded_text};
 use serde::{Deserialize, Serialize};
 
-/// Why a value was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ValueError {
-    #[error("is required")]
-    Required,
-    #[error("must be at most {0} characters")]
-    TooLong(usize),
-    #[error("must be at least {0} characters")]
-    TooShort(usize),
-    #[error("is not a valid email address")]
-    InvalidEmail,
-    #[error("must not contain control characters")]
-    ControlCharacters,
-    #[error("must be one of {0}")]
-    NotOneOf(&'static str),
-}
+/// The sign-in address of a user: the kernel's [`hub_kernel::Email`]
+/// (trimmed and lower-cased, so two spellings of one address are the same
+/// user). Re-exported so that identity code names one type.
+pub use hub_kernel::Email;
 
-/// An email address, trimmed and lower-cased: two spellings of one address
-/// are the same user.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Email(String);
-
-impl Email {
-    pub const MAX_LEN: usize = 254;
-
-    pub fn parse(input: &str) -> Result<Self, ValueError> {
-        let email = input.trim().to_lowercase();
-        if email.is_empty() {
-            return Err(ValueError::Required);
-        }
-        if email.chars().count() > Self::MAX_LEN {
-            return Err(ValueError::TooLong(Self::MAX_LEN));
-        }
-        let (local, domain) = email.split_once('@').ok_or(ValueError::InvalidEmail)?;
-        let plausible = !local.is_empty()
-            && local.len() <= 64
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && !domain.contains('@')
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !plausible {
-            return Err(ValueError::InvalidEmail);
-        }
-        Ok(Self(email))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A nom or prénom: trimmed, 1 to 100 characters, printable.
+/// A nom or prénom: trimmed, 1 to 100 characters, on one line, printable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct PersonName(String);
@@ -73,18 +19,8 @@ pub struct PersonName(String);
 impl PersonName {
     pub const MAX_LEN: usize = 100;
 
-    pub fn parse(input: &str) -> Result<Self, ValueError> {
-        let name = input.trim();
-        if name.is_empty() {
-            return Err(ValueError::Required);
-        }
-        if name.chars().count() > Self::MAX_LEN {
-            return Err(ValueError::TooLong(Self::MAX_LEN));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(ValueError::ControlCharacters);
-        }
-        Ok(Self(name.to_owned()))
+    pub fn parse(input: &str) -> Result<Self, TextError> {
+        bounded_text(input, Self::MAX_LEN, Lines::One).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -111,15 +47,20 @@ impl TypeUtilisateur {
     }
 }
 
+/// A text that names no [`TypeUtilisateur`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be one of employe, interimaire, sous_traitant")]
+pub struct UnknownTypeUtilisateur;
+
 impl FromStr for TypeUtilisateur {
-    type Err = ValueError;
+    type Err = UnknownTypeUtilisateur;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "employe" => Ok(Self::Employe),
             "interimaire" => Ok(Self::Interimaire),
             "sous_traitant" => Ok(Self::SousTraitant),
-            _ => Err(ValueError::NotOneOf("employe, interimaire, sous_traitant")),
+            _ => Err(UnknownTypeUtilisateur),
         }
     }
 }
@@ -133,13 +74,14 @@ impl PlainPassword {
     /// Long passphrases are welcome; the bound keeps hashing cost bounded.
     pub const MAX_LEN: usize = 256;
 
-    pub fn parse(input: &str) -> Result<Self, ValueError> {
+    /// Taken as typed (no trimming: spaces may be part of a passphrase).
+    pub fn parse(input: &str) -> Result<Self, TextError> {
         let length = input.chars().count();
         if length < Self::MIN_LEN {
-            return Err(ValueError::TooShort(Self::MIN_LEN));
+            return Err(TextError::TooShort(Self::MIN_LEN));
         }
         if length > Self::MAX_LEN {
-            return Err(ValueError::TooLong(Self::MAX_LEN));
+            return Err(TextError::TooLong(Self::MAX_LEN));
         }
         Ok(Self(input.to_owned()))
     }
@@ -201,21 +143,21 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
         let long = format!("{}@example.fr", "a".repeat(250));
-        assert_eq!(Email::parse(&long), Err(ValueError::TooLong(254)));
+        assert_eq!(Email::parse(&long), Err(TextError::TooLong(254)));
     }
 
     #[test]
     fn names_are_trimmed_bounded_and_printable() {
         assert_eq!(PersonName::parse("  Élodie ").unwrap().as_str(), "Élodie");
-        assert_eq!(PersonName::parse(" "), Err(ValueError::Required));
+        assert_eq!(PersonName::parse(" "), Err(TextError::Required));
         assert_eq!(
             PersonName::parse(&"é".repeat(101)),
-            Err(ValueError::TooLong(100))
+            Err(TextError::TooLong(100))
         );
         assert!(PersonName::parse(&"é".repeat(100)).is_ok());
         assert_eq!(
             PersonName::parse("a\u{7}b"),
-            Err(ValueError::ControlCharacters)
+            Err(TextError::ControlCharacters)
         );
     }
 
@@ -223,7 +165,7 @@ mod tests {
     fn passwords_need_twelve_characters_and_are_never_printed() {
         assert_eq!(
             PlainPassword::parse("elevenchars"),
-            Err(ValueError::TooShort(12))
+            Err(TextError::TooShort(12))
         );
         let password = PlainPassword::parse("douze-carac!").unwrap();
         assert_eq!(format!("{password:?}"), "PlainPassword(***)");

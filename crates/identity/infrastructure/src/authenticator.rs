@@ -1,5 +1,7 @@
 //! The identity context's answer to "who is this token?" for every route.
 
+use std::error::Error;
+
 use async_trait::async_trait;
 use hub_identity_application::{Authenticate, AuthenticateError};
 use hub_kernel::Actor;
@@ -23,6 +25,14 @@ impl IdentityAuthenticator {
     }
 }
 
+/// `error` and its causes, `: `-separated.
+fn chain<'a>(error: &'a (dyn Error + 'static)) -> String {
+    std::iter::successors(Some(error), |&e: &&'a dyn Error| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 #[async_trait]
 impl Authenticator for IdentityAuthenticator {
     async fn authenticate(&self, token: &str) -> Result<Actor, AuthError> {
@@ -33,8 +43,10 @@ impl Authenticator for IdentityAuthenticator {
                 AuthenticateError::Invalid => AuthError::Invalid,
                 AuthenticateError::Expired => AuthError::Expired,
                 AuthenticateError::Revoked => AuthError::Revoked,
-                AuthenticateError::Unavailable(reason) => {
-                    tracing::error!(%reason, "token check failed");
+                AuthenticateError::Unavailable(_) => {
+                    // Logged here, once, with every cause: the client only
+                    // learns that the check could not be made.
+                    tracing::error!(error = %chain(&error), "token check failed");
                     AuthError::Unavailable
                 }
             })

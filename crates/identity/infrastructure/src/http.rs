@@ -207,6 +207,9 @@ pub struct UserResponse {
     role: RoleDto,
     type_utilisateur: TypeUtilisateurDto,
     is_active: bool,
+    /// 1 at creation, one more after each change (signing out is none).
+    #[schema(example = 1)]
+    version: i64,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     created_at: OffsetDateTime,
@@ -225,6 +228,7 @@ impl From<&User> for UserResponse {
             role: user.role().into(),
             type_utilisateur: user.type_utilisateur().into(),
             is_active: user.is_active(),
+            version: user.version(),
             created_at: user.created_at(),
             updated_at: user.updated_at(),
         }
@@ -340,7 +344,7 @@ async fn login(
             .with_header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1))))
         }
         Err(LoginError::Busy) => Err(busy()),
-        Err(LoginError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
+        Err(error @ LoginError::Unavailable(_)) => Err(Problem::internal(&error)),
     }
 }
 
@@ -369,7 +373,7 @@ async fn logout(state: web::Data<IdentityHttp>, req: HttpRequest) -> Result<Http
             Ok(()) => tracing::info!(user_id = %actor.user_id, "signed out: tokens revoked"),
             // Deleted in between: no token of theirs works any more anyway.
             Err(UserCommandError::NotFound) => {}
-            Err(other) => return Err(command_error(other)),
+            Err(other) => return Err(problem(other)),
         },
         // The client asked to revoke and we could not tell whether its
         // token is good: say so rather than pretend it is revoked.
@@ -394,11 +398,7 @@ async fn me(
     state: web::Data<IdentityHttp>,
     user: Authenticated,
 ) -> Result<web::Json<UserResponse>, Problem> {
-    let found = state
-        .get
-        .execute(user.0.user_id)
-        .await
-        .map_err(command_error)?;
+    let found = state.get.execute(user.0.user_id).await.map_err(problem)?;
     Ok(web::Json(UserResponse::from(&found)))
 }
 
@@ -440,7 +440,7 @@ async fn create_user(
             format!("a user with the email {email} already exists"),
         )),
         Err(CreateUserError::Busy) => Err(busy()),
-        Err(CreateUserError::Unavailable(reason)) => Err(Problem::internal_message(reason)),
+        Err(error @ CreateUserError::Unavailable(_)) => Err(Problem::internal(&error)),
     }
 }
 
@@ -465,11 +465,7 @@ async fn list_users(
         role: query.role.map(Role::from),
         is_active: query.is_active,
     };
-    let (users, total) = state
-        .list
-        .execute(&filter, page)
-        .await
-        .map_err(command_error)?;
+    let (users, total) = state.list.execute(&filter, page).await.map_err(problem)?;
     Ok(web::Json(UserListResponse {
         total,
         users: users.iter().map(UserResponse::from).collect(),
@@ -489,7 +485,7 @@ async fn get_user(
     _admin: Authorized<AdminOnly>,
     path: web::Path<UserPath>,
 ) -> Result<web::Json<UserResponse>, Problem> {
-    let user = state.get.execute(path.id).await.map_err(command_error)?;
+    let user = state.get.execute(path.id).await.map_err(problem)?;
     Ok(web::Json(UserResponse::from(&user)))
 }
 
@@ -500,7 +496,7 @@ async fn get_user(
     responses(
         (status = 200, body = UserResponse),
         (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "An admin locking themselves out (`self_lockout`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "An admin locking themselves out (`self_lockout`), or the user changed meanwhile (`concurrent_modification`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
@@ -523,7 +519,7 @@ async fn update_user(
         .update
         .execute(&context, path.id, input)
         .await
-        .map_err(command_error)?;
+        .map_err(problem)?;
     Ok(web::Json(UserResponse::from(&user)))
 }
 
@@ -534,7 +530,7 @@ async fn update_user(
     responses(
         (status = 200, body = UserResponse),
         (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`self_lockout` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn deactivate_user(
@@ -548,11 +544,13 @@ async fn deactivate_user(
         .deactivate
         .execute(&context, path.id)
         .await
-        .map_err(command_error)?;
+        .map_err(problem)?;
     Ok(web::Json(UserResponse::from(&user)))
 }
 
-fn command_error(error: UserCommandError) -> Problem {
+/// The answer to a failed user command (user creation and sign-in, whose
+/// errors differ, are answered in their handlers).
+fn problem(error: UserCommandError) -> Problem {
     match error {
         UserCommandError::NotFound => Problem::new(
             StatusCode::NOT_FOUND,
@@ -563,6 +561,9 @@ fn command_error(error: UserCommandError) -> Problem {
         UserCommandError::Rule(rule @ UserError::SelfLockout) => {
             Problem::conflict("self_lockout", rule.to_string())
         }
-        UserCommandError::Unavailable(reason) => Problem::internal_message(reason),
+        UserCommandError::Conflict => {
+            Problem::conflict("concurrent_modification", error.to_string())
+        }
+        UserCommandError::Unavailable(_) => Problem::internal(&error),
     }
 }

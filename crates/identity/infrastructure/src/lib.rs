@@ -18,7 +18,7 @@ mod token;
 pub use authenticator::IdentityAuthenticator;
 pub use context::{CONTEXT, IdentitySettings};
 pub use http::{IdentityApi, IdentityHttp, RATE_LIMIT_RULES};
-pub use password::{Argon2Hasher, BoundedHasher, HashingLimit};
+pub use password::{Argon2Error, Argon2Hasher, BoundedHasher, HashingLimit};
 pub use repository::DieselUserRepository;
 pub use throttle::{InMemorySignInThrottle, SignInLimit};
 pub use token::{JwtSecret, JwtSecretError, JwtTokenService};

@@ -24,24 +24,41 @@ pub struct Argon2Hasher {
     dummy: String,
 }
 
+/// Why argon2id could not hash.
+#[derive(Debug, thiserror::Error)]
+pub enum Argon2Error {
+    #[error("no randomness available for a salt")]
+    NoRandomness,
+    /// argon2's own error (it implements `std::error::Error` only with a
+    /// feature this workspace does not enable, hence no `#[source]`).
+    #[error("argon2id failed: {0}")]
+    Argon2(argon2::password_hash::Error),
+}
+
+impl From<Argon2Error> for HashError {
+    fn from(error: Argon2Error) -> Self {
+        HashError::Failed(error.to_string())
+    }
+}
+
 impl Argon2Hasher {
     /// Prepares the hasher (hashes one random value for the dummy check).
-    pub fn new() -> Result<Self, String> {
-        let salt = fresh_salt().map_err(|e| e.to_string())?;
+    pub fn new() -> Result<Self, Argon2Error> {
+        let salt = fresh_salt()?;
         let dummy = Argon2::default()
             .hash_password(salt.as_str().as_bytes(), &salt)
-            .map_err(|e| e.to_string())?
+            .map_err(Argon2Error::Argon2)?
             .to_string();
         Ok(Self { dummy })
     }
 }
 
 /// 16 random bytes from the operating system (ring's `SystemRandom`).
-fn fresh_salt() -> Result<SaltString, HashError> {
+fn fresh_salt() -> Result<SaltString, Argon2Error> {
     let mut bytes = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| HashError::Failed("no randomness available for a salt".to_owned()))?;
-    SaltString::encode_b64(&bytes).map_err(|e| HashError::Failed(e.to_string()))
+        .map_err(|_| Argon2Error::NoRandomness)?;
+    SaltString::encode_b64(&bytes).map_err(Argon2Error::Argon2)
 }
 
 #[async_trait]
@@ -53,7 +70,7 @@ impl PasswordHasher for Argon2Hasher {
             Argon2::default()
                 .hash_password(password.as_bytes(), &salt)
                 .map(|hash| PasswordHash::from_phc(hash.to_string()))
-                .map_err(|e| HashError::Failed(e.to_string()))
+                .map_err(|e| Argon2Error::Argon2(e).into())
         })
         .await
         .map_err(|e| HashError::Failed(e.to_string()))?

@@ -1,13 +1,13 @@
-//! Users in PostgreSQL; every write appends its events to the outbox in the
-//! same transaction.
+//! Users in PostgreSQL: every write stores the row and appends its events to
+//! the outbox in one transaction, refusing lost updates.
 
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserRepository};
 use hub_identity_domain::{Email, PasswordHash, PersonName, User};
-use hub_kernel::{EventEnvelope, Page};
-use hub_platform_postgres::{Database, DbError, outbox};
+use hub_kernel::{EventEnvelope, Page, StorageError};
+use hub_platform_postgres::{Database, WriteError, guarded, outbox, storage};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -27,6 +27,7 @@ struct UserRow {
     is_active: bool,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    version: i64,
     /// Written on insert, never by `update` from a (possibly stale) copy:
     /// only [`raise_token_version`] changes it.
     #[diesel(skip_update)]
@@ -46,6 +47,7 @@ impl From<&User> for UserRow {
             is_active: user.is_active(),
             created_at: user.created_at(),
             updated_at: user.updated_at(),
+            version: user.version(),
             token_version: user.token_version(),
         }
     }
@@ -55,8 +57,12 @@ impl TryFrom<UserRow> for User {
     type Error = RepositoryError;
 
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
-        let corrupt =
-            |what: &str| RepositoryError::Storage(format!("user {} has an invalid {what}", row.id));
+        let id = row.id;
+        let corrupt = |what: &str| {
+            RepositoryError::Storage(StorageError::corrupt(format!(
+                "user {id} has an invalid {what}"
+            )))
+        };
         Ok(User::restore(
             row.id,
             Email::parse(&row.email).map_err(|_| corrupt("email"))?,
@@ -68,6 +74,7 @@ impl TryFrom<UserRow> for User {
                 .parse()
                 .map_err(|_| corrupt("type_utilisateur"))?,
             row.is_active,
+            row.version,
             row.token_version,
             row.created_at,
             row.updated_at,
@@ -94,11 +101,13 @@ fn raise_token_version()
     users::token_version.eq(users::token_version + 1)
 }
 
-fn storage(error: DbError) -> RepositoryError {
-    if error.violated_unique_constraint() == Some("users_email_key") {
-        RepositoryError::DuplicateEmail
-    } else {
-        RepositoryError::Storage(error.to_string())
+/// The repository's answer to a failed write transaction.
+fn refused(error: WriteError) -> RepositoryError {
+    match error {
+        WriteError::Missing => RepositoryError::NotFound,
+        WriteError::Changed => RepositoryError::Conflict,
+        error if error.duplicate_of() == Some("users_email_key") => RepositoryError::DuplicateEmail,
+        error => RepositoryError::Storage(error.into()),
     }
 }
 
@@ -115,11 +124,11 @@ impl UserRepository for DieselUserRepository {
                         .execute(conn)
                         .await?;
                     outbox::append(conn, &events).await?;
-                    Ok::<_, DbError>(())
+                    Ok::<_, WriteError>(())
                 })
             })
             .await
-            .map_err(storage)
+            .map_err(refused)
     }
 
     async fn update(
@@ -130,11 +139,15 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<(), RepositoryError> {
         let row = UserRow::from(user);
         let events = events.to_vec();
-        let updated = self
-            .db
+        self.db
             .write(|conn| {
                 Box::pin(async move {
-                    let target = diesel::update(users::table.find(row.id));
+                    let previous = row.version - 1;
+                    let target = diesel::update(
+                        users::table
+                            .filter(users::id.eq(row.id))
+                            .filter(users::version.eq(previous)),
+                    );
                     let updated = match tokens {
                         Tokens::Keep => target.set(&row).execute(conn).await?,
                         Tokens::Revoke => {
@@ -144,18 +157,13 @@ impl UserRepository for DieselUserRepository {
                                 .await?
                         }
                     };
-                    if updated == 1 {
-                        outbox::append(conn, &events).await?;
-                    }
-                    Ok::<_, DbError>(updated)
+                    guarded(conn, "users", row.id, updated).await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(())
                 })
             })
             .await
-            .map_err(storage)?;
-        if updated == 0 {
-            return Err(RepositoryError::NotFound);
-        }
-        Ok(())
+            .map_err(refused)
     }
 
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), RepositoryError> {
@@ -165,7 +173,7 @@ impl UserRepository for DieselUserRepository {
             .set(raise_token_version())
             .execute(&mut conn)
             .await
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         if updated == 0 {
             return Err(RepositoryError::NotFound);
         }
@@ -180,7 +188,7 @@ impl UserRepository for DieselUserRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         row.map(User::try_from).transpose()
     }
 
@@ -192,7 +200,7 @@ impl UserRepository for DieselUserRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         row.map(User::try_from).transpose()
     }
 
@@ -216,7 +224,7 @@ impl UserRepository for DieselUserRepository {
             .count()
             .get_result(&mut conn)
             .await
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         let rows: Vec<UserRow> = filtered()
             .order((users::created_at.asc(), users::id.asc()))
             .offset(i64::try_from(page.skip).unwrap_or(i64::MAX))
@@ -224,7 +232,7 @@ impl UserRepository for DieselUserRepository {
             .select(UserRow::as_select())
             .load(&mut conn)
             .await
-            .map_err(|e| storage(e.into()))?;
+            .map_err(storage)?;
         let users = rows
             .into_iter()
             .map(User::try_from)

@@ -11,5 +11,6 @@ diesel::table! {
         created_at -> Timestamptz,
         token_version -> Int4,
         updated_at -> Timestamptz,
+        version -> Int8,
     }
 }

@@ -6,9 +6,11 @@ use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
 use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserRepository};
-use hub_identity_domain::{Email, NewUser, PasswordHash, PersonName, TypeUtilisateur, User};
+use hub_identity_domain::{
+    Email, NewUser, PasswordHash, PersonName, TypeUtilisateur, User, UserChanges,
+};
 use hub_identity_infrastructure::DieselUserRepository;
-use hub_kernel::{EventEnvelope, EventMetadata, Page, Role};
+use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata, Page, Role};
 use hub_platform_test_db::TestDatabase;
 use time::OffsetDateTime;
 
@@ -25,8 +27,11 @@ fn new_user(email: &str, role: Role) -> (User, EventEnvelope) {
         PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         now,
     );
-    let event = EventEnvelope::wrap(&created, &EventMetadata::default(), now).unwrap();
-    (user, event)
+    (user, envelope(&created, now))
+}
+
+fn envelope(event: &impl DomainEvent, at: OffsetDateTime) -> EventEnvelope {
+    EventEnvelope::wrap(event, &EventMetadata::default(), at).unwrap()
 }
 
 #[derive(QueryableByName)]
@@ -109,9 +114,8 @@ async fn update_writes_changes_and_reports_a_missing_user() {
 
     let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
     let deactivated = user.deactivate(uuid::Uuid::now_v7(), now).unwrap().unwrap();
-    let envelope = EventEnvelope::wrap(&deactivated, &EventMetadata::default(), now).unwrap();
     repository
-        .update(&user, Tokens::Keep, &[envelope])
+        .update(&user, Tokens::Keep, &[envelope(&deactivated, now)])
         .await
         .unwrap();
     let stored = repository.find_by_id(user.id()).await.unwrap().unwrap();
@@ -227,17 +231,15 @@ async fn an_update_from_a_stale_copy_never_lowers_the_token_version() {
     let (user, event) = new_user("lea@example.fr", Role::Conducteur);
     repository.insert(&user, &[event]).await.unwrap();
     let mut stale = repository.find_by_id(user.id()).await.unwrap().unwrap();
-    // Signed out meanwhile.
+    // Signed out meanwhile: that is no edit of the user, so the copy read
+    // before it is still current and its write no conflict.
     repository.revoke_tokens(user.id()).await.unwrap();
 
     let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
-    let deactivated = stale
-        .deactivate(uuid::Uuid::now_v7(), now)
-        .unwrap()
-        .unwrap();
-    let envelope = EventEnvelope::wrap(&deactivated, &EventMetadata::default(), now).unwrap();
+    let admin = uuid::Uuid::now_v7();
+    let deactivated = stale.deactivate(admin, now).unwrap().unwrap();
     repository
-        .update(&stale, Tokens::Keep, std::slice::from_ref(&envelope))
+        .update(&stale, Tokens::Keep, &[envelope(&deactivated, now)])
         .await
         .unwrap();
     assert_eq!(
@@ -245,18 +247,61 @@ async fn an_update_from_a_stale_copy_never_lowers_the_token_version() {
         1,
         "the stale copy's 0 was not written back"
     );
-    assert!(
-        !repository
-            .find_by_id(user.id())
-            .await
-            .unwrap()
-            .unwrap()
-            .is_active()
-    );
+    let mut stored = repository.find_by_id(user.id()).await.unwrap().unwrap();
+    assert!(!stored.is_active());
+    assert_eq!(stored.version(), 2);
 
+    // A write that revokes raises the version the database holds.
+    let reactivate = UserChanges {
+        is_active: Some(true),
+        ..UserChanges::default()
+    };
+    let reactivated = stored.update(reactivate, admin, now).unwrap().updated;
     repository
-        .update(&stale, Tokens::Revoke, &[])
+        .update(
+            &stored,
+            Tokens::Revoke,
+            &[envelope(&reactivated.unwrap(), now)],
+        )
         .await
         .unwrap();
     assert_eq!(token_version(&repository, &user).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_updates_from_the_same_loaded_version_the_second_is_a_conflict() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselUserRepository::new(test_db.database().clone());
+    let (user, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&user, &[event]).await.unwrap();
+
+    // Two requests load the same version…
+    let mut first = repository.find_by_id(user.id()).await.unwrap().unwrap();
+    let mut second = repository.find_by_id(user.id()).await.unwrap().unwrap();
+    let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
+    let admin = uuid::Uuid::now_v7();
+    let rename = UserChanges {
+        nom: Some(PersonName::parse("Martin").unwrap()),
+        ..UserChanges::default()
+    };
+    let renamed = first.update(rename, admin, now).unwrap().updated.unwrap();
+    let deactivated = second.deactivate(admin, now).unwrap().unwrap();
+
+    // …the first to write wins; the second, a deactivation, is refused
+    // whole: no row change, no token revoked, no event.
+    repository
+        .update(&first, Tokens::Keep, &[envelope(&renamed, now)])
+        .await
+        .unwrap();
+    let late = repository
+        .update(&second, Tokens::Revoke, &[envelope(&deactivated, now)])
+        .await;
+    assert!(matches!(late, Err(RepositoryError::Conflict)), "{late:?}");
+
+    let stored = repository.find_by_id(user.id()).await.unwrap().unwrap();
+    assert_eq!(stored, first);
+    assert_eq!(stored.version(), 2);
+    assert!(stored.is_active());
+    assert_eq!(stored.token_version(), 0);
+    assert_eq!(count(&test_db, "event_logs").await, 2);
 }
