@@ -87,7 +87,7 @@ async fn create_admin(email: String, nom: String, prenom: String) -> anyhow::Res
         .await
         .context("migrations failed")?;
     let database = Database::connect(&url, &PoolSettings::default())?;
-    let hasher = Argon2Hasher::new().map_err(anyhow::Error::msg)?;
+    let hasher = Argon2Hasher::new()?;
     let bootstrap = CreateAdmin::new(
         Arc::new(DieselUserRepository::new(database.clone())),
         Arc::new(hasher),

@@ -304,8 +304,7 @@ fn session_cookie(token: &str, max_age: time::Duration) -> Cookie<'static> {
     post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "Invalid email or password", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed body", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid email or password (`invalid_credentials`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address (`rate_limited`), or too many failed sign-ins on this account, whether it exists or not (`login_throttled`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 503, description = "Too many password checks in progress (`server_busy`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
     )
@@ -388,10 +387,9 @@ async fn logout(state: web::Data<IdentityHttp>, req: HttpRequest) -> Result<Http
 
 /// The signed-in user.
 #[utoipa::path(
-    get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = []), ("cookie" = [])),
+    get, path = "/api/v1/auth/me", tag = "auth",
     responses(
         (status = 200, body = UserResponse),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn me(
@@ -404,13 +402,10 @@ async fn me(
 
 /// Create a user (admin).
 #[utoipa::path(
-    post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest, security(("bearer" = []), ("cookie" = [])),
+    post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
     responses(
         (status = 201, body = UserResponse),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "Email already used (`email_taken`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 503, description = "Too many password operations in progress (`server_busy`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
@@ -446,12 +441,9 @@ async fn create_user(
 
 /// List users (admin), filtered by role and active flag.
 #[utoipa::path(
-    get, path = "/api/v1/users", tag = "users", params(UserListQuery), security(("bearer" = []), ("cookie" = [])),
+    get, path = "/api/v1/users", tag = "users", params(UserListQuery),
     responses(
         (status = 200, body = UserListResponse),
-        (status = 400, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn list_users(
@@ -474,10 +466,10 @@ async fn list_users(
 
 /// One user (admin).
 #[utoipa::path(
-    get, path = "/api/v1/users/{id}", tag = "users", params(UserPath), security(("bearer" = []), ("cookie" = [])),
+    get, path = "/api/v1/users/{id}", tag = "users", params(UserPath),
     responses(
         (status = 200, body = UserResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`user_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn get_user(
@@ -492,12 +484,10 @@ async fn get_user(
 /// Change names, role or active flag (admin).
 #[utoipa::path(
     patch, path = "/api/v1/users/{id}", tag = "users", params(UserPath), request_body = UpdateUserRequest,
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = UserResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`user_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "An admin locking themselves out (`self_lockout`), or the user changed meanwhile (`concurrent_modification`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn update_user(
@@ -526,10 +516,10 @@ async fn update_user(
 /// Deactivate a user (admin): their tokens are revoked at once (and stay
 /// revoked if the user is reactivated).
 #[utoipa::path(
-    post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(UserPath), security(("bearer" = []), ("cookie" = [])),
+    post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(UserPath),
     responses(
         (status = 200, body = UserResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`user_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`self_lockout` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]

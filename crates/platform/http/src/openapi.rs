@@ -205,9 +205,10 @@ fn shared_answers(operation: &utoipa::openapi::path::Operation) -> Vec<&'static 
             .iter()
             .any(|p| matches!(p, utoipa::openapi::RefOr::T(p) if p.parameter_in == place))
     };
-    // `security(())` on an operation: a single empty requirement, public.
+    // `security(())` on an operation (an empty requirement, alone or among
+    // others): the token is optional there, so no authentication answer.
     let public = operation.security.as_ref().is_some_and(|requirements| {
-        requirements.iter().all(|r| {
+        requirements.iter().any(|r| {
             serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
         })
     });
