@@ -1,0 +1,179 @@
+//! Chantiers, from `chantier.*`: every event carries the site's snapshot
+//! (code, nom, statut, responsables); `chantier.deleted` marks it deleted.
+
+use async_trait::async_trait;
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, Bool, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hub_kernel::TopicPattern;
+use hub_platform_postgres::{DurableError, Projection, RelayedEvent};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// A chantier as another context knows it.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ChantierView {
+    #[diesel(sql_type = SqlUuid)]
+    pub chantier_id: Uuid,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub code: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub nom: Option<String>,
+    /// `ouvert`, `en_cours`, `receptionne` or `ferme`, as the events spell it.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub statut: Option<String>,
+    #[diesel(sql_type = Array<SqlUuid>)]
+    pub conducteur_ids: Vec<Uuid>,
+    #[diesel(sql_type = Array<SqlUuid>)]
+    pub chef_chantier_ids: Vec<Uuid>,
+    #[diesel(sql_type = Bool)]
+    pub deleted: bool,
+}
+
+impl ChantierView {
+    /// Not deleted and `ouvert` or `en_cours`: staff may be planned, hours
+    /// booked, equipment reserved there.
+    pub fn is_active(&self) -> bool {
+        !self.deleted && matches!(self.statut.as_deref(), Some("ouvert" | "en_cours"))
+    }
+
+    /// Whether `user_id` is one of its conducteurs.
+    pub fn has_conducteur(&self, user_id: Uuid) -> bool {
+        self.conducteur_ids.contains(&user_id)
+    }
+
+    /// Whether `user_id` is one of its conducteurs or chefs de chantier.
+    pub fn has_responsable(&self, user_id: Uuid) -> bool {
+        self.has_conducteur(user_id) || self.chef_chantier_ids.contains(&user_id)
+    }
+}
+
+/// The chantiers read model of one context: its table, the projection that
+/// feeds it, and the queries that read it.
+#[derive(Debug, Clone)]
+pub struct ChantiersDirectory {
+    name: &'static str,
+    table: &'static str,
+    pattern: TopicPattern,
+}
+
+impl ChantiersDirectory {
+    /// The read model in `table` (a compile-time constant, never input),
+    /// applied as the projection `name` (e.g. `planning.chantiers`).
+    pub fn new(name: &'static str, table: &'static str) -> Self {
+        Self {
+            name,
+            table,
+            pattern: TopicPattern::parse("chantier.*").unwrap_or_else(|_| TopicPattern::all()),
+        }
+    }
+
+    /// One chantier (deleted ones included: check [`ChantierView::deleted`]).
+    pub async fn find(
+        &self,
+        conn: &mut AsyncPgConnection,
+        chantier_id: Uuid,
+    ) -> Result<Option<ChantierView>, diesel::result::Error> {
+        let mut found = self.of(conn, &[chantier_id]).await?;
+        Ok(found.pop())
+    }
+
+    /// The known chantiers among `ids`.
+    pub async fn of(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ids: &[Uuid],
+    ) -> Result<Vec<ChantierView>, diesel::result::Error> {
+        diesel::sql_query(format!(
+            "SELECT chantier_id, code, nom, statut, conducteur_ids, chef_chantier_ids, deleted \
+             FROM {} WHERE chantier_id = ANY($1)",
+            self.table
+        ))
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load(conn)
+        .await
+    }
+
+    /// The ids of the (not deleted) chantiers `user_id` is a conducteur or
+    /// chef de chantier of.
+    pub async fn run_by(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user_id: Uuid,
+    ) -> Result<Vec<Uuid>, diesel::result::Error> {
+        #[derive(QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = SqlUuid)]
+            chantier_id: Uuid,
+        }
+        let rows: Vec<Id> = diesel::sql_query(format!(
+            "SELECT chantier_id FROM {} WHERE NOT deleted \
+             AND (conducteur_ids @> ARRAY[$1] OR chef_chantier_ids @> ARRAY[$1])",
+            self.table
+        ))
+        .bind::<SqlUuid, _>(user_id)
+        .load(conn)
+        .await?;
+        Ok(rows.into_iter().map(|row| row.chantier_id).collect())
+    }
+}
+
+/// `data.<field>` as ids; `None` when absent or malformed.
+fn ids(data: &Value, field: &str) -> Option<Vec<Uuid>> {
+    data.get(field)?
+        .as_array()?
+        .iter()
+        .map(|id| id.as_str().and_then(|id| Uuid::parse_str(id).ok()))
+        .collect()
+}
+
+#[async_trait]
+impl Projection for ChantiersDirectory {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn pattern(&self) -> &TopicPattern {
+        &self.pattern
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &RelayedEvent,
+    ) -> Result<(), DurableError> {
+        let data = &event.data;
+        let Some(chantier_id) = event
+            .data_str("chantier_id")
+            .and_then(|id| Uuid::parse_str(id).ok())
+        else {
+            tracing::error!(event_id = %event.event_id, event_type = %event.event_type, "chantier event without a valid chantier_id; ignored");
+            return Ok(());
+        };
+        let deleted = event.event_type.as_str() == "chantier.deleted";
+        let text = |field: &str| data.get(field).and_then(Value::as_str).map(str::to_owned);
+        // Fail closed: unreadable responsables grant nobody anything.
+        let conducteurs = ids(data, "conducteur_ids").unwrap_or_default();
+        let chefs = ids(data, "chef_chantier_ids").unwrap_or_default();
+        // A deleted chantier stays deleted, whatever comes after.
+        diesel::sql_query(format!(
+            "INSERT INTO {0} (chantier_id, code, nom, statut, conducteur_ids, chef_chantier_ids, deleted) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (chantier_id) DO UPDATE SET code = COALESCE(EXCLUDED.code, {0}.code), \
+             nom = COALESCE(EXCLUDED.nom, {0}.nom), statut = COALESCE(EXCLUDED.statut, {0}.statut), \
+             conducteur_ids = EXCLUDED.conducteur_ids, chef_chantier_ids = EXCLUDED.chef_chantier_ids, \
+             deleted = EXCLUDED.deleted WHERE NOT {0}.deleted",
+            self.table
+        ))
+        .bind::<SqlUuid, _>(chantier_id)
+        .bind::<Nullable<Text>, _>(text("code"))
+        .bind::<Nullable<Text>, _>(text("nom"))
+        .bind::<Nullable<Text>, _>(text("statut"))
+        .bind::<Array<SqlUuid>, _>(if deleted { Vec::new() } else { conducteurs })
+        .bind::<Array<SqlUuid>, _>(if deleted { Vec::new() } else { chefs })
+        .bind::<Bool, _>(deleted)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
