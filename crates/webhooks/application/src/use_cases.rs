@@ -51,8 +51,10 @@ pub enum WebhookError {
     Inactive,
     #[error("this delivery is being sent right now; try again in a moment")]
     DeliveryInProgress,
-    #[error("webhooks are unavailable: {0}")]
-    Unavailable(String),
+    /// Storage or the secret vault failed, an event could not be built, or
+    /// no actor was given: a 500, logged with its cause.
+    #[error("webhooks are unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<RepositoryError> for WebhookError {
@@ -61,20 +63,20 @@ impl From<RepositoryError> for WebhookError {
             RepositoryError::NotFound => Self::NotFound,
             RepositoryError::QuotaExceeded { limit } => Self::QuotaExceeded { limit },
             RepositoryError::Conflict => Self::Conflict,
-            RepositoryError::Storage(reason) => Self::Unavailable(reason),
+            RepositoryError::Storage(error) => Self::Unavailable(error.into()),
         }
     }
 }
 
 impl From<EnvelopeError> for WebhookError {
     fn from(error: EnvelopeError) -> Self {
-        Self::Unavailable(error.to_string())
+        Self::Unavailable(error.into())
     }
 }
 
 impl From<VaultError> for WebhookError {
     fn from(error: VaultError) -> Self {
-        Self::Unavailable(format!("secret vault: {error}"))
+        Self::Unavailable(error.into())
     }
 }
 

@@ -317,6 +317,6 @@ fn webhook_error(error: WebhookError) -> Problem {
             "delivery_in_progress",
             "this delivery is being sent right now; try again in a moment",
         ),
-        WebhookError::Unavailable(reason) => Problem::internal_message(reason),
+        WebhookError::Unavailable(_) => Problem::internal(&error),
     }
 }

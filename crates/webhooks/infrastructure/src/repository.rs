@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use hub_kernel::{EventEnvelope, Page, Role};
-use hub_platform_postgres::{Database, DbError, outbox};
+use hub_kernel::{EventEnvelope, Page, Role, StorageError};
+use hub_platform_postgres::{Database, DbError, outbox, storage};
 use hub_webhooks_application::{
     Access, OwnerStatus, RepositoryError, WebhookRepository, access_rule, chantier_of,
 };
@@ -139,8 +139,11 @@ impl TryFrom<WebhookRow> for Webhook {
 
     fn try_from(row: WebhookRow) -> Result<Self, Self::Error> {
         let id = row.id;
-        let corrupt =
-            |what: &str| RepositoryError::Storage(format!("webhook {id} has an invalid {what}"));
+        let corrupt = |what: &str| {
+            RepositoryError::Storage(StorageError::corrupt(format!(
+                "webhook {id} has an invalid {what}"
+            )))
+        };
         let previous_secret = match (
             row.previous_secret_ciphertext,
             row.previous_secret_nonce,
@@ -204,14 +207,6 @@ impl DieselWebhookRepository {
     pub fn new(db: Database) -> Self {
         Self { db }
     }
-}
-
-fn storage(error: DbError) -> RepositoryError {
-    RepositoryError::Storage(error.to_string())
-}
-
-fn query_failed(error: diesel::result::Error) -> RepositoryError {
-    storage(error.into())
 }
 
 /// Outcome of a guarded write, decided inside its transaction.
@@ -358,7 +353,7 @@ impl WebhookRepository for DieselWebhookRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(query_failed)?;
+            .map_err(storage)?;
         row.map(Webhook::try_from).transpose()
     }
 
@@ -373,7 +368,7 @@ impl WebhookRepository for DieselWebhookRepository {
             .count()
             .get_result(&mut conn)
             .await
-            .map_err(query_failed)?;
+            .map_err(storage)?;
         let rows: Vec<WebhookRow> = webhooks::table
             .filter(webhooks::owner_id.eq(owner_id))
             .order((webhooks::created_at.asc(), webhooks::id.asc()))
@@ -382,7 +377,7 @@ impl WebhookRepository for DieselWebhookRepository {
             .select(WebhookRow::as_select())
             .load(&mut conn)
             .await
-            .map_err(query_failed)?;
+            .map_err(storage)?;
         let webhooks = rows
             .into_iter()
             .map(Webhook::try_from)
@@ -412,7 +407,7 @@ impl WebhookRepository for DieselWebhookRepository {
         .bind::<diesel::sql_types::Uuid, _>(id)
         .execute(&mut conn)
         .await
-        .map_err(query_failed)?;
+        .map_err(storage)?;
         if updated == 0 {
             return Err(RepositoryError::NotFound);
         }
@@ -440,7 +435,7 @@ impl WebhookRepository for DieselWebhookRepository {
         .get_result(&mut conn)
         .await
         .optional()
-        .map_err(query_failed)?;
+        .map_err(storage)?;
         let row = row.ok_or(RepositoryError::NotFound)?;
         Ok(u32::try_from(row.consecutive_failures).unwrap_or_default())
     }
@@ -461,7 +456,7 @@ async fn active_matching_on(
         .select(WebhookRow::as_select())
         .load(conn)
         .await
-        .map_err(query_failed)?;
+        .map_err(storage)?;
     let mut matching = Vec::new();
     for row in rows {
         let webhook = Webhook::try_from(row)?;
@@ -522,7 +517,7 @@ pub async fn recipients_on(
     .bind::<Nullable<diesel::sql_types::Uuid>, _>(chantier)
     .load(conn)
     .await
-    .map_err(query_failed)?;
+    .map_err(storage)?;
     let mut recipients = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         let webhook = Webhook::try_from(candidate.webhook)?;
