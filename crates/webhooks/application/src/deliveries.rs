@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::ports::{AttemptFilter, DeliveryRepository, Redelivery, WebhookRepository};
-use crate::use_cases::{WebhookError, load_owned, owner, wrap};
+use crate::use_cases::{WebhookError, load_owned, owner};
 
 /// The `message` of every `webhook.test` event.
 pub const TEST_MESSAGE: &str =
@@ -112,13 +112,12 @@ impl SendTestEvent {
     ) -> Result<TestEnqueued, WebhookError> {
         let actor = owner(context)?;
         let webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
-        let event = wrap(
+        let event = context.wrap(
             &WebhookTest {
                 webhook_id: webhook.id(),
                 message: TEST_MESSAGE.to_owned(),
             },
-            context,
-            self.clock.as_ref(),
+            &*self.clock,
         )?;
         let payload = delivery_payload(&event).map_err(|e| WebhookError::Unavailable(e.into()))?;
         let delivery = NewDelivery {

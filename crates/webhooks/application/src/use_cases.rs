@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use hub_kernel::{
-    Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, EventTypeInfo, Page,
+    Actor, Clock, CommandContext, EnvelopeError, EventEnvelope, EventTypeInfo, Page,
     ValidationErrors,
 };
 use hub_webhooks_domain::{
@@ -84,14 +84,6 @@ impl From<VaultError> for WebhookError {
 /// equals what a later read gives back).
 pub(crate) fn now(clock: &dyn Clock) -> time::OffsetDateTime {
     hub_kernel::to_storage_precision(clock.now())
-}
-
-pub(crate) fn wrap<E: DomainEvent>(
-    event: &E,
-    context: &CommandContext,
-    clock: &dyn Clock,
-) -> Result<EventEnvelope, EnvelopeError> {
-    EventEnvelope::wrap(event, &context.metadata(), clock.now())
 }
 
 /// The acting user, who owns what they create and may touch only their own.
@@ -227,7 +219,7 @@ impl CreateWebhook {
             sealed,
             now(self.clock.as_ref()),
         );
-        let events = [wrap(&created, context, self.clock.as_ref())?];
+        let events = [context.wrap(&created, &*self.clock)?];
         self.webhooks
             .insert(&webhook, actor.role, &events, MAX_WEBHOOKS_PER_OWNER)
             .await?;
@@ -352,7 +344,7 @@ impl UpdateWebhook {
             let Some(updated) = webhook.update(changes, now(self.clock.as_ref())) else {
                 return Ok(webhook);
             };
-            let events = [wrap(&updated, context, self.clock.as_ref())?];
+            let events = [context.wrap(&updated, &*self.clock)?];
             match self.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(webhook),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
@@ -377,7 +369,7 @@ impl DeleteWebhook {
     pub async fn execute(&self, context: &CommandContext, id: Uuid) -> Result<(), WebhookError> {
         let actor = owner(context)?;
         let webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
-        let events = [wrap(&webhook.deleted(), context, self.clock.as_ref())?];
+        let events = [context.wrap(&webhook.deleted(), &*self.clock)?];
         Ok(self.webhooks.delete(&webhook, &events).await?)
     }
 }
@@ -433,7 +425,7 @@ impl RotateSecret {
             let secret = self.vault.generate()?;
             let sealed = self.vault.seal(webhook.id(), &secret)?;
             let rotated = webhook.rotate_secret(sealed, grace, now(self.clock.as_ref()));
-            let events = [wrap(&rotated, context, self.clock.as_ref())?];
+            let events = [context.wrap(&rotated, &*self.clock)?];
             match self.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(RotatedSecret { webhook, secret }),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
@@ -578,7 +570,7 @@ impl DisableWebhook {
             let Some(disabled) = webhook.disable(&reason, now(self.clock.as_ref())) else {
                 return Ok(false);
             };
-            let events = [wrap(&disabled, context, self.clock.as_ref())?];
+            let events = [context.wrap(&disabled, &*self.clock)?];
             match self.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(true),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
