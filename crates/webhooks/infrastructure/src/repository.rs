@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Page, Role, StorageError};
-use hub_platform_postgres::{Database, DbError, outbox, storage};
+use hub_platform_postgres::{Database, WriteError, guarded, outbox, storage};
 use hub_webhooks_application::{
     Access, OwnerStatus, RepositoryError, WebhookRepository, access_rule, chantier_of,
 };
@@ -209,10 +209,13 @@ impl DieselWebhookRepository {
     }
 }
 
-/// Outcome of a guarded write, decided inside its transaction.
-enum Written {
-    Done,
-    Refused(RepositoryError),
+/// The repository's answer to a failed write transaction.
+fn refused(error: WriteError) -> RepositoryError {
+    match error {
+        WriteError::Missing => RepositoryError::NotFound,
+        WriteError::Changed => RepositoryError::Conflict,
+        error => RepositoryError::Storage(error.into()),
+    }
 }
 
 #[async_trait]
@@ -226,7 +229,7 @@ impl WebhookRepository for DieselWebhookRepository {
     ) -> Result<(), RepositoryError> {
         let row = WebhookRow::from(webhook);
         let events = events.to_vec();
-        let written = self
+        let inserted = self
             .db
             .write(|conn| {
                 Box::pin(async move {
@@ -243,9 +246,8 @@ impl WebhookRepository for DieselWebhookRepository {
                         .get_result(conn)
                         .await?;
                     if count >= i64::from(quota) {
-                        return Ok::<_, DbError>(Written::Refused(
-                            RepositoryError::QuotaExceeded { limit: quota },
-                        ));
+                        // Nothing written: the transaction commits empty.
+                        return Ok::<_, WriteError>(false);
                     }
                     diesel::insert_into(webhooks::table)
                         .values(&row)
@@ -253,15 +255,15 @@ impl WebhookRepository for DieselWebhookRepository {
                         .await?;
                     scope::seed_owner(conn, row.owner_id, owner_role).await?;
                     outbox::append(conn, &events).await?;
-                    Ok(Written::Done)
+                    Ok(true)
                 })
             })
             .await
-            .map_err(storage)?;
-        match written {
-            Written::Done => Ok(()),
-            Written::Refused(error) => Err(error),
+            .map_err(refused)?;
+        if !inserted {
+            return Err(RepositoryError::QuotaExceeded { limit: quota });
         }
+        Ok(())
     }
 
     async fn update(
@@ -273,8 +275,7 @@ impl WebhookRepository for DieselWebhookRepository {
         let expected = webhook.version();
         let changes = WebhookChangeset::from(WebhookRow::from(webhook));
         let events = events.to_vec();
-        let written = self
-            .db
+        self.db
             .write(|conn| {
                 Box::pin(async move {
                     let updated = diesel::update(
@@ -285,28 +286,13 @@ impl WebhookRepository for DieselWebhookRepository {
                     .set((&changes, webhooks::version.eq(expected + 1)))
                     .execute(conn)
                     .await?;
-                    if updated == 1 {
-                        outbox::append(conn, &events).await?;
-                        return Ok::<_, DbError>(Written::Done);
-                    }
-                    let exists: i64 = webhooks::table
-                        .filter(webhooks::id.eq(id))
-                        .count()
-                        .get_result(conn)
-                        .await?;
-                    Ok(Written::Refused(if exists == 0 {
-                        RepositoryError::NotFound
-                    } else {
-                        RepositoryError::Conflict
-                    }))
+                    guarded(conn, "webhooks", id, updated).await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(())
                 })
             })
             .await
-            .map_err(storage)?;
-        match written {
-            Written::Done => Ok(()),
-            Written::Refused(error) => Err(error),
-        }
+            .map_err(refused)
     }
 
     async fn delete(
@@ -316,33 +302,29 @@ impl WebhookRepository for DieselWebhookRepository {
     ) -> Result<(), RepositoryError> {
         let id = webhook.id();
         let events = events.to_vec();
-        let deleted = self
-            .db
+        self.db
             .write(|conn| {
                 Box::pin(async move {
+                    // Not guarded by the version: a deletion wins over any
+                    // change made since the webhook was read.
                     let deleted = diesel::delete(webhooks::table.find(id))
                         .execute(conn)
                         .await?;
-                    if deleted == 1 {
-                        // Its delivery jobs go by cascade; its delivery log
-                        // (no foreign key, see the migration) goes here.
-                        diesel::delete(
-                            webhook_delivery_attempts::table
-                                .filter(webhook_delivery_attempts::webhook_id.eq(id)),
-                        )
-                        .execute(conn)
-                        .await?;
-                        outbox::append(conn, &events).await?;
-                    }
-                    Ok::<_, DbError>(deleted)
+                    guarded(conn, "webhooks", id, deleted).await?;
+                    // Its delivery jobs go by cascade; its delivery log (no
+                    // foreign key, see the migration) goes here.
+                    diesel::delete(
+                        webhook_delivery_attempts::table
+                            .filter(webhook_delivery_attempts::webhook_id.eq(id)),
+                    )
+                    .execute(conn)
+                    .await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(())
                 })
             })
             .await
-            .map_err(storage)?;
-        if deleted == 0 {
-            return Err(RepositoryError::NotFound);
-        }
-        Ok(())
+            .map_err(refused)
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<Webhook>, RepositoryError> {
