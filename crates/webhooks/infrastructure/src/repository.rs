@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Page, Role, StorageError};
-use hub_platform_postgres::{Database, WriteError, guarded, outbox, storage};
+use hub_platform_postgres::{Database, WriteError, guarded, outbox, statement::statement, storage};
 use hub_webhooks_application::{
     Access, OwnerStatus, RepositoryError, WebhookRepository, access_rule, chantier_of,
 };
@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use crate::schema::{webhook_delivery_attempts, webhooks};
 use crate::scope;
-use crate::statement::statement;
 
 /// First key of the advisory lock that serialises the creations of one
 /// owner (the second key is a hash of the owner id): "WH" + "QU".

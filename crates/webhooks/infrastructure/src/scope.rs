@@ -17,13 +17,14 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Role, TopicPattern};
-use hub_platform_postgres::{Database, DurableError, Projection, RelayedEvent, storage};
+use hub_platform_postgres::{
+    Database, DurableError, Projection, RelayedEvent, statement::statement, storage,
+};
 use hub_webhooks_application::{OwnerStatus, RepositoryError, ScopeReadModel, chantier_of};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::schema::{webhook_owners, webhook_scope_chantiers};
-use crate::statement::statement;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
