@@ -281,7 +281,7 @@ pub struct WebhookPath {
 }
 
 /// The one mapping of the use cases' errors to problems, for every route family.
-fn webhook_error(error: WebhookError) -> Problem {
+fn problem(error: WebhookError) -> Problem {
     match error {
         WebhookError::NotFound => Problem::new(
             StatusCode::NOT_FOUND,
