@@ -4,7 +4,8 @@
 //! [`OutboxRelay`] that publishes committed events on the bus, the
 //! [`DurableSubscriber`] hook for subscribers that write to the database,
 //! and [`Projection`]s: read models a context keeps from others' events —
-//! plus what every repository's writes share ([`WriteError`], [`guarded`]).
+//! plus what every repository's writes share ([`WriteError`], [`guarded`])
+//! and raw SQL kept prepared per connection ([`statement`]).
 
 mod database;
 mod error;
@@ -15,6 +16,7 @@ mod projection;
 mod relay;
 pub mod retention;
 pub mod schema;
+pub mod statement;
 mod write;
 
 pub use database::{Database, PoolSettings};

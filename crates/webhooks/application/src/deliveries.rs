@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::ports::{AttemptFilter, DeliveryRepository, Redelivery, WebhookRepository};
-use crate::use_cases::{WebhookError, load_owned, owner, wrap};
+use crate::use_cases::{WebhookError, load_owned, owner};
 
 /// The `message` of every `webhook.test` event.
 pub const TEST_MESSAGE: &str =
@@ -112,16 +112,14 @@ impl SendTestEvent {
     ) -> Result<TestEnqueued, WebhookError> {
         let actor = owner(context)?;
         let webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
-        let event = wrap(
+        let event = context.wrap(
             &WebhookTest {
                 webhook_id: webhook.id(),
                 message: TEST_MESSAGE.to_owned(),
             },
-            context,
-            self.clock.as_ref(),
+            &*self.clock,
         )?;
-        let payload =
-            delivery_payload(&event).map_err(|e| WebhookError::Unavailable(e.to_string()))?;
+        let payload = delivery_payload(&event).map_err(|e| WebhookError::Unavailable(e.into()))?;
         let delivery = NewDelivery {
             id: Uuid::now_v7(),
             webhook_id: webhook.id(),
@@ -230,7 +228,7 @@ impl RecoverDeliveries {
 mod tests {
     use super::*;
     use crate::ports::{MockDeliveryRepository, MockWebhookRepository, RepositoryError};
-    use hub_kernel::{Actor, FixedClock, Role};
+    use hub_kernel::{Actor, FixedClock, Role, StorageError};
     use hub_webhooks_domain::{
         EndpointUrl, EventPatterns, MaxRetries, SealedSecret, StoredWebhook,
     };
@@ -490,15 +488,28 @@ mod tests {
         deliveries
             .expect_redeliver_unsent()
             .with(eq(id), always(), always(), always())
-            .returning(|_, _, _, _| Err(RepositoryError::Storage("down".into())));
+            .returning(|_, _, _, _| {
+                Err(RepositoryError::Storage(StorageError::new(
+                    std::io::Error::other("down"),
+                )))
+            });
         let recover = RecoverDeliveries::new(
             finding(hook),
             Arc::new(deliveries),
             RetrySchedule::default(),
         );
-        assert!(matches!(
-            recover.execute(&context(owner_id), id, NOW, None).await,
-            Err(WebhookError::Unavailable(reason)) if reason.contains("down")
-        ));
+        let error = recover
+            .execute(&context(owner_id), id, NOW, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, WebhookError::Unavailable(_)), "{error}");
+        // The storage failure and its own cause stay below, for the log.
+        let storage = std::error::Error::source(&error)
+            .and_then(|e| e.downcast_ref::<StorageError>())
+            .expect("the storage failure is the source");
+        assert_eq!(
+            std::error::Error::source(storage).map(ToString::to_string),
+            Some("down".to_owned())
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! What the webhooks use cases need from the outside world.
 
 use async_trait::async_trait;
-use hub_kernel::{EventEnvelope, EventTypeInfo, Page, Role};
+use hub_kernel::{EventEnvelope, EventTypeInfo, Page, Role, StorageError};
 use hub_webhooks_domain::{DeliveryAttempt, NewDelivery, PlainSecret, SealedSecret, Webhook};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// A storage failure.
+/// Why a repository or read model refused or failed a call.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
     #[error("the owner already has the maximum of {limit} webhooks")]
@@ -16,8 +16,8 @@ pub enum RepositoryError {
     /// Someone else wrote the webhook since it was read (optimistic concurrency).
     #[error("the webhook changed meanwhile")]
     Conflict,
-    #[error("storage failure: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// Webhooks and their events, stored together: each write stores the

@@ -91,7 +91,7 @@ impl AccessScope {
 mod tests {
     use super::*;
     use crate::ports::MockScopeReadModel;
-    use hub_kernel::{EventMetadata, EventType};
+    use hub_kernel::{EventMetadata, EventType, StorageError};
     use mockall::predicate::eq;
     use time::OffsetDateTime;
 
@@ -260,9 +260,11 @@ mod tests {
     #[tokio::test]
     async fn read_model_failures_are_reported_not_guessed() {
         let mut read_model = MockScopeReadModel::new();
-        read_model
-            .expect_owner()
-            .returning(|_| Err(RepositoryError::Storage("down".into())));
+        read_model.expect_owner().returning(|_| {
+            Err(RepositoryError::Storage(StorageError::new(
+                std::io::Error::other("down"),
+            )))
+        });
         let scope = AccessScope::new(Arc::new(read_model));
         let e = event("user.created", serde_json::json!({}));
         assert!(scope.may_receive(Uuid::now_v7(), &e).await.is_err());

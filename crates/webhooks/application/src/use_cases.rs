@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use hub_kernel::{
-    Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, EventTypeInfo, Page,
+    Actor, Clock, CommandContext, EnvelopeError, EventEnvelope, EventTypeInfo, Page,
     ValidationErrors,
 };
 use hub_webhooks_domain::{
@@ -51,8 +51,10 @@ pub enum WebhookError {
     Inactive,
     #[error("this delivery is being sent right now; try again in a moment")]
     DeliveryInProgress,
-    #[error("webhooks are unavailable: {0}")]
-    Unavailable(String),
+    /// Storage or the secret vault failed, an event could not be built, or
+    /// no actor was given: a 500, logged with its cause.
+    #[error("webhooks are unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<RepositoryError> for WebhookError {
@@ -61,20 +63,20 @@ impl From<RepositoryError> for WebhookError {
             RepositoryError::NotFound => Self::NotFound,
             RepositoryError::QuotaExceeded { limit } => Self::QuotaExceeded { limit },
             RepositoryError::Conflict => Self::Conflict,
-            RepositoryError::Storage(reason) => Self::Unavailable(reason),
+            RepositoryError::Storage(error) => Self::Unavailable(error.into()),
         }
     }
 }
 
 impl From<EnvelopeError> for WebhookError {
     fn from(error: EnvelopeError) -> Self {
-        Self::Unavailable(error.to_string())
+        Self::Unavailable(error.into())
     }
 }
 
 impl From<VaultError> for WebhookError {
     fn from(error: VaultError) -> Self {
-        Self::Unavailable(format!("secret vault: {error}"))
+        Self::Unavailable(error.into())
     }
 }
 
@@ -82,14 +84,6 @@ impl From<VaultError> for WebhookError {
 /// equals what a later read gives back).
 pub(crate) fn now(clock: &dyn Clock) -> time::OffsetDateTime {
     hub_kernel::to_storage_precision(clock.now())
-}
-
-pub(crate) fn wrap<E: DomainEvent>(
-    event: &E,
-    context: &CommandContext,
-    clock: &dyn Clock,
-) -> Result<EventEnvelope, EnvelopeError> {
-    EventEnvelope::wrap(event, &context.metadata(), clock.now())
 }
 
 /// The acting user, who owns what they create and may touch only their own.
@@ -225,7 +219,7 @@ impl CreateWebhook {
             sealed,
             now(self.clock.as_ref()),
         );
-        let events = [wrap(&created, context, self.clock.as_ref())?];
+        let events = [context.wrap(&created, &*self.clock)?];
         self.webhooks
             .insert(&webhook, actor.role, &events, MAX_WEBHOOKS_PER_OWNER)
             .await?;
@@ -350,7 +344,7 @@ impl UpdateWebhook {
             let Some(updated) = webhook.update(changes, now(self.clock.as_ref())) else {
                 return Ok(webhook);
             };
-            let events = [wrap(&updated, context, self.clock.as_ref())?];
+            let events = [context.wrap(&updated, &*self.clock)?];
             match self.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(webhook),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
@@ -375,7 +369,7 @@ impl DeleteWebhook {
     pub async fn execute(&self, context: &CommandContext, id: Uuid) -> Result<(), WebhookError> {
         let actor = owner(context)?;
         let webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
-        let events = [wrap(&webhook.deleted(), context, self.clock.as_ref())?];
+        let events = [context.wrap(&webhook.deleted(), &*self.clock)?];
         Ok(self.webhooks.delete(&webhook, &events).await?)
     }
 }
@@ -431,7 +425,7 @@ impl RotateSecret {
             let secret = self.vault.generate()?;
             let sealed = self.vault.seal(webhook.id(), &secret)?;
             let rotated = webhook.rotate_secret(sealed, grace, now(self.clock.as_ref()));
-            let events = [wrap(&rotated, context, self.clock.as_ref())?];
+            let events = [context.wrap(&rotated, &*self.clock)?];
             match self.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(RotatedSecret { webhook, secret }),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
@@ -576,7 +570,7 @@ impl DisableWebhook {
             let Some(disabled) = webhook.disable(&reason, now(self.clock.as_ref())) else {
                 return Ok(false);
             };
-            let events = [wrap(&disabled, context, self.clock.as_ref())?];
+            let events = [context.wrap(&disabled, &*self.clock)?];
             match self.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(true),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}

@@ -281,7 +281,7 @@ pub struct WebhookPath {
 }
 
 /// The one mapping of the use cases' errors to problems, for every route family.
-fn webhook_error(error: WebhookError) -> Problem {
+fn problem(error: WebhookError) -> Problem {
     match error {
         WebhookError::NotFound => Problem::new(
             StatusCode::NOT_FOUND,
@@ -317,6 +317,6 @@ fn webhook_error(error: WebhookError) -> Problem {
             "delivery_in_progress",
             "this delivery is being sent right now; try again in a moment",
         ),
-        WebhookError::Unavailable(reason) => Problem::internal_message(reason),
+        WebhookError::Unavailable(_) => Problem::internal(&error),
     }
 }

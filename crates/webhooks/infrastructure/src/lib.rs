@@ -18,7 +18,6 @@ mod previous_secrets;
 mod repository;
 mod schema;
 mod scope;
-mod statement;
 mod vault;
 
 pub use catalog::StaticEventCatalog;

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use hub_kernel::{EventEnvelope, Page, Role};
-use hub_platform_postgres::{Database, DbError, outbox};
+use hub_kernel::{EventEnvelope, Page, Role, StorageError};
+use hub_platform_postgres::{Database, WriteError, guarded, outbox, statement::statement, storage};
 use hub_webhooks_application::{
     Access, OwnerStatus, RepositoryError, WebhookRepository, access_rule, chantier_of,
 };
@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use crate::schema::{webhook_delivery_attempts, webhooks};
 use crate::scope;
-use crate::statement::statement;
 
 /// First key of the advisory lock that serialises the creations of one
 /// owner (the second key is a hash of the owner id): "WH" + "QU".
@@ -139,8 +138,11 @@ impl TryFrom<WebhookRow> for Webhook {
 
     fn try_from(row: WebhookRow) -> Result<Self, Self::Error> {
         let id = row.id;
-        let corrupt =
-            |what: &str| RepositoryError::Storage(format!("webhook {id} has an invalid {what}"));
+        let corrupt = |what: &str| {
+            RepositoryError::Storage(StorageError::corrupt(format!(
+                "webhook {id} has an invalid {what}"
+            )))
+        };
         let previous_secret = match (
             row.previous_secret_ciphertext,
             row.previous_secret_nonce,
@@ -206,18 +208,13 @@ impl DieselWebhookRepository {
     }
 }
 
-fn storage(error: DbError) -> RepositoryError {
-    RepositoryError::Storage(error.to_string())
-}
-
-fn query_failed(error: diesel::result::Error) -> RepositoryError {
-    storage(error.into())
-}
-
-/// Outcome of a guarded write, decided inside its transaction.
-enum Written {
-    Done,
-    Refused(RepositoryError),
+/// The repository's answer to a failed write transaction.
+fn refused(error: WriteError) -> RepositoryError {
+    match error {
+        WriteError::Missing => RepositoryError::NotFound,
+        WriteError::Changed => RepositoryError::Conflict,
+        error => RepositoryError::Storage(error.into()),
+    }
 }
 
 #[async_trait]
@@ -231,7 +228,7 @@ impl WebhookRepository for DieselWebhookRepository {
     ) -> Result<(), RepositoryError> {
         let row = WebhookRow::from(webhook);
         let events = events.to_vec();
-        let written = self
+        let inserted = self
             .db
             .write(|conn| {
                 Box::pin(async move {
@@ -248,9 +245,8 @@ impl WebhookRepository for DieselWebhookRepository {
                         .get_result(conn)
                         .await?;
                     if count >= i64::from(quota) {
-                        return Ok::<_, DbError>(Written::Refused(
-                            RepositoryError::QuotaExceeded { limit: quota },
-                        ));
+                        // Nothing written: the transaction commits empty.
+                        return Ok::<_, WriteError>(false);
                     }
                     diesel::insert_into(webhooks::table)
                         .values(&row)
@@ -258,15 +254,15 @@ impl WebhookRepository for DieselWebhookRepository {
                         .await?;
                     scope::seed_owner(conn, row.owner_id, owner_role).await?;
                     outbox::append(conn, &events).await?;
-                    Ok(Written::Done)
+                    Ok(true)
                 })
             })
             .await
-            .map_err(storage)?;
-        match written {
-            Written::Done => Ok(()),
-            Written::Refused(error) => Err(error),
+            .map_err(refused)?;
+        if !inserted {
+            return Err(RepositoryError::QuotaExceeded { limit: quota });
         }
+        Ok(())
     }
 
     async fn update(
@@ -278,8 +274,7 @@ impl WebhookRepository for DieselWebhookRepository {
         let expected = webhook.version();
         let changes = WebhookChangeset::from(WebhookRow::from(webhook));
         let events = events.to_vec();
-        let written = self
-            .db
+        self.db
             .write(|conn| {
                 Box::pin(async move {
                     let updated = diesel::update(
@@ -290,28 +285,13 @@ impl WebhookRepository for DieselWebhookRepository {
                     .set((&changes, webhooks::version.eq(expected + 1)))
                     .execute(conn)
                     .await?;
-                    if updated == 1 {
-                        outbox::append(conn, &events).await?;
-                        return Ok::<_, DbError>(Written::Done);
-                    }
-                    let exists: i64 = webhooks::table
-                        .filter(webhooks::id.eq(id))
-                        .count()
-                        .get_result(conn)
-                        .await?;
-                    Ok(Written::Refused(if exists == 0 {
-                        RepositoryError::NotFound
-                    } else {
-                        RepositoryError::Conflict
-                    }))
+                    guarded(conn, "webhooks", id, updated).await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(())
                 })
             })
             .await
-            .map_err(storage)?;
-        match written {
-            Written::Done => Ok(()),
-            Written::Refused(error) => Err(error),
-        }
+            .map_err(refused)
     }
 
     async fn delete(
@@ -321,33 +301,29 @@ impl WebhookRepository for DieselWebhookRepository {
     ) -> Result<(), RepositoryError> {
         let id = webhook.id();
         let events = events.to_vec();
-        let deleted = self
-            .db
+        self.db
             .write(|conn| {
                 Box::pin(async move {
+                    // Not guarded by the version: a deletion wins over any
+                    // change made since the webhook was read.
                     let deleted = diesel::delete(webhooks::table.find(id))
                         .execute(conn)
                         .await?;
-                    if deleted == 1 {
-                        // Its delivery jobs go by cascade; its delivery log
-                        // (no foreign key, see the migration) goes here.
-                        diesel::delete(
-                            webhook_delivery_attempts::table
-                                .filter(webhook_delivery_attempts::webhook_id.eq(id)),
-                        )
-                        .execute(conn)
-                        .await?;
-                        outbox::append(conn, &events).await?;
-                    }
-                    Ok::<_, DbError>(deleted)
+                    guarded(conn, "webhooks", id, deleted).await?;
+                    // Its delivery jobs go by cascade; its delivery log (no
+                    // foreign key, see the migration) goes here.
+                    diesel::delete(
+                        webhook_delivery_attempts::table
+                            .filter(webhook_delivery_attempts::webhook_id.eq(id)),
+                    )
+                    .execute(conn)
+                    .await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(())
                 })
             })
             .await
-            .map_err(storage)?;
-        if deleted == 0 {
-            return Err(RepositoryError::NotFound);
-        }
-        Ok(())
+            .map_err(refused)
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<Webhook>, RepositoryError> {
@@ -358,7 +334,7 @@ impl WebhookRepository for DieselWebhookRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(query_failed)?;
+            .map_err(storage)?;
         row.map(Webhook::try_from).transpose()
     }
 
@@ -373,7 +349,7 @@ impl WebhookRepository for DieselWebhookRepository {
             .count()
             .get_result(&mut conn)
             .await
-            .map_err(query_failed)?;
+            .map_err(storage)?;
         let rows: Vec<WebhookRow> = webhooks::table
             .filter(webhooks::owner_id.eq(owner_id))
             .order((webhooks::created_at.asc(), webhooks::id.asc()))
@@ -382,7 +358,7 @@ impl WebhookRepository for DieselWebhookRepository {
             .select(WebhookRow::as_select())
             .load(&mut conn)
             .await
-            .map_err(query_failed)?;
+            .map_err(storage)?;
         let webhooks = rows
             .into_iter()
             .map(Webhook::try_from)
@@ -412,7 +388,7 @@ impl WebhookRepository for DieselWebhookRepository {
         .bind::<diesel::sql_types::Uuid, _>(id)
         .execute(&mut conn)
         .await
-        .map_err(query_failed)?;
+        .map_err(storage)?;
         if updated == 0 {
             return Err(RepositoryError::NotFound);
         }
@@ -440,7 +416,7 @@ impl WebhookRepository for DieselWebhookRepository {
         .get_result(&mut conn)
         .await
         .optional()
-        .map_err(query_failed)?;
+        .map_err(storage)?;
         let row = row.ok_or(RepositoryError::NotFound)?;
         Ok(u32::try_from(row.consecutive_failures).unwrap_or_default())
     }
@@ -461,7 +437,7 @@ async fn active_matching_on(
         .select(WebhookRow::as_select())
         .load(conn)
         .await
-        .map_err(query_failed)?;
+        .map_err(storage)?;
     let mut matching = Vec::new();
     for row in rows {
         let webhook = Webhook::try_from(row)?;
@@ -522,7 +498,7 @@ pub async fn recipients_on(
     .bind::<Nullable<diesel::sql_types::Uuid>, _>(chantier)
     .load(conn)
     .await
-    .map_err(query_failed)?;
+    .map_err(storage)?;
     let mut recipients = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         let webhook = Webhook::try_from(candidate.webhook)?;

@@ -17,13 +17,14 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Role, TopicPattern};
-use hub_platform_postgres::{Database, DbError, DurableError, Projection, RelayedEvent};
+use hub_platform_postgres::{
+    Database, DurableError, Projection, RelayedEvent, statement::statement, storage,
+};
 use hub_webhooks_application::{OwnerStatus, RepositoryError, ScopeReadModel, chantier_of};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::schema::{webhook_owners, webhook_scope_chantiers};
-use crate::statement::statement;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -93,17 +94,11 @@ impl DieselScopeReadModel {
     }
 }
 
-fn storage(error: DbError) -> RepositoryError {
-    RepositoryError::Storage(error.to_string())
-}
-
 #[async_trait]
 impl ScopeReadModel for DieselScopeReadModel {
     async fn owner(&self, owner_id: Uuid) -> Result<Option<OwnerStatus>, RepositoryError> {
         let mut conn = self.db.connection().await.map_err(storage)?;
-        owner_on(&mut conn, owner_id)
-            .await
-            .map_err(|e| storage(e.into()))
+        Ok(owner_on(&mut conn, owner_id).await.map_err(storage)?)
     }
 
     async fn is_conducteur_of(
@@ -112,9 +107,9 @@ impl ScopeReadModel for DieselScopeReadModel {
         chantier_id: Uuid,
     ) -> Result<bool, RepositoryError> {
         let mut conn = self.db.connection().await.map_err(storage)?;
-        is_conducteur_of_on(&mut conn, user_id, chantier_id)
+        Ok(is_conducteur_of_on(&mut conn, user_id, chantier_id)
             .await
-            .map_err(|e| storage(e.into()))
+            .map_err(storage)?)
     }
 }
 

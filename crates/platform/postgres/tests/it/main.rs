@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod statement;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;

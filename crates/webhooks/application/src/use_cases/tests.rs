@@ -741,7 +741,7 @@ async fn signing_secrets_are_the_current_then_the_previous_until_it_expires() {
     );
     assert!(matches!(
         signing.execute(webhook.id()).await,
-        Err(WebhookError::Unavailable(reason)) if reason.contains("test-key")
+        Err(WebhookError::Unavailable(source)) if source.to_string().contains("test-key")
     ));
 }
 

@@ -7,13 +7,12 @@ use async_trait::async_trait;
 use diesel::sql_types::{Array, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, TopicPattern};
-use hub_platform_postgres::{DurableError, DurableSubscriber, RelayedEvent};
+use hub_platform_postgres::{DurableError, DurableSubscriber, RelayedEvent, statement::statement};
 use hub_webhooks_domain::{RetrySchedule, delivery_payload};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::recipients_on;
-use crate::statement::statement;
 
 type SqlUuid = diesel::sql_types::Uuid;
 

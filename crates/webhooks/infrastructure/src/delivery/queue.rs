@@ -10,11 +10,10 @@ use diesel::sql_types::{
     Array, BigInt, Bool, Bytea, Integer, Nullable, SmallInt, Text, Timestamptz,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hub_platform_postgres::statement::statement;
 use hub_webhooks_domain::DeliveryStatus;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-use crate::statement::statement;
 
 type SqlUuid = diesel::sql_types::Uuid;
 

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use hub_kernel::{EventEnvelope, Page};
-use hub_platform_postgres::{Database, DbError, outbox};
+use hub_kernel::{EventEnvelope, Page, StorageError};
+use hub_platform_postgres::{Database, DbError, outbox, storage};
 use hub_webhooks_application::{AttemptFilter, DeliveryRepository, Redelivery, RepositoryError};
 use hub_webhooks_domain::{DeliveryAttempt, DeliveryStatus, NewDelivery};
 use time::OffsetDateTime;
@@ -29,14 +29,6 @@ impl DieselDeliveryRepository {
     pub fn new(db: Database, waker: DeliveryWaker) -> Self {
         Self { db, waker }
     }
-}
-
-fn storage(error: DbError) -> RepositoryError {
-    RepositoryError::Storage(error.to_string())
-}
-
-fn query_failed(error: diesel::result::Error) -> RepositoryError {
-    storage(error.into())
 }
 
 type AttemptRow = (
@@ -73,8 +65,11 @@ fn attempt_from(row: AttemptRow) -> Result<DeliveryAttempt, RepositoryError> {
         attempted_at,
         delivery_status,
     ) = row;
-    let corrupt =
-        |what: &str| RepositoryError::Storage(format!("attempt {id} has an invalid {what}"));
+    let corrupt = |what: &str| {
+        RepositoryError::Storage(StorageError::corrupt(format!(
+            "attempt {id} has an invalid {what}"
+        )))
+    };
     Ok(DeliveryAttempt {
         id,
         delivery_id,
@@ -165,7 +160,7 @@ impl DeliveryRepository for DieselDeliveryRepository {
             .count()
             .get_result(&mut conn)
             .await
-            .map_err(query_failed)?;
+            .map_err(storage)?;
         let ids: Vec<Uuid> = filtered(webhook_id, filter)
             .order((
                 webhook_delivery_attempts::attempted_at.desc(),
@@ -176,7 +171,7 @@ impl DeliveryRepository for DieselDeliveryRepository {
             .select(webhook_delivery_attempts::id)
             .load(&mut conn)
             .await
-            .map_err(query_failed)?;
+            .map_err(storage)?;
         let rows: Vec<AttemptRow> = webhook_delivery_attempts::table
             .inner_join(webhook_deliveries::table)
             .filter(webhook_delivery_attempts::id.eq_any(&ids))
@@ -202,7 +197,7 @@ impl DeliveryRepository for DieselDeliveryRepository {
             ))
             .load(&mut conn)
             .await
-            .map_err(query_failed)?;
+            .map_err(storage)?;
         let attempts = rows
             .into_iter()
             .map(attempt_from)
@@ -254,7 +249,7 @@ impl DeliveryRepository for DieselDeliveryRepository {
         .get_result(&mut conn)
         .await
         .optional()
-        .map_err(query_failed)?;
+        .map_err(storage)?;
         if let Some(requeued) = requeued {
             self.waker.wake();
             return Ok(Redelivery::Queued {
@@ -270,7 +265,7 @@ impl DeliveryRepository for DieselDeliveryRepository {
         .get_result(&mut conn)
         .await
         .optional()
-        .map_err(query_failed)?;
+        .map_err(storage)?;
         Ok(match status {
             Some(s) if s.status == DeliveryStatus::InFlight.as_str() => Redelivery::InFlight,
             _ => Redelivery::NotFound,
@@ -297,7 +292,7 @@ impl DeliveryRepository for DieselDeliveryRepository {
         .bind::<Integer, _>(attempts(budget))
         .execute(&mut conn)
         .await
-        .map_err(query_failed)?;
+        .map_err(storage)?;
         if requeued > 0 {
             self.waker.wake();
         }

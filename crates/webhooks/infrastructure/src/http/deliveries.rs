@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{WebhookPath, WebhooksHttp, webhook_error};
+use super::{WebhookPath, WebhooksHttp, problem};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -175,7 +175,7 @@ pub(super) async fn list_deliveries(
         .deliveries
         .execute(user.actor.user_id, path.id, &filter, page)
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     Ok(web::Json(DeliveryListResponse {
         total,
         deliveries: attempts
@@ -206,7 +206,7 @@ pub(super) async fn send_test(
         .test
         .execute(&request_id.command_context(user.actor), path.id)
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     tracing::info!(webhook_id = %path.id, event_id = %queued.event_id, "webhook test event queued");
     Ok(HttpResponse::Accepted().json(TestEventResponse {
         event_id: queued.event_id,
@@ -240,7 +240,7 @@ pub(super) async fn retry_delivery(
             path.delivery_id,
         )
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     tracing::info!(webhook_id = %path.id, %delivery_id, "webhook delivery queued again");
     Ok(HttpResponse::Accepted().json(RetryResponse {
         delivery_id,
@@ -279,7 +279,7 @@ pub(super) async fn recover_deliveries(
             body.until,
         )
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     tracing::info!(webhook_id = %path.id, requeued, "webhook deliveries recovered");
     Ok(HttpResponse::Accepted().json(RecoverResponse { requeued }))
 }

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{WebhookPath, WebhooksHttp, webhook_error};
+use super::{WebhookPath, WebhooksHttp, problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -185,7 +185,7 @@ pub(super) async fn create_webhook(
         .create
         .execute(&request_id.command_context(user.actor), input)
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     let webhook = &created.webhook;
     tracing::info!(webhook_id = %webhook.id(), owner_id = %webhook.owner_id(), "webhook created");
     Ok(HttpResponse::Created()
@@ -223,7 +223,7 @@ pub(super) async fn list_webhooks(
         .list
         .execute(user.actor.user_id, page)
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     Ok(web::Json(WebhookListResponse {
         total,
         webhooks: webhooks.iter().map(WebhookResponse::from).collect(),
@@ -249,7 +249,7 @@ pub(super) async fn get_webhook(
         .get
         .execute(user.actor.user_id, path.id)
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     Ok(web::Json(WebhookResponse::from(&webhook)))
 }
 
@@ -286,7 +286,7 @@ pub(super) async fn update_webhook(
         .update
         .execute(&request_id.command_context(user.actor), path.id, input)
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     Ok(web::Json(WebhookResponse::from(&webhook)))
 }
 
@@ -310,7 +310,7 @@ pub(super) async fn delete_webhook(
         .delete
         .execute(&request_id.command_context(user.actor), path.id)
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     tracing::info!(webhook_id = %path.id, "webhook deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -361,7 +361,7 @@ pub(super) async fn rotate_secret(
             request.grace_period_seconds,
         )
         .await
-        .map_err(webhook_error)?;
+        .map_err(problem)?;
     tracing::info!(webhook_id = %path.id, "webhook secret rotated");
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -13,7 +13,7 @@ use hub_platform_outbound::{AllowList, FixtureResolver, OutboundClient, Outbound
 use hub_platform_postgres::Database;
 use hub_platform_test_db::TestDatabase;
 use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret};
-use hub_webhooks_application::{SecretVault, WebhookRepository};
+use hub_webhooks_application::{SecretVault, VaultError, WebhookRepository};
 use hub_webhooks_domain::{
     EndpointUrl, EventPatterns, GracePeriod, NewWebhook, PlainSecret, RetrySchedule,
     TEST_EVENT_TYPE, Webhook, WebhookChanges,
@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::receiver::{Receiver, Recorded};
-use crate::support::{count, now, vault};
+use crate::support::{count, key, now, vault};
 
 /// A stored, active webhook of a new admin, delivering to `url`; its secret.
 async fn webhook_to(db: &Database, vault: &AeadSecretVault, url: String) -> (Webhook, PlainSecret) {
@@ -275,5 +275,45 @@ async fn deliveries_queued_for_a_webhook_deactivated_since_are_cancelled_unsent(
         .await,
         1,
         "cancelling is not a failure of the receiver"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_no_configured_key_can_sign_is_postponed_unsent_naming_the_key() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    // Sealed under key 1, which the engine's vault no longer lists.
+    let (webhook, _) = webhook_to(db, &vault(), receiver.url("/hooks")).await;
+    queue(db, webhook.id(), "chantier.created").await;
+    let (shutdown, running) = start_engine(db, Arc::new(AeadSecretVault::new(&key(2), &[])));
+
+    let expected = format!(
+        "cannot sign: {}",
+        VaultError::UnknownKey(key(1).id().to_owned())
+    );
+    eventually(
+        "the delivery to be postponed",
+        &test_db,
+        &format!(
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'pending' \
+             AND attempt = 0 AND last_error = '{}' AND next_attempt_at > now()",
+            expected.replace('\'', "''")
+        ),
+        1,
+    )
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+
+    assert!(receiver.requests().is_empty(), "nothing unsigned is sent");
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_delivery_attempts"
+        )
+        .await,
+        0,
+        "no attempt was made"
     );
 }

@@ -5,13 +5,17 @@ use std::sync::Arc;
 use hub_kernel::{Clock, FixedClock, Page, Role};
 use hub_platform_test_db::TestDatabase;
 use hub_webhooks_application::{
-    RepositoryError, SecretVault, SigningSecrets, VaultError, WebhookError, WebhookRepository,
+    AttemptFilter, DeliveryRepository, GetWebhook, RepositoryError, ScopeReadModel, SecretVault,
+    SigningSecrets, VaultError, WebhookError, WebhookRepository,
 };
 use hub_webhooks_domain::{GracePeriod, MAX_WEBHOOKS_PER_OWNER, Webhook, WebhookChanges};
-use hub_webhooks_infrastructure::{AeadSecretVault, DieselWebhookRepository};
+use hub_webhooks_infrastructure::{
+    AeadSecretVault, DeliveryWaker, DieselDeliveryRepository, DieselScopeReadModel,
+    DieselWebhookRepository,
+};
 use uuid::Uuid;
 
-use crate::support::{count, key, new_webhook, now, raw_row, vault, wrap};
+use crate::support::{count, deactivate, key, new_webhook, now, raw_row, vault, wrap};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_webhook_reads_back_equal_with_its_event_and_an_encrypted_secret() {
@@ -97,7 +101,7 @@ async fn secrets_sealed_under_an_old_key_open_when_it_is_listed_as_old() {
     let error = forgotten.execute(webhook.id()).await.unwrap_err();
     let expected = VaultError::UnknownKey(key(1).id().to_owned()).to_string();
     assert!(
-        matches!(&error, WebhookError::Unavailable(reason) if reason.contains(&expected)),
+        matches!(&error, WebhookError::Unavailable(source) if source.to_string() == expected),
         "{error}"
     );
 }
@@ -192,16 +196,8 @@ async fn concurrent_creations_never_exceed_the_quota() {
         .await
         .unwrap();
     let mut first = page.remove(0);
-    let off = first
-        .update(
-            WebhookChanges {
-                is_active: Some(false),
-                ..WebhookChanges::default()
-            },
-            now(),
-        )
-        .unwrap();
-    repository.update(&first, &[wrap(&off)]).await.unwrap();
+    let off = deactivate(&mut first);
+    repository.update(&first, &[off]).await.unwrap();
     let (extra, event, _) = new_webhook(&vault, owner, &["*"]);
     assert!(matches!(
         repository
@@ -357,16 +353,8 @@ async fn lists_are_per_owner_paged_in_creation_order_and_active_matching_filters
 
     // Deactivate the first one.
     let mut first = repository.find(ids[0]).await.unwrap().unwrap();
-    let off = first
-        .update(
-            WebhookChanges {
-                is_active: Some(false),
-                ..WebhookChanges::default()
-            },
-            now(),
-        )
-        .unwrap();
-    repository.update(&first, &[wrap(&off)]).await.unwrap();
+    let off = deactivate(&mut first);
+    repository.update(&first, &[off]).await.unwrap();
 
     let matching = |event_type: &'static str| {
         let repository = repository.clone();
@@ -621,4 +609,71 @@ async fn expired_previous_secrets_are_cleared_and_a_stale_write_cannot_restore_t
             .previous_secret(),
         None
     );
+}
+
+/// Whether the database's own error is somewhere in `error`'s source chain.
+fn caused_by_the_database(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut link = Some(error);
+    while let Some(current) = link {
+        if current.is::<diesel::result::Error>() {
+            return true;
+        }
+        link = current.source();
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_failures_keep_the_database_error_as_their_cause() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database().clone();
+    let repository = Arc::new(DieselWebhookRepository::new(db.clone()));
+    let (mut webhook, event, _) = new_webhook(&vault(), Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&webhook, Role::Admin, &[event], 20)
+        .await
+        .unwrap();
+    // Every query of this context now fails in PostgreSQL itself.
+    for table in ["webhooks", "webhook_owners", "webhook_delivery_attempts"] {
+        let rename = diesel::sql_query(format!("ALTER TABLE {table} RENAME TO {table}_gone"));
+        diesel_async::RunQueryDsl::execute(rename, &mut db.connection().await.unwrap())
+            .await
+            .unwrap();
+    }
+
+    let read = repository.find(webhook.id()).await.unwrap_err();
+    assert!(matches!(read, RepositoryError::Storage(_)), "{read}");
+    assert!(caused_by_the_database(&read), "{read:?}");
+
+    let off = deactivate(&mut webhook);
+    let write = repository.update(&webhook, &[off]).await.unwrap_err();
+    assert!(matches!(write, RepositoryError::Storage(_)), "{write}");
+    assert!(caused_by_the_database(&write), "{write:?}");
+
+    let scope = DieselScopeReadModel::new(db.clone())
+        .owner(webhook.owner_id())
+        .await
+        .unwrap_err();
+    assert!(caused_by_the_database(&scope), "{scope:?}");
+
+    let log = DieselDeliveryRepository::new(db.clone(), DeliveryWaker::new())
+        .list_attempts(
+            webhook.id(),
+            &AttemptFilter::default(),
+            Page::new(None, None),
+        )
+        .await
+        .unwrap_err();
+    assert!(caused_by_the_database(&log), "{log:?}");
+
+    // The use case's 500 keeps it too, for the one place that logs it.
+    let unavailable = GetWebhook::new(repository)
+        .execute(webhook.owner_id(), webhook.id())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unavailable, WebhookError::Unavailable(_)),
+        "{unavailable}"
+    );
+    assert!(caused_by_the_database(&unavailable), "{unavailable:?}");
 }

@@ -6,7 +6,9 @@ use diesel_async::RunQueryDsl;
 use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata};
 use hub_platform_test_db::TestDatabase;
 use hub_webhooks_application::SecretVault;
-use hub_webhooks_domain::{EndpointUrl, EventPatterns, NewWebhook, PlainSecret, Webhook};
+use hub_webhooks_domain::{
+    EndpointUrl, EventPatterns, NewWebhook, PlainSecret, Webhook, WebhookChanges,
+};
 use hub_webhooks_infrastructure::{AeadSecretVault, SecretKey};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -51,6 +53,20 @@ pub fn new_webhook(
         now(),
     );
     (webhook, wrap(&created), secret)
+}
+
+/// Deactivates `webhook` (in memory) and returns its `webhook.updated` event.
+pub fn deactivate(webhook: &mut Webhook) -> EventEnvelope {
+    let updated = webhook
+        .update(
+            WebhookChanges {
+                is_active: Some(false),
+                ..WebhookChanges::default()
+            },
+            now(),
+        )
+        .unwrap();
+    wrap(&updated)
 }
 
 #[derive(QueryableByName)]

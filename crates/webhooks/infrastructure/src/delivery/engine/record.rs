@@ -5,6 +5,8 @@
 //! after a `410 Gone` or a run of failures).
 
 use std::collections::HashSet;
+use std::error::Error;
+use std::fmt;
 use std::time::Duration;
 
 use hub_kernel::CommandContext;
@@ -43,6 +45,27 @@ impl Outcome {
             attempt,
             effect: verdict.effect,
         }
+    }
+}
+
+/// An error and its causes, as one log line: the use cases' errors keep
+/// their cause as a source, which `%error` alone would drop. A cause whose
+/// text already ends its parent's message is not repeated.
+struct WithCauses<'e>(&'e (dyn Error + 'static));
+
+impl fmt::Display for WithCauses<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.0.to_string();
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !line.ends_with(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            source = cause.source();
+        }
+        f.write_str(&line)
     }
 }
 
@@ -165,7 +188,7 @@ impl Recorder {
 
     async fn succeeded(&self, webhook_id: Uuid) {
         if let Err(error) = self.record.succeeded(webhook_id).await {
-            tracing::debug!(%webhook_id, %error, "delivery success not recorded on the webhook");
+            tracing::debug!(%webhook_id, error = %WithCauses(&error), "delivery success not recorded on the webhook");
         }
     }
 
@@ -178,7 +201,7 @@ impl Recorder {
             }
             Ok(_) => {}
             Err(error) => {
-                tracing::debug!(%webhook_id, %error, "delivery failure not recorded on the webhook");
+                tracing::debug!(%webhook_id, error = %WithCauses(&error), "delivery failure not recorded on the webhook");
             }
         }
     }
@@ -195,8 +218,27 @@ impl Recorder {
             }
             Ok(false) => {}
             Err(error) => {
-                tracing::warn!(%webhook_id, %error, "webhook answered 410 Gone but could not be deactivated");
+                tracing::warn!(%webhook_id, error = %WithCauses(&error), "webhook answered 410 Gone but could not be deactivated");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hub_platform_postgres::storage;
+    use hub_webhooks_application::{RepositoryError, WebhookError};
+
+    use super::*;
+
+    #[test]
+    fn a_use_case_failure_is_logged_with_its_cause_once() {
+        let error = WebhookError::from(RepositoryError::Storage(storage(
+            diesel::result::Error::NotFound,
+        )));
+        assert_eq!(
+            WithCauses(&error).to_string(),
+            "webhooks are unavailable: storage failure: database query failed: Record not found"
+        );
     }
 }

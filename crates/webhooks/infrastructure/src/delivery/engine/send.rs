@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use hub_kernel::Clock;
 use hub_platform_outbound::{Bytes, OutboundClient, OutboundError, OutboundResponse};
-use hub_webhook_signature::WebhookSecret;
+use hub_webhook_signature::{SecretError, WebhookSecret};
 use hub_webhooks_application::{SecretVault, VaultError};
 use hub_webhooks_domain::{
     AttemptResult, DeliveryStatus, FailureKind, JobFacts, RetrySchedule, SealedSecret,
@@ -36,6 +36,16 @@ pub(super) struct Sender {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) outcomes: mpsc::UnboundedSender<Outcome>,
     pub(super) poll_interval: Duration,
+}
+
+/// Why a job's secrets cannot sign it (a configuration error, e.g. a key
+/// missing from `WEBHOOK_SECRETS_OLD_KEYS`; never carries secret material).
+#[derive(Debug, thiserror::Error)]
+enum SigningError {
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 /// What one request got.
@@ -74,12 +84,12 @@ impl Sender {
         }
         let secrets = match self.secrets(job) {
             Ok(secrets) => secrets,
-            Err(reason) => {
-                tracing::error!(delivery_id = %job.id, webhook_id = %job.webhook_id, %reason, "cannot sign a webhook delivery; postponed");
+            Err(error) => {
+                tracing::error!(delivery_id = %job.id, webhook_id = %job.webhook_id, %error, "cannot sign a webhook delivery; postponed");
                 // Long enough not to spin on a configuration error, short
                 // enough to pick up its fix soon.
                 let wait = self.poll_interval.saturating_mul(120);
-                let postponed = facts.postponed(&reason, self.clock.now(), wait);
+                let postponed = facts.postponed(&error.to_string(), self.clock.now(), wait);
                 return Outcome::new(job, postponed, None);
             }
         };
@@ -189,13 +199,10 @@ impl Sender {
 
     /// The secrets that sign now: the current one, then the previous one
     /// during its grace period.
-    fn secrets(&self, job: &ClaimedJob) -> Result<Vec<WebhookSecret>, String> {
-        let open = |sealed: SealedSecret| -> Result<WebhookSecret, String> {
-            let plain = self
-                .vault
-                .open(job.webhook_id, &sealed)
-                .map_err(|e: VaultError| e.to_string())?;
-            WebhookSecret::parse(plain.expose()).map_err(|e| e.to_string())
+    fn secrets(&self, job: &ClaimedJob) -> Result<Vec<WebhookSecret>, SigningError> {
+        let open = |sealed: SealedSecret| -> Result<WebhookSecret, SigningError> {
+            let plain = self.vault.open(job.webhook_id, &sealed)?;
+            Ok(WebhookSecret::parse(plain.expose())?)
         };
         let mut secrets = vec![open(SealedSecret {
             ciphertext: job.secret_ciphertext.clone(),

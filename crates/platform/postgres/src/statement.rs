@@ -2,11 +2,11 @@
 //!
 //! Diesel never caches `sql_query` statements: each execution is parsed,
 //! planned and prepared again (one more round trip, and the planning of a
-//! CTE costs PostgreSQL more than running it). The statements of the
-//! delivery path run thousands of times per second with the same text, so
-//! they go through [`Statement`], which tells diesel the statement is safe
-//! to keep in the connection's prepared-statement cache (keyed by its text
-//! and bind types).
+//! CTE costs PostgreSQL more than running it). Raw statements on a hot path
+//! (the webhook delivery path runs thousands per second with the same text)
+//! go through [`Statement`], which tells diesel the statement is safe to
+//! keep in the connection's prepared-statement cache (keyed by its text and
+//! bind types).
 
 use std::marker::PhantomData;
 
@@ -21,19 +21,19 @@ use diesel::sql_types::{HasSqlType, Untyped};
 /// needed twice is bound twice).
 #[derive(Debug, Clone)]
 #[must_use = "statements run only when executed or loaded"]
-pub(crate) struct Statement<B> {
+pub struct Statement<B> {
     sql: &'static str,
     binds: B,
 }
 
 /// A new statement of text `sql`.
-pub(crate) fn statement(sql: &'static str) -> Statement<()> {
+pub fn statement(sql: &'static str) -> Statement<()> {
     Statement { sql, binds: () }
 }
 
 impl<B: Binds> Statement<B> {
     /// Binds the next placeholder to `value`, of SQL type `ST`.
-    pub(crate) fn bind<ST, T>(self, value: T) -> Statement<(B, Bound<ST, T>)>
+    pub fn bind<ST, T>(self, value: T) -> Statement<(B, Bound<ST, T>)>
     where
         Pg: HasSqlType<ST>,
         T: ToSql<ST, Pg>,
@@ -53,13 +53,21 @@ impl<B: Binds> Statement<B> {
 
 /// One bound value.
 #[derive(Debug, Clone)]
-pub(crate) struct Bound<ST, T> {
+pub struct Bound<ST, T> {
     value: T,
     sql_type: PhantomData<fn() -> ST>,
 }
 
-/// The values bound so far, last one outermost.
-pub(crate) trait Binds {
+mod sealed {
+    /// Only this module's bind lists are [`super::Binds`].
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl<B, ST, T> Sealed for (B, super::Bound<ST, T>) {}
+}
+
+/// The values bound so far, last one outermost (sealed: built by
+/// [`Statement::bind`] only).
+pub trait Binds: sealed::Sealed {
     const LEN: usize;
 
     /// Pushes bind number `index` (0-based).
