@@ -143,7 +143,7 @@ pub struct RecoverResponse {
 /// The delivery log of one of your webhooks: every attempt, newest first.
 #[utoipa::path(
     get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
-    params(WebhookPath, DeliveryListQuery), security(("bearer" = []), ("cookie" = [])),
+    params(WebhookPath, DeliveryListQuery),
     responses(
         (status = 200, body = DeliveryListResponse),
         (status = 400, description = "`limit` outside 1–100, a malformed `event_type` (`invalid_query`)", body = ProblemSchema, content_type = "application/problem+json"),
@@ -189,10 +189,9 @@ pub(super) async fn list_deliveries(
 /// through the normal delivery pipeline. Its attempts appear in the log.
 #[utoipa::path(
     post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(WebhookPath),
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 202, description = "Queued", body = TestEventResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.test` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
@@ -218,7 +217,7 @@ pub(super) async fn send_test(
 /// full number of attempts again; the request carries the same `webhook-id`.
 #[utoipa::path(
     post, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
-    params(DeliveryPath), security(("bearer" = []), ("cookie" = [])),
+    params(DeliveryPath),
     responses(
         (status = 202, description = "Due now", body = RetryResponse),
         (status = 404, description = "No such webhook of yours (`webhook_not_found`) or no such delivery of it (`delivery_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
@@ -253,10 +252,10 @@ pub(super) async fn retry_delivery(
 /// an outage of the receiver.
 #[utoipa::path(
     post, path = "/api/v1/webhooks/{id}/recover", tag = "webhooks", params(WebhookPath),
-    request_body = RecoverRequest, security(("bearer" = []), ("cookie" = [])),
+    request_body = RecoverRequest,
     responses(
         (status = 202, description = "Queued again", body = RecoverResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "The webhook is inactive (`webhook_inactive`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, description = "`until` not after `since`, or a malformed body", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),

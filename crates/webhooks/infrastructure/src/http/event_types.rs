@@ -5,7 +5,6 @@
 use actix_web::web;
 use hub_kernel::EventTypeInfo;
 use hub_platform_http::auth::Authenticated;
-use hub_platform_http::openapi::ProblemSchema;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -45,10 +44,9 @@ pub struct EventTypesResponse {
 
 /// The event catalog: every event type, with the JSON Schema of its `data`.
 #[utoipa::path(
-    get, path = "/api/v1/event-types", tag = "events", security(("bearer" = []), ("cookie" = [])),
+    get, path = "/api/v1/event-types", tag = "events",
     responses(
         (status = 200, body = EventTypesResponse),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn list_event_types(

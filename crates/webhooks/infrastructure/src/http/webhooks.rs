@@ -158,10 +158,8 @@ pub struct WebhookListQuery {
 /// Create a webhook; the answer holds its signing secret, shown this once.
 #[utoipa::path(
     post, path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 201, description = "Created; store `secret` now", body = WebhookWithSecretResponse),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 403, description = "Only admins and conducteurs have webhooks", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "Already 20 webhooks (`quota_exceeded`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (`validation_failed`) or refused URL (`invalid_url`)", body = ProblemSchema, content_type = "application/problem+json"),
@@ -203,12 +201,8 @@ pub(super) async fn create_webhook(
 /// Your webhooks, oldest first.
 #[utoipa::path(
     get, path = "/api/v1/webhooks", tag = "webhooks", params(WebhookListQuery),
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = WebhookListResponse),
-        (status = 400, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 401, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 403, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
@@ -233,11 +227,10 @@ pub(super) async fn list_webhooks(
 /// One of your webhooks (404 for anyone else's).
 #[utoipa::path(
     get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = WebhookResponse),
         (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited (`rate_limited`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn get_webhook(
@@ -256,10 +249,10 @@ pub(super) async fn get_webhook(
 /// Change URL, patterns, description, active flag, retries or legacy signature.
 #[utoipa::path(
     patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
-    request_body = UpdateWebhookRequest, security(("bearer" = []), ("cookie" = [])),
+    request_body = UpdateWebhookRequest,
     responses(
         (status = 200, body = WebhookResponse),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "Changed concurrently (`concurrent_update`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, description = "Invalid or unknown fields, refused URL", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
@@ -293,11 +286,10 @@ pub(super) async fn update_webhook(
 /// Delete one of your webhooks (frees a slot of the quota).
 #[utoipa::path(
     delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited (`rate_limited`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn delete_webhook(
@@ -320,13 +312,11 @@ pub(super) async fn delete_webhook(
 #[utoipa::path(
     post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(WebhookPath),
     request_body(content = Option<RotateSecretRequest>, description = "Optional"),
-    security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Rotated; store `secret` now", body = WebhookWithSecretResponse),
         (status = 400, description = "Malformed JSON (`malformed_json`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 413, description = "Body over `HTTP_BODY_LIMIT` (`payload_too_large`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.rotate` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]

@@ -1,0 +1,199 @@
+//! The directory read models against a real PostgreSQL, fed with events
+//! shaped as identity and chantiers publish them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use diesel::sql_query;
+use diesel_async::RunQueryDsl;
+use hub_kernel::{EventEnvelope, EventType, Role};
+use hub_platform_directory::{ChantiersDirectory, UsersDirectory};
+use hub_platform_postgres::{DurableSubscriber, Projector, RelayedEvent};
+use hub_platform_test_db::TestDatabase;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The tables as a context's migration creates them (the crate's doc).
+const DDL: &str = "
+CREATE TABLE test_users (
+    user_id UUID PRIMARY KEY, email TEXT, nom TEXT, prenom TEXT, role TEXT,
+    type_utilisateur TEXT, is_active BOOLEAN NOT NULL);
+CREATE TABLE test_chantiers (
+    chantier_id UUID PRIMARY KEY, code TEXT, nom TEXT, statut TEXT,
+    conducteur_ids UUID[] NOT NULL DEFAULT '{}', chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
+    deleted BOOLEAN NOT NULL DEFAULT false);";
+
+fn event(seq: i64, event_type: &'static str, aggregate: Uuid, data: Value) -> RelayedEvent {
+    RelayedEvent {
+        seq,
+        envelope: Arc::new(EventEnvelope {
+            event_id: Uuid::now_v7(),
+            event_type: EventType::from_static(event_type).unwrap(),
+            aggregate_type: event_type.split('.').next().unwrap().to_owned(),
+            aggregate_id: aggregate.to_string(),
+            occurred_at: hub_kernel::to_storage_precision(time::OffsetDateTime::now_utc()),
+            actor_id: None,
+            correlation_id: None,
+            causation_id: None,
+            schema_version: 1,
+            data,
+        }),
+    }
+}
+
+async fn database() -> TestDatabase {
+    let test_db = TestDatabase::new().await;
+    let mut conn = test_db.database().connection().await.unwrap();
+    for statement in DDL.split(';').filter(|s| !s.trim().is_empty()) {
+        sql_query(statement).execute(&mut conn).await.unwrap();
+    }
+    test_db
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_follow_creations_changes_and_deactivations_in_order() {
+    let test_db = database().await;
+    let directory = UsersDirectory::new("test.users", "test_users");
+    let projector = Projector::new(directory.clone());
+    let mut conn = test_db.database().connection().await.unwrap();
+    let lea = Uuid::now_v7();
+    let created = event(
+        1,
+        "user.created",
+        lea,
+        json!({
+        "user_id": lea, "email": "lea@example.fr", "nom": "Durand", "prenom": "Léa",
+        "role": "compagnon", "type_utilisateur": "employe"}),
+    );
+    let promoted = event(
+        2,
+        "user.updated",
+        lea,
+        json!({"user_id": lea, "changes": {
+        "role": {"old": "compagnon", "new": "chef_chantier"}, "nom": {"old": "Durand", "new": "Martin"}}}),
+    );
+    let deactivated = event(
+        3,
+        "user.deactivated",
+        lea,
+        json!({"user_id": lea, "deactivated_by": null}),
+    );
+    for e in [&created, &promoted] {
+        projector.handle(&mut conn, e).await.unwrap();
+    }
+    let view = directory.find(&mut conn, lea).await.unwrap().unwrap();
+    assert_eq!(view.role(), Some(Role::ChefChantier));
+    assert_eq!(view.display_name(), "Léa Martin");
+    assert_eq!(
+        view.email.as_deref(),
+        Some("lea@example.fr"),
+        "unchanged fields stay"
+    );
+    assert!(view.is_active);
+    assert_eq!(directory.active(&mut conn).await.unwrap().len(), 1);
+
+    projector.handle(&mut conn, &deactivated).await.unwrap();
+    // A replay of the creation does not bring the user back.
+    projector.handle(&mut conn, &created).await.unwrap();
+    let view = directory.find(&mut conn, lea).await.unwrap().unwrap();
+    assert!(!view.is_active);
+    assert_eq!(view.role(), Some(Role::ChefChantier));
+    assert!(directory.active(&mut conn).await.unwrap().is_empty());
+    assert!(
+        directory
+            .find(&mut conn, Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chantiers_follow_their_snapshots_and_stay_deleted() {
+    let test_db = database().await;
+    let directory = ChantiersDirectory::new("test.chantiers", "test_chantiers");
+    let projector = Projector::new(directory.clone());
+    let mut conn = test_db.database().connection().await.unwrap();
+    let (site, conducteur, chef) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let snapshot = |statut: &str, conducteurs: &[Uuid]| {
+        json!({
+        "chantier_id": site, "code": "CH-1", "nom": "Tour A", "adresse": "1 quai", "statut": statut,
+        "conducteur_ids": conducteurs, "chef_chantier_ids": [chef]})
+    };
+    projector
+        .handle(
+            &mut conn,
+            &event(
+                1,
+                "chantier.created",
+                site,
+                snapshot("ouvert", &[conducteur]),
+            ),
+        )
+        .await
+        .unwrap();
+    let view = directory.find(&mut conn, site).await.unwrap().unwrap();
+    assert!(view.is_active() && view.has_conducteur(conducteur) && view.has_responsable(chef));
+    assert_eq!(directory.run_by(&mut conn, chef).await.unwrap(), [site]);
+
+    projector
+        .handle(
+            &mut conn,
+            &event(
+                2,
+                "chantier.statut_changed",
+                site,
+                snapshot("ferme", &[conducteur]),
+            ),
+        )
+        .await
+        .unwrap();
+    let view = directory.find(&mut conn, site).await.unwrap().unwrap();
+    assert_eq!(view.statut.as_deref(), Some("ferme"));
+    assert!(!view.is_active(), "a closed chantier takes no more work");
+
+    // Malformed responsables grant nothing.
+    let mut broken = snapshot("ferme", &[]);
+    broken["conducteur_ids"] = json!(["not-an-id"]);
+    projector
+        .handle(&mut conn, &event(3, "chantier.updated", site, broken))
+        .await
+        .unwrap();
+    assert!(
+        !directory
+            .find(&mut conn, site)
+            .await
+            .unwrap()
+            .unwrap()
+            .has_conducteur(conducteur)
+    );
+
+    projector
+        .handle(
+            &mut conn,
+            &event(
+                4,
+                "chantier.deleted",
+                site,
+                snapshot("ferme", &[conducteur]),
+            ),
+        )
+        .await
+        .unwrap();
+    projector
+        .handle(
+            &mut conn,
+            &event(
+                5,
+                "chantier.updated",
+                site,
+                snapshot("ouvert", &[conducteur]),
+            ),
+        )
+        .await
+        .unwrap();
+    let view = directory.find(&mut conn, site).await.unwrap().unwrap();
+    assert!(view.deleted && !view.is_active() && !view.has_conducteur(conducteur));
+    assert!(directory.run_by(&mut conn, chef).await.unwrap().is_empty());
+}
