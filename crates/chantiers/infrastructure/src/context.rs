@@ -6,9 +6,16 @@ use std::sync::Arc;
 use actix_web::web;
 use hub_chantiers_application::ChantierPorts;
 use hub_platform_context::{Context, Module, ModuleError, Platform};
+use hub_platform_directory::AffectationsDirectory;
 use utoipa::OpenApi;
 
-use crate::{AffectationsProjector, ChantiersApi, ChantiersHttp, DieselChantierRepository};
+use crate::{ChantiersApi, ChantiersHttp, DieselChantierRepository};
+
+/// Who is planned on which chantier, from the planning context's events:
+/// a chef or compagnon assigned to a chantier sees it.
+pub fn affectations() -> AffectationsDirectory {
+    AffectationsDirectory::new("chantiers.affectations", "chantier_affectations")
+}
 
 /// The chantiers context (no configuration of its own).
 pub const CONTEXT: Context = Context {
@@ -24,9 +31,7 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
         chantiers: Arc::new(DieselChantierRepository::new(platform.database.clone())),
         clock: platform.clock.clone(),
     }));
-    let affectations =
-        AffectationsProjector::new().map_err(|e| ModuleError::start("chantiers", e))?;
     Ok(Module::new()
         .routes(move |cfg| crate::http::configure(cfg, state.clone()))
-        .projection(affectations))
+        .projection(affectations()))
 }

@@ -1,16 +1,14 @@
 //! Chantiers adapters: [`DieselChantierRepository`] (a site and its events in
 //! one PostgreSQL transaction, with optimistic locking), the HTTP routes of
-//! `/api/v1/chantiers` ([`http`]), and the [`AffectationsProjector`] that
-//! keeps this context's view of who is assigned where; [`CONTEXT`] is how
-//! the app lists it.
+//! `/api/v1/chantiers` ([`http`]), and its view of who is assigned where
+//! (`chantier_affectations`, a platform `AffectationsDirectory`); [`CONTEXT`]
+//! is how the app lists it.
 
-mod affectations;
 mod context;
 pub mod http;
 mod repository;
 mod schema;
 
-pub use affectations::AffectationsProjector;
-pub use context::CONTEXT;
+pub use context::{CONTEXT, affectations};
 pub use http::{ChantiersApi, ChantiersHttp};
 pub use repository::DieselChantierRepository;

@@ -1,8 +1,9 @@
-//! What every context knows of users and chantiers: read models fed by the
-//! identity context's `user.*` and the chantiers context's `chantier.*`
-//! events (their JSON only), so that a context can check "an active user",
-//! "a chantier open for planning", "one of its responsables" without
-//! depending on those contexts.
+//! What every context knows of users, chantiers and who is planned where:
+//! read models fed by the identity context's `user.*`, the chantiers
+//! context's `chantier.*` and the planning context's `affectation.*` events
+//! (their JSON only), so that a context can check "an active user", "a
+//! chantier open for planning", "one of its responsables", "assigned to
+//! that site" without depending on those contexts.
 //!
 //! Each context keeps its own copy, in its own tables (created by its own
 //! migration with the shapes below), and registers the projections with
@@ -27,10 +28,21 @@
 //!     chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
 //!     deleted           BOOLEAN NOT NULL DEFAULT false
 //! );
+//! CREATE TABLE <context>_affectations (
+//!     affectation_id UUID PRIMARY KEY,
+//!     chantier_id    UUID NOT NULL,
+//!     utilisateur_id UUID NOT NULL,
+//!     active         BOOLEAN NOT NULL,
+//!     last_seq       BIGINT NOT NULL
+//! );
+//! CREATE INDEX <context>_affectations_user_idx
+//!     ON <context>_affectations (utilisateur_id, chantier_id) WHERE active;
 //! ```
 
+mod affectations;
 mod chantiers;
 mod users;
 
+pub use affectations::AffectationsDirectory;
 pub use chantiers::{ChantierView, ChantiersDirectory};
 pub use users::{UserView, UsersDirectory};

@@ -10,7 +10,7 @@ use hub_chantiers_domain::{
     Adresse, Chantier, ChantierCode, ChantierDetails, ChantierUpdate, Contact, CoordonneesGps,
     Couleur, HeuresEstimees, NomChantier, Responsables, Statut,
 };
-use hub_chantiers_infrastructure::{AffectationsProjector, DieselChantierRepository};
+use hub_chantiers_infrastructure::{DieselChantierRepository, affectations};
 use hub_kernel::{
     DomainEvent, EventEnvelope, EventMetadata, EventType, Page, to_storage_precision,
 };
@@ -345,7 +345,7 @@ async fn chefs_and_compagnons_see_the_chantiers_they_run_or_are_assigned_to() {
     assert_eq!(visible(chef).await, ["CH-A"]);
     assert!(visible(compagnon).await.is_empty(), "no affectation yet");
 
-    let projector = Projector::new(AffectationsProjector::new().unwrap());
+    let projector = Projector::new(affectations());
     let mut conn = db.connection().await.unwrap();
     let affectation = Uuid::now_v7();
     let created = planning(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use diesel::sql_query;
 use diesel_async::RunQueryDsl;
 use hub_kernel::{EventEnvelope, EventType, Role};
-use hub_platform_directory::{ChantiersDirectory, UsersDirectory};
+use hub_platform_directory::{AffectationsDirectory, ChantiersDirectory, UsersDirectory};
 use hub_platform_postgres::{DurableSubscriber, Projector, RelayedEvent};
 use hub_platform_test_db::TestDatabase;
 use serde_json::{Value, json};
@@ -22,7 +22,10 @@ CREATE TABLE test_users (
 CREATE TABLE test_chantiers (
     chantier_id UUID PRIMARY KEY, code TEXT, nom TEXT, statut TEXT,
     conducteur_ids UUID[] NOT NULL DEFAULT '{}', chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
-    deleted BOOLEAN NOT NULL DEFAULT false);";
+    deleted BOOLEAN NOT NULL DEFAULT false);
+CREATE TABLE test_affectations (
+    affectation_id UUID PRIMARY KEY, chantier_id UUID NOT NULL, utilisateur_id UUID NOT NULL,
+    active BOOLEAN NOT NULL, last_seq BIGINT NOT NULL);";
 
 fn event(seq: i64, event_type: &'static str, aggregate: Uuid, data: Value) -> RelayedEvent {
     RelayedEvent {
@@ -196,4 +199,45 @@ async fn chantiers_follow_their_snapshots_and_stay_deleted() {
     let view = directory.find(&mut conn, site).await.unwrap().unwrap();
     assert!(view.deleted && !view.is_active() && !view.has_conducteur(conducteur));
     assert!(directory.run_by(&mut conn, chef).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_affectations_of_several_users_are_recorded_per_user() {
+    let test_db = database().await;
+    let directory = AffectationsDirectory::new("test.affectations", "test_affectations");
+    let projector = Projector::new(directory.clone());
+    let mut conn = test_db.database().connection().await.unwrap();
+    let (site, lea, karim) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let bulk = event(
+        1,
+        "affectation.bulk_created",
+        site,
+        json!({
+        "chantier_id": site, "affectation_ids": [a, b], "count": 2, "source": "bulk",
+        "affectations": [
+            {"affectation_id": a, "utilisateur_id": lea, "date": "2026-12-07"},
+            {"affectation_id": b, "utilisateur_id": karim, "date": "2026-12-07"}]}),
+    );
+    projector.handle(&mut conn, &bulk).await.unwrap();
+    assert!(directory.is_assigned(&mut conn, lea, site).await.unwrap());
+    assert!(directory.is_assigned(&mut conn, karim, site).await.unwrap());
+    assert_eq!(
+        directory.chantiers_of(&mut conn, lea).await.unwrap(),
+        [site]
+    );
+
+    // Cancelling one ends it; an older event seen again does not revive it.
+    let cancelled = event(
+        2,
+        "affectation.cancelled",
+        a,
+        json!({
+        "affectation_id": a, "utilisateur_id": lea, "chantier_id": site, "date": "2026-12-07",
+        "cancelled_by": null, "raison": "météo"}),
+    );
+    projector.handle(&mut conn, &cancelled).await.unwrap();
+    projector.handle(&mut conn, &bulk).await.unwrap();
+    assert!(!directory.is_assigned(&mut conn, lea, site).await.unwrap());
+    assert!(directory.is_assigned(&mut conn, karim, site).await.unwrap());
 }
