@@ -11,11 +11,14 @@
 //! two instances' clocks cannot reorder them.
 
 use async_trait::async_trait;
-use diesel::sql_types::{BigInt, Text};
+use std::collections::HashSet;
+
+use diesel::sql_types::{Array, BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::TopicPattern;
 
 use crate::relay::{DurableError, DurableSubscriber, RelayedEvent};
+use crate::statement::statement;
 
 /// A read model fed by events. `apply` sees each event of an aggregate at
 /// most once, in log order; it should fail closed on a payload it cannot
@@ -34,6 +37,20 @@ pub trait Projection: Send + Sync {
         conn: &mut AsyncPgConnection,
         event: &RelayedEvent,
     ) -> Result<(), DurableError>;
+
+    /// Applies several events, in log order (none seen before). The default
+    /// applies them one by one; a projection that can write them in fewer
+    /// statements overrides it.
+    async fn apply_batch(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        for event in events {
+            self.apply(conn, event).await?;
+        }
+        Ok(())
+    }
 }
 
 /// A [`Projection`] as a durable subscriber of the relay.
@@ -72,6 +89,52 @@ async fn advance(
     Ok(affected > 0)
 }
 
+#[derive(diesel::QueryableByName)]
+struct Fresh {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
+
+/// Moves the projection's positions over a batch at once and returns the
+/// log positions of the events it had not applied yet (all of a new
+/// aggregate's, and those past the aggregate's last position).
+async fn advance_batch(
+    conn: &mut AsyncPgConnection,
+    projection: &'static str,
+    events: &[RelayedEvent],
+) -> Result<HashSet<i64>, diesel::result::Error> {
+    let types: Vec<&str> = events.iter().map(|e| e.aggregate_type.as_str()).collect();
+    let ids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    // The statements of a WITH see one snapshot: `old` reads the positions
+    // as they were before `moved` writes them.
+    let fresh: Vec<Fresh> = statement(
+        "WITH incoming AS ( \
+            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS i (aggregate_type, aggregate_id, seq)), \
+         old AS ( \
+            SELECT p.aggregate_type, p.aggregate_id, p.last_seq FROM projection_positions p \
+            WHERE p.projection = $4 \
+              AND (p.aggregate_type, p.aggregate_id) IN (SELECT aggregate_type, aggregate_id FROM incoming)), \
+         moved AS ( \
+            INSERT INTO projection_positions (projection, aggregate_type, aggregate_id, last_seq) \
+            SELECT $5, aggregate_type, aggregate_id, max(seq) FROM incoming \
+            GROUP BY aggregate_type, aggregate_id \
+            ON CONFLICT (projection, aggregate_type, aggregate_id) \
+            DO UPDATE SET last_seq = EXCLUDED.last_seq \
+            WHERE projection_positions.last_seq < EXCLUDED.last_seq) \
+         SELECT i.seq FROM incoming i LEFT JOIN old o USING (aggregate_type, aggregate_id) \
+         WHERE o.last_seq IS NULL OR i.seq > o.last_seq",
+    )
+    .bind::<Array<Text>, _>(types)
+    .bind::<Array<Text>, _>(ids)
+    .bind::<Array<BigInt>, _>(seqs)
+    .bind::<Text, _>(projection)
+    .bind::<Text, _>(projection)
+    .load(conn)
+    .await?;
+    Ok(fresh.into_iter().map(|row| row.seq).collect())
+}
+
 #[async_trait]
 impl<P: Projection> DurableSubscriber for Projector<P> {
     fn name(&self) -> &str {
@@ -92,5 +155,29 @@ impl<P: Projection> DurableSubscriber for Projector<P> {
             return Ok(());
         }
         self.projection.apply(conn, event).await
+    }
+
+    async fn handle_batch(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        let fresh = advance_batch(conn, self.projection.name(), events).await?;
+        let unseen: Vec<RelayedEvent> = events
+            .iter()
+            .filter(|event| fresh.contains(&event.seq))
+            .cloned()
+            .collect();
+        if unseen.len() < events.len() {
+            tracing::debug!(
+                projection = self.projection.name(),
+                skipped = events.len() - unseen.len(),
+                "events already applied or older than the read model; skipped"
+            );
+        }
+        if unseen.is_empty() {
+            return Ok(());
+        }
+        self.projection.apply_batch(conn, &unseen).await
     }
 }

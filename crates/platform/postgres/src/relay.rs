@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{BusError, EventBus, EventEnvelope, TopicPattern};
 use tokio_util::sync::CancellationToken;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::DbError;
 use crate::outbox::StoredEvent;
 use crate::projection::{Projection, Projector};
-use crate::schema::event_logs;
+use crate::statement::statement;
 
 /// A failure of a durable subscriber; the event stays undispatched and is retried.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +77,31 @@ pub trait DurableSubscriber: Send + Sync {
         conn: &mut AsyncPgConnection,
         event: &RelayedEvent,
     ) -> Result<(), DurableError>;
+
+    /// Whether [`DurableSubscriber::handle_batch`] may do `events` at once
+    /// after the other subscribers have done the whole batch: `false` when
+    /// an event's work depends on state that a later event of the batch
+    /// changes (through another subscriber). The relay then goes event by
+    /// event, every subscriber in turn.
+    fn batchable(&self, _events: &[RelayedEvent]) -> bool {
+        true
+    }
+
+    /// Does the work of several events at once, in log order (the relay's
+    /// fast path: a batch in one savepoint). The default handles them one
+    /// by one; a subscriber that can write a batch in fewer statements
+    /// overrides it. On error the relay undoes the batch and retries its
+    /// events one by one with [`DurableSubscriber::handle`].
+    async fn handle_batch(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        for event in events {
+            self.handle(conn, event).await?;
+        }
+        Ok(())
+    }
 
     /// Called once after a relay transaction in which this subscriber handled
     /// at least one event has committed: its writes are now visible (e.g. to
@@ -191,15 +216,15 @@ impl OutboxRelay {
         conn: &mut AsyncPgConnection,
         touched: &std::sync::Mutex<Vec<bool>>,
     ) -> Result<usize, RelayError> {
-        let rows: Vec<ClaimedRow> = diesel::sql_query(CLAIM)
+        let rows: Vec<ClaimedRow> = statement(CLAIM)
             .bind::<BigInt, _>(i64::from(self.config.batch_size))
             .load(conn)
             .await?;
         let mut handled = 0;
-        let mut dispatched: Vec<Uuid> = Vec::with_capacity(rows.len());
-        // Aggregates whose earlier event was held back in this batch: their
-        // later events wait for it (per-aggregate order).
+        // Aggregates whose earlier event is held back: their later events
+        // wait for it (per-aggregate order).
         let mut stalled: HashSet<(String, String)> = HashSet::new();
+        let mut events: Vec<RelayedEvent> = Vec::with_capacity(rows.len());
         for ClaimedRow {
             event: row,
             blocked,
@@ -210,36 +235,110 @@ impl OutboxRelay {
                 // Left undispatched, untouched: it goes once its predecessor has.
                 continue;
             }
-            handled += 1;
             let (event_id, seq) = (row.event_id, row.seq);
-            let event = match row.into_envelope() {
-                Ok(envelope) => RelayedEvent {
+            match row.into_envelope() {
+                Ok(envelope) => events.push(RelayedEvent {
                     seq,
                     envelope: Arc::new(envelope),
-                },
+                }),
                 Err(corrupt) => {
+                    handled += 1;
                     tracing::error!(%event_id, error = %corrupt, "outbox row cannot be read; holding it back");
                     self.hold_back(conn, event_id, &corrupt.to_string()).await?;
-                    stalled.insert(aggregate);
-                    continue;
-                }
-            };
-            match self.deliver(conn, &event, touched).await {
-                Ok(()) => dispatched.push(event_id),
-                Err(reason) => {
-                    tracing::warn!(%event_id, event_type = %event.event_type, error = %reason, "event not dispatched; will retry");
-                    self.hold_back(conn, event_id, &reason.to_string()).await?;
                     stalled.insert(aggregate);
                 }
             }
         }
+        if events.is_empty() {
+            return Ok(handled);
+        }
+        // Fast path: every durable subscriber handles the whole batch in one
+        // savepoint. If one fails, the batch is undone and its events go one
+        // by one, so that only the failing event (and its aggregate's later
+        // events) is held back. A single event goes straight to the
+        // per-event path: nothing to gain, and a failure is not tried twice.
+        let at_once = events.len() > 1
+            && self.durable.iter().all(|s| s.batchable(&events))
+            && match self.deliver_batch(conn, &events, touched).await {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::debug!(%error, events = events.len(), "batch not dispatched at once; event by event");
+                    false
+                }
+            };
+        let mut delivered: Vec<&RelayedEvent> = Vec::with_capacity(events.len());
+        if at_once {
+            handled += events.len();
+            delivered.extend(&events);
+        } else {
+            for event in &events {
+                let aggregate = (event.aggregate_type.clone(), event.aggregate_id.clone());
+                if stalled.contains(&aggregate) {
+                    continue;
+                }
+                handled += 1;
+                match self.deliver(conn, event, touched).await {
+                    Ok(()) => delivered.push(event),
+                    Err(reason) => {
+                        tracing::warn!(event_id = %event.event_id, event_type = %event.event_type, error = %reason, "event not dispatched; will retry");
+                        self.hold_back(conn, event.event_id, &reason.to_string())
+                            .await?;
+                        stalled.insert(aggregate);
+                    }
+                }
+            }
+        }
+        let dispatched: Vec<Uuid> = delivered.iter().map(|event| event.event_id).collect();
         if !dispatched.is_empty() {
-            diesel::update(event_logs::table.filter(event_logs::event_id.eq_any(&dispatched)))
-                .set(event_logs::dispatched_at.eq(diesel::dsl::now))
+            statement("UPDATE event_logs SET dispatched_at = now() WHERE event_id = ANY($1)")
+                .bind::<Array<diesel::sql_types::Uuid>, _>(dispatched)
                 .execute(conn)
                 .await?;
         }
         Ok(handled)
+    }
+
+    /// Runs every durable subscriber on the events it wants, the whole
+    /// batch in one savepoint, then publishes each event on the bus.
+    async fn deliver_batch(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &[RelayedEvent],
+        touched: &std::sync::Mutex<Vec<bool>>,
+    ) -> Result<(), DeliverError> {
+        let mut handled_by = vec![false; self.durable.len()];
+        conn.transaction(async |conn| {
+            for (index, subscriber) in self.durable.iter().enumerate() {
+                let wanted: Vec<RelayedEvent> = events
+                    .iter()
+                    .filter(|event| subscriber.pattern().matches(event.event_type.as_str()))
+                    .cloned()
+                    .collect();
+                if wanted.is_empty() {
+                    continue;
+                }
+                subscriber
+                    .handle_batch(conn, &wanted)
+                    .await
+                    .map_err(|source| DeliverError::Subscriber {
+                        name: subscriber.name().to_owned(),
+                        source,
+                    })?;
+                handled_by[index] = true;
+            }
+            for event in events {
+                self.publish(&event.envelope).await?;
+            }
+            Ok::<_, DeliverError>(())
+        })
+        .await?;
+        let mut touched = touched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (flag, handled) in touched.iter_mut().zip(handled_by) {
+            *flag |= handled;
+        }
+        Ok(())
     }
 
     /// Runs the durable subscribers (in a savepoint, so a failure undoes only

@@ -1293,3 +1293,69 @@ async fn a_scheduled_job_runs_on_one_instance_at_a_time() {
         2
     );
 }
+
+/// Counts how it is called: batches, and events one by one.
+#[derive(Default)]
+struct BatchCounter {
+    batches: parking_lot::Mutex<Vec<usize>>,
+    singles: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl DurableSubscriber for BatchCounter {
+    fn name(&self) -> &str {
+        "batch-counter"
+    }
+
+    fn pattern(&self) -> &TopicPattern {
+        static ALL: std::sync::LazyLock<TopicPattern> = std::sync::LazyLock::new(TopicPattern::all);
+        &ALL
+    }
+
+    async fn handle(
+        &self,
+        _conn: &mut AsyncPgConnection,
+        _event: &RelayedEvent,
+    ) -> Result<(), DurableError> {
+        self.singles
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn handle_batch(
+        &self,
+        _conn: &mut AsyncPgConnection,
+        events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "in log order: {seqs:?}"
+        );
+        self.batches.lock().push(events.len());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_reaches_a_durable_subscriber_at_once() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let events: Vec<EventEnvelope> = (0..5).map(|i| event(&format!("c{i}"))).collect();
+    append_committed(db, events.clone()).await;
+    let bus = Arc::new(RecordingBus::default());
+    let counter = Arc::new(BatchCounter::default());
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config())
+        .with_durable_subscriber(counter.clone());
+    assert_eq!(relay.dispatch_once().await.unwrap(), 5);
+    assert_eq!(*counter.batches.lock(), [5], "one call for the batch");
+    assert_eq!(
+        std::sync::atomic::AtomicUsize::load(&counter.singles, std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    assert_eq!(
+        bus.ids(),
+        events.iter().map(|e| e.event_id).collect::<Vec<_>>()
+    );
+    assert_eq!(dispatch_state(db).await.undispatched, 0);
+}
