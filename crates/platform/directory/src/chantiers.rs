@@ -6,6 +6,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Array, Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::TopicPattern;
+use hub_platform_postgres::statement::statement;
 use hub_platform_postgres::{DurableError, Projection, RelayedEvent};
 use serde_json::Value;
 use uuid::Uuid;
@@ -55,16 +56,36 @@ pub struct ChantiersDirectory {
     name: &'static str,
     table: &'static str,
     pattern: TopicPattern,
+    /// The upsert of a batch of snapshots, built once for this table so
+    /// that it is prepared once per connection.
+    upsert: &'static str,
 }
 
 impl ChantiersDirectory {
     /// The read model in `table` (a compile-time constant, never input),
     /// applied as the projection `name` (e.g. `planning.chantiers`).
     pub fn new(name: &'static str, table: &'static str) -> Self {
+        // Leaked once per directory, at start-up: a statement's text must
+        // outlive the connections that cache it.
+        let upsert: &'static str = Box::leak(
+            format!(
+                "INSERT INTO {0} (chantier_id, code, nom, statut, conducteur_ids, chef_chantier_ids, deleted) \
+                 SELECT s.id, s.code, s.nom, s.statut, s.conducteurs::uuid[], s.chefs::uuid[], s.deleted \
+                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[]) \
+                   AS s (id, code, nom, statut, conducteurs, chefs, deleted) \
+                 ON CONFLICT (chantier_id) DO UPDATE SET code = COALESCE(EXCLUDED.code, {0}.code), \
+                 nom = COALESCE(EXCLUDED.nom, {0}.nom), statut = COALESCE(EXCLUDED.statut, {0}.statut), \
+                 conducteur_ids = EXCLUDED.conducteur_ids, chef_chantier_ids = EXCLUDED.chef_chantier_ids, \
+                 deleted = EXCLUDED.deleted WHERE NOT {0}.deleted",
+                table
+            )
+            .into_boxed_str(),
+        );
         Self {
             name,
             table,
             pattern: TopicPattern::parse("chantier.*").unwrap_or_else(|_| TopicPattern::all()),
+            upsert,
         }
     }
 
@@ -127,6 +148,125 @@ fn ids(data: &Value, field: &str) -> Option<Vec<Uuid>> {
         .collect()
 }
 
+/// What one event says of its chantier.
+#[derive(Debug)]
+struct Snapshot {
+    chantier_id: Uuid,
+    code: Option<String>,
+    nom: Option<String>,
+    statut: Option<String>,
+    conducteur_ids: Vec<Uuid>,
+    chef_chantier_ids: Vec<Uuid>,
+    deleted: bool,
+}
+
+impl Snapshot {
+    fn of(event: &RelayedEvent) -> Option<Self> {
+        let data = &event.data;
+        let Some(chantier_id) = event
+            .data_str("chantier_id")
+            .and_then(|id| Uuid::parse_str(id).ok())
+        else {
+            tracing::error!(event_id = %event.event_id, event_type = %event.event_type, "chantier event without a valid chantier_id; ignored");
+            return None;
+        };
+        let deleted = event.event_type.as_str() == "chantier.deleted";
+        let text = |field: &str| data.get(field).and_then(Value::as_str).map(str::to_owned);
+        // Fail closed: unreadable responsables grant nobody anything; a
+        // deleted chantier has none.
+        let responsables = |field: &str| {
+            if deleted {
+                Vec::new()
+            } else {
+                ids(data, field).unwrap_or_default()
+            }
+        };
+        Some(Self {
+            chantier_id,
+            code: text("code"),
+            nom: text("nom"),
+            statut: text("statut"),
+            conducteur_ids: responsables("conducteur_ids"),
+            chef_chantier_ids: responsables("chef_chantier_ids"),
+            deleted,
+        })
+    }
+
+    /// `later` applied over `self`, as two upserts in a row would leave it.
+    fn then(self, later: Snapshot) -> Snapshot {
+        if self.deleted {
+            return self;
+        }
+        Snapshot {
+            code: later.code.or(self.code),
+            nom: later.nom.or(self.nom),
+            statut: later.statut.or(self.statut),
+            ..later
+        }
+    }
+}
+
+/// A PostgreSQL array literal of ids, e.g. `{0193…,0192…}`.
+fn array_literal(ids: &[Uuid]) -> String {
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    format!("{{{}}}", ids.join(","))
+}
+
+impl ChantiersDirectory {
+    /// Writes the snapshots of `events` in one statement: each chantier's
+    /// last state (a deleted chantier stays deleted, in the batch and in
+    /// the table).
+    async fn upsert(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &[RelayedEvent],
+    ) -> Result<(), diesel::result::Error> {
+        let mut latest: Vec<Snapshot> = Vec::with_capacity(events.len());
+        for snapshot in events.iter().filter_map(Snapshot::of) {
+            match latest
+                .iter()
+                .position(|s| s.chantier_id == snapshot.chantier_id)
+            {
+                Some(index) => {
+                    let earlier = latest.swap_remove(index);
+                    latest.push(earlier.then(snapshot));
+                }
+                None => latest.push(snapshot),
+            }
+        }
+        if latest.is_empty() {
+            return Ok(());
+        }
+        statement(self.upsert)
+            .bind::<Array<SqlUuid>, _>(latest.iter().map(|s| s.chantier_id).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(
+                latest.iter().map(|s| s.code.clone()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Text>>, _>(
+                latest.iter().map(|s| s.nom.clone()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Text>>, _>(
+                latest.iter().map(|s| s.statut.clone()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Text>, _>(
+                latest
+                    .iter()
+                    .map(|s| array_literal(&s.conducteur_ids))
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<Text>, _>(
+                latest
+                    .iter()
+                    .map(|s| array_literal(&s.chef_chantier_ids))
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<Bool>, _>(latest.iter().map(|s| s.deleted).collect::<Vec<_>>())
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Projection for ChantiersDirectory {
     fn name(&self) -> &'static str {
@@ -142,38 +282,14 @@ impl Projection for ChantiersDirectory {
         conn: &mut AsyncPgConnection,
         event: &RelayedEvent,
     ) -> Result<(), DurableError> {
-        let data = &event.data;
-        let Some(chantier_id) = event
-            .data_str("chantier_id")
-            .and_then(|id| Uuid::parse_str(id).ok())
-        else {
-            tracing::error!(event_id = %event.event_id, event_type = %event.event_type, "chantier event without a valid chantier_id; ignored");
-            return Ok(());
-        };
-        let deleted = event.event_type.as_str() == "chantier.deleted";
-        let text = |field: &str| data.get(field).and_then(Value::as_str).map(str::to_owned);
-        // Fail closed: unreadable responsables grant nobody anything.
-        let conducteurs = ids(data, "conducteur_ids").unwrap_or_default();
-        let chefs = ids(data, "chef_chantier_ids").unwrap_or_default();
-        // A deleted chantier stays deleted, whatever comes after.
-        diesel::sql_query(format!(
-            "INSERT INTO {0} (chantier_id, code, nom, statut, conducteur_ids, chef_chantier_ids, deleted) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (chantier_id) DO UPDATE SET code = COALESCE(EXCLUDED.code, {0}.code), \
-             nom = COALESCE(EXCLUDED.nom, {0}.nom), statut = COALESCE(EXCLUDED.statut, {0}.statut), \
-             conducteur_ids = EXCLUDED.conducteur_ids, chef_chantier_ids = EXCLUDED.chef_chantier_ids, \
-             deleted = EXCLUDED.deleted WHERE NOT {0}.deleted",
-            self.table
-        ))
-        .bind::<SqlUuid, _>(chantier_id)
-        .bind::<Nullable<Text>, _>(text("code"))
-        .bind::<Nullable<Text>, _>(text("nom"))
-        .bind::<Nullable<Text>, _>(text("statut"))
-        .bind::<Array<SqlUuid>, _>(if deleted { Vec::new() } else { conducteurs })
-        .bind::<Array<SqlUuid>, _>(if deleted { Vec::new() } else { chefs })
-        .bind::<Bool, _>(deleted)
-        .execute(conn)
-        .await?;
-        Ok(())
+        Ok(self.upsert(conn, std::slice::from_ref(event)).await?)
+    }
+
+    async fn apply_batch(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        Ok(self.upsert(conn, events).await?)
     }
 }

@@ -19,11 +19,11 @@ use hub_webhooks_domain::RetrySchedule;
 use utoipa::OpenApi;
 
 use crate::{
-    AeadSecretVault, ChantierScopeProjector, DeliveryAttemptsRetention, DeliveryConfig,
-    DeliveryEngine, DeliveryFanOut, DeliveryWaker, DieselDeliveryRepository,
-    DieselWebhookRepository, ExpiredPreviousSecrets, FinishedDeliveriesRetention,
-    OutboundDestinations, OwnerProjector, RATE_LIMIT_RULES, SecretKey, StaticEventCatalog,
-    WebhookRateLimits, WebhooksApi, WebhooksHttp, WebhooksPorts,
+    AeadSecretVault, DeliveryAttemptsRetention, DeliveryConfig, DeliveryEngine, DeliveryFanOut,
+    DeliveryWaker, DieselDeliveryRepository, DieselWebhookRepository, ExpiredPreviousSecrets,
+    FinishedDeliveriesRetention, OutboundDestinations, OwnerProjector, RATE_LIMIT_RULES, SecretKey,
+    StaticEventCatalog, WebhookRateLimits, WebhooksApi, WebhooksHttp, WebhooksPorts,
+    chantier_scope,
 };
 
 /// The webhooks context.
@@ -249,7 +249,7 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
     Ok(Module::new()
         .routes(move |cfg| crate::http::configure(cfg, state.clone(), limits.clone()))
         // Access scoping: read models kept in step with the events.
-        .projection(ChantierScopeProjector::new())
+        .projection(chantier_scope())
         .projection(OwnerProjector::new())
         // After the projections, so that an event is fanned out to the
         // recipients it itself makes (a chantier.created naming a conducteur).

@@ -1,7 +1,7 @@
 //! Webhooks adapters: the PostgreSQL [`DieselWebhookRepository`] (webhooks
 //! and their events in one transaction, the quota under a per-owner lock),
 //! the access-scoping read models and the durable subscribers that build
-//! them ([`ChantierScopeProjector`], [`OwnerProjector`],
+//! them ([`chantier_scope`], [`OwnerProjector`],
 //! [`DieselScopeReadModel`]), the AES-256-GCM [`AeadSecretVault`], the
 //! SSRF-checked [`OutboundDestinations`], the [`StaticEventCatalog`] the app
 //! assembles, the delivery engine (fan-out, queue, workers, delivery log:
@@ -30,5 +30,5 @@ pub use destinations::OutboundDestinations;
 pub use http::{RATE_LIMIT_RULES, WebhookRateLimits, WebhooksApi, WebhooksHttp, WebhooksPorts};
 pub use previous_secrets::ExpiredPreviousSecrets;
 pub use repository::{DieselWebhookRepository, recipients_on};
-pub use scope::{ChantierScopeProjector, DieselScopeReadModel, OwnerProjector};
+pub use scope::{DieselScopeReadModel, OwnerProjector, chantier_scope};
 pub use vault::{AeadSecretVault, KEY_LEN, SecretKey, SecretKeyError};

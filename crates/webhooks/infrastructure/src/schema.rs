@@ -39,7 +39,10 @@ diesel::table! {
         chantier_id -> Uuid,
         conducteur_ids -> Array<Uuid>,
         deleted -> Bool,
-        updated_at -> Timestamptz,
+        code -> Nullable<Text>,
+        nom -> Nullable<Text>,
+        statut -> Nullable<Text>,
+        chef_chantier_ids -> Array<Uuid>,
     }
 }
 

@@ -2,7 +2,7 @@
 //! contexts' events only (their JSON, never their crates or tables):
 //!
 //! - `webhook_scope_chantiers`: each chantier's current conducteurs, from
-//!   `chantier.*` events ([`ChantierScopeProjector`]);
+//!   `chantier.*` events ([`chantier_scope`]);
 //! - `webhook_owners`: each user's role and active flag, from `user.*`
 //!   events ([`OwnerProjector`]), seeded with the creator's role when a
 //!   webhook is created.
@@ -14,13 +14,14 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Nullable, Text};
+use diesel::sql_types::{Bool, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use hub_kernel::{EventEnvelope, Role, TopicPattern};
+use hub_kernel::{Role, TopicPattern};
+use hub_platform_directory::ChantiersDirectory;
 use hub_platform_postgres::{
     Database, DurableError, Projection, RelayedEvent, statement::statement, storage,
 };
-use hub_webhooks_application::{OwnerStatus, RepositoryError, ScopeReadModel, chantier_of};
+use hub_webhooks_application::{OwnerStatus, RepositoryError, ScopeReadModel};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -119,92 +120,12 @@ fn pattern(text: &str) -> TopicPattern {
     TopicPattern::parse(text).unwrap_or_else(|_| TopicPattern::all())
 }
 
-/// Keeps `webhook_scope_chantiers` in step with `chantier.*` events:
-/// `chantier.created`, `.updated`, `.statut_changed` and
-/// `.responsable_assigned` replace the chantier's conducteur set with
-/// `data.conducteur_ids`; `chantier.deleted` removes the chantier (a
-/// tombstone remains, which nothing brings back).
-#[derive(Debug)]
-pub struct ChantierScopeProjector {
-    pattern: TopicPattern,
-}
-
-impl ChantierScopeProjector {
-    pub fn new() -> Self {
-        Self {
-            pattern: pattern("chantier.*"),
-        }
-    }
-}
-
-impl Default for ChantierScopeProjector {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// `data.conducteur_ids` as ids; `None` when absent or malformed.
-fn conducteur_ids(event: &EventEnvelope) -> Option<Vec<Uuid>> {
-    event
-        .data
-        .get("conducteur_ids")?
-        .as_array()?
-        .iter()
-        .map(|id| id.as_str().and_then(|id| Uuid::parse_str(id).ok()))
-        .collect()
-}
-
-#[async_trait]
-impl Projection for ChantierScopeProjector {
-    fn name(&self) -> &'static str {
-        "webhooks.chantier-scope"
-    }
-
-    fn pattern(&self) -> &TopicPattern {
-        &self.pattern
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut AsyncPgConnection,
-        event: &RelayedEvent,
-    ) -> Result<(), DurableError> {
-        let event_type = event.event_type.as_str();
-        let deleted = match event_type {
-            "chantier.created"
-            | "chantier.updated"
-            | "chantier.statut_changed"
-            | "chantier.responsable_assigned" => false,
-            "chantier.deleted" => true,
-            _ => return Ok(()),
-        };
-        let Some(chantier_id) = chantier_of(event) else {
-            tracing::error!(event_id = %event.event_id, event_type, "chantier event without a valid chantier_id; ignored");
-            return Ok(());
-        };
-        let conducteurs = if deleted {
-            Vec::new()
-        } else {
-            conducteur_ids(event).unwrap_or_else(|| {
-                // Fail closed: nobody keeps access on the strength of a stale set.
-                tracing::error!(event_id = %event.event_id, event_type, %chantier_id, "chantier event without valid conducteur_ids; the chantier's webhook access is cleared");
-                Vec::new()
-            })
-        };
-        statement(
-            "INSERT INTO webhook_scope_chantiers (chantier_id, conducteur_ids, deleted, updated_at) \
-             VALUES ($1, $2, $3, now()) \
-             ON CONFLICT (chantier_id) DO UPDATE SET conducteur_ids = EXCLUDED.conducteur_ids, \
-             deleted = EXCLUDED.deleted, updated_at = now() \
-             WHERE NOT webhook_scope_chantiers.deleted",
-        )
-        .bind::<SqlUuid, _>(chantier_id)
-        .bind::<Array<SqlUuid>, _>(conducteurs)
-        .bind::<Bool, _>(deleted)
-        .execute(conn)
-        .await?;
-        Ok(())
-    }
+/// Keeps `webhook_scope_chantiers` in step with `chantier.*` events: each
+/// chantier's current conducteurs (and the rest of its snapshot), a deleted
+/// chantier staying deleted — the platform's chantiers read model on this
+/// context's table.
+pub fn chantier_scope() -> ChantiersDirectory {
+    ChantiersDirectory::new("webhooks.chantier-scope", "webhook_scope_chantiers")
 }
 
 /// Keeps `webhook_owners` in step with `user.*` events: `user.created`

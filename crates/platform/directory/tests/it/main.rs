@@ -241,3 +241,34 @@ async fn bulk_affectations_of_several_users_are_recorded_per_user() {
     assert!(!directory.is_assigned(&mut conn, lea, site).await.unwrap());
     assert!(directory.is_assigned(&mut conn, karim, site).await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_chantier_events_leaves_each_chantier_as_its_last_event_says() {
+    let test_db = database().await;
+    let directory = ChantiersDirectory::new("test.chantiers", "test_chantiers");
+    let projector = Projector::new(directory.clone());
+    let mut conn = test_db.database().connection().await.unwrap();
+    let (a, b, conducteur) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let snapshot = |site: Uuid, statut: &str| {
+        json!({
+        "chantier_id": site, "code": format!("CH-{}", &site.to_string()[..4]), "nom": "Tour",
+        "adresse": "1 quai", "statut": statut, "conducteur_ids": [conducteur], "chef_chantier_ids": []})
+    };
+    let batch = [
+        event(1, "chantier.created", a, snapshot(a, "ouvert")),
+        event(2, "chantier.created", b, snapshot(b, "ouvert")),
+        event(3, "chantier.statut_changed", a, snapshot(a, "en_cours")),
+        event(4, "chantier.deleted", b, snapshot(b, "ouvert")),
+        event(5, "chantier.updated", b, snapshot(b, "ouvert")),
+    ];
+    projector.handle_batch(&mut conn, &batch).await.unwrap();
+    let a_view = directory.find(&mut conn, a).await.unwrap().unwrap();
+    assert_eq!(a_view.statut.as_deref(), Some("en_cours"));
+    assert!(a_view.is_active() && a_view.has_conducteur(conducteur));
+    let b_view = directory.find(&mut conn, b).await.unwrap().unwrap();
+    assert!(
+        b_view.deleted && !b_view.has_conducteur(conducteur),
+        "deleted stays deleted"
+    );
+    assert_eq!(directory.run_by(&mut conn, conducteur).await.unwrap(), [a]);
+}

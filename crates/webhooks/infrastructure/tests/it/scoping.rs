@@ -14,8 +14,7 @@ use hub_platform_test_db::TestDatabase;
 use hub_webhooks_application::{AccessScope, ListRecipients, WebhookRepository};
 use hub_webhooks_domain::Webhook;
 use hub_webhooks_infrastructure::{
-    ChantierScopeProjector, DieselScopeReadModel, DieselWebhookRepository, OwnerProjector,
-    recipients_on,
+    DieselScopeReadModel, DieselWebhookRepository, OwnerProjector, chantier_scope, recipients_on,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -114,7 +113,7 @@ impl Relay {
             history_capacity: 0,
         }));
         let relay = OutboxRelay::new(db.clone(), bus, RelayConfig::default())
-            .with_projection(ChantierScopeProjector::new())
+            .with_projection(chantier_scope())
             .with_projection(OwnerProjector::new());
         Self {
             db: db.clone(),
@@ -264,7 +263,7 @@ async fn a_conducteur_never_receives_another_sites_events() {
 async fn late_and_malformed_chantier_events_fail_closed() {
     let test_db = TestDatabase::new().await;
     let db = test_db.database();
-    let projector = Projector::new(ChantierScopeProjector::new());
+    let projector = Projector::new(chantier_scope());
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let site = Uuid::now_v7();
     let older = chantier("chantier.created", site, &[b]);
