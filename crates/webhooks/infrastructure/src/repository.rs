@@ -1,6 +1,8 @@
 //! Webhooks in PostgreSQL; every write appends its events to the outbox in
 //! the same transaction.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
@@ -448,8 +450,8 @@ async fn active_matching_on(
     Ok(matching)
 }
 
-/// An active webhook with what the scoping rule needs to judge it, read in
-/// one statement.
+/// An active webhook with what the scoping rule needs to know of its owner,
+/// read in one statement.
 #[derive(QueryableByName)]
 struct Candidate {
     #[diesel(embed)]
@@ -459,65 +461,111 @@ struct Candidate {
     owner_active: Option<bool>,
     #[diesel(sql_type = Nullable<Text>)]
     owner_role: Option<String>,
-    /// Whether the owner is a conducteur of the event's chantier (false
-    /// when the event names none).
-    #[diesel(sql_type = Bool)]
-    conducteur: bool,
 }
 
-/// The webhooks `event` must be delivered to — active, with a pattern
-/// selecting it, and whose owner may receive it (the access-scoping rule of
-/// `hub_webhooks_application::scope` on the read models) — read on `conn`,
-/// so that a durable subscriber (the delivery fan-out) decides inside the
-/// relay's transaction. `webhook.test` is never fanned out.
-///
-/// The fan-out runs for every event, so the candidates, their owners and
-/// the chantier check come in one statement; the rule itself
-/// ([`access_rule`]) and the pattern matching stay in Rust.
+/// A chantier's current conducteurs, from the scoping read model.
+#[derive(QueryableByName)]
+struct ChantierScope {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    chantier_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
+    conducteur_ids: Vec<Uuid>,
+}
+
+/// Who receives what, for a set of events: the active webhooks with their
+/// owners' status, and the conducteurs of the chantiers the events name —
+/// two statements whatever the number of events (the fan-out of a relay
+/// batch reads them once). The rule itself ([`access_rule`]) and the
+/// pattern matching stay in Rust.
+pub struct Recipients {
+    candidates: Vec<(Webhook, Option<OwnerStatus>)>,
+    conducteurs: HashMap<Uuid, Vec<Uuid>>,
+}
+
+impl Recipients {
+    /// Reads, on `conn` (inside the relay's transaction for the fan-out),
+    /// what judging `events` needs.
+    pub async fn load(
+        conn: &mut AsyncPgConnection,
+        events: &[&EventEnvelope],
+    ) -> Result<Self, RepositoryError> {
+        // The active set is bounded by the per-owner quota.
+        let rows: Vec<Candidate> = statement(
+            "SELECT w.*, o.is_active AS owner_active, o.role AS owner_role \
+             FROM webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
+             WHERE w.is_active ORDER BY w.created_at, w.id",
+        )
+        .load(conn)
+        .await
+        .map_err(storage)?;
+        let mut candidates = Vec::with_capacity(rows.len());
+        for row in rows {
+            let owner = row.owner_active.map(|is_active| OwnerStatus {
+                // An unreadable role grants nothing.
+                role: row.owner_role.and_then(|r| r.parse().ok()),
+                is_active,
+            });
+            candidates.push((Webhook::try_from(row.webhook)?, owner));
+        }
+        // Only a conducteur's webhook depends on a chantier's responsables.
+        let conducteur_owner = candidates
+            .iter()
+            .any(|(_, owner)| owner.is_some_and(|o| o.role == Some(Role::Conducteur)));
+        let chantiers: Vec<Uuid> = events.iter().filter_map(|e| chantier_of(e)).collect();
+        let mut conducteurs = HashMap::new();
+        if conducteur_owner && !chantiers.is_empty() {
+            let scopes: Vec<ChantierScope> = statement(
+                "SELECT chantier_id, conducteur_ids FROM webhook_scope_chantiers \
+                 WHERE chantier_id = ANY($1) AND NOT deleted",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(chantiers)
+            .load(conn)
+            .await
+            .map_err(storage)?;
+            conducteurs.extend(
+                scopes
+                    .into_iter()
+                    .map(|s| (s.chantier_id, s.conducteur_ids)),
+            );
+        }
+        Ok(Self {
+            candidates,
+            conducteurs,
+        })
+    }
+
+    /// The webhooks `event` must be delivered to: active, with a pattern
+    /// selecting it, and whose owner may receive it. `webhook.test` is
+    /// never fanned out.
+    pub fn of(&self, event: &EventEnvelope) -> Vec<&Webhook> {
+        let event_type = event.event_type.as_str();
+        if event_type == TEST_EVENT_TYPE {
+            return Vec::new();
+        }
+        self.candidates
+            .iter()
+            .filter(|(webhook, owner)| {
+                webhook.wants(event_type)
+                    && match access_rule(*owner, event) {
+                        Access::Allowed => true,
+                        Access::Denied => false,
+                        Access::IfConducteurOf(chantier_id) => self
+                            .conducteurs
+                            .get(&chantier_id)
+                            .is_some_and(|ids| ids.contains(&webhook.owner_id())),
+                    }
+            })
+            .map(|(webhook, _)| webhook)
+            .collect()
+    }
+}
+
+/// The webhooks `event` must be delivered to ([`Recipients::of`]), read on
+/// `conn`.
 pub async fn recipients_on(
     conn: &mut AsyncPgConnection,
     event: &EventEnvelope,
 ) -> Result<Vec<Webhook>, RepositoryError> {
-    let event_type = event.event_type.as_str();
-    if event_type == TEST_EVENT_TYPE {
-        return Ok(Vec::new());
-    }
-    let chantier = chantier_of(event);
-    // Patterns are matched in Rust; the active set is bounded by the
-    // per-owner quota.
-    let candidates: Vec<Candidate> = statement(
-        "SELECT w.*, o.is_active AS owner_active, o.role AS owner_role, \
-                ($1::uuid IS NOT NULL AND EXISTS ( \
-                    SELECT 1 FROM webhook_scope_chantiers c \
-                    WHERE c.chantier_id = $2 AND NOT c.deleted \
-                      AND c.conducteur_ids @> ARRAY[w.owner_id])) AS conducteur \
-         FROM webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
-         WHERE w.is_active ORDER BY w.created_at, w.id",
-    )
-    .bind::<Nullable<diesel::sql_types::Uuid>, _>(chantier)
-    .bind::<Nullable<diesel::sql_types::Uuid>, _>(chantier)
-    .load(conn)
-    .await
-    .map_err(storage)?;
-    let mut recipients = Vec::with_capacity(candidates.len());
-    for candidate in candidates {
-        let webhook = Webhook::try_from(candidate.webhook)?;
-        if !webhook.wants(event_type) {
-            continue;
-        }
-        let owner = candidate.owner_active.map(|is_active| OwnerStatus {
-            // An unreadable role grants nothing.
-            role: candidate.owner_role.and_then(|r| r.parse().ok()),
-            is_active,
-        });
-        let allowed = match access_rule(owner, event) {
-            Access::Allowed => true,
-            Access::Denied => false,
-            Access::IfConducteurOf(_) => candidate.conducteur,
-        };
-        if allowed {
-            recipients.push(webhook);
-        }
-    }
-    Ok(recipients)
+    let recipients = Recipients::load(conn, &[event]).await?;
+    Ok(recipients.of(event).into_iter().cloned().collect())
 }

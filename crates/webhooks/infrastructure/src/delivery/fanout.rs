@@ -8,11 +8,23 @@ use diesel::sql_types::{Array, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, TopicPattern};
 use hub_platform_postgres::{DurableError, DurableSubscriber, RelayedEvent, statement::statement};
+use hub_webhooks_application::chantier_of;
 use hub_webhooks_domain::{RetrySchedule, delivery_payload};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::recipients_on;
+use crate::repository::Recipients;
+
+/// The delivery jobs of a batch, column by column (bound as arrays).
+#[derive(Default)]
+struct Jobs {
+    ids: Vec<Uuid>,
+    webhook_ids: Vec<Uuid>,
+    event_ids: Vec<Uuid>,
+    event_types: Vec<String>,
+    payloads: Vec<String>,
+    max_attempts: Vec<i32>,
+}
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -76,39 +88,82 @@ impl DurableSubscriber for DeliveryFanOut {
         conn: &mut AsyncPgConnection,
         event: &RelayedEvent,
     ) -> Result<(), DurableError> {
-        let event: &EventEnvelope = event;
-        let recipients = recipients_on(conn, event)
+        self.handle_batch(conn, std::slice::from_ref(event)).await
+    }
+
+    /// A batch is fanned out at once only when no event in it changes what
+    /// an earlier one's recipients depend on (a `user.*` event, or a
+    /// `chantier.*` event about the chantier of an earlier event): the
+    /// scoping read models are then, for each event, as they were when it
+    /// came. Otherwise the relay goes event by event.
+    fn batchable(&self, events: &[RelayedEvent]) -> bool {
+        let mut owners_change_later = false;
+        let mut chantiers_change_later: Vec<Uuid> = Vec::new();
+        for event in events.iter().rev() {
+            let event_type = event.event_type.as_str();
+            let chantier = chantier_of(event);
+            if owners_change_later
+                || chantier.is_some_and(|id| chantiers_change_later.contains(&id))
+            {
+                return false;
+            }
+            if event_type.starts_with("user.") {
+                owners_change_later = true;
+            }
+            if let (true, Some(id)) = (event_type.starts_with("chantier."), chantier) {
+                chantiers_change_later.push(id);
+            }
+        }
+        true
+    }
+
+    /// One read of the recipients and one insert of every job, whatever
+    /// the number of events.
+    async fn handle_batch(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        let envelopes: Vec<&EventEnvelope> = events.iter().map(|event| &**event).collect();
+        let recipients = Recipients::load(conn, &envelopes)
             .await
             .map_err(|e| DurableError::new(format!("recipients: {e}")))?;
-        if recipients.is_empty() {
+        let mut jobs = Jobs::default();
+        for event in envelopes {
+            let webhooks = recipients.of(event);
+            if webhooks.is_empty() {
+                continue;
+            }
+            let payload = delivery_payload(event).map_err(|e| DurableError::new(e.to_string()))?;
+            for webhook in webhooks {
+                let attempts = self
+                    .schedule
+                    .attempts_for(webhook.retry_enabled(), webhook.max_retries());
+                jobs.ids.push(Uuid::now_v7());
+                jobs.webhook_ids.push(webhook.id());
+                jobs.event_ids.push(event.event_id);
+                jobs.event_types.push(event.event_type.as_str().to_owned());
+                jobs.payloads.push(payload.clone());
+                jobs.max_attempts.push(i32::try_from(attempts).unwrap_or(1));
+            }
+        }
+        if jobs.ids.is_empty() {
             return Ok(());
         }
-        let payload = delivery_payload(event).map_err(|e| DurableError::new(e.to_string()))?;
-        let mut ids = Vec::with_capacity(recipients.len());
-        let mut webhook_ids = Vec::with_capacity(recipients.len());
-        let mut max_attempts = Vec::with_capacity(recipients.len());
-        for webhook in &recipients {
-            ids.push(Uuid::now_v7());
-            webhook_ids.push(webhook.id());
-            let attempts = self
-                .schedule
-                .attempts_for(webhook.retry_enabled(), webhook.max_retries());
-            max_attempts.push(i32::try_from(attempts).unwrap_or(1));
-        }
-        // One statement for every recipient; the payload is bound once.
         statement(
             "INSERT INTO webhook_deliveries \
              (id, webhook_id, event_id, event_type, payload, max_attempts, next_attempt_at) \
-             SELECT r.id, r.webhook_id, $1, $2, $3, r.max_attempts, now() \
-             FROM unnest($4::uuid[], $5::uuid[], $6::int4[]) AS r (id, webhook_id, max_attempts) \
+             SELECT j.id, j.webhook_id, j.event_id, j.event_type, j.payload, j.max_attempts, now() \
+             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[]) \
+               AS j (id, webhook_id, event_id, event_type, payload, max_attempts) \
              ON CONFLICT (webhook_id, event_id) DO NOTHING",
         )
-        .bind::<SqlUuid, _>(event.event_id)
-        .bind::<Text, _>(event.event_type.as_str())
-        .bind::<Text, _>(payload)
-        .bind::<Array<SqlUuid>, _>(ids)
-        .bind::<Array<SqlUuid>, _>(webhook_ids)
-        .bind::<Array<Integer>, _>(max_attempts)
+        .bind::<Array<SqlUuid>, _>(jobs.ids)
+        .bind::<Array<SqlUuid>, _>(jobs.webhook_ids)
+        .bind::<Array<SqlUuid>, _>(jobs.event_ids)
+        .bind::<Array<Text>, _>(jobs.event_types)
+        .bind::<Array<Text>, _>(jobs.payloads)
+        .bind::<Array<Integer>, _>(jobs.max_attempts)
         .execute(conn)
         .await?;
         Ok(())

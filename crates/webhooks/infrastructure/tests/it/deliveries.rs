@@ -22,8 +22,8 @@ use hub_webhooks_infrastructure::delivery::queue::{
     self, AttemptLog, Claim, ClaimedJob, JobUpdate,
 };
 use hub_webhooks_infrastructure::{
-    ChantierScopeProjector, DeliveryAttemptsRetention, DeliveryFanOut, DeliveryWaker,
-    DieselDeliveryRepository, DieselWebhookRepository, FinishedDeliveriesRetention, OwnerProjector,
+    DeliveryAttemptsRetention, DeliveryFanOut, DeliveryWaker, DieselDeliveryRepository,
+    DieselWebhookRepository, FinishedDeliveriesRetention, OwnerProjector, chantier_scope,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -61,7 +61,7 @@ fn relay(db: &Database) -> OutboxRelay {
         history_capacity: 0,
     }));
     OutboxRelay::new(db.clone(), bus, RelayConfig::default())
-        .with_projection(ChantierScopeProjector::new())
+        .with_projection(chantier_scope())
         .with_projection(OwnerProjector::new())
         .with_durable_subscriber(Arc::new(DeliveryFanOut::new(
             RetrySchedule::default(),
@@ -234,6 +234,47 @@ async fn the_fan_out_follows_access_scoping() {
     assert_eq!(fanned.len(), 1);
     assert_eq!(fanned[0].webhook_id, a_hook.id());
     assert_ne!(fanned[0].webhook_id, b_hook.id());
+}
+
+/// Each event of one relay batch goes to the recipients of its own moment,
+/// even when a later event of the batch changes them (the batched fan-out
+/// must not judge an early event by the batch's final read models).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_of_a_batch_goes_to_the_recipients_of_its_moment() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let relay = relay(db);
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let a_hook = insert_webhook(db, a, Role::Conducteur, &["*"]).await;
+    let b_hook = insert_webhook(db, b, Role::Conducteur, &["*"]).await;
+    publish(db, &relay, Vec::new()).await;
+    let (site, other) = (Uuid::now_v7(), Uuid::now_v7());
+    let about = |chantier: Uuid| envelope("affectation.created", json!({"chantier_id": chantier}));
+    let mut handed_over = chantier_created(site, &[b]);
+    handed_over.event_type = EventType::from_static("chantier.responsable_assigned").unwrap();
+    let batch = vec![
+        chantier_created(site, &[a]),
+        about(site),
+        chantier_created(other, &[b]),
+        handed_over,
+        about(site),
+        about(other),
+    ];
+    let ids: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
+    publish(db, &relay, batch).await;
+    let fanned = jobs(db).await;
+    let of = |hook: &Webhook| -> BTreeSet<Uuid> {
+        fanned
+            .iter()
+            .filter(|job| job.webhook_id == hook.id())
+            .map(|job| job.event_id)
+            .collect()
+    };
+    assert_eq!(of(&a_hook), BTreeSet::from([ids[0], ids[1]]));
+    assert_eq!(
+        of(&b_hook),
+        BTreeSet::from([ids[2], ids[3], ids[4], ids[5]])
+    );
 }
 
 /// `n` due jobs per webhook, inserted directly.
