@@ -1,0 +1,21 @@
+//! Planning use cases — one small struct per use case, each storing its
+//! affectations and their events through the [`AffectationRepository`]
+//! port in one step, checking users and chantiers against the context's
+//! read models ([`Directory`]) — plus the input types the HTTP adapter fills.
+
+mod input;
+mod ports;
+mod use_cases;
+
+pub use input::{CreateInput, UpdateInput};
+pub use ports::{
+    AffectationRepository, ChantierInfo, Directory, PlanningFilter, RepositoryError, UserInfo,
+};
+pub use use_cases::{
+    CancelAffectation, CreateAffectations, DeleteAffectation, DeleteAffectations,
+    DuplicateAffectations, GetAffectation, ListAffectations, MAX_PERIODE_JOURS, NonPlanifies,
+    PlanningError, PlanningPorts, ResizeAffectation, UpdateAffectation,
+};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockAffectationRepository, MockDirectory};
