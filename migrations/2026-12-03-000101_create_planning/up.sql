@@ -28,14 +28,15 @@ CREATE TABLE affectations (
     -- Days of a recurrence only on recurrent rows, each 0 (lundi) to 6.
     CONSTRAINT affectations_recurrence_check CHECK (
         (type_affectation = 'unique' AND jours_recurrence IS NULL)
-        OR (type_affectation = 'recurrente' AND cardinality(jours_recurrence) BETWEEN 1 AND 7
+        OR (type_affectation = 'recurrente' AND jours_recurrence IS NOT NULL
+            AND cardinality(jours_recurrence) BETWEEN 1 AND 7
             AND jours_recurrence <@ ARRAY[0, 1, 2, 3, 4, 5, 6]::SMALLINT[])
     ),
     -- A cancelled row keeps why; a planned one has no reason.
     CONSTRAINT affectations_annulation_check CHECK (
         (statut = 'planifiee' AND annulation_raison IS NULL AND annulee_le IS NULL)
-        OR (statut = 'annulee' AND char_length(annulation_raison) BETWEEN 1 AND 500
-            AND annulee_le IS NOT NULL)
+        OR (statut = 'annulee' AND annulation_raison IS NOT NULL
+            AND char_length(annulation_raison) BETWEEN 1 AND 500 AND annulee_le IS NOT NULL)
     ),
     CONSTRAINT affectations_version_check CHECK (version >= 1)
 );
