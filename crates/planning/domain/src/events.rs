@@ -151,6 +151,9 @@ pub struct LotItem {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(example = examples::bulk_created())]
 pub struct AffectationBulkCreated {
+    /// The first affectation of the series on this site (the envelope's
+    /// `aggregate_id`).
+    pub affectation_id: Uuid,
     /// The site (one event per site of the series).
     pub chantier_id: Uuid,
     /// The affectations made on it, by date.
@@ -170,6 +173,9 @@ pub struct AffectationBulkCreated {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(example = examples::bulk_deleted())]
 pub struct AffectationBulkDeleted {
+    /// The first affectation deleted on this site (the envelope's
+    /// `aggregate_id`).
+    pub affectation_id: Uuid,
     /// The site (one event per site).
     pub chantier_id: Uuid,
     /// The affectations deleted on it.
@@ -202,6 +208,7 @@ impl AffectationBulkCreated {
                 let first_user = group[0].utilisateur_id();
                 let one_user = group.iter().all(|a| a.utilisateur_id() == first_user);
                 Self {
+                    affectation_id: group[0].id(),
                     chantier_id,
                     affectation_ids: group.iter().map(|a| a.id()).collect(),
                     count: group.len(),
@@ -229,6 +236,7 @@ impl AffectationBulkDeleted {
         by_chantier(affectations)
             .into_iter()
             .map(|(chantier_id, group)| Self {
+                affectation_id: group[0].id(),
                 chantier_id,
                 affectation_ids: group.iter().map(|a| a.id()).collect(),
                 count: group.len(),
@@ -317,6 +325,7 @@ mod examples {
 
     pub(super) fn bulk_created() -> AffectationBulkCreated {
         AffectationBulkCreated {
+            affectation_id: AFFECTATION,
             chantier_id: CHANTIER,
             affectation_ids: vec![AFFECTATION, SECONDE],
             count: 2,
@@ -331,6 +340,7 @@ mod examples {
 
     pub(super) fn bulk_deleted() -> AffectationBulkDeleted {
         AffectationBulkDeleted {
+            affectation_id: AFFECTATION,
             chantier_id: CHANTIER,
             affectation_ids: vec![AFFECTATION, SECONDE],
             count: 2,
@@ -368,15 +378,9 @@ affectation_event!(AffectationCancelled, "affectation.cancelled", |e| e
 // A series is ordered with its first affectation's later events; the others
 // are kept in order by the consumers' read models (log position per row).
 affectation_event!(AffectationBulkCreated, "affectation.bulk_created", |e| e
-    .affectation_ids
-    .first()
-    .copied()
-    .unwrap_or(e.chantier_id));
+    .affectation_id);
 affectation_event!(AffectationBulkDeleted, "affectation.bulk_deleted", |e| e
-    .affectation_ids
-    .first()
-    .copied()
-    .unwrap_or(e.chantier_id));
+    .affectation_id);
 
 /// The planning events of the catalog.
 pub fn event_catalog() -> Vec<EventTypeInfo> {
