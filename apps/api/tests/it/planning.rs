@@ -764,3 +764,74 @@ async fn invalid_commands_are_refused_with_stable_codes_and_change_nothing() {
     assert!(s.events("affectation.").await.is_empty());
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_spans_chantiers_all_or_nothing_and_planned_staff_see_their_site() {
+    let mut s = TestHub::start_with(&[("RATE_LIMITS", "off")]).await;
+    let conducteur = conducteur_id(&s).await;
+    let other = s.new_user(Role::Conducteur).await;
+    let site = chantier(&s, &conducteur, "CH-BATCH").await;
+    let elsewhere = chantier(&s, &other.id, "CH-BATCH-2").await;
+    let karim = compagnon(&s).await;
+    let lea = compagnon(&s).await;
+    let batch = format!("{AFFECTATIONS}/batch");
+    let items = json!({"affectations": [
+        one_day(&karim.id, &site, "2026-12-07"),
+        one_day(&lea.id, &elsewhere, "2026-12-07"),
+        one_day(&lea.id, &site, "2026-12-08"),
+    ]});
+
+    // A conducteur may not plan on another's site, even within a batch;
+    // compagnons may not plan at all.
+    let refused = s
+        .expect(403, Method::POST, &batch, As::Conducteur, items.clone())
+        .await;
+    assert_eq!(refused["code"], "forbidden");
+    s.expect(403, Method::POST, &batch, As::Compagnon, items.clone())
+        .await;
+    // One invalid item refuses the whole batch, naming it.
+    let mut bad = items.clone();
+    bad["affectations"][2]["heure_fin"] = json!("6:00");
+    let invalid = s.expect(422, Method::POST, &batch, As::Admin, bad).await;
+    assert_eq!(invalid["errors"][0]["field"], "affectations[2].heure_fin");
+    assert!(s.events("affectation.").await.is_empty());
+
+    // A compagnon sees no site before he is planned on it.
+    let site_path = format!("/api/v1/chantiers/{site}");
+    s.expect(404, Method::GET, &site_path, &karim, None).await;
+
+    let created = s
+        .expect(201, Method::POST, &batch, As::Admin, items.clone())
+        .await;
+    assert_eq!(created["total"], 3);
+    let events = s.events("affectation.").await;
+    assert_eq!(events.len(), 2, "one bulk event per chantier");
+    assert!(
+        events
+            .iter()
+            .all(|(t, d)| t == "affectation.bulk_created" && d["source"] == "bulk")
+    );
+    assert_eq!(events[0].1["chantier_id"], site.as_str());
+    assert_eq!(events[0].1["count"], 2);
+    assert_eq!(events[1].1["chantier_id"], elsewhere.as_str());
+
+    // The same batch again: every day is taken, nothing more is made.
+    let conflict = s.expect(409, Method::POST, &batch, As::Admin, items).await;
+    assert_eq!(conflict["code"], "affectation_conflict");
+    assert_eq!(s.count("SELECT count(*) FROM affectations").await, 3);
+
+    // The chantiers context learns who is planned where from the events.
+    eventually("karim sees the site he is planned on", || async {
+        s.call(Method::GET, &site_path, &karim, None).await.0 == 200
+    })
+    .await;
+    s.expect(
+        404,
+        Method::GET,
+        &format!("/api/v1/chantiers/{elsewhere}"),
+        &karim,
+        None,
+    )
+    .await;
+    s.stop().await;
+}

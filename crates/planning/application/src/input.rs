@@ -26,6 +26,46 @@ pub struct CreateInput {
     pub date_fin_recurrence: Option<Date>,
 }
 
+/// One affectation of a batch (`POST /affectations/batch`): any user, any
+/// chantier, any day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemInput {
+    pub utilisateur_id: Uuid,
+    pub chantier_id: Uuid,
+    pub date: Date,
+    pub heure_debut: Option<String>,
+    pub heure_fin: Option<String>,
+    pub note: Option<String>,
+}
+
+impl ItemInput {
+    /// The item's shared part, its errors recorded under `affectations[index]`.
+    pub(crate) fn validate(&self, index: usize, errors: &mut ValidationErrors) -> Option<Modele> {
+        let mut own = ValidationErrors::new();
+        let debut = heure(&mut own, "heure_debut", self.heure_debut.as_deref());
+        let fin = heure(&mut own, "heure_fin", self.heure_fin.as_deref());
+        let plage = plage(&mut own, debut, fin);
+        let note = own
+            .check("note", "invalid", Note::parse(self.note.as_deref()))
+            .flatten();
+        for error in own.errors() {
+            errors.add(
+                format!("affectations[{index}].{}", error.field),
+                error.code,
+                error.message.clone(),
+            );
+        }
+        own.is_empty().then_some(Modele {
+            utilisateur_id: self.utilisateur_id,
+            chantier_id: self.chantier_id,
+            plage,
+            note,
+            type_affectation: TypeAffectation::Unique,
+            jours_recurrence: None,
+        })
+    }
+}
+
 /// A move or an edit: `None` = unchanged; `note` `Some(None)` or blank clears it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpdateInput {

@@ -7,12 +7,12 @@ mod input;
 mod ports;
 mod use_cases;
 
-pub use input::{CreateInput, UpdateInput};
+pub use input::{CreateInput, ItemInput, UpdateInput};
 pub use ports::{
     AffectationRepository, ChantierInfo, Directory, PlanningFilter, RepositoryError, UserInfo,
 };
 pub use use_cases::{
-    CancelAffectation, CreateAffectations, DeleteAffectation, DeleteAffectations,
+    CancelAffectation, CreateAffectations, CreateBatch, DeleteAffectation, DeleteAffectations,
     DuplicateAffectations, GetAffectation, ListAffectations, MAX_PERIODE_JOURS, NonPlanifies,
     PlanningError, PlanningPorts, ResizeAffectation, UpdateAffectation,
 };

@@ -11,13 +11,13 @@ use hub_kernel::{
 use hub_planning_domain::access::{Lecture, may_plan};
 use hub_planning_domain::calendrier::{self, MAX_JOURS};
 use hub_planning_domain::{
-    Affectation, AffectationBulkCreated, AffectationBulkDeleted, AffectationError, Raison,
+    Affectation, AffectationBulkCreated, AffectationBulkDeleted, AffectationError, Modele, Raison,
     SourceLot, ValueError,
 };
 use time::{Date, Duration};
 use uuid::Uuid;
 
-use crate::input::{CreateInput, UpdateInput, calendar_error};
+use crate::input::{CreateInput, ItemInput, UpdateInput, calendar_error};
 use crate::ports::{AffectationRepository, Directory, PlanningFilter, RepositoryError};
 
 /// The longest period one planning read covers (about a quarter).
@@ -229,6 +229,12 @@ pub struct CreateAffectations {
     ports: PlanningPorts,
 }
 
+/// Plans any users on any chantiers and days in one transaction; publishes
+/// one `affectation.bulk_created` (`bulk`) per chantier.
+pub struct CreateBatch {
+    ports: PlanningPorts,
+}
+
 /// Moves or edits an affectation; publishes `affectation.updated`.
 pub struct UpdateAffectation {
     ports: PlanningPorts,
@@ -305,6 +311,63 @@ impl CreateAffectations {
                 .ports
                 .wrap_all(context, &AffectationBulkCreated::lots(many, planned.source))?,
         };
+        self.ports
+            .affectations
+            .insert(&affectations, &events)
+            .await?;
+        Ok(affectations)
+    }
+}
+
+impl CreateBatch {
+    pub fn new(ports: PlanningPorts) -> Self {
+        Self { ports }
+    }
+
+    /// Every item is made, or none (an invalid field, a chantier or user
+    /// refused, a day taken).
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        items: &[ItemInput],
+    ) -> Result<Vec<Affectation>, PlanningError> {
+        let mut errors = ValidationErrors::new();
+        if items.is_empty() || items.len() > MAX_JOURS {
+            errors.add(
+                "affectations",
+                "invalid_count",
+                format!("must list 1 to {MAX_JOURS} affectations"),
+            );
+        }
+        let modeles: Vec<Option<Modele>> = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| item.validate(index, &mut errors))
+            .collect();
+        errors.into_result()?;
+        let mut chantiers: Vec<Uuid> = items.iter().map(|i| i.chantier_id).collect();
+        chantiers.sort_unstable();
+        chantiers.dedup();
+        for chantier in chantiers {
+            self.ports.check_chantier(context, chantier).await?;
+        }
+        let mut users: Vec<Uuid> = items.iter().map(|i| i.utilisateur_id).collect();
+        users.sort_unstable();
+        users.dedup();
+        for user in users {
+            self.ports.check_user(user).await?;
+        }
+        let now = self.ports.clock.now();
+        let created_by = context.actor.map(|actor| actor.user_id);
+        let affectations: Vec<Affectation> = items
+            .iter()
+            .zip(modeles.into_iter().flatten())
+            .map(|(item, modele)| Affectation::plan(&modele, item.date, created_by, now))
+            .collect();
+        let events = self.ports.wrap_all(
+            context,
+            &AffectationBulkCreated::lots(&affectations, SourceLot::Bulk),
+        )?;
         self.ports
             .affectations
             .insert(&affectations, &events)

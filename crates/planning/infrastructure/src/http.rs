@@ -4,9 +4,10 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use hub_kernel::{Actor, Page, Role, ValidationErrors};
 use hub_planning_application::{
-    CancelAffectation, CreateAffectations, CreateInput, DeleteAffectation, DeleteAffectations,
-    DuplicateAffectations, GetAffectation, ListAffectations, NonPlanifies, PlanningError,
-    PlanningFilter, PlanningPorts, ResizeAffectation, UpdateAffectation, UpdateInput,
+    CancelAffectation, CreateAffectations, CreateBatch, CreateInput, DeleteAffectation,
+    DeleteAffectations, DuplicateAffectations, GetAffectation, ItemInput, ListAffectations,
+    NonPlanifies, PlanningError, PlanningFilter, PlanningPorts, ResizeAffectation,
+    UpdateAffectation, UpdateInput,
 };
 use hub_planning_domain::{Affectation, Statut, TypeAffectation};
 use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
@@ -20,6 +21,7 @@ use uuid::Uuid;
 /// The use cases behind the routes.
 pub struct PlanningHttp {
     create: CreateAffectations,
+    batch: CreateBatch,
     update: UpdateAffectation,
     delete: DeleteAffectation,
     delete_many: DeleteAffectations,
@@ -41,6 +43,7 @@ impl PlanningHttp {
     pub fn new(ports: PlanningPorts) -> Self {
         Self {
             create: CreateAffectations::new(ports.clone()),
+            batch: CreateBatch::new(ports.clone()),
             update: UpdateAffectation::new(ports.clone()),
             delete: DeleteAffectation::new(ports.clone()),
             delete_many: DeleteAffectations::new(ports.clone()),
@@ -65,6 +68,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PlanningHttp>) {
         .route(
             "/api/v1/planning/affectations/bulk",
             web::post().to(create_affectations),
+        )
+        .route(
+            "/api/v1/planning/affectations/batch",
+            web::post().to(create_batch),
         )
         .route(
             "/api/v1/planning/affectations/bulk-delete",
@@ -106,14 +113,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PlanningHttp>) {
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        create_affectation, create_affectations, list_affectations, get_affectation,
+        create_affectation, create_affectations, create_batch, list_affectations, get_affectation,
         update_affectation, delete_affectation, cancel_affectation, resize_affectation,
         duplicate_affectations, delete_affectations, chantier_affectations,
         utilisateur_affectations, non_planifies
     ),
     components(schemas(
         AffectationResponse, AffectationListResponse, CreateAffectationRequest,
-        UpdateAffectationRequest, CancelRequest, ResizeRequest, DuplicateRequest,
+        UpdateAffectationRequest, BatchRequest, BatchItem, CancelRequest, ResizeRequest, DuplicateRequest,
         BulkDeleteRequest, BulkDeleteResponse, NonPlanifiesResponse, AnnulationDto,
         TypeAffectationDto, StatutDto, ProblemSchema
     )),
@@ -283,6 +290,28 @@ impl From<CreateAffectationRequest> for CreateInput {
             date_fin_recurrence: body.date_fin_recurrence.map(|d| d.0),
         }
     }
+}
+
+/// One affectation of a batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    utilisateur_id: Uuid,
+    chantier_id: Uuid,
+    date: IsoDate,
+    /// `H:MM` or `HH:MM`.
+    heure_debut: Option<String>,
+    /// `H:MM` or `HH:MM`, after `heure_debut`.
+    heure_fin: Option<String>,
+    #[schema(max_length = 500)]
+    note: Option<String>,
+}
+
+/// 1 to 366 affectations (any users, chantiers and days), made all or none.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    affectations: Vec<BatchItem>,
 }
 
 /// A move or an edit: absent fields are left unchanged; a time given
@@ -552,6 +581,46 @@ async fn create_affectations(
             &request_id.command_context(user.actor),
             body.into_inner().into(),
         )
+        .await
+        .map_err(problem)?;
+    Ok(HttpResponse::Created().json(AffectationListResponse {
+        total: created.len() as u64,
+        affectations: AffectationResponse::all(&created, &user.actor),
+    }))
+}
+
+/// Plan many (users, chantiers, days) in one transaction: all or none;
+/// one `affectation.bulk_created` (`bulk`) per chantier.
+#[utoipa::path(
+    post, path = "/api/v1/planning/affectations/batch", tag = "planning",
+    request_body = BatchRequest,
+    responses(
+        (status = 201, body = AffectationListResponse),
+        (status = 409, description = "`affectation_conflict`", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn create_batch(
+    state: web::Data<PlanningHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    body: web::Json<BatchRequest>,
+) -> Result<HttpResponse, Problem> {
+    let items: Vec<ItemInput> = body
+        .into_inner()
+        .affectations
+        .into_iter()
+        .map(|item| ItemInput {
+            utilisateur_id: item.utilisateur_id,
+            chantier_id: item.chantier_id,
+            date: item.date.0,
+            heure_debut: item.heure_debut,
+            heure_fin: item.heure_fin,
+            note: item.note,
+        })
+        .collect();
+    let created = state
+        .batch
+        .execute(&request_id.command_context(user.actor), &items)
         .await
         .map_err(problem)?;
     Ok(HttpResponse::Created().json(AffectationListResponse {

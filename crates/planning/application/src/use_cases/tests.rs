@@ -1,4 +1,5 @@
 use super::*;
+use crate::input::ItemInput;
 use crate::ports::{ChantierInfo, MockAffectationRepository, MockDirectory, UserInfo};
 use hub_kernel::{FixedClock, Role};
 use hub_planning_domain::{Modele, Plage, TypeAffectation};
@@ -652,4 +653,70 @@ async fn the_unplanned_are_the_active_users_with_nothing_planned() {
         .await
         .unwrap();
     assert_eq!(free, [CHEF]);
+}
+
+fn item(user: Uuid, chantier: Uuid, day: Date) -> ItemInput {
+    ItemInput {
+        utilisateur_id: user,
+        chantier_id: chantier,
+        date: day,
+        heure_debut: Some("8:00".into()),
+        heure_fin: None,
+        note: None,
+    }
+}
+
+#[tokio::test]
+async fn a_batch_publishes_one_bulk_event_per_chantier() {
+    let (repo, written) = repository(vec![]);
+    let admin = context_of(Uuid::now_v7(), Role::Admin);
+    let created = CreateBatch::new(ports(repo))
+        .execute(
+            &admin,
+            &[
+                item(COMPAGNON, CHANTIER, date!(2026 - 12 - 07)),
+                item(CHEF, AUTRE_CHANTIER, date!(2026 - 12 - 07)),
+                item(CHEF, CHANTIER, date!(2026 - 12 - 08)),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 3);
+    let events = written.lock().unwrap().clone();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].data["chantier_id"], json!(CHANTIER));
+    assert_eq!(events[0].data["count"], 2);
+    assert_eq!(events[0].data["utilisateur_id"], serde_json::Value::Null);
+    assert_eq!(events[0].data["source"], "bulk");
+    assert_eq!(events[1].data["chantier_id"], json!(AUTRE_CHANTIER));
+}
+
+#[tokio::test]
+async fn a_batch_with_one_bad_item_writes_nothing() {
+    let batch = CreateBatch::new(ports(untouched(vec![])));
+    let mut bad = item(COMPAGNON, CHANTIER, date!(2026 - 12 - 08));
+    bad.heure_debut = Some("midi".into());
+    let Err(PlanningError::Invalid(errors)) = batch
+        .execute(
+            &conducteur(),
+            &[item(COMPAGNON, CHANTIER, date!(2026 - 12 - 07)), bad],
+        )
+        .await
+    else {
+        panic!("expected validation errors");
+    };
+    assert_eq!(errors.errors()[0].field, "affectations[1].heure_debut");
+    assert!(matches!(
+        batch
+            .execute(
+                &conducteur(),
+                &[item(COMPAGNON, AUTRE_CHANTIER, date!(2026 - 12 - 07))]
+            )
+            .await,
+        Err(PlanningError::Forbidden)
+    ));
+    assert!(matches!(
+        batch.execute(&conducteur(), &[]).await,
+        Err(PlanningError::Invalid(_))
+    ));
 }
