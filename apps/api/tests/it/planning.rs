@@ -641,8 +641,45 @@ async fn each_route_answers_its_allowed_callers_and_refuses_the_others() {
     let lea_view = s.expect(200, Method::GET, &week, &lea, None).await;
     assert_eq!(lea_view["affectations"][0]["id"], theirs["id"]);
     assert_eq!(lea_view["total"], 1);
-    let (status, _) = s.call(Method::GET, &week, As::Anonymous, None).await;
-    assert_eq!(status, 401);
+    let reads = [
+        week.clone(),
+        path.clone(),
+        format!(
+            "/api/v1/planning/chantiers/{site}/affectations?date_debut=2026-12-07&date_fin=2026-12-13"
+        ),
+        format!(
+            "/api/v1/planning/utilisateurs/{}/affectations?date_debut=2026-12-07&date_fin=2026-12-13",
+            karim.id
+        ),
+        "/api/v1/planning/non-planifies?date_debut=2026-12-07&date_fin=2026-12-13".to_owned(),
+    ];
+    for route in &reads {
+        let (status, _) = s.call(Method::GET, route, As::Anonymous, None).await;
+        assert_eq!(status, 401, "{route}");
+    }
+    // The chef reads his site's planning; a compagnon reads nothing of it
+    // but his own (none here).
+    let site_week = &reads[2];
+    assert_eq!(
+        s.expect(200, Method::GET, site_week, As::ChefChantier, None)
+            .await["total"],
+        1
+    );
+    assert_eq!(
+        s.expect(200, Method::GET, site_week, &lea, None).await["total"],
+        0
+    );
+    let unknown = format!("{AFFECTATIONS}/{}", uuid::Uuid::now_v7());
+    let answer = s
+        .expect(
+            404,
+            Method::PUT,
+            &unknown,
+            As::Conducteur,
+            json!({"note": "x"}),
+        )
+        .await;
+    assert_eq!(answer["code"], "affectation_not_found");
     s.stop().await;
 }
 
