@@ -9,14 +9,18 @@ use std::sync::Arc;
 use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
+use hub_kernel::EventType;
 use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata, Page, to_storage_precision};
+use hub_planning_application::Directory;
 use hub_planning_application::{AffectationRepository, PlanningFilter, RepositoryError};
 use hub_planning_domain::{
     Affectation, AffectationBulkCreated, AffectationUpdate, Heure, JoursRecurrence, Modele, Note,
     Plage, Raison, SourceLot, TypeAffectation,
 };
-use hub_planning_infrastructure::DieselAffectationRepository;
+use hub_planning_infrastructure::{DieselAffectationRepository, DieselDirectory, chantiers, users};
+use hub_platform_postgres::{DurableSubscriber, Projector, RelayedEvent};
 use hub_platform_test_db::TestDatabase;
+use serde_json::{Value, json};
 use time::macros::date;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -388,4 +392,116 @@ async fn the_planning_filters_scopes_and_pages() {
     let mut expected = vec![karim, lea, chef];
     expected.sort_unstable();
     assert_eq!(planned, expected);
+}
+
+/// An event of another context, relayed at log position `seq`.
+fn relayed(
+    seq: i64,
+    event_type: &'static str,
+    aggregate: (&str, Uuid),
+    data: Value,
+) -> RelayedEvent {
+    let envelope = EventEnvelope {
+        event_id: Uuid::now_v7(),
+        event_type: EventType::from_static(event_type).unwrap(),
+        aggregate_type: aggregate.0.into(),
+        aggregate_id: aggregate.1.to_string(),
+        occurred_at: now(),
+        actor_id: None,
+        correlation_id: None,
+        causation_id: None,
+        schema_version: 1,
+        data,
+    };
+    RelayedEvent {
+        seq,
+        envelope: Arc::new(envelope),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_models_follow_users_and_chantiers_from_their_events() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let directory = DieselDirectory::new(db.clone());
+    let (karim, julien, chef, site) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let users = Projector::new(users());
+    let chantiers = Projector::new(chantiers());
+    let mut conn = db.connection().await.unwrap();
+    let user = |seq, event_type, data| relayed(seq, event_type, ("user", karim), data);
+    users
+        .handle(&mut conn, &user(1, "user.created", json!({"user_id": karim, "email": "k@x.fr",
+            "nom": "Benali", "prenom": "Karim", "role": "compagnon", "type_utilisateur": "employe"})))
+        .await
+        .unwrap();
+    assert!(directory.user(karim).await.unwrap().unwrap().is_active);
+    assert_eq!(directory.active_users().await.unwrap(), [karim]);
+    assert_eq!(directory.user(julien).await.unwrap(), None);
+
+    let snapshot = |statut: &str| {
+        json!({"chantier_id": site, "code": "CH-1", "nom": "Tour",
+        "adresse": "1 quai", "statut": statut, "conducteur_ids": [julien], "chef_chantier_ids": [chef]})
+    };
+    chantiers
+        .handle(
+            &mut conn,
+            &relayed(
+                2,
+                "chantier.created",
+                ("chantier", site),
+                snapshot("ouvert"),
+            ),
+        )
+        .await
+        .unwrap();
+    let known = directory.chantier(site).await.unwrap().unwrap();
+    assert!(known.plannable);
+    assert_eq!(known.conducteur_ids, [julien]);
+    assert_eq!(directory.chantiers_run_by(chef).await.unwrap(), [site]);
+    assert!(directory.chantiers_run_by(karim).await.unwrap().is_empty());
+
+    // Deactivated and closed: no longer plannable.
+    users
+        .handle(
+            &mut conn,
+            &user(
+                3,
+                "user.deactivated",
+                json!({"user_id": karim, "deactivated_by": julien}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(!directory.user(karim).await.unwrap().unwrap().is_active);
+    assert!(directory.active_users().await.unwrap().is_empty());
+    let mut closed = snapshot("ferme");
+    closed["ancien_statut"] = json!("ouvert");
+    closed["nouveau_statut"] = json!("ferme");
+    chantiers
+        .handle(
+            &mut conn,
+            &relayed(4, "chantier.statut_changed", ("chantier", site), closed),
+        )
+        .await
+        .unwrap();
+    assert!(!directory.chantier(site).await.unwrap().unwrap().plannable);
+    // An older event seen again changes nothing.
+    chantiers
+        .handle(
+            &mut conn,
+            &relayed(
+                2,
+                "chantier.created",
+                ("chantier", site),
+                snapshot("ouvert"),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(!directory.chantier(site).await.unwrap().unwrap().plannable);
 }
