@@ -251,6 +251,8 @@ async fn the_life_of_an_affectation_through_every_route() {
     assert_eq!(created["note"], "Banches");
     assert_eq!(created["statut"], "planifiee");
     assert_eq!(created["created_by"], conducteur.as_str());
+    assert_eq!(created["utilisateur_nom"], "Lea Durand");
+    assert_eq!(created["chantier_nom"], "Chantier CH-LIFE");
     let path = format!("{AFFECTATIONS}/{id}");
 
     // A day range: Tuesday to Friday.

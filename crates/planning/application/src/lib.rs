@@ -9,12 +9,12 @@ mod use_cases;
 
 pub use input::{CreateInput, ItemInput, UpdateInput};
 pub use ports::{
-    AffectationRepository, ChantierInfo, Directory, PlanningFilter, RepositoryError, UserInfo,
+    AffectationRepository, ChantierInfo, Directory, Noms, PlanningFilter, RepositoryError, UserInfo,
 };
 pub use use_cases::{
     CancelAffectation, CreateAffectations, CreateBatch, DeleteAffectation, DeleteAffectations,
-    DuplicateAffectations, GetAffectation, ListAffectations, MAX_PERIODE_JOURS, NonPlanifies,
-    PlanningError, PlanningPorts, ResizeAffectation, UpdateAffectation,
+    DisplayNames, DuplicateAffectations, GetAffectation, ListAffectations, MAX_PERIODE_JOURS,
+    NonPlanifies, PlanningError, PlanningPorts, ResizeAffectation, UpdateAffectation,
 };
 
 #[cfg(any(test, feature = "mocks"))]

@@ -91,6 +91,15 @@ pub struct ChantierInfo {
     pub conducteur_ids: Vec<Uuid>,
 }
 
+/// Display names the planning grid shows next to ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Noms {
+    /// "Prénom Nom" by user id.
+    pub utilisateurs: std::collections::HashMap<Uuid, String>,
+    /// The chantier's nom by id.
+    pub chantiers: std::collections::HashMap<Uuid, String>,
+}
+
 /// The read models of users and chantiers.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -101,4 +110,6 @@ pub trait Directory: Send + Sync {
     async fn chantiers_run_by(&self, user_id: Uuid) -> Result<Vec<Uuid>, StorageError>;
     /// Every active user.
     async fn active_users(&self) -> Result<Vec<Uuid>, StorageError>;
+    /// The names of the users and chantiers among these ids that are known.
+    async fn names(&self, users: &[Uuid], chantiers: &[Uuid]) -> Result<Noms, StorageError>;
 }

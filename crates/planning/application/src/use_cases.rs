@@ -18,7 +18,7 @@ use time::{Date, Duration};
 use uuid::Uuid;
 
 use crate::input::{CreateInput, ItemInput, UpdateInput, calendar_error};
-use crate::ports::{AffectationRepository, Directory, PlanningFilter, RepositoryError};
+use crate::ports::{AffectationRepository, Directory, Noms, PlanningFilter, RepositoryError};
 
 /// The longest period one planning read covers (about a quarter).
 pub const MAX_PERIODE_JOURS: i64 = 93;
@@ -735,6 +735,34 @@ impl NonPlanifies {
             .collect();
         free.sort_unstable();
         Ok(free)
+    }
+}
+
+/// The names to show next to affectations (users and chantiers the
+/// planning knows; unknown ones are left out).
+pub struct DisplayNames {
+    ports: PlanningPorts,
+}
+
+impl DisplayNames {
+    pub fn new(ports: PlanningPorts) -> Self {
+        Self { ports }
+    }
+
+    pub async fn execute(&self, affectations: &[Affectation]) -> Result<Noms, PlanningError> {
+        let mut users: Vec<Uuid> = affectations
+            .iter()
+            .map(Affectation::utilisateur_id)
+            .collect();
+        let mut chantiers: Vec<Uuid> = affectations.iter().map(Affectation::chantier_id).collect();
+        for ids in [&mut users, &mut chantiers] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        if affectations.is_empty() {
+            return Ok(Noms::default());
+        }
+        Ok(self.ports.directory.names(&users, &chantiers).await?)
     }
 }
 

@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use hub_kernel::{Actor, Page, Role, ValidationErrors};
 use hub_planning_application::{
     CancelAffectation, CreateAffectations, CreateBatch, CreateInput, DeleteAffectation,
-    DeleteAffectations, DuplicateAffectations, GetAffectation, ItemInput, ListAffectations,
-    NonPlanifies, PlanningError, PlanningFilter, PlanningPorts, ResizeAffectation,
-    UpdateAffectation, UpdateInput,
+    DeleteAffectations, DisplayNames, DuplicateAffectations, GetAffectation, ItemInput,
+    ListAffectations, Noms, NonPlanifies, PlanningError, PlanningFilter, PlanningPorts,
+    ResizeAffectation, UpdateAffectation, UpdateInput,
 };
 use hub_planning_domain::{Affectation, Statut, TypeAffectation};
 use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
@@ -31,6 +31,7 @@ pub struct PlanningHttp {
     get: GetAffectation,
     list: ListAffectations,
     non_planifies: NonPlanifies,
+    names: DisplayNames,
 }
 
 impl std::fmt::Debug for PlanningHttp {
@@ -52,7 +53,8 @@ impl PlanningHttp {
             resize: ResizeAffectation::new(ports.clone()),
             get: GetAffectation::new(ports.clone()),
             list: ListAffectations::new(ports.clone()),
-            non_planifies: NonPlanifies::new(ports),
+            non_planifies: NonPlanifies::new(ports.clone()),
+            names: DisplayNames::new(ports),
         }
     }
 }
@@ -162,7 +164,11 @@ pub struct AnnulationDto {
 pub struct AffectationResponse {
     id: Uuid,
     utilisateur_id: Uuid,
+    /// "Prénom Nom", when the planning knows the user.
+    utilisateur_nom: Option<String>,
     chantier_id: Uuid,
+    /// The chantier's name, when the planning knows it.
+    chantier_nom: Option<String>,
     date: IsoDate,
     /// `HH:MM`.
     #[schema(example = "07:30")]
@@ -192,14 +198,19 @@ pub struct AffectationResponse {
 impl AffectationResponse {
     /// The affectation as `reader` may see it: the note is private to the
     /// user planned and to those who plan.
-    fn for_reader(affectation: &Affectation, reader: &Actor) -> Self {
+    fn for_reader(affectation: &Affectation, reader: &Actor, noms: &Noms) -> Self {
         let sees_note = matches!(reader.role, Role::Admin | Role::Conducteur)
             || reader.user_id == affectation.utilisateur_id();
         let plage = affectation.plage();
         Self {
             id: affectation.id(),
             utilisateur_id: affectation.utilisateur_id(),
+            utilisateur_nom: noms
+                .utilisateurs
+                .get(&affectation.utilisateur_id())
+                .cloned(),
             chantier_id: affectation.chantier_id(),
+            chantier_nom: noms.chantiers.get(&affectation.chantier_id()).cloned(),
             date: IsoDate(affectation.date()),
             heure_debut: plage.debut().map(|h| h.to_string()),
             heure_fin: plage.fin().map(|h| h.to_string()),
@@ -228,11 +239,36 @@ impl AffectationResponse {
         }
     }
 
-    fn all(affectations: &[Affectation], reader: &Actor) -> Vec<Self> {
+    fn all(affectations: &[Affectation], reader: &Actor, noms: &Noms) -> Vec<Self> {
         affectations
             .iter()
-            .map(|a| Self::for_reader(a, reader))
+            .map(|a| Self::for_reader(a, reader, noms))
             .collect()
+    }
+}
+
+impl PlanningHttp {
+    /// The affectations as `reader` sees them, with their display names.
+    async fn show(
+        &self,
+        affectations: &[Affectation],
+        reader: &Actor,
+    ) -> Result<Vec<AffectationResponse>, Problem> {
+        let noms = self.names.execute(affectations).await.map_err(problem)?;
+        Ok(AffectationResponse::all(affectations, reader, &noms))
+    }
+
+    async fn show_one(
+        &self,
+        affectation: &Affectation,
+        reader: &Actor,
+    ) -> Result<AffectationResponse, Problem> {
+        let noms = self
+            .names
+            .execute(std::slice::from_ref(affectation))
+            .await
+            .map_err(problem)?;
+        Ok(AffectationResponse::for_reader(affectation, reader, &noms))
     }
 }
 
@@ -557,7 +593,7 @@ async fn create_affectation(
             header::LOCATION,
             format!("/api/v1/planning/affectations/{}", first.id()),
         ))
-        .json(AffectationResponse::for_reader(first, &user.actor)))
+        .json(state.show_one(first, &user.actor).await?))
 }
 
 /// Plan a user on a chantier, answering every affectation made.
@@ -585,7 +621,7 @@ async fn create_affectations(
         .map_err(problem)?;
     Ok(HttpResponse::Created().json(AffectationListResponse {
         total: created.len() as u64,
-        affectations: AffectationResponse::all(&created, &user.actor),
+        affectations: state.show(&created, &user.actor).await?,
     }))
 }
 
@@ -625,7 +661,7 @@ async fn create_batch(
         .map_err(problem)?;
     Ok(HttpResponse::Created().json(AffectationListResponse {
         total: created.len() as u64,
-        affectations: AffectationResponse::all(&created, &user.actor),
+        affectations: state.show(&created, &user.actor).await?,
     }))
 }
 
@@ -642,7 +678,7 @@ async fn list(
         .map_err(problem)?;
     Ok(web::Json(AffectationListResponse {
         total,
-        affectations: AffectationResponse::all(&found, actor),
+        affectations: state.show(&found, actor).await?,
     }))
 }
 
@@ -725,7 +761,7 @@ async fn get_affectation(
     path: web::Path<AffectationPath>,
 ) -> Result<web::Json<AffectationResponse>, Problem> {
     let found = state.get.execute(&actor, path.id).await.map_err(problem)?;
-    Ok(web::Json(AffectationResponse::for_reader(&found, &actor)))
+    Ok(web::Json(state.show_one(&found, &actor).await?))
 }
 
 /// Move or edit an affectation (drag and drop: day, user, chantier, times, note).
@@ -759,10 +795,7 @@ async fn update_affectation(
         .execute(&request_id.command_context(user.actor), path.id, input)
         .await
         .map_err(problem)?;
-    Ok(web::Json(AffectationResponse::for_reader(
-        &updated,
-        &user.actor,
-    )))
+    Ok(web::Json(state.show_one(&updated, &user.actor).await?))
 }
 
 /// Delete an affectation.
@@ -815,10 +848,7 @@ async fn cancel_affectation(
         )
         .await
         .map_err(problem)?;
-    Ok(web::Json(AffectationResponse::for_reader(
-        &cancelled,
-        &user.actor,
-    )))
+    Ok(web::Json(state.show_one(&cancelled, &user.actor).await?))
 }
 
 /// Stretch a block over more days (only extends; days already on the same
@@ -852,7 +882,7 @@ async fn resize_affectation(
         .map_err(problem)?;
     Ok(web::Json(AffectationListResponse {
         total: block.len() as u64,
-        affectations: AffectationResponse::all(&block, &user.actor),
+        affectations: state.show(&block, &user.actor).await?,
     }))
 }
 
@@ -883,7 +913,7 @@ async fn duplicate_affectations(
         .map_err(problem)?;
     Ok(HttpResponse::Created().json(AffectationListResponse {
         total: copies.len() as u64,
-        affectations: AffectationResponse::all(&copies, &user.actor),
+        affectations: state.show(&copies, &user.actor).await?,
     }))
 }
 

@@ -1,6 +1,6 @@
 use super::*;
 use crate::input::ItemInput;
-use crate::ports::{ChantierInfo, MockAffectationRepository, MockDirectory, UserInfo};
+use crate::ports::{ChantierInfo, MockAffectationRepository, MockDirectory, Noms, UserInfo};
 use hub_kernel::{FixedClock, Role};
 use hub_planning_domain::{Modele, Plage, TypeAffectation};
 use serde_json::json;
@@ -719,4 +719,32 @@ async fn a_batch_with_one_bad_item_writes_nothing() {
         batch.execute(&conducteur(), &[]).await,
         Err(PlanningError::Invalid(_))
     ));
+}
+
+#[tokio::test]
+async fn display_names_ask_each_id_once() {
+    let mut directory = MockDirectory::new();
+    directory
+        .expect_names()
+        .withf(|users, chantiers| users == [COMPAGNON] && chantiers == [CHANTIER, AUTRE_CHANTIER])
+        .times(1)
+        .returning(|_, _| {
+            let mut noms = Noms::default();
+            noms.utilisateurs.insert(COMPAGNON, "Karim Benali".into());
+            Ok(noms)
+        });
+    let ports = PlanningPorts {
+        affectations: Arc::new(MockAffectationRepository::new()),
+        directory: Arc::new(directory),
+        clock: Arc::new(FixedClock(NOW)),
+    };
+    let noms = DisplayNames::new(ports)
+        .execute(&[
+            existing(COMPAGNON, CHANTIER, date!(2026 - 12 - 07)),
+            existing(COMPAGNON, AUTRE_CHANTIER, date!(2026 - 12 - 08)),
+            existing(COMPAGNON, CHANTIER, date!(2026 - 12 - 09)),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(noms.utilisateurs[&COMPAGNON], "Karim Benali");
 }
