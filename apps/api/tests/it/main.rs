@@ -8,6 +8,7 @@ mod deliveries;
 mod identity;
 mod openapi;
 mod ops;
+mod planning;
 mod shell;
 mod support;
 mod webhooks;

@@ -21,6 +21,10 @@ const ROUTE_SOURCES: &[(&str, &str)] = &[
         "webhooks",
         include_str!("../../../../crates/webhooks/infrastructure/src/http.rs"),
     ),
+    (
+        "planning",
+        include_str!("../../../../crates/planning/infrastructure/src/http.rs"),
+    ),
     ("events", include_str!("../../src/ops/events.rs")),
     ("health", include_str!("../../src/health.rs")),
 ];

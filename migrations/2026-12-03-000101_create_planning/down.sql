@@ -1,0 +1,3 @@
+DROP TABLE planning_chantiers;
+DROP TABLE planning_users;
+DROP TABLE affectations;
