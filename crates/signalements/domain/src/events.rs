@@ -388,19 +388,19 @@ event!(
 event!(
     ReponseCreated,
     "signalement_reponse.created",
-    "signalement_reponse",
+    "reponse",
     reponse_id
 );
 event!(
     ReponseUpdated,
     "signalement_reponse.updated",
-    "signalement_reponse",
+    "reponse",
     reponse_id
 );
 event!(
     ReponseDeleted,
     "signalement_reponse.deleted",
-    "signalement_reponse",
+    "reponse",
     reponse_id
 );
 
@@ -439,17 +439,17 @@ pub fn event_catalog() -> Vec<EventTypeInfo> {
         ),
         EventTypeInfo::of::<ReponseCreated>(
             "signalement_reponse.created",
-            "signalement_reponse",
+            "reponse",
             "Someone replied to a signalement.",
         ),
         EventTypeInfo::of::<ReponseUpdated>(
             "signalement_reponse.updated",
-            "signalement_reponse",
+            "reponse",
             "A reply was edited.",
         ),
         EventTypeInfo::of::<ReponseDeleted>(
             "signalement_reponse.deleted",
-            "signalement_reponse",
+            "reponse",
             "A reply was deleted.",
         ),
     ]

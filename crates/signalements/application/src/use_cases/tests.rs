@@ -571,7 +571,7 @@ async fn replies_follow_their_author_and_role_rules() {
         .unwrap();
     let events = written.lock().unwrap().clone();
     assert_eq!(events[0].event_type.as_str(), "signalement_reponse.deleted");
-    assert_eq!(events[0].aggregate_type, "signalement_reponse");
+    assert_eq!(events[0].aggregate_type, "reponse");
     assert_eq!(events[0].data["chantier_id"], json!(CHANTIER));
 
     let (repo, written) = repository(Some(s.clone()));
