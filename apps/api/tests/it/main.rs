@@ -9,5 +9,6 @@ mod identity;
 mod openapi;
 mod ops;
 mod shell;
+mod signalements;
 mod support;
 mod webhooks;
