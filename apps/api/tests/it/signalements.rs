@@ -6,7 +6,7 @@ use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{As, Receiver, Role, TestHub, User, eventually};
+use crate::support::{As, Receiver, Recorded, Role, TestHub, User, eventually};
 
 const BASE: &str = "/api/v1/signalements";
 
@@ -35,7 +35,7 @@ async fn known(hub: &TestHub, table: &str, column: &str, id: &str) {
 }
 
 async fn webhook(hub: &TestHub, who: &User, url: &str) -> (String, String) {
-    let body = json!({"url": url, "events": ["signalement.*"]});
+    let body = json!({"url": url, "events": ["signalement.*", "signalement_reponse.*"]});
     let created = hub
         .expect(201, Method::POST, "/api/v1/webhooks", who, body)
         .await;
@@ -109,12 +109,27 @@ async fn a_critical_signalement_reaches_its_conducteurs_webhook_signed_and_no_ot
         "in the outbox"
     );
 
-    // The conducteur of the other chantier gets nothing of it.
+    // A reply reaches the same webhook.
+    let path = format!("{BASE}/{id}/reponses");
+    s.expect(
+        201,
+        Method::POST,
+        &path,
+        &mine,
+        json!({"contenu": "J'arrive"}),
+    )
+    .await;
+    let requests = receiver.wait_for(2).await;
+    let reply = requests[1].json();
+    assert_eq!(reply["event_type"], "signalement_reponse.created");
+    assert_eq!(reply["data"]["chantier_id"], site.as_str());
+
+    // The conducteur of the other chantier gets nothing of either.
     s.wait_for_dispatch().await;
     let deliveries =
         |hook: &str| format!("SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '{hook}'");
     assert_eq!(s.count(&deliveries(&other_hook)).await, 0);
-    assert_eq!(s.count(&deliveries(&mine_hook)).await, 1);
+    assert_eq!(s.count(&deliveries(&mine_hook)).await, 2);
     assert!(receiver.requests().iter().all(|r| r.path == "/mine"));
     s.stop().await;
 }
@@ -472,4 +487,73 @@ async fn the_life_of_a_signalement_through_every_route_and_role() {
         ]
     );
     s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_escalates_a_late_signalement_once_per_level_to_the_webhook() {
+    let mut s = TestHub::builder()
+        .env(&[
+            ("RATE_LIMITS", "off"),
+            ("WEBHOOKS_POLL_INTERVAL", "100ms"),
+            ("SIGNALEMENTS_ESCALATION_INTERVAL", "100ms"),
+        ])
+        .local_receivers()
+        .start()
+        .await;
+    let conducteur = s.new_user(Role::Conducteur).await;
+    let site = chantier(&s, "CH-SIG-ESC", &conducteur.id, None).await;
+    let receiver = Receiver::ok().await;
+    webhook(&s, &conducteur, &receiver.url("/alertes")).await;
+    // Two seconds allowed: 50 % after 1 s, 100 % after 2 s, 200 % after 4 s.
+    let limite = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    let limite = limite
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let created = s
+        .expect(
+            201,
+            Method::POST,
+            BASE,
+            &conducteur,
+            json!({"chantier_id": site, "titre": "Étai retiré", "description": "Zone B",
+                   "priorite": "critique", "date_resolution_souhaitee": limite}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let requests = receiver.wait_for(4).await;
+    let mut escalated: Vec<(u64, String)> = requests
+        .iter()
+        .map(Recorded::json)
+        .filter(|b| b["event_type"] == "signalement.escalated")
+        .map(|b| {
+            assert_eq!(b["data"]["signalement_id"], id.as_str());
+            assert_eq!(b["data"]["chantier_id"], site.as_str());
+            (
+                b["data"]["niveau"].as_u64().unwrap(),
+                b["data"]["notified_role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // Deliveries run concurrently: their arrival order is not the log's.
+    escalated.sort();
+    assert_eq!(
+        escalated,
+        [
+            (1, "chef_chantier".to_owned()),
+            (2, "conducteur".to_owned()),
+            (3, "admin".to_owned())
+        ]
+    );
+    let shown = s
+        .expect(200, Method::GET, &format!("{BASE}/{id}"), &conducteur, None)
+        .await;
+    assert_eq!(shown["nb_escalades"], 3);
+    assert_eq!(shown["est_en_retard"], true);
+    // More rounds publish nothing more.
+    s.stop().await;
+    assert_eq!(
+        s.count("SELECT count(*) FROM event_logs WHERE event_type = 'signalement.escalated'")
+            .await,
+        3
+    );
 }
