@@ -168,6 +168,17 @@ async fn the_life_of_a_signalement_through_every_route_and_role() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["titre", "priorite", "photo_url"]);
+    let past = s
+        .expect(
+            422,
+            Method::POST,
+            BASE,
+            As::ChefChantier,
+            json!({"chantier_id": site, "titre": "Fuite", "description": "x",
+                   "date_resolution_souhaitee": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(past["errors"][0]["code"], "in_the_past");
 
     let created = s
         .expect(201, Method::POST, BASE, As::ChefChantier, report)
@@ -430,6 +441,14 @@ async fn the_life_of_a_signalement_through_every_route_and_role() {
         Method::GET,
         &format!("{BASE}/stats/global?chantier_id={site}"),
         As::Compagnon,
+        None,
+    )
+    .await;
+    s.expect(
+        401,
+        Method::GET,
+        &format!("{BASE}/alertes/en-retard"),
+        As::Anonymous,
         None,
     )
     .await;
