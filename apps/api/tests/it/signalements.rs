@@ -333,6 +333,7 @@ async fn the_life_of_a_signalement_through_every_route_and_role() {
         )
         .await;
     let reponse_path = format!("{BASE}/reponses/{}", reponse["id"].as_str().unwrap());
+    assert_eq!(reponse["auteur_nom"], "Lea Durand");
     s.expect(
         404,
         Method::POST,

@@ -597,7 +597,7 @@ impl CreateReponse {
         context: &CommandContext,
         signalement_id: Uuid,
         input: ReponseInput,
-    ) -> Result<Reponse> {
+    ) -> Result<ReponseView> {
         let actor = actor_of(context)?;
         let loaded = self.ports.load(&actor, signalement_id).await?;
         let (contenu, photo_url) = input.validate()?;
@@ -614,7 +614,11 @@ impl CreateReponse {
             .signalements
             .insert_reponse(&reponse, &events)
             .await?;
-        Ok(reponse)
+        let names = self.ports.directory.names(&[actor.user_id]).await?;
+        Ok(ReponseView {
+            auteur_nom: names.get(&actor.user_id).cloned(),
+            reponse,
+        })
     }
 }
 

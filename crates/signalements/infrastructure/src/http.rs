@@ -1047,7 +1047,7 @@ async fn create_reponse(
         photo_url: body.photo_url,
         est_resolution: body.est_resolution,
     };
-    let reponse = state
+    let view = state
         .create_reponse
         .execute(
             &request_id.command_context(actor),
@@ -1056,7 +1056,7 @@ async fn create_reponse(
         )
         .await
         .map_err(problem)?;
-    Ok(HttpResponse::Created().json(ReponseResponse::new(&reponse, None)))
+    Ok(HttpResponse::Created().json(ReponseResponse::from(&view)))
 }
 
 /// The replies of a signalement, oldest first (empty when it is missing).

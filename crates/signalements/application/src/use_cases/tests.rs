@@ -587,7 +587,8 @@ async fn replies_follow_their_author_and_role_rules() {
         )
         .await
         .unwrap();
-    assert_eq!(created.auteur_id(), CHEF);
+    assert_eq!(created.reponse.auteur_id(), CHEF);
+    assert_eq!(created.auteur_nom.as_deref(), Some("User 3"));
     assert_eq!(written.lock().unwrap()[0].data["priorite"], json!("haute"));
     let error = CreateReponse::new(ports(untouched(Some(s)), directory(false)))
         .execute(
