@@ -577,3 +577,77 @@ async fn the_server_escalates_a_late_signalement_once_per_level_to_the_webhook()
         3
     );
 }
+
+/// A clock the test sets, shared by both servers.
+#[derive(Clone)]
+struct TestClock(std::sync::Arc<std::sync::Mutex<time::OffsetDateTime>>);
+
+impl hub_kernel::Clock for TestClock {
+    fn now(&self) -> time::OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl TestClock {
+    fn set(&self, at: time::OffsetDateTime) {
+        *self.0.lock().unwrap() = at;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_a_test_clock_publish_each_escalation_level_exactly_once() {
+    use hub_chantier::server::{Application, Overrides};
+    use hub_kernel::Clock as _;
+    use std::sync::Arc;
+
+    let t0 = hub_kernel::SystemClock.now();
+    let clock = TestClock(Arc::new(std::sync::Mutex::new(t0)));
+    let mut s = TestHub::builder()
+        .env(&[
+            ("RATE_LIMITS", "off"),
+            ("SIGNALEMENTS_ESCALATION_INTERVAL", "50ms"),
+        ])
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await;
+    // A second instance of the server on the same database and clock.
+    let second = Application::build_with(
+        s.config(&[]),
+        Overrides {
+            clock: Some(Arc::new(clock.clone())),
+            ..Overrides::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (handle, task) = (second.handle(), tokio::spawn(second.run()));
+
+    let conducteur = s.new_user(Role::Conducteur).await;
+    let site = chantier(&s, "CH-SIG-2X", &conducteur.id, None).await;
+    s.expect(
+        201,
+        Method::POST,
+        BASE,
+        &conducteur,
+        json!({"chantier_id": site, "titre": "Tranchée non blindée",
+               "description": "Rue Pasteur", "priorite": "critique"}),
+    )
+    .await;
+    let levels = "SELECT data->>'niveau' AS text FROM event_logs \
+                  WHERE event_type = 'signalement.escalated' ORDER BY seq";
+    // 4 hours allowed: levels at 2 h, 4 h and 8 h.
+    for (hours, expected) in [(2, 1), (4, 2), (8, 3)] {
+        clock.set(t0 + time::Duration::hours(hours));
+        eventually(&format!("level {expected}"), || async {
+            s.texts(levels).await.len() == expected
+        })
+        .await;
+    }
+    // Both servers keep running rounds (every 50 ms) on the same instant:
+    // give them a few, then nothing more may have been published.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(s.texts(levels).await, ["1", "2", "3"]);
+    handle.stop(true).await;
+    task.await.unwrap().unwrap();
+    s.stop().await;
+}
