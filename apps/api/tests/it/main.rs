@@ -10,5 +10,6 @@ mod openapi;
 mod ops;
 mod planning;
 mod shell;
+mod signalements;
 mod support;
 mod webhooks;

@@ -191,6 +191,7 @@ pub struct Answer {
 pub struct Builder {
     env: Vec<(String, String)>,
     resolver: Option<Arc<dyn NameResolver>>,
+    clock: Option<Arc<dyn hub_kernel::Clock>>,
     admin: bool,
 }
 
@@ -219,6 +220,13 @@ impl Builder {
         self
     }
 
+    /// The time every context of the hub's servers sees (a clock the test
+    /// moves, e.g. to run scheduled jobs at chosen instants).
+    pub fn clock(mut self, clock: Arc<dyn hub_kernel::Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// No administrator is bootstrapped (e.g. to test `create-admin`).
     pub fn without_admin(mut self) -> Self {
         self.admin = false;
@@ -238,6 +246,7 @@ impl Builder {
             db,
             env: self.env,
             resolver: self.resolver,
+            clock: self.clock,
             server: None,
             admin_id,
             users: Default::default(),
@@ -267,6 +276,7 @@ pub struct TestHub {
     db: TestDatabase,
     env: Vec<(String, String)>,
     resolver: Option<Arc<dyn NameResolver>>,
+    clock: Option<Arc<dyn hub_kernel::Clock>>,
     server: Option<Server>,
     admin_id: Option<String>,
     /// The hub's user of each role, by [`Role::index`], made on first use.
@@ -289,6 +299,7 @@ impl TestHub {
         Builder {
             env: Vec::new(),
             resolver: None,
+            clock: None,
             admin: true,
         }
     }
@@ -325,7 +336,7 @@ impl TestHub {
         self.stop().await;
         let overrides = Overrides {
             resolver: self.resolver.clone(),
-            ..Overrides::default()
+            clock: self.clock.clone(),
         };
         let app = Application::build_with(self.config(extra), overrides)
             .await
