@@ -11,8 +11,9 @@ mod use_cases;
 pub use ports::{Directory, RepositoryError, ReservationRepository, RessourceRepository};
 pub use use_cases::{
     AnnulerReservation, CancelChantierReservations, CreateReservation, CreateRessource,
-    DeleteRessource, LogistiqueError, LogistiquePorts, RefuserReservation, ReservationInput,
-    RessourceInput, ValiderReservation,
+    DeleteRessource, GetReservation, LogistiqueError, LogistiquePorts, RefuserReservation,
+    ReservationInput, ReservationUpdateInput, RessourceInput, UpdateReservation,
+    ValiderReservation,
 };
 
 #[cfg(any(test, feature = "mocks"))]

@@ -11,7 +11,8 @@ use hub_kernel::{
 use hub_logistique_domain::{
     CategorieRessource, ChantierInfo, CodeRessource, Commentaire, Couleur, Creneau,
     DescriptionRessource, Heure, MotifRefus, NomRessource, NouvelleReservation, NouvelleRessource,
-    PhotoUrl, PlageHoraire, Reservation, ReservationError, Ressource, RessourceError,
+    PhotoUrl, PlageHoraire, Reservation, ReservationError, ReservationUpdate, Ressource,
+    RessourceError,
 };
 use time::Date;
 use uuid::Uuid;
@@ -162,6 +163,16 @@ use_case!(
 use_case!(
     /// Books a ressource for a chantier; publishes `reservation.created`.
     CreateReservation
+);
+use_case!(
+    /// One réservation, if the caller sees it (its demandeur or a valideur
+    /// of its chantier).
+    GetReservation
+);
+use_case!(
+    /// Its demandeur moves or annotates a pending booking; publishes
+    /// `reservation.updated`.
+    UpdateReservation
 );
 use_case!(
     /// Approves a pending booking; publishes `reservation.validated`.
@@ -386,6 +397,77 @@ impl CreateReservation {
         self.ports
             .reservations
             .insert(&reservation, &events)
+            .await?;
+        Ok(reservation)
+    }
+}
+
+/// A partial update of a booking, as received: `None` = unchanged,
+/// `Some(None)` clears the commentaire.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReservationUpdateInput {
+    pub date_reservation: Option<Date>,
+    pub heure_debut: Option<String>,
+    pub heure_fin: Option<String>,
+    pub commentaire: Option<Option<String>>,
+}
+
+impl GetReservation {
+    pub async fn execute(&self, context: &CommandContext, id: Uuid) -> Result<Reservation> {
+        let actor = actor_of(context)?;
+        Ok(self.ports.load(&actor, id).await?.0)
+    }
+}
+
+impl UpdateReservation {
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        input: ReservationUpdateInput,
+    ) -> Result<Reservation> {
+        let actor = actor_of(context)?;
+        let (mut reservation, _) = self.ports.load(&actor, id).await?;
+        let mut errors = ValidationErrors::new();
+        let debut = input
+            .heure_debut
+            .as_deref()
+            .map(|h| errors.check("heure_debut", "invalid", Heure::parse(h)));
+        let fin = input
+            .heure_fin
+            .as_deref()
+            .map(|h| errors.check("heure_fin", "invalid", Heure::parse(h)));
+        let commentaire = input.commentaire.map(|c| {
+            c.as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .and_then(|c| errors.check("commentaire", "invalid", Commentaire::parse(c)))
+        });
+        // A missing bound keeps its current value; the pair is re-validated.
+        let current = reservation.creneau().plage;
+        let plage = match (debut, fin) {
+            (None, None) => None,
+            (d, f) => {
+                let d = d.flatten().unwrap_or(current.debut());
+                let f = f.flatten().unwrap_or(current.fin());
+                errors.check("heure_fin", "invalid", PlageHoraire::new(d, f))
+            }
+        };
+        errors.into_result()?;
+        let update = ReservationUpdate {
+            date: input.date_reservation,
+            plage,
+            commentaire,
+        };
+        let now = self.ports.clock.now();
+        let Some(event) = reservation.update(update, actor.user_id, self.ports.today(), now)?
+        else {
+            return Ok(reservation);
+        };
+        let events = wrap(context, &event, &*self.ports.clock)?;
+        self.ports
+            .reservations
+            .update(&reservation, &events)
             .await?;
         Ok(reservation)
     }

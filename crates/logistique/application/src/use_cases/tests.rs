@@ -386,3 +386,86 @@ async fn closing_a_chantier_cancels_its_future_bookings_skipping_changed_ones() 
         .unwrap();
     assert_eq!(count, 1);
 }
+
+#[tokio::test]
+async fn the_demandeur_moves_a_pending_booking_and_an_overlap_is_a_conflict() {
+    let (conducteur, compagnon) = (actor(Role::Conducteur), actor(Role::Compagnon));
+    let (r, c) = (ressource(true), chantier(&conducteur));
+    let b = pending(&r, &c, &compagnon);
+    let later = || ReservationUpdateInput {
+        heure_fin: Some("14:00".into()),
+        ..Default::default()
+    };
+    let moved = UpdateReservation::new(decision_ports(&b, &c, Some("reservation.updated")))
+        .execute(&context(compagnon), b.id(), later())
+        .await
+        .unwrap();
+    assert_eq!(moved.creneau().plage.fin().to_string(), "14:00");
+    assert_eq!(moved.creneau().plage.debut().to_string(), "08:00");
+
+    let other = Uuid::now_v7();
+    let mut reservations = MockReservationRepository::new();
+    let found = b.clone();
+    reservations
+        .expect_find()
+        .returning(move |_| Ok(Some(found.clone())));
+    reservations
+        .expect_update()
+        .returning(move |_, _| Err(RepositoryError::Overlap { other }));
+    let mut directory = MockDirectory::new();
+    let known = c.clone();
+    directory
+        .expect_chantier()
+        .returning(move |_| Ok(Some(known.clone())));
+    let conflict = UpdateReservation::new(ports(
+        MockRessourceRepository::new(),
+        reservations,
+        directory,
+    ))
+    .execute(&context(compagnon), b.id(), later())
+    .await;
+    assert!(
+        matches!(conflict, Err(LogistiqueError::ReservationConflict { other: o }) if o == other)
+    );
+
+    // A valideur sees it but only its demandeur edits it; a start after the
+    // kept end is refused before any write.
+    let by_conducteur = UpdateReservation::new(decision_ports(&b, &c, None))
+        .execute(&context(conducteur), b.id(), later())
+        .await;
+    assert!(matches!(
+        by_conducteur,
+        Err(LogistiqueError::Reservation(
+            ReservationError::PasLeDemandeur
+        ))
+    ));
+    let inverted = UpdateReservation::new(decision_ports(&b, &c, None))
+        .execute(
+            &context(compagnon),
+            b.id(),
+            ReservationUpdateInput {
+                heure_debut: Some("13:00".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(inverted, Err(LogistiqueError::Invalid(_))));
+}
+
+#[tokio::test]
+async fn a_booking_is_read_by_its_demandeur_and_valideurs_only() {
+    let (conducteur, compagnon) = (actor(Role::Conducteur), actor(Role::Compagnon));
+    let (r, c) = (ressource(true), chantier(&conducteur));
+    let b = pending(&r, &c, &compagnon);
+    for who in [compagnon, conducteur, actor(Role::Admin)] {
+        let seen = GetReservation::new(decision_ports(&b, &c, None))
+            .execute(&context(who), b.id())
+            .await
+            .unwrap();
+        assert_eq!(seen.id(), b.id());
+    }
+    let hidden = GetReservation::new(decision_ports(&b, &c, None))
+        .execute(&context(actor(Role::ChefChantier)), b.id())
+        .await;
+    assert!(matches!(hidden, Err(LogistiqueError::ReservationNotFound)));
+}
