@@ -12,8 +12,8 @@ pub use ports::{Directory, RepositoryError, ReservationRepository, RessourceRepo
 pub use use_cases::{
     AnnulerReservation, CancelChantierReservations, CreateReservation, CreateRessource,
     DeleteRessource, GetReservation, LogistiqueError, LogistiquePorts, RefuserReservation,
-    ReservationInput, ReservationUpdateInput, RessourceInput, UpdateReservation,
-    ValiderReservation,
+    ReservationInput, ReservationUpdateInput, RessourceInput, RessourceUpdateInput,
+    UpdateReservation, UpdateRessource, ValiderReservation,
 };
 
 #[cfg(any(test, feature = "mocks"))]

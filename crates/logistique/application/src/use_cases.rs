@@ -12,7 +12,7 @@ use hub_logistique_domain::{
     CategorieRessource, ChantierInfo, CodeRessource, Commentaire, Couleur, Creneau,
     DescriptionRessource, Heure, MotifRefus, NomRessource, NouvelleReservation, NouvelleRessource,
     PhotoUrl, PlageHoraire, Reservation, ReservationError, ReservationUpdate, Ressource,
-    RessourceError,
+    RessourceError, RessourceUpdate,
 };
 use time::Date;
 use uuid::Uuid;
@@ -154,6 +154,10 @@ macro_rules! use_case {
 use_case!(
     /// Adds a ressource to the catalogue (admin); publishes `ressource.created`.
     CreateRessource
+);
+use_case!(
+    /// Changes a ressource (admin); publishes `ressource.updated`.
+    UpdateRessource
 );
 use_case!(
     /// Removes a ressource from the catalogue (admin, soft delete);
@@ -333,6 +337,113 @@ impl CreateRessource {
         let events = wrap(context, &event, &*self.ports.clock)?;
         match self.ports.ressources.insert(&ressource, &events).await {
             Err(RepositoryError::CodeTaken) => Err(LogistiqueError::CodeTaken(code)),
+            other => other.map_err(LogistiqueError::from),
+        }?;
+        Ok(ressource)
+    }
+}
+
+/// A partial update of a ressource, as received: `None` = unchanged,
+/// `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RessourceUpdateInput {
+    pub code: Option<String>,
+    pub nom: Option<String>,
+    pub categorie: Option<String>,
+    pub photo_url: Option<Option<String>>,
+    pub couleur: Option<String>,
+    pub heure_debut_defaut: Option<String>,
+    pub heure_fin_defaut: Option<String>,
+    pub validation_requise: Option<bool>,
+    pub actif: Option<bool>,
+    pub description: Option<Option<String>>,
+}
+
+impl UpdateRessource {
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        id: Uuid,
+        input: RessourceUpdateInput,
+    ) -> Result<Ressource> {
+        let actor = actor_of(context)?;
+        if actor.role != Role::Admin {
+            return Err(LogistiqueError::Forbidden(ADMIN_ONLY));
+        }
+        let mut ressource = self
+            .ports
+            .ressources
+            .find(id)
+            .await?
+            .ok_or(LogistiqueError::RessourceNotFound)?;
+        let mut errors = ValidationErrors::new();
+        let code = input
+            .code
+            .as_deref()
+            .and_then(|c| errors.check("code", "invalid", CodeRessource::parse(c)));
+        let nom = input
+            .nom
+            .as_deref()
+            .and_then(|n| errors.check("nom", "invalid", NomRessource::parse(n)));
+        let categorie = input
+            .categorie
+            .as_deref()
+            .and_then(|c| errors.check("categorie", "invalid", c.parse::<CategorieRessource>()));
+        let photo_url = input.photo_url.map(|p| {
+            p.as_deref()
+                .and_then(|p| errors.check("photo_url", "invalid", PhotoUrl::parse(p)))
+        });
+        let couleur = input
+            .couleur
+            .as_deref()
+            .and_then(|c| errors.check("couleur", "invalid", Couleur::parse(c)));
+        let debut = input
+            .heure_debut_defaut
+            .as_deref()
+            .map(|h| errors.check("heure_debut_defaut", "invalid", Heure::parse(h)));
+        let fin = input
+            .heure_fin_defaut
+            .as_deref()
+            .map(|h| errors.check("heure_fin_defaut", "invalid", Heure::parse(h)));
+        // A missing bound keeps its current value; the pair is re-validated.
+        let current = ressource.stored().plage_defaut;
+        let plage_defaut = match (debut, fin) {
+            (None, None) => None,
+            (d, f) => errors.check(
+                "heure_fin_defaut",
+                "invalid",
+                PlageHoraire::new(
+                    d.flatten().unwrap_or(current.debut()),
+                    f.flatten().unwrap_or(current.fin()),
+                ),
+            ),
+        };
+        let description = input.description.map(|d| {
+            d.as_deref().and_then(|d| {
+                errors.check("description", "invalid", DescriptionRessource::parse(d))
+            })
+        });
+        errors.into_result()?;
+        let new_code = code.as_ref().map(ToString::to_string);
+        let update = RessourceUpdate {
+            code,
+            nom,
+            categorie,
+            photo_url,
+            couleur,
+            plage_defaut,
+            validation_requise: input.validation_requise,
+            actif: input.actif,
+            description,
+        };
+        let Some(event) = ressource.update(update, self.ports.clock.now())? else {
+            return Ok(ressource);
+        };
+        let events = wrap(context, &event, &*self.ports.clock)?;
+        match self.ports.ressources.update(&ressource, &events).await {
+            Err(RepositoryError::CodeTaken) => {
+                Err(LogistiqueError::CodeTaken(new_code.unwrap_or_default()))
+            }
             other => other.map_err(LogistiqueError::from),
         }?;
         Ok(ressource)

@@ -469,3 +469,51 @@ async fn a_booking_is_read_by_its_demandeur_and_valideurs_only() {
         .await;
     assert!(matches!(hidden, Err(LogistiqueError::ReservationNotFound)));
 }
+
+#[tokio::test]
+async fn an_admin_updates_a_ressource_and_a_taken_code_is_named() {
+    let r = ressource(true);
+    let mut ressources = MockRessourceRepository::new();
+    let found = r.clone();
+    ressources
+        .expect_find()
+        .returning(move |_| Ok(Some(found.clone())));
+    let mut calls = 0;
+    ressources
+        .expect_update()
+        .withf(|_, events| events[0].event_type.as_str() == "ressource.updated")
+        .times(2)
+        .returning(move |_, _| {
+            calls += 1;
+            if calls == 1 {
+                Ok(())
+            } else {
+                Err(RepositoryError::CodeTaken)
+            }
+        });
+    let use_case = UpdateRessource::new(ports(
+        ressources,
+        MockReservationRepository::new(),
+        MockDirectory::new(),
+    ));
+    let admin = context(actor(Role::Admin));
+    let input = || RessourceUpdateInput {
+        code: Some("grue-02".into()),
+        actif: Some(false),
+        ..Default::default()
+    };
+    let updated = use_case.execute(&admin, r.id(), input()).await.unwrap();
+    assert_eq!(updated.code().as_str(), "GRUE-02");
+    assert!(!updated.est_reservable());
+    let taken = use_case.execute(&admin, r.id(), input()).await;
+    assert!(matches!(taken, Err(LogistiqueError::CodeTaken(code)) if code == "GRUE-02"));
+    let unchanged = use_case
+        .execute(&admin, r.id(), RessourceUpdateInput::default())
+        .await
+        .unwrap();
+    assert_eq!(unchanged, r);
+    let refused = use_case
+        .execute(&context(actor(Role::ChefChantier)), r.id(), input())
+        .await;
+    assert!(matches!(refused, Err(LogistiqueError::Forbidden(_))));
+}
