@@ -1,0 +1,20 @@
+//! Logistique use cases — one small struct per use case, each checking who
+//! may act, then writing its change and its events through the
+//! [`RessourceRepository`] / [`ReservationRepository`] ports in one step —
+//! and the [`Directory`] port (what this context knows of chantiers and
+//! users). The overlap rule is the reservation repository's to enforce
+//! atomically ([`RepositoryError::Overlap`]).
+
+mod ports;
+mod use_cases;
+
+pub use ports::{Directory, RepositoryError, ReservationRepository, RessourceRepository};
+pub use use_cases::{
+    AnnulerReservation, CancelChantierReservations, CreateReservation, CreateRessource,
+    DeleteRessource, GetReservation, LogistiqueError, LogistiquePorts, RefuserReservation,
+    ReservationInput, ReservationUpdateInput, RessourceInput, RessourceUpdateInput,
+    UpdateReservation, UpdateRessource, ValiderReservation,
+};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockDirectory, MockReservationRepository, MockRessourceRepository};
