@@ -1,0 +1,105 @@
+//! What the pointages use cases need from the outside world.
+
+use async_trait::async_trait;
+use hub_kernel::{EventEnvelope, Page, StorageError};
+use hub_pointages_domain::access::Responsables;
+use hub_pointages_domain::{Pointage, Statut};
+use time::Date;
+use uuid::Uuid;
+
+/// Why the repository refused or failed a call.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// The user already has a pointage on that chantier that day (the
+    /// database's unique constraint, which holds under concurrency).
+    #[error(
+        "a pointage already exists for user {utilisateur_id} on chantier {chantier_id} on {date}"
+    )]
+    Conflict {
+        utilisateur_id: Uuid,
+        chantier_id: Uuid,
+        date: Date,
+    },
+    #[error("the pointage does not exist")]
+    NotFound,
+    /// Another request changed the pointage since it was read.
+    #[error("the pointage was changed by someone else meanwhile")]
+    Changed,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Filters of the list (every field narrows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PointageFilter {
+    pub utilisateur_id: Option<Uuid>,
+    pub chantier_id: Option<Uuid>,
+    /// Inclusive.
+    pub date_debut: Option<Date>,
+    /// Inclusive.
+    pub date_fin: Option<Date>,
+    pub statut: Option<Statut>,
+    /// The caller's scope: `None` sees everything; otherwise only the
+    /// pointages of `visible_user`, or on `visible_chantiers`.
+    pub visible_user: Option<Uuid>,
+    pub visible_chantiers: Vec<Uuid>,
+}
+
+/// Pointages and their events, stored together: every write appends its
+/// `events` to the outbox in the same transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PointageRepository: Send + Sync {
+    /// Stores a new pointage; [`RepositoryError::Conflict`] (nothing stored)
+    /// when its user already has one on that chantier and day.
+    async fn insert(
+        &self,
+        pointage: &Pointage,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError>;
+    /// Stores `pointage` if the stored one is still at `version() - 1`.
+    async fn update(
+        &self,
+        pointage: &Pointage,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError>;
+    /// Deletes `pointage` at the version it was read.
+    async fn delete(
+        &self,
+        pointage: &Pointage,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError>;
+    async fn find(&self, id: Uuid) -> Result<Option<Pointage>, RepositoryError>;
+    /// A page ordered by date descending, and the total.
+    async fn list(
+        &self,
+        filter: &PointageFilter,
+        page: Page,
+    ) -> Result<(Vec<Pointage>, u64), RepositoryError>;
+}
+
+/// A user as the pointages know them (from `user.*` events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub user_id: Uuid,
+    pub is_active: bool,
+}
+
+/// A chantier as the pointages know it (from `chantier.*` events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChantierInfo {
+    pub chantier_id: Uuid,
+    /// Not deleted and not `ferme`: hours may be entered there.
+    pub open: bool,
+    pub responsables: Responsables,
+}
+
+/// The read models of users and chantiers.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Directory: Send + Sync {
+    async fn user(&self, id: Uuid) -> Result<Option<UserInfo>, StorageError>;
+    async fn chantier(&self, id: Uuid) -> Result<Option<ChantierInfo>, StorageError>;
+    /// The chantiers `user_id` is a conducteur or chef de chantier of.
+    async fn chantiers_run_by(&self, user_id: Uuid) -> Result<Vec<Uuid>, StorageError>;
+}

@@ -1,0 +1,22 @@
+//! Pointages domain: the [`Pointage`] aggregate (the hours one user worked on
+//! one chantier on one day, normal and overtime, in minutes), its workflow
+//! (brouillon → soumis → valide, soumis → rejete → brouillon), the value
+//! objects that keep it valid by construction, who may read, write, sign,
+//! validate or reject it ([`access`]), and the `heures.*` and
+//! `feuille_heures.exported` events. Pure Rust: no I/O.
+
+pub mod access;
+mod events;
+mod pointage;
+mod values;
+
+pub use events::{
+    FeuilleHeuresExported, FormatExport, HeuresCreated, HeuresDeleted, HeuresRejected,
+    HeuresSnapshot, HeuresSubmitted, HeuresUpdated, HeuresValidated, Jour, SemaineIso,
+    event_catalog,
+};
+pub use pointage::{
+    NouveauPointage, Pointage, PointageError, PointageUpdate, Restored, Signature, Statut,
+    Validation,
+};
+pub use values::{Commentaire, HeuresMinutes, Motif, SignatureTexte, ValueError};

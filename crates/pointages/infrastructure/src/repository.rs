@@ -1,0 +1,332 @@
+//! Pointages in PostgreSQL: every write stores its row and appends its
+//! events to the outbox in one transaction. One pointage per user, chantier
+//! and day is the unique constraint `pointages_one_per_day`, so concurrent
+//! requests cannot both create it.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use hub_kernel::{EventEnvelope, Page, StorageError};
+use hub_platform_postgres::{Database, DbError, WriteError, guarded, outbox, storage};
+use hub_pointages_application::{PointageFilter, PointageRepository, RepositoryError};
+use hub_pointages_domain::{
+    Commentaire, HeuresMinutes, Motif, Pointage, Restored, Signature, SignatureTexte, Statut,
+    Validation,
+};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::schema::pointages;
+
+/// The unique constraint of one pointage per user, chantier and day.
+const ONE_PER_DAY: &str = "pointages_one_per_day";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = pointages)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+#[diesel(treat_none_as_null = true)]
+struct PointageRow {
+    id: Uuid,
+    utilisateur_id: Uuid,
+    chantier_id: Uuid,
+    date_pointage: Date,
+    heures_normales_minutes: i32,
+    heures_supplementaires_minutes: i32,
+    statut: String,
+    commentaire: Option<String>,
+    signature_utilisateur: Option<String>,
+    signature_date: Option<OffsetDateTime>,
+    validateur_id: Option<Uuid>,
+    validation_date: Option<OffsetDateTime>,
+    motif_rejet: Option<String>,
+    affectation_id: Option<Uuid>,
+    created_by: Option<Uuid>,
+    version: i64,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+/// Minutes fit an `INTEGER`: the domain caps a duration at 999:59.
+fn minutes(duree: HeuresMinutes) -> i32 {
+    i32::try_from(duree.minutes()).unwrap_or(i32::MAX)
+}
+
+impl From<&Pointage> for PointageRow {
+    fn from(p: &Pointage) -> Self {
+        Self {
+            id: p.id(),
+            utilisateur_id: p.utilisateur_id(),
+            chantier_id: p.chantier_id(),
+            date_pointage: p.date(),
+            heures_normales_minutes: minutes(p.heures_normales()),
+            heures_supplementaires_minutes: minutes(p.heures_supplementaires()),
+            statut: p.statut().as_str().to_owned(),
+            commentaire: p.commentaire().map(|c| c.as_str().to_owned()),
+            signature_utilisateur: p.signature().map(|s| s.texte.as_str().to_owned()),
+            signature_date: p.signature().map(|s| s.le),
+            validateur_id: p.validation().map(|v| v.par),
+            validation_date: p.validation().map(|v| v.le),
+            motif_rejet: p.motif_rejet().map(|m| m.as_str().to_owned()),
+            affectation_id: p.affectation_id(),
+            created_by: p.created_by(),
+            version: p.version(),
+            created_at: p.created_at(),
+            updated_at: p.updated_at(),
+        }
+    }
+}
+
+impl TryFrom<PointageRow> for Pointage {
+    type Error = RepositoryError;
+
+    fn try_from(row: PointageRow) -> Result<Self, Self::Error> {
+        let id = row.id;
+        let corrupt = |what: &str| {
+            RepositoryError::Storage(StorageError::corrupt(format!(
+                "pointage {id} has an invalid {what}"
+            )))
+        };
+        let duree = |value: i32, what: &str| {
+            HeuresMinutes::from_minutes(i64::from(value)).map_err(|_| corrupt(what))
+        };
+        let signature = match (row.signature_utilisateur, row.signature_date) {
+            (Some(texte), Some(le)) => Some(Signature {
+                texte: SignatureTexte::parse(&texte).map_err(|_| corrupt("signature"))?,
+                le,
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("signature")),
+        };
+        let validation = match (row.validateur_id, row.validation_date) {
+            (Some(par), Some(le)) => Some(Validation { par, le }),
+            (None, None) => None,
+            _ => return Err(corrupt("validation")),
+        };
+        Ok(Pointage::restore(Restored {
+            id,
+            utilisateur_id: row.utilisateur_id,
+            chantier_id: row.chantier_id,
+            date: row.date_pointage,
+            heures_normales: duree(row.heures_normales_minutes, "heures_normales")?,
+            heures_supplementaires: duree(
+                row.heures_supplementaires_minutes,
+                "heures_supplementaires",
+            )?,
+            statut: Statut::parse(&row.statut).ok_or_else(|| corrupt("statut"))?,
+            commentaire: Commentaire::parse(row.commentaire.as_deref())
+                .map_err(|_| corrupt("commentaire"))?,
+            signature,
+            validation,
+            motif_rejet: row
+                .motif_rejet
+                .as_deref()
+                .map(Motif::parse)
+                .transpose()
+                .map_err(|_| corrupt("motif_rejet"))?,
+            affectation_id: row.affectation_id,
+            created_by: row.created_by,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }))
+    }
+}
+
+/// Why a write transaction rolled back.
+#[derive(Debug)]
+struct TxError(WriteError);
+
+impl From<DbError> for TxError {
+    fn from(error: DbError) -> Self {
+        Self(error.into())
+    }
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self(error.into())
+    }
+}
+
+impl From<WriteError> for TxError {
+    fn from(error: WriteError) -> Self {
+        Self(error)
+    }
+}
+
+/// The repository's answer to a failed write of `row`.
+fn refused(TxError(error): TxError, row: &PointageRow) -> RepositoryError {
+    match error {
+        WriteError::Missing => RepositoryError::NotFound,
+        WriteError::Changed => RepositoryError::Changed,
+        error if error.duplicate_of() == Some(ONE_PER_DAY) => RepositoryError::Conflict {
+            utilisateur_id: row.utilisateur_id,
+            chantier_id: row.chantier_id,
+            date: row.date_pointage,
+        },
+        error => RepositoryError::Storage(error.into()),
+    }
+}
+
+fn read_error(error: impl Into<DbError>) -> RepositoryError {
+    RepositoryError::Storage(storage(error))
+}
+
+/// [`PointageRepository`] on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DieselPointageRepository {
+    db: Database,
+}
+
+impl DieselPointageRepository {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl PointageRepository for DieselPointageRepository {
+    async fn insert(
+        &self,
+        pointage: &Pointage,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
+        let row = PointageRow::from(pointage);
+        let (insert, events) = (row.clone(), events.to_vec());
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    diesel::insert_into(pointages::table)
+                        .values(&insert)
+                        .execute(conn)
+                        .await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|e: TxError| refused(e, &row))
+    }
+
+    async fn update(
+        &self,
+        pointage: &Pointage,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
+        let row = PointageRow::from(pointage);
+        let (update, events) = (row.clone(), events.to_vec());
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    let updated = diesel::update(
+                        pointages::table
+                            .filter(pointages::id.eq(update.id))
+                            .filter(pointages::version.eq(update.version - 1)),
+                    )
+                    .set(&update)
+                    .execute(conn)
+                    .await?;
+                    guarded(conn, "pointages", update.id, updated).await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|e: TxError| refused(e, &row))
+    }
+
+    async fn delete(
+        &self,
+        pointage: &Pointage,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
+        let row = PointageRow::from(pointage);
+        let (id, version, events) = (row.id, row.version, events.to_vec());
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    // Only the version the event describes may be deleted.
+                    let deleted = diesel::delete(
+                        pointages::table
+                            .filter(pointages::id.eq(id))
+                            .filter(pointages::version.eq(version)),
+                    )
+                    .execute(conn)
+                    .await?;
+                    guarded(conn, "pointages", id, deleted).await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|e: TxError| refused(e, &row))
+    }
+
+    async fn find(&self, id: Uuid) -> Result<Option<Pointage>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(read_error)?;
+        let row: Option<PointageRow> = pointages::table
+            .find(id)
+            .select(PointageRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(read_error)?;
+        row.map(Pointage::try_from).transpose()
+    }
+
+    async fn list(
+        &self,
+        filter: &PointageFilter,
+        page: Page,
+    ) -> Result<(Vec<Pointage>, u64), RepositoryError> {
+        let filtered = || {
+            let mut query = pointages::table.into_boxed();
+            if let Some(user) = filter.utilisateur_id {
+                query = query.filter(pointages::utilisateur_id.eq(user));
+            }
+            if let Some(chantier) = filter.chantier_id {
+                query = query.filter(pointages::chantier_id.eq(chantier));
+            }
+            if let Some(debut) = filter.date_debut {
+                query = query.filter(pointages::date_pointage.ge(debut));
+            }
+            if let Some(fin) = filter.date_fin {
+                query = query.filter(pointages::date_pointage.le(fin));
+            }
+            if let Some(statut) = filter.statut {
+                query = query.filter(pointages::statut.eq(statut.as_str()));
+            }
+            if let Some(user) = filter.visible_user {
+                query = query.filter(
+                    pointages::utilisateur_id
+                        .eq(user)
+                        .or(pointages::chantier_id.eq_any(&filter.visible_chantiers)),
+                );
+            }
+            query
+        };
+        let mut conn = self.db.connection().await.map_err(read_error)?;
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(read_error)?;
+        let rows: Vec<PointageRow> = filtered()
+            .order((
+                pointages::date_pointage.desc(),
+                pointages::utilisateur_id.asc(),
+                pointages::id.asc(),
+            ))
+            .offset(i64::try_from(page.skip).unwrap_or(i64::MAX))
+            .limit(i64::try_from(page.limit).unwrap_or(i64::MAX))
+            .select(PointageRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(read_error)?;
+        let found = rows
+            .into_iter()
+            .map(Pointage::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((found, u64::try_from(total).unwrap_or_default()))
+    }
+}

@@ -1,0 +1,22 @@
+diesel::table! {
+    pointages (id) {
+        id -> Uuid,
+        utilisateur_id -> Uuid,
+        chantier_id -> Uuid,
+        date_pointage -> Date,
+        heures_normales_minutes -> Int4,
+        heures_supplementaires_minutes -> Int4,
+        statut -> Text,
+        commentaire -> Nullable<Text>,
+        signature_utilisateur -> Nullable<Text>,
+        signature_date -> Nullable<Timestamptz>,
+        validateur_id -> Nullable<Uuid>,
+        validation_date -> Nullable<Timestamptz>,
+        motif_rejet -> Nullable<Text>,
+        affectation_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
