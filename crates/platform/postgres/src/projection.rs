@@ -10,9 +10,9 @@
 //! are seen again. Positions are log positions (`seq`), not ids or clocks:
 //! two instances' clocks cannot reorder them.
 
-use async_trait::async_trait;
 use std::collections::HashSet;
 
+use async_trait::async_trait;
 use diesel::sql_types::{Array, BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::TopicPattern;
