@@ -11,7 +11,9 @@ use hub_chantiers_domain::{
 };
 use hub_kernel::StorageError;
 use hub_kernel::{EventEnvelope, Page};
-use hub_platform_postgres::{Database, WriteError, guarded, outbox, storage};
+use hub_platform_postgres::{
+    Database, WriteError, delete_with_events, insert_with_events, storage, update_with_events,
+};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -169,20 +171,7 @@ impl ChantierRepository for DieselChantierRepository {
     ) -> Result<(), RepositoryError> {
         let row = ChantierRow::from(chantier);
         let code = row.code.clone();
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    diesel::insert_into(chantiers::table)
-                        .values(&row)
-                        .execute(conn)
-                        .await?;
-                    outbox::append(conn, &events).await?;
-                    Ok::<_, WriteError>(())
-                })
-            })
-            .await
-            .map_err(|e| refused(e, &code))
+        insert_with_events!(self.db, chantiers, row, events).map_err(|e| refused(e, &code))
     }
 
     async fn update(
@@ -192,26 +181,7 @@ impl ChantierRepository for DieselChantierRepository {
     ) -> Result<(), RepositoryError> {
         let row = ChantierRow::from(chantier);
         let code = row.code.clone();
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    let previous = row.version - 1;
-                    let updated = diesel::update(
-                        chantiers::table
-                            .filter(chantiers::id.eq(row.id))
-                            .filter(chantiers::version.eq(previous)),
-                    )
-                    .set(&row)
-                    .execute(conn)
-                    .await?;
-                    guarded(conn, "chantiers", row.id, updated).await?;
-                    outbox::append(conn, &events).await?;
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(|e: WriteError| refused(e, &code))
+        update_with_events!(self.db, chantiers, row, events).map_err(|e| refused(e, &code))
     }
 
     async fn delete(
@@ -219,27 +189,16 @@ impl ChantierRepository for DieselChantierRepository {
         chantier: &Chantier,
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
-        let (id, version) = (chantier.id(), chantier.version());
         let code = chantier.details().code.to_string();
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    // Only the version the event describes may be deleted.
-                    let deleted = diesel::delete(
-                        chantiers::table
-                            .filter(chantiers::id.eq(id))
-                            .filter(chantiers::version.eq(version)),
-                    )
-                    .execute(conn)
-                    .await?;
-                    guarded(conn, "chantiers", id, deleted).await?;
-                    outbox::append(conn, &events).await?;
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(|e: WriteError| refused(e, &code))
+        // Only the version the event describes may be deleted.
+        delete_with_events!(
+            self.db,
+            chantiers,
+            chantier.id(),
+            chantier.version(),
+            events
+        )
+        .map_err(|e| refused(e, &code))
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<Chantier>, RepositoryError> {

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserRepository};
 use hub_identity_domain::{Email, PasswordHash, PersonName, User};
 use hub_kernel::{EventEnvelope, Page, StorageError};
-use hub_platform_postgres::{Database, WriteError, guarded, outbox, storage};
+use hub_platform_postgres::{Database, WriteError, guarded, insert_with_events, outbox, storage};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -114,21 +114,7 @@ fn refused(error: WriteError) -> RepositoryError {
 #[async_trait]
 impl UserRepository for DieselUserRepository {
     async fn insert(&self, user: &User, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
-        let row = UserRow::from(user);
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    diesel::insert_into(users::table)
-                        .values(&row)
-                        .execute(conn)
-                        .await?;
-                    outbox::append(conn, &events).await?;
-                    Ok::<_, WriteError>(())
-                })
-            })
-            .await
-            .map_err(refused)
+        insert_with_events!(self.db, users, UserRow::from(user), events).map_err(refused)
     }
 
     async fn update(

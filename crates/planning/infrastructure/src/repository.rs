@@ -12,7 +12,9 @@ use hub_planning_domain::{
     Affectation, Annulation, Heure, JoursRecurrence, Modele, Note, Plage, Raison, Restored,
     TypeAffectation,
 };
-use hub_platform_postgres::{Database, DbError, WriteError, guarded, outbox, storage};
+use hub_platform_postgres::{
+    Database, DbError, WriteError, guarded, outbox, storage, update_with_events,
+};
 use time::{Date, OffsetDateTime, Time};
 use uuid::Uuid;
 
@@ -233,25 +235,8 @@ impl AffectationRepository for DieselAffectationRepository {
     ) -> Result<(), RepositoryError> {
         let row = AffectationRow::from(affectation);
         let day = (row.utilisateur_id, row.date);
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    let updated = diesel::update(
-                        affectations::table
-                            .filter(affectations::id.eq(row.id))
-                            .filter(affectations::version.eq(row.version - 1)),
-                    )
-                    .set(&row)
-                    .execute(conn)
-                    .await?;
-                    guarded(conn, "affectations", row.id, updated).await?;
-                    outbox::append(conn, &events).await?;
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(|e: TxError| refused(e, Some(day)))
+        update_with_events!(self.db, affectations, row, events)
+            .map_err(|e| refused(e.into(), Some(day)))
     }
 
     async fn delete(

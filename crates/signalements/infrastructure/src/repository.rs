@@ -10,7 +10,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Integer, Nullable, Timestamptz};
 use diesel_async::RunQueryDsl;
 use hub_kernel::{EventEnvelope, Page, StorageError};
-use hub_platform_postgres::{Database, WriteError, guarded, outbox, storage};
+use hub_platform_postgres::{
+    Database, WriteError, delete_with_events, insert_with_events, storage, update_with_events,
+};
 use hub_signalements_application::{
     Ordre, RepositoryError, SignalementFilter, SignalementRepository, Statistiques,
 };
@@ -301,20 +303,7 @@ impl SignalementRepository for DieselSignalementRepository {
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
         let row = SignalementRow::from(signalement);
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    diesel::insert_into(signalements::table)
-                        .values(&row)
-                        .execute(conn)
-                        .await?;
-                    outbox::append(conn, &events).await?;
-                    Ok::<_, WriteError>(())
-                })
-            })
-            .await
-            .map_err(refused)
+        insert_with_events!(self.db, signalements, row, events).map_err(refused)
     }
 
     async fn update(
@@ -323,25 +312,7 @@ impl SignalementRepository for DieselSignalementRepository {
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
         let row = SignalementRow::from(signalement);
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    let updated = diesel::update(
-                        signalements::table
-                            .filter(signalements::id.eq(row.id))
-                            .filter(signalements::version.eq(row.version - 1)),
-                    )
-                    .set(&row)
-                    .execute(conn)
-                    .await?;
-                    guarded(conn, "signalements", row.id, updated).await?;
-                    outbox::append(conn, &events).await?;
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(|e: WriteError| refused(e))
+        update_with_events!(self.db, signalements, row, events).map_err(refused)
     }
 
     async fn delete(
@@ -349,26 +320,15 @@ impl SignalementRepository for DieselSignalementRepository {
         signalement: &Signalement,
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
-        let (id, version) = (signalement.id(), signalement.version());
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    // Its replies go with it (ON DELETE CASCADE), in this transaction.
-                    let deleted = diesel::delete(
-                        signalements::table
-                            .filter(signalements::id.eq(id))
-                            .filter(signalements::version.eq(version)),
-                    )
-                    .execute(conn)
-                    .await?;
-                    guarded(conn, "signalements", id, deleted).await?;
-                    outbox::append(conn, &events).await?;
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(|e: WriteError| refused(e))
+        // Its replies go with it (ON DELETE CASCADE), in this transaction.
+        delete_with_events!(
+            self.db,
+            signalements,
+            signalement.id(),
+            signalement.version(),
+            events
+        )
+        .map_err(refused)
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<Signalement>, RepositoryError> {
@@ -543,20 +503,7 @@ impl SignalementRepository for DieselSignalementRepository {
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
         let row = ReponseRow::from(reponse);
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    diesel::insert_into(reponses_signalements::table)
-                        .values(&row)
-                        .execute(conn)
-                        .await?;
-                    outbox::append(conn, &events).await?;
-                    Ok::<_, WriteError>(())
-                })
-            })
-            .await
-            .map_err(refused)
+        insert_with_events!(self.db, reponses_signalements, row, events).map_err(refused)
     }
 
     async fn update_reponse(
@@ -565,25 +512,7 @@ impl SignalementRepository for DieselSignalementRepository {
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
         let row = ReponseRow::from(reponse);
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    let updated = diesel::update(
-                        reponses_signalements::table
-                            .filter(reponses_signalements::id.eq(row.id))
-                            .filter(reponses_signalements::version.eq(row.version - 1)),
-                    )
-                    .set(&row)
-                    .execute(conn)
-                    .await?;
-                    guarded(conn, "reponses_signalements", row.id, updated).await?;
-                    outbox::append(conn, &events).await?;
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(|e: WriteError| refused(e))
+        update_with_events!(self.db, reponses_signalements, row, events).map_err(refused)
     }
 
     async fn delete_reponse(
@@ -591,25 +520,14 @@ impl SignalementRepository for DieselSignalementRepository {
         reponse: &Reponse,
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
-        let (id, version) = (reponse.id(), reponse.version());
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    let deleted = diesel::delete(
-                        reponses_signalements::table
-                            .filter(reponses_signalements::id.eq(id))
-                            .filter(reponses_signalements::version.eq(version)),
-                    )
-                    .execute(conn)
-                    .await?;
-                    guarded(conn, "reponses_signalements", id, deleted).await?;
-                    outbox::append(conn, &events).await?;
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(|e: WriteError| refused(e))
+        delete_with_events!(
+            self.db,
+            reponses_signalements,
+            reponse.id(),
+            reponse.version(),
+            events
+        )
+        .map_err(refused)
     }
 
     async fn find_reponse(&self, id: Uuid) -> Result<Option<Reponse>, RepositoryError> {

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aggregate_writes;
 mod statement;
 
 use std::collections::HashSet;
