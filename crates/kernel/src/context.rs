@@ -3,12 +3,24 @@
 use crate::{Actor, Clock, DomainEvent, EnvelopeError, EventEnvelope, EventMetadata};
 
 /// The acting user and the request's correlation id, passed to every
-/// command so the events it raises say who and which request caused them.
+/// command so the events it raises say who and which request caused them;
+/// and the version of the aggregate the caller last saw, when he made his
+/// change conditional on it (HTTP `If-Match`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandContext {
     /// `None` for the system itself (CLI bootstrap, scheduled jobs).
     pub actor: Option<Actor>,
     pub correlation_id: Option<String>,
+    /// The versions the change may apply to; `None`: any.
+    pub expected_versions: Option<Vec<i64>>,
+}
+
+/// A conditional change met another version of its aggregate than the
+/// caller expected: someone changed it since he read it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the resource is at version {current}, not at the one the request expects")]
+pub struct VersionMismatch {
+    pub current: i64,
 }
 
 impl CommandContext {
@@ -16,6 +28,7 @@ impl CommandContext {
         Self {
             actor: Some(actor),
             correlation_id: correlation_id.into(),
+            expected_versions: None,
         }
     }
 
@@ -23,6 +36,24 @@ impl CommandContext {
         Self {
             actor: None,
             correlation_id: correlation_id.into(),
+            expected_versions: None,
+        }
+    }
+
+    /// The same command, applying only to an aggregate at one of `versions`
+    /// (an empty list matches none).
+    pub fn expecting(mut self, versions: Option<Vec<i64>>) -> Self {
+        self.expected_versions = versions;
+        self
+    }
+
+    /// Call once the aggregate is loaded, before changing it: refuses when
+    /// the caller expected another version than `current`. The repository's
+    /// version guard then makes sure nobody changes it in between.
+    pub fn check_version(&self, current: i64) -> Result<(), VersionMismatch> {
+        match &self.expected_versions {
+            Some(versions) if !versions.contains(&current) => Err(VersionMismatch { current }),
+            _ => Ok(()),
         }
     }
 
@@ -120,6 +151,20 @@ mod tests {
         assert_eq!(envelope.correlation_id.as_deref(), Some("req-3"));
         assert_eq!(envelope.occurred_at, at);
         assert_eq!(envelope.event_type.as_str(), "chantier.created");
+    }
+
+    #[test]
+    fn a_conditional_command_applies_only_to_an_expected_version() {
+        let context = CommandContext::system(None);
+        assert_eq!(context.check_version(7), Ok(()));
+        let context = context.expecting(Some(vec![3, 4]));
+        assert_eq!(context.check_version(4), Ok(()));
+        assert_eq!(
+            context.check_version(5),
+            Err(VersionMismatch { current: 5 })
+        );
+        let none = CommandContext::system(None).expecting(Some(Vec::new()));
+        assert_eq!(none.check_version(1), Err(VersionMismatch { current: 1 }));
     }
 
     #[test]

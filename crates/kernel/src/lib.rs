@@ -23,7 +23,7 @@ pub use bus::{BusError, EventBus, EventHandler, HandlerError, PublishReport, Sub
 pub use catalog::{DuplicateEventType, EventCatalog, EventTypeInfo};
 pub use changes::{Change, Changes};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use context::{CommandContext, Page};
+pub use context::{CommandContext, Page, VersionMismatch};
 pub use envelope::{
     DomainEvent, EnvelopeError, EventEnvelope, EventMetadata, EventType, to_storage_precision,
 };

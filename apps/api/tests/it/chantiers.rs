@@ -613,3 +613,106 @@ async fn chantier_routes_are_in_the_openapi_document() {
     }
     s.stop().await;
 }
+
+/// Sends `body` to `path` with `If-Match: if_match`, as the conducteur (as
+/// the administrator for a DELETE, which only he may send).
+async fn conditional(
+    hub: &TestHub,
+    method: Method,
+    path: &str,
+    if_match: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let who = if method == Method::DELETE {
+        As::Admin
+    } else {
+        As::Conducteur
+    };
+    let mut request = hub
+        .request(method, path, who)
+        .await
+        .header("If-Match", if_match);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_match_protects_a_chantier_from_lost_updates() {
+    let hub = TestHub::start().await;
+    let created = create(&hub, As::Conducteur, "ETAG-1").await;
+    let path = format!("/api/v1/chantiers/{}", created["id"].as_str().unwrap());
+
+    // A read tells the version as a strong ETag.
+    let read = hub.send(Method::GET, &path, As::Conducteur, None).await;
+    assert_eq!(read.headers["etag"], "\"1\"");
+
+    // Someone else changes it: the first reader's conditional change is
+    // refused with 412 and changes nothing, whatever its shape.
+    hub.expect(
+        200,
+        Method::PATCH,
+        &path,
+        As::Admin,
+        json!({"nom": "Par l'admin"}),
+    )
+    .await;
+    let events_before = hub.events("chantier.").await.len();
+    for (method, target, body) in [
+        (Method::PATCH, path.clone(), Some(json!({"nom": "Perdu"}))),
+        (Method::POST, format!("{path}/demarrer"), None),
+        (Method::DELETE, path.clone(), None),
+    ] {
+        let answer = conditional(&hub, method.clone(), &target, "\"1\"", body).await;
+        assert_eq!(answer.status(), 412, "{method} {target}");
+        let problem: Value = answer.json().await.unwrap();
+        assert_eq!(problem["code"], "precondition_failed");
+    }
+    // Weak or foreign tags never match (strong comparison).
+    for tag in ["W/\"2\"", "\"abc\"", "garbage"] {
+        let answer = conditional(
+            &hub,
+            Method::PATCH,
+            &path,
+            tag,
+            Some(json!({"nom": "Perdu"})),
+        )
+        .await;
+        assert_eq!(answer.status(), 412, "If-Match: {tag}");
+    }
+    let current = hub.expect(200, Method::GET, &path, As::Admin, None).await;
+    assert_eq!(
+        (current["nom"].as_str(), current["version"].as_i64()),
+        (Some("Par l'admin"), Some(2))
+    );
+    assert_eq!(hub.events("chantier.").await.len(), events_before);
+
+    // With the current version (or any of a list, or `*`) it applies, and
+    // the answer carries the new ETag.
+    let answer = conditional(
+        &hub,
+        Method::PATCH,
+        &path,
+        "\"7\", \"2\"",
+        Some(json!({"nom": "À jour"})),
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["etag"], "\"3\"");
+    let answer = conditional(&hub, Method::POST, &format!("{path}/demarrer"), "*", None).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["etag"], "\"4\"");
+
+    // A conducteur who does not run it is told so, not about versions.
+    let other = hub.new_user(Role::Conducteur).await;
+    let answer = hub
+        .request(Method::PATCH, &path, &other)
+        .await
+        .header("If-Match", "\"1\"")
+        .json(&json!({"nom": "Intrus"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 403);
+}

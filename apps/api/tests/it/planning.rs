@@ -874,3 +874,53 @@ async fn a_batch_spans_chantiers_all_or_nothing_and_planned_staff_see_their_site
     .await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_match_protects_an_affectation_from_lost_updates() {
+    let hub = TestHub::start().await;
+    let site = chantier(&hub, &conducteur_id(&hub).await, "CH-PLN-ETAG").await;
+    let karim = compagnon(&hub).await;
+    let created = hub
+        .expect(
+            201,
+            Method::POST,
+            AFFECTATIONS,
+            As::Conducteur,
+            one_day(&karim.id, &site, "2027-02-01"),
+        )
+        .await;
+    let path = format!("{AFFECTATIONS}/{}", created["id"].as_str().unwrap());
+    let read = hub.send(Method::GET, &path, As::Conducteur, None).await;
+    assert_eq!(read.headers["etag"], "\"1\"");
+
+    hub.expect(
+        200,
+        Method::PUT,
+        &path,
+        As::Admin,
+        json!({"note": "Coffrage"}),
+    )
+    .await;
+    let stale = hub
+        .request(Method::PUT, &path, As::Conducteur)
+        .await
+        .header("If-Match", "\"1\"")
+        .json(&json!({"note": "Perdu"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 412);
+    let current = hub.expect(200, Method::GET, &path, As::Admin, None).await;
+    assert_eq!(current["note"], "Coffrage");
+
+    let fresh = hub
+        .request(Method::POST, &format!("{path}/cancel"), As::Conducteur)
+        .await
+        .header("If-Match", "\"2\"")
+        .json(&json!({"raison": "Intempéries"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), 200);
+    assert_eq!(fresh.headers()["etag"], "\"3\"");
+}

@@ -651,3 +651,48 @@ async fn two_servers_on_a_test_clock_publish_each_escalation_level_exactly_once(
     task.await.unwrap().unwrap();
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_match_protects_a_signalement_from_lost_updates() {
+    let hub = TestHub::start().await;
+    let conducteur = hub.user(Role::Conducteur).await.clone();
+    let site = chantier(&hub, "CH-SIG-ETAG", &conducteur.id, None).await;
+    let report = json!({"chantier_id": site, "titre": "Fuite", "description": "Au sous-sol"});
+    let created = hub
+        .expect(201, Method::POST, BASE, As::Conducteur, report)
+        .await;
+    let path = format!("{BASE}/{}", created["id"].as_str().unwrap());
+    let read = hub.send(Method::GET, &path, As::Conducteur, None).await;
+    assert_eq!(read.headers["etag"], "\"1\"");
+
+    hub.expect(
+        200,
+        Method::PUT,
+        &path,
+        As::Admin,
+        json!({"titre": "Fuite d'eau"}),
+    )
+    .await;
+    let stale = hub
+        .request(Method::POST, &format!("{path}/traiter"), As::Conducteur)
+        .await
+        .header("If-Match", "\"1\"")
+        .json(&json!({"commentaire": "Réparé"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 412);
+    let current = hub.expect(200, Method::GET, &path, As::Admin, None).await;
+    assert_eq!(current["statut"], "ouvert");
+
+    let fresh = hub
+        .request(Method::PUT, &path, As::Conducteur)
+        .await
+        .header("If-Match", "\"2\"")
+        .json(&json!({"description": "Au sous-sol, côté est"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), 200);
+    assert_eq!(fresh.headers()["etag"], "\"3\"");
+}

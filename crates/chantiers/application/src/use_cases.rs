@@ -9,6 +9,7 @@ use hub_chantiers_domain::{
 };
 use hub_kernel::{
     Actor, Clock, CommandContext, EnvelopeError, Page, Role, StorageError, ValidationErrors,
+    VersionMismatch,
 };
 use uuid::Uuid;
 
@@ -33,6 +34,9 @@ pub enum ChantierCommandError {
     DuplicateCode(String),
     #[error("the chantier was changed by someone else meanwhile; reload it and retry")]
     Conflict,
+    /// The request was conditional (`If-Match`) on another version.
+    #[error(transparent)]
+    Precondition(#[from] VersionMismatch),
     /// Storage failed, or an event could not be built: a 500, logged with its cause.
     #[error("chantiers are unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -89,14 +93,16 @@ impl ChantierPorts {
         id: Uuid,
     ) -> Result<Chantier, ChantierCommandError> {
         let chantier = self.load(id).await?;
-        let Some(actor) = context.actor else {
-            return Ok(chantier);
-        };
-        match chantier.access_of(&actor, false) {
-            ChantierAccess::Manage => Ok(chantier),
-            ChantierAccess::Read => Err(ChantierCommandError::NotConducteur),
-            ChantierAccess::None => Err(ChantierCommandError::NotFound),
+        if let Some(actor) = context.actor {
+            match chantier.access_of(&actor, false) {
+                ChantierAccess::Manage => {}
+                ChantierAccess::Read => return Err(ChantierCommandError::NotConducteur),
+                ChantierAccess::None => return Err(ChantierCommandError::NotFound),
+            }
         }
+        // Only once the caller may know the chantier exists.
+        context.check_version(chantier.version())?;
+        Ok(chantier)
     }
 }
 

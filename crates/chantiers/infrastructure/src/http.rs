@@ -11,6 +11,7 @@ use hub_chantiers_domain::{Chantier, ChantierError, Statut};
 use hub_kernel::ValidationErrors;
 use hub_platform_http::auth::{AdminOnly, AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::precondition::{IfMatchHeader, json_with_etag};
 use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -357,6 +358,7 @@ fn problem(error: ChantierCommandError) -> Problem {
             "concurrent_modification",
             "the chantier was changed by someone else meanwhile; reload it and retry",
         ),
+        ChantierCommandError::Precondition(mismatch) => mismatch.into(),
         ChantierCommandError::Unavailable(_) => Problem::internal(&error),
     }
 }
@@ -446,14 +448,17 @@ async fn get_chantier(
     state: web::Data<ChantiersHttp>,
     Authenticated(actor): Authenticated,
     path: web::Path<ChantierPath>,
-) -> Result<web::Json<ChantierResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let chantier = state.get.execute(&actor, path.id).await.map_err(problem)?;
-    Ok(web::Json(ChantierResponse::from(&chantier)))
+    Ok(json_with_etag(
+        chantier.version(),
+        &ChantierResponse::from(&chantier),
+    ))
 }
 
 /// Change a chantier's details.
 #[utoipa::path(
-    patch, path = "/api/v1/chantiers/{id}", tag = "chantiers", params(ChantierPath),
+    patch, path = "/api/v1/chantiers/{id}", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     request_body = UpdateChantierRequest,
     responses(
         (status = 200, body = ChantierResponse),
@@ -467,7 +472,7 @@ async fn update_chantier(
     request_id: RequestId,
     path: web::Path<ChantierPath>,
     body: web::Json<UpdateChantierRequest>,
-) -> Result<web::Json<ChantierResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let input = UpdateInput {
         code: body.code,
@@ -485,12 +490,15 @@ async fn update_chantier(
         .execute(&request_id.command_context(user.actor), path.id, input)
         .await
         .map_err(problem)?;
-    Ok(web::Json(ChantierResponse::from(&chantier)))
+    Ok(json_with_etag(
+        chantier.version(),
+        &ChantierResponse::from(&chantier),
+    ))
 }
 
 /// Delete a chantier (admin).
 #[utoipa::path(
-    delete, path = "/api/v1/chantiers/{id}", tag = "chantiers", params(ChantierPath),
+    delete, path = "/api/v1/chantiers/{id}", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -516,18 +524,21 @@ async fn move_to(
     request_id: RequestId,
     id: Uuid,
     to: Statut,
-) -> Result<web::Json<ChantierResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let chantier = state
         .statut
         .execute(&request_id.command_context(user.actor), id, to)
         .await
         .map_err(problem)?;
-    Ok(web::Json(ChantierResponse::from(&chantier)))
+    Ok(json_with_etag(
+        chantier.version(),
+        &ChantierResponse::from(&chantier),
+    ))
 }
 
 /// Move a chantier forward: ouvert → en_cours → receptionne → ferme.
 #[utoipa::path(
-    post, path = "/api/v1/chantiers/{id}/statut", tag = "chantiers", params(ChantierPath),
+    post, path = "/api/v1/chantiers/{id}/statut", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     request_body = StatutRequest,
     responses(
         (status = 200, body = ChantierResponse),
@@ -541,13 +552,13 @@ async fn change_statut(
     request_id: RequestId,
     path: web::Path<ChantierPath>,
     body: web::Json<StatutRequest>,
-) -> Result<web::Json<ChantierResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     move_to(&state, user, request_id, path.id, body.statut.into()).await
 }
 
 /// Start the works (→ `en_cours`).
 #[utoipa::path(
-    post, path = "/api/v1/chantiers/{id}/demarrer", tag = "chantiers", params(ChantierPath),
+    post, path = "/api/v1/chantiers/{id}/demarrer", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     responses(
         (status = 200, body = ChantierResponse),
         (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -559,13 +570,13 @@ async fn demarrer(
     user: Authorized<AdminOrConducteur>,
     request_id: RequestId,
     path: web::Path<ChantierPath>,
-) -> Result<web::Json<ChantierResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     move_to(&state, user, request_id, path.id, Statut::EnCours).await
 }
 
 /// Hand the works over (→ `receptionne`).
 #[utoipa::path(
-    post, path = "/api/v1/chantiers/{id}/receptionner", tag = "chantiers", params(ChantierPath),
+    post, path = "/api/v1/chantiers/{id}/receptionner", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     responses(
         (status = 200, body = ChantierResponse),
         (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -577,13 +588,13 @@ async fn receptionner(
     user: Authorized<AdminOrConducteur>,
     request_id: RequestId,
     path: web::Path<ChantierPath>,
-) -> Result<web::Json<ChantierResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     move_to(&state, user, request_id, path.id, Statut::Receptionne).await
 }
 
 /// Close the chantier for good (→ `ferme`).
 #[utoipa::path(
-    post, path = "/api/v1/chantiers/{id}/fermer", tag = "chantiers", params(ChantierPath),
+    post, path = "/api/v1/chantiers/{id}/fermer", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     responses(
         (status = 200, body = ChantierResponse),
         (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -595,13 +606,13 @@ async fn fermer(
     user: Authorized<AdminOrConducteur>,
     request_id: RequestId,
     path: web::Path<ChantierPath>,
-) -> Result<web::Json<ChantierResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     move_to(&state, user, request_id, path.id, Statut::Ferme).await
 }
 
 /// Replace the conducteurs and chefs de chantier of a site.
 #[utoipa::path(
-    put, path = "/api/v1/chantiers/{id}/responsables", tag = "chantiers", params(ChantierPath),
+    put, path = "/api/v1/chantiers/{id}/responsables", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     request_body = ResponsablesRequest,
     responses(
         (status = 200, body = ChantierResponse),
@@ -616,7 +627,7 @@ async fn assign_responsables(
     request_id: RequestId,
     path: web::Path<ChantierPath>,
     body: web::Json<ResponsablesRequest>,
-) -> Result<web::Json<ChantierResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let chantier = state
         .responsables
@@ -628,5 +639,8 @@ async fn assign_responsables(
         )
         .await
         .map_err(problem)?;
-    Ok(web::Json(ChantierResponse::from(&chantier)))
+    Ok(json_with_etag(
+        chantier.version(),
+        &ChantierResponse::from(&chantier),
+    ))
 }

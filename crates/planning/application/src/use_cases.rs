@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hub_kernel::{
     Actor, Clock, CommandContext, EnvelopeError, EventEnvelope, Page, StorageError,
-    ValidationErrors,
+    ValidationErrors, VersionMismatch,
 };
 use hub_planning_domain::access::{Lecture, may_plan};
 use hub_planning_domain::calendrier::{self, MAX_JOURS};
@@ -43,6 +43,9 @@ pub enum PlanningError {
     Cancelled,
     #[error("the affectation was changed by someone else meanwhile; reload it and retry")]
     Changed,
+    /// The request was conditional (`If-Match`) on another version.
+    #[error(transparent)]
+    Precondition(#[from] VersionMismatch),
     #[error("the source period holds no affectation of this user")]
     NothingToDuplicate,
     /// Storage failed, or an event could not be built: a 500, logged with its cause.
@@ -185,6 +188,8 @@ impl PlanningPorts {
         }
         self.check_writer(context, affectation.chantier_id())
             .await?;
+        // Only once the caller may know the affectation exists.
+        context.check_version(affectation.version())?;
         Ok(affectation)
     }
 

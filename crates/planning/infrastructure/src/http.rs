@@ -12,6 +12,7 @@ use hub_planning_application::{
 use hub_planning_domain::{Affectation, Statut, TypeAffectation};
 use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::precondition::{IfMatchHeader, json_with_etag};
 use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -557,6 +558,7 @@ fn problem(error: PlanningError) -> Problem {
         }
         PlanningError::Cancelled => Problem::conflict("affectation_cancelled", error.to_string()),
         PlanningError::Changed => Problem::conflict("concurrent_modification", error.to_string()),
+        PlanningError::Precondition(mismatch) => mismatch.into(),
         PlanningError::Unavailable(_) => Problem::internal(&error),
     }
 }
@@ -686,7 +688,10 @@ async fn list(
 /// start time; each caller sees what their role allows.
 #[utoipa::path(
     get, path = "/api/v1/planning/affectations", tag = "planning", params(PlanningQuery),
-    responses((status = 200, body = AffectationListResponse))
+    responses(
+        (status = 200, body = AffectationListResponse),
+        (status = 422, description = "`validation_failed`: a parameter that is unknown, not a date or an id, a `statut` other than `planifiee`, a missing date, or an invalid period (`before_start`, `period_too_long`)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
 )]
 async fn list_affectations(
     state: web::Data<PlanningHttp>,
@@ -710,7 +715,10 @@ fn period_filter(query: &PeriodQuery) -> PlanningFilter {
 #[utoipa::path(
     get, path = "/api/v1/planning/chantiers/{id}/affectations", tag = "planning",
     params(OwnerPath, PeriodQuery),
-    responses((status = 200, body = AffectationListResponse))
+    responses(
+        (status = 200, body = AffectationListResponse),
+        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_start`) or a period of 93 days or more (`period_too_long`)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
 )]
 async fn chantier_affectations(
     state: web::Data<PlanningHttp>,
@@ -731,7 +739,10 @@ async fn chantier_affectations(
 #[utoipa::path(
     get, path = "/api/v1/planning/utilisateurs/{id}/affectations", tag = "planning",
     params(OwnerPath, PeriodQuery),
-    responses((status = 200, body = AffectationListResponse))
+    responses(
+        (status = 200, body = AffectationListResponse),
+        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_start`) or a period of 93 days or more (`period_too_long`)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
 )]
 async fn utilisateur_affectations(
     state: web::Data<PlanningHttp>,
@@ -759,14 +770,15 @@ async fn get_affectation(
     state: web::Data<PlanningHttp>,
     Authenticated(actor): Authenticated,
     path: web::Path<AffectationPath>,
-) -> Result<web::Json<AffectationResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let found = state.get.execute(&actor, path.id).await.map_err(problem)?;
-    Ok(web::Json(state.show_one(&found, &actor).await?))
+    let body = state.show_one(&found, &actor).await?;
+    Ok(json_with_etag(found.version(), &body))
 }
 
 /// Move or edit an affectation (drag and drop: day, user, chantier, times, note).
 #[utoipa::path(
-    put, path = "/api/v1/planning/affectations/{id}", tag = "planning", params(AffectationPath),
+    put, path = "/api/v1/planning/affectations/{id}", tag = "planning", params(AffectationPath, IfMatchHeader),
     request_body = UpdateAffectationRequest,
     responses(
         (status = 200, body = AffectationResponse),
@@ -780,7 +792,7 @@ async fn update_affectation(
     request_id: RequestId,
     path: web::Path<AffectationPath>,
     body: web::Json<UpdateAffectationRequest>,
-) -> Result<web::Json<AffectationResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let input = UpdateInput {
         date: body.date.map(|d| d.0),
@@ -795,12 +807,13 @@ async fn update_affectation(
         .execute(&request_id.command_context(user.actor), path.id, input)
         .await
         .map_err(problem)?;
-    Ok(web::Json(state.show_one(&updated, &user.actor).await?))
+    let body = state.show_one(&updated, &user.actor).await?;
+    Ok(json_with_etag(updated.version(), &body))
 }
 
 /// Delete an affectation.
 #[utoipa::path(
-    delete, path = "/api/v1/planning/affectations/{id}", tag = "planning", params(AffectationPath),
+    delete, path = "/api/v1/planning/affectations/{id}", tag = "planning", params(AffectationPath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`affectation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -825,7 +838,7 @@ async fn delete_affectation(
 /// frees the user's day.
 #[utoipa::path(
     post, path = "/api/v1/planning/affectations/{id}/cancel", tag = "planning",
-    params(AffectationPath), request_body = CancelRequest,
+    params(AffectationPath, IfMatchHeader), request_body = CancelRequest,
     responses(
         (status = 200, body = AffectationResponse),
         (status = 404, description = "`affectation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -838,7 +851,7 @@ async fn cancel_affectation(
     request_id: RequestId,
     path: web::Path<AffectationPath>,
     body: web::Json<CancelRequest>,
-) -> Result<web::Json<AffectationResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let cancelled = state
         .cancel
         .execute(
@@ -848,7 +861,8 @@ async fn cancel_affectation(
         )
         .await
         .map_err(problem)?;
-    Ok(web::Json(state.show_one(&cancelled, &user.actor).await?))
+    let body = state.show_one(&cancelled, &user.actor).await?;
+    Ok(json_with_etag(cancelled.version(), &body))
 }
 
 /// Stretch a block over more days (only extends; days already on the same
@@ -947,7 +961,10 @@ async fn delete_affectations(
 /// The active users with nothing planned in a period.
 #[utoipa::path(
     get, path = "/api/v1/planning/non-planifies", tag = "planning", params(PeriodQuery),
-    responses((status = 200, body = NonPlanifiesResponse))
+    responses(
+        (status = 200, body = NonPlanifiesResponse),
+        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_start`) or a period of 93 days or more (`period_too_long`)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
 )]
 async fn non_planifies(
     state: web::Data<PlanningHttp>,

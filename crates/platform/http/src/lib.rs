@@ -3,13 +3,15 @@
 //! input into problems ([`extractors`]), and the request-id middleware whose
 //! id follows a request into logs and events ([`request_id`]), rate limits
 //! ([`rate_limit`]), who the client is behind reverse proxies
-//! ([`client_ip`]), the shared OpenAPI pieces ([`openapi`]) and the DTO
+//! ([`client_ip`]), the shared OpenAPI pieces ([`openapi`]), lost-update
+//! protection with `ETag`/`If-Match` ([`precondition`]) and the DTO
 //! shapes every context uses ([`IsoDate`], [`present`] for PATCH bodies).
 
 pub mod auth;
 pub mod client_ip;
 pub mod extractors;
 pub mod openapi;
+pub mod precondition;
 mod problem;
 pub mod rate_limit;
 pub mod request_id;

@@ -113,6 +113,11 @@ const BAD_SHAPE: Shared = Shared {
     title: "The body does not have the expected shape, or a field is invalid",
     codes: &["invalid_body", "validation_failed"],
 };
+const PRECONDITION: Shared = Shared {
+    status: "412",
+    title: "The resource changed since the version the request's `If-Match` names",
+    codes: &["precondition_failed"],
+};
 const INTERNAL: Shared = Shared {
     status: "500",
     title: "An internal error; it has been logged",
@@ -154,7 +159,13 @@ impl Modify for SharedProblems {
             .entry("FieldError".to_owned())
             .or_insert_with(<FieldErrorSchema as utoipa::PartialSchema>::schema);
         for item in openapi.paths.paths.values_mut() {
+            // A path one of whose operations honours `If-Match` is a
+            // versioned resource: its 200 answers carry the `ETag`.
+            let versioned = operations(item).any(|operation| takes_if_match(operation));
             for operation in operations(item) {
+                if versioned {
+                    add_etag(operation);
+                }
                 // One answer per status, with the codes of every reason.
                 let mut by_status: Vec<(&'static str, &'static str, Vec<&'static str>)> =
                     Vec::new();
@@ -213,6 +224,9 @@ fn shared_answers(operation: &utoipa::openapi::path::Operation) -> Vec<&'static 
         })
     });
     let mut answers = Vec::new();
+    if takes_if_match(operation) {
+        answers.push(&PRECONDITION);
+    }
     if operation.request_body.is_some() {
         answers.extend([&MALFORMED, &TOO_LARGE, &NOT_JSON, &BAD_SHAPE]);
     }
@@ -227,6 +241,42 @@ fn shared_answers(operation: &utoipa::openapi::path::Operation) -> Vec<&'static 
     }
     answers.push(&INTERNAL);
     answers
+}
+
+/// Whether `operation` declares the `If-Match` header ([`crate::precondition::IfMatchHeader`]).
+fn takes_if_match(operation: &utoipa::openapi::path::Operation) -> bool {
+    use utoipa::openapi::path::ParameterIn;
+
+    operation
+        .parameters
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .any(|p| {
+            matches!(p, utoipa::openapi::RefOr::T(p)
+                if p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case("If-Match"))
+        })
+}
+
+/// Declares the `ETag` header on `operation`'s 200 answer.
+fn add_etag(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::{HeaderBuilder, ObjectBuilder, RefOr, Type};
+
+    if let Some(RefOr::T(response)) = operation.responses.responses.get_mut("200") {
+        response
+            .headers
+            .entry("ETag".to_owned())
+            .or_insert_with(|| {
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .description(Some(
+                        "The resource's version, quoted (`\"3\"`): send it back in `If-Match` \
+                     to change the resource only if nobody changed it since.",
+                    ))
+                    .build()
+                    .into()
+            });
+    }
 }
 
 fn codes(codes: &[&str]) -> String {

@@ -1,6 +1,8 @@
 //! One id per request: taken from a well-formed `X-Request-Id` header or
 //! generated (UUIDv7), put on the tracing span of the request, echoed in the
-//! response, and passed to use cases as the events' `correlation_id`.
+//! response, and passed to use cases as the events' `correlation_id` — with
+//! the request's `If-Match`, when it makes its change conditional
+//! ([`crate::precondition`]).
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -17,23 +19,34 @@ use uuid::Uuid;
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 const MAX_INCOMING_LEN: usize = 64;
 
-/// The id of the current request.
+/// The id of the current request (and its `If-Match`, for its commands).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(String);
+pub struct RequestId {
+    id: String,
+    expected_versions: Option<Vec<i64>>,
+}
 
 impl RequestId {
+    fn new(id: String) -> Self {
+        Self {
+            id,
+            expected_versions: None,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.id
     }
 
     pub fn into_string(self) -> String {
-        self.0
+        self.id
     }
 
     /// The context of a command `actor` runs in this request: its events
-    /// get this id as `correlation_id`.
+    /// get this id as `correlation_id`, and it applies only to the versions
+    /// the request's `If-Match` names, if it has one.
     pub fn command_context(self, actor: hub_kernel::Actor) -> hub_kernel::CommandContext {
-        hub_kernel::CommandContext::user(actor, Some(self.0))
+        hub_kernel::CommandContext::user(actor, Some(self.id)).expecting(self.expected_versions)
     }
 }
 
@@ -44,11 +57,12 @@ impl FromRequest for RequestId {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         // Without the middleware (unit tests of a handler) a fresh id still
         // keeps events traceable.
-        let id = req
+        let mut id = req
             .extensions()
             .get::<RequestId>()
             .cloned()
-            .unwrap_or_else(|| RequestId(Uuid::now_v7().to_string()));
+            .unwrap_or_else(|| RequestId::new(Uuid::now_v7().to_string()));
+        id.expected_versions = crate::precondition::expected_versions(req);
         ready(Ok(id))
     }
 }
@@ -75,7 +89,7 @@ pub async fn middleware(
         .get(&REQUEST_ID_HEADER)
         .and_then(accept_incoming)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
+    req.extensions_mut().insert(RequestId::new(id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use hub_kernel::{
     Actor, Clock, CommandContext, EnvelopeError, Page, Role, StorageError, ValidationErrors,
+    VersionMismatch,
 };
 use hub_signalements_domain::{
     ChantierInfo, Portee, Reponse, Signalement, SignalementError, Statut,
@@ -41,6 +42,9 @@ pub enum SignalementCommandError {
     Rule(#[from] SignalementError),
     #[error("it was changed by someone else meanwhile; reload it and retry")]
     Conflict,
+    /// The request was conditional (`If-Match`) on another version.
+    #[error(transparent)]
+    Precondition(#[from] VersionMismatch),
     /// Storage failed, or an event could not be built: a 500, logged with its cause.
     #[error("signalements are unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -175,6 +179,20 @@ impl SignalementPorts {
             signalement,
             portee,
         })
+    }
+
+    /// [`Self::load`] for a command, which applies only to the version the
+    /// request expects (`If-Match`), if it says one.
+    async fn load_to_change(
+        &self,
+        context: &CommandContext,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<Loaded> {
+        let loaded = self.load(actor, id).await?;
+        // Only once the caller is known to see it.
+        context.check_version(loaded.signalement.version())?;
+        Ok(loaded)
     }
 
     /// Checks that `user_id` may be given a signalement of `chantier_id`.
@@ -463,7 +481,7 @@ impl UpdateSignalement {
         let Loaded {
             mut signalement,
             portee,
-        } = self.ports.load(&actor, id).await?;
+        } = self.ports.load_to_change(context, &actor, id).await?;
         if portee != Portee::Gestion {
             // Reporters edit their own, but assigning is for those who manage.
             if signalement.cree_par() != actor.user_id || input.assigne_a.is_some() {
@@ -488,7 +506,7 @@ impl UpdateSignalement {
 impl DeleteSignalement {
     pub async fn execute(&self, context: &CommandContext, id: Uuid) -> Result<()> {
         let actor = actor_of(context)?;
-        let loaded = self.ports.load(&actor, id).await?;
+        let loaded = self.ports.load_to_change(context, &actor, id).await?;
         if loaded.portee != Portee::Gestion || !is_admin_or_conducteur(&actor) {
             return Err(SignalementCommandError::Forbidden(FORBIDDEN_DELETE));
         }
@@ -513,7 +531,7 @@ impl AssignerSignalement {
         let Loaded {
             mut signalement,
             portee,
-        } = self.ports.load(&actor, id).await?;
+        } = self.ports.load_to_change(context, &actor, id).await?;
         if portee != Portee::Gestion {
             return Err(SignalementCommandError::Forbidden(FORBIDDEN_ASSIGN));
         }
@@ -542,7 +560,7 @@ impl TraiterSignalement {
         let Loaded {
             mut signalement,
             portee,
-        } = self.ports.load(&actor, id).await?;
+        } = self.ports.load_to_change(context, &actor, id).await?;
         if portee != Portee::Gestion && signalement.assigne_a() != Some(actor.user_id) {
             return Err(SignalementCommandError::Forbidden(FORBIDDEN_TREAT));
         }
@@ -559,7 +577,7 @@ impl CloturerSignalement {
         let Loaded {
             mut signalement,
             portee,
-        } = self.ports.load(&actor, id).await?;
+        } = self.ports.load_to_change(context, &actor, id).await?;
         if portee != Portee::Gestion {
             return Err(SignalementCommandError::Forbidden(FORBIDDEN_CLOSE));
         }
@@ -580,7 +598,7 @@ impl ReouvrirSignalement {
         let Loaded {
             mut signalement,
             portee,
-        } = self.ports.load(&actor, id).await?;
+        } = self.ports.load_to_change(context, &actor, id).await?;
         if portee != Portee::Gestion || !is_admin_or_conducteur(&actor) {
             return Err(SignalementCommandError::Forbidden(FORBIDDEN_REOPEN));
         }

@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, web};
 use hub_kernel::{Clock, ValidationErrors};
 use hub_platform_http::auth::Authenticated;
 use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::precondition::{IfMatchHeader, json_with_etag};
 use hub_platform_http::{Problem, RequestId, extractors, present};
 use hub_signalements_application::{
     AssignerSignalement, CloturerSignalement, CreateReponse, CreateSignalement, DeleteReponse,
@@ -628,6 +629,7 @@ fn problem(error: SignalementCommandError) -> Problem {
             "concurrent_modification",
             "the signalement was changed by someone else meanwhile; reload it and retry",
         ),
+        SignalementCommandError::Precondition(mismatch) => mismatch.into(),
         SignalementCommandError::Unavailable(_) => Problem::internal(&error),
     }
 }
@@ -719,7 +721,10 @@ async fn create_signalement(
 /// Search the signalements the caller sees: every filter combined, newest first.
 #[utoipa::path(
     get, path = "/api/v1/signalements", tag = "signalements", params(SearchQuery),
-    responses((status = 200, body = SignalementListResponse))
+    responses(
+        (status = 200, body = SignalementListResponse),
+        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_date_debut`)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
 )]
 async fn search_signalements(
     state: web::Data<SignalementsHttp>,
@@ -747,6 +752,7 @@ async fn search_signalements(
     responses(
         (status = 200, body = StatistiquesResponse),
         (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_date_debut`)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn statistiques(
@@ -830,19 +836,20 @@ async fn get_signalement(
     state: web::Data<SignalementsHttp>,
     Authenticated(actor): Authenticated,
     path: web::Path<SignalementPath>,
-) -> Result<web::Json<SignalementResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let view = state
         .get
         .execute(&actor, path.signalement_id)
         .await
         .map_err(problem)?;
-    Ok(web::Json(SignalementResponse::new(&view, state.now())))
+    let body = SignalementResponse::new(&view, state.now());
+    Ok(json_with_etag(body.version, &body))
 }
 
 /// Edit a signalement: those who manage its chantier, or its reporter.
 #[utoipa::path(
     put, path = "/api/v1/signalements/{signalement_id}", tag = "signalements",
-    params(SignalementPath), request_body = UpdateSignalementRequest,
+    params(SignalementPath, IfMatchHeader), request_body = UpdateSignalementRequest,
     responses(
         (status = 200, body = SignalementResponse),
         (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -855,7 +862,7 @@ async fn update_signalement(
     request_id: RequestId,
     path: web::Path<SignalementPath>,
     body: web::Json<UpdateSignalementRequest>,
-) -> Result<web::Json<SignalementResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let input = UpdateInput {
         titre: body.titre,
@@ -875,12 +882,13 @@ async fn update_signalement(
         )
         .await
         .map_err(problem)?;
-    Ok(web::Json(state.one(&actor, &updated).await?))
+    let body = state.one(&actor, &updated).await?;
+    Ok(json_with_etag(body.version, &body))
 }
 
 /// Delete a signalement and its replies (administrators, and conducteurs of its chantier).
 #[utoipa::path(
-    delete, path = "/api/v1/signalements/{signalement_id}", tag = "signalements", params(SignalementPath),
+    delete, path = "/api/v1/signalements/{signalement_id}", tag = "signalements", params(SignalementPath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -904,11 +912,12 @@ async fn delete_signalement(
 /// Assign a signalement (those who manage its chantier); an open one becomes `en_cours`.
 #[utoipa::path(
     post, path = "/api/v1/signalements/{signalement_id}/assigner", tag = "signalements",
-    params(SignalementPath, AssignerQuery),
+    params(SignalementPath, AssignerQuery, IfMatchHeader),
     responses(
         (status = 200, body = SignalementResponse),
         (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`signalement_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `assigne_a` is not an active user with access to the chantier (`invalid_assignee`)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn assigner(
@@ -917,7 +926,7 @@ async fn assigner(
     request_id: RequestId,
     path: web::Path<SignalementPath>,
     query: web::Query<AssignerQuery>,
-) -> Result<web::Json<SignalementResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let updated = state
         .assigner
         .execute(
@@ -927,13 +936,14 @@ async fn assigner(
         )
         .await
         .map_err(problem)?;
-    Ok(web::Json(state.one(&actor, &updated).await?))
+    let body = state.one(&actor, &updated).await?;
+    Ok(json_with_etag(body.version, &body))
 }
 
 /// Mark a signalement treated, saying how (those who manage its chantier, or its assignee).
 #[utoipa::path(
     post, path = "/api/v1/signalements/{signalement_id}/traiter", tag = "signalements",
-    params(SignalementPath), request_body = TraiterRequest,
+    params(SignalementPath, IfMatchHeader), request_body = TraiterRequest,
     responses(
         (status = 200, body = SignalementResponse),
         (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -946,7 +956,7 @@ async fn traiter(
     request_id: RequestId,
     path: web::Path<SignalementPath>,
     body: web::Json<TraiterRequest>,
-) -> Result<web::Json<SignalementResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let updated = state
         .traiter
         .execute(
@@ -956,13 +966,14 @@ async fn traiter(
         )
         .await
         .map_err(problem)?;
-    Ok(web::Json(state.one(&actor, &updated).await?))
+    let body = state.one(&actor, &updated).await?;
+    Ok(json_with_etag(body.version, &body))
 }
 
 /// Close a treated signalement (chefs de chantier, conducteurs of its chantier, administrators).
 #[utoipa::path(
     post, path = "/api/v1/signalements/{signalement_id}/cloturer", tag = "signalements",
-    params(SignalementPath),
+    params(SignalementPath, IfMatchHeader),
     responses(
         (status = 200, body = SignalementResponse),
         (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -974,19 +985,20 @@ async fn cloturer(
     Authenticated(actor): Authenticated,
     request_id: RequestId,
     path: web::Path<SignalementPath>,
-) -> Result<web::Json<SignalementResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let updated = state
         .cloturer
         .execute(&request_id.command_context(actor), path.signalement_id)
         .await
         .map_err(problem)?;
-    Ok(web::Json(state.one(&actor, &updated).await?))
+    let body = state.one(&actor, &updated).await?;
+    Ok(json_with_etag(body.version, &body))
 }
 
 /// Reopen a signalement (administrators, and conducteurs of its chantier); its deadline clock restarts.
 #[utoipa::path(
     post, path = "/api/v1/signalements/{signalement_id}/reouvrir", tag = "signalements",
-    params(SignalementPath), request_body(content = Option<ReouvrirRequest>, description = "Optional"),
+    params(SignalementPath, IfMatchHeader), request_body(content = Option<ReouvrirRequest>, description = "Optional"),
     responses(
         (status = 200, body = SignalementResponse),
         (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -999,7 +1011,7 @@ async fn reouvrir(
     request_id: RequestId,
     path: web::Path<SignalementPath>,
     body: web::Bytes,
-) -> Result<web::Json<SignalementResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     // The body is optional: none, or {"motif": …}.
     let request: ReouvrirRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ReouvrirRequest::default()
@@ -1021,7 +1033,8 @@ async fn reouvrir(
         )
         .await
         .map_err(problem)?;
-    Ok(web::Json(state.one(&actor, &updated).await?))
+    let body = state.one(&actor, &updated).await?;
+    Ok(json_with_etag(body.version, &body))
 }
 
 /// Reply to a signalement (anyone who sees it; not once it is closed).
