@@ -39,7 +39,7 @@ DEV_SECRET := apps/api/scripts/dev-secret.sh
 with_local_secrets = JWT_SECRET="$${JWT_SECRET:-$$($(DEV_SECRET) jwt_secret 48)}"; export JWT_SECRET; \
 	WEBHOOK_SECRETS_KEY="$${WEBHOOK_SECRETS_KEY:-$$($(DEV_SECRET) webhook_secrets_key 32)}"; export WEBHOOK_SECRETS_KEY;
 
-.PHONY: help run test lint deny db-start db-stop db-status migrate bench openapi events-doc
+.PHONY: help run test lint fuzz deny db-start db-stop db-status migrate bench openapi events-doc
 
 help: ## Show this help
 	@echo "Hub Chantier — make targets:"
@@ -69,6 +69,9 @@ lint: ## rustfmt check, clippy with warnings as errors, then cargo-deny
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@$(MAKE) --no-print-directory deny
+
+fuzz: ## Fuzz every operation against docs/openapi.json (schemathesis, a few minutes)
+	apps/api/scripts/fuzz.sh
 
 deny: ## cargo-deny (bans = architecture rules, licenses, sources) + proof that a ban bites
 	@$(CARGO) deny --version >/dev/null 2>&1 || { \
