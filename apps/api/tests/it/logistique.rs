@@ -751,6 +751,35 @@ async fn every_route_with_an_allowed_and_a_refused_caller() {
         "one's own bookings only"
     );
 
+    // Every route wants a signed-in caller.
+    let events_before = s.count("SELECT count(*) FROM event_logs").await;
+    for (method, route) in [
+        (Method::GET, ressources.clone()),
+        (Method::POST, ressources.clone()),
+        (Method::GET, one.clone()),
+        (Method::PUT, one.clone()),
+        (Method::DELETE, one.clone()),
+        (Method::GET, format!("{one}/planning?date_debut={date}")),
+        (Method::GET, format!("{one}/historique")),
+        (Method::POST, reservations.clone()),
+        (Method::GET, format!("{reservations}/en-attente")),
+        (Method::GET, this.clone()),
+        (Method::PUT, this.clone()),
+        (Method::POST, format!("{this}/valider")),
+        (Method::POST, format!("{this}/refuser")),
+        (Method::POST, format!("{this}/annuler")),
+        (Method::GET, format!("{BASE}/chantiers/{site}/reservations")),
+    ] {
+        let (status, body) = s
+            .call(method.clone(), &route, As::Anonymous, json!({}))
+            .await;
+        assert_eq!(status, 401, "{method} {route}: {body}");
+    }
+    assert_eq!(
+        s.count("SELECT count(*) FROM event_logs").await,
+        events_before
+    );
+
     // Deleted: gone for reads and bookings.
     s.expect(403, Method::DELETE, &one, &conducteur, None).await;
     s.expect(204, Method::DELETE, &one, As::Admin, None).await;
