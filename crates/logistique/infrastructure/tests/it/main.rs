@@ -1,7 +1,8 @@
 //! The logistique repositories against a real PostgreSQL: rows and events
 //! in one transaction, the code unique among non-deleted ressources, the
 //! overlap rule held by the exclusion constraint (raced by concurrent
-//! bookings), lost updates, lists, and the read models.
+//! bookings), lost updates, lists, the read models, the day-before reminder
+//! and the cancellation of a closed chantier's bookings.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,23 +12,26 @@ use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
 use hub_kernel::{
-    Actor, DomainEvent, EventEnvelope, EventMetadata, EventType, Page, Role, to_storage_precision,
+    Actor, DomainEvent, EventEnvelope, EventMetadata, EventType, FixedClock, Page, Role,
+    to_storage_precision,
 };
 use hub_logistique_application::{
-    Directory, RepositoryError, ReservationFilter, ReservationInput, ReservationOrder,
-    ReservationRepository, RessourceFilter, RessourceInput, RessourceRepository,
+    Directory, LogistiquePorts, RepositoryError, ReservationFilter, ReservationInput,
+    ReservationOrder, ReservationRepository, RessourceFilter, RessourceInput, RessourceRepository,
 };
 use hub_logistique_domain::{
     CategorieRessource, ChantierInfo, MotifRefus, Reservation, ReservationUpdate, Ressource,
     RessourceUpdate, StatutReservation,
 };
 use hub_logistique_infrastructure::{
-    DieselDirectory, DieselReservationRepository, DieselRessourceRepository, chantiers, users,
+    ChantierFermeSubscriber, DieselDirectory, DieselReservationRepository,
+    DieselRessourceRepository, MOTIF_FERME, RappelJob, chantiers, users,
 };
+use hub_platform_postgres::jobs::ScheduledJob;
 use hub_platform_postgres::{DurableSubscriber, PoolSettings, Projector, RelayedEvent};
 use hub_platform_test_db::TestDatabase;
 use serde_json::{Value, json};
-use time::macros::date;
+use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -555,4 +559,111 @@ async fn the_read_models_follow_users_and_chantiers_from_their_events() {
     assert_eq!(directory.chantier(site).await.unwrap(), None);
     assert!(directory.chantiers_run_by(chef).await.unwrap().is_empty());
     assert_eq!(directory.chantier(Uuid::now_v7()).await.unwrap(), None);
+}
+
+/// A vehicule: its bookings are validated at once.
+async fn stored_vehicule(repo: &DieselRessourceRepository) -> Ressource {
+    let (camion, created) = ressource_with(
+        &format!("CAM-{}", &Uuid::now_v7().simple().to_string()[26..]),
+        "Camion benne",
+        "vehicule",
+    );
+    repo.insert(&camion, &[created]).await.unwrap();
+    camion
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reminder_goes_out_once_per_validated_booking_of_tomorrow() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let ressources = DieselRessourceRepository::new(db.clone());
+    let repo = DieselReservationRepository::new(db.clone());
+    let camion = stored_vehicule(&ressources).await;
+    let grue = stored_ressource(&ressources).await;
+    let site = chantier();
+    let (tomorrow, e) = booking(&camion, &site, DAY, "07:00", "09:00");
+    assert_eq!(tomorrow.statut(), StatutReservation::Validee);
+    repo.insert(&tomorrow, &[e]).await.unwrap();
+    let (pending, e) = booking(&grue, &site, DAY, "07:00", "09:00");
+    repo.insert(&pending, &[e]).await.unwrap();
+    let (later, e) = booking(&camion, &site, date!(2026 - 12 - 12), "07:00", "09:00");
+    repo.insert(&later, &[e]).await.unwrap();
+
+    // The day before DAY; two rounds at once (two instances without the
+    // platform's lock) still remind once.
+    let at = datetime!(2026-12-09 18:00 UTC);
+    let job = RappelJob::new();
+    let (a, b) = tokio::join!(job.run(db, at), job.run(db, at));
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(job.run(db, at).await.unwrap(), 0, "already reminded");
+    let reminders = "SELECT count(*) FROM event_logs WHERE event_type = 'reservation.reminder_due'";
+    assert_eq!(count(&test_db, reminders).await, 1);
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) FROM event_logs WHERE event_type = 'reservation.reminder_due' \
+                 AND data->>'reservation_id' = '{}' AND data->>'ressource_code' = '{}'",
+                tomorrow.id(),
+                camion.code()
+            )
+        )
+        .await,
+        1
+    );
+    // The mark is not a change of the booking: it is still at its version.
+    assert_eq!(repo.find(tomorrow.id()).await.unwrap(), Some(tomorrow));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_chantier_event_cancels_its_future_bookings_once() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let ressources = DieselRessourceRepository::new(db.clone());
+    let repo = DieselReservationRepository::new(db.clone());
+    let camion = stored_vehicule(&ressources).await;
+    let site = chantier();
+    let (past, e) = booking(&camion, &site, date!(2026 - 12 - 08), "07:00", "09:00");
+    repo.insert(&past, &[e]).await.unwrap();
+    let (future, e) = booking(&camion, &site, DAY, "07:00", "09:00");
+    repo.insert(&future, &[e]).await.unwrap();
+    let (elsewhere, e) = booking(&camion, &chantier(), DAY, "10:00", "11:00");
+    repo.insert(&elsewhere, &[e]).await.unwrap();
+
+    let subscriber = ChantierFermeSubscriber::new(LogistiquePorts {
+        ressources: Arc::new(ressources.clone()),
+        reservations: Arc::new(repo.clone()),
+        directory: Arc::new(DieselDirectory::new(db.clone())),
+        clock: Arc::new(FixedClock(datetime!(2026-12-09 10:00 UTC))),
+    });
+    let snapshot = |statut: &str| json!({"chantier_id": site.chantier_id, "statut": statut});
+    let aggregate = ("chantier", site.chantier_id);
+    let mut conn = db.connection().await.unwrap();
+    subscriber
+        .handle(
+            &mut conn,
+            &relayed(1, "chantier.updated", aggregate, snapshot("en_cours")),
+        )
+        .await
+        .unwrap();
+    let cancelled = "SELECT count(*) FROM event_logs WHERE event_type = 'reservation.cancelled'";
+    assert_eq!(count(&test_db, cancelled).await, 0);
+    let closed = relayed(2, "chantier.statut_changed", aggregate, snapshot("ferme"));
+    subscriber.handle(&mut conn, &closed).await.unwrap();
+    // Delivered again: nothing left to cancel.
+    subscriber.handle(&mut conn, &closed).await.unwrap();
+    assert_eq!(count(&test_db, cancelled).await, 1);
+    let after = repo.find(future.id()).await.unwrap().unwrap();
+    assert_eq!(after.statut(), StatutReservation::Annulee);
+    assert_eq!(
+        after.stored().motif_annulation.as_deref(),
+        Some(MOTIF_FERME)
+    );
+    assert_eq!(after.stored().cancelled_by, None);
+    assert_eq!(
+        repo.find(past.id()).await.unwrap(),
+        Some(past),
+        "the past stays"
+    );
+    assert_eq!(repo.find(elsewhere.id()).await.unwrap(), Some(elsewhere));
 }
