@@ -718,6 +718,36 @@ async fn every_route_with_an_allowed_and_a_refused_caller() {
         0,
         "refused and cancelled free the slot"
     );
+    // The same period as an ISO week (the week of `date`).
+    let (year, week, _) = date.to_iso_week_date();
+    let by_week = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{one}/planning?semaine={year}-W{week:02}"),
+            &compagnon,
+            None,
+        )
+        .await;
+    assert_eq!(by_week["jours"].as_array().unwrap().len(), 7);
+    let monday = date - Duration::days(i64::from(date.weekday().number_days_from_monday()));
+    assert_eq!(by_week["date_debut"], monday.to_string());
+    s.expect(
+        422,
+        Method::GET,
+        &format!("{one}/planning?semaine=2026-W99"),
+        &compagnon,
+        None,
+    )
+    .await;
+    s.expect(
+        422,
+        Method::GET,
+        &format!("{one}/planning"),
+        &compagnon,
+        None,
+    )
+    .await;
     s.expect(
         422,
         Method::GET,

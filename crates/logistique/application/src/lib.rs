@@ -22,7 +22,7 @@ pub use use_cases::{
 
 pub use queries::{
     DisplayNames, GetRessource, HistoriqueRessource, Libelles, ListRessources, PLANNING_MAX_DAYS,
-    Planning, PlanningRessource, ReservationsChantier, ReservationsEnAttente,
+    Planning, PlanningRessource, ReservationsChantier, ReservationsEnAttente, semaine,
 };
 
 #[cfg(any(test, feature = "mocks"))]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use hub_kernel::{Actor, Page, Role, ValidationErrors};
 use hub_logistique_domain::{CategorieRessource, Reservation, Ressource, StatutReservation};
-use time::{Date, Duration};
+use time::{Date, Duration, Weekday};
 use uuid::Uuid;
 
 use crate::ports::{Noms, ReservationFilter, ReservationOrder, RessourceFilter};
@@ -170,6 +170,25 @@ impl PlanningRessource {
             reservations,
         })
     }
+}
+
+/// The Monday and Sunday of an ISO 8601 week (`2026-W50`), the form week
+/// values take across the hub.
+pub fn semaine(value: &str) -> std::result::Result<(Date, Date), ValidationErrors> {
+    let invalid = || {
+        ValidationErrors::single(
+            "semaine",
+            "invalid",
+            "must be an ISO 8601 week such as 2026-W50",
+        )
+    };
+    let (annee, numero) = value.trim().split_once("-W").ok_or_else(invalid)?;
+    let annee: i32 = annee.parse().map_err(|_| invalid())?;
+    let numero: u8 = numero.parse().map_err(|_| invalid())?;
+    let lundi = Date::from_iso_week_date(annee, numero, Weekday::Monday).map_err(|_| invalid())?;
+    let dimanche =
+        Date::from_iso_week_date(annee, numero, Weekday::Sunday).map_err(|_| invalid())?;
+    Ok((lundi, dimanche))
 }
 
 impl HistoriqueRessource {

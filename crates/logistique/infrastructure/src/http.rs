@@ -4,6 +4,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
+use hub_kernel::ValidationErrors;
 use hub_logistique_application::{
     AnnulerReservation, CreateReservation, CreateRessource, DeleteRessource, DisplayNames,
     GetReservation, GetRessource, HistoriqueRessource, Libelles, ListRessources, LogistiqueError,
@@ -479,12 +480,40 @@ pub struct RessourcesQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PlanningQuery {
-    /// First day (the client sends a Monday).
-    #[param(value_type = String, format = Date)]
-    date_debut: IsoDate,
+    /// First day (the client sends a Monday); or give `semaine`.
+    #[param(value_type = Option<String>, format = Date)]
+    date_debut: Option<IsoDate>,
     /// Last day (default `date_debut` + 6, at most 31 days in all).
     #[param(value_type = Option<String>, format = Date)]
     date_fin: Option<IsoDate>,
+    /// An ISO 8601 week (`2026-W50`): its Monday to Sunday, instead of
+    /// `date_debut` / `date_fin`.
+    #[param(example = "2026-W50")]
+    semaine: Option<String>,
+}
+
+impl PlanningQuery {
+    /// The period asked for: a week, or `date_debut` (and `date_fin`).
+    fn period(&self) -> Result<(time::Date, Option<time::Date>), Problem> {
+        match (&self.semaine, self.date_debut) {
+            (Some(semaine), None) if self.date_fin.is_none() => {
+                let (lundi, dimanche) =
+                    hub_logistique_application::semaine(semaine).map_err(Problem::validation)?;
+                Ok((lundi, Some(dimanche)))
+            }
+            (None, Some(debut)) => Ok((debut.0, self.date_fin.map(|d| d.0))),
+            (Some(_), _) => Err(Problem::validation(ValidationErrors::single(
+                "semaine",
+                "invalid",
+                "give either semaine or date_debut / date_fin",
+            ))),
+            (None, None) => Err(Problem::validation(ValidationErrors::single(
+                "date_debut",
+                "required",
+                "date_debut or semaine is required",
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -715,7 +744,8 @@ async fn delete_ressource(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A ressource's active bookings over a period (a week by default).
+/// A ressource's active bookings over a period: an ISO week
+/// (`semaine`), or from `date_debut` (a week by default).
 #[utoipa::path(
     get, path = "/api/v1/logistique/ressources/{id}/planning", tag = "logistique",
     params(IdPath, PlanningQuery),
@@ -730,9 +760,10 @@ async fn planning_ressource(
     path: web::Path<IdPath>,
     query: web::Query<PlanningQuery>,
 ) -> Result<web::Json<PlanningResponse>, Problem> {
+    let (date_debut, date_fin) = query.period()?;
     let planning = state
         .planning
-        .execute(path.id, query.date_debut.0, query.date_fin.map(|d| d.0))
+        .execute(path.id, date_debut, date_fin)
         .await
         .map_err(problem)?;
     let mut jours = Vec::new();

@@ -247,3 +247,23 @@ async fn an_unknown_categorie_is_refused() {
         .await;
     assert!(matches!(refused, Err(LogistiqueError::Invalid(_))));
 }
+
+#[test]
+fn an_iso_week_is_its_monday_to_sunday() {
+    assert_eq!(
+        semaine("2026-W50"),
+        Ok((date!(2026 - 12 - 07), date!(2026 - 12 - 13)))
+    );
+    // Week 1 of 2027 starts in 2027 (4 January), week 53 of 2026 exists.
+    assert_eq!(
+        semaine("2027-W01"),
+        Ok((date!(2027 - 01 - 04), date!(2027 - 01 - 10)))
+    );
+    assert_eq!(
+        semaine("2026-W53"),
+        Ok((date!(2026 - 12 - 28), date!(2027 - 01 - 03)))
+    );
+    for bad in ["2026-W54", "2026-W00", "2026W50", "2026-12-07", "", "x-W1"] {
+        assert!(semaine(bad).is_err(), "{bad}");
+    }
+}
