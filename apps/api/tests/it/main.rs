@@ -6,6 +6,7 @@ mod catalog;
 mod chantiers;
 mod deliveries;
 mod identity;
+mod logistique;
 mod openapi;
 mod ops;
 mod planning;

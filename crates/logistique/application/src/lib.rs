@@ -6,14 +6,23 @@
 //! atomically ([`RepositoryError::Overlap`]).
 
 mod ports;
+mod queries;
 mod use_cases;
 
-pub use ports::{Directory, RepositoryError, ReservationRepository, RessourceRepository};
+pub use ports::{
+    Directory, Noms, RepositoryError, ReservationFilter, ReservationOrder, ReservationRepository,
+    RessourceFilter, RessourceRepository,
+};
 pub use use_cases::{
     AnnulerReservation, CancelChantierReservations, CreateReservation, CreateRessource,
     DeleteRessource, GetReservation, LogistiqueError, LogistiquePorts, RefuserReservation,
     ReservationInput, ReservationUpdateInput, RessourceInput, RessourceUpdateInput,
     UpdateReservation, UpdateRessource, ValiderReservation,
+};
+
+pub use queries::{
+    DisplayNames, GetRessource, HistoriqueRessource, Libelles, ListRessources, PLANNING_MAX_DAYS,
+    Planning, PlanningRessource, ReservationsChantier, ReservationsEnAttente, semaine,
 };
 
 #[cfg(any(test, feature = "mocks"))]
