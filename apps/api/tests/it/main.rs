@@ -9,6 +9,7 @@ mod identity;
 mod openapi;
 mod ops;
 mod planning;
+mod planning_charge;
 mod shell;
 mod signalements;
 mod support;

@@ -1,6 +1,8 @@
 //! Events of the planning de charge context (catalog: `docs/EVENTS.md`,
 //! section planning_charge). Every one carries `chantier_id` (webhook
 //! scoping); the week is ISO `YYYY-Www`, like `feuille_heures.exported`.
+//! Their aggregate type is `besoin` (the catalog names every aggregate's id
+//! `<aggregate>_id`, here `besoin_id`), their types `besoin_charge.*`.
 
 use hub_kernel::{Changes, DomainEvent, EventTypeInfo};
 use schemars::JsonSchema;
@@ -124,7 +126,7 @@ macro_rules! besoin_event {
                 $name
             }
             fn aggregate_type(&self) -> &'static str {
-                "besoin_charge"
+                "besoin"
             }
             fn aggregate_id(&self) -> String {
                 self.besoin_id.to_string()
@@ -142,17 +144,17 @@ pub fn event_catalog() -> Vec<EventTypeInfo> {
     vec![
         EventTypeInfo::of::<BesoinChargeCreated>(
             "besoin_charge.created",
-            "besoin_charge",
+            "besoin",
             "A workload need was entered: hours needed on a site in an ISO week for a trade.",
         ),
         EventTypeInfo::of::<BesoinChargeUpdated>(
             "besoin_charge.updated",
-            "besoin_charge",
+            "besoin",
             "A workload need was changed (hours, trade, note); `changes` lists what changed.",
         ),
         EventTypeInfo::of::<BesoinChargeDeleted>(
             "besoin_charge.deleted",
-            "besoin_charge",
+            "besoin",
             "A workload need was deleted; its cell (site, week, trade) is free again.",
         ),
     ]
@@ -184,7 +186,7 @@ mod tests {
     #[test]
     fn events_name_their_besoin() {
         let event = examples::created();
-        assert_eq!(event.aggregate_type(), "besoin_charge");
+        assert_eq!(event.aggregate_type(), "besoin");
         assert_eq!(event.aggregate_id(), event.besoin_id.to_string());
     }
 }

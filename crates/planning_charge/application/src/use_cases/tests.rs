@@ -142,7 +142,7 @@ async fn create_stores_the_besoin_with_its_event() {
         .unwrap();
     let event = only_event(&written);
     assert_eq!(event.event_type.as_str(), "besoin_charge.created");
-    assert_eq!(event.aggregate_type, "besoin_charge");
+    assert_eq!(event.aggregate_type, "besoin");
     assert_eq!(event.aggregate_id, besoin.id().to_string());
     assert_eq!(event.actor_id, Some(CONDUCTEUR));
     assert_eq!(event.correlation_id.as_deref(), Some("req-7"));
