@@ -288,6 +288,36 @@ async fn the_life_of_a_besoin_through_every_route() {
         )
         .await;
     assert_eq!(unknown["errors"][0]["code"], "unknown_chantier");
+    // A chantier handed over (receptionne) takes no more besoins.
+    let handed_over = chantier(&s, &conducteur, None, "CH-CHG-C").await;
+    for step in ["demarrer", "receptionner"] {
+        s.expect(
+            200,
+            Method::POST,
+            &format!("/api/v1/chantiers/{handed_over}/{step}"),
+            As::Admin,
+            None,
+        )
+        .await;
+    }
+    let sql = format!(
+        "SELECT count(*) FROM planning_charge_chantiers WHERE chantier_id = '{handed_over}' \
+         AND statut = 'receptionne'"
+    );
+    eventually("the chantier handed over", || async {
+        s.count(&sql).await == 1
+    })
+    .await;
+    let closed = s
+        .expect(
+            422,
+            Method::POST,
+            BESOINS,
+            As::Conducteur,
+            besoin(&handed_over, "2026-W50", "macon", 7.0),
+        )
+        .await;
+    assert_eq!(closed["errors"][0]["code"], "chantier_not_open");
     assert_eq!(s.events("besoin_charge.").await.len(), 1);
 
     // Read: admin, conducteur, the site's chef; another chef: 404; compagnon: 403.
