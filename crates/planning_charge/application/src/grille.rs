@@ -262,6 +262,52 @@ mod tests {
         assert_eq!(grille.pied[0].a_placer, 0);
     }
 
+    proptest::proptest! {
+        /// Whatever the figures, each footer adds up its column, the totals
+        /// add up the footers, and figures outside the rows are ignored.
+        #[test]
+        fn footers_and_totals_add_up_the_cells(
+            cells in proptest::collection::vec((1u128..4, 0usize..3, 0u64..10_000, 0u64..10_000), 0..30),
+            effectif in 0u64..20,
+        ) {
+            let semaines = vec![semaine("2026-W52"), semaine("2026-W53"), semaine("2027-W01")];
+            let quantites = |pick: fn(&(u128, usize, u64, u64)) -> u64| -> Vec<Quantite> {
+                cells
+                    .iter()
+                    .map(|cell| Quantite {
+                        chantier_id: Uuid::from_u128(cell.0),
+                        semaine: semaines[cell.1],
+                        minutes: pick(cell),
+                    })
+                    .collect()
+            };
+            let besoins = quantites(|c| c.2);
+            let planifie = quantites(|c| c.3);
+            // Chantier 3 is not a row.
+            let grille = Grille::assembler(
+                semaines.clone(),
+                vec![chantier(1), chantier(2)],
+                &besoins,
+                &planifie,
+                effectif,
+                &[],
+            );
+            let shown = |q: &&Quantite| q.chantier_id != Uuid::from_u128(3);
+            for (i, pied) in grille.pied.iter().enumerate() {
+                let column = grille.chantiers.iter().map(|l| l.cellules[i]);
+                proptest::prop_assert_eq!(pied.besoin, column.clone().map(|c| c.besoin).sum::<u64>());
+                proptest::prop_assert_eq!(pied.planifie, column.map(|c| c.planifie).sum::<u64>());
+                let expected: u64 = planifie.iter().filter(shown).filter(|q| q.semaine == semaines[i]).map(|q| q.minutes).sum();
+                proptest::prop_assert_eq!(pied.planifie, expected);
+                proptest::prop_assert_eq!(pied.capacite, effectif * 35 * 60);
+                proptest::prop_assert_eq!(pied.a_placer, effectif);
+            }
+            proptest::prop_assert_eq!(grille.totaux.besoin, besoins.iter().filter(shown).map(|q| q.minutes).sum::<u64>());
+            proptest::prop_assert_eq!(grille.totaux.planifie, grille.pied.iter().map(|p| p.planifie).sum::<u64>());
+            proptest::prop_assert_eq!(grille.totaux.capacite, 3 * effectif * 35 * 60);
+        }
+    }
+
     #[test]
     fn an_empty_grid_has_a_footer_per_week() {
         let grille = Grille::assembler(vec![semaine("2026-W50")], vec![], &[], &[], 3, &[]);
