@@ -10,6 +10,7 @@ mod logistique;
 mod openapi;
 mod ops;
 mod planning;
+mod planning_charge;
 mod shell;
 mod signalements;
 mod support;
