@@ -19,7 +19,9 @@ use hub_logistique_domain::{
     MotifRefus, NomRessource, PhotoUrl, PlageHoraire, Reservation, Ressource, StatutReservation,
     StoredReservation, StoredRessource,
 };
-use hub_platform_postgres::{Database, DbError, WriteError, guarded, outbox, storage};
+use hub_platform_postgres::{
+    Database, DbError, WriteError, guarded, insert_with_events, outbox, storage,
+};
 use time::{Date, OffsetDateTime, Time};
 use uuid::Uuid;
 
@@ -299,21 +301,8 @@ impl RessourceRepository for DieselRessourceRepository {
         ressource: &Ressource,
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
-        let row = RessourceRow::from(ressource);
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    diesel::insert_into(ressources::table)
-                        .values(&row)
-                        .execute(conn)
-                        .await?;
-                    outbox::append(conn, &events).await?;
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(refused)
+        insert_with_events!(self.db, ressources, RessourceRow::from(ressource), events)
+            .map_err(|e| refused(e.into()))
     }
 
     async fn update(

@@ -10,7 +10,9 @@ use diesel_async::RunQueryDsl;
 use hub_kernel::{EventEnvelope, Page, StorageError};
 use hub_planning_charge_application::{BesoinRepository, Quantite, RepositoryError};
 use hub_planning_charge_domain::{Besoin, BesoinRecord, Heures, Note, Semaine, TypeMetier};
-use hub_platform_postgres::{Database, DbError, WriteError, guarded, outbox, storage};
+use hub_platform_postgres::{
+    Database, DbError, WriteError, guarded, insert_with_events, outbox, storage,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -146,20 +148,7 @@ impl BesoinRepository for DieselBesoinRepository {
         besoin: &Besoin,
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
-        let row = BesoinRow::from(besoin);
-        let events = events.to_vec();
-        self.db
-            .write(|conn| {
-                Box::pin(async move {
-                    diesel::insert_into(besoins_charge::table)
-                        .values(&row)
-                        .execute(conn)
-                        .await?;
-                    outbox::append(conn, &events).await?;
-                    Ok::<_, WriteError>(())
-                })
-            })
-            .await
+        insert_with_events!(self.db, besoins_charge, BesoinRow::from(besoin), events)
             .map_err(refused)
     }
 

@@ -88,6 +88,11 @@ const BAD_QUERY: Shared = Shared {
     title: "The request cannot be read",
     codes: &["invalid_query"],
 };
+const BAD_QUERY_VALUE: Shared = Shared {
+    status: "422",
+    title: "A query parameter has a value the operation does not accept (see `errors`)",
+    codes: &["validation_failed"],
+};
 const UNAUTHENTICATED: Shared = Shared {
     status: "401",
     title: "Not signed in: no token, or an invalid, expired or revoked one",
@@ -131,7 +136,7 @@ const UNAVAILABLE: Shared = Shared {
 
 /// Declares, once for the whole document, the error answers every
 /// operation can give because of its shape: a JSON body (400, 413, 415,
-/// 422), path or query parameters (400), authentication (401, 403, 503),
+/// 422), path parameters (400), query parameters (400, 422), authentication (401, 403, 503),
 /// and an internal error (500) anywhere. Operations keep declaring their
 /// own business answers (404 `chantier_not_found`, 409 `duplicate_code`…);
 /// a shared answer of the same status adds its codes to theirs.
@@ -234,7 +239,10 @@ fn shared_answers(operation: &utoipa::openapi::path::Operation) -> Vec<&'static 
         answers.push(&BAD_PATH);
     }
     if has(ParameterIn::Query) {
-        answers.push(&BAD_QUERY);
+        // Unreadable (400), or readable but refused field by field (422:
+        // an unknown category, an inverted period…), as every context's
+        // query parsing does.
+        answers.extend([&BAD_QUERY, &BAD_QUERY_VALUE]);
     }
     if !public {
         answers.extend([&UNAUTHENTICATED, &FORBIDDEN, &UNAVAILABLE]);
@@ -374,13 +382,36 @@ mod tests {
     #[allow(dead_code)]
     fn change() {}
 
+    #[derive(utoipa::IntoParams)]
+    #[into_params(parameter_in = Query)]
+    #[allow(dead_code)]
+    struct Filter {
+        semaine: Option<String>,
+    }
+
+    /// One thing.
+    #[utoipa::path(
+        get, path = "/things/{id}", params(Id, Filter),
+        responses((status = 200, description = "The thing"))
+    )]
+    #[allow(dead_code)]
+    fn read() {}
+
+    /// Delete a thing, if it is still at the version the caller saw.
+    #[utoipa::path(
+        delete, path = "/things/{id}", params(Id, crate::precondition::IfMatchHeader),
+        responses((status = 204, description = "Deleted"))
+    )]
+    #[allow(dead_code)]
+    fn remove() {}
+
     /// A public probe.
     #[utoipa::path(get, path = "/probe", security(()), responses((status = 200, description = "Up")))]
     #[allow(dead_code)]
     fn probe() {}
 
     #[derive(OpenApi)]
-    #[openapi(paths(change, probe))]
+    #[openapi(paths(change, read, remove, probe))]
     struct Doc;
 
     fn statuses(document: &serde_json::Value, path: &str, method: &str) -> Vec<String> {
@@ -420,6 +451,21 @@ mod tests {
             unprocessable.contains("`validation_failed`"),
             "{unprocessable}"
         );
+        // Query parameters: unreadable (400) or refused field by field (422).
+        assert_eq!(
+            statuses(&json, "/things/{id}", "get"),
+            ["200", "400", "401", "403", "422", "500", "503"]
+        );
+        // If-Match: a 412, and the path's 200 answers carry the ETag; the
+        // 204 of the delete has no body to tag.
+        assert_eq!(
+            statuses(&json, "/things/{id}", "delete"),
+            ["204", "400", "401", "403", "412", "500", "503"]
+        );
+        for method in ["get", "patch"] {
+            let headers = &json["paths"]["/things/{id}"][method]["responses"]["200"]["headers"];
+            assert!(headers["ETag"].is_object(), "{method}: {headers}");
+        }
         // A public operation without body or parameters: only the 500.
         assert_eq!(statuses(&json, "/probe", "get"), ["200", "500"]);
         // Secured by default; the problem schema is a component.

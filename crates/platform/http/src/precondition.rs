@@ -74,3 +74,44 @@ pub struct IfMatchHeader {
     #[param(rename = "If-Match", example = "\"3\"")]
     if_match: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn versions(if_match: Option<&str>) -> Option<Vec<i64>> {
+        let mut request = TestRequest::default();
+        if let Some(value) = if_match {
+            request = request.insert_header(("If-Match", value));
+        }
+        expected_versions(&request.to_http_request())
+    }
+
+    #[test]
+    fn if_match_names_the_versions_a_change_may_apply_to() {
+        assert_eq!(versions(None), None);
+        assert_eq!(versions(Some("*")), None);
+        assert_eq!(versions(Some("\"3\"")), Some(vec![3]));
+        assert_eq!(versions(Some("\"3\", \"7\"")), Some(vec![3, 7]));
+        // Weak, foreign and unreadable tags match nothing: refused, not ignored.
+        assert_eq!(versions(Some("W/\"3\"")), Some(vec![]));
+        assert_eq!(versions(Some("\"abc\"")), Some(vec![]));
+        assert_eq!(versions(Some("3")), Some(vec![]));
+    }
+
+    #[test]
+    fn the_etag_is_the_quoted_version_and_a_mismatch_is_a_412() {
+        let response = json_with_etag(4, &serde_json::json!({"version": 4}));
+        assert_eq!(response.headers().get("etag").unwrap(), "\"4\"");
+        let problem = Problem::from(VersionMismatch { current: 5 });
+        assert_eq!(problem.code(), "precondition_failed");
+        assert_eq!(
+            actix_web::ResponseError::status_code(&problem),
+            StatusCode::PRECONDITION_FAILED
+        );
+    }
+}
