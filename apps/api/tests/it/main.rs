@@ -9,6 +9,7 @@ mod identity;
 mod openapi;
 mod ops;
 mod planning;
+mod pointages;
 mod shell;
 mod signalements;
 mod support;

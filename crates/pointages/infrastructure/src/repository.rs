@@ -25,8 +25,8 @@ const ONE_PER_DAY: &str = "pointages_one_per_day";
 #[diesel(table_name = pointages)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 #[diesel(treat_none_as_null = true)]
-struct PointageRow {
-    id: Uuid,
+pub(crate) struct PointageRow {
+    pub(crate) id: Uuid,
     utilisateur_id: Uuid,
     chantier_id: Uuid,
     date_pointage: Date,
