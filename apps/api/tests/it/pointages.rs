@@ -899,3 +899,157 @@ async fn the_planning_pre_fills_drafts_once_and_takes_back_unsigned_ones() {
     assert_eq!(rows, 3);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_week_of_a_thousand_pointages_exports_as_csv_and_xlsx_with_the_views_totals() {
+    let mut s = TestHub::start_with(&[("RATE_LIMITS", "off")]).await;
+    // 10 users × 20 chantiers × 5 days, written straight to the table: the
+    // HTTP path of one pointage is covered above, the export is under test.
+    s.run_sql(
+        "INSERT INTO pointages (id, utilisateur_id, chantier_id, date_pointage, \
+         heures_normales_minutes, heures_supplementaires_minutes, statut, version, created_at, updated_at) \
+         SELECT gen_random_uuid(), u.id, c.id, d::date, 360 + (random() * 120)::int, \
+                (random() * 45)::int, 'brouillon', 1, now(), now() \
+         FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, 10)) u, \
+              (SELECT gen_random_uuid() AS id FROM generate_series(1, 20)) c, \
+              generate_series('2026-12-07'::date, '2026-12-11'::date, '1 day') d",
+    )
+    .await;
+    assert_eq!(s.count("SELECT count(*) FROM pointages").await, 1000);
+    const EXPORT: &str = "/api/v1/pointages/export";
+    let body = |format: &str| json!({"semaine": "2026-W50", "format": format});
+
+    // Refused: a compagnon or a chef (403), a week that is not one (422);
+    // nothing published.
+    for who in [As::Compagnon, As::ChefChantier] {
+        s.expect(403, Method::POST, EXPORT, who, body("csv")).await;
+    }
+    let bad = s
+        .expect(
+            422,
+            Method::POST,
+            EXPORT,
+            As::Admin,
+            json!({"semaine": "2026-50", "format": "csv"}),
+        )
+        .await;
+    assert_eq!(bad["errors"][0]["field"], "semaine");
+    assert!(s.events("feuille_heures.").await.is_empty());
+
+    // The weekly view's totals per user.
+    let vue = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{POINTAGES}/vues/compagnons?semaine_debut=2026-12-07"),
+            As::Admin,
+            None,
+        )
+        .await;
+    let mut expected: Vec<(String, String)> = vue["compagnons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["utilisateur_id"].as_str().unwrap().to_owned(),
+                c["total_heures"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 10);
+    let week_minutes: u64 = vue["compagnons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["total_minutes"].as_u64().unwrap())
+        .sum();
+
+    // CSV: BOM, `;`, one line per pointage, a total per user, the week's total.
+    let response = s
+        .request(Method::POST, EXPORT, As::Admin)
+        .await
+        .json(&body("csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        response.headers()["content-disposition"].to_str().unwrap(),
+        "attachment; filename=\"feuilles_heures_2026-W50.csv\""
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let lines: Vec<Vec<&str>> = text
+        .split("\r\n")
+        .filter(|line| !line.is_empty())
+        .map(|line| line.split(';').collect())
+        .collect();
+    assert_eq!(lines[0][0], "Date");
+    assert_eq!(lines.len(), 1 + 1000 + 10 + 1);
+    assert!(lines[1..].iter().all(|cells| cells.len() == 11));
+    let mut totals: Vec<(String, String)> = lines
+        .iter()
+        .filter(|cells| cells[0] == "Total utilisateur")
+        .map(|cells| (cells[2].to_owned(), cells[8].to_owned()))
+        .collect();
+    totals.sort();
+    assert_eq!(totals, expected);
+    let last = lines.last().unwrap();
+    assert_eq!(last[0], "Total semaine");
+    assert_eq!(
+        last[8],
+        format!("{:02}:{:02}", week_minutes / 60, week_minutes % 60)
+    );
+
+    // XLSX: a spreadsheet (a zip), as an attachment.
+    let response = s
+        .request(Method::POST, EXPORT, As::Admin)
+        .await
+        .json(&body("xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .ends_with("feuilles_heures_2026-W50.xlsx\"")
+    );
+    let xlsx = response.bytes().await.unwrap();
+    assert_eq!(&xlsx[..2], b"PK");
+
+    // A conducteur exports only what he may see: here, nothing but the total.
+    let response = s
+        .request(Method::POST, EXPORT, As::Conducteur)
+        .await
+        .json(&body("csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let own = response.text().await.unwrap();
+    assert_eq!(own.trim_end().split("\r\n").count(), 2, "{own}");
+
+    let exports = s.events("feuille_heures.").await;
+    assert_eq!(exports.len(), 3);
+    assert_eq!(exports[0].0, "feuille_heures.exported");
+    assert_eq!(exports[0].1["semaine"], "2026-W50");
+    assert_eq!(exports[0].1["format"], "csv");
+    assert_eq!(exports[1].1["format"], "xlsx");
+    assert_eq!(exports[0].1["chantier_id"], Value::Null);
+    let admin = s.user(Role::Admin).await.id.clone();
+    assert_eq!(exports[0].1["exported_by"], admin.as_str());
+    s.stop().await;
+}

@@ -3,13 +3,15 @@
 //! step, checking users and chantiers against the context's read models
 //! ([`Directory`]) and the caller's rights ([`hub_pointages_domain::access`])
 //! — the weekly read side (feuilles d'heures, views per chantier and per
-//! user), plus the input types the HTTP adapter fills.
+//! user), the export of a week, plus the input types the HTTP adapter fills.
 
+mod export;
 mod input;
 mod ports;
 mod semaine;
 mod use_cases;
 
+pub use export::{Export, ExportInput, ExportSemaine, ExportUtilisateur};
 pub use input::{CreateInput, UpdateInput};
 pub use ports::{
     ChantierInfo, Directory, Noms, PointageFilter, PointageRepository, RepositoryError, UserInfo,

@@ -72,6 +72,8 @@ pub trait PointageRepository: Send + Sync {
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError>;
     async fn find(&self, id: Uuid) -> Result<Option<Pointage>, RepositoryError>;
+    /// Stores events that change no pointage (an export) in the outbox.
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
     /// A page ordered by date descending, and the total.
     async fn list(
         &self,

@@ -3,18 +3,18 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use hub_kernel::ValidationErrors;
-use hub_platform_http::auth::Authenticated;
+use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
 use hub_pointages_application::{
-    CorrectPointage, CreateInput, CreatePointage, DeletePointage, GetFeuille, GetPointage,
-    ListPointages, Noms, PointageFilter, PointagesError, PointagesPorts, RejectPointage,
-    SignPointage, SubmitPointage, UpdateInput, UpdatePointage, ValidatePointage, VuesChantiers,
-    VuesCompagnons,
+    CorrectPointage, CreateInput, CreatePointage, DeletePointage, ExportInput, ExportSemaine,
+    GetFeuille, GetPointage, ListPointages, Noms, PointageFilter, PointagesError, PointagesPorts,
+    RejectPointage, SignPointage, SubmitPointage, UpdateInput, UpdatePointage, ValidatePointage,
+    VuesChantiers, VuesCompagnons,
 };
 use hub_pointages_domain::{
-    FeuilleHeures, HeuresMinutes, LigneChantier, Pointage, PointageError, Statut, Totaux,
-    VueCompagnon, jour_semaine,
+    FeuilleHeures, FormatExport, HeuresMinutes, LigneChantier, Pointage, PointageError, Semaine,
+    SemaineIso, Statut, Totaux, VueCompagnon, jour_semaine,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -36,6 +36,7 @@ pub struct PointagesHttp {
     feuille: GetFeuille,
     vues_chantiers: VuesChantiers,
     vues_compagnons: VuesCompagnons,
+    export: ExportSemaine,
 }
 
 impl std::fmt::Debug for PointagesHttp {
@@ -59,7 +60,8 @@ impl PointagesHttp {
             list: ListPointages(ports.clone()),
             feuille: GetFeuille(ports.clone()),
             vues_chantiers: VuesChantiers(ports.clone()),
-            vues_compagnons: VuesCompagnons(ports),
+            vues_compagnons: VuesCompagnons(ports.clone()),
+            export: ExportSemaine(ports),
         }
     }
 }
@@ -74,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) 
             "/api/v1/pointages/feuilles/utilisateurs/{id}",
             web::get().to(get_feuille),
         )
+        .route("/api/v1/pointages/export", web::post().to(export_semaine))
         .route(
             "/api/v1/pointages/vues/chantiers",
             web::get().to(vues_chantiers),
@@ -118,13 +121,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) 
     paths(
         create_pointage, list_pointages, get_pointage, update_pointage, delete_pointage,
         sign_pointage, submit_pointage, validate_pointage, reject_pointage, correct_pointage,
-        get_feuille, vues_chantiers, vues_compagnons
+        get_feuille, vues_chantiers, vues_compagnons, export_semaine
     ),
     components(schemas(
         PointageResponse, PointageListResponse, CreatePointageRequest, UpdatePointageRequest,
         SignRequest, RejectRequest, StatutDto, FeuilleResponse, FeuillePointage, TotalChantier,
         TotauxParJour, PointagesParJour, LigneJour, VueChantierDto, VueCompagnonDto,
-        VuesChantiersResponse, VuesCompagnonsResponse, ProblemSchema
+        VuesChantiersResponse, VuesCompagnonsResponse, ExportRequest, FormatDto, ProblemSchema
     )),
     tags((name = "pointages", description = "Hours worked per user, chantier and day, and their validation"))
 )]
@@ -1030,4 +1033,109 @@ async fn vues_compagnons(
         label_semaine: semaine.label(),
         compagnons: vues.iter().map(|v| VueCompagnonDto::of(v, &noms)).collect(),
     }))
+}
+
+// -- export -----------------------------------------------------------------
+
+/// The file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = FormatFichier)]
+pub enum FormatDto {
+    /// `;`-separated, UTF-8 with a BOM, decimal commas.
+    Csv,
+    Xlsx,
+}
+
+/// One ISO week to export, optionally one site or some users.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// The ISO week, `YYYY-Www`.
+    #[schema(example = "2026-W50")]
+    semaine: String,
+    format: FormatDto,
+    /// Only this site.
+    chantier_id: Option<Uuid>,
+    /// Only these users (absent or empty: all).
+    #[serde(default)]
+    utilisateur_ids: Vec<Uuid>,
+}
+
+/// `YYYY-Www` (weeks 01 to 53 that exist that year).
+fn semaine_iso(text: &str) -> Option<Semaine> {
+    let (annee, numero) = text.trim().split_once("-W")?;
+    if annee.len() != 4 || numero.len() != 2 {
+        return None;
+    }
+    Semaine::iso(SemaineIso {
+        annee: annee.parse().ok()?,
+        numero: numero.parse().ok()?,
+    })
+}
+
+/// Export one ISO week for payroll as a download: one line per pointage
+/// (any statut, shown), grouped per user with the user's totals, the week's
+/// total last; publishes `feuille_heures.exported`. Admins export
+/// everything, conducteurs the hours of their chantiers.
+#[utoipa::path(
+    post, path = "/api/v1/pointages/export", tag = "pointages",
+    request_body = ExportRequest,
+    responses(
+        (status = 200, description = "The file, as an attachment (`Content-Disposition`)", content(
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
+    )
+)]
+async fn export_semaine(
+    state: web::Data<PointagesHttp>,
+    user: Authorized<AdminOrConducteur>,
+    request_id: RequestId,
+    body: web::Json<ExportRequest>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let semaine = semaine_iso(&body.semaine).ok_or_else(|| {
+        Problem::validation(ValidationErrors::single(
+            "semaine",
+            "invalid",
+            "must be an ISO week such as 2026-W50",
+        ))
+    })?;
+    let input = ExportInput {
+        semaine,
+        chantier_id: body.chantier_id,
+        utilisateur_ids: body.utilisateur_ids,
+        format: match body.format {
+            FormatDto::Csv => FormatExport::Csv,
+            FormatDto::Xlsx => FormatExport::Xlsx,
+        },
+    };
+    let export = state
+        .export
+        .execute(&request_id.command_context(user.actor), input)
+        .await
+        .map_err(problem)?;
+    let (file, content_type, extension) = match body.format {
+        FormatDto::Csv => (
+            crate::export::csv(&export),
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        FormatDto::Xlsx => (
+            crate::export::xlsx(&export).map_err(|error| Problem::internal(&error))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"{}\"",
+                crate::export::file_name(&export, extension)
+            ),
+        ))
+        .body(file))
 }

@@ -4,12 +4,13 @@
 //! models of users and chantiers, fed by their events through the platform
 //! directory), [`AffectationsSubscriber`] (brouillons pre-filled from the
 //! planning's `affectation.*` events), the HTTP routes of
-//! `/api/v1/pointages` ([`http`]);
+//! `/api/v1/pointages` ([`http`]) and the CSV / XLSX files of an export;
 //! [`CONTEXT`] is how the app lists it.
 
 mod affectations;
 mod context;
 mod directory;
+mod export;
 pub mod http;
 mod repository;
 mod schema;

@@ -262,6 +262,19 @@ impl PointageRepository for DieselPointageRepository {
             .map_err(|e: TxError| refused(e, &row))
     }
 
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
+        let events = events.to_vec();
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    outbox::append(conn, &events).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|TxError(error): TxError| RepositoryError::Storage(error.into()))
+    }
+
     async fn find(&self, id: Uuid) -> Result<Option<Pointage>, RepositoryError> {
         let mut conn = self.db.connection().await.map_err(read_error)?;
         let row: Option<PointageRow> = pointages::table
