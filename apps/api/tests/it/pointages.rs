@@ -91,6 +91,8 @@ async fn the_life_of_a_pointage_through_every_route() {
     assert_eq!(created["heures_normales_minutes"], 450);
     assert_eq!(created["created_by"], karim.id.as_str());
     assert_eq!(created["is_editable"], true);
+    assert_eq!(created["utilisateur_nom"], "Lea Durand");
+    assert_eq!(created["chantier_nom"], "Chantier CH-PTG-1");
 
     // Refusals change nothing: another's hours (403), a bad duration and an
     // unknown user (422), the same day again (409).

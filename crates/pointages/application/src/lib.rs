@@ -16,7 +16,7 @@ pub use input::{CreateInput, UpdateInput};
 pub use ports::{
     ChantierInfo, Directory, Noms, PointageFilter, PointageRepository, RepositoryError, UserInfo,
 };
-pub use semaine::{GetFeuille, VuesChantiers, VuesCompagnons, WEEK_ROWS};
+pub use semaine::{GetFeuille, NomsPointages, VuesChantiers, VuesCompagnons, WEEK_ROWS};
 pub use use_cases::{
     CorrectPointage, CreatePointage, DeletePointage, GetPointage, ListPointages, PointagesError,
     PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdatePointage, ValidatePointage,

@@ -55,6 +55,16 @@ impl PointagesPorts {
     }
 }
 
+/// The display names of the users and chantiers of some pointages (for
+/// answers that show names next to ids).
+pub struct NomsPointages(pub PointagesPorts);
+
+impl NomsPointages {
+    pub async fn execute(&self, pointages: &[Pointage]) -> Result<Noms, PointagesError> {
+        self.0.noms_of(pointages).await
+    }
+}
+
 /// The feuille d'heures of one user for the week of a day: a compagnon
 /// reads his own only (another's is not found); a conducteur or chef sees
 /// the rows on his chantiers (and his own); an admin all of them.

@@ -8,9 +8,9 @@ use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
 use hub_pointages_application::{
     CorrectPointage, CreateInput, CreatePointage, DeletePointage, ExportInput, ExportSemaine,
-    GetFeuille, GetPointage, ListPointages, Noms, PointageFilter, PointagesError, PointagesPorts,
-    RejectPointage, SignPointage, SubmitPointage, UpdateInput, UpdatePointage, ValidatePointage,
-    VuesChantiers, VuesCompagnons,
+    GetFeuille, GetPointage, ListPointages, Noms, NomsPointages, PointageFilter, PointagesError,
+    PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdateInput, UpdatePointage,
+    ValidatePointage, VuesChantiers, VuesCompagnons,
 };
 use hub_pointages_domain::{
     FeuilleHeures, FormatExport, HeuresMinutes, LigneChantier, Pointage, PointageError, Semaine,
@@ -37,6 +37,7 @@ pub struct PointagesHttp {
     vues_chantiers: VuesChantiers,
     vues_compagnons: VuesCompagnons,
     export: ExportSemaine,
+    noms: NomsPointages,
 }
 
 impl std::fmt::Debug for PointagesHttp {
@@ -61,7 +62,8 @@ impl PointagesHttp {
             feuille: GetFeuille(ports.clone()),
             vues_chantiers: VuesChantiers(ports.clone()),
             vues_compagnons: VuesCompagnons(ports.clone()),
-            export: ExportSemaine(ports),
+            export: ExportSemaine(ports.clone()),
+            noms: NomsPointages(ports),
         }
     }
 }
@@ -173,7 +175,11 @@ impl From<StatutDto> for Statut {
 pub struct PointageResponse {
     id: Uuid,
     utilisateur_id: Uuid,
+    /// "Prénom Nom", when the pointages know the user.
+    utilisateur_nom: Option<String>,
     chantier_id: Uuid,
+    /// The chantier's name, when the pointages know it.
+    chantier_nom: Option<String>,
     date_pointage: IsoDate,
     /// `HH:MM`.
     #[schema(example = "07:30")]
@@ -216,12 +222,14 @@ pub struct PointageResponse {
     updated_at: OffsetDateTime,
 }
 
-impl From<&Pointage> for PointageResponse {
-    fn from(p: &Pointage) -> Self {
+impl PointageResponse {
+    fn of(p: &Pointage, noms: &Noms) -> Self {
         Self {
             id: p.id(),
             utilisateur_id: p.utilisateur_id(),
+            utilisateur_nom: noms.utilisateurs.get(&p.utilisateur_id()).cloned(),
             chantier_id: p.chantier_id(),
+            chantier_nom: noms.chantiers.get(&p.chantier_id()).cloned(),
             date_pointage: IsoDate(p.date()),
             heures_normales: p.heures_normales().to_string(),
             heures_supplementaires: p.heures_supplementaires().to_string(),
@@ -369,8 +377,31 @@ fn problem(error: PointagesError) -> Problem {
     }
 }
 
-fn answer(pointage: &Pointage) -> web::Json<PointageResponse> {
-    web::Json(PointageResponse::from(pointage))
+impl PointagesHttp {
+    /// The pointages as answered, with the names of their users and chantiers.
+    async fn show(&self, pointages: &[Pointage]) -> Result<Vec<PointageResponse>, Problem> {
+        let noms = self.noms.execute(pointages).await.map_err(problem)?;
+        Ok(pointages
+            .iter()
+            .map(|p| PointageResponse::of(p, &noms))
+            .collect())
+    }
+
+    async fn show_one(&self, pointage: &Pointage) -> Result<PointageResponse, Problem> {
+        let noms = self
+            .noms
+            .execute(std::slice::from_ref(pointage))
+            .await
+            .map_err(problem)?;
+        Ok(PointageResponse::of(pointage, &noms))
+    }
+}
+
+async fn answer(
+    state: &PointagesHttp,
+    pointage: &Pointage,
+) -> Result<web::Json<PointageResponse>, Problem> {
+    Ok(web::Json(state.show_one(pointage).await?))
 }
 
 /// Enter hours: a brouillon for a user, a chantier and a day. A compagnon
@@ -408,7 +439,7 @@ async fn create_pointage(
         .map_err(problem)?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("{POINTAGES}/{}", created.id())))
-        .json(PointageResponse::from(&created)))
+        .json(state.show_one(&created).await?))
 }
 
 /// The pointages the caller may see, by date descending: a compagnon his
@@ -440,7 +471,7 @@ async fn list_pointages(
         .map_err(problem)?;
     Ok(web::Json(PointageListResponse {
         total,
-        pointages: found.iter().map(PointageResponse::from).collect(),
+        pointages: state.show(&found).await?,
     }))
 }
 
@@ -463,7 +494,7 @@ async fn get_pointage(
         .execute(&request_id.command_context(actor), path.id)
         .await
         .map_err(problem)?;
-    Ok(answer(&found))
+    answer(&state, &found).await
 }
 
 /// Edit the hours or the comment while brouillon or rejete (the statut stays).
@@ -494,7 +525,7 @@ async fn update_pointage(
         .execute(&request_id.command_context(actor), path.id, input)
         .await
         .map_err(problem)?;
-    Ok(answer(&updated))
+    answer(&state, &updated).await
 }
 
 /// Delete a brouillon or rejected pointage.
@@ -542,7 +573,7 @@ async fn sign_pointage(
         .execute(&request_id.command_context(actor), path.id, &body.signature)
         .await
         .map_err(problem)?;
-    Ok(answer(&signed))
+    answer(&state, &signed).await
 }
 
 /// brouillon → soumis (a signature is not required).
@@ -565,7 +596,7 @@ async fn submit_pointage(
         .execute(&request_id.command_context(actor), path.id)
         .await
         .map_err(problem)?;
-    Ok(answer(&submitted))
+    answer(&state, &submitted).await
 }
 
 /// soumis → valide (final), by a conducteur or chef of the chantier or an
@@ -589,7 +620,7 @@ async fn validate_pointage(
         .execute(&request_id.command_context(actor), path.id)
         .await
         .map_err(problem)?;
-    Ok(answer(&validated))
+    answer(&state, &validated).await
 }
 
 /// soumis → rejete with a motif, by whoever may validate.
@@ -614,7 +645,7 @@ async fn reject_pointage(
         .execute(&request_id.command_context(actor), path.id, &body.motif)
         .await
         .map_err(problem)?;
-    Ok(answer(&rejected))
+    answer(&state, &rejected).await
 }
 
 /// rejete → brouillon, to correct and submit again (clears the signature).
@@ -637,7 +668,7 @@ async fn correct_pointage(
         .execute(&request_id.command_context(actor), path.id)
         .await
         .map_err(problem)?;
-    Ok(answer(&corrected))
+    answer(&state, &corrected).await
 }
 
 // -- weekly read side -------------------------------------------------------
