@@ -70,9 +70,42 @@ async fn the_life_of_a_pointage_through_every_route() {
     let karim = user(&s, Role::Compagnon).await;
     let lea = user(&s, Role::Compagnon).await;
 
-    // Without a token: 401.
-    s.expect(401, Method::GET, POINTAGES, As::Anonymous, None)
-        .await;
+    // Without a token, every route is a 401.
+    let some = format!("{POINTAGES}/{}", uuid::Uuid::now_v7());
+    let routes = [
+        (Method::GET, POINTAGES.to_owned()),
+        (Method::POST, POINTAGES.to_owned()),
+        (Method::GET, some.clone()),
+        (Method::PUT, some.clone()),
+        (Method::DELETE, some.clone()),
+        (Method::POST, format!("{some}/sign")),
+        (Method::POST, format!("{some}/submit")),
+        (Method::POST, format!("{some}/validate")),
+        (Method::POST, format!("{some}/reject")),
+        (Method::POST, format!("{some}/correct")),
+        (
+            Method::GET,
+            format!(
+                "{POINTAGES}/feuilles/utilisateurs/{}?semaine_debut=2026-12-07",
+                karim.id
+            ),
+        ),
+        (
+            Method::GET,
+            format!("{POINTAGES}/vues/chantiers?semaine_debut=2026-12-07"),
+        ),
+        (
+            Method::GET,
+            format!("{POINTAGES}/vues/compagnons?semaine_debut=2026-12-07"),
+        ),
+        (Method::POST, format!("{POINTAGES}/export")),
+    ];
+    for (method, route) in routes {
+        let (status, body) = s
+            .call(method.clone(), &route, As::Anonymous, json!({}))
+            .await;
+        assert_eq!(status, 401, "{method} {route}: {body}");
+    }
 
     // A compagnon enters his own hours.
     let mut body = hours(&karim.id, &site, "2026-12-07", "7:30");
