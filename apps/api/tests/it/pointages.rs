@@ -438,6 +438,36 @@ async fn the_life_of_a_pointage_through_every_route() {
     s.expect(404, Method::GET, &draft_path, As::Admin, None)
         .await;
 
+    // A closed chantier takes no more hours (422), and nothing is published.
+    let closed = chantier(&s, "CH-PTG-FERME", &conducteur, None).await;
+    for step in ["demarrer", "receptionner", "fermer"] {
+        s.expect(
+            200,
+            Method::POST,
+            &format!("/api/v1/chantiers/{closed}/{step}"),
+            As::Admin,
+            None,
+        )
+        .await;
+    }
+    let ferme = format!(
+        "SELECT count(*) FROM pointages_chantiers WHERE chantier_id = '{closed}' AND statut = 'ferme'"
+    );
+    eventually("the closed chantier known", || async {
+        s.count(&ferme).await == 1
+    })
+    .await;
+    let refused = s
+        .expect(
+            422,
+            Method::POST,
+            POINTAGES,
+            &karim,
+            hours(&karim.id, &closed, "2026-12-07", "8:00"),
+        )
+        .await;
+    assert_eq!(refused["code"], "chantier_closed");
+
     let types: Vec<String> = s
         .events("heures.")
         .await
