@@ -11,6 +11,7 @@ mod openapi;
 mod ops;
 mod planning;
 mod planning_charge;
+mod pointages;
 mod shell;
 mod signalements;
 mod support;

@@ -2,16 +2,21 @@
 //! pointage and its events through the [`PointageRepository`] port in one
 //! step, checking users and chantiers against the context's read models
 //! ([`Directory`]) and the caller's rights ([`hub_pointages_domain::access`])
-//! — plus the input types the HTTP adapter fills.
+//! — the weekly read side (feuilles d'heures, views per chantier and per
+//! user), the export of a week, plus the input types the HTTP adapter fills.
 
+mod export;
 mod input;
 mod ports;
+mod semaine;
 mod use_cases;
 
+pub use export::{Export, ExportInput, ExportSemaine, ExportUtilisateur};
 pub use input::{CreateInput, UpdateInput};
 pub use ports::{
-    ChantierInfo, Directory, PointageFilter, PointageRepository, RepositoryError, UserInfo,
+    ChantierInfo, Directory, Noms, PointageFilter, PointageRepository, RepositoryError, UserInfo,
 };
+pub use semaine::{GetFeuille, NomsPointages, VuesChantiers, VuesCompagnons, WEEK_ROWS};
 pub use use_cases::{
     CorrectPointage, CreatePointage, DeletePointage, GetPointage, ListPointages, PointagesError,
     PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdatePointage, ValidatePointage,

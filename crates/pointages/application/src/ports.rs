@@ -1,5 +1,7 @@
 //! What the pointages use cases need from the outside world.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use hub_kernel::{EventEnvelope, Page, StorageError};
 use hub_pointages_domain::access::Responsables;
@@ -70,6 +72,8 @@ pub trait PointageRepository: Send + Sync {
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError>;
     async fn find(&self, id: Uuid) -> Result<Option<Pointage>, RepositoryError>;
+    /// Stores events that change no pointage (an export) in the outbox.
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
     /// A page ordered by date descending, and the total.
     async fn list(
         &self,
@@ -102,4 +106,34 @@ pub trait Directory: Send + Sync {
     async fn chantier(&self, id: Uuid) -> Result<Option<ChantierInfo>, StorageError>;
     /// The chantiers `user_id` is a conducteur or chef de chantier of.
     async fn chantiers_run_by(&self, user_id: Uuid) -> Result<Vec<Uuid>, StorageError>;
+    /// The display names of the users and chantiers among these ids that
+    /// are known.
+    async fn names(&self, users: &[Uuid], chantiers: &[Uuid]) -> Result<Noms, StorageError>;
+}
+
+/// Display names shown next to ids in weekly views and exports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Noms {
+    /// "Prénom Nom" by user id.
+    pub utilisateurs: HashMap<Uuid, String>,
+    /// The chantier's nom by id.
+    pub chantiers: HashMap<Uuid, String>,
+}
+
+impl Noms {
+    /// The user's name, or `Utilisateur {id}` when unknown (as the original).
+    pub fn utilisateur(&self, id: Uuid) -> String {
+        self.utilisateurs
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("Utilisateur {id}"))
+    }
+
+    /// The chantier's nom, or `Chantier {id}` when unknown.
+    pub fn chantier(&self, id: Uuid) -> String {
+        self.chantiers
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("Chantier {id}"))
+    }
 }

@@ -23,6 +23,10 @@ pub enum PointagesError {
     /// Unknown, or not visible to the caller (never tell which).
     #[error("no pointage with this id")]
     NotFound,
+    /// Another user's feuille asked by a compagnon (never tell whether it
+    /// has hours).
+    #[error("no feuille d'heures for this user")]
+    FeuilleNotFound,
     /// The caller may see it but not do this.
     #[error("{0}")]
     Forbidden(&'static str),

@@ -132,9 +132,13 @@ pub struct HeuresUpdated {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(example = examples::submitted())]
 pub struct HeuresSubmitted {
+    /// The pointage.
     pub heures_id: Uuid,
+    /// Whose hours.
     pub utilisateur_id: Uuid,
+    /// The site worked on.
     pub chantier_id: Uuid,
+    /// The day worked, `YYYY-MM-DD`.
     pub date: Jour,
 }
 
@@ -142,9 +146,13 @@ pub struct HeuresSubmitted {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(example = examples::validated())]
 pub struct HeuresValidated {
+    /// The pointage.
     pub heures_id: Uuid,
+    /// Whose hours.
     pub utilisateur_id: Uuid,
+    /// The site worked on.
     pub chantier_id: Uuid,
+    /// The day worked, `YYYY-MM-DD`.
     pub date: Jour,
     /// Normal hours, in minutes.
     pub heures_normales: HeuresMinutes,
@@ -160,9 +168,13 @@ pub struct HeuresValidated {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(example = examples::rejected())]
 pub struct HeuresRejected {
+    /// The pointage.
     pub heures_id: Uuid,
+    /// Whose hours.
     pub utilisateur_id: Uuid,
+    /// The site worked on.
     pub chantier_id: Uuid,
+    /// The day worked, `YYYY-MM-DD`.
     pub date: Jour,
     /// Who rejected.
     pub rejected_by: Uuid,
@@ -174,9 +186,13 @@ pub struct HeuresRejected {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(example = examples::deleted())]
 pub struct HeuresDeleted {
+    /// The pointage.
     pub heures_id: Uuid,
+    /// Whose hours.
     pub utilisateur_id: Uuid,
+    /// The site worked on.
     pub chantier_id: Uuid,
+    /// The day worked, `YYYY-MM-DD`.
     pub date: Jour,
 }
 
@@ -203,7 +219,9 @@ pub struct FeuilleHeuresExported {
     pub chantier_id: Option<Uuid>,
     /// The users exported; empty for all.
     pub utilisateur_ids: Vec<Uuid>,
+    /// The file format.
     pub format: FormatExport,
+    /// Who exported.
     pub exported_by: Uuid,
 }
 
@@ -335,7 +353,9 @@ event!(HeuresDeleted, "heures.deleted", "heures", |e| e.heures_id);
 event!(
     FeuilleHeuresExported,
     "feuille_heures.exported",
-    "feuille_heures",
+    // The aggregate is the export itself: its id is the `export_id` field,
+    // as every aggregate's id is the `<aggregate_type>_id` of its events.
+    "export",
     |e| e.export_id
 );
 
@@ -374,7 +394,7 @@ pub fn event_catalog() -> Vec<EventTypeInfo> {
         ),
         EventTypeInfo::of::<FeuilleHeuresExported>(
             "feuille_heures.exported",
-            "feuille_heures",
+            "export",
             "The hours of one ISO week were exported (CSV, XLSX or ERP), for one site or all.",
         ),
     ]
@@ -395,12 +415,13 @@ mod tests {
                 "{} has an example",
                 info.event_type
             );
-            assert_eq!(
-                info.event_type.split('.').next(),
-                Some(info.aggregate_type),
-                "{}",
-                info.event_type
-            );
+            // An export is its own aggregate (`export_id`): the feuille
+            // d'heures is derived, it has no id of its own.
+            let expected = match info.event_type {
+                "feuille_heures.exported" => Some("export"),
+                other => other.split('.').next(),
+            };
+            assert_eq!(expected, Some(info.aggregate_type), "{}", info.event_type);
         }
     }
 

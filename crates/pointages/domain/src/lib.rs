@@ -3,11 +3,14 @@
 //! (brouillon → soumis → valide, soumis → rejete → brouillon), the value
 //! objects that keep it valid by construction, who may read, write, sign,
 //! validate or reject it ([`access`]), and the `heures.*` and
-//! `feuille_heures.exported` events. Pure Rust: no I/O.
+//! `feuille_heures.exported` events, and the weeks ([`Semaine`]) that group
+//! pointages into feuilles d'heures and weekly views. Pure Rust: no I/O.
 
 pub mod access;
 mod events;
+mod planification;
 mod pointage;
+mod semaine;
 mod values;
 
 pub use events::{
@@ -15,8 +18,13 @@ pub use events::{
     HeuresSnapshot, HeuresSubmitted, HeuresUpdated, HeuresValidated, Jour, SemaineIso,
     event_catalog,
 };
+pub use planification::{HEURES_PAR_DEFAUT, JourPlanifie, retire_avec_affectation};
 pub use pointage::{
     NouveauPointage, Pointage, PointageError, PointageUpdate, Restored, Signature, Statut,
     Validation,
+};
+pub use semaine::{
+    FeuilleHeures, JOURS, LigneChantier, Semaine, Totaux, VueChantier, VueCompagnon, jour_semaine,
+    statut_global, vues_chantiers, vues_compagnons,
 };
 pub use values::{Commentaire, HeuresMinutes, Motif, SignatureTexte, ValueError};

@@ -55,6 +55,12 @@ impl HeuresMinutes {
             .ok_or(ValueError::InvalidDuree)
     }
 
+    /// Whole hours, for constants (at most 999).
+    pub const fn from_hours(hours: u16) -> Self {
+        let hours = if hours > 999 { 999 } else { hours as u32 };
+        Self(hours * 60)
+    }
+
     pub fn minutes(self) -> u32 {
         self.0
     }

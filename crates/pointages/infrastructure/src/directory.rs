@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use hub_kernel::StorageError;
 use hub_platform_directory::{ChantiersDirectory, UsersDirectory};
 use hub_platform_postgres::{Database, storage};
-use hub_pointages_application::{ChantierInfo, Directory, UserInfo};
+use hub_pointages_application::{ChantierInfo, Directory, Noms, UserInfo};
 use hub_pointages_domain::access::Responsables;
 use uuid::Uuid;
 
@@ -63,5 +63,24 @@ impl Directory for DieselDirectory {
             .run_by(&mut conn, user_id)
             .await
             .map_err(storage)
+    }
+
+    async fn names(&self, user_ids: &[Uuid], chantier_ids: &[Uuid]) -> Result<Noms, StorageError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let known_users = users().of(&mut conn, user_ids).await.map_err(storage)?;
+        let known_chantiers = chantiers()
+            .of(&mut conn, chantier_ids)
+            .await
+            .map_err(storage)?;
+        Ok(Noms {
+            utilisateurs: known_users
+                .iter()
+                .map(|user| (user.user_id, user.display_name()))
+                .collect(),
+            chantiers: known_chantiers
+                .into_iter()
+                .filter_map(|chantier| Some((chantier.chantier_id, chantier.nom?)))
+                .collect(),
+        })
     }
 }

@@ -25,8 +25,8 @@ const ONE_PER_DAY: &str = "pointages_one_per_day";
 #[diesel(table_name = pointages)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 #[diesel(treat_none_as_null = true)]
-struct PointageRow {
-    id: Uuid,
+pub(crate) struct PointageRow {
+    pub(crate) id: Uuid,
     utilisateur_id: Uuid,
     chantier_id: Uuid,
     date_pointage: Date,
@@ -260,6 +260,19 @@ impl PointageRepository for DieselPointageRepository {
             })
             .await
             .map_err(|e: TxError| refused(e, &row))
+    }
+
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
+        let events = events.to_vec();
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    outbox::append(conn, &events).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|TxError(error): TxError| RepositoryError::Storage(error.into()))
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<Pointage>, RepositoryError> {

@@ -20,3 +20,10 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    pointages_affectation_events (event_id) {
+        event_id -> Uuid,
+        handled_at -> Timestamptz,
+    }
+}

@@ -1,6 +1,7 @@
 //! The pointage repository against a real PostgreSQL: row and events in one
 //! transaction, one pointage per user, chantier and day under concurrency,
-//! lost updates, the workflow read back, filters and scoping.
+//! lost updates, the workflow read back, filters and scoping; the planning
+//! reaction (drafts from affectation events, once, and taken back).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,13 +10,17 @@ use std::sync::Arc;
 use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
-use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata, Page, to_storage_precision};
+use hub_kernel::{
+    DomainEvent, EventEnvelope, EventMetadata, EventType, Page, SystemClock, to_storage_precision,
+};
+use hub_platform_postgres::{DurableSubscriber, RelayedEvent};
 use hub_platform_test_db::TestDatabase;
 use hub_pointages_application::{PointageFilter, PointageRepository, RepositoryError};
 use hub_pointages_domain::{
     Commentaire, HeuresMinutes, Motif, NouveauPointage, Pointage, SignatureTexte, Statut,
 };
-use hub_pointages_infrastructure::DieselPointageRepository;
+use hub_pointages_infrastructure::{AffectationsSubscriber, DieselPointageRepository};
+use serde_json::{Value, json};
 use time::macros::date;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -205,4 +210,184 @@ async fn the_list_filters_scopes_and_orders_by_date_descending() {
         ..PointageFilter::default()
     };
     assert_eq!(repo.list(&submitted, page).await.unwrap().1, 0);
+}
+
+fn relayed(seq: i64, event_type: &'static str, aggregate_id: Uuid, data: Value) -> RelayedEvent {
+    RelayedEvent {
+        seq,
+        envelope: Arc::new(EventEnvelope {
+            event_id: Uuid::now_v7(),
+            event_type: EventType::from_static(event_type).unwrap(),
+            aggregate_type: "affectation".into(),
+            aggregate_id: aggregate_id.to_string(),
+            occurred_at: now(),
+            actor_id: Some(Uuid::from_u128(42)),
+            correlation_id: Some("req-planning".into()),
+            causation_id: None,
+            schema_version: 1,
+            data,
+        }),
+    }
+}
+
+async fn count(test_db: &TestDatabase, sql: &str) -> i64 {
+    let mut conn = test_db.database().connection().await.unwrap();
+    sql_query(sql)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn affectation_events_make_drafts_once_and_take_back_unsigned_ones() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselPointageRepository::new(test_db.database().clone());
+    let subscriber = AffectationsSubscriber::new(Arc::new(SystemClock)).unwrap();
+    let (karim, site) = (Uuid::now_v7(), Uuid::now_v7());
+    let (monday, tuesday, wednesday) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut conn = test_db.database().connection().await.unwrap();
+
+    let created = relayed(
+        1,
+        "affectation.created",
+        monday,
+        json!({"affectation_id": monday, "utilisateur_id": karim, "chantier_id": site,
+               "date": "2026-12-07", "heure_debut": "07:30", "heure_fin": "16:30",
+               "note": null, "type_affectation": "unique"}),
+    );
+    subscriber.handle(&mut conn, &created).await.unwrap();
+    // The same event again, and another affectation of the same day: nothing more.
+    subscriber.handle(&mut conn, &created).await.unwrap();
+    let same_day = relayed(
+        2,
+        "affectation.created",
+        Uuid::now_v7(),
+        json!({"affectation_id": Uuid::now_v7(), "utilisateur_id": karim, "chantier_id": site,
+               "date": "2026-12-07", "type_affectation": "unique"}),
+    );
+    subscriber.handle(&mut conn, &same_day).await.unwrap();
+    let bulk = relayed(
+        3,
+        "affectation.bulk_created",
+        tuesday,
+        json!({"affectation_id": tuesday, "affectation_ids": [tuesday, wednesday],
+        "chantier_id": site, "count": 2, "source": "bulk", "utilisateur_id": karim,
+        "affectations": [
+            {"affectation_id": tuesday, "utilisateur_id": karim, "date": "2026-12-08",
+             "heure_debut": null, "heure_fin": null},
+            {"affectation_id": wednesday, "utilisateur_id": karim, "date": "2026-12-09"}
+        ]}),
+    );
+    subscriber.handle(&mut conn, &bulk).await.unwrap();
+    // Unreadable: nothing, and no error holding up the relay.
+    let garbled = relayed(4, "affectation.created", Uuid::now_v7(), json!({"date": 7}));
+    subscriber.handle(&mut conn, &garbled).await.unwrap();
+
+    let (rows, _) = repo
+        .list(
+            &PointageFilter {
+                utilisateur_id: Some(karim),
+                ..PointageFilter::default()
+            },
+            Page::new(None, None),
+        )
+        .await
+        .unwrap();
+    let mut by_date: Vec<(Date, u32, Option<Uuid>)> = rows
+        .iter()
+        .map(|p| (p.date(), p.heures_normales().minutes(), p.affectation_id()))
+        .collect();
+    by_date.sort();
+    assert_eq!(
+        by_date,
+        [
+            (date!(2026 - 12 - 07), 540, Some(monday)),
+            (date!(2026 - 12 - 08), 480, Some(tuesday)),
+            (date!(2026 - 12 - 09), 480, Some(wednesday)),
+        ]
+    );
+    assert!(rows.iter().all(|p| p.statut() == Statut::Brouillon));
+    assert!(
+        rows.iter()
+            .all(|p| p.created_by() == Some(Uuid::from_u128(42)))
+    );
+    let caused = format!(
+        "SELECT count(*) FROM event_logs WHERE event_type = 'heures.created' \
+         AND causation_id = '{}' AND actor_id = '{}' AND correlation_id = 'req-planning'",
+        created.event_id,
+        Uuid::from_u128(42)
+    );
+    assert_eq!(count(&test_db, &caused).await, 1);
+    assert_eq!(events(&test_db).await, 3);
+
+    // Tuesday is signed; Monday, Tuesday and Wednesday are removed: the
+    // unsigned drafts go, the signed one stays.
+    let mut signed = rows
+        .iter()
+        .find(|p| p.affectation_id() == Some(tuesday))
+        .unwrap()
+        .clone();
+    let event = signed
+        .sign(SignatureTexte::parse("Karim").unwrap(), now())
+        .unwrap();
+    repo.update(&signed, &[envelope(&event)]).await.unwrap();
+    let deleted = relayed(
+        5,
+        "affectation.deleted",
+        monday,
+        json!({"affectation_id": monday, "utilisateur_id": karim, "chantier_id": site,
+               "date": "2026-12-07"}),
+    );
+    subscriber.handle(&mut conn, &deleted).await.unwrap();
+    let cancelled = relayed(
+        6,
+        "affectation.cancelled",
+        tuesday,
+        json!({"affectation_id": tuesday, "utilisateur_id": karim, "chantier_id": site,
+               "date": "2026-12-08", "raison": "Pluie", "cancelled_by": null}),
+    );
+    subscriber.handle(&mut conn, &cancelled).await.unwrap();
+    let bulk_deleted = relayed(
+        7,
+        "affectation.bulk_deleted",
+        wednesday,
+        json!({"affectation_id": wednesday, "affectation_ids": [wednesday],
+               "chantier_id": site, "count": 1}),
+    );
+    subscriber.handle(&mut conn, &bulk_deleted).await.unwrap();
+    let remaining = count(
+        &test_db,
+        &format!("SELECT count(*) FROM pointages WHERE utilisateur_id = '{karim}'"),
+    )
+    .await;
+    assert_eq!(remaining, 1);
+    assert!(repo.find(signed.id()).await.unwrap().is_some());
+    let removals = format!(
+        "SELECT count(*) FROM event_logs WHERE event_type = 'heures.deleted' \
+         AND causation_id IN ('{}', '{}')",
+        deleted.event_id, bulk_deleted.event_id
+    );
+    assert_eq!(count(&test_db, &removals).await, 2);
+
+    // Replaying the creation after its draft was removed makes nothing.
+    subscriber.handle(&mut conn, &created).await.unwrap();
+    assert_eq!(
+        count(
+            &test_db,
+            &format!("SELECT count(*) FROM pointages WHERE utilisateur_id = '{karim}'"),
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_stores_events_that_change_no_pointage() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselPointageRepository::new(test_db.database().clone());
+    let (_, created) = nouveau(Uuid::now_v7(), Uuid::now_v7(), date!(2026 - 12 - 07));
+    repo.publish(&[created]).await.unwrap();
+    assert_eq!(events(&test_db).await, 1);
+    assert_eq!(count(&test_db, "SELECT count(*) FROM pointages").await, 0);
 }

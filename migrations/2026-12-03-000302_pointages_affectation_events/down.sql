@@ -1,0 +1,1 @@
+DROP TABLE pointages_affectation_events;
