@@ -1,8 +1,14 @@
 //! Documents adapters: the object store that holds documents' bytes
-//! ([`ObjectBlobStore`]: local filesystem by default, cloud stores by URL),
-//! hashing and bounding uploads while they stream. It owns no business
-//! rule: those are the domain's and the application's.
+//! ([`ObjectBlobStore`]: local filesystem by default, cloud stores by URL,
+//! hashing and bounding uploads while they stream) and the PostgreSQL
+//! repository of dossiers, documents and autorisations
+//! ([`DieselDocumentRepository`]: rows and outbox events in one
+//! transaction). It owns no business rule: those are the domain's and the
+//! application's.
 
+pub mod repository;
+pub mod schema;
 pub mod store;
 
+pub use repository::DieselDocumentRepository;
 pub use store::{ObjectBlobStore, PART_SIZE, StoreConfigError};

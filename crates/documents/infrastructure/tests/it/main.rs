@@ -1,6 +1,8 @@
 //! The documents infrastructure's one integration-test binary: the object
-//! store against the real local filesystem.
+//! store against the real local filesystem, the repository against a real
+//! PostgreSQL (`DATABASE_URL`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod repository;
 mod store;
