@@ -3,12 +3,18 @@
 //! hashing and bounding uploads while they stream) and the PostgreSQL
 //! repository of dossiers, documents and autorisations
 //! ([`DieselDocumentRepository`]: rows and outbox events in one
-//! transaction). It owns no business rule: those are the domain's and the
+//! transaction), its read models of users, chantiers and affectations
+//! ([`DieselDirectory`]), and the [`OrphanSweep`] that removes objects no row
+//! references. It owns no business rule: those are the domain's and the
 //! application's.
 
+pub mod directory;
 pub mod repository;
 pub mod schema;
 pub mod store;
+pub mod sweep;
 
+pub use directory::DieselDirectory;
 pub use repository::DieselDocumentRepository;
 pub use store::{ObjectBlobStore, PART_SIZE, StoreConfigError};
+pub use sweep::OrphanSweep;

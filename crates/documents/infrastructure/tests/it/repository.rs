@@ -657,3 +657,33 @@ async fn the_hand_written_schema_matches_the_database() {
         .unwrap();
     assert_eq!(rows.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_removes_old_objects_without_a_row_only() {
+    use futures::StreamExt;
+    use hub_documents_application::ports::BlobStore;
+    use hub_documents_infrastructure::{ObjectBlobStore, OrphanSweep};
+    use hub_platform_postgres::jobs::ScheduledJob;
+
+    let test_db = TestDatabase::new().await;
+    let repo = DieselDocumentRepository::new(test_db.database().clone());
+    let dir = tempfile::tempdir().unwrap();
+    let store = ObjectBlobStore::local(dir.path()).unwrap();
+    let plans = stored_dossier(&repo, Uuid::now_v7(), "Plans", None).await;
+    let kept = stored_document(&repo, &plans, "a.pdf").await;
+    let orphan =
+        hub_documents_domain::CleStockage::pour_document(plans.chantier_id(), Uuid::now_v7());
+    for key in [kept.cle(), &orphan] {
+        let body = futures::stream::iter([Ok(bytes::Bytes::from_static(b"bytes"))]).boxed();
+        store.put(key, body, 100).await.unwrap();
+    }
+    let sweep = OrphanSweep::new(store.clone(), Duration::hours(1));
+
+    // Within the grace period nothing goes: the row may be on its way.
+    assert_eq!(sweep.run(test_db.database(), now()).await.unwrap(), 0);
+    let later = now() + Duration::hours(2);
+    assert_eq!(sweep.run(test_db.database(), later).await.unwrap(), 1);
+    assert!(store.get(kept.cle(), None).await.is_ok());
+    assert!(store.get(&orphan, None).await.is_err());
+    assert_eq!(sweep.run(test_db.database(), later).await.unwrap(), 0);
+}
