@@ -102,6 +102,10 @@ impl ObjectBlobStore {
                 })?;
             return Self::local(&directory);
         }
+        // The cloud clients speak TLS through rustls; the platform's choice
+        // of provider is ring (installing it twice is harmless).
+        #[cfg(feature = "cloud")]
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let (store, prefix) = object_store::parse_url_opts(&parsed, options).map_err(|source| {
             StoreConfigError::Store {
                 url: redacted(&parsed),

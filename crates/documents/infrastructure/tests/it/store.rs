@@ -233,3 +233,47 @@ async fn the_store_opens_from_its_configuration() {
     assert!(ObjectBlobStore::open(Some("not a url"), data.path(), []).is_err());
     assert!(ObjectBlobStore::open(Some("ftp://example.org/x"), data.path(), []).is_err());
 }
+
+/// Without the `cloud` feature only local stores can be configured, and
+/// the error says so at start-up rather than at the first upload.
+#[cfg(not(feature = "cloud"))]
+#[test]
+fn cloud_urls_need_the_cloud_feature() {
+    let data = tempfile::tempdir().unwrap();
+    for url in [
+        "s3://bucket/docs",
+        "az://container/docs",
+        "gs://bucket/docs",
+    ] {
+        assert!(
+            ObjectBlobStore::open(Some(url), data.path(), []).is_err(),
+            "{url}"
+        );
+    }
+}
+
+/// With it, cloud URLs open a client (no request is made until used).
+#[cfg(feature = "cloud")]
+#[test]
+fn cloud_urls_open_their_store() {
+    let data = tempfile::tempdir().unwrap();
+    let options = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let s3 = options(&[
+        ("aws_region", "eu-west-3"),
+        ("aws_endpoint", "http://127.0.0.1:9000"),
+        ("aws_allow_http", "true"),
+        ("aws_access_key_id", "minio"),
+        ("aws_secret_access_key", "minio-secret"),
+    ]);
+    ObjectBlobStore::open(Some("s3://documents/hub"), data.path(), s3).unwrap();
+    let azure = options(&[
+        ("azure_storage_account_name", "hub"),
+        ("azure_storage_account_key", "aHVi"),
+    ]);
+    ObjectBlobStore::open(Some("az://documents/hub"), data.path(), azure).unwrap();
+}
