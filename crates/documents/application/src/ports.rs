@@ -10,9 +10,10 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use hub_documents_domain::{
     Autorisation, ChantierInfo, Cible, CleStockage, Document, Dossier, DossierType, NomDocument,
-    NomDossier, Sha256, Taille, UserInfo,
+    NomDossier, Sha256, Taille, UserInfo, VisibiliteDocuments,
 };
-use hub_kernel::{EventEnvelope, StorageError};
+use hub_kernel::{EventEnvelope, Page, StorageError};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Why the repository refused or failed a call.
@@ -34,6 +35,18 @@ pub enum RepositoryError {
     Cycle,
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// The documents of one dossier that one viewer may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentFilter {
+    pub dossier_id: Uuid,
+    /// Sees, besides `visibilite`, what they uploaded and what they hold a
+    /// valid autorisation on.
+    pub viewer: Uuid,
+    pub visibilite: VisibiliteDocuments,
+    /// Autorisations are valid at this instant.
+    pub now: OffsetDateTime,
 }
 
 /// Dossiers, documents, autorisations and their events, stored together:
@@ -83,6 +96,20 @@ pub trait DocumentRepository: Send + Sync {
         &self,
         dossier_id: Uuid,
     ) -> Result<(Vec<Dossier>, Vec<Document>), RepositoryError>;
+
+    /// The dossiers under `parent_id` (`None`: the roots) of a chantier,
+    /// by `ordre` then `nom`.
+    async fn list_dossiers(
+        &self,
+        chantier_id: Uuid,
+        parent_id: Option<Uuid>,
+    ) -> Result<Vec<Dossier>, RepositoryError>;
+    /// A page of the documents `filter` lets through, by `nom`, and their total.
+    async fn list_documents(
+        &self,
+        filter: &DocumentFilter,
+        page: Page,
+    ) -> Result<(Vec<Document>, u64), RepositoryError>;
 
     async fn insert_document(
         &self,

@@ -11,7 +11,7 @@ use hub_documents_domain::{
     Parent, Televersement,
 };
 use hub_kernel::{
-    Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, StorageError,
+    Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, StorageError,
     ValidationErrors,
 };
 use uuid::Uuid;
@@ -20,8 +20,8 @@ use crate::input::{
     AutorisationInput, DocumentUpdateInput, DossierInput, DossierUpdateInput, UploadInput,
 };
 use crate::ports::{
-    Blob, BlobStore, ByteRange, ByteStream, Directory, DocumentRepository, RepositoryError,
-    StoreError,
+    Blob, BlobStore, ByteRange, ByteStream, Directory, DocumentFilter, DocumentRepository,
+    RepositoryError, StoreError,
 };
 
 /// Why a documents command or query failed; the HTTP adapter maps each to
@@ -36,6 +36,8 @@ pub enum DocumentsError {
     DocumentNotFound,
     #[error("no autorisation with this id")]
     AutorisationNotFound,
+    #[error("no chantier with this id")]
+    ChantierNotFound,
     /// The caller sees it but may not do this.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -335,6 +337,14 @@ use_case!(
     GetDossier
 );
 use_case!(
+    /// The dossiers of one level of a chantier's tree that the actor sees.
+    ListDossiers
+);
+use_case!(
+    /// A page of the documents of a dossier that the actor sees.
+    ListDocuments
+);
+use_case!(
     /// Streams a file into a dossier; publishes `document.uploaded`.
     UploadDocument
 );
@@ -607,6 +617,101 @@ impl GetDossier {
         let actor = actor_of(context)?;
         let access = self.ports.visible_dossier(&actor, id).await?;
         Ok((access.dossier, access.droit))
+    }
+}
+
+impl ListDossiers {
+    /// The roots (`parent_id: None`) or the children of a visible dossier,
+    /// each with the actor's right; the others are left out. An unknown
+    /// chantier, one out of scope where nothing is granted, and an
+    /// invisible parent are "not found".
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        chantier_id: Uuid,
+        parent_id: Option<Uuid>,
+    ) -> Result<Vec<(Dossier, Droit)>> {
+        let actor = actor_of(context)?;
+        let ports = &self.ports;
+        let (_, scoped) = ports
+            .chantier(&actor, chantier_id)
+            .await?
+            .ok_or(DocumentsError::ChantierNotFound)?;
+        if let Some(parent_id) = parent_id {
+            let parent = ports.visible_dossier(&actor, parent_id).await?;
+            if parent.dossier.chantier_id() != chantier_id {
+                return Err(DocumentsError::DossierNotFound);
+            }
+        }
+        let dossiers = ports
+            .documents
+            .list_dossiers(chantier_id, parent_id)
+            .await?;
+        let cibles: Vec<Cible> = dossiers.iter().map(|d| Cible::Dossier(d.id())).collect();
+        let autorisations = if cibles.is_empty() {
+            Vec::new()
+        } else {
+            ports
+                .documents
+                .autorisations_of(actor.user_id, &cibles)
+                .await?
+        };
+        let acteur = Acteur {
+            actor,
+            dans_le_perimetre: scoped,
+            autorisations: &autorisations,
+            now: ports.clock.now(),
+        };
+        let visible: Vec<(Dossier, Droit)> = dossiers
+            .into_iter()
+            .map(|dossier| {
+                let droit = acteur.droit_sur_dossier(&dossier);
+                (dossier, droit)
+            })
+            .filter(|(_, droit)| droit.peut_lire())
+            .collect();
+        // Out of scope with nothing granted there: the chantier is out of sight.
+        if !scoped && parent_id.is_none() && visible.is_empty() {
+            return Err(DocumentsError::ChantierNotFound);
+        }
+        Ok(visible)
+    }
+}
+
+impl ListDocuments {
+    /// Filtered in the query (so pages and totals count only what the actor
+    /// sees); a dossier the actor does not see is "not found".
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        dossier_id: Uuid,
+        page: Page,
+    ) -> Result<(Vec<Document>, u64)> {
+        let actor = actor_of(context)?;
+        let ports = &self.ports;
+        let dossier = ports.visible_dossier(&actor, dossier_id).await?.dossier;
+        let (_, in_scope) = ports
+            .chantier(&actor, dossier.chantier_id())
+            .await?
+            .ok_or(DocumentsError::DossierNotFound)?;
+        let autorisations = ports
+            .documents
+            .autorisations_of(actor.user_id, &[Cible::Dossier(dossier_id)])
+            .await?;
+        let now = ports.clock.now();
+        let acteur = Acteur {
+            actor,
+            dans_le_perimetre: in_scope,
+            autorisations: &autorisations,
+            now,
+        };
+        let filter = DocumentFilter {
+            dossier_id,
+            viewer: actor.user_id,
+            visibilite: acteur.visibilite_documents(&dossier),
+            now,
+        };
+        Ok(ports.documents.list_documents(&filter, page).await?)
     }
 }
 

@@ -70,6 +70,48 @@ pub struct UserInfo {
     pub is_active: bool,
 }
 
+/// Which documents of one dossier a listing shows (see
+/// [`Acteur::visibilite_documents`]). Besides what it says, a viewer always
+/// sees the documents they uploaded and those they hold a valid
+/// autorisation on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisibiliteDocuments {
+    /// A valid autorisation on the dossier covers all its documents.
+    Tous,
+    /// Documents with their own level among `niveaux`, and those that
+    /// inherit the dossier's level when `herites`.
+    Filtree {
+        herites: bool,
+        niveaux: Vec<NiveauAcces>,
+    },
+}
+
+impl VisibiliteDocuments {
+    /// Whether `document` shows for `viewer`, given the viewer's
+    /// autorisations on it (others are ignored).
+    pub fn admet(
+        &self,
+        document: &Document,
+        viewer: Uuid,
+        autorisations: &[Autorisation],
+        now: OffsetDateTime,
+    ) -> bool {
+        let own = document.uploaded_by() == viewer
+            || autorisations.iter().any(|a| {
+                a.user_id() == viewer
+                    && a.cible() == Cible::Document(document.id())
+                    && a.est_valide(now)
+            });
+        own || match self {
+            VisibiliteDocuments::Tous => true,
+            VisibiliteDocuments::Filtree { herites, niveaux } => match document.niveau_acces() {
+                None => *herites,
+                Some(niveau) => niveaux.contains(&niveau),
+            },
+        }
+    }
+}
+
 /// The acting user as the access rule needs them.
 #[derive(Debug, Clone, Copy)]
 pub struct Acteur<'a> {
@@ -124,6 +166,27 @@ impl Acteur<'_> {
         self.par_role(document.niveau_effectif(Some(dossier)))
             .max(self.par_autorisation(&cibles))
             .max(uploader)
+    }
+
+    /// Which documents of `dossier` (that the actor reads) a listing shows,
+    /// as a filter a query can apply; [`VisibiliteDocuments::admet`] is the
+    /// same rule as [`Acteur::droit_sur_document`], stated per row.
+    pub fn visibilite_documents(&self, dossier: &Dossier) -> VisibiliteDocuments {
+        if self.par_autorisation(&[Cible::Dossier(dossier.id())]) > Droit::Aucun {
+            return VisibiliteDocuments::Tous;
+        }
+        let niveaux = if self.dans_le_perimetre {
+            NiveauAcces::ALL
+                .into_iter()
+                .filter(|niveau| niveau.reached_by(self.actor.role))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        VisibiliteDocuments::Filtree {
+            herites: niveaux.contains(&dossier.niveau_acces()),
+            niveaux,
+        }
     }
 
     /// Whether the actor may grant, list or revoke autorisations on a
@@ -428,6 +491,15 @@ mod tests {
             let by_role = perimetre && niveau_document.unwrap_or(niveau_dossier).reached_by(role);
             let droit = acteur(who, perimetre, &grants).droit_sur_document(&doc, &folder);
             prop_assert_eq!(droit.peut_lire(), uploader || valid_grant || by_role);
+            // A listing of a dossier the actor reads shows exactly the
+            // documents the actor may read.
+            let me = acteur(who, perimetre, &grants);
+            if me.droit_sur_dossier(&folder).peut_lire() {
+                let shown = me
+                    .visibilite_documents(&folder)
+                    .admet(&doc, who.user_id, &grants, NOW);
+                prop_assert_eq!(shown, droit.peut_lire());
+            }
             // Nothing but an admin role or an admin autorisation gives Admin.
             if droit == Droit::Admin {
                 prop_assert!(role == Role::Admin || valid_grant);

@@ -15,7 +15,7 @@ mod niveau;
 mod types;
 mod values;
 
-pub use access::{Acteur, ChantierInfo, UserInfo};
+pub use access::{Acteur, ChantierInfo, UserInfo, VisibiliteDocuments};
 pub use autorisation::{
     Autorisation, AutorisationError, Cible, NouvelleAutorisation, StoredAutorisation,
 };

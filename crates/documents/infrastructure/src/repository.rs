@@ -6,16 +6,18 @@
 //! ids; moves are serialised per chantier so two of them cannot build a cycle.
 
 use async_trait::async_trait;
+use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{Integer, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Integer, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use hub_documents_application::ports::{DocumentRepository, RepositoryError};
+use hub_documents_application::ports::{DocumentFilter, DocumentRepository, RepositoryError};
 use hub_documents_domain::{
     Autorisation, Cible, CleStockage, Description, Document, Dossier, DossierType, NomDocument,
     NomDossier, Sha256, StoredAutorisation, StoredDocument, StoredDossier, Taille,
+    VisibiliteDocuments,
 };
-use hub_kernel::{EventEnvelope, StorageError};
+use hub_kernel::{EventEnvelope, Page, StorageError};
 use hub_platform_postgres::{Database, DbError, WriteError, guarded, outbox, storage};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -305,6 +307,43 @@ const DESCENDANTS: &str = "WITH RECURSIVE tree (id, depth) AS ( \
        WHERE t.depth < 10000 \
      ) SELECT id, depth FROM tree ORDER BY depth DESC";
 
+type VisibleDocuments<'a> = documents::BoxedQuery<'a, diesel::pg::Pg>;
+
+/// The documents of `filter`'s dossier its viewer may see: the SQL form of
+/// `VisibiliteDocuments::admet` (the integration tests compare the two).
+fn visible_documents(filter: &DocumentFilter) -> VisibleDocuments<'static> {
+    let query = documents::table
+        .filter(documents::dossier_id.eq(filter.dossier_id))
+        .into_boxed();
+    let VisibiliteDocuments::Filtree { herites, niveaux } = &filter.visibilite else {
+        return query;
+    };
+    let niveaux: Vec<String> = niveaux.iter().map(|n| n.as_str().to_owned()).collect();
+    query.filter(
+        sql::<Bool>("(COALESCE(documents.niveau_acces = ANY(")
+            .bind::<Array<Text>, _>(niveaux)
+            .sql("), false) OR (documents.niveau_acces IS NULL AND ")
+            .bind::<Bool, _>(*herites)
+            .sql(") OR documents.uploaded_by = ")
+            .bind::<SqlUuid, _>(filter.viewer)
+            .sql(
+                " OR documents.id IN (SELECT a.document_id FROM autorisations_documents a \
+                 WHERE a.document_id IS NOT NULL AND a.user_id = ",
+            )
+            .bind::<SqlUuid, _>(filter.viewer)
+            .sql(" AND (a.expire_at IS NULL OR a.expire_at > ")
+            .bind::<Timestamptz, _>(filter.now)
+            .sql(")))"),
+    )
+}
+
+fn offset(page: Page) -> (i64, i64) {
+    (
+        i64::try_from(page.skip).unwrap_or(i64::MAX),
+        i64::try_from(page.limit).unwrap_or(i64::MAX),
+    )
+}
+
 /// [`DocumentRepository`] on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct DieselDocumentRepository {
@@ -529,6 +568,52 @@ impl DocumentRepository for DieselDocumentRepository {
             .map(Document::try_from)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((dossiers, documents))
+    }
+
+    async fn list_dossiers(
+        &self,
+        chantier_id: Uuid,
+        parent_id: Option<Uuid>,
+    ) -> Result<Vec<Dossier>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(failed)?;
+        let mut query = dossiers::table
+            .filter(dossiers::chantier_id.eq(chantier_id))
+            .order((dossiers::ordre, dossiers::nom, dossiers::id))
+            .select(DossierRow::as_select())
+            .into_boxed();
+        query = match parent_id {
+            Some(parent_id) => query.filter(dossiers::parent_id.eq(parent_id)),
+            None => query.filter(dossiers::parent_id.is_null()),
+        };
+        let rows: Vec<DossierRow> = query.load(&mut conn).await.map_err(failed)?;
+        rows.into_iter().map(Dossier::try_from).collect()
+    }
+
+    async fn list_documents(
+        &self,
+        filter: &DocumentFilter,
+        page: Page,
+    ) -> Result<(Vec<Document>, u64), RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(failed)?;
+        let total: i64 = visible_documents(filter)
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(failed)?;
+        let (skip, limit) = offset(page);
+        let rows: Vec<DocumentRow> = visible_documents(filter)
+            .order((documents::nom, documents::id))
+            .offset(skip)
+            .limit(limit)
+            .select(DocumentRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(failed)?;
+        let documents = rows
+            .into_iter()
+            .map(Document::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((documents, u64::try_from(total).unwrap_or_default()))
     }
 
     async fn insert_document(

@@ -785,3 +785,68 @@ async fn autorisations_are_granted_by_the_chantiers_conducteur_to_active_users()
         })
     );
 }
+
+#[tokio::test]
+async fn listings_show_only_what_the_actor_may_see() {
+    let open = dossier(NiveauAcces::Compagnon);
+    let restricted = dossier(NiveauAcces::Conducteur);
+    let mut repository = knowing(vec![open.clone(), restricted.clone()], vec![]);
+    let both = vec![open.clone(), restricted.clone()];
+    repository
+        .expect_list_dossiers()
+        .returning(move |_, _| Ok(both.clone()));
+    let captured: Arc<Mutex<Option<DocumentFilter>>> = Arc::default();
+    let sink = captured.clone();
+    repository
+        .expect_list_documents()
+        .returning(move |filter, _| {
+            *sink.lock().unwrap() = Some(filter.clone());
+            Ok((Vec::new(), 0))
+        });
+    let ports = ports(repository, MockBlobStore::new(), false);
+    let compagnon = context_of(COMPAGNON, Role::Compagnon);
+
+    let roots = ListDossiers::new(ports.clone())
+        .execute(&compagnon, CHANTIER, None)
+        .await
+        .unwrap();
+    assert_eq!(roots.len(), 1);
+    assert_eq!(roots[0].0.id(), open.id());
+    let conducteur = context_of(CONDUCTEUR, Role::Conducteur);
+    let all = ListDossiers::new(ports.clone())
+        .execute(&conducteur, CHANTIER, None)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    // Out of scope: the chantier itself is not found.
+    let error = ListDossiers::new(ports.clone())
+        .execute(&context_of(STRANGER, Role::Compagnon), CHANTIER, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ChantierNotFound),
+        "{error:?}"
+    );
+
+    // A compagnon cannot list a dossier above his level: not found.
+    let list = ListDocuments::new(ports.clone());
+    let page = Page::new(None, None);
+    let error = list
+        .execute(&compagnon, restricted.id(), page)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::DossierNotFound),
+        "{error:?}"
+    );
+    list.execute(&compagnon, open.id(), page).await.unwrap();
+    let filter = captured.lock().unwrap().clone().unwrap();
+    assert_eq!(filter.viewer, COMPAGNON);
+    assert_eq!(
+        filter.visibilite,
+        hub_documents_domain::VisibiliteDocuments::Filtree {
+            herites: true,
+            niveaux: vec![NiveauAcces::Compagnon],
+        }
+    );
+}

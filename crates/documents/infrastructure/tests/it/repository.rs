@@ -687,3 +687,127 @@ async fn the_sweep_removes_old_objects_without_a_row_only() {
     assert!(store.get(&orphan, None).await.is_err());
     assert_eq!(sweep.run(test_db.database(), later).await.unwrap(), 0);
 }
+
+/// The listing's SQL filter shows exactly the documents the domain's rule
+/// (`VisibiliteDocuments::admet`) admits, with pages and totals counted
+/// after the filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_filter_documents_as_the_domain_rule_says() {
+    use hub_documents_application::ports::DocumentFilter;
+    use hub_documents_domain::{StoredDocument, VisibiliteDocuments};
+    use hub_kernel::Page;
+
+    let test_db = TestDatabase::new().await;
+    let repo = DieselDocumentRepository::new(test_db.database().clone());
+    let chantier = Uuid::now_v7();
+    let plans = stored_dossier(&repo, chantier, "Plans", None).await;
+    let viewer = Uuid::now_v7();
+    let levels = [
+        None,
+        Some(NiveauAcces::Compagnon),
+        Some(NiveauAcces::ChefChantier),
+        Some(NiveauAcces::Conducteur),
+        Some(NiveauAcces::Admin),
+    ];
+    let mut all = Vec::new();
+    for (index, niveau) in levels.iter().enumerate() {
+        for by_viewer in [false, true] {
+            let (document, event) = document(&plans, &format!("doc-{index}-{by_viewer}.pdf"));
+            let document = Document::restore(StoredDocument {
+                id: document.id(),
+                chantier_id: document.chantier_id(),
+                dossier_id: document.dossier_id(),
+                nom: document.nom().clone(),
+                nom_original: document.nom_original().clone(),
+                type_document: document.type_document(),
+                taille: document.taille(),
+                sha256: document.sha256().clone(),
+                cle: document.cle().clone(),
+                mime_type: document.mime_type().to_owned(),
+                niveau_acces: *niveau,
+                uploaded_by: if by_viewer { viewer } else { Uuid::now_v7() },
+                description: None,
+                uploaded_at: document.uploaded_at(),
+                updated_at: document.updated_at(),
+                version: document.version(),
+            });
+            repo.insert_document(&document, &[event]).await.unwrap();
+            all.push(document);
+        }
+    }
+    // A valid autorisation on one admin-level document, an expired one on another.
+    let admin_level: Vec<&Document> = all
+        .iter()
+        .filter(|d| d.niveau_acces() == Some(NiveauAcces::Admin) && d.uploaded_by() != viewer)
+        .collect();
+    let (valid, event) = grant(viewer, Cible::Document(admin_level[0].id()), now(), None);
+    repo.insert_autorisation(&valid, &[event]).await.unwrap();
+    let past = now() - Duration::days(3);
+    let (expired, event) = grant(
+        viewer,
+        Cible::Document(all[6].id()),
+        past,
+        Some(past + Duration::days(1)),
+    );
+    repo.insert_autorisation(&expired, &[event]).await.unwrap();
+    let grants = [valid, expired];
+
+    let cases = [
+        VisibiliteDocuments::Tous,
+        VisibiliteDocuments::Filtree {
+            herites: true,
+            niveaux: vec![NiveauAcces::Compagnon],
+        },
+        VisibiliteDocuments::Filtree {
+            herites: false,
+            niveaux: vec![NiveauAcces::Compagnon, NiveauAcces::ChefChantier],
+        },
+        VisibiliteDocuments::Filtree {
+            herites: false,
+            niveaux: vec![],
+        },
+    ];
+    for visibilite in cases {
+        let filter = DocumentFilter {
+            dossier_id: plans.id(),
+            viewer,
+            visibilite: visibilite.clone(),
+            now: now(),
+        };
+        let (listed, total) = repo
+            .list_documents(&filter, Page::new(None, Some(100)))
+            .await
+            .unwrap();
+        let mut expected: Vec<Uuid> = all
+            .iter()
+            .filter(|d| visibilite.admet(d, viewer, &grants, now()))
+            .map(Document::id)
+            .collect();
+        expected.sort_by_key(|id| {
+            all.iter()
+                .find(|d| d.id() == *id)
+                .map(|d| d.nom().as_str().to_owned())
+        });
+        let got: Vec<Uuid> = listed.iter().map(Document::id).collect();
+        assert_eq!(got, expected, "{visibilite:?}");
+        assert_eq!(total, expected.len() as u64);
+
+        // Pages cut the filtered list, the total stays the same.
+        let (page, total_again) = repo
+            .list_documents(&filter, Page::new(Some(1), Some(2)))
+            .await
+            .unwrap();
+        assert_eq!(total_again, total);
+        let window: Vec<Uuid> = expected.iter().skip(1).take(2).copied().collect();
+        assert_eq!(page.iter().map(Document::id).collect::<Vec<_>>(), window);
+    }
+
+    let roots = repo.list_dossiers(chantier, None).await.unwrap();
+    assert_eq!(roots, std::slice::from_ref(&plans));
+    assert!(
+        repo.list_dossiers(chantier, Some(plans.id()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
