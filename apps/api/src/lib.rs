@@ -25,6 +25,7 @@ pub const CONTEXTS: &[Context] = &[
     hub_webhooks_infrastructure::CONTEXT,
     hub_planning_infrastructure::CONTEXT,
     hub_signalements_infrastructure::CONTEXT,
+    hub_documents_infrastructure::CONTEXT,
 ];
 
 /// Every rate limit the contexts declare: the keys `RATE_LIMITS` accepts.

@@ -317,13 +317,13 @@ event!(DossierDeleted, "dossier.deleted", "dossier", dossier_id);
 event!(
     AutorisationGranted,
     "document_autorisation.granted",
-    "document_autorisation",
+    "autorisation",
     autorisation_id
 );
 event!(
     AutorisationRevoked,
     "document_autorisation.revoked",
-    "document_autorisation",
+    "autorisation",
     autorisation_id
 );
 
@@ -362,12 +362,12 @@ pub fn event_catalog() -> Vec<EventTypeInfo> {
         ),
         EventTypeInfo::of::<AutorisationGranted>(
             "document_autorisation.granted",
-            "document_autorisation",
+            "autorisation",
             "A user received a named right (lecture, ecriture, admin) on a dossier or a document, possibly until a date.",
         ),
         EventTypeInfo::of::<AutorisationRevoked>(
             "document_autorisation.revoked",
-            "document_autorisation",
+            "autorisation",
             "A named right on a dossier or a document was withdrawn.",
         ),
     ]
@@ -403,6 +403,12 @@ mod tests {
         let granted = serde_json::to_value(examples::granted()).unwrap();
         assert_eq!(granted["expire_at"], "2027-01-31T23:00:00Z");
         assert_eq!(granted["type_autorisation"], "lecture");
+        // Webhook bodies name the aggregate by `{aggregate_type}_id` in `data`.
+        for info in &catalog {
+            let example = &info.data_schema["examples"][0];
+            let id_field = format!("{}_id", info.aggregate_type);
+            assert!(example[&id_field].is_string(), "{}", info.event_type);
+        }
         let created = serde_json::to_value(examples::dossier_created()).unwrap();
         assert_eq!(created["type_dossier"], "01_plans");
         assert_eq!(created["niveau_acces"], "compagnon");

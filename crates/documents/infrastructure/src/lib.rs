@@ -8,12 +8,14 @@
 //! references. It owns no business rule: those are the domain's and the
 //! application's.
 
+pub mod context;
 pub mod directory;
 pub mod repository;
 pub mod schema;
 pub mod store;
 pub mod sweep;
 
+pub use context::CONTEXT;
 pub use directory::DieselDirectory;
 pub use repository::DieselDocumentRepository;
 pub use store::{ObjectBlobStore, PART_SIZE, StoreConfigError};

@@ -1,5 +1,5 @@
 //! The [`BlobStore`] on the `object_store` crate: the local filesystem by
-//! default (under the data directory), or any store `DOCUMENTS_STORE_URL`
+//! default (`DOCUMENTS_STORAGE_DIR`), or any store `DOCUMENTS_STORE_URL`
 //! names (`s3://`, `az://`, `gs://` when built with the `cloud` feature).
 //!
 //! Uploads stream through a multipart upload in parts of [`PART_SIZE`]
@@ -80,17 +80,16 @@ impl ObjectBlobStore {
     }
 
     /// The store of `DOCUMENTS_STORE_URL`, or the local filesystem under
-    /// `{data_dir}/documents` when it is unset. `file:///abs/dir` is the
-    /// local filesystem too; cloud schemes take their credentials from
-    /// `options` (`aws_*`, `azure_*`, `google_*` keys, as `object_store`
-    /// names them).
+    /// `local_dir` when it is unset. `file:///abs/dir` is the local
+    /// filesystem too; cloud schemes take their credentials from `options`
+    /// (`aws_*`, `azure_*`, `google_*` keys, as `object_store` names them).
     pub fn open(
         url: Option<&str>,
-        data_dir: &FsPath,
+        local_dir: &FsPath,
         options: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, StoreConfigError> {
         let Some(url) = url.map(str::trim).filter(|url| !url.is_empty()) else {
-            return Self::local(&data_dir.join("documents"));
+            return Self::local(local_dir);
         };
         let parsed = Url::parse(url)?;
         if parsed.scheme() == "file" {

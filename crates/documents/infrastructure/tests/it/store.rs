@@ -218,11 +218,12 @@ async fn the_sweep_sees_old_document_keys_only() {
 #[tokio::test]
 async fn the_store_opens_from_its_configuration() {
     let data = tempfile::tempdir().unwrap();
-    // Unset: `{data_dir}/documents`, created.
-    let store = ObjectBlobStore::open(None, data.path(), []).unwrap();
+    // Unset: the local directory, created.
+    let local = data.path().join("documents");
+    let store = ObjectBlobStore::open(None, &local, []).unwrap();
     let key = key();
     store.put(&key, body(b"x", 1), 10).await.unwrap();
-    assert!(data.path().join("documents").join(key.as_str()).is_file());
+    assert!(local.join(key.as_str()).is_file());
 
     let elsewhere = tempfile::tempdir().unwrap();
     let url = format!("file://{}/store", elsewhere.path().display());
