@@ -5,6 +5,7 @@
 mod catalog;
 mod chantiers;
 mod deliveries;
+mod documents;
 mod identity;
 mod openapi;
 mod ops;
