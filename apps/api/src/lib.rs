@@ -28,6 +28,7 @@ pub const CONTEXTS: &[Context] = &[
     hub_logistique_infrastructure::CONTEXT,
     hub_planning_charge_infrastructure::CONTEXT,
     hub_pointages_infrastructure::CONTEXT,
+    hub_documents_infrastructure::CONTEXT,
 ];
 
 /// Every rate limit the contexts declare: the keys `RATE_LIMITS` accepts.

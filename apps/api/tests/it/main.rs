@@ -5,6 +5,7 @@
 mod catalog;
 mod chantiers;
 mod deliveries;
+mod documents;
 mod identity;
 mod logistique;
 mod openapi;

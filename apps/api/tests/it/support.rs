@@ -321,6 +321,15 @@ impl TestHub {
             ]
             .map(|(name, value)| (name.to_owned(), value.to_owned())),
         );
+        // Documents' bytes: a private directory per hub, outside the work tree.
+        let database = self.db.url().rsplit('/').next().unwrap_or("hub");
+        let documents = std::env::temp_dir()
+            .join("hub-chantier-tests")
+            .join(database);
+        vars.insert(
+            "DOCUMENTS_STORAGE_DIR".to_owned(),
+            documents.display().to_string(),
+        );
         vars.extend(self.env.iter().cloned());
         vars.extend(
             extra

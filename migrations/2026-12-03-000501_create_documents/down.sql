@@ -1,0 +1,3 @@
+DROP TABLE autorisations_documents;
+DROP TABLE documents;
+DROP TABLE dossiers;
