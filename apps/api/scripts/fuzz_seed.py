@@ -78,6 +78,33 @@ signalement = create(
 reponse = create(
     f"/api/v1/signalements/{signalement['id']}/reponses", {"contenu": "Réponse du fuzz"}
 )
+ressource = create(
+    "/api/v1/logistique/ressources",
+    {"code": "FZ-GRUE", "nom": "Grue du fuzz", "categorie": "vehicule"},
+)
+reservation = create(
+    "/api/v1/logistique/reservations",
+    {
+        "ressource_id": ressource["id"],
+        "chantier_id": chantier["id"],
+        "date_reservation": "2027-03-02",
+        "heure_debut": "08:00",
+        "heure_fin": "12:00",
+    },
+)
+besoin = create(
+    "/api/v1/planning-charge/besoins",
+    {"chantier_id": chantier["id"], "semaine": "2027-W10", "type_metier": "macon", "besoin_heures": 35},
+)
+pointage = create(
+    "/api/v1/pointages",
+    {
+        "utilisateur_id": compagnon["id"],
+        "chantier_id": chantier["id"],
+        "date_pointage": "2027-03-03",
+        "heures_normales": "07:30",
+    },
+)
 
 # (path regex, parameter, id): every operation under the path but DELETE.
 PINS = [
@@ -90,6 +117,13 @@ PINS = [
     (r"^/api/v1/signalements/chantier/\{chantier_id\}", "chantier_id", chantier["id"]),
     (r"^/api/v1/signalements/\{signalement_id\}", "signalement_id", signalement["id"]),
     (r"^/api/v1/signalements/reponses/\{reponse_id\}", "reponse_id", reponse["id"]),
+    (r"^/api/v1/logistique/ressources/\{id\}", "id", ressource["id"]),
+    (r"^/api/v1/logistique/reservations/\{id\}", "id", reservation["id"]),
+    (r"^/api/v1/logistique/chantiers/\{id\}", "id", chantier["id"]),
+    (r"^/api/v1/planning-charge/besoins/\{id\}", "id", besoin["id"]),
+    (r"^/api/v1/planning-charge/chantiers/\{id\}", "id", chantier["id"]),
+    (r"^/api/v1/pointages/\{id\}", "id", pointage["id"]),
+    (r"^/api/v1/pointages/feuilles/utilisateurs/\{id\}", "id", compagnon["id"]),
 ]
 for regex, name, value in PINS:
     print("[[operations]]")
