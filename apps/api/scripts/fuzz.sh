@@ -58,7 +58,7 @@ query=""
 [ "$server_url" != "$base_url" ] && query="?${base_url#*\?}"
 admin_url="${server_url%/*}/postgres$query"
 fuzz_url="${server_url%/*}/$FUZZ_DB$query"
-"$psql_bin" -q -v ON_ERROR_STOP=1 "$admin_url" \
+PGOPTIONS="-c client_min_messages=warning" "$psql_bin" -q -v ON_ERROR_STOP=1 "$admin_url" \
     -c "DROP DATABASE IF EXISTS $FUZZ_DB WITH (FORCE)" \
     -c "CREATE DATABASE $FUZZ_DB" >/dev/null
 

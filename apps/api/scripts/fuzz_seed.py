@@ -124,6 +124,7 @@ PINS = [
     (r"^/api/v1/planning-charge/chantiers/\{id\}", "id", chantier["id"]),
     (r"^/api/v1/pointages/\{id\}", "id", pointage["id"]),
     (r"^/api/v1/pointages/feuilles/utilisateurs/\{id\}", "id", compagnon["id"]),
+    (r"^/api/v1/event-types/\{event_type\}", "event_type", "chantier.created"),
 ]
 for regex, name, value in PINS:
     print("[[operations]]")

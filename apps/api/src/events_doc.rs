@@ -50,10 +50,7 @@ pub fn document() -> Result<String, EventsDocError> {
 
 /// The data example of a type: the first `examples` entry of its schema.
 pub fn example_data(info: &EventTypeInfo) -> Result<&Value, EventsDocError> {
-    info.data_schema
-        .get("examples")
-        .and_then(Value::as_array)
-        .and_then(|examples| examples.first())
+    info.example_data()
         .ok_or(EventsDocError::MissingExample(info.event_type))
 }
 

@@ -17,6 +17,15 @@ pub struct EventTypeInfo {
 }
 
 impl EventTypeInfo {
+    /// The `data` of an example event of this type: the first `examples`
+    /// entry of its schema (`events-doc` refuses a type without one).
+    pub fn example_data(&self) -> Option<&serde_json::Value> {
+        self.data_schema
+            .get("examples")
+            .and_then(serde_json::Value::as_array)
+            .and_then(|examples| examples.first())
+    }
+
     /// Describes the event whose `data` is the serialised form of `E`.
     pub fn of<E: JsonSchema>(
         event_type: &'static str,

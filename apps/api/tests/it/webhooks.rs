@@ -818,6 +818,46 @@ async fn the_event_catalog_is_served_to_every_signed_in_user() {
         .find(|t| t["event_type"] == "chantier.created")
         .unwrap();
     assert!(chantier["data_schema"]["properties"]["chantier_id"].is_object());
+
+    // One type alone: the same entry, with an example valid against its schema.
+    for t in types {
+        assert!(t["example_data"].is_object(), "{t}");
+    }
+    let (status, one) = s
+        .call(
+            Method::GET,
+            "/api/v1/event-types/chantier.created",
+            As::Compagnon,
+            None,
+        )
+        .await;
+    assert_eq!((status, &one), (200, chantier));
+    let validator = jsonschema::validator_for(&one["data_schema"]).unwrap();
+    assert!(validator.is_valid(&one["example_data"]), "{one}");
+    for unknown in ["chantier.nope", "chantier.*", "*"] {
+        let (status, problem) = s
+            .call(
+                Method::GET,
+                &format!("/api/v1/event-types/{unknown}"),
+                As::Compagnon,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (404, Some("event_type_not_found")),
+            "{unknown}"
+        );
+    }
+    let (status, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/event-types/chantier.created",
+            As::Anonymous,
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
     s.stop().await;
 }
 

@@ -1,7 +1,7 @@
 //! HTTP routes of the webhooks context, one module per route family:
 //! [`webhooks`] (`/api/v1/webhooks*`: admins and conducteurs, each managing
 //! their own webhooks and secrets), [`deliveries`] (their delivery log,
-//! test events and redelivery) and [`event_types`] (`/api/v1/event-types`,
+//! test events and redelivery) and [`event_types`] (`/api/v1/event-types[/{type}]`,
 //! any signed-in user). This module owns what they share: the rate limits,
 //! the use cases behind the routes, the route table, the OpenAPI document,
 //! the `{id}` path and the mapping of use-case errors to problems.
@@ -247,6 +247,10 @@ pub fn configure(
         .route(
             "/api/v1/event-types",
             web::get().to(event_types::list_event_types),
+        )
+        .route(
+            "/api/v1/event-types/{event_type}",
+            web::get().to(event_types::get_event_type),
         );
 }
 
@@ -257,7 +261,8 @@ pub fn configure(
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook,
         webhooks::update_webhook, webhooks::delete_webhook, webhooks::rotate_secret,
         deliveries::list_deliveries, deliveries::send_test, deliveries::retry_delivery,
-        deliveries::recover_deliveries, event_types::list_event_types
+        deliveries::recover_deliveries, event_types::list_event_types,
+        event_types::get_event_type
     ),
     components(schemas(
         CreateWebhookRequest, UpdateWebhookRequest, RotateSecretRequest, WebhookResponse,
