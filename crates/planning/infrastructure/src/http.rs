@@ -690,7 +690,6 @@ async fn list(
     get, path = "/api/v1/planning/affectations", tag = "planning", params(PlanningQuery),
     responses(
         (status = 200, body = AffectationListResponse),
-        (status = 422, description = "`validation_failed`: a parameter that is unknown, not a date or an id, a `statut` other than `planifiee`, a missing date, or an invalid period (`before_start`, `period_too_long`)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn list_affectations(
@@ -717,7 +716,6 @@ fn period_filter(query: &PeriodQuery) -> PlanningFilter {
     params(OwnerPath, PeriodQuery),
     responses(
         (status = 200, body = AffectationListResponse),
-        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_start`) or a period of 93 days or more (`period_too_long`)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn chantier_affectations(
@@ -741,7 +739,6 @@ async fn chantier_affectations(
     params(OwnerPath, PeriodQuery),
     responses(
         (status = 200, body = AffectationListResponse),
-        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_start`) or a period of 93 days or more (`period_too_long`)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn utilisateur_affectations(
@@ -963,7 +960,6 @@ async fn delete_affectations(
     get, path = "/api/v1/planning/non-planifies", tag = "planning", params(PeriodQuery),
     responses(
         (status = 200, body = NonPlanifiesResponse),
-        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_start`) or a period of 93 days or more (`period_too_long`)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn non_planifies(

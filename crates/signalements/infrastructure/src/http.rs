@@ -723,7 +723,6 @@ async fn create_signalement(
     get, path = "/api/v1/signalements", tag = "signalements", params(SearchQuery),
     responses(
         (status = 200, body = SignalementListResponse),
-        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_date_debut`)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn search_signalements(
@@ -752,7 +751,6 @@ async fn search_signalements(
     responses(
         (status = 200, body = StatistiquesResponse),
         (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `date_fin` before `date_debut` (`before_date_debut`)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn statistiques(
