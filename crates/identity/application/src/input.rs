@@ -4,7 +4,7 @@
 use std::fmt;
 
 use hub_identity_domain::{
-    Email, NewUser, PersonName, PlainPassword, TypeUtilisateur, UserChanges,
+    Email, Metier, NewUser, PersonName, PlainPassword, TypeUtilisateur, UserChanges,
 };
 use hub_kernel::{Role, ValidationErrors};
 
@@ -18,6 +18,8 @@ pub struct CreateUserInput {
     pub prenom: String,
     pub role: Role,
     pub type_utilisateur: TypeUtilisateur,
+    /// The trade; blank or absent means none.
+    pub metier: Option<String>,
 }
 
 impl fmt::Debug for CreateUserInput {
@@ -29,6 +31,7 @@ impl fmt::Debug for CreateUserInput {
             .field("prenom", &self.prenom)
             .field("role", &self.role)
             .field("type_utilisateur", &self.type_utilisateur)
+            .field("metier", &self.metier)
             .finish()
     }
 }
@@ -38,6 +41,8 @@ impl fmt::Debug for CreateUserInput {
 pub struct UpdateUserInput {
     pub nom: Option<String>,
     pub prenom: Option<String>,
+    /// A blank text clears the trade.
+    pub metier: Option<String>,
     pub role: Option<Role>,
     pub is_active: Option<bool>,
 }
@@ -50,14 +55,19 @@ impl CreateUserInput {
         let password = errors.check("password", "invalid", PlainPassword::parse(&self.password));
         let nom = errors.check("nom", "invalid", PersonName::parse(&self.nom));
         let prenom = errors.check("prenom", "invalid", PersonName::parse(&self.prenom));
-        match (email, password, nom, prenom) {
-            (Some(email), Some(password), Some(nom), Some(prenom)) => Ok((
+        let metier = match self.metier.as_deref() {
+            None => Some(None),
+            Some(text) => errors.check("metier", "invalid", Metier::parse_optional(text)),
+        };
+        match (email, password, nom, prenom, metier) {
+            (Some(email), Some(password), Some(nom), Some(prenom), Some(metier)) => Ok((
                 NewUser {
                     email,
                     nom,
                     prenom,
                     role: self.role,
                     type_utilisateur: self.type_utilisateur,
+                    metier,
                 },
                 password,
             )),
@@ -78,6 +88,10 @@ impl UpdateUserInput {
                 .prenom
                 .as_deref()
                 .and_then(|p| errors.check("prenom", "invalid", PersonName::parse(p))),
+            metier: self
+                .metier
+                .as_deref()
+                .and_then(|m| errors.check("metier", "invalid", Metier::parse_optional(m))),
             role: self.role,
             is_active: self.is_active,
         };
@@ -102,9 +116,14 @@ mod tests {
             prenom: "Léa".into(),
             role: Role::Conducteur,
             type_utilisateur: TypeUtilisateur::Interimaire,
+            metier: Some(" Électricienne ".into()),
         };
         let (user, password) = input.validate().unwrap();
         assert_eq!(user.email.as_str(), "lea.durand@example.fr");
+        assert_eq!(
+            user.metier.as_ref().map(Metier::as_str),
+            Some("Électricienne")
+        );
         assert_eq!(user.nom.as_str(), "Durand");
         assert_eq!(
             (user.role, user.type_utilisateur),
@@ -117,14 +136,19 @@ mod tests {
             password: "court".into(),
             nom: " ".into(),
             prenom: "a\u{7}b".into(),
+            metier: Some("m".repeat(101)),
             ..input
         };
         let errors = bad.validate().unwrap_err();
-        assert_eq!(fields(&errors), ["email", "password", "nom", "prenom"]);
+        assert_eq!(
+            fields(&errors),
+            ["email", "password", "nom", "prenom", "metier"]
+        );
         assert_eq!(
             errors.to_string(),
             "email: is not a valid email address; password: must be at least 12 characters; \
-             nom: is required; prenom: must not contain control characters"
+             nom: is required; prenom: must not contain control characters; \
+             metier: must be at most 100 characters"
         );
     }
 
@@ -137,6 +161,7 @@ mod tests {
             prenom: "Léa".into(),
             role: Role::Compagnon,
             type_utilisateur: TypeUtilisateur::Employe,
+            metier: None,
         };
         let printed = format!("{input:?}");
         assert!(!printed.contains("secret-du-chantier"), "{printed}");
@@ -155,6 +180,13 @@ mod tests {
         assert!(changes.nom.is_none() && changes.role.is_none());
         assert_eq!(changes.prenom.unwrap().as_str(), "Maria");
         assert_eq!(changes.is_active, Some(false));
+        let cleared = UpdateUserInput {
+            metier: Some("  ".into()),
+            ..UpdateUserInput::default()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(cleared.metier, Some(None), "a blank trade clears it");
 
         let errors = UpdateUserInput {
             nom: Some(String::new()),

@@ -39,6 +39,7 @@ fn stored_user_at_version(role: Role, active: bool, token_version: i32) -> User 
         PersonName::parse("Paul").unwrap(),
         role,
         TypeUtilisateur::Employe,
+        None,
         active,
         1,
         token_version,
@@ -480,6 +481,7 @@ fn create_input() -> CreateUserInput {
         prenom: "Lea".into(),
         role: Role::ChefChantier,
         type_utilisateur: TypeUtilisateur::SousTraitant,
+        metier: Some("Coffreur".into()),
     }
 }
 
@@ -501,7 +503,8 @@ async fn create_user_stores_the_user_with_exactly_one_created_event() {
         event.data,
         serde_json::json!({
             "user_id": user.id(), "email": "nouveau@example.fr", "nom": "Durand",
-            "prenom": "Lea", "role": "chef_chantier", "type_utilisateur": "sous_traitant"
+            "prenom": "Lea", "role": "chef_chantier", "type_utilisateur": "sous_traitant",
+            "metier": "Coffreur"
         })
     );
 }

@@ -139,6 +139,7 @@ impl CreateAdmin {
             prenom,
             role: Role::Admin,
             type_utilisateur: TypeUtilisateur::Employe,
+            metier: None,
         };
         match self
             .create

@@ -24,6 +24,9 @@ pub struct UserCreated {
     pub role: Role,
     /// Employment relation with the company.
     pub type_utilisateur: TypeUtilisateur,
+    /// The user's trade as the company names it (free text, e.g. "Maçon");
+    /// `null` when none was given.
+    pub metier: Option<String>,
 }
 
 /// `user.updated`
@@ -32,7 +35,8 @@ pub struct UserCreated {
 pub struct UserUpdated {
     /// The user who changed.
     pub user_id: Uuid,
-    /// What changed, among `nom`, `prenom`, `role` and `is_active` (`false`
+    /// What changed, among `nom`, `prenom`, `metier` (`null` when cleared),
+    /// `role` and `is_active` (`false`
     /// to `true` on a reactivation; a deactivation is `user.deactivated`).
     pub changes: Changes,
 }
@@ -66,6 +70,7 @@ mod examples {
             prenom: "Karim".into(),
             role: Role::Compagnon,
             type_utilisateur: TypeUtilisateur::Employe,
+            metier: Some("Maçon".into()),
         }
     }
 

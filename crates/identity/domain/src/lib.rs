@@ -1,6 +1,6 @@
 //! Identity domain: the [`User`] aggregate (who may use Hub Chantier, with
 //! which [`hub_kernel::Role`]), the value objects that make a user valid by
-//! construction ([`Email`], [`PersonName`], [`PlainPassword`]; the text
+//! construction ([`Email`], [`PersonName`], [`Metier`], [`PlainPassword`]; the text
 //! rules are the kernel's), and the identity events. No I/O: hashing and
 //! storage are ports of the application.
 
@@ -11,5 +11,5 @@ mod values;
 pub use events::{UserCreated, UserDeactivated, UserUpdated, event_catalog};
 pub use user::{NewUser, User, UserChanges, UserError, UserUpdateOutcome};
 pub use values::{
-    Email, PasswordHash, PersonName, PlainPassword, TypeUtilisateur, UnknownTypeUtilisateur,
+    Email, Metier, PasswordHash, PersonName, PlainPassword, TypeUtilisateur, UnknownTypeUtilisateur,
 };

@@ -5,7 +5,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    Email, PasswordHash, PersonName, TypeUtilisateur, UserCreated, UserDeactivated, UserUpdated,
+    Email, Metier, PasswordHash, PersonName, TypeUtilisateur, UserCreated, UserDeactivated,
+    UserUpdated,
 };
 
 /// Rules a change of a user would break.
@@ -25,6 +26,7 @@ pub struct NewUser {
     pub prenom: PersonName,
     pub role: Role,
     pub type_utilisateur: TypeUtilisateur,
+    pub metier: Option<Metier>,
 }
 
 /// A partial update; `None` leaves the field as it is.
@@ -32,6 +34,8 @@ pub struct NewUser {
 pub struct UserChanges {
     pub nom: Option<PersonName>,
     pub prenom: Option<PersonName>,
+    /// `Some(None)` clears the trade.
+    pub metier: Option<Option<Metier>>,
     pub role: Option<Role>,
     pub is_active: Option<bool>,
 }
@@ -46,6 +50,7 @@ pub struct User {
     prenom: PersonName,
     role: Role,
     type_utilisateur: TypeUtilisateur,
+    metier: Option<Metier>,
     is_active: bool,
     /// Incremented by every change; repositories use it to refuse lost
     /// updates. Signing out does not change it (see `token_version`).
@@ -81,6 +86,7 @@ impl User {
             prenom: new.prenom,
             role: new.role,
             type_utilisateur: new.type_utilisateur,
+            metier: new.metier,
             is_active: true,
             version: 1,
             token_version: 0,
@@ -94,6 +100,7 @@ impl User {
             prenom: user.prenom.as_str().to_owned(),
             role: user.role,
             type_utilisateur: user.type_utilisateur,
+            metier: user.metier.as_ref().map(|m| m.as_str().to_owned()),
         };
         (user, event)
     }
@@ -108,6 +115,7 @@ impl User {
         prenom: PersonName,
         role: Role,
         type_utilisateur: TypeUtilisateur,
+        metier: Option<Metier>,
         is_active: bool,
         version: i64,
         token_version: i32,
@@ -122,6 +130,7 @@ impl User {
             prenom,
             role,
             type_utilisateur,
+            metier,
             is_active,
             version,
             token_version,
@@ -155,6 +164,10 @@ impl User {
         if let Some(prenom) = changes.prenom {
             recorded.record("prenom", &self.prenom, &prenom);
             self.prenom = prenom;
+        }
+        if let Some(metier) = changes.metier {
+            recorded.record("metier", &self.metier, &metier);
+            self.metier = metier;
         }
         if let Some(role) = changes.role {
             recorded.record("role", &self.role, &role);
@@ -232,6 +245,9 @@ impl User {
     pub fn type_utilisateur(&self) -> TypeUtilisateur {
         self.type_utilisateur
     }
+    pub fn metier(&self) -> Option<&Metier> {
+        self.metier.as_ref()
+    }
     pub fn is_active(&self) -> bool {
         self.is_active
     }
@@ -267,6 +283,7 @@ mod tests {
                 prenom: PersonName::parse("Marie").unwrap(),
                 role,
                 type_utilisateur: TypeUtilisateur::Employe,
+                metier: None,
             },
             PasswordHash::from_phc("$argon2id$x".into()),
             T0,
@@ -283,6 +300,7 @@ mod tests {
                 prenom: PersonName::parse("Prenom").unwrap(),
                 role: Role::Compagnon,
                 type_utilisateur: TypeUtilisateur::Interimaire,
+                metier: Some(Metier::parse(" Maçon coffreur ").unwrap()),
             },
             PasswordHash::from_phc("$argon2id$secret-hash".into()),
             T0,
@@ -302,7 +320,8 @@ mod tests {
             serde_json::to_value(&event).unwrap(),
             serde_json::json!({
                 "user_id": user.id(), "email": "a@b.fr", "nom": "Nom", "prenom": "Prenom",
-                "role": "compagnon", "type_utilisateur": "interimaire"
+                "role": "compagnon", "type_utilisateur": "interimaire",
+                "metier": "Maçon coffreur"
             })
         );
     }
@@ -316,6 +335,7 @@ mod tests {
                 UserChanges {
                     nom: Some(PersonName::parse("Curie").unwrap()),
                     prenom: Some(PersonName::parse("Maria").unwrap()),
+                    metier: Some(Some(Metier::parse("Grutier").unwrap())),
                     role: Some(Role::ChefChantier),
                     is_active: Some(true),
                 },
@@ -328,12 +348,30 @@ mod tests {
             serde_json::to_value(&updated.changes).unwrap(),
             serde_json::json!({
                 "prenom": {"old": "Marie", "new": "Maria"},
+                "metier": {"old": null, "new": "Grutier"},
                 "role": {"old": "compagnon", "new": "chef_chantier"}
             })
         );
         assert!(outcome.deactivated.is_none());
         assert_eq!(u.role(), Role::ChefChantier);
+        assert_eq!(u.metier().map(Metier::as_str), Some("Grutier"));
         assert_eq!((u.version(), u.updated_at()), (2, T1));
+
+        let cleared = u
+            .update(
+                UserChanges {
+                    metier: Some(None),
+                    ..UserChanges::default()
+                },
+                admin,
+                T1,
+            )
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&cleared.updated.unwrap().changes).unwrap(),
+            serde_json::json!({"metier": {"old": "Grutier", "new": null}})
+        );
+        assert_eq!(u.metier(), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use hub_kernel::{Lines, TextError, bounded_text};
+use hub_kernel::{Lines, TextError, bounded_text, optional_text};
 use serde::{Deserialize, Serialize};
 
 /// The sign-in address of a user: the kernel's [`hub_kernel::Email`]
@@ -21,6 +21,31 @@ impl PersonName {
 
     pub fn parse(input: &str) -> Result<Self, TextError> {
         bounded_text(input, Self::MAX_LEN, Lines::One).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user's trade as the company names it ("Maçon", "Chef d'équipe
+/// coffreur"…): free text, trimmed, 1 to 100 characters, on one line. Other
+/// contexts interpret it (the planning de charge maps it onto its trades);
+/// identity only keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Metier(String);
+
+impl Metier {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(input: &str) -> Result<Self, TextError> {
+        bounded_text(input, Self::MAX_LEN, Lines::One).map(Self)
+    }
+
+    /// A blank text means "no trade" (how a form clears the field).
+    pub fn parse_optional(input: &str) -> Result<Option<Self>, TextError> {
+        optional_text(Some(input), Self::MAX_LEN, Lines::One).map(|text| text.map(Self))
     }
 
     pub fn as_str(&self) -> &str {

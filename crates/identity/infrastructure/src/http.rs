@@ -206,6 +206,9 @@ pub struct UserResponse {
     prenom: String,
     role: RoleDto,
     type_utilisateur: TypeUtilisateurDto,
+    /// The trade as the company names it (free text), if any.
+    #[schema(example = "Maçon")]
+    metier: Option<String>,
     is_active: bool,
     /// 1 at creation, one more after each change (signing out is none).
     #[schema(example = 1)]
@@ -227,6 +230,7 @@ impl From<&User> for UserResponse {
             prenom: user.prenom().as_str().to_owned(),
             role: user.role().into(),
             type_utilisateur: user.type_utilisateur().into(),
+            metier: user.metier().map(|m| m.as_str().to_owned()),
             is_active: user.is_active(),
             version: user.version(),
             created_at: user.created_at(),
@@ -255,6 +259,10 @@ pub struct CreateUserRequest {
     prenom: String,
     role: RoleDto,
     type_utilisateur: TypeUtilisateurDto,
+    /// The trade as the company names it ("Maçon", "Grutier"…); the planning
+    /// de charge counts capacity per trade from it. Blank or absent: none.
+    #[schema(example = "Maçon", max_length = 100)]
+    metier: Option<String>,
 }
 
 /// Absent fields are left unchanged.
@@ -265,6 +273,9 @@ pub struct UpdateUserRequest {
     nom: Option<String>,
     #[schema(max_length = 100)]
     prenom: Option<String>,
+    /// The trade; a blank text clears it.
+    #[schema(max_length = 100)]
+    metier: Option<String>,
     role: Option<RoleDto>,
     /// `false` deactivates the user (their tokens are revoked for good); `true` reactivates.
     is_active: Option<bool>,
@@ -424,6 +435,7 @@ async fn create_user(
         prenom: body.prenom,
         role: body.role.into(),
         type_utilisateur: body.type_utilisateur.into(),
+        metier: body.metier,
     };
     match state.create.execute(&context, input).await {
         Ok(user) => Ok(HttpResponse::Created()
@@ -502,6 +514,7 @@ async fn update_user(
     let input = UpdateUserInput {
         nom: body.nom,
         prenom: body.prenom,
+        metier: body.metier,
         role: body.role.map(Role::from),
         is_active: body.is_active,
     };

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserRepository};
-use hub_identity_domain::{Email, PasswordHash, PersonName, User};
+use hub_identity_domain::{Email, Metier, PasswordHash, PersonName, User};
 use hub_kernel::{EventEnvelope, Page, StorageError};
 use hub_platform_postgres::{Database, WriteError, guarded, insert_with_events, outbox, storage};
 use time::OffsetDateTime;
@@ -24,6 +24,9 @@ struct UserRow {
     prenom: String,
     role: String,
     type_utilisateur: String,
+    /// Cleared by an update: `None` must write NULL, not skip the column.
+    #[diesel(treat_none_as_null = true)]
+    metier: Option<String>,
     is_active: bool,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
@@ -44,6 +47,7 @@ impl From<&User> for UserRow {
             prenom: user.prenom().as_str().to_owned(),
             role: user.role().as_str().to_owned(),
             type_utilisateur: user.type_utilisateur().as_str().to_owned(),
+            metier: user.metier().map(|m| m.as_str().to_owned()),
             is_active: user.is_active(),
             created_at: user.created_at(),
             updated_at: user.updated_at(),
@@ -73,6 +77,11 @@ impl TryFrom<UserRow> for User {
             row.type_utilisateur
                 .parse()
                 .map_err(|_| corrupt("type_utilisateur"))?,
+            row.metier
+                .as_deref()
+                .map(Metier::parse)
+                .transpose()
+                .map_err(|_| corrupt("metier"))?,
             row.is_active,
             row.version,
             row.token_version,

@@ -7,6 +7,7 @@ diesel::table! {
         prenom -> Text,
         role -> Text,
         type_utilisateur -> Text,
+        metier -> Nullable<Text>,
         is_active -> Bool,
         created_at -> Timestamptz,
         token_version -> Int4,

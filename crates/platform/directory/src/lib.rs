@@ -17,6 +17,7 @@
 //!     prenom           TEXT,
 //!     role             TEXT,
 //!     type_utilisateur TEXT,
+//!     metier           TEXT,
 //!     is_active        BOOLEAN NOT NULL
 //! );
 //! CREATE TABLE <context>_chantiers (

@@ -24,6 +24,9 @@ pub struct UserView {
     role: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub type_utilisateur: Option<String>,
+    /// The trade as the company names it (free text), when the events gave one.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub metier: Option<String>,
     #[diesel(sql_type = Bool)]
     pub is_active: bool,
 }
@@ -82,7 +85,7 @@ impl UsersDirectory {
         ids: &[Uuid],
     ) -> Result<Vec<UserView>, diesel::result::Error> {
         diesel::sql_query(format!(
-            "SELECT user_id, email, nom, prenom, role, type_utilisateur, is_active \
+            "SELECT user_id, email, nom, prenom, role, type_utilisateur, metier, is_active \
              FROM {} WHERE user_id = ANY($1)",
             self.table
         ))
@@ -97,7 +100,7 @@ impl UsersDirectory {
         conn: &mut AsyncPgConnection,
     ) -> Result<Vec<UserView>, diesel::result::Error> {
         diesel::sql_query(format!(
-            "SELECT user_id, email, nom, prenom, role, type_utilisateur, is_active \
+            "SELECT user_id, email, nom, prenom, role, type_utilisateur, metier, is_active \
              FROM {} WHERE is_active ORDER BY nom, prenom, user_id",
             self.table
         ))
@@ -138,11 +141,11 @@ impl Projection for UsersDirectory {
         match event.event_type.as_str() {
             "user.created" => {
                 diesel::sql_query(format!(
-                    "INSERT INTO {} (user_id, email, nom, prenom, role, type_utilisateur, is_active) \
-                     VALUES ($1, $2, $3, $4, $5, $6, true) \
+                    "INSERT INTO {} (user_id, email, nom, prenom, role, type_utilisateur, metier, is_active) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, true) \
                      ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, nom = EXCLUDED.nom, \
                      prenom = EXCLUDED.prenom, role = EXCLUDED.role, \
-                     type_utilisateur = EXCLUDED.type_utilisateur",
+                     type_utilisateur = EXCLUDED.type_utilisateur, metier = EXCLUDED.metier",
                     self.table
                 ))
                 .bind::<SqlUuid, _>(user_id)
@@ -151,20 +154,25 @@ impl Projection for UsersDirectory {
                 .bind::<Nullable<Text>, _>(text(data.get("prenom")))
                 .bind::<Nullable<Text>, _>(text(data.get("role")))
                 .bind::<Nullable<Text>, _>(text(data.get("type_utilisateur")))
+                .bind::<Nullable<Text>, _>(text(data.get("metier")))
                 .execute(conn)
                 .await?;
             }
             "user.updated" => {
                 let changes = data.get("changes");
                 // Only the fields that changed; the others keep their value.
+                // `metier` may change to null (cleared), so its presence in
+                // `changes` decides, not its value.
+                let metier_changed = changes.and_then(|c| c.get("metier")).is_some();
                 diesel::sql_query(format!(
-                    "INSERT INTO {} (user_id, email, nom, prenom, role, type_utilisateur, is_active) \
-                     VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, true)) \
+                    "INSERT INTO {} (user_id, email, nom, prenom, role, type_utilisateur, is_active, metier) \
+                     VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, true), $10) \
                      ON CONFLICT (user_id) DO UPDATE SET \
                      email = COALESCE(EXCLUDED.email, {0}.email), nom = COALESCE(EXCLUDED.nom, {0}.nom), \
                      prenom = COALESCE(EXCLUDED.prenom, {0}.prenom), role = COALESCE(EXCLUDED.role, {0}.role), \
                      type_utilisateur = COALESCE(EXCLUDED.type_utilisateur, {0}.type_utilisateur), \
-                     is_active = COALESCE($8, {0}.is_active)",
+                     is_active = COALESCE($8, {0}.is_active), \
+                     metier = CASE WHEN $9 THEN EXCLUDED.metier ELSE {0}.metier END",
                     self.table
                 ))
                 .bind::<SqlUuid, _>(user_id)
@@ -175,6 +183,8 @@ impl Projection for UsersDirectory {
                 .bind::<Nullable<Text>, _>(text(changed(changes, "type_utilisateur")))
                 .bind::<Nullable<Bool>, _>(changed(changes, "is_active").and_then(Value::as_bool))
                 .bind::<Nullable<Bool>, _>(changed(changes, "is_active").and_then(Value::as_bool))
+                .bind::<Bool, _>(metier_changed)
+                .bind::<Nullable<Text>, _>(text(changed(changes, "metier")))
                 .execute(conn)
                 .await?;
             }

@@ -7,7 +7,7 @@ use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
 use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserRepository};
 use hub_identity_domain::{
-    Email, NewUser, PasswordHash, PersonName, TypeUtilisateur, User, UserChanges,
+    Email, Metier, NewUser, PasswordHash, PersonName, TypeUtilisateur, User, UserChanges,
 };
 use hub_identity_infrastructure::DieselUserRepository;
 use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata, Page, Role};
@@ -23,6 +23,7 @@ fn new_user(email: &str, role: Role) -> (User, EventEnvelope) {
             prenom: PersonName::parse("Léa").unwrap(),
             role,
             type_utilisateur: TypeUtilisateur::Employe,
+            metier: Some(Metier::parse("Maçon").unwrap()),
         },
         PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         now,
@@ -133,6 +134,34 @@ async fn update_writes_changes_and_reports_a_missing_user() {
         2,
         "no event for a missing user"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cleared_metier_is_stored_as_null_not_skipped() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselUserRepository::new(test_db.database().clone());
+    let (mut user, event) = new_user("lea@example.fr", Role::Compagnon);
+    repository.insert(&user, &[event]).await.unwrap();
+    let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
+    let cleared = user
+        .update(
+            UserChanges {
+                metier: Some(None),
+                ..UserChanges::default()
+            },
+            uuid::Uuid::now_v7(),
+            now,
+        )
+        .unwrap()
+        .updated
+        .unwrap();
+    repository
+        .update(&user, Tokens::Keep, &[envelope(&cleared, now)])
+        .await
+        .unwrap();
+    let stored = repository.find_by_id(user.id()).await.unwrap().unwrap();
+    assert_eq!(stored.metier(), None);
+    assert_eq!(stored, user);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

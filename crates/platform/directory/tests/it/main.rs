@@ -18,7 +18,7 @@ use uuid::Uuid;
 const DDL: &str = "
 CREATE TABLE test_users (
     user_id UUID PRIMARY KEY, email TEXT, nom TEXT, prenom TEXT, role TEXT,
-    type_utilisateur TEXT, is_active BOOLEAN NOT NULL);
+    type_utilisateur TEXT, metier TEXT, is_active BOOLEAN NOT NULL);
 CREATE TABLE test_chantiers (
     chantier_id UUID PRIMARY KEY, code TEXT, nom TEXT, statut TEXT,
     conducteur_ids UUID[] NOT NULL DEFAULT '{}', chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
@@ -67,7 +67,7 @@ async fn users_follow_creations_changes_and_deactivations_in_order() {
         lea,
         json!({
         "user_id": lea, "email": "lea@example.fr", "nom": "Durand", "prenom": "Léa",
-        "role": "compagnon", "type_utilisateur": "employe"}),
+        "role": "compagnon", "type_utilisateur": "employe", "metier": "Maçon"}),
     );
     let promoted = event(
         2,
@@ -75,6 +75,12 @@ async fn users_follow_creations_changes_and_deactivations_in_order() {
         lea,
         json!({"user_id": lea, "changes": {
         "role": {"old": "compagnon", "new": "chef_chantier"}, "nom": {"old": "Durand", "new": "Martin"}}}),
+    );
+    let metier_cleared = event(
+        4,
+        "user.updated",
+        lea,
+        json!({"user_id": lea, "changes": {"metier": {"old": "Maçon", "new": null}}}),
     );
     let deactivated = event(
         3,
@@ -93,6 +99,11 @@ async fn users_follow_creations_changes_and_deactivations_in_order() {
         Some("lea@example.fr"),
         "unchanged fields stay"
     );
+    assert_eq!(
+        view.metier.as_deref(),
+        Some("Maçon"),
+        "unchanged fields stay"
+    );
     assert!(view.is_active);
     assert_eq!(directory.active(&mut conn).await.unwrap().len(), 1);
 
@@ -103,6 +114,12 @@ async fn users_follow_creations_changes_and_deactivations_in_order() {
     assert!(!view.is_active);
     assert_eq!(view.role(), Some(Role::ChefChantier));
     assert!(directory.active(&mut conn).await.unwrap().is_empty());
+
+    // A trade cleared is null, not "unchanged".
+    projector.handle(&mut conn, &metier_cleared).await.unwrap();
+    let view = directory.find(&mut conn, lea).await.unwrap().unwrap();
+    assert_eq!(view.metier, None);
+    assert_eq!(view.display_name(), "Léa Martin");
     assert!(
         directory
             .find(&mut conn, Uuid::now_v7())
