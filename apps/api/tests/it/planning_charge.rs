@@ -166,6 +166,93 @@ async fn affectations_planned_through_the_planning_api_show_in_the_grid() {
     assert_eq!(grille["planifie_total"], 73.5);
     assert_eq!(grille["capacite_totale"], 210.0);
 
+    // Per trade: the métiers identity keeps (the chef has none: employe).
+    for (user, metier) in [(&karim, "Maçon"), (&lea, "Grutier")] {
+        s.expect(
+            200,
+            Method::PATCH,
+            &format!("/api/v1/users/{}", user.id),
+            As::Admin,
+            json!({"metier": metier}),
+        )
+        .await;
+    }
+    s.wait_for_dispatch().await;
+    let occupation = s
+        .expect(
+            200,
+            Method::GET,
+            "/api/v1/planning-charge/occupation/2026-W50",
+            As::Conducteur,
+            None,
+        )
+        .await;
+    let types: Vec<_> = occupation["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["type_metier"].as_str().unwrap().to_owned(),
+                t["planifie_heures"].as_f64().unwrap(),
+                t["besoin_heures"].as_f64().unwrap(),
+                t["capacite_heures"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let row = |t: &str, p: f64, b: f64, c: f64| (t.to_owned(), p, b, c);
+    assert_eq!(
+        types,
+        [
+            row("employe", 0.0, 0.0, 35.0),
+            row("macon", 42.5, 84.0, 35.0),
+            row("coffreur", 0.0, 42.0, 0.0),
+            row("grutier", 31.0, 0.0, 35.0),
+        ]
+    );
+    let macon = &occupation["types"][1];
+    // 42.5 / 35 = 121 %: critique; (84 − 35) / 35 = 1.4 → 1 to hire.
+    assert_eq!(macon["niveau"], "critique");
+    assert_eq!(macon["alerte"], true);
+    assert_eq!(
+        (macon["a_recruter"].as_u64(), macon["a_placer"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        occupation["types"][0]["a_placer"], 1,
+        "the chef is planned nowhere"
+    );
+    // The totals are the grid's footer for that week.
+    for (total, footer) in [
+        ("planifie_total", "planifie_heures"),
+        ("besoin_total", "besoin_heures"),
+        ("capacite_totale", "capacite_heures"),
+        ("taux_global", "taux_occupation"),
+        ("niveau_global", "niveau"),
+        ("a_recruter", "a_recruter"),
+        ("a_placer", "a_placer"),
+    ] {
+        assert_eq!(occupation[total], w50[footer], "{total}");
+    }
+    s.expect(
+        403,
+        Method::GET,
+        "/api/v1/planning-charge/occupation/2026-W50",
+        &karim,
+        None,
+    )
+    .await;
+    let refused = s
+        .expect(
+            422,
+            Method::GET,
+            "/api/v1/planning-charge/occupation/2027-W53",
+            As::Conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(refused["errors"][0]["code"], "invalid_semaine", "{refused}");
+
     // Léa's Thursday cancelled in the planning: 63.5 h, 60.476…%, sous-charge.
     let thursday = s
         .expect(

@@ -40,6 +40,12 @@ fn semaine(errors: &mut ValidationErrors, field: &str, input: &str) -> Option<Se
     errors.check(field, "invalid_semaine", Semaine::parse(input))
 }
 
+/// One week given on its own (a path, a query field).
+pub(crate) fn semaine_of(field: &str, input: &str) -> Result<Semaine, ValidationErrors> {
+    Semaine::parse(input)
+        .map_err(|error| ValidationErrors::single(field, "invalid_semaine", error.to_string()))
+}
+
 fn heures(errors: &mut ValidationErrors, input: f64) -> Option<Heures> {
     errors.check(
         "besoin_heures",

@@ -4,8 +4,10 @@
 
 use async_trait::async_trait;
 use hub_kernel::{EventEnvelope, Page, StorageError};
-use hub_planning_charge_domain::{Besoin, Semaine};
+use hub_planning_charge_domain::{Besoin, Semaine, TypeMetier};
 use uuid::Uuid;
+
+use crate::occupation::ParMetier;
 
 /// Why the repository refused or failed a call.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,13 @@ pub trait BesoinRepository: Send + Sync {
         debut: Semaine,
         fin: Semaine,
     ) -> Result<Vec<Quantite>, RepositoryError>;
+    /// The live besoins of `chantier_ids` in `semaine`, summed per trade;
+    /// trades without besoin are absent.
+    async fn par_metier(
+        &self,
+        chantier_ids: &[Uuid],
+        semaine: Semaine,
+    ) -> Result<Vec<(TypeMetier, u64)>, RepositoryError>;
 }
 
 /// A chantier as this context knows it from `chantier.*` events.
@@ -103,6 +112,8 @@ pub trait Effectif: Send + Sync {
     /// How many active people work on sites (compagnons and chefs de
     /// chantier): each brings 35 h a week of capacity.
     async fn effectif(&self) -> Result<u64, StorageError>;
+    /// The same people, counted per métier (as identity keeps it).
+    async fn par_metier(&self) -> Result<Vec<ParMetier>, StorageError>;
 }
 
 /// The affectations read model (fed by `affectation.*`), as planned hours.
@@ -125,4 +136,14 @@ pub trait Affectations: Send + Sync {
         debut: Semaine,
         fin: Semaine,
     ) -> Result<Vec<(Semaine, u64)>, StorageError>;
+    /// The minutes planned on `chantier_ids` in `semaine`, per métier of
+    /// the people planned (unknown people under no métier).
+    async fn planifie_par_metier(
+        &self,
+        chantier_ids: &[Uuid],
+        semaine: Semaine,
+    ) -> Result<Vec<ParMetier>, StorageError>;
+    /// Per métier, how many of the people counted by [`Effectif`] are
+    /// planned at least once in `semaine` (on any chantier).
+    async fn occupes_par_metier(&self, semaine: Semaine) -> Result<Vec<ParMetier>, StorageError>;
 }

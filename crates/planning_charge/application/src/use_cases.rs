@@ -15,7 +15,8 @@ use hub_planning_charge_domain::{Besoin, BesoinError};
 use uuid::Uuid;
 
 use crate::grille::Grille;
-use crate::input::{BesoinInput, GrilleInput, UpdateInput};
+use crate::input::{BesoinInput, GrilleInput, UpdateInput, semaine_of};
+use crate::occupation::OccupationSemaine;
 use crate::ports::{Affectations, BesoinRepository, Chantiers, Effectif, RepositoryError};
 
 /// Why a planning de charge command or query failed; the HTTP adapter maps
@@ -162,6 +163,10 @@ use_case!(
     /// The workload grid of a range of weeks.
     GrilleQuery
 );
+use_case!(
+    /// One week's occupation per trade.
+    OccupationQuery
+);
 
 impl CreateBesoin {
     /// The chantier must be known, not deleted, and `ouvert` or `en_cours`.
@@ -286,6 +291,36 @@ impl GrilleQuery {
         let occupes = self.ports.affectations.occupes(debut, fin).await?;
         Ok(Grille::assembler(
             semaines, chantiers, &besoins, &planifie, effectif, &occupes,
+        ))
+    }
+}
+
+impl OccupationQuery {
+    /// The figures of `semaine` (`YYYY-Www`) per trade, over the open
+    /// chantiers the actor sees — the grid's rows without search, so the
+    /// totals equal the grid's footer for that week.
+    pub async fn execute(&self, actor: &Actor, semaine: &str) -> Result<OccupationSemaine> {
+        let lecture = self.ports.lecture(actor).await?;
+        let semaine = semaine_of("semaine", semaine)?;
+        let ids: Vec<Uuid> = self
+            .ports
+            .chantiers
+            .ouverts(None)
+            .await?
+            .into_iter()
+            .map(|chantier| chantier.chantier_id)
+            .filter(|&id| lecture.allows(id))
+            .collect();
+        let besoins = self.ports.besoins.par_metier(&ids, semaine).await?;
+        let planifie = self
+            .ports
+            .affectations
+            .planifie_par_metier(&ids, semaine)
+            .await?;
+        let effectif = self.ports.effectif.par_metier().await?;
+        let occupes = self.ports.affectations.occupes_par_metier(semaine).await?;
+        Ok(OccupationSemaine::assembler(
+            semaine, &besoins, &planifie, &effectif, &occupes,
         ))
     }
 }

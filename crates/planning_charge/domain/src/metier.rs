@@ -102,6 +102,43 @@ impl TypeMetier {
     }
 }
 
+/// The words that make a user's free-text métier one of the trades, tried
+/// in this order (the spec's): the first whose word occurs in the métier,
+/// lower-cased, wins.
+const MOTS_DES_METIERS: [(&str, TypeMetier); 11] = [
+    ("macon", TypeMetier::Macon),
+    ("maçon", TypeMetier::Macon),
+    ("coffreur", TypeMetier::Coffreur),
+    ("ferrailleur", TypeMetier::Ferrailleur),
+    ("grutier", TypeMetier::Grutier),
+    ("charpentier", TypeMetier::Charpentier),
+    ("couvreur", TypeMetier::Couvreur),
+    ("electricien", TypeMetier::Electricien),
+    ("électricien", TypeMetier::Electricien),
+    ("sous-traitant", TypeMetier::SousTraitant),
+    ("sous traitant", TypeMetier::SousTraitant),
+];
+
+impl TypeMetier {
+    /// The trade of a person from their métier as identity keeps it (free
+    /// text such as "Maçon coffreur" or "Électricienne"): the first of the
+    /// spec's words found in it, `prestataire` counting as sous-traitant;
+    /// no métier, or none of the words, is `employe`. Planned hours and
+    /// capacity use this one mapping (the original mapped them differently,
+    /// so sub-contractors' planned hours fell under `employe`).
+    pub fn du_metier(metier: Option<&str>) -> Self {
+        let Some(metier) = metier.map(str::to_lowercase) else {
+            return Self::Employe;
+        };
+        MOTS_DES_METIERS
+            .into_iter()
+            .find(|(mot, _)| metier.contains(mot))
+            .map(|(_, trade)| trade)
+            .or_else(|| metier.contains("prestataire").then_some(Self::SousTraitant))
+            .unwrap_or(Self::Employe)
+    }
+}
+
 impl fmt::Display for TypeMetier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -138,6 +175,31 @@ mod tests {
         assert_eq!(TypeMetier::parse("maçon"), Err(MetierError));
         assert_eq!(TypeMetier::parse("plombier"), Err(MetierError));
         assert_eq!(TypeMetier::parse(""), Err(MetierError));
+    }
+
+    #[test]
+    fn a_users_metier_maps_to_the_first_trade_word_it_contains() {
+        let cases = [
+            (Some("Maçon"), TypeMetier::Macon),
+            (Some("MAÇON coffreur"), TypeMetier::Macon),
+            (Some("Chef d'équipe coffreur"), TypeMetier::Coffreur),
+            (Some("ferrailleur"), TypeMetier::Ferrailleur),
+            (Some("Grutier à tour"), TypeMetier::Grutier),
+            (Some("Charpentier couvreur"), TypeMetier::Charpentier),
+            (Some("Couvreur-zingueur"), TypeMetier::Couvreur),
+            (Some("Électricienne"), TypeMetier::Electricien),
+            (Some("electricien"), TypeMetier::Electricien),
+            (Some("Sous-traitant gros oeuvre"), TypeMetier::SousTraitant),
+            (Some("sous traitant"), TypeMetier::SousTraitant),
+            (Some("Prestataire"), TypeMetier::SousTraitant),
+            (Some("Maçon prestataire"), TypeMetier::Macon),
+            (Some("Plombier"), TypeMetier::Employe),
+            (Some(""), TypeMetier::Employe),
+            (None, TypeMetier::Employe),
+        ];
+        for (metier, expected) in cases {
+            assert_eq!(TypeMetier::du_metier(metier), expected, "{metier:?}");
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use diesel::sql_types::{Array, BigInt, Bool, Date as SqlDate, Integer, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{StorageError, TopicPattern};
-use hub_planning_charge_application::{Affectations, Quantite};
+use hub_planning_charge_application::{Affectations, ParMetier, Quantite};
 use hub_planning_charge_domain::Semaine;
 use hub_planning_charge_domain::charge::minutes_affectation;
 use hub_platform_postgres::{Database, DurableError, Projection, RelayedEvent, storage};
@@ -27,7 +27,7 @@ use time::macros::format_description;
 use uuid::Uuid;
 
 use crate::directory::ROLES_EFFECTIF;
-use crate::repository::QuantiteRow;
+use crate::repository::{ParMetierRow, QuantiteRow};
 
 /// The ISO week of a date column as `annee × 100 + numero` (`Semaine::cle`).
 const SEMAINE_SQL: &str = "(extract(isoyear FROM date) * 100 + extract(week FROM date))::int";
@@ -268,5 +268,47 @@ impl Affectations for DieselAffectations {
                 Ok((semaine, u64::try_from(row.occupes).unwrap_or_default()))
             })
             .collect()
+    }
+
+    async fn planifie_par_metier(
+        &self,
+        chantier_ids: &[Uuid],
+        semaine: Semaine,
+    ) -> Result<Vec<ParMetier>, StorageError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        // Every affectation counts, as in the grid; a person the users read
+        // model does not know (yet) counts under no métier.
+        let rows: Vec<ParMetierRow> = diesel::sql_query(
+            "SELECT u.metier, sum(a.minutes)::bigint AS valeur \
+             FROM planning_charge_affectations a \
+             LEFT JOIN planning_charge_users u ON u.user_id = a.utilisateur_id \
+             WHERE a.active AND a.chantier_id = ANY($1) AND a.date BETWEEN $2 AND $3 \
+             GROUP BY u.metier",
+        )
+        .bind::<Array<SqlUuid>, _>(chantier_ids)
+        .bind::<SqlDate, _>(semaine.lundi())
+        .bind::<SqlDate, _>(semaine.dimanche())
+        .load(&mut conn)
+        .await
+        .map_err(storage)?;
+        Ok(rows.into_iter().map(ParMetier::from).collect())
+    }
+
+    async fn occupes_par_metier(&self, semaine: Semaine) -> Result<Vec<ParMetier>, StorageError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let rows: Vec<ParMetierRow> = diesel::sql_query(format!(
+            "SELECT u.metier, count(DISTINCT a.utilisateur_id) AS valeur \
+             FROM planning_charge_affectations a \
+             JOIN planning_charge_users u ON u.user_id = a.utilisateur_id \
+               AND u.is_active AND u.role IN {ROLES_EFFECTIF} \
+             WHERE a.active AND a.date BETWEEN $1 AND $2 \
+             GROUP BY u.metier"
+        ))
+        .bind::<SqlDate, _>(semaine.lundi())
+        .bind::<SqlDate, _>(semaine.dimanche())
+        .load(&mut conn)
+        .await
+        .map_err(storage)?;
+        Ok(rows.into_iter().map(ParMetier::from).collect())
     }
 }

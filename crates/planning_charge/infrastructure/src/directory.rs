@@ -7,10 +7,12 @@ use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use hub_kernel::StorageError;
-use hub_planning_charge_application::{ChantierInfo, Chantiers, Effectif};
+use hub_planning_charge_application::{ChantierInfo, Chantiers, Effectif, ParMetier};
 use hub_platform_directory::{ChantierView, ChantiersDirectory, UsersDirectory};
 use hub_platform_postgres::{Database, storage};
 use uuid::Uuid;
+
+use crate::repository::ParMetierRow;
 
 /// The users the planning de charge knows, from `user.*` events: its capacity.
 pub fn users() -> UsersDirectory {
@@ -108,5 +110,17 @@ impl Effectif for DieselDirectory {
         .await
         .map_err(storage)?;
         Ok(u64::try_from(row.count).unwrap_or_default())
+    }
+
+    async fn par_metier(&self) -> Result<Vec<ParMetier>, StorageError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let rows: Vec<ParMetierRow> = diesel::sql_query(format!(
+            "SELECT metier, count(*) AS valeur FROM planning_charge_users \
+             WHERE is_active AND role IN {ROLES_EFFECTIF} GROUP BY metier"
+        ))
+        .load(&mut conn)
+        .await
+        .map_err(storage)?;
+        Ok(rows.into_iter().map(ParMetier::from).collect())
     }
 }

@@ -5,7 +5,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use hub_planning_charge_application::{
     BesoinInput, CreateBesoin, DeleteBesoin, GetBesoin, Grille, GrilleInput, GrilleQuery,
-    ListBesoins, PlanningChargeError, PlanningChargePorts, UpdateBesoin, UpdateInput,
+    ListBesoins, OccupationQuery, OccupationSemaine, PlanningChargeError, PlanningChargePorts,
+    UpdateBesoin, UpdateInput,
 };
 use hub_planning_charge_domain::charge::NiveauOccupation;
 use hub_planning_charge_domain::{Besoin, TypeMetier};
@@ -25,6 +26,7 @@ pub struct PlanningChargeHttp {
     get: GetBesoin,
     list: ListBesoins,
     grille: GrilleQuery,
+    occupation: OccupationQuery,
 }
 
 impl std::fmt::Debug for PlanningChargeHttp {
@@ -41,7 +43,8 @@ impl PlanningChargeHttp {
             delete: DeleteBesoin::new(ports.clone()),
             get: GetBesoin::new(ports.clone()),
             list: ListBesoins::new(ports.clone()),
-            grille: GrilleQuery::new(ports),
+            grille: GrilleQuery::new(ports.clone()),
+            occupation: OccupationQuery::new(ports),
         }
     }
 }
@@ -50,6 +53,10 @@ impl PlanningChargeHttp {
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PlanningChargeHttp>) {
     cfg.app_data(state)
         .route("/api/v1/planning-charge", web::get().to(grille))
+        .route(
+            "/api/v1/planning-charge/occupation/{semaine}",
+            web::get().to(occupation),
+        )
         .route(
             "/api/v1/planning-charge/besoins",
             web::post().to(create_besoin),
@@ -69,10 +76,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PlanningChargeHt
 /// OpenAPI document of this context.
 #[derive(OpenApi)]
 #[openapi(
-    paths(grille, create_besoin, get_besoin, update_besoin, delete_besoin, chantier_besoins),
+    paths(grille, occupation, create_besoin, get_besoin, update_besoin, delete_besoin, chantier_besoins),
     components(schemas(
         BesoinResponse, BesoinListResponse, CreateBesoinRequest, UpdateBesoinRequest,
         GrilleResponse, LigneChantierResponse, CelluleResponse, PiedSemaineResponse,
+        OccupationResponse, LigneMetierResponse,
         TypeMetierDto, NiveauOccupationDto, ProblemSchema
     )),
     tags((name = "planning-charge", description = "Workload needs per chantier, ISO week and trade, against planned hours and capacity"))
@@ -351,6 +359,108 @@ impl From<Grille> for GrilleResponse {
     }
 }
 
+/// One trade's figures in the week (hours).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LigneMetierResponse {
+    type_metier: TypeMetierDto,
+    #[schema(example = "Macon")]
+    type_metier_label: &'static str,
+    #[schema(example = "#795548")]
+    type_metier_couleur: &'static str,
+    /// Planned for people of this trade on the chantiers shown.
+    planifie_heures: f64,
+    /// Needed in this trade on the chantiers shown.
+    besoin_heures: f64,
+    /// Active compagnons and chefs de chantier of this trade × 35 h.
+    capacite_heures: f64,
+    /// The people behind `capacite_heures`.
+    effectif: u64,
+    /// planifié / capacité × 100, not rounded.
+    taux_occupation: f64,
+    niveau: NiveauOccupationDto,
+    #[schema(example = "#3498DB")]
+    taux_couleur: &'static str,
+    /// From 100 %.
+    alerte: bool,
+    /// round-half-up(max(besoin − capacité, 0) / 35 h).
+    a_recruter: u64,
+    /// People of this trade planned nowhere that week.
+    a_placer: u64,
+}
+
+/// One week's occupation per trade; the totals are those of the grid's
+/// footer for that week.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OccupationResponse {
+    #[schema(example = "2026-W50")]
+    semaine: String,
+    /// The trades with planned, needed or available hours, in display order.
+    types: Vec<LigneMetierResponse>,
+    effectif: u64,
+    planifie_total: f64,
+    besoin_total: f64,
+    capacite_totale: f64,
+    /// planifié total / capacité totale × 100.
+    taux_global: f64,
+    niveau_global: NiveauOccupationDto,
+    #[schema(example = "Normal")]
+    taux_label: &'static str,
+    #[schema(example = "#3498DB")]
+    taux_couleur: &'static str,
+    /// From 100 %.
+    alerte_globale: bool,
+    /// On the totals: round-half-up(max(besoin − capacité, 0) / 35 h).
+    a_recruter: u64,
+    /// People of the capacity planned nowhere that week.
+    a_placer: u64,
+}
+
+impl From<OccupationSemaine> for OccupationResponse {
+    fn from(occupation: OccupationSemaine) -> Self {
+        Self {
+            semaine: occupation.semaine.to_string(),
+            types: occupation
+                .types
+                .iter()
+                .map(|l| LigneMetierResponse {
+                    type_metier: l.type_metier.into(),
+                    type_metier_label: l.type_metier.label(),
+                    type_metier_couleur: l.type_metier.couleur(),
+                    planifie_heures: heures(l.planifie),
+                    besoin_heures: heures(l.besoin),
+                    capacite_heures: heures(l.capacite),
+                    effectif: l.effectif,
+                    taux_occupation: l.occupation.taux,
+                    niveau: l.occupation.niveau.into(),
+                    taux_couleur: l.occupation.niveau.couleur(),
+                    alerte: l.occupation.alerte(),
+                    a_recruter: l.a_recruter,
+                    a_placer: l.a_placer,
+                })
+                .collect(),
+            effectif: occupation.effectif,
+            planifie_total: heures(occupation.planifie),
+            besoin_total: heures(occupation.besoin),
+            capacite_totale: heures(occupation.capacite),
+            taux_global: occupation.occupation.taux,
+            niveau_global: occupation.occupation.niveau.into(),
+            taux_label: occupation.occupation.niveau.label(),
+            taux_couleur: occupation.occupation.niveau.couleur(),
+            alerte_globale: occupation.occupation.alerte(),
+            a_recruter: occupation.a_recruter,
+            a_placer: occupation.a_placer,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SemainePath {
+    /// The ISO week, `YYYY-Www`.
+    #[param(example = "2026-W50")]
+    semaine: String,
+}
+
 /// The grid's range and search.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -442,6 +552,28 @@ async fn grille(
         .await
         .map_err(problem)?;
     Ok(web::Json(grille.into()))
+}
+
+/// One week's occupation per trade: hours needed, planned and available for
+/// each type de métier (people count under the trade their métier maps to),
+/// over the open chantiers the caller sees; the totals equal the grid's
+/// footer for that week. 422 `invalid_semaine` for a malformed week.
+#[utoipa::path(
+    get, path = "/api/v1/planning-charge/occupation/{semaine}", tag = "planning-charge",
+    params(SemainePath),
+    responses((status = 200, body = OccupationResponse))
+)]
+async fn occupation(
+    state: web::Data<PlanningChargeHttp>,
+    user: Authorized<Encadrement>,
+    path: web::Path<SemainePath>,
+) -> Result<web::Json<OccupationResponse>, Problem> {
+    let occupation = state
+        .occupation
+        .execute(&user.actor, &path.semaine)
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(occupation.into()))
 }
 
 /// Enter a besoin: hours a chantier needs in an ISO week for a trade.

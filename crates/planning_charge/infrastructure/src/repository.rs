@@ -5,10 +5,10 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use hub_kernel::{EventEnvelope, Page, StorageError};
-use hub_planning_charge_application::{BesoinRepository, Quantite, RepositoryError};
+use hub_planning_charge_application::{BesoinRepository, ParMetier, Quantite, RepositoryError};
 use hub_planning_charge_domain::{Besoin, BesoinRecord, Heures, Note, Semaine, TypeMetier};
 use hub_platform_postgres::{
     Database, DbError, WriteError, guarded, insert_with_events, outbox, storage,
@@ -126,6 +126,24 @@ impl QuantiteRow {
             })?,
             minutes: u64::try_from(self.minutes).unwrap_or_default(),
         })
+    }
+}
+
+/// A figure per métier text (a trade's name, or a person's métier).
+#[derive(QueryableByName)]
+pub(crate) struct ParMetierRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub metier: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub valeur: i64,
+}
+
+impl From<ParMetierRow> for ParMetier {
+    fn from(row: ParMetierRow) -> Self {
+        ParMetier {
+            metier: row.metier,
+            valeur: u64::try_from(row.valeur).unwrap_or_default(),
+        }
     }
 }
 
@@ -254,6 +272,36 @@ impl BesoinRepository for DieselBesoinRepository {
         .map_err(read_error)?;
         rows.into_iter()
             .map(|row| row.quantite().map_err(RepositoryError::Storage))
+            .collect()
+    }
+
+    async fn par_metier(
+        &self,
+        chantier_ids: &[Uuid],
+        semaine: Semaine,
+    ) -> Result<Vec<(TypeMetier, u64)>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(read_error)?;
+        let rows: Vec<ParMetierRow> = diesel::sql_query(
+            "SELECT type_metier AS metier, sum(besoin_minutes)::bigint AS valeur \
+             FROM besoins_charge \
+             WHERE deleted_at IS NULL AND chantier_id = ANY($1) AND semaine = $2 \
+             GROUP BY type_metier",
+        )
+        .bind::<Array<SqlUuid>, _>(chantier_ids)
+        .bind::<Integer, _>(semaine.cle())
+        .load(&mut conn)
+        .await
+        .map_err(read_error)?;
+        rows.into_iter()
+            .map(|row| {
+                let metier = row.metier.unwrap_or_default();
+                let type_metier = TypeMetier::parse(&metier).map_err(|_| {
+                    RepositoryError::Storage(StorageError::corrupt(format!(
+                        "besoin trade {metier:?} is not a type de métier"
+                    )))
+                })?;
+                Ok((type_metier, u64::try_from(row.valeur).unwrap_or_default()))
+            })
             .collect()
     }
 }

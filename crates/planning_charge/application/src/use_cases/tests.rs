@@ -1,4 +1,5 @@
 use super::*;
+use crate::occupation::ParMetier;
 use crate::ports::{
     ChantierInfo, MockAffectations, MockBesoinRepository, MockChantiers, MockEffectif, Quantite,
 };
@@ -573,5 +574,115 @@ async fn the_grid_is_forbidden_to_compagnons_and_capped() {
             assert_eq!(errors.errors()[0].code, "too_many_weeks")
         }
         other => panic!("expected too_many_weeks, got {other:?}"),
+    }
+}
+
+/// Ports for the occupation of W50: the besoins and planned minutes of the
+/// chantiers asked for (70 h of maçon and 35 h planned for a maçon on
+/// CHANTIER, 14 h of grutier on AUTRE), two maçons as capacity, one planned.
+fn occupation_ports() -> PlanningChargePorts {
+    let mut besoins = untouched(None);
+    besoins.expect_par_metier().returning(|ids, semaine_| {
+        assert_eq!(semaine_, semaine("2026-W50"));
+        Ok(ids
+            .iter()
+            .map(|&id| {
+                if id == CHANTIER {
+                    (TypeMetier::Macon, 70 * 60)
+                } else {
+                    (TypeMetier::Grutier, 14 * 60)
+                }
+            })
+            .collect())
+    });
+    let mut affectations = MockAffectations::new();
+    affectations
+        .expect_planifie_par_metier()
+        .returning(|ids, _| {
+            Ok(ids
+                .iter()
+                .filter(|&&id| id == CHANTIER)
+                .map(|_| ParMetier {
+                    metier: Some("Maçon".into()),
+                    valeur: 35 * 60,
+                })
+                .collect())
+        });
+    affectations.expect_occupes_par_metier().returning(|_| {
+        Ok(vec![ParMetier {
+            metier: Some("Maçon".into()),
+            valeur: 1,
+        }])
+    });
+    let mut effectif = MockEffectif::new();
+    effectif.expect_par_metier().returning(|| {
+        Ok(vec![ParMetier {
+            metier: Some("maçon".into()),
+            valeur: 2,
+        }])
+    });
+    PlanningChargePorts {
+        besoins: Arc::new(besoins),
+        chantiers: Arc::new(chantiers()),
+        effectif: Arc::new(effectif),
+        affectations: Arc::new(affectations),
+        clock: Arc::new(FixedClock(NOW)),
+    }
+}
+
+#[tokio::test]
+async fn the_occupation_of_a_week_is_per_trade_over_the_chantiers_seen() {
+    let query = OccupationQuery::new(occupation_ports());
+    let all = query
+        .execute(&actor(CONDUCTEUR, Role::Conducteur), "2026-W50")
+        .await
+        .unwrap();
+    let types: Vec<_> = all
+        .types
+        .iter()
+        .map(|l| {
+            (
+                l.type_metier,
+                l.besoin / 60,
+                l.planifie / 60,
+                l.capacite / 60,
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            (TypeMetier::Macon, 70, 35, 70),
+            (TypeMetier::Grutier, 14, 0, 0)
+        ]
+    );
+    assert_eq!(all.occupation.taux, 50.0);
+    assert_eq!((all.a_recruter, all.a_placer), (0, 1));
+
+    // A chef de chantier: his chantier's besoins only; capacity stays the company's.
+    let his = query
+        .execute(&actor(CHEF, Role::ChefChantier), "2026-W50")
+        .await
+        .unwrap();
+    assert_eq!(his.besoin, 70 * 60);
+    assert_eq!(his.types.len(), 1);
+}
+
+#[tokio::test]
+async fn the_occupation_is_forbidden_to_compagnons_and_checks_its_week() {
+    let query = OccupationQuery::new(occupation_ports());
+    assert!(matches!(
+        query
+            .execute(&actor(COMPAGNON, Role::Compagnon), "2026-W50")
+            .await,
+        Err(PlanningChargeError::Forbidden(access::FORBIDDEN_READ))
+    ));
+    for bad in ["2027-W53", "2026-50", ""] {
+        match query.execute(&actor(ADMIN, Role::Admin), bad).await {
+            Err(PlanningChargeError::Invalid(errors)) => {
+                assert_eq!(errors.errors()[0].code, "invalid_semaine", "{bad}")
+            }
+            other => panic!("expected invalid_semaine for {bad:?}, got {other:?}"),
+        }
     }
 }

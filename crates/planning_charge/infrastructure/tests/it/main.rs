@@ -660,3 +660,139 @@ async fn planned_minutes_follow_affectation_events() {
             .is_empty()
     );
 }
+
+/// The figures of a week per métier, sorted for comparison.
+fn sorted(
+    mut figures: Vec<hub_planning_charge_application::ParMetier>,
+) -> Vec<(Option<String>, u64)> {
+    figures.sort_by(|a, b| a.metier.cmp(&b.metier));
+    figures.into_iter().map(|f| (f.metier, f.valeur)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_trade_figures_follow_the_users_metier() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let repository = DieselBesoinRepository::new(db.clone());
+    let directory = DieselDirectory::new(db.clone());
+    let affectations = DieselAffectations::new(db.clone());
+    let projector = Projector::new(AffectationsProjection::new());
+    let users = Projector::new(users());
+    let mut conn = db.connection().await.unwrap();
+    let (tour, ecole) = (Uuid::now_v7(), Uuid::now_v7());
+    let (karim, lea, paul, inconnu) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    for (seq, id, metier) in [
+        (1, karim, json!("Maçon")),
+        (2, lea, json!("Grutier")),
+        (3, paul, Value::Null),
+    ] {
+        users
+            .handle(
+                &mut conn,
+                &relayed(
+                    seq,
+                    "user.created",
+                    ("user", id),
+                    json!({"user_id": id, "role": "compagnon", "metier": metier}),
+                ),
+            )
+            .await
+            .unwrap();
+    }
+    // Léa retrains: the later event wins.
+    users
+        .handle(
+            &mut conn,
+            &relayed(
+                4,
+                "user.updated",
+                ("user", lea),
+                json!({"user_id": lea, "changes": {"metier": {"old": "Grutier", "new": "Maçon coffreur"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let mut effectif = sorted(directory.par_metier().await.unwrap());
+    effectif.sort();
+    assert_eq!(
+        effectif,
+        [
+            (None, 1),
+            (Some("Maçon".into()), 1),
+            (Some("Maçon coffreur".into()), 1)
+        ]
+    );
+
+    // W50: Karim 7 h on the tour, Léa 7 h on the école, someone the users
+    // read model does not know 7 h on the tour; Paul is planned nowhere.
+    for (seq, id, user, chantier) in [
+        (10, Uuid::now_v7(), karim, tour),
+        (11, Uuid::now_v7(), lea, ecole),
+        (12, Uuid::now_v7(), inconnu, tour),
+    ] {
+        projector
+            .handle(
+                &mut conn,
+                &relayed(
+                    seq,
+                    "affectation.created",
+                    ("affectation", id),
+                    json!({"affectation_id": id, "utilisateur_id": user, "chantier_id": chantier,
+                           "date": "2026-12-08", "heure_debut": null, "heure_fin": null}),
+                ),
+            )
+            .await
+            .unwrap();
+    }
+    let w50 = semaine("2026-W50");
+    assert_eq!(
+        sorted(
+            affectations
+                .planifie_par_metier(&[tour], w50)
+                .await
+                .unwrap()
+        ),
+        [(None, 7 * 60), (Some("Maçon".into()), 7 * 60)],
+        "only the chantiers asked for; an unknown person under no métier"
+    );
+    assert_eq!(
+        sorted(affectations.occupes_par_metier(w50).await.unwrap()),
+        [
+            (Some("Maçon".into()), 1),
+            (Some("Maçon coffreur".into()), 1)
+        ],
+        "people of the capacity planned anywhere"
+    );
+    assert!(
+        affectations
+            .occupes_par_metier(semaine("2026-W51"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Besoins per trade: live ones of the chantiers asked for, that week.
+    for (chantier, code, metier, heures) in [
+        (tour, "2026-W50", TypeMetier::Macon, 20.0),
+        (ecole, "2026-W50", TypeMetier::Macon, 15.0),
+        (tour, "2026-W50", TypeMetier::Grutier, 4.5),
+        (tour, "2026-W51", TypeMetier::Macon, 99.0),
+    ] {
+        let (besoin, event) = create(chantier, code, metier, heures);
+        repository.insert(&besoin, &[event]).await.unwrap();
+    }
+    let mut besoins = repository.par_metier(&[tour], w50).await.unwrap();
+    besoins.sort();
+    assert_eq!(
+        besoins,
+        [(TypeMetier::Macon, 20 * 60), (TypeMetier::Grutier, 270)]
+    );
+    let mut both = repository.par_metier(&[tour, ecole], w50).await.unwrap();
+    both.sort();
+    assert_eq!(both[0], (TypeMetier::Macon, 35 * 60));
+}
