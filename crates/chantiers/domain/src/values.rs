@@ -43,6 +43,10 @@ fn bounded_text(input: &str, max: usize) -> Result<String, ValueError> {
 pub struct ChantierCode(String);
 
 impl ChantierCode {
+    /// What the API documents (ECMA regex): every text it matches parses.
+    /// The server also trims and accepts lower case, which it upper-cases.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9][A-Za-z0-9-]{1,29}$";
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let code = input.trim().to_uppercase();
         if code.is_empty() {
@@ -111,6 +115,8 @@ pub struct Couleur(String);
 
 impl Couleur {
     pub const DEFAULT: &'static str = "#1E88E5";
+    /// What the API documents: every text it matches parses.
+    pub const PATTERN: &'static str = "^#[0-9A-Fa-f]{6}$";
 
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let colour = input.trim();
@@ -229,6 +235,22 @@ impl Contact {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The documented pattern without its anchors, as proptest generates from it.
+    fn unanchored(pattern: &str) -> &str {
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    }
+
+    proptest! {
+        #[test]
+        fn every_code_and_colour_the_document_allows_parses(
+            code in proptest::string::string_regex(unanchored(ChantierCode::PATTERN)).unwrap(),
+            couleur in proptest::string::string_regex(unanchored(Couleur::PATTERN)).unwrap(),
+        ) {
+            prop_assert!(ChantierCode::parse(&code).is_ok(), "{code:?}");
+            prop_assert!(Couleur::parse(&couleur).is_ok(), "{couleur:?}");
+        }
+    }
 
     #[test]
     fn codes_are_upper_cased_and_checked() {

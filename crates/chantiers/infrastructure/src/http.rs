@@ -7,7 +7,7 @@ use hub_chantiers_application::{
     ChantierPorts, ContactInput, CreateChantier, DeleteChantier, GetChantier, GpsInput,
     ListChantiers, UpdateChantier, UpdateInput,
 };
-use hub_chantiers_domain::{Chantier, ChantierError, Statut};
+use hub_chantiers_domain::{Chantier, ChantierCode, ChantierError, Couleur, Statut};
 use hub_kernel::ValidationErrors;
 use hub_platform_http::auth::{AdminOnly, AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
@@ -88,7 +88,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<ChantiersHttp>) 
     ),
     components(schemas(
         ChantierResponse, ChantierListResponse, CreateChantierRequest, UpdateChantierRequest,
-        StatutRequest, ResponsablesRequest, StatutDto, GpsDto, ContactDto, ProblemSchema
+        StatutRequest, ResponsablesRequest, StatutDto, GpsDto, ContactDto, CodeChantier,
+        CouleurHex, ProblemSchema
     )),
     tags((name = "chantiers", description = "Construction sites"))
 )]
@@ -237,17 +238,33 @@ pub struct ChantierListResponse {
     chantiers: Vec<ChantierResponse>,
 }
 
+hub_platform_http::text_pattern_schema!(
+    /// A chantier code as the API takes it.
+    CodeChantier,
+    ChantierCode::PATTERN,
+    "CH-2026-001",
+    "2 to 30 letters, digits and `-`, not starting with `-` (stored upper-case)"
+);
+hub_platform_http::text_pattern_schema!(
+    /// A colour as the API takes it.
+    CouleurHex,
+    Couleur::PATTERN,
+    "#1E88E5",
+    "`#RRGGBB`"
+);
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChantierRequest {
     /// Unique; letters, digits and `-` (stored upper-case).
-    #[schema(example = "CH-2026-001", max_length = 30)]
+    #[schema(value_type = CodeChantier)]
     code: String,
     #[schema(example = "Tour Alpha", max_length = 200)]
     nom: String,
     #[schema(example = "1 quai de Seine, 75001 Paris", max_length = 500)]
     adresse: String,
     /// `#RRGGBB`; a default blue when absent.
+    #[schema(value_type = Option<CouleurHex>)]
     couleur: Option<String>,
     coordonnees_gps: Option<GpsDto>,
     contact: Option<ContactDto>,
@@ -267,12 +284,13 @@ pub struct CreateChantierRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateChantierRequest {
-    #[schema(max_length = 30)]
+    #[schema(value_type = Option<CodeChantier>)]
     code: Option<String>,
     #[schema(max_length = 200)]
     nom: Option<String>,
     #[schema(max_length = 500)]
     adresse: Option<String>,
+    #[schema(value_type = Option<CouleurHex>)]
     couleur: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<GpsDto>)]

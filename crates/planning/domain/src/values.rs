@@ -30,6 +30,9 @@ pub enum ValueError {
 pub struct Heure(time::Time);
 
 impl Heure {
+    /// What the API documents (`H:MM` or `HH:MM`): every text it matches parses.
+    pub const PATTERN: &'static str = "^([01]?[0-9]|2[0-3]):[0-5][0-9]$";
+
     /// Parses `H:MM` or `HH:MM` (hour 0–23, minute 00–59).
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let (hour, minute) = input
@@ -232,6 +235,20 @@ impl JoursRecurrence {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The documented pattern without its anchors, as proptest generates from it.
+    fn unanchored(pattern: &str) -> &str {
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    }
+
+    proptest! {
+        #[test]
+        fn every_time_the_document_allows_parses(
+            heure in proptest::string::string_regex(unanchored(Heure::PATTERN)).unwrap(),
+        ) {
+            prop_assert!(Heure::parse(&heure).is_ok(), "{heure:?}");
+        }
+    }
 
     #[test]
     fn heure_accepts_h_mm_and_hh_mm_and_prints_zero_padded() {

@@ -9,7 +9,7 @@ use hub_planning_application::{
     ListAffectations, Noms, NonPlanifies, PlanningError, PlanningFilter, PlanningPorts,
     ResizeAffectation, UpdateAffectation, UpdateInput,
 };
-use hub_planning_domain::{Affectation, Statut, TypeAffectation};
+use hub_planning_domain::{Affectation, Heure, Statut, TypeAffectation};
 use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::precondition::{IfMatchHeader, json_with_etag};
@@ -125,11 +125,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PlanningHttp>) {
         AffectationResponse, AffectationListResponse, CreateAffectationRequest,
         UpdateAffectationRequest, BatchRequest, BatchItem, CancelRequest, ResizeRequest, DuplicateRequest,
         BulkDeleteRequest, BulkDeleteResponse, NonPlanifiesResponse, AnnulationDto,
-        TypeAffectationDto, StatutDto, ProblemSchema
+        TypeAffectationDto, StatutDto, HeureMinute, ProblemSchema
     )),
     tags((name = "planning", description = "Affectations of staff to chantiers"))
 )]
 pub struct PlanningApi;
+
+hub_platform_http::text_pattern_schema!(
+    /// A clock time as the API takes it.
+    HeureMinute,
+    Heure::PATTERN,
+    "07:30",
+    "`H:MM` or `HH:MM`, 0:00 to 23:59"
+);
 
 /// How an affectation was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -173,9 +181,11 @@ pub struct AffectationResponse {
     date: IsoDate,
     /// `HH:MM`.
     #[schema(example = "07:30")]
+    #[schema(value_type = Option<HeureMinute>)]
     heure_debut: Option<String>,
     /// `HH:MM`, after `heure_debut`.
     #[schema(example = "16:30")]
+    #[schema(value_type = Option<HeureMinute>)]
     heure_fin: Option<String>,
     /// Shown to administrators, conducteurs and the user planned only
     /// (`null` for other readers).
@@ -291,9 +301,11 @@ pub struct CreateAffectationRequest {
     date_fin: Option<IsoDate>,
     /// `H:MM` or `HH:MM`.
     #[schema(example = "7:30")]
+    #[schema(value_type = Option<HeureMinute>)]
     heure_debut: Option<String>,
     /// `H:MM` or `HH:MM`, after `heure_debut`.
     #[schema(example = "16:30")]
+    #[schema(value_type = Option<HeureMinute>)]
     heure_fin: Option<String>,
     /// At most 500 characters; blank is none.
     #[schema(max_length = 500)]
@@ -337,8 +349,10 @@ pub struct BatchItem {
     chantier_id: Uuid,
     date: IsoDate,
     /// `H:MM` or `HH:MM`.
+    #[schema(value_type = Option<HeureMinute>)]
     heure_debut: Option<String>,
     /// `H:MM` or `HH:MM`, after `heure_debut`.
+    #[schema(value_type = Option<HeureMinute>)]
     heure_fin: Option<String>,
     #[schema(max_length = 500)]
     note: Option<String>,
@@ -359,7 +373,9 @@ pub struct UpdateAffectationRequest {
     date: Option<IsoDate>,
     utilisateur_id: Option<Uuid>,
     chantier_id: Option<Uuid>,
+    #[schema(value_type = Option<HeureMinute>)]
     heure_debut: Option<String>,
+    #[schema(value_type = Option<HeureMinute>)]
     heure_fin: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 500)]

@@ -42,6 +42,11 @@ pub struct Semaine {
 }
 
 impl Semaine {
+    /// What the API documents: the ISO week format within the accepted
+    /// years. Every text it matches parses, except week 53 of a year that
+    /// has 52 ISO weeks, which a pattern cannot tell.
+    pub const PATTERN: &'static str = "^(20[2-9][0-9]|2100)-W(0[1-9]|[1-4][0-9]|5[0-3])$";
+
     /// The week `numero` of the ISO year `annee`; week 53 only in the years
     /// that have 53 weeks (the original accepted it everywhere and gave it
     /// the dates of the next year's week 1).
@@ -177,6 +182,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use time::macros::date;
+
+    /// The documented pattern without its anchors, as proptest generates from it.
+    fn unanchored(pattern: &str) -> &str {
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    }
+
+    proptest! {
+        #[test]
+        fn every_week_the_document_allows_parses_but_a_missing_week_53(
+            code in proptest::string::string_regex(unanchored(Semaine::PATTERN)).unwrap(),
+        ) {
+            match Semaine::parse(&code) {
+                Ok(_) => {}
+                Err(SemaineError::Numero { numero: 53, .. }) => prop_assert!(code.ends_with("W53"), "{code:?}"),
+                Err(other) => prop_assert!(false, "{code:?}: {other}"),
+            }
+        }
+    }
 
     #[test]
     fn parses_and_prints_iso_weeks() {

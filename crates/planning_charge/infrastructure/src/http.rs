@@ -9,7 +9,7 @@ use hub_planning_charge_application::{
     UpdateBesoin, UpdateInput,
 };
 use hub_planning_charge_domain::charge::NiveauOccupation;
-use hub_planning_charge_domain::{Besoin, TypeMetier};
+use hub_planning_charge_domain::{Besoin, Semaine, TypeMetier};
 use hub_platform_http::auth::{AdminOrConducteur, Authorized, Encadrement};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::{Problem, RequestId, extractors, present};
@@ -81,11 +81,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PlanningChargeHt
         BesoinResponse, BesoinListResponse, CreateBesoinRequest, UpdateBesoinRequest,
         GrilleResponse, LigneChantierResponse, CelluleResponse, PiedSemaineResponse,
         OccupationResponse, LigneMetierResponse,
-        TypeMetierDto, NiveauOccupationDto, ProblemSchema
+        TypeMetierDto, NiveauOccupationDto, SemaineIso, ProblemSchema
     )),
     tags((name = "planning-charge", description = "Workload needs per chantier, ISO week and trade, against planned hours and capacity"))
 )]
 pub struct PlanningChargeApi;
+
+hub_platform_http::text_pattern_schema!(
+    /// An ISO week as the API takes it.
+    SemaineIso,
+    Semaine::PATTERN,
+    "2026-W50",
+    "ISO week `YYYY-Www`, years 2020 to 2100 (week 53 only in years that have it)"
+);
 
 /// A trade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -212,11 +220,11 @@ pub struct BesoinListResponse {
 pub struct CreateBesoinRequest {
     chantier_id: Uuid,
     /// ISO week, `YYYY-Www` (week 53 only in years that have one).
-    #[schema(example = "2026-W50")]
+    #[schema(value_type = SemaineIso)]
     semaine: String,
     /// One of the trades; `Sous-traitant` and `sous traitant` are read as
     /// `sous_traitant`.
-    #[schema(example = "macon")]
+    #[schema(value_type = TypeMetierDto)]
     type_metier: String,
     /// Decimal hours ≥ 0, a whole number of minutes.
     #[schema(example = 70.0, minimum = 0)]
@@ -237,6 +245,7 @@ pub struct UpdateBesoinRequest {
     note: Option<Option<String>>,
     /// Another trade: 409 `besoin_exists` when the chantier already has a
     /// besoin of that trade that week.
+    #[schema(value_type = Option<TypeMetierDto>)]
     type_metier: Option<String>,
 }
 
@@ -457,7 +466,7 @@ impl From<OccupationSemaine> for OccupationResponse {
 #[into_params(parameter_in = Path)]
 pub struct SemainePath {
     /// The ISO week, `YYYY-Www`.
-    #[param(example = "2026-W50")]
+    #[param(value_type = SemaineIso)]
     semaine: String,
 }
 
@@ -467,10 +476,10 @@ pub struct SemainePath {
 #[into_params(parameter_in = Query)]
 pub struct GrilleParams {
     /// First ISO week, `YYYY-Www`.
-    #[param(example = "2026-W50")]
+    #[param(value_type = SemaineIso)]
     semaine_debut: String,
     /// Last ISO week (inclusive, at most 104 weeks after the first).
-    #[param(example = "2027-W05")]
+    #[param(value_type = SemaineIso)]
     semaine_fin: String,
     /// Case-insensitive text in the chantier's code or nom.
     recherche: Option<String>,
@@ -482,10 +491,10 @@ pub struct GrilleParams {
 #[into_params(parameter_in = Query)]
 pub struct BesoinsParams {
     /// First ISO week, `YYYY-Www`.
-    #[param(example = "2026-W50")]
+    #[param(value_type = SemaineIso)]
     semaine_debut: String,
     /// Last ISO week (inclusive).
-    #[param(example = "2027-W05")]
+    #[param(value_type = SemaineIso)]
     semaine_fin: String,
     skip: Option<u64>,
     /// 1 to 100 (default 50).

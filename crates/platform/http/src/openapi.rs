@@ -351,6 +351,43 @@ fn add(
     }
 }
 
+/// A text schema with the `pattern` a domain value parses (its `PATTERN`
+/// constant), so the document and the server's check come from one place.
+/// Used through [`text_pattern_schema!`](crate::text_pattern_schema).
+pub fn text_pattern(
+    pattern: &str,
+    example: &str,
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(pattern))
+        .description(Some(description))
+        .examples([serde_json::json!(example)])
+        .into()
+}
+
+/// Declares a schema-only type for a text field a domain value checks:
+/// `text_pattern_schema!(CodeChantier, ChantierCode::PATTERN, "CH-2026-001", "…")`,
+/// then `#[schema(value_type = CodeChantier)]` on the DTO field and the type
+/// in the context's `components(schemas(…))`. The domain's tests check that
+/// every text matching the pattern parses, so the two cannot drift.
+#[macro_export]
+macro_rules! text_pattern_schema {
+    ($(#[$doc:meta])* $name:ident, $pattern:expr, $example:expr, $description:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                $crate::openapi::text_pattern($pattern, $example, $description)
+            }
+        }
+
+        impl ::utoipa::ToSchema for $name {}
+    };
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
