@@ -4,6 +4,9 @@
 //! nothing, the one-per-day rule raced by concurrent requests, and a signed
 //! `heures.validated` webhook carrying the hours in minutes.
 
+use std::io::Cursor;
+
+use calamine::{DataType, Reader, Xlsx};
 use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -495,6 +498,176 @@ async fn the_life_of_a_pointage_through_every_route() {
             "heures.deleted",
         ]
     );
+    s.stop().await;
+}
+
+/// `method path` as `who` with `If-Match: if_match`; the status, the
+/// answer's `ETag` (if any) and its JSON body.
+async fn if_match(
+    hub: &TestHub,
+    method: Method,
+    path: &str,
+    who: &User,
+    if_match: &str,
+    body: Value,
+) -> (u16, Option<String>, Value) {
+    let response = hub
+        .request(method, path, who)
+        .await
+        .header("If-Match", if_match)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let etag = response
+        .headers()
+        .get("etag")
+        .map(|tag| tag.to_str().unwrap().to_owned());
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, etag, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_match_makes_a_change_conditional_on_the_version_last_read() {
+    let mut s = TestHub::start_with(&[("RATE_LIMITS", "off")]).await;
+    let conducteur = role_user(&s, Role::Conducteur).await;
+    let chef_id = role_user(&s, Role::ChefChantier).await;
+    let site = chantier(&s, "CH-PTG-ETAG", &conducteur, Some(&chef_id)).await;
+    let karim = user(&s, Role::Compagnon).await;
+    let lea = user(&s, Role::Compagnon).await;
+    let chef = s.user(Role::ChefChantier).await;
+
+    // Every answer carries the version as its ETag.
+    let created = s
+        .send(
+            Method::POST,
+            POINTAGES,
+            &karim,
+            hours(&karim.id, &site, "2026-12-14", "7:00"),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.headers["etag"], "\"1\"");
+    let id = path(&created.body["id"]);
+    let read = s.send(Method::GET, &id, &karim, None).await;
+    assert_eq!(read.headers["etag"], "\"1\"");
+
+    // Edited meanwhile (version 2): a change made on version 1 is a 412
+    // and changes nothing, whatever the operation.
+    let edited = s
+        .send(Method::PUT, &id, &karim, json!({"heures_normales": "8:00"}))
+        .await;
+    assert_eq!(edited.headers["etag"], "\"2\"");
+    let before = s.events("heures.").await.len();
+    for (method, route, body) in [
+        (Method::PUT, id.clone(), json!({"heures_normales": "6:00"})),
+        (
+            Method::POST,
+            format!("{id}/sign"),
+            json!({"signature": "K"}),
+        ),
+        (Method::POST, format!("{id}/submit"), json!({})),
+        (Method::DELETE, id.clone(), json!({})),
+    ] {
+        let (status, _, body) = if_match(&s, method.clone(), &route, &karim, "\"1\"", body).await;
+        assert_eq!(status, 412, "{method} {route}: {body}");
+        assert_eq!(body["code"], "precondition_failed");
+    }
+    // A weak or unreadable tag matches nothing either.
+    for tag in ["W/\"2\"", "2"] {
+        let (status, _, _) = if_match(
+            &s,
+            Method::POST,
+            &format!("{id}/submit"),
+            &karim,
+            tag,
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 412, "{tag}");
+    }
+    // Someone who may not see the pointage learns nothing from the tag: 404.
+    let (status, _, body) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/submit"),
+        &lea,
+        "\"1\"",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("pointage_not_found"))
+    );
+    assert_eq!(s.events("heures.").await.len(), before);
+    let current = s.expect(200, Method::GET, &id, &karim, None).await;
+    assert_eq!(current["heures_normales"], "08:00");
+    assert_eq!(current["statut"], "brouillon");
+
+    // The version last read goes through and tags the answer; `*` means any.
+    let (status, etag, body) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/submit"),
+        &karim,
+        "\"2\"",
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, etag.as_deref()), (200, Some("\"3\"")), "{body}");
+    let (status, _, _) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/reject"),
+        chef,
+        "\"2\"",
+        json!({"motif": "Vu trop tard"}),
+    )
+    .await;
+    assert_eq!(status, 412);
+    let (status, etag, body) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/reject"),
+        chef,
+        "\"3\"",
+        json!({"motif": "Heures du lundi"}),
+    )
+    .await;
+    assert_eq!((status, etag.as_deref()), (200, Some("\"4\"")), "{body}");
+    let (status, etag, _) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/correct"),
+        &karim,
+        "*",
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, etag.as_deref()), (200, Some("\"5\"")));
+    let (status, _, _) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/submit"),
+        &karim,
+        "\"5\"",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, etag, body) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/validate"),
+        chef,
+        "\"6\"",
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, etag.as_deref()), (200, Some("\"7\"")), "{body}");
+    assert_eq!(body["statut"], "valide");
     s.stop().await;
 }
 
@@ -1048,6 +1221,9 @@ async fn a_week_of_a_thousand_pointages_exports_as_csv_and_xlsx_with_the_views_t
         response.headers()["content-disposition"].to_str().unwrap(),
         "attachment; filename=\"feuilles_heures_2026-W50.csv\""
     );
+    // Streamed: sent in chunks as it is read, its length unknown up front.
+    assert_eq!(response.headers()["transfer-encoding"], "chunked");
+    assert!(response.headers().get("content-length").is_none());
     let bytes = response.bytes().await.unwrap();
     assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
     let text = std::str::from_utf8(&bytes[3..]).unwrap();
@@ -1092,8 +1268,62 @@ async fn a_week_of_a_thousand_pointages_exports_as_csv_and_xlsx_with_the_views_t
             .unwrap()
             .ends_with("feuilles_heures_2026-W50.xlsx\"")
     );
+    assert_eq!(response.headers()["transfer-encoding"], "chunked");
     let xlsx = response.bytes().await.unwrap();
     assert_eq!(&xlsx[..2], b"PK");
+    // Read back with a spreadsheet reader: the same lines, and the same
+    // totals per user as the view, in `HH:MM` and as decimal hours.
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(xlsx.to_vec())).unwrap();
+    let sheet = workbook.worksheet_range("2026-W50").unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| cell.as_string().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows[0][0], "Date");
+    assert_eq!(rows.len(), 1 + 1000 + 10 + 1);
+    let mut sheet_totals: Vec<(String, String)> = rows
+        .iter()
+        .filter(|cells| cells[0] == "Total utilisateur")
+        .map(|cells| (cells[2].clone(), cells[8].clone()))
+        .collect();
+    sheet_totals.sort();
+    assert_eq!(sheet_totals, expected);
+    let decimal_totals: f64 = sheet
+        .rows()
+        .filter(|row| row[0].as_string().as_deref() == Some("Total utilisateur"))
+        .map(|row| row[9].get_float().unwrap())
+        .sum();
+    assert!((decimal_totals - week_minutes as f64 / 60.0).abs() < 1e-6);
+    let last = rows.last().unwrap();
+    assert_eq!(last[0], "Total semaine");
+    assert_eq!(
+        last[8],
+        format!("{:02}:{:02}", week_minutes / 60, week_minutes % 60)
+    );
+    // Every pointage line of the sheet is one of the CSV's, in the same order.
+    let csv_pointages: Vec<(&str, &str, &str, &str)> = lines[1..]
+        .iter()
+        .filter(|cells| !cells[0].starts_with("Total"))
+        .map(|cells| (cells[0], cells[2], cells[4], cells[8]))
+        .collect();
+    let sheet_pointages: Vec<(&str, &str, &str, &str)> = rows[1..]
+        .iter()
+        .filter(|cells| !cells[0].starts_with("Total"))
+        .map(|cells| {
+            (
+                cells[0].as_str(),
+                cells[2].as_str(),
+                cells[4].as_str(),
+                cells[8].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(csv_pointages.len(), 1000);
+    assert_eq!(sheet_pointages, csv_pointages);
 
     // A conducteur exports only what he may see: here, nothing but the total.
     let response = s

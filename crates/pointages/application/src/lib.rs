@@ -11,7 +11,7 @@ mod ports;
 mod semaine;
 mod use_cases;
 
-pub use export::{Export, ExportInput, ExportSemaine, ExportUtilisateur};
+pub use export::{EXPORT_USERS_PER_STEP, Export, ExportInput, ExportSemaine, LigneExport};
 pub use input::{CreateInput, UpdateInput};
 pub use ports::{
     ChantierInfo, Directory, Noms, PointageFilter, PointageRepository, RepositoryError, UserInfo,

@@ -35,6 +35,8 @@ pub enum RepositoryError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PointageFilter {
     pub utilisateur_id: Option<Uuid>,
+    /// Only these users; empty: no narrowing.
+    pub utilisateur_ids: Vec<Uuid>,
     pub chantier_id: Option<Uuid>,
     /// Inclusive.
     pub date_debut: Option<Date>,
@@ -74,6 +76,9 @@ pub trait PointageRepository: Send + Sync {
     async fn find(&self, id: Uuid) -> Result<Option<Pointage>, RepositoryError>;
     /// Stores events that change no pointage (an export) in the outbox.
     async fn publish(&self, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
+    /// The distinct users of the pointages that `filter` selects (what an
+    /// export walks through, one batch of users at a time).
+    async fn utilisateurs(&self, filter: &PointageFilter) -> Result<Vec<Uuid>, RepositoryError>;
     /// A page ordered by date descending, and the total.
     async fn list(
         &self,

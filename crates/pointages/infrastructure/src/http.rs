@@ -1,25 +1,34 @@
 //! HTTP routes of the pointages context: `/api/v1/pointages/*`.
 
+use std::io;
+
+use actix_web::http::header::ETag;
 use actix_web::http::{StatusCode, header};
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
+use futures::stream::{self, Stream, StreamExt};
 use hub_kernel::ValidationErrors;
 use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::precondition::{IfMatchHeader, entity_tag, json_with_etag};
 use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
 use hub_pointages_application::{
-    CorrectPointage, CreateInput, CreatePointage, DeletePointage, ExportInput, ExportSemaine,
-    GetFeuille, GetPointage, ListPointages, Noms, NomsPointages, PointageFilter, PointagesError,
-    PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdateInput, UpdatePointage,
-    ValidatePointage, VuesChantiers, VuesCompagnons,
+    CorrectPointage, CreateInput, CreatePointage, DeletePointage, Export, ExportInput,
+    ExportSemaine, GetFeuille, GetPointage, ListPointages, Noms, NomsPointages, PointageFilter,
+    PointagesError, PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdateInput,
+    UpdatePointage, ValidatePointage, VuesChantiers, VuesCompagnons,
 };
 use hub_pointages_domain::{
     FeuilleHeures, FormatExport, HeuresMinutes, LigneChantier, Pointage, PointageError, Semaine,
     SemaineIso, Statut, Totaux, VueCompagnon, jour_semaine,
 };
+use rust_xlsxwriter::XlsxError;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
+
+use crate::export::{ChunkWriter, XlsxExport};
 
 /// The use cases behind the routes.
 pub struct PointagesHttp {
@@ -373,6 +382,7 @@ fn problem(error: PointagesError) -> Problem {
             Problem::conflict("already_signed", error.to_string())
         }
         PointagesError::Changed => Problem::conflict("concurrent_modification", error.to_string()),
+        PointagesError::Precondition(mismatch) => mismatch.into(),
         PointagesError::Unavailable(_) => Problem::internal(&error),
     }
 }
@@ -397,11 +407,13 @@ impl PointagesHttp {
     }
 }
 
-async fn answer(
-    state: &PointagesHttp,
-    pointage: &Pointage,
-) -> Result<web::Json<PointageResponse>, Problem> {
-    Ok(web::Json(state.show_one(pointage).await?))
+/// The pointage as answered, with its version as `ETag` (what `If-Match`
+/// names to make the next change conditional).
+async fn answer(state: &PointagesHttp, pointage: &Pointage) -> Result<HttpResponse, Problem> {
+    Ok(json_with_etag(
+        pointage.version(),
+        &state.show_one(pointage).await?,
+    ))
 }
 
 /// Enter hours: a brouillon for a user, a chantier and a day. A compagnon
@@ -439,6 +451,7 @@ async fn create_pointage(
         .map_err(problem)?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("{POINTAGES}/{}", created.id())))
+        .insert_header(ETag(entity_tag(created.version())))
         .json(state.show_one(&created).await?))
 }
 
@@ -488,7 +501,7 @@ async fn get_pointage(
     Authenticated(actor): Authenticated,
     request_id: RequestId,
     path: web::Path<PointagePath>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let found = state
         .get
         .execute(&request_id.command_context(actor), path.id)
@@ -499,7 +512,7 @@ async fn get_pointage(
 
 /// Edit the hours or the comment while brouillon or rejete (the statut stays).
 #[utoipa::path(
-    put, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath),
+    put, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath, IfMatchHeader),
     request_body = UpdatePointageRequest,
     responses(
         (status = 200, body = PointageResponse),
@@ -513,7 +526,7 @@ async fn update_pointage(
     request_id: RequestId,
     path: web::Path<PointagePath>,
     body: web::Json<UpdatePointageRequest>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let input = UpdateInput {
         heures_normales: body.heures_normales,
@@ -530,7 +543,7 @@ async fn update_pointage(
 
 /// Delete a brouillon or rejected pointage.
 #[utoipa::path(
-    delete, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath),
+    delete, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -553,7 +566,7 @@ async fn delete_pointage(
 
 /// The user signs his own brouillon (once).
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/sign", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/sign", tag = "pointages", params(PointagePath, IfMatchHeader),
     request_body = SignRequest,
     responses(
         (status = 200, body = PointageResponse),
@@ -567,7 +580,7 @@ async fn sign_pointage(
     request_id: RequestId,
     path: web::Path<PointagePath>,
     body: web::Json<SignRequest>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let signed = state
         .sign
         .execute(&request_id.command_context(actor), path.id, &body.signature)
@@ -578,7 +591,7 @@ async fn sign_pointage(
 
 /// brouillon → soumis (a signature is not required).
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/submit", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/submit", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 200, body = PointageResponse),
         (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -590,7 +603,7 @@ async fn submit_pointage(
     Authenticated(actor): Authenticated,
     request_id: RequestId,
     path: web::Path<PointagePath>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let submitted = state
         .submit
         .execute(&request_id.command_context(actor), path.id)
@@ -602,7 +615,7 @@ async fn submit_pointage(
 /// soumis → valide (final), by a conducteur or chef of the chantier or an
 /// admin, never on one's own hours; publishes `heures.validated`.
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/validate", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/validate", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 200, body = PointageResponse),
         (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -614,7 +627,7 @@ async fn validate_pointage(
     Authenticated(actor): Authenticated,
     request_id: RequestId,
     path: web::Path<PointagePath>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let validated = state
         .validate
         .execute(&request_id.command_context(actor), path.id)
@@ -625,7 +638,7 @@ async fn validate_pointage(
 
 /// soumis → rejete with a motif, by whoever may validate.
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/reject", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/reject", tag = "pointages", params(PointagePath, IfMatchHeader),
     request_body = RejectRequest,
     responses(
         (status = 200, body = PointageResponse),
@@ -639,7 +652,7 @@ async fn reject_pointage(
     request_id: RequestId,
     path: web::Path<PointagePath>,
     body: web::Json<RejectRequest>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let rejected = state
         .reject
         .execute(&request_id.command_context(actor), path.id, &body.motif)
@@ -650,7 +663,7 @@ async fn reject_pointage(
 
 /// rejete → brouillon, to correct and submit again (clears the signature).
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/correct", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/correct", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 200, body = PointageResponse),
         (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -662,7 +675,7 @@ async fn correct_pointage(
     Authenticated(actor): Authenticated,
     request_id: RequestId,
     path: web::Path<PointagePath>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let corrected = state
         .correct
         .execute(&request_id.command_context(actor), path.id)
@@ -1147,26 +1160,105 @@ async fn export_semaine(
         .execute(&request_id.command_context(user.actor), input)
         .await
         .map_err(problem)?;
-    let (file, content_type, extension) = match body.format {
-        FormatDto::Csv => (
-            crate::export::csv(&export),
-            "text/csv; charset=utf-8",
-            "csv",
-        ),
-        FormatDto::Xlsx => (
-            crate::export::xlsx(&export).map_err(|error| Problem::internal(&error))?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        ),
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((
+    let disposition = |extension: &str| {
+        (
             header::CONTENT_DISPOSITION,
             format!(
                 "attachment; filename=\"{}\"",
                 crate::export::file_name(&export, extension)
             ),
-        ))
-        .body(file))
+        )
+    };
+    Ok(match body.format {
+        FormatDto::Csv => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+            .insert_header(disposition("csv"))
+            .streaming(csv_body(export)),
+        FormatDto::Xlsx => {
+            // Made before the answer starts: a temporary file that cannot
+            // be created is still a clean 500, not a cut download.
+            let xlsx =
+                XlsxExport::new(export.semaine).map_err(|error| Problem::internal(&error))?;
+            HttpResponse::Ok()
+                .insert_header((
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ))
+                .insert_header(disposition("xlsx"))
+                .streaming(xlsx_body(export, xlsx))
+        }
+    })
+}
+
+/// The bytes of an export download, or why it stopped: once the answer
+/// has started, a failure can only cut it short (the client sees an
+/// incomplete chunked body, never a file that looks whole).
+type Chunk = Result<Bytes, io::Error>;
+
+fn cut(export_id: Uuid, error: &dyn std::error::Error) -> io::Error {
+    tracing::error!(%export_id, error = %error, "export stopped while sending");
+    io::Error::other("the export stopped")
+}
+
+/// The CSV download: the header, then the text of each step as it is read.
+fn csv_body(export: Export) -> impl Stream<Item = Chunk> + 'static {
+    let header = stream::once(async { Ok(Bytes::from(crate::export::csv_header())) });
+    let lines = stream::unfold(Some(export), |export| async move {
+        let mut export = export?;
+        match export.next_lines().await {
+            Ok(Some(lines)) => Some((
+                Ok(Bytes::from(crate::export::csv_lines(&lines))),
+                Some(export),
+            )),
+            Ok(None) => None,
+            Err(error) => Some((Err(cut(export.export_id, &error)), None)),
+        }
+    });
+    header.chain(lines)
+}
+
+/// The size of the pieces an XLSX download is sent in.
+const XLSX_CHUNK: usize = 64 * 1024;
+
+/// The XLSX download: a task writes the rows step by step into the
+/// constant-memory sheet (off the async workers: it writes a temporary
+/// file), then zips the file into the answer as it goes.
+fn xlsx_body(export: Export, xlsx: XlsxExport) -> impl Stream<Item = Chunk> + 'static {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let export_id = export.export_id;
+    actix_web::rt::spawn(async move {
+        if let Err(error) = write_xlsx(export, xlsx, sender.clone()).await {
+            // The client may be gone already: nothing more to tell then.
+            let _ = sender.send(Err(cut(export_id, &*error))).await;
+        }
+    });
+    stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    })
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn write_xlsx(
+    mut export: Export,
+    mut xlsx: XlsxExport,
+    sender: tokio::sync::mpsc::Sender<Chunk>,
+) -> Result<(), BoxError> {
+    while let Some(lines) = export.next_lines().await? {
+        xlsx = actix_web::rt::task::spawn_blocking(move || {
+            xlsx.write(&lines)?;
+            Ok::<_, XlsxError>(xlsx)
+        })
+        .await??;
+    }
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut writer = ChunkWriter::new(XLSX_CHUNK, |chunk| {
+            sender
+                .blocking_send(Ok(Bytes::from(chunk)))
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        });
+        xlsx.finish(&mut writer)
+    })
+    .await??;
+    Ok(())
 }

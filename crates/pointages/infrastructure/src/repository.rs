@@ -287,44 +287,29 @@ impl PointageRepository for DieselPointageRepository {
         row.map(Pointage::try_from).transpose()
     }
 
+    async fn utilisateurs(&self, filter: &PointageFilter) -> Result<Vec<Uuid>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(read_error)?;
+        filtered(filter)
+            .select(pointages::utilisateur_id)
+            .distinct()
+            .order(pointages::utilisateur_id.asc())
+            .load(&mut conn)
+            .await
+            .map_err(read_error)
+    }
+
     async fn list(
         &self,
         filter: &PointageFilter,
         page: Page,
     ) -> Result<(Vec<Pointage>, u64), RepositoryError> {
-        let filtered = || {
-            let mut query = pointages::table.into_boxed();
-            if let Some(user) = filter.utilisateur_id {
-                query = query.filter(pointages::utilisateur_id.eq(user));
-            }
-            if let Some(chantier) = filter.chantier_id {
-                query = query.filter(pointages::chantier_id.eq(chantier));
-            }
-            if let Some(debut) = filter.date_debut {
-                query = query.filter(pointages::date_pointage.ge(debut));
-            }
-            if let Some(fin) = filter.date_fin {
-                query = query.filter(pointages::date_pointage.le(fin));
-            }
-            if let Some(statut) = filter.statut {
-                query = query.filter(pointages::statut.eq(statut.as_str()));
-            }
-            if let Some(user) = filter.visible_user {
-                query = query.filter(
-                    pointages::utilisateur_id
-                        .eq(user)
-                        .or(pointages::chantier_id.eq_any(&filter.visible_chantiers)),
-                );
-            }
-            query
-        };
         let mut conn = self.db.connection().await.map_err(read_error)?;
-        let total: i64 = filtered()
+        let total: i64 = filtered(filter)
             .count()
             .get_result(&mut conn)
             .await
             .map_err(read_error)?;
-        let rows: Vec<PointageRow> = filtered()
+        let rows: Vec<PointageRow> = filtered(filter)
             .order((
                 pointages::date_pointage.desc(),
                 pointages::utilisateur_id.asc(),
@@ -342,4 +327,35 @@ impl PointageRepository for DieselPointageRepository {
             .collect::<Result<Vec<_>, _>>()?;
         Ok((found, u64::try_from(total).unwrap_or_default()))
     }
+}
+
+/// The pointages `filter` selects.
+fn filtered(filter: &PointageFilter) -> pointages::BoxedQuery<'_, diesel::pg::Pg> {
+    let mut query = pointages::table.into_boxed();
+    if let Some(user) = filter.utilisateur_id {
+        query = query.filter(pointages::utilisateur_id.eq(user));
+    }
+    if !filter.utilisateur_ids.is_empty() {
+        query = query.filter(pointages::utilisateur_id.eq_any(&filter.utilisateur_ids));
+    }
+    if let Some(chantier) = filter.chantier_id {
+        query = query.filter(pointages::chantier_id.eq(chantier));
+    }
+    if let Some(debut) = filter.date_debut {
+        query = query.filter(pointages::date_pointage.ge(debut));
+    }
+    if let Some(fin) = filter.date_fin {
+        query = query.filter(pointages::date_pointage.le(fin));
+    }
+    if let Some(statut) = filter.statut {
+        query = query.filter(pointages::statut.eq(statut.as_str()));
+    }
+    if let Some(user) = filter.visible_user {
+        query = query.filter(
+            pointages::utilisateur_id
+                .eq(user)
+                .or(pointages::chantier_id.eq_any(&filter.visible_chantiers)),
+        );
+    }
+    query
 }

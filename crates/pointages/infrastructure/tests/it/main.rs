@@ -210,6 +210,26 @@ async fn the_list_filters_scopes_and_orders_by_date_descending() {
         ..PointageFilter::default()
     };
     assert_eq!(repo.list(&submitted, page).await.unwrap().1, 0);
+    // Some users at once, and the distinct users a filter selects (what an
+    // export walks through), scope included.
+    let some = PointageFilter {
+        utilisateur_ids: vec![lea, Uuid::now_v7()],
+        ..PointageFilter::default()
+    };
+    assert_eq!(repo.list(&some, page).await.unwrap().1, 2);
+    let mut both = vec![karim, lea];
+    both.sort_unstable();
+    assert_eq!(
+        repo.utilisateurs(&PointageFilter::default()).await.unwrap(),
+        both
+    );
+    let other = PointageFilter {
+        visible_user: Some(Uuid::now_v7()),
+        visible_chantiers: vec![other_site],
+        ..PointageFilter::default()
+    };
+    assert_eq!(repo.utilisateurs(&other).await.unwrap(), [lea]);
+    assert!(repo.utilisateurs(&submitted).await.unwrap().is_empty());
 }
 
 fn relayed(seq: i64, event_type: &'static str, aggregate_id: Uuid, data: Value) -> RelayedEvent {
