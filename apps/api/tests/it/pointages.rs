@@ -996,6 +996,92 @@ async fn weekly_views_total_per_day_chantier_and_week_and_recompute_the_statut()
     assert_eq!(own["compagnons"].as_array().unwrap().len(), 1);
     assert_eq!(own["compagnons"][0]["utilisateur_id"], lea.id.as_str());
     assert_eq!(own["compagnons"][0]["total_heures"], "06:00");
+
+    // The list of feuilles: each user's week, with its recomputed statut;
+    // a compagnon sees only his own.
+    const FEUILLES: &str = "/api/v1/pointages/feuilles";
+    let all = s.expect(200, Method::GET, FEUILLES, As::Admin, None).await;
+    // Karim's weeks 50 and 51, Léa's week 50; the latest week first.
+    assert_eq!(all["total"], 3);
+    assert_eq!(all["feuilles"][0]["semaine_iso"], "2026-W51");
+    assert_eq!(all["feuilles"][0]["statut_global"], "brouillon");
+    let karim_feuille = all["feuilles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["utilisateur_id"] == karim.id.as_str() && f["semaine_iso"] == "2026-W50")
+        .unwrap();
+    assert_eq!(karim_feuille["statut_global"], "rejete");
+    assert_eq!(karim_feuille["total_heures"], "20:30");
+    assert_eq!(karim_feuille["semaine_iso"], "2026-W50");
+    let rejected = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{FEUILLES}?statut=rejete&annee=2026&numero_semaine=50"),
+            As::Conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(rejected["total"], 1);
+    assert_eq!(rejected["feuilles"][0]["utilisateur_id"], karim.id.as_str());
+    let other_week = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{FEUILLES}?annee=2026&numero_semaine=51"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(other_week["total"], 1);
+    assert_eq!(other_week["feuilles"][0]["total_heures"], "08:00");
+    let own = s.expect(200, Method::GET, FEUILLES, &lea, None).await;
+    assert_eq!(own["total"], 1);
+    assert_eq!(own["feuilles"][0]["utilisateur_id"], lea.id.as_str());
+    let hidden = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{FEUILLES}?utilisateur_id={}", karim.id),
+            &lea,
+            None,
+        )
+        .await;
+    assert_eq!(hidden["total"], 0);
+    let paged = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{FEUILLES}?skip=1&limit=1"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(paged["total"], 3);
+    assert_eq!(paged["feuilles"].as_array().unwrap().len(), 1);
+    let bad = s
+        .expect(
+            422,
+            Method::GET,
+            &format!("{FEUILLES}?numero_semaine=54"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(bad["errors"][0]["field"], "numero_semaine");
+    let too_many = s
+        .expect(
+            400,
+            Method::GET,
+            &format!("{FEUILLES}?limit=51"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(too_many["code"], "invalid_query");
+    let (status, _) = s.call(Method::GET, FEUILLES, As::Anonymous, None).await;
+    assert_eq!(status, 401);
     s.stop().await;
 }
 

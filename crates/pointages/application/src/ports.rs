@@ -49,6 +49,21 @@ pub struct PointageFilter {
     pub visible_chantiers: Vec<Uuid>,
 }
 
+/// Filters of the list of feuilles d'heures (every field narrows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeuilleFilter {
+    pub utilisateur_id: Option<Uuid>,
+    /// ISO year of the week.
+    pub annee: Option<i32>,
+    /// ISO week number, 1 to 53.
+    pub numero_semaine: Option<u8>,
+    /// The feuille's global statut (computed from its pointages).
+    pub statut: Option<Statut>,
+    /// The caller's scope, as [`PointageFilter`]'s.
+    pub visible_user: Option<Uuid>,
+    pub visible_chantiers: Vec<Uuid>,
+}
+
 /// Pointages and their events, stored together: every write appends its
 /// `events` to the outbox in the same transaction.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -79,6 +94,14 @@ pub trait PointageRepository: Send + Sync {
     /// The distinct users of the pointages that `filter` selects (what an
     /// export walks through, one batch of users at a time).
     async fn utilisateurs(&self, filter: &PointageFilter) -> Result<Vec<Uuid>, RepositoryError>;
+    /// A page of the feuilles d'heures `filter` selects — each a user and
+    /// the Monday of a week where he has pointages in the scope — the most
+    /// recent week first, then by user id; and how many there are.
+    async fn feuilles(
+        &self,
+        filter: &FeuilleFilter,
+        page: Page,
+    ) -> Result<(Vec<(Uuid, Date)>, u64), RepositoryError>;
     /// A page ordered by date descending, and the total.
     async fn list(
         &self,

@@ -14,9 +14,10 @@ use hub_platform_http::precondition::{IfMatchHeader, entity_tag, json_with_etag}
 use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
 use hub_pointages_application::{
     CorrectPointage, CreateInput, CreatePointage, DeletePointage, Export, ExportInput,
-    ExportSemaine, GetFeuille, GetPointage, ListPointages, Noms, NomsPointages, PointageFilter,
-    PointagesError, PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdateInput,
-    UpdatePointage, ValidatePointage, VuesChantiers, VuesCompagnons,
+    ExportSemaine, FEUILLES_MAX_LIMIT, FeuilleFilter, GetFeuille, GetPointage, ListFeuilles,
+    ListPointages, Noms, NomsPointages, PointageFilter, PointagesError, PointagesPorts,
+    RejectPointage, SignPointage, SubmitPointage, UpdateInput, UpdatePointage, ValidatePointage,
+    VuesChantiers, VuesCompagnons,
 };
 use hub_pointages_domain::{
     FeuilleHeures, FormatExport, HeuresMinutes, LigneChantier, Pointage, PointageError, Semaine,
@@ -43,6 +44,7 @@ pub struct PointagesHttp {
     get: GetPointage,
     list: ListPointages,
     feuille: GetFeuille,
+    feuilles: ListFeuilles,
     vues_chantiers: VuesChantiers,
     vues_compagnons: VuesCompagnons,
     export: ExportSemaine,
@@ -69,6 +71,7 @@ impl PointagesHttp {
             get: GetPointage(ports.clone()),
             list: ListPointages(ports.clone()),
             feuille: GetFeuille(ports.clone()),
+            feuilles: ListFeuilles(ports.clone()),
             vues_chantiers: VuesChantiers(ports.clone()),
             vues_compagnons: VuesCompagnons(ports.clone()),
             export: ExportSemaine(ports.clone()),
@@ -83,6 +86,7 @@ const POINTAGES: &str = "/api/v1/pointages";
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) {
     // The fixed paths come before `/{id}`, which would otherwise take them.
     cfg.app_data(state)
+        .route("/api/v1/pointages/feuilles", web::get().to(list_feuilles))
         .route(
             "/api/v1/pointages/feuilles/utilisateurs/{id}",
             web::get().to(get_feuille),
@@ -132,11 +136,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) 
     paths(
         create_pointage, list_pointages, get_pointage, update_pointage, delete_pointage,
         sign_pointage, submit_pointage, validate_pointage, reject_pointage, correct_pointage,
-        get_feuille, vues_chantiers, vues_compagnons, export_semaine
+        get_feuille, list_feuilles, vues_chantiers, vues_compagnons, export_semaine
     ),
     components(schemas(
         PointageResponse, PointageListResponse, CreatePointageRequest, UpdatePointageRequest,
-        SignRequest, RejectRequest, StatutDto, FeuilleResponse, FeuillePointage, TotalChantier,
+        SignRequest, RejectRequest, StatutDto, FeuilleResponse, FeuilleListResponse, FeuillePointage, TotalChantier,
         TotauxParJour, PointagesParJour, LigneJour, VueChantierDto, VueCompagnonDto,
         VuesChantiersResponse, VuesCompagnonsResponse, ExportRequest, FormatDto, ProblemSchema
     )),
@@ -1028,6 +1032,80 @@ async fn get_feuille(
         .await
         .map_err(problem)?;
     Ok(web::Json(FeuilleResponse::of(&feuille, &noms)))
+}
+
+/// The filters of the list of feuilles d'heures; every one narrows it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeuillesQuery {
+    utilisateur_id: Option<Uuid>,
+    /// ISO year of the week, 2000 to 2100.
+    annee: Option<i32>,
+    /// ISO week number, 1 to 53.
+    numero_semaine: Option<u8>,
+    /// The global statut of the feuille.
+    #[param(value_type = Option<StatutDto>)]
+    statut: Option<StatutDto>,
+    /// Feuilles to skip (default 0).
+    skip: Option<u64>,
+    /// Page size, 1 to 50 (default 10): each feuille carries its pointages.
+    limit: Option<u64>,
+}
+
+/// A page of feuilles d'heures, and how many the filters select.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeuilleListResponse {
+    total: u64,
+    feuilles: Vec<FeuilleResponse>,
+}
+
+/// The feuilles d'heures the caller may see: each user's week with at
+/// least one pointage in his view, the most recent week first, computed
+/// from the pointages on every read (a compagnon sees his own, a
+/// conducteur or chef the rows of his chantiers, an admin all).
+#[utoipa::path(
+    get, path = "/api/v1/pointages/feuilles", tag = "pointages", params(FeuillesQuery),
+    responses((status = 200, body = FeuilleListResponse))
+)]
+async fn list_feuilles(
+    state: web::Data<PointagesHttp>,
+    Authenticated(actor): Authenticated,
+    query: web::Query<FeuillesQuery>,
+) -> Result<web::Json<FeuilleListResponse>, Problem> {
+    let query = query.into_inner();
+    if query
+        .limit
+        .is_some_and(|limit| limit == 0 || limit > FEUILLES_MAX_LIMIT)
+    {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {FEUILLES_MAX_LIMIT}"),
+        ));
+    }
+    let page = hub_kernel::Page {
+        skip: query.skip.unwrap_or(0),
+        limit: query.limit.unwrap_or(10),
+    };
+    let filter = FeuilleFilter {
+        utilisateur_id: query.utilisateur_id,
+        annee: query.annee,
+        numero_semaine: query.numero_semaine,
+        statut: query.statut.map(Statut::from),
+        ..FeuilleFilter::default()
+    };
+    let (feuilles, noms, total) = state
+        .feuilles
+        .execute(&actor, filter, page)
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(FeuilleListResponse {
+        total,
+        feuilles: feuilles
+            .iter()
+            .map(|feuille| FeuilleResponse::of(feuille, &noms))
+            .collect(),
+    }))
 }
 
 /// A week per chantier, with totals per day and per chantier.
