@@ -1082,6 +1082,97 @@ async fn weekly_views_total_per_day_chantier_and_week_and_recompute_the_statut()
     assert_eq!(too_many["code"], "invalid_query");
     let (status, _) = s.call(Method::GET, FEUILLES, As::Anonymous, None).await;
     assert_eq!(status, 401);
+
+    // Navigation: the week of a day and its neighbours, across a year.
+    let nav = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{POINTAGES}/navigation?semaine_debut=2026-12-30"),
+            &lea,
+            None,
+        )
+        .await;
+    assert_eq!(nav["semaine_courante"], "2026-12-28");
+    assert_eq!(nav["semaine_precedente"], "2026-12-21");
+    assert_eq!(nav["semaine_suivante"], "2027-01-04");
+    assert_eq!(nav["semaine_iso"], "2026-W53");
+    assert_eq!(nav["label"], "Semaine 53 - 2026");
+
+    // Karim's gauge: 20:30 of 35 h planned is 58.6 %, late; of 20 h, normal.
+    let jauge = format!("{POINTAGES}/stats/jauge-avancement/{}", karim.id);
+    let late = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{jauge}?semaine_debut=2026-12-09"),
+            &karim,
+            None,
+        )
+        .await;
+    assert_eq!(late["heures_realisees"], 20.5);
+    assert_eq!(late["heures_planifiees"], 35.0);
+    assert_eq!(late["taux_completion"], 58.6);
+    assert_eq!(late["status"], "en_retard");
+    assert_eq!(late["semaine"], "Semaine 50 - 2026");
+    let normal = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{jauge}?semaine_debut=2026-12-09&heures_planifiees=20"),
+            As::Conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(normal["status"], "normal");
+    let hidden = s
+        .expect(
+            404,
+            Method::GET,
+            &format!("{jauge}?semaine_debut=2026-12-09"),
+            &lea,
+            None,
+        )
+        .await;
+    assert_eq!(hidden["code"], "feuille_not_found");
+    let bad = s
+        .expect(
+            422,
+            Method::GET,
+            &format!("{jauge}?semaine_debut=2026-12-09&heures_planifiees=-1"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(bad["errors"][0]["field"], "heures_planifiees");
+
+    // Teams: nord 22:30 for two users (70 h planned), sud 4:00 for one.
+    let comparaison = format!("{POINTAGES}/stats/comparaison-equipes?semaine_debut=2026-12-07");
+    let teams = s
+        .expect(200, Method::GET, &comparaison, As::Conducteur, None)
+        .await;
+    let equipes = teams["equipes"].as_array().unwrap();
+    assert_eq!(equipes.len(), 2);
+    let nord_team = equipes
+        .iter()
+        .find(|e| e["chantier_id"] == nord.as_str())
+        .unwrap();
+    assert_eq!(nord_team["nombre_utilisateurs"], 2);
+    assert_eq!(nord_team["heures_planifiees"], 70.0);
+    assert_eq!(nord_team["heures_realisees"], 22.5);
+    assert_eq!(nord_team["taux_completion"], 32.1);
+    assert_eq!(nord_team["chantier_nom"], "Chantier CH-PTG-N");
+    let ecarts = teams["ecarts_detectes"].as_array().unwrap();
+    assert_eq!(ecarts.len(), 2);
+    assert!(ecarts.iter().all(|e| e["type_ecart"] == "deficit"));
+    let nord_ecart = ecarts
+        .iter()
+        .find(|e| e["chantier_id"] == nord.as_str())
+        .unwrap();
+    assert_eq!(nord_ecart["ecart_heures"], 47.5);
+    for who in [As::Compagnon, As::ChefChantier] {
+        s.expect(403, Method::GET, &comparaison, who, None).await;
+    }
     s.stop().await;
 }
 

@@ -18,8 +18,8 @@ pub use ports::{
     RepositoryError, UserInfo,
 };
 pub use semaine::{
-    FEUILLES_MAX_LIMIT, GetFeuille, ListFeuilles, NomsPointages, VuesChantiers, VuesCompagnons,
-    WEEK_ROWS,
+    ComparaisonEquipes, FEUILLES_MAX_LIMIT, GetFeuille, JaugeAvancement, ListFeuilles,
+    NomsPointages, VuesChantiers, VuesCompagnons, WEEK_ROWS,
 };
 pub use use_cases::{
     CorrectPointage, CreatePointage, DeletePointage, GetPointage, ListPointages, PointagesError,

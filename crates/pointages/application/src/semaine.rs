@@ -4,7 +4,8 @@
 
 use hub_kernel::{Actor, Page, Role, ValidationErrors};
 use hub_pointages_domain::{
-    FeuilleHeures, Pointage, Semaine, VueChantier, VueCompagnon, vues_chantiers, vues_compagnons,
+    Ecart, Equipe, FeuilleHeures, HEURES_SEMAINE, Jauge, Pointage, Semaine, VueChantier,
+    VueCompagnon, comparaison, jauge, vues_chantiers, vues_compagnons,
 };
 use time::Date;
 use uuid::Uuid;
@@ -92,6 +93,69 @@ impl GetFeuille {
             noms.utilisateurs.extend(named.utilisateurs);
         }
         Ok((FeuilleHeures::new(utilisateur_id, semaine, rows), noms))
+    }
+}
+
+/// A user's week against its planned hours (FDH-14), over the rows the
+/// caller may read of it (as [`GetFeuille`]: a compagnon only his own).
+pub struct JaugeAvancement(pub PointagesPorts);
+
+impl JaugeAvancement {
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        utilisateur_id: Uuid,
+        day: Date,
+        heures_planifiees: Option<f64>,
+    ) -> Result<(Semaine, Jauge), PointagesError> {
+        let heures_planifiees = heures_planifiees.unwrap_or(HEURES_SEMAINE);
+        if !(0.0..=168.0).contains(&heures_planifiees) {
+            return Err(ValidationErrors::single(
+                "heures_planifiees",
+                "out_of_range",
+                "must be between 0 and 168 (the hours of a week)",
+            )
+            .into());
+        }
+        let (feuille, _) = GetFeuille(self.0.clone())
+            .execute(actor, utilisateur_id, day)
+            .await?;
+        Ok((
+            feuille.semaine(),
+            jauge(feuille.totaux().total(), heures_planifiees),
+        ))
+    }
+}
+
+const COMPARAISON: &str = "only an administrator or a conducteur may compare the teams";
+
+/// Each chantier's team of a week against 35 h per user (FDH-15): an admin
+/// sees every chantier, a conducteur those he runs (CDC §3.3).
+pub struct ComparaisonEquipes(pub PointagesPorts);
+
+impl ComparaisonEquipes {
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        day: Date,
+    ) -> Result<(Semaine, Vec<Equipe>, Vec<Ecart>, Noms), PointagesError> {
+        let semaine = Semaine::contenant(day);
+        let mut rows = match actor.role {
+            Role::Admin => self.0.week(actor, semaine, None, None).await?,
+            Role::Conducteur => {
+                let siens = self.0.directory.chantiers_run_by(actor.user_id).await?;
+                let mut rows = self.0.week(actor, semaine, None, None).await?;
+                // His own hours on another's chantier are not his team's.
+                rows.retain(|p| siens.contains(&p.chantier_id()));
+                rows
+            }
+            _ => return Err(PointagesError::Forbidden(COMPARAISON)),
+        };
+        rows.retain(|p| semaine.contient(p.date()));
+        let (equipes, ecarts) = comparaison(&rows);
+        let chantiers: Vec<Uuid> = equipes.iter().map(|e| e.chantier_id).collect();
+        let noms = self.0.directory.names(&[], &chantiers).await?;
+        Ok((semaine, equipes, ecarts, noms))
     }
 }
 
@@ -430,6 +494,86 @@ mod tests {
                 .execute(&actor(KARIM, Role::Admin), filter, Page::new(None, None))
                 .await;
             assert!(matches!(refused, Err(PointagesError::Invalid(_))));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_gauge_is_read_within_the_callers_view() {
+        let jauge = JaugeAvancement(ports(rows()));
+        let (semaine, own) = jauge
+            .execute(
+                &actor(KARIM, Role::Compagnon),
+                KARIM,
+                date!(2026 - 12 - 09),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(semaine.lundi(), date!(2026 - 12 - 07));
+        assert_eq!(own.realise.to_string(), "15:00");
+        assert_eq!(own.heures_planifiees, 35.0);
+        let other = jauge
+            .execute(
+                &actor(LEA, Role::Compagnon),
+                KARIM,
+                date!(2026 - 12 - 09),
+                Some(15.0),
+            )
+            .await;
+        assert!(matches!(other, Err(PointagesError::FeuilleNotFound)));
+        // The chef sees only Karim's row on his site.
+        let (_, chef) = jauge
+            .execute(
+                &actor(CHEF, Role::ChefChantier),
+                KARIM,
+                date!(2026 - 12 - 09),
+                Some(7.0),
+            )
+            .await
+            .unwrap();
+        assert_eq!(chef.realise.to_string(), "07:00");
+        assert!((chef.taux - 100.0).abs() < 1e-9);
+        for bad in [-1.0, 169.0, f64::NAN] {
+            let refused = jauge
+                .execute(
+                    &actor(KARIM, Role::Admin),
+                    KARIM,
+                    date!(2026 - 12 - 09),
+                    Some(bad),
+                )
+                .await;
+            assert!(matches!(refused, Err(PointagesError::Invalid(_))), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn teams_are_compared_by_admins_and_conducteurs_of_their_sites() {
+        let compare = ComparaisonEquipes(ports(rows()));
+        let (_, equipes, _, noms) = compare
+            .execute(
+                &actor(Uuid::from_u128(99), Role::Admin),
+                date!(2026 - 12 - 08),
+            )
+            .await
+            .unwrap();
+        // Week 50: SITE (Karim 7 h, Léa 6 h), AUTRE (Karim 8 h).
+        let summary: Vec<(Uuid, usize, String)> = equipes
+            .iter()
+            .map(|e| (e.chantier_id, e.nombre_utilisateurs, e.realise.to_string()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (SITE, 2, "13:00".to_owned()),
+                (AUTRE, 1, "08:00".to_owned())
+            ]
+        );
+        assert_eq!(noms.chantier(SITE), "Site 10");
+        for role in [Role::ChefChantier, Role::Compagnon] {
+            let refused = compare
+                .execute(&actor(CHEF, role), date!(2026 - 12 - 08))
+                .await;
+            assert!(matches!(refused, Err(PointagesError::Forbidden(_))));
         }
     }
 }

@@ -13,11 +13,11 @@ use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::precondition::{IfMatchHeader, entity_tag, json_with_etag};
 use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
 use hub_pointages_application::{
-    CorrectPointage, CreateInput, CreatePointage, DeletePointage, Export, ExportInput,
-    ExportSemaine, FEUILLES_MAX_LIMIT, FeuilleFilter, GetFeuille, GetPointage, ListFeuilles,
-    ListPointages, Noms, NomsPointages, PointageFilter, PointagesError, PointagesPorts,
-    RejectPointage, SignPointage, SubmitPointage, UpdateInput, UpdatePointage, ValidatePointage,
-    VuesChantiers, VuesCompagnons,
+    ComparaisonEquipes, CorrectPointage, CreateInput, CreatePointage, DeletePointage, Export,
+    ExportInput, ExportSemaine, FEUILLES_MAX_LIMIT, FeuilleFilter, GetFeuille, GetPointage,
+    JaugeAvancement, ListFeuilles, ListPointages, Noms, NomsPointages, PointageFilter,
+    PointagesError, PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdateInput,
+    UpdatePointage, ValidatePointage, VuesChantiers, VuesCompagnons,
 };
 use hub_pointages_domain::{
     FeuilleHeures, FormatExport, HeuresMinutes, LigneChantier, Pointage, PointageError, Semaine,
@@ -45,6 +45,8 @@ pub struct PointagesHttp {
     list: ListPointages,
     feuille: GetFeuille,
     feuilles: ListFeuilles,
+    jauge: JaugeAvancement,
+    comparaison: ComparaisonEquipes,
     vues_chantiers: VuesChantiers,
     vues_compagnons: VuesCompagnons,
     export: ExportSemaine,
@@ -72,6 +74,8 @@ impl PointagesHttp {
             list: ListPointages(ports.clone()),
             feuille: GetFeuille(ports.clone()),
             feuilles: ListFeuilles(ports.clone()),
+            jauge: JaugeAvancement(ports.clone()),
+            comparaison: ComparaisonEquipes(ports.clone()),
             vues_chantiers: VuesChantiers(ports.clone()),
             vues_compagnons: VuesCompagnons(ports.clone()),
             export: ExportSemaine(ports.clone()),
@@ -87,6 +91,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) 
     // The fixed paths come before `/{id}`, which would otherwise take them.
     cfg.app_data(state)
         .route("/api/v1/pointages/feuilles", web::get().to(list_feuilles))
+        .route("/api/v1/pointages/navigation", web::get().to(navigation))
+        .route(
+            "/api/v1/pointages/stats/jauge-avancement/{id}",
+            web::get().to(jauge_avancement),
+        )
+        .route(
+            "/api/v1/pointages/stats/comparaison-equipes",
+            web::get().to(comparaison_equipes),
+        )
         .route(
             "/api/v1/pointages/feuilles/utilisateurs/{id}",
             web::get().to(get_feuille),
@@ -136,11 +149,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) 
     paths(
         create_pointage, list_pointages, get_pointage, update_pointage, delete_pointage,
         sign_pointage, submit_pointage, validate_pointage, reject_pointage, correct_pointage,
-        get_feuille, list_feuilles, vues_chantiers, vues_compagnons, export_semaine
+        get_feuille, list_feuilles, navigation, jauge_avancement, comparaison_equipes, vues_chantiers, vues_compagnons, export_semaine
     ),
     components(schemas(
         PointageResponse, PointageListResponse, CreatePointageRequest, UpdatePointageRequest,
-        SignRequest, RejectRequest, StatutDto, FeuilleResponse, FeuilleListResponse, FeuillePointage, TotalChantier,
+        SignRequest, RejectRequest, StatutDto, FeuilleResponse, FeuilleListResponse, NavigationResponse, JaugeResponse, ComparaisonResponse, EquipeDto, EcartDto, FeuillePointage, TotalChantier,
         TotauxParJour, PointagesParJour, LigneJour, VueChantierDto, VueCompagnonDto,
         VuesChantiersResponse, VuesCompagnonsResponse, ExportRequest, FormatDto, ProblemSchema
     )),
@@ -1104,6 +1117,200 @@ async fn list_feuilles(
         feuilles: feuilles
             .iter()
             .map(|feuille| FeuilleResponse::of(feuille, &noms))
+            .collect(),
+    }))
+}
+
+/// Rounded to `digits` decimals, as the original shows these figures.
+fn round(value: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
+}
+
+/// A week and its neighbours, to page through weeks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NavigationResponse {
+    /// Its Monday.
+    semaine_courante: IsoDate,
+    semaine_precedente: IsoDate,
+    semaine_suivante: IsoDate,
+    annee: i32,
+    numero_semaine: u8,
+    #[schema(example = "2026-W50")]
+    semaine_iso: String,
+    #[schema(example = "Semaine 50 - 2026")]
+    label: String,
+}
+
+/// The week of a day, its previous and next weeks.
+#[utoipa::path(
+    get, path = "/api/v1/pointages/navigation", tag = "pointages", params(FeuilleQuery),
+    responses((status = 200, body = NavigationResponse))
+)]
+async fn navigation(
+    _caller: Authenticated,
+    query: web::Query<FeuilleQuery>,
+) -> web::Json<NavigationResponse> {
+    let semaine = Semaine::contenant(query.semaine_debut.0);
+    let iso = semaine.semaine_iso();
+    web::Json(NavigationResponse {
+        semaine_courante: IsoDate(semaine.lundi()),
+        semaine_precedente: IsoDate(semaine.precedente().lundi()),
+        semaine_suivante: IsoDate(semaine.suivante().lundi()),
+        annee: iso.annee,
+        numero_semaine: iso.numero,
+        semaine_iso: iso.to_string(),
+        label: semaine.label(),
+    })
+}
+
+/// The week and the planned hours of a gauge.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JaugeQuery {
+    /// Any day of the week (moved back to its Monday).
+    #[param(value_type = String, format = Date)]
+    semaine_debut: IsoDate,
+    /// Hours planned that week, 0 to 168 (default 35).
+    heures_planifiees: Option<f64>,
+}
+
+/// A user's week against its planned hours.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JaugeResponse {
+    utilisateur_id: Uuid,
+    #[schema(example = "Semaine 50 - 2026")]
+    semaine: String,
+    semaine_debut: IsoDate,
+    heures_planifiees: f64,
+    /// Decimal hours, 2 decimals.
+    heures_realisees: f64,
+    heures_realisees_minutes: u32,
+    /// Percent of the plan, 1 decimal (0 when nothing is planned).
+    taux_completion: f64,
+    /// `en_avance` (≥ 110 %), `normal` (≥ 90 %) or `en_retard`.
+    #[schema(example = "normal")]
+    status: String,
+}
+
+/// A user's progress gauge for a week (FDH-14), over the hours the caller
+/// may read (a compagnon: his own only; another's is a 404).
+#[utoipa::path(
+    get, path = "/api/v1/pointages/stats/jauge-avancement/{id}", tag = "pointages",
+    params(("id" = Uuid, Path, description = "The user's id"), JaugeQuery),
+    responses(
+        (status = 200, body = JaugeResponse),
+        (status = 404, description = "`feuille_not_found`: another user's, asked by a compagnon", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn jauge_avancement(
+    state: web::Data<PointagesHttp>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<Uuid>,
+    query: web::Query<JaugeQuery>,
+) -> Result<web::Json<JaugeResponse>, Problem> {
+    let utilisateur_id = path.into_inner();
+    let (semaine, jauge) = state
+        .jauge
+        .execute(
+            &actor,
+            utilisateur_id,
+            query.semaine_debut.0,
+            query.heures_planifiees,
+        )
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(JaugeResponse {
+        utilisateur_id,
+        semaine: semaine.label(),
+        semaine_debut: IsoDate(semaine.lundi()),
+        heures_planifiees: jauge.heures_planifiees,
+        heures_realisees: round(jauge.realise.decimal(), 2),
+        heures_realisees_minutes: jauge.realise.minutes(),
+        taux_completion: round(jauge.taux, 1),
+        status: jauge.statut.as_str().to_owned(),
+    }))
+}
+
+/// One chantier's team over a week.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Equipe)]
+pub struct EquipeDto {
+    chantier_id: Uuid,
+    chantier_nom: String,
+    /// Distinct users with hours there.
+    nombre_utilisateurs: usize,
+    /// 35 h per user.
+    heures_planifiees: f64,
+    heures_realisees: f64,
+    heures_realisees_minutes: u32,
+    taux_completion: f64,
+}
+
+/// A team more than 15 % off its plan.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EcartEquipe)]
+pub struct EcartDto {
+    chantier_id: Uuid,
+    chantier_nom: String,
+    /// `surplus` or `deficit`.
+    #[schema(example = "deficit")]
+    type_ecart: String,
+    ecart_heures: f64,
+    ecart_pourcentage: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComparaisonResponse {
+    #[schema(example = "Semaine 50 - 2026")]
+    semaine: String,
+    semaine_debut: IsoDate,
+    /// Every chantier with hours that week, by id.
+    equipes: Vec<EquipeDto>,
+    ecarts_detectes: Vec<EcartDto>,
+}
+
+/// The teams of each chantier with hours that week against 35 h per user
+/// (FDH-15); admins see every chantier, conducteurs those they run.
+#[utoipa::path(
+    get, path = "/api/v1/pointages/stats/comparaison-equipes", tag = "pointages", params(FeuilleQuery),
+    responses((status = 200, body = ComparaisonResponse))
+)]
+async fn comparaison_equipes(
+    state: web::Data<PointagesHttp>,
+    user: Authorized<AdminOrConducteur>,
+    query: web::Query<FeuilleQuery>,
+) -> Result<web::Json<ComparaisonResponse>, Problem> {
+    let (semaine, equipes, ecarts, noms) = state
+        .comparaison
+        .execute(&user.actor, query.semaine_debut.0)
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(ComparaisonResponse {
+        semaine: semaine.label(),
+        semaine_debut: IsoDate(semaine.lundi()),
+        equipes: equipes
+            .iter()
+            .map(|e| EquipeDto {
+                chantier_id: e.chantier_id,
+                chantier_nom: noms.chantier(e.chantier_id),
+                nombre_utilisateurs: e.nombre_utilisateurs,
+                heures_planifiees: e.heures_planifiees,
+                heures_realisees: round(e.realise.decimal(), 2),
+                heures_realisees_minutes: e.realise.minutes(),
+                taux_completion: round(e.taux, 1),
+            })
+            .collect(),
+        ecarts_detectes: ecarts
+            .iter()
+            .map(|e| EcartDto {
+                chantier_id: e.chantier_id,
+                chantier_nom: noms.chantier(e.chantier_id),
+                type_ecart: e.sens.as_str().to_owned(),
+                ecart_heures: round(e.ecart_heures, 2),
+                ecart_pourcentage: round(e.ecart_pourcentage, 1),
+            })
             .collect(),
     }))
 }
