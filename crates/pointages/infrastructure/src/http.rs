@@ -1530,6 +1530,10 @@ async fn write_xlsx(
     sender: tokio::sync::mpsc::Sender<Chunk>,
 ) -> Result<(), BoxError> {
     while let Some(lines) = export.next_lines().await? {
+        if sender.is_closed() {
+            // The client left: no need to read the rest of the week.
+            return Ok(());
+        }
         xlsx = actix_web::rt::task::spawn_blocking(move || {
             xlsx.write(&lines)?;
             Ok::<_, XlsxError>(xlsx)
