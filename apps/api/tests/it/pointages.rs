@@ -102,6 +102,22 @@ async fn the_life_of_a_pointage_through_every_route() {
             format!("{POINTAGES}/vues/compagnons?semaine_debut=2026-12-07"),
         ),
         (Method::POST, format!("{POINTAGES}/export")),
+        (Method::GET, format!("{POINTAGES}/feuilles")),
+        (
+            Method::GET,
+            format!("{POINTAGES}/navigation?semaine_debut=2026-12-07"),
+        ),
+        (
+            Method::GET,
+            format!(
+                "{POINTAGES}/stats/jauge-avancement/{}?semaine_debut=2026-12-07",
+                karim.id
+            ),
+        ),
+        (
+            Method::GET,
+            format!("{POINTAGES}/stats/comparaison-equipes?semaine_debut=2026-12-07"),
+        ),
     ];
     for (method, route) in routes {
         let (status, body) = s
