@@ -4,6 +4,9 @@
 //! nothing, the one-per-day rule raced by concurrent requests, and a signed
 //! `heures.validated` webhook carrying the hours in minutes.
 
+use std::io::Cursor;
+
+use calamine::{DataType, Reader, Xlsx};
 use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -99,6 +102,22 @@ async fn the_life_of_a_pointage_through_every_route() {
             format!("{POINTAGES}/vues/compagnons?semaine_debut=2026-12-07"),
         ),
         (Method::POST, format!("{POINTAGES}/export")),
+        (Method::GET, format!("{POINTAGES}/feuilles")),
+        (
+            Method::GET,
+            format!("{POINTAGES}/navigation?semaine_debut=2026-12-07"),
+        ),
+        (
+            Method::GET,
+            format!(
+                "{POINTAGES}/stats/jauge-avancement/{}?semaine_debut=2026-12-07",
+                karim.id
+            ),
+        ),
+        (
+            Method::GET,
+            format!("{POINTAGES}/stats/comparaison-equipes?semaine_debut=2026-12-07"),
+        ),
     ];
     for (method, route) in routes {
         let (status, body) = s
@@ -498,6 +517,176 @@ async fn the_life_of_a_pointage_through_every_route() {
     s.stop().await;
 }
 
+/// `method path` as `who` with `If-Match: if_match`; the status, the
+/// answer's `ETag` (if any) and its JSON body.
+async fn if_match(
+    hub: &TestHub,
+    method: Method,
+    path: &str,
+    who: &User,
+    if_match: &str,
+    body: Value,
+) -> (u16, Option<String>, Value) {
+    let response = hub
+        .request(method, path, who)
+        .await
+        .header("If-Match", if_match)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let etag = response
+        .headers()
+        .get("etag")
+        .map(|tag| tag.to_str().unwrap().to_owned());
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, etag, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_match_makes_a_change_conditional_on_the_version_last_read() {
+    let mut s = TestHub::start_with(&[("RATE_LIMITS", "off")]).await;
+    let conducteur = role_user(&s, Role::Conducteur).await;
+    let chef_id = role_user(&s, Role::ChefChantier).await;
+    let site = chantier(&s, "CH-PTG-ETAG", &conducteur, Some(&chef_id)).await;
+    let karim = user(&s, Role::Compagnon).await;
+    let lea = user(&s, Role::Compagnon).await;
+    let chef = s.user(Role::ChefChantier).await;
+
+    // Every answer carries the version as its ETag.
+    let created = s
+        .send(
+            Method::POST,
+            POINTAGES,
+            &karim,
+            hours(&karim.id, &site, "2026-12-14", "7:00"),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.headers["etag"], "\"1\"");
+    let id = path(&created.body["id"]);
+    let read = s.send(Method::GET, &id, &karim, None).await;
+    assert_eq!(read.headers["etag"], "\"1\"");
+
+    // Edited meanwhile (version 2): a change made on version 1 is a 412
+    // and changes nothing, whatever the operation.
+    let edited = s
+        .send(Method::PUT, &id, &karim, json!({"heures_normales": "8:00"}))
+        .await;
+    assert_eq!(edited.headers["etag"], "\"2\"");
+    let before = s.events("heures.").await.len();
+    for (method, route, body) in [
+        (Method::PUT, id.clone(), json!({"heures_normales": "6:00"})),
+        (
+            Method::POST,
+            format!("{id}/sign"),
+            json!({"signature": "K"}),
+        ),
+        (Method::POST, format!("{id}/submit"), json!({})),
+        (Method::DELETE, id.clone(), json!({})),
+    ] {
+        let (status, _, body) = if_match(&s, method.clone(), &route, &karim, "\"1\"", body).await;
+        assert_eq!(status, 412, "{method} {route}: {body}");
+        assert_eq!(body["code"], "precondition_failed");
+    }
+    // A weak or unreadable tag matches nothing either.
+    for tag in ["W/\"2\"", "2"] {
+        let (status, _, _) = if_match(
+            &s,
+            Method::POST,
+            &format!("{id}/submit"),
+            &karim,
+            tag,
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 412, "{tag}");
+    }
+    // Someone who may not see the pointage learns nothing from the tag: 404.
+    let (status, _, body) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/submit"),
+        &lea,
+        "\"1\"",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("pointage_not_found"))
+    );
+    assert_eq!(s.events("heures.").await.len(), before);
+    let current = s.expect(200, Method::GET, &id, &karim, None).await;
+    assert_eq!(current["heures_normales"], "08:00");
+    assert_eq!(current["statut"], "brouillon");
+
+    // The version last read goes through and tags the answer; `*` means any.
+    let (status, etag, body) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/submit"),
+        &karim,
+        "\"2\"",
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, etag.as_deref()), (200, Some("\"3\"")), "{body}");
+    let (status, _, _) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/reject"),
+        chef,
+        "\"2\"",
+        json!({"motif": "Vu trop tard"}),
+    )
+    .await;
+    assert_eq!(status, 412);
+    let (status, etag, body) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/reject"),
+        chef,
+        "\"3\"",
+        json!({"motif": "Heures du lundi"}),
+    )
+    .await;
+    assert_eq!((status, etag.as_deref()), (200, Some("\"4\"")), "{body}");
+    let (status, etag, _) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/correct"),
+        &karim,
+        "*",
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, etag.as_deref()), (200, Some("\"5\"")));
+    let (status, _, _) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/submit"),
+        &karim,
+        "\"5\"",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, etag, body) = if_match(
+        &s,
+        Method::POST,
+        &format!("{id}/validate"),
+        chef,
+        "\"6\"",
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, etag.as_deref()), (200, Some("\"7\"")), "{body}");
+    assert_eq!(body["statut"], "valide");
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_for_one_day_make_one_pointage() {
     let mut s = TestHub::start_with(&[("RATE_LIMITS", "off")]).await;
@@ -823,6 +1012,183 @@ async fn weekly_views_total_per_day_chantier_and_week_and_recompute_the_statut()
     assert_eq!(own["compagnons"].as_array().unwrap().len(), 1);
     assert_eq!(own["compagnons"][0]["utilisateur_id"], lea.id.as_str());
     assert_eq!(own["compagnons"][0]["total_heures"], "06:00");
+
+    // The list of feuilles: each user's week, with its recomputed statut;
+    // a compagnon sees only his own.
+    const FEUILLES: &str = "/api/v1/pointages/feuilles";
+    let all = s.expect(200, Method::GET, FEUILLES, As::Admin, None).await;
+    // Karim's weeks 50 and 51, Léa's week 50; the latest week first.
+    assert_eq!(all["total"], 3);
+    assert_eq!(all["feuilles"][0]["semaine_iso"], "2026-W51");
+    assert_eq!(all["feuilles"][0]["statut_global"], "brouillon");
+    let karim_feuille = all["feuilles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["utilisateur_id"] == karim.id.as_str() && f["semaine_iso"] == "2026-W50")
+        .unwrap();
+    assert_eq!(karim_feuille["statut_global"], "rejete");
+    assert_eq!(karim_feuille["total_heures"], "20:30");
+    assert_eq!(karim_feuille["semaine_iso"], "2026-W50");
+    let rejected = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{FEUILLES}?statut=rejete&annee=2026&numero_semaine=50"),
+            As::Conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(rejected["total"], 1);
+    assert_eq!(rejected["feuilles"][0]["utilisateur_id"], karim.id.as_str());
+    let other_week = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{FEUILLES}?annee=2026&numero_semaine=51"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(other_week["total"], 1);
+    assert_eq!(other_week["feuilles"][0]["total_heures"], "08:00");
+    let own = s.expect(200, Method::GET, FEUILLES, &lea, None).await;
+    assert_eq!(own["total"], 1);
+    assert_eq!(own["feuilles"][0]["utilisateur_id"], lea.id.as_str());
+    let hidden = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{FEUILLES}?utilisateur_id={}", karim.id),
+            &lea,
+            None,
+        )
+        .await;
+    assert_eq!(hidden["total"], 0);
+    let paged = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{FEUILLES}?skip=1&limit=1"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(paged["total"], 3);
+    assert_eq!(paged["feuilles"].as_array().unwrap().len(), 1);
+    let bad = s
+        .expect(
+            422,
+            Method::GET,
+            &format!("{FEUILLES}?numero_semaine=54"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(bad["errors"][0]["field"], "numero_semaine");
+    let too_many = s
+        .expect(
+            400,
+            Method::GET,
+            &format!("{FEUILLES}?limit=51"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(too_many["code"], "invalid_query");
+    let (status, _) = s.call(Method::GET, FEUILLES, As::Anonymous, None).await;
+    assert_eq!(status, 401);
+
+    // Navigation: the week of a day and its neighbours, across a year.
+    let nav = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{POINTAGES}/navigation?semaine_debut=2026-12-30"),
+            &lea,
+            None,
+        )
+        .await;
+    assert_eq!(nav["semaine_courante"], "2026-12-28");
+    assert_eq!(nav["semaine_precedente"], "2026-12-21");
+    assert_eq!(nav["semaine_suivante"], "2027-01-04");
+    assert_eq!(nav["semaine_iso"], "2026-W53");
+    assert_eq!(nav["label"], "Semaine 53 - 2026");
+
+    // Karim's gauge: 20:30 of 35 h planned is 58.6 %, late; of 20 h, normal.
+    let jauge = format!("{POINTAGES}/stats/jauge-avancement/{}", karim.id);
+    let late = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{jauge}?semaine_debut=2026-12-09"),
+            &karim,
+            None,
+        )
+        .await;
+    assert_eq!(late["heures_realisees"], 20.5);
+    assert_eq!(late["heures_planifiees"], 35.0);
+    assert_eq!(late["taux_completion"], 58.6);
+    assert_eq!(late["status"], "en_retard");
+    assert_eq!(late["semaine"], "Semaine 50 - 2026");
+    let normal = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{jauge}?semaine_debut=2026-12-09&heures_planifiees=20"),
+            As::Conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(normal["status"], "normal");
+    let hidden = s
+        .expect(
+            404,
+            Method::GET,
+            &format!("{jauge}?semaine_debut=2026-12-09"),
+            &lea,
+            None,
+        )
+        .await;
+    assert_eq!(hidden["code"], "feuille_not_found");
+    let bad = s
+        .expect(
+            422,
+            Method::GET,
+            &format!("{jauge}?semaine_debut=2026-12-09&heures_planifiees=-1"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(bad["errors"][0]["field"], "heures_planifiees");
+
+    // Teams: nord 22:30 for two users (70 h planned), sud 4:00 for one.
+    let comparaison = format!("{POINTAGES}/stats/comparaison-equipes?semaine_debut=2026-12-07");
+    let teams = s
+        .expect(200, Method::GET, &comparaison, As::Conducteur, None)
+        .await;
+    let equipes = teams["equipes"].as_array().unwrap();
+    assert_eq!(equipes.len(), 2);
+    let nord_team = equipes
+        .iter()
+        .find(|e| e["chantier_id"] == nord.as_str())
+        .unwrap();
+    assert_eq!(nord_team["nombre_utilisateurs"], 2);
+    assert_eq!(nord_team["heures_planifiees"], 70.0);
+    assert_eq!(nord_team["heures_realisees"], 22.5);
+    assert_eq!(nord_team["taux_completion"], 32.1);
+    assert_eq!(nord_team["chantier_nom"], "Chantier CH-PTG-N");
+    let ecarts = teams["ecarts_detectes"].as_array().unwrap();
+    assert_eq!(ecarts.len(), 2);
+    assert!(ecarts.iter().all(|e| e["type_ecart"] == "deficit"));
+    let nord_ecart = ecarts
+        .iter()
+        .find(|e| e["chantier_id"] == nord.as_str())
+        .unwrap();
+    assert_eq!(nord_ecart["ecart_heures"], 47.5);
+    for who in [As::Compagnon, As::ChefChantier] {
+        s.expect(403, Method::GET, &comparaison, who, None).await;
+    }
     s.stop().await;
 }
 
@@ -1048,6 +1414,9 @@ async fn a_week_of_a_thousand_pointages_exports_as_csv_and_xlsx_with_the_views_t
         response.headers()["content-disposition"].to_str().unwrap(),
         "attachment; filename=\"feuilles_heures_2026-W50.csv\""
     );
+    // Streamed: sent in chunks as it is read, its length unknown up front.
+    assert_eq!(response.headers()["transfer-encoding"], "chunked");
+    assert!(response.headers().get("content-length").is_none());
     let bytes = response.bytes().await.unwrap();
     assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
     let text = std::str::from_utf8(&bytes[3..]).unwrap();
@@ -1092,8 +1461,62 @@ async fn a_week_of_a_thousand_pointages_exports_as_csv_and_xlsx_with_the_views_t
             .unwrap()
             .ends_with("feuilles_heures_2026-W50.xlsx\"")
     );
+    assert_eq!(response.headers()["transfer-encoding"], "chunked");
     let xlsx = response.bytes().await.unwrap();
     assert_eq!(&xlsx[..2], b"PK");
+    // Read back with a spreadsheet reader: the same lines, and the same
+    // totals per user as the view, in `HH:MM` and as decimal hours.
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(xlsx.to_vec())).unwrap();
+    let sheet = workbook.worksheet_range("2026-W50").unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| cell.as_string().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows[0][0], "Date");
+    assert_eq!(rows.len(), 1 + 1000 + 10 + 1);
+    let mut sheet_totals: Vec<(String, String)> = rows
+        .iter()
+        .filter(|cells| cells[0] == "Total utilisateur")
+        .map(|cells| (cells[2].clone(), cells[8].clone()))
+        .collect();
+    sheet_totals.sort();
+    assert_eq!(sheet_totals, expected);
+    let decimal_totals: f64 = sheet
+        .rows()
+        .filter(|row| row[0].as_string().as_deref() == Some("Total utilisateur"))
+        .map(|row| row[9].get_float().unwrap())
+        .sum();
+    assert!((decimal_totals - week_minutes as f64 / 60.0).abs() < 1e-6);
+    let last = rows.last().unwrap();
+    assert_eq!(last[0], "Total semaine");
+    assert_eq!(
+        last[8],
+        format!("{:02}:{:02}", week_minutes / 60, week_minutes % 60)
+    );
+    // Every pointage line of the sheet is one of the CSV's, in the same order.
+    let csv_pointages: Vec<(&str, &str, &str, &str)> = lines[1..]
+        .iter()
+        .filter(|cells| !cells[0].starts_with("Total"))
+        .map(|cells| (cells[0], cells[2], cells[4], cells[8]))
+        .collect();
+    let sheet_pointages: Vec<(&str, &str, &str, &str)> = rows[1..]
+        .iter()
+        .filter(|cells| !cells[0].starts_with("Total"))
+        .map(|cells| {
+            (
+                cells[0].as_str(),
+                cells[2].as_str(),
+                cells[4].as_str(),
+                cells[8].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(csv_pointages.len(), 1000);
+    assert_eq!(sheet_pointages, csv_pointages);
 
     // A conducteur exports only what he may see: here, nothing but the total.
     let response = s

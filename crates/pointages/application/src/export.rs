@@ -3,16 +3,25 @@
 //! user's totals, and `feuille_heures.exported` stored in the outbox. The
 //! file itself (CSV, XLSX) is the adapter's: this builds what goes in it.
 
-use hub_kernel::{CommandContext, Role};
-use hub_pointages_domain::{
-    FeuilleHeuresExported, FormatExport, Pointage, Semaine, Totaux, vues_compagnons,
-};
+use std::collections::{HashMap, VecDeque};
+
+use hub_kernel::{CommandContext, Page, Role};
+use hub_pointages_domain::{FeuilleHeuresExported, FormatExport, Pointage, Semaine, Totaux};
 use uuid::Uuid;
 
-use crate::ports::Noms;
+use crate::ports::PointageFilter;
 use crate::use_cases::{PointagesError, PointagesPorts};
 
 const EXPORT: &str = "only an administrator or a conducteur may export hours";
+
+/// How many users' weeks one step of an export loads: what bounds its
+/// memory (a user has at most a few dozen pointages a week), whatever the
+/// size of the week.
+pub const EXPORT_USERS_PER_STEP: usize = 50;
+
+/// The most pointages one step reads from one query; a step pages through
+/// more if its users ever have them.
+const STEP_ROWS: u64 = 10_000;
 
 /// What to export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,30 +34,124 @@ pub struct ExportInput {
     pub format: FormatExport,
 }
 
-/// One user's lines and totals.
+/// One line of an export file, in the file's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportUtilisateur {
-    pub utilisateur_id: Uuid,
-    /// By date, then chantier name.
-    pub pointages: Vec<Pointage>,
-    pub totaux: Totaux,
+pub enum LigneExport {
+    /// One pointage, with the names shown next to its ids.
+    Pointage {
+        pointage: Box<Pointage>,
+        utilisateur_nom: String,
+        chantier_nom: String,
+    },
+    /// Closes a user's lines: the sums of exactly those lines.
+    TotalUtilisateur {
+        utilisateur_id: Uuid,
+        utilisateur_nom: String,
+        totaux: Totaux,
+    },
+    /// The last line: the sums of every pointage line.
+    TotalSemaine(Totaux),
 }
 
-/// The content of an export.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An export under way: its lines come step by step
+/// ([`Export::next_lines`]), a batch of users at a time, users by name, a
+/// user's pointages by date then chantier name. Totals are summed from the
+/// lines as they go by, so a file always adds up.
 pub struct Export {
     pub export_id: Uuid,
     pub semaine: Semaine,
     pub format: FormatExport,
-    /// By user name, then id.
-    pub utilisateurs: Vec<ExportUtilisateur>,
-    /// The whole export.
-    pub totaux: Totaux,
-    pub noms: Noms,
+    ports: PointagesPorts,
+    /// The week, the site and the exporter's scope.
+    filter: PointageFilter,
+    /// The users still to export, by name then id.
+    utilisateurs: VecDeque<(Uuid, String)>,
+    totaux: Totaux,
+    done: bool,
 }
 
-/// Exports a week: an admin everything, a conducteur the hours of his
-/// chantiers (and his own); other roles are refused (CDC §3.3).
+impl std::fmt::Debug for Export {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Export")
+            .field("export_id", &self.export_id)
+            .field("semaine", &self.semaine)
+            .field("remaining_users", &self.utilisateurs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Export {
+    /// The next lines of the file: the pointages and totals of the next
+    /// batch of users, then the week's total, then `None`.
+    pub async fn next_lines(&mut self) -> Result<Option<Vec<LigneExport>>, PointagesError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.utilisateurs.is_empty() {
+            self.done = true;
+            return Ok(Some(vec![LigneExport::TotalSemaine(self.totaux)]));
+        }
+        let take = self.utilisateurs.len().min(EXPORT_USERS_PER_STEP);
+        let batch: Vec<(Uuid, String)> = self.utilisateurs.drain(..take).collect();
+        let filter = PointageFilter {
+            utilisateur_ids: batch.iter().map(|(id, _)| *id).collect(),
+            ..self.filter.clone()
+        };
+        let mut rows = Vec::new();
+        loop {
+            let page = Page {
+                skip: rows.len() as u64,
+                limit: STEP_ROWS,
+            };
+            let (found, _) = self.ports.pointages.list(&filter, page).await?;
+            let last = (found.len() as u64) < STEP_ROWS;
+            rows.extend(found);
+            if last {
+                break;
+            }
+        }
+        let mut chantiers: Vec<Uuid> = rows.iter().map(Pointage::chantier_id).collect();
+        chantiers.sort_unstable();
+        chantiers.dedup();
+        let noms = self.ports.directory.names(&[], &chantiers).await?;
+        let mut lines = Vec::with_capacity(rows.len() + batch.len());
+        let mut par_utilisateur: HashMap<Uuid, Vec<(Pointage, String)>> = HashMap::new();
+        for pointage in rows {
+            let chantier_nom = noms.chantier(pointage.chantier_id());
+            par_utilisateur
+                .entry(pointage.utilisateur_id())
+                .or_default()
+                .push((pointage, chantier_nom));
+        }
+        for (utilisateur_id, utilisateur_nom) in batch {
+            let mut siennes = par_utilisateur.remove(&utilisateur_id).unwrap_or_default();
+            siennes.sort_by(|(a, nom_a), (b, nom_b)| {
+                (a.date(), nom_a, a.id()).cmp(&(b.date(), nom_b, b.id()))
+            });
+            let mut totaux = Totaux::default();
+            for (pointage, chantier_nom) in siennes {
+                totaux.add(self.semaine, &pointage);
+                self.totaux.add(self.semaine, &pointage);
+                lines.push(LigneExport::Pointage {
+                    pointage: Box::new(pointage),
+                    utilisateur_nom: utilisateur_nom.clone(),
+                    chantier_nom,
+                });
+            }
+            lines.push(LigneExport::TotalUtilisateur {
+                utilisateur_id,
+                utilisateur_nom,
+                totaux,
+            });
+        }
+        Ok(Some(lines))
+    }
+}
+
+/// Starts the export of a week: an admin everything, a conducteur the
+/// hours of his chantiers (and his own); other roles are refused (CDC
+/// §3.3). Publishes `feuille_heures.exported` once, when the export
+/// starts; the lines are then read step by step as the file is sent.
 pub struct ExportSemaine(pub PointagesPorts);
 
 impl ExportSemaine {
@@ -62,32 +165,21 @@ impl ExportSemaine {
             .filter(|actor| matches!(actor.role, Role::Admin | Role::Conducteur))
             .ok_or(PointagesError::Forbidden(EXPORT))?;
         let ports = &self.0;
-        let mut rows = ports
-            .week(&actor, input.semaine, None, input.chantier_id)
-            .await?;
-        if !input.utilisateur_ids.is_empty() {
-            rows.retain(|p| input.utilisateur_ids.contains(&p.utilisateur_id()));
-        }
-        let noms = ports.noms_of(&rows).await?;
-        let totaux = Totaux::of(input.semaine, &rows);
-        let mut utilisateurs: Vec<ExportUtilisateur> = vues_compagnons(input.semaine, rows)
+        let filter = PointageFilter {
+            chantier_id: input.chantier_id,
+            utilisateur_ids: input.utilisateur_ids.clone(),
+            date_debut: Some(input.semaine.lundi()),
+            date_fin: Some(input.semaine.dimanche()),
+            ..PointageFilter::default()
+        };
+        let filter = ports.scoped(&actor, filter).await?;
+        let ids = ports.pointages.utilisateurs(&filter).await?;
+        let noms = ports.directory.names(&ids, &[]).await?;
+        let mut utilisateurs: Vec<(Uuid, String)> = ids
             .into_iter()
-            .map(|vue| {
-                let mut pointages: Vec<Pointage> = vue
-                    .chantiers
-                    .into_iter()
-                    .flat_map(|ligne| ligne.pointages)
-                    .collect();
-                pointages
-                    .sort_by_cached_key(|p| (p.date(), noms.chantier(p.chantier_id()), p.id()));
-                ExportUtilisateur {
-                    utilisateur_id: vue.utilisateur_id,
-                    pointages,
-                    totaux: vue.totaux,
-                }
-            })
+            .map(|id| (id, noms.utilisateur(id)))
             .collect();
-        utilisateurs.sort_by_cached_key(|u| (noms.utilisateur(u.utilisateur_id), u.utilisateur_id));
+        utilisateurs.sort_by(|(a, nom_a), (b, nom_b)| (nom_a, a).cmp(&(nom_b, b)));
         let event = FeuilleHeuresExported {
             export_id: Uuid::now_v7(),
             semaine: input.semaine.semaine_iso(),
@@ -102,9 +194,15 @@ impl ExportSemaine {
             export_id: event.export_id,
             semaine: input.semaine,
             format: input.format,
-            utilisateurs,
-            totaux,
-            noms,
+            ports: ports.clone(),
+            filter: PointageFilter {
+                // Batches name their users; the input's list is in `ids`.
+                utilisateur_ids: Vec::new(),
+                ..filter
+            },
+            utilisateurs: utilisateurs.into(),
+            totaux: Totaux::default(),
+            done: false,
         })
     }
 }
@@ -114,7 +212,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::ports::{MockDirectory, MockPointageRepository};
+    use crate::ports::{MockDirectory, MockPointageRepository, Noms};
     use hub_kernel::{Actor, EventEnvelope, FixedClock};
     use hub_pointages_domain::{HeuresMinutes, NouveauPointage};
     use time::macros::{date, datetime};
@@ -123,12 +221,13 @@ mod tests {
     const KARIM: Uuid = Uuid::from_u128(1);
     const LEA: Uuid = Uuid::from_u128(2);
     const SITE: Uuid = Uuid::from_u128(10);
+    const AUTRE: Uuid = Uuid::from_u128(11);
 
-    fn pointage(user: Uuid, date: time::Date, normales: &str) -> Pointage {
+    fn pointage(user: Uuid, site: Uuid, date: time::Date, normales: &str) -> Pointage {
         Pointage::create(
             NouveauPointage {
                 utilisateur_id: user,
-                chantier_id: SITE,
+                chantier_id: site,
                 date,
                 heures_normales: HeuresMinutes::parse(normales).unwrap(),
                 heures_supplementaires: HeuresMinutes::parse("0:30").unwrap(),
@@ -141,27 +240,55 @@ mod tests {
         .0
     }
 
-    fn ports(published: Arc<Mutex<Vec<EventEnvelope>>>) -> PointagesPorts {
-        let rows = vec![
-            pointage(KARIM, date!(2026 - 12 - 08), "8:00"),
-            pointage(KARIM, date!(2026 - 12 - 07), "7:00"),
-            pointage(LEA, date!(2026 - 12 - 07), "6:00"),
-        ];
+    /// `users` users with pointages on two sites; the repository answers
+    /// what each filter selects and records the filters of `list`.
+    fn ports(
+        rows: Vec<Pointage>,
+        published: Arc<Mutex<Vec<EventEnvelope>>>,
+        lists: Arc<Mutex<Vec<PointageFilter>>>,
+    ) -> PointagesPorts {
         let mut repo = MockPointageRepository::new();
-        repo.expect_list()
-            .returning(move |_, _| Ok((rows.clone(), 3)));
+        let all = rows.clone();
+        repo.expect_utilisateurs().returning(move |_| {
+            let mut ids: Vec<Uuid> = all.iter().map(Pointage::utilisateur_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(ids)
+        });
+        repo.expect_list().returning(move |filter, page| {
+            lists.lock().unwrap().push(filter.clone());
+            let selected: Vec<Pointage> = rows
+                .iter()
+                .filter(|p| filter.utilisateur_ids.contains(&p.utilisateur_id()))
+                .skip(page.skip as usize)
+                .take(page.limit as usize)
+                .cloned()
+                .collect();
+            let total = selected.len() as u64;
+            Ok((selected, total))
+        });
         repo.expect_publish().returning(move |events| {
             published.lock().unwrap().extend(events.iter().cloned());
             Ok(())
         });
         let mut directory = MockDirectory::new();
-        directory.expect_names().returning(|_, _| {
-            Ok(Noms {
-                utilisateurs: [(KARIM, "Karim B".to_owned()), (LEA, "Anne L".to_owned())]
-                    .into_iter()
-                    .collect(),
-                chantiers: Default::default(),
-            })
+        directory.expect_names().returning(|users, chantiers| {
+            let mut noms = Noms::default();
+            for user in users {
+                if *user == KARIM {
+                    noms.utilisateurs.insert(KARIM, "Karim B".to_owned());
+                } else if *user == LEA {
+                    noms.utilisateurs.insert(LEA, "Anne L".to_owned());
+                }
+            }
+            for chantier in chantiers {
+                if *chantier == SITE {
+                    noms.chantiers.insert(SITE, "Tour B".to_owned());
+                } else if *chantier == AUTRE {
+                    noms.chantiers.insert(AUTRE, "Avenue A".to_owned());
+                }
+            }
+            Ok(noms)
         });
         PointagesPorts {
             pointages: Arc::new(repo),
@@ -179,26 +306,70 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn an_export_groups_per_user_with_totals_and_publishes_one_event() {
-        let published = Arc::default();
-        let admin = CommandContext::user(
+    fn admin() -> CommandContext {
+        CommandContext::user(
             Actor {
                 user_id: ADMIN,
                 role: Role::Admin,
             },
             Some("req-9".to_owned()),
-        );
-        let export = ExportSemaine(ports(Arc::clone(&published)))
-            .execute(&admin, input())
+        )
+    }
+
+    async fn all_lines(export: &mut Export) -> Vec<LigneExport> {
+        let mut lines = Vec::new();
+        while let Some(step) = export.next_lines().await.unwrap() {
+            lines.extend(step);
+        }
+        lines
+    }
+
+    #[tokio::test]
+    async fn an_export_groups_per_user_with_totals_and_publishes_one_event() {
+        let published = Arc::default();
+        let rows = vec![
+            pointage(KARIM, SITE, date!(2026 - 12 - 08), "8:00"),
+            pointage(KARIM, SITE, date!(2026 - 12 - 07), "7:00"),
+            pointage(KARIM, AUTRE, date!(2026 - 12 - 07), "1:00"),
+            pointage(LEA, SITE, date!(2026 - 12 - 07), "6:00"),
+        ];
+        let mut export = ExportSemaine(ports(rows, Arc::clone(&published), Arc::default()))
+            .execute(&admin(), input())
             .await
             .unwrap();
-        // By name: Anne L (LEA) first.
-        assert_eq!(export.utilisateurs[0].utilisateur_id, LEA);
-        let karim = &export.utilisateurs[1];
-        assert_eq!(karim.pointages[0].date(), date!(2026 - 12 - 07));
-        assert_eq!(karim.totaux.total().to_string(), "16:00");
-        assert_eq!(export.totaux.total().to_string(), "22:30");
+        // Published when the export starts, once.
+        assert_eq!(published.lock().unwrap().len(), 1);
+        let lines = all_lines(&mut export).await;
+        let shown: Vec<String> = lines
+            .iter()
+            .map(|line| match line {
+                LigneExport::Pointage {
+                    pointage,
+                    utilisateur_nom,
+                    chantier_nom,
+                } => format!("{utilisateur_nom} {} {chantier_nom}", pointage.date()),
+                LigneExport::TotalUtilisateur {
+                    utilisateur_nom,
+                    totaux,
+                    ..
+                } => format!("total {utilisateur_nom} {}", totaux.total()),
+                LigneExport::TotalSemaine(totaux) => format!("semaine {}", totaux.total()),
+            })
+            .collect();
+        // By name (Anne L first), then date, then chantier name.
+        assert_eq!(
+            shown,
+            [
+                "Anne L 2026-12-07 Tour B",
+                "total Anne L 06:30",
+                "Karim B 2026-12-07 Avenue A",
+                "Karim B 2026-12-07 Tour B",
+                "Karim B 2026-12-08 Tour B",
+                "total Karim B 17:30",
+                "semaine 24:00",
+            ]
+        );
+        assert!(export.next_lines().await.unwrap().is_none());
         let events = published.lock().unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event_type.as_str(), "feuille_heures.exported");
@@ -207,6 +378,59 @@ mod tests {
         assert_eq!(events[0].data["format"], "csv");
         assert_eq!(events[0].data["exported_by"], ADMIN.to_string());
         assert_eq!(events[0].correlation_id.as_deref(), Some("req-9"));
+    }
+
+    #[tokio::test]
+    async fn a_large_week_is_read_a_batch_of_users_at_a_time() {
+        let users: Vec<Uuid> = (100..100 + 2 * EXPORT_USERS_PER_STEP as u128 + 1)
+            .map(Uuid::from_u128)
+            .collect();
+        let rows: Vec<Pointage> = users
+            .iter()
+            .map(|user| pointage(*user, SITE, date!(2026 - 12 - 09), "7:00"))
+            .collect();
+        let lists: Arc<Mutex<Vec<PointageFilter>>> = Arc::default();
+        let mut export = ExportSemaine(ports(rows, Arc::default(), Arc::clone(&lists)))
+            .execute(&admin(), input())
+            .await
+            .unwrap();
+        let lines = all_lines(&mut export).await;
+        // One pointage and one total per user, the week's total last.
+        assert_eq!(lines.len(), 2 * users.len() + 1);
+        assert_eq!(
+            lines.last(),
+            Some(&LigneExport::TotalSemaine(Totaux {
+                heures_normales: HeuresMinutes::from_minutes(420 * users.len() as i64).unwrap(),
+                heures_supplementaires: HeuresMinutes::from_minutes(30 * users.len() as i64)
+                    .unwrap(),
+                par_jour: {
+                    let mut jours = [HeuresMinutes::default(); 7];
+                    jours[2] = HeuresMinutes::from_minutes(450 * users.len() as i64).unwrap();
+                    jours
+                },
+            }))
+        );
+        let lists = lists.lock().unwrap();
+        assert_eq!(lists.len(), 3);
+        assert!(
+            lists
+                .iter()
+                .all(|f| f.utilisateur_ids.len() <= EXPORT_USERS_PER_STEP
+                    && f.date_debut == Some(date!(2026 - 12 - 07))
+                    && f.date_fin == Some(date!(2026 - 12 - 13)))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_week_still_has_its_total_line() {
+        let mut export = ExportSemaine(ports(vec![], Arc::default(), Arc::default()))
+            .execute(&admin(), input())
+            .await
+            .unwrap();
+        assert_eq!(
+            all_lines(&mut export).await,
+            [LigneExport::TotalSemaine(Totaux::default())]
+        );
     }
 
     #[tokio::test]
@@ -220,7 +444,7 @@ mod tests {
                 },
                 None,
             );
-            let refused = ExportSemaine(ports(Arc::clone(&published)))
+            let refused = ExportSemaine(ports(vec![], Arc::clone(&published), Arc::default()))
                 .execute(&context, input())
                 .await;
             assert!(matches!(refused, Err(PointagesError::Forbidden(_))));

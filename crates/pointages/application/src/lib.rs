@@ -11,12 +11,16 @@ mod ports;
 mod semaine;
 mod use_cases;
 
-pub use export::{Export, ExportInput, ExportSemaine, ExportUtilisateur};
+pub use export::{EXPORT_USERS_PER_STEP, Export, ExportInput, ExportSemaine, LigneExport};
 pub use input::{CreateInput, UpdateInput};
 pub use ports::{
-    ChantierInfo, Directory, Noms, PointageFilter, PointageRepository, RepositoryError, UserInfo,
+    ChantierInfo, Directory, FeuilleFilter, Noms, PointageFilter, PointageRepository,
+    RepositoryError, UserInfo,
 };
-pub use semaine::{GetFeuille, NomsPointages, VuesChantiers, VuesCompagnons, WEEK_ROWS};
+pub use semaine::{
+    ComparaisonEquipes, FEUILLES_MAX_LIMIT, GetFeuille, JaugeAvancement, ListFeuilles,
+    NomsPointages, VuesChantiers, VuesCompagnons, WEEK_ROWS,
+};
 pub use use_cases::{
     CorrectPointage, CreatePointage, DeletePointage, GetPointage, ListPointages, PointagesError,
     PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdatePointage, ValidatePointage,

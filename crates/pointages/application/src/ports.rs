@@ -35,6 +35,8 @@ pub enum RepositoryError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PointageFilter {
     pub utilisateur_id: Option<Uuid>,
+    /// Only these users; empty: no narrowing.
+    pub utilisateur_ids: Vec<Uuid>,
     pub chantier_id: Option<Uuid>,
     /// Inclusive.
     pub date_debut: Option<Date>,
@@ -43,6 +45,21 @@ pub struct PointageFilter {
     pub statut: Option<Statut>,
     /// The caller's scope: `None` sees everything; otherwise only the
     /// pointages of `visible_user`, or on `visible_chantiers`.
+    pub visible_user: Option<Uuid>,
+    pub visible_chantiers: Vec<Uuid>,
+}
+
+/// Filters of the list of feuilles d'heures (every field narrows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeuilleFilter {
+    pub utilisateur_id: Option<Uuid>,
+    /// ISO year of the week.
+    pub annee: Option<i32>,
+    /// ISO week number, 1 to 53.
+    pub numero_semaine: Option<u8>,
+    /// The feuille's global statut (computed from its pointages).
+    pub statut: Option<Statut>,
+    /// The caller's scope, as [`PointageFilter`]'s.
     pub visible_user: Option<Uuid>,
     pub visible_chantiers: Vec<Uuid>,
 }
@@ -74,6 +91,17 @@ pub trait PointageRepository: Send + Sync {
     async fn find(&self, id: Uuid) -> Result<Option<Pointage>, RepositoryError>;
     /// Stores events that change no pointage (an export) in the outbox.
     async fn publish(&self, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
+    /// The distinct users of the pointages that `filter` selects (what an
+    /// export walks through, one batch of users at a time).
+    async fn utilisateurs(&self, filter: &PointageFilter) -> Result<Vec<Uuid>, RepositoryError>;
+    /// A page of the feuilles d'heures `filter` selects — each a user and
+    /// the Monday of a week where he has pointages in the scope — the most
+    /// recent week first, then by user id; and how many there are.
+    async fn feuilles(
+        &self,
+        filter: &FeuilleFilter,
+        page: Page,
+    ) -> Result<(Vec<(Uuid, Date)>, u64), RepositoryError>;
     /// A page ordered by date descending, and the total.
     async fn list(
         &self,

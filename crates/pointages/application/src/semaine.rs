@@ -2,14 +2,15 @@
 //! per chantier and per user, each made of the pointages the caller may
 //! see, computed on read (never stored, so never stale).
 
-use hub_kernel::{Actor, Page, Role};
+use hub_kernel::{Actor, Page, Role, ValidationErrors};
 use hub_pointages_domain::{
-    FeuilleHeures, Pointage, Semaine, VueChantier, VueCompagnon, vues_chantiers, vues_compagnons,
+    Ecart, Equipe, FeuilleHeures, HEURES_SEMAINE, Jauge, Pointage, Semaine, VueChantier,
+    VueCompagnon, comparaison, jauge, vues_chantiers, vues_compagnons,
 };
 use time::Date;
 use uuid::Uuid;
 
-use crate::ports::{Noms, PointageFilter};
+use crate::ports::{FeuilleFilter, Noms, PointageFilter};
 use crate::use_cases::{ListPointages, PointagesError, PointagesPorts};
 
 /// The most pointages one week's read loads: far above a real week (a
@@ -95,6 +96,119 @@ impl GetFeuille {
     }
 }
 
+/// A user's week against its planned hours (FDH-14), over the rows the
+/// caller may read of it (as [`GetFeuille`]: a compagnon only his own).
+pub struct JaugeAvancement(pub PointagesPorts);
+
+impl JaugeAvancement {
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        utilisateur_id: Uuid,
+        day: Date,
+        heures_planifiees: Option<f64>,
+    ) -> Result<(Semaine, Jauge), PointagesError> {
+        let heures_planifiees = heures_planifiees.unwrap_or(HEURES_SEMAINE);
+        if !(0.0..=168.0).contains(&heures_planifiees) {
+            return Err(ValidationErrors::single(
+                "heures_planifiees",
+                "out_of_range",
+                "must be between 0 and 168 (the hours of a week)",
+            )
+            .into());
+        }
+        let (feuille, _) = GetFeuille(self.0.clone())
+            .execute(actor, utilisateur_id, day)
+            .await?;
+        Ok((
+            feuille.semaine(),
+            jauge(feuille.totaux().total(), heures_planifiees),
+        ))
+    }
+}
+
+const COMPARAISON: &str = "only an administrator or a conducteur may compare the teams";
+
+/// Each chantier's team of a week against 35 h per user (FDH-15): an admin
+/// sees every chantier, a conducteur those he runs (CDC §3.3).
+pub struct ComparaisonEquipes(pub PointagesPorts);
+
+impl ComparaisonEquipes {
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        day: Date,
+    ) -> Result<(Semaine, Vec<Equipe>, Vec<Ecart>, Noms), PointagesError> {
+        let semaine = Semaine::contenant(day);
+        let mut rows = match actor.role {
+            Role::Admin => self.0.week(actor, semaine, None, None).await?,
+            Role::Conducteur => {
+                let siens = self.0.directory.chantiers_run_by(actor.user_id).await?;
+                let mut rows = self.0.week(actor, semaine, None, None).await?;
+                // His own hours on another's chantier are not his team's.
+                rows.retain(|p| siens.contains(&p.chantier_id()));
+                rows
+            }
+            _ => return Err(PointagesError::Forbidden(COMPARAISON)),
+        };
+        rows.retain(|p| semaine.contient(p.date()));
+        let (equipes, ecarts) = comparaison(&rows);
+        let chantiers: Vec<Uuid> = equipes.iter().map(|e| e.chantier_id).collect();
+        let noms = self.0.directory.names(&[], &chantiers).await?;
+        Ok((semaine, equipes, ecarts, noms))
+    }
+}
+
+/// The largest page of feuilles d'heures (each carries its pointages).
+pub const FEUILLES_MAX_LIMIT: u64 = 50;
+
+/// The feuilles d'heures the caller may see — a user's week with at least
+/// one pointage in his scope — most recent week first, each computed from
+/// its pointages like [`GetFeuille`] (a chef sees the rows of his
+/// chantiers, a compagnon only his own feuilles).
+pub struct ListFeuilles(pub PointagesPorts);
+
+impl ListFeuilles {
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        mut filter: FeuilleFilter,
+        page: Page,
+    ) -> Result<(Vec<FeuilleHeures>, Noms, u64), PointagesError> {
+        let mut errors = ValidationErrors::new();
+        if filter
+            .annee
+            .is_some_and(|annee| !(2000..=2100).contains(&annee))
+        {
+            errors.add("annee", "out_of_range", "must be between 2000 and 2100");
+        }
+        if filter
+            .numero_semaine
+            .is_some_and(|numero| !(1..=53).contains(&numero))
+        {
+            errors.add("numero_semaine", "out_of_range", "must be between 1 and 53");
+        }
+        errors.into_result()?;
+        let scope = self.0.scoped(actor, PointageFilter::default()).await?;
+        filter.visible_user = scope.visible_user;
+        filter.visible_chantiers = scope.visible_chantiers;
+        let (keys, total) = self.0.pointages.feuilles(&filter, page).await?;
+        let mut feuilles = Vec::with_capacity(keys.len());
+        let mut all = Vec::new();
+        for (utilisateur_id, lundi) in keys {
+            let semaine = Semaine::contenant(lundi);
+            let rows = self
+                .0
+                .week(actor, semaine, Some(utilisateur_id), None)
+                .await?;
+            all.extend(rows.iter().cloned());
+            feuilles.push(FeuilleHeures::new(utilisateur_id, semaine, rows));
+        }
+        let noms = self.0.noms_of(&all).await?;
+        Ok((feuilles, noms, total))
+    }
+}
+
 /// The week of a day per chantier (those with hours the caller may see),
 /// optionally only `chantier_ids`.
 pub struct VuesChantiers(pub PointagesPorts);
@@ -174,6 +288,24 @@ mod tests {
     /// the real one; CHEF runs SITE.
     fn ports(rows: Vec<Pointage>) -> PointagesPorts {
         let mut repo = MockPointageRepository::new();
+        // The feuilles: every (user, Monday) with a row in the scope, like
+        // the real repository (no other filter here).
+        let all = rows.clone();
+        repo.expect_feuilles().returning(move |filter, _| {
+            let mut keys: Vec<(Uuid, Date)> = all
+                .iter()
+                .filter(|p| {
+                    filter.visible_user.is_none()
+                        || filter.visible_user == Some(p.utilisateur_id())
+                        || filter.visible_chantiers.contains(&p.chantier_id())
+                })
+                .map(|p| (p.utilisateur_id(), Semaine::contenant(p.date()).lundi()))
+                .collect();
+            keys.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            keys.dedup();
+            let total = keys.len() as u64;
+            Ok((keys, total))
+        });
         repo.expect_list().returning(move |filter, page| {
             assert_eq!(page.limit, WEEK_ROWS);
             let found: Vec<Pointage> = rows
@@ -289,5 +421,159 @@ mod tests {
         assert_eq!(compagnons[0].totaux.total().to_string(), "15:00");
         assert_eq!(compagnons[0].chantiers.len(), 2);
         assert_eq!(noms.utilisateur(LEA), format!("Utilisateur {LEA}"));
+    }
+
+    #[tokio::test]
+    async fn feuilles_are_listed_within_the_callers_view() {
+        let list = ListFeuilles(ports(rows()));
+        let page = Page::new(None, None);
+        // Karim sees his two weeks, not Léa's.
+        let (feuilles, noms, total) = list
+            .execute(
+                &actor(KARIM, Role::Compagnon),
+                FeuilleFilter::default(),
+                page,
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, 2);
+        let weeks: Vec<(Uuid, Date)> = feuilles
+            .iter()
+            .map(|f| (f.utilisateur_id(), f.semaine().lundi()))
+            .collect();
+        assert_eq!(
+            weeks,
+            [
+                (KARIM, date!(2026 - 12 - 14)),
+                (KARIM, date!(2026 - 12 - 07))
+            ]
+        );
+        assert_eq!(feuilles[1].totaux().total().to_string(), "15:00");
+        assert_eq!(noms.utilisateur(KARIM), "Karim Benali");
+        // A chef sees the weeks with rows on his site, each holding only
+        // those rows.
+        let (feuilles, _, total) = list
+            .execute(
+                &actor(CHEF, Role::ChefChantier),
+                FeuilleFilter::default(),
+                page,
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, 3);
+        let karim_week_50 = feuilles
+            .iter()
+            .find(|f| f.utilisateur_id() == KARIM && f.semaine().lundi() == date!(2026 - 12 - 07))
+            .unwrap();
+        assert_eq!(karim_week_50.totaux().total().to_string(), "07:00");
+    }
+
+    #[tokio::test]
+    async fn a_year_or_week_out_of_range_is_refused_before_any_read() {
+        // No expectation: a read would panic.
+        let list = ListFeuilles(PointagesPorts {
+            pointages: Arc::new(MockPointageRepository::new()),
+            directory: Arc::new(MockDirectory::new()),
+            clock: Arc::new(FixedClock(datetime!(2026-12-07 08:00 UTC))),
+        });
+        for filter in [
+            FeuilleFilter {
+                annee: Some(1999),
+                ..FeuilleFilter::default()
+            },
+            FeuilleFilter {
+                numero_semaine: Some(54),
+                ..FeuilleFilter::default()
+            },
+            FeuilleFilter {
+                numero_semaine: Some(0),
+                ..FeuilleFilter::default()
+            },
+        ] {
+            let refused = list
+                .execute(&actor(KARIM, Role::Admin), filter, Page::new(None, None))
+                .await;
+            assert!(matches!(refused, Err(PointagesError::Invalid(_))));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_gauge_is_read_within_the_callers_view() {
+        let jauge = JaugeAvancement(ports(rows()));
+        let (semaine, own) = jauge
+            .execute(
+                &actor(KARIM, Role::Compagnon),
+                KARIM,
+                date!(2026 - 12 - 09),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(semaine.lundi(), date!(2026 - 12 - 07));
+        assert_eq!(own.realise.to_string(), "15:00");
+        assert_eq!(own.heures_planifiees, 35.0);
+        let other = jauge
+            .execute(
+                &actor(LEA, Role::Compagnon),
+                KARIM,
+                date!(2026 - 12 - 09),
+                Some(15.0),
+            )
+            .await;
+        assert!(matches!(other, Err(PointagesError::FeuilleNotFound)));
+        // The chef sees only Karim's row on his site.
+        let (_, chef) = jauge
+            .execute(
+                &actor(CHEF, Role::ChefChantier),
+                KARIM,
+                date!(2026 - 12 - 09),
+                Some(7.0),
+            )
+            .await
+            .unwrap();
+        assert_eq!(chef.realise.to_string(), "07:00");
+        assert!((chef.taux - 100.0).abs() < 1e-9);
+        for bad in [-1.0, 169.0, f64::NAN] {
+            let refused = jauge
+                .execute(
+                    &actor(KARIM, Role::Admin),
+                    KARIM,
+                    date!(2026 - 12 - 09),
+                    Some(bad),
+                )
+                .await;
+            assert!(matches!(refused, Err(PointagesError::Invalid(_))), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn teams_are_compared_by_admins_and_conducteurs_of_their_sites() {
+        let compare = ComparaisonEquipes(ports(rows()));
+        let (_, equipes, _, noms) = compare
+            .execute(
+                &actor(Uuid::from_u128(99), Role::Admin),
+                date!(2026 - 12 - 08),
+            )
+            .await
+            .unwrap();
+        // Week 50: SITE (Karim 7 h, Léa 6 h), AUTRE (Karim 8 h).
+        let summary: Vec<(Uuid, usize, String)> = equipes
+            .iter()
+            .map(|e| (e.chantier_id, e.nombre_utilisateurs, e.realise.to_string()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (SITE, 2, "13:00".to_owned()),
+                (AUTRE, 1, "08:00".to_owned())
+            ]
+        );
+        assert_eq!(noms.chantier(SITE), "Site 10");
+        for role in [Role::ChefChantier, Role::Compagnon] {
+            let refused = compare
+                .execute(&actor(CHEF, role), date!(2026 - 12 - 08))
+                .await;
+            assert!(matches!(refused, Err(PointagesError::Forbidden(_))));
+        }
     }
 }

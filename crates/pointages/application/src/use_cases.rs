@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use hub_kernel::{
     Actor, Clock, CommandContext, DomainEvent, EnvelopeError, Page, StorageError, ValidationErrors,
+    VersionMismatch,
 };
 use hub_pointages_domain::access::{Lecture, Responsables, may_sign, may_validate, may_write};
 use hub_pointages_domain::{Motif, Pointage, PointageError, SignatureTexte};
@@ -47,6 +48,9 @@ pub enum PointagesError {
     Statut(#[from] PointageError),
     #[error("the pointage was changed by someone else meanwhile; reload it and retry")]
     Changed,
+    /// The request was conditional (`If-Match`) on another version.
+    #[error(transparent)]
+    Precondition(#[from] VersionMismatch),
     /// Storage failed, or an event could not be built: a 500, logged with its cause.
     #[error("the time sheets are unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -121,6 +125,29 @@ impl PointagesPorts {
         Ok(Lecture::of(actor, chantiers))
     }
 
+    /// `filter` narrowed to what `actor` may read.
+    pub(crate) async fn scoped(
+        &self,
+        actor: &Actor,
+        mut filter: PointageFilter,
+    ) -> Result<PointageFilter, PointagesError> {
+        match self.lecture(actor).await? {
+            Lecture::Tout => {
+                filter.visible_user = None;
+                filter.visible_chantiers = Vec::new();
+            }
+            Lecture::Chantiers { chantier_ids, soi } => {
+                filter.visible_user = Some(soi);
+                filter.visible_chantiers = chantier_ids;
+            }
+            Lecture::Soi(user) => {
+                filter.visible_user = Some(user);
+                filter.visible_chantiers = Vec::new();
+            }
+        }
+        Ok(filter)
+    }
+
     /// The pointage, if it exists and the command's actor may see it.
     async fn load_visible(
         &self,
@@ -153,6 +180,8 @@ impl PointagesPorts {
                 return Err(PointagesError::Forbidden(WRITE));
             }
         }
+        // Only once the caller may know the pointage exists and may change it.
+        context.check_version(pointage.version())?;
         Ok(pointage)
     }
 
@@ -169,6 +198,7 @@ impl PointagesPorts {
         if !may_validate(&actor, &pointage, &responsables) {
             return Err(PointagesError::Forbidden(VALIDATE));
         }
+        context.check_version(pointage.version())?;
         Ok((pointage, actor.user_id))
     }
 
@@ -257,6 +287,7 @@ impl SignPointage {
         {
             return Err(PointagesError::Forbidden(SIGN));
         }
+        context.check_version(pointage.version())?;
         let event = pointage.sign(texte, ports.clock.now())?;
         ports.store(context, &pointage, &event).await?;
         Ok(pointage)
@@ -368,7 +399,7 @@ impl ListPointages {
     pub async fn execute(
         &self,
         actor: &Actor,
-        mut filter: PointageFilter,
+        filter: PointageFilter,
         page: Page,
     ) -> Result<(Vec<Pointage>, u64), PointagesError> {
         if let (Some(debut), Some(fin)) = (filter.date_debut, filter.date_fin)
@@ -381,20 +412,7 @@ impl ListPointages {
             )
             .into());
         }
-        match self.0.lecture(actor).await? {
-            Lecture::Tout => {
-                filter.visible_user = None;
-                filter.visible_chantiers = Vec::new();
-            }
-            Lecture::Chantiers { chantier_ids, soi } => {
-                filter.visible_user = Some(soi);
-                filter.visible_chantiers = chantier_ids;
-            }
-            Lecture::Soi(user) => {
-                filter.visible_user = Some(user);
-                filter.visible_chantiers = Vec::new();
-            }
-        }
+        let filter = self.0.scoped(actor, filter).await?;
         Ok(self.0.pointages.list(&filter, page).await?)
     }
 }

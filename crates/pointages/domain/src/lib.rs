@@ -11,6 +11,7 @@ mod events;
 mod planification;
 mod pointage;
 mod semaine;
+mod stats;
 mod values;
 
 pub use events::{
@@ -26,5 +27,8 @@ pub use pointage::{
 pub use semaine::{
     FeuilleHeures, JOURS, LigneChantier, Semaine, Totaux, VueChantier, VueCompagnon, jour_semaine,
     statut_global, vues_chantiers, vues_compagnons,
+};
+pub use stats::{
+    Ecart, Equipe, HEURES_SEMAINE, Jauge, SEUIL_ECART, SensEcart, StatutJauge, comparaison, jauge,
 };
 pub use values::{Commentaire, HeuresMinutes, Motif, SignatureTexte, ValueError};

@@ -120,7 +120,9 @@ impl Totaux {
         totaux
     }
 
-    fn add(&mut self, semaine: Semaine, pointage: &Pointage) {
+    /// Adds one pointage (left out when outside `semaine`): what a streamed
+    /// export sums as its lines go by.
+    pub fn add(&mut self, semaine: Semaine, pointage: &Pointage) {
         let Some(jour) = semaine.jour(pointage.date()) else {
             return;
         };

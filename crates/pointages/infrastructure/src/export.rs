@@ -1,11 +1,16 @@
 //! The files of an export: CSV (`;`-separated, UTF-8 with a BOM, decimal
 //! commas — what French spreadsheets open as is) and XLSX. One line per
 //! pointage, grouped per user, each user closed by his totals, the week's
-//! total last.
+//! total last. Both are written as the export's lines arrive, step by step:
+//! the CSV text of each step is sent at once; the XLSX sheet is written in
+//! `rust_xlsxwriter`'s constant-memory mode (rows go to a temporary file as
+//! they are written) and its zip is streamed out when the last row is in.
 
-use hub_pointages_application::{Export, Noms};
-use hub_pointages_domain::{HeuresMinutes, Pointage, Totaux, jour_semaine};
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use std::io::{self, Write};
+
+use hub_pointages_application::{Export, LigneExport};
+use hub_pointages_domain::{HeuresMinutes, Pointage, Semaine, Totaux, jour_semaine};
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 /// The columns of both formats.
 const COLUMNS: [&str; 11] = [
@@ -22,31 +27,62 @@ const COLUMNS: [&str; 11] = [
     "Statut",
 ];
 
-/// One line of the file, in cells.
-enum Ligne {
-    Pointage(Vec<String>, HeuresMinutes),
-    Total(Vec<String>, HeuresMinutes),
+/// The column of the decimal hours, a number in XLSX.
+const DECIMAL: usize = 9;
+
+/// The cells of one line (the decimal column left empty) and its duration;
+/// `true` for a total line.
+fn cells(ligne: &LigneExport) -> (Vec<String>, HeuresMinutes, bool) {
+    match ligne {
+        LigneExport::Pointage {
+            pointage,
+            utilisateur_nom,
+            chantier_nom,
+        } => (
+            pointage_cells(pointage, utilisateur_nom, chantier_nom),
+            pointage.total(),
+            false,
+        ),
+        LigneExport::TotalUtilisateur {
+            utilisateur_id,
+            utilisateur_nom,
+            totaux,
+        } => (
+            total_cells(
+                "Total utilisateur",
+                utilisateur_id.to_string(),
+                utilisateur_nom.clone(),
+                totaux,
+            ),
+            totaux.total(),
+            true,
+        ),
+        LigneExport::TotalSemaine(totaux) => (
+            total_cells("Total semaine", String::new(), String::new(), totaux),
+            totaux.total(),
+            true,
+        ),
+    }
 }
 
-fn pointage(p: &Pointage, noms: &Noms) -> Ligne {
-    let cells = vec![
+fn pointage_cells(p: &Pointage, utilisateur: &str, chantier: &str) -> Vec<String> {
+    vec![
         p.date().to_string(),
         jour_semaine(p.date()).to_owned(),
         p.utilisateur_id().to_string(),
-        noms.utilisateur(p.utilisateur_id()),
+        utilisateur.to_owned(),
         p.chantier_id().to_string(),
-        noms.chantier(p.chantier_id()),
+        chantier.to_owned(),
         p.heures_normales().to_string(),
         p.heures_supplementaires().to_string(),
         p.total().to_string(),
         String::new(),
         p.statut().as_str().to_owned(),
-    ];
-    Ligne::Pointage(cells, p.total())
+    ]
 }
 
-fn total(label: &str, id: String, nom: String, totaux: &Totaux) -> Ligne {
-    let cells = vec![
+fn total_cells(label: &str, id: String, nom: String, totaux: &Totaux) -> Vec<String> {
+    vec![
         label.to_owned(),
         String::new(),
         id,
@@ -58,33 +94,7 @@ fn total(label: &str, id: String, nom: String, totaux: &Totaux) -> Ligne {
         totaux.total().to_string(),
         String::new(),
         String::new(),
-    ];
-    Ligne::Total(cells, totaux.total())
-}
-
-fn lignes(export: &Export) -> Vec<Ligne> {
-    let mut lignes = Vec::new();
-    for utilisateur in &export.utilisateurs {
-        lignes.extend(
-            utilisateur
-                .pointages
-                .iter()
-                .map(|p| pointage(p, &export.noms)),
-        );
-        lignes.push(total(
-            "Total utilisateur",
-            utilisateur.utilisateur_id.to_string(),
-            export.noms.utilisateur(utilisateur.utilisateur_id),
-            &utilisateur.totaux,
-        ));
-    }
-    lignes.push(total(
-        "Total semaine",
-        String::new(),
-        String::new(),
-        &export.totaux,
-    ));
-    lignes
+    ]
 }
 
 /// The file name of the download, e.g. `feuilles_heures_2026-W50.csv`.
@@ -116,54 +126,140 @@ fn decimal_fr(duree: HeuresMinutes) -> String {
     format!("{:.2}", duree.decimal()).replace('.', ",")
 }
 
-/// The CSV file: UTF-8 with a BOM, `;`, CRLF line ends.
-pub fn csv(export: &Export) -> Vec<u8> {
+/// The start of the CSV file: the BOM and the header line.
+pub fn csv_header() -> String {
     let mut out = String::from("\u{feff}");
     out.push_str(&COLUMNS.join(";"));
     out.push_str("\r\n");
-    for ligne in lignes(export) {
-        let (mut cells, duree) = match ligne {
-            Ligne::Pointage(cells, duree) | Ligne::Total(cells, duree) => (cells, duree),
-        };
-        cells[9] = decimal_fr(duree);
+    out
+}
+
+/// CSV lines (`;`, CRLF line ends).
+pub fn csv_lines(lignes: &[LigneExport]) -> String {
+    let mut out = String::new();
+    for ligne in lignes {
+        let (mut cells, duree, _) = cells(ligne);
+        cells[DECIMAL] = decimal_fr(duree);
         let line: Vec<String> = cells.iter().map(|c| cell(c)).collect();
         out.push_str(&line.join(";"));
         out.push_str("\r\n");
     }
-    out.into_bytes()
+    out
 }
 
-/// The XLSX file: one sheet, decimal hours as numbers, totals in bold.
-pub fn xlsx(export: &Export) -> Result<Vec<u8>, XlsxError> {
-    let mut workbook = Workbook::new();
-    let bold = Format::new().set_bold();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name(export.semaine.semaine_iso().to_string())?;
-    for (col, title) in (0u16..).zip(COLUMNS) {
-        sheet.write_string_with_format(0, col, title, &bold)?;
+/// An XLSX file being written: one sheet in constant-memory mode, decimal
+/// hours as numbers, totals in bold.
+pub struct XlsxExport {
+    workbook: Workbook,
+    bold: Format,
+    /// The next row to write.
+    row: u32,
+}
+
+impl std::fmt::Debug for XlsxExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XlsxExport")
+            .field("row", &self.row)
+            .finish_non_exhaustive()
     }
-    for (row, ligne) in (1u32..).zip(lignes(export)) {
-        let (cells, duree, format) = match &ligne {
-            Ligne::Pointage(cells, duree) => (cells, *duree, None),
-            Ligne::Total(cells, duree) => (cells, *duree, Some(&bold)),
-        };
-        for (col, text) in (0u16..).zip(cells) {
-            if col == 9 {
-                match format {
-                    Some(bold) => {
-                        sheet.write_number_with_format(row, col, duree.decimal(), bold)?
-                    }
-                    None => sheet.write_number(row, col, duree.decimal())?,
-                };
-            } else if !text.is_empty() {
-                match format {
-                    Some(bold) => sheet.write_string_with_format(row, col, text, bold)?,
-                    None => sheet.write_string(row, col, text)?,
-                };
+}
+
+impl XlsxExport {
+    /// A workbook with its sheet named after the week and the header row.
+    pub fn new(semaine: Semaine) -> Result<Self, XlsxError> {
+        let mut workbook = Workbook::new();
+        let bold = Format::new().set_bold();
+        let sheet = workbook.add_worksheet_with_constant_memory()?;
+        sheet.set_name(semaine.semaine_iso().to_string())?;
+        for (col, title) in (0u16..).zip(COLUMNS) {
+            sheet.write_string_with_format(0, col, title, &bold)?;
+        }
+        Ok(Self {
+            workbook,
+            bold,
+            row: 1,
+        })
+    }
+
+    fn sheet(&mut self) -> Result<&mut Worksheet, XlsxError> {
+        self.workbook.worksheet_from_index(0)
+    }
+
+    /// Appends lines (rows are written in order, as constant memory requires).
+    pub fn write(&mut self, lignes: &[LigneExport]) -> Result<(), XlsxError> {
+        let bold = self.bold.clone();
+        let mut row = self.row;
+        let sheet = self.sheet()?;
+        for ligne in lignes {
+            let (cells, duree, total) = cells(ligne);
+            let format = total.then_some(&bold);
+            for (col, text) in (0u16..).zip(&cells) {
+                if usize::from(col) == DECIMAL {
+                    match format {
+                        Some(bold) => {
+                            sheet.write_number_with_format(row, col, duree.decimal(), bold)?
+                        }
+                        None => sheet.write_number(row, col, duree.decimal())?,
+                    };
+                } else if !text.is_empty() {
+                    match format {
+                        Some(bold) => sheet.write_string_with_format(row, col, text, bold)?,
+                        None => sheet.write_string(row, col, text)?,
+                    };
+                }
             }
+            row += 1;
+        }
+        self.row = row;
+        Ok(())
+    }
+
+    /// Writes the finished file (a zip, produced in one pass: `writer`
+    /// needs no seeking, so it may be the response body), then flushes it.
+    pub fn finish<W: Write + Send>(mut self, writer: &mut W) -> Result<(), XlsxError> {
+        self.workbook.save_to_writer(&mut *writer)?;
+        writer.flush()?;
+        Ok(())
+    }
+}
+
+/// A [`Write`] that hands its bytes on in chunks of about `chunk` bytes.
+pub struct ChunkWriter<F: FnMut(Vec<u8>) -> io::Result<()>> {
+    buffer: Vec<u8>,
+    chunk: usize,
+    send: F,
+}
+
+impl<F: FnMut(Vec<u8>) -> io::Result<()>> ChunkWriter<F> {
+    pub fn new(chunk: usize, send: F) -> Self {
+        Self {
+            buffer: Vec::with_capacity(chunk),
+            chunk,
+            send,
         }
     }
-    workbook.save_to_buffer()
+
+    fn send_buffer(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.chunk));
+        (self.send)(full)
+    }
+}
+
+impl<F: FnMut(Vec<u8>) -> io::Result<()>> Write for ChunkWriter<F> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= self.chunk {
+            self.send_buffer()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send_buffer()
+    }
 }
 
 #[cfg(test)]
@@ -177,5 +273,45 @@ mod tests {
         assert_eq!(cell("dit \"Bob\""), "\"dit \"\"Bob\"\"\"");
         assert_eq!(cell("=HYPERLINK()"), "'=HYPERLINK()");
         assert_eq!(decimal_fr(HeuresMinutes::parse("7:30").unwrap()), "7,50");
+    }
+
+    #[test]
+    fn a_chunk_writer_hands_on_pieces_and_the_rest_on_flush() {
+        let mut chunks: Vec<Vec<u8>> = Vec::new();
+        let mut writer = ChunkWriter::new(4, |chunk| {
+            chunks.push(chunk);
+            Ok(())
+        });
+        writer.write_all(b"abc").unwrap();
+        writer.write_all(b"defgh").unwrap();
+        writer.write_all(b"ij").unwrap();
+        writer.flush().unwrap();
+        writer.flush().unwrap();
+        drop(writer);
+        assert_eq!(chunks, [b"abcdefgh".to_vec(), b"ij".to_vec()]);
+    }
+
+    #[test]
+    fn a_gone_client_stops_the_xlsx_with_an_error() {
+        let semaine = Semaine::contenant(time::macros::date!(2026 - 12 - 07));
+        let mut xlsx = XlsxExport::new(semaine).unwrap();
+        xlsx.write(&[LigneExport::TotalSemaine(Totaux::default())])
+            .unwrap();
+        let mut gone = ChunkWriter::new(16, |_| {
+            Err(io::Error::new(io::ErrorKind::BrokenPipe, "gone"))
+        });
+        assert!(xlsx.finish(&mut gone).is_err());
+        // Written to a sink that keeps it, the same sheet is a zip.
+        let mut xlsx = XlsxExport::new(semaine).unwrap();
+        xlsx.write(&[LigneExport::TotalSemaine(Totaux::default())])
+            .unwrap();
+        let mut file = Vec::new();
+        let mut kept = ChunkWriter::new(16, |chunk| {
+            file.extend(chunk);
+            Ok(())
+        });
+        xlsx.finish(&mut kept).unwrap();
+        drop(kept);
+        assert_eq!(&file[..2], b"PK");
     }
 }

@@ -1,25 +1,35 @@
 //! HTTP routes of the pointages context: `/api/v1/pointages/*`.
 
+use std::io;
+
+use actix_web::http::header::ETag;
 use actix_web::http::{StatusCode, header};
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
+use futures::stream::{self, Stream, StreamExt};
 use hub_kernel::ValidationErrors;
 use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::precondition::{IfMatchHeader, entity_tag, json_with_etag};
 use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
 use hub_pointages_application::{
-    CorrectPointage, CreateInput, CreatePointage, DeletePointage, ExportInput, ExportSemaine,
-    GetFeuille, GetPointage, ListPointages, Noms, NomsPointages, PointageFilter, PointagesError,
-    PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdateInput, UpdatePointage,
-    ValidatePointage, VuesChantiers, VuesCompagnons,
+    ComparaisonEquipes, CorrectPointage, CreateInput, CreatePointage, DeletePointage, Export,
+    ExportInput, ExportSemaine, FEUILLES_MAX_LIMIT, FeuilleFilter, GetFeuille, GetPointage,
+    JaugeAvancement, ListFeuilles, ListPointages, Noms, NomsPointages, PointageFilter,
+    PointagesError, PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdateInput,
+    UpdatePointage, ValidatePointage, VuesChantiers, VuesCompagnons,
 };
 use hub_pointages_domain::{
     FeuilleHeures, FormatExport, HeuresMinutes, LigneChantier, Pointage, PointageError, Semaine,
     SemaineIso, Statut, Totaux, VueCompagnon, jour_semaine,
 };
+use rust_xlsxwriter::XlsxError;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
+
+use crate::export::{ChunkWriter, XlsxExport};
 
 /// The use cases behind the routes.
 pub struct PointagesHttp {
@@ -34,6 +44,9 @@ pub struct PointagesHttp {
     get: GetPointage,
     list: ListPointages,
     feuille: GetFeuille,
+    feuilles: ListFeuilles,
+    jauge: JaugeAvancement,
+    comparaison: ComparaisonEquipes,
     vues_chantiers: VuesChantiers,
     vues_compagnons: VuesCompagnons,
     export: ExportSemaine,
@@ -60,6 +73,9 @@ impl PointagesHttp {
             get: GetPointage(ports.clone()),
             list: ListPointages(ports.clone()),
             feuille: GetFeuille(ports.clone()),
+            feuilles: ListFeuilles(ports.clone()),
+            jauge: JaugeAvancement(ports.clone()),
+            comparaison: ComparaisonEquipes(ports.clone()),
             vues_chantiers: VuesChantiers(ports.clone()),
             vues_compagnons: VuesCompagnons(ports.clone()),
             export: ExportSemaine(ports.clone()),
@@ -74,6 +90,16 @@ const POINTAGES: &str = "/api/v1/pointages";
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) {
     // The fixed paths come before `/{id}`, which would otherwise take them.
     cfg.app_data(state)
+        .route("/api/v1/pointages/feuilles", web::get().to(list_feuilles))
+        .route("/api/v1/pointages/navigation", web::get().to(navigation))
+        .route(
+            "/api/v1/pointages/stats/jauge-avancement/{id}",
+            web::get().to(jauge_avancement),
+        )
+        .route(
+            "/api/v1/pointages/stats/comparaison-equipes",
+            web::get().to(comparaison_equipes),
+        )
         .route(
             "/api/v1/pointages/feuilles/utilisateurs/{id}",
             web::get().to(get_feuille),
@@ -123,11 +149,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) 
     paths(
         create_pointage, list_pointages, get_pointage, update_pointage, delete_pointage,
         sign_pointage, submit_pointage, validate_pointage, reject_pointage, correct_pointage,
-        get_feuille, vues_chantiers, vues_compagnons, export_semaine
+        get_feuille, list_feuilles, navigation, jauge_avancement, comparaison_equipes, vues_chantiers, vues_compagnons, export_semaine
     ),
     components(schemas(
         PointageResponse, PointageListResponse, CreatePointageRequest, UpdatePointageRequest,
-        SignRequest, RejectRequest, StatutDto, FeuilleResponse, FeuillePointage, TotalChantier,
+        SignRequest, RejectRequest, StatutDto, FeuilleResponse, FeuilleListResponse, NavigationResponse, JaugeResponse, ComparaisonResponse, EquipeDto, EcartDto, FeuillePointage, TotalChantier,
         TotauxParJour, PointagesParJour, LigneJour, VueChantierDto, VueCompagnonDto,
         VuesChantiersResponse, VuesCompagnonsResponse, ExportRequest, FormatDto, ProblemSchema
     )),
@@ -373,6 +399,7 @@ fn problem(error: PointagesError) -> Problem {
             Problem::conflict("already_signed", error.to_string())
         }
         PointagesError::Changed => Problem::conflict("concurrent_modification", error.to_string()),
+        PointagesError::Precondition(mismatch) => mismatch.into(),
         PointagesError::Unavailable(_) => Problem::internal(&error),
     }
 }
@@ -397,11 +424,13 @@ impl PointagesHttp {
     }
 }
 
-async fn answer(
-    state: &PointagesHttp,
-    pointage: &Pointage,
-) -> Result<web::Json<PointageResponse>, Problem> {
-    Ok(web::Json(state.show_one(pointage).await?))
+/// The pointage as answered, with its version as `ETag` (what `If-Match`
+/// names to make the next change conditional).
+async fn answer(state: &PointagesHttp, pointage: &Pointage) -> Result<HttpResponse, Problem> {
+    Ok(json_with_etag(
+        pointage.version(),
+        &state.show_one(pointage).await?,
+    ))
 }
 
 /// Enter hours: a brouillon for a user, a chantier and a day. A compagnon
@@ -439,6 +468,7 @@ async fn create_pointage(
         .map_err(problem)?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("{POINTAGES}/{}", created.id())))
+        .insert_header(ETag(entity_tag(created.version())))
         .json(state.show_one(&created).await?))
 }
 
@@ -488,7 +518,7 @@ async fn get_pointage(
     Authenticated(actor): Authenticated,
     request_id: RequestId,
     path: web::Path<PointagePath>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let found = state
         .get
         .execute(&request_id.command_context(actor), path.id)
@@ -499,7 +529,7 @@ async fn get_pointage(
 
 /// Edit the hours or the comment while brouillon or rejete (the statut stays).
 #[utoipa::path(
-    put, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath),
+    put, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath, IfMatchHeader),
     request_body = UpdatePointageRequest,
     responses(
         (status = 200, body = PointageResponse),
@@ -513,7 +543,7 @@ async fn update_pointage(
     request_id: RequestId,
     path: web::Path<PointagePath>,
     body: web::Json<UpdatePointageRequest>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let input = UpdateInput {
         heures_normales: body.heures_normales,
@@ -530,7 +560,7 @@ async fn update_pointage(
 
 /// Delete a brouillon or rejected pointage.
 #[utoipa::path(
-    delete, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath),
+    delete, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -553,7 +583,7 @@ async fn delete_pointage(
 
 /// The user signs his own brouillon (once).
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/sign", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/sign", tag = "pointages", params(PointagePath, IfMatchHeader),
     request_body = SignRequest,
     responses(
         (status = 200, body = PointageResponse),
@@ -567,7 +597,7 @@ async fn sign_pointage(
     request_id: RequestId,
     path: web::Path<PointagePath>,
     body: web::Json<SignRequest>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let signed = state
         .sign
         .execute(&request_id.command_context(actor), path.id, &body.signature)
@@ -578,7 +608,7 @@ async fn sign_pointage(
 
 /// brouillon → soumis (a signature is not required).
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/submit", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/submit", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 200, body = PointageResponse),
         (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -590,7 +620,7 @@ async fn submit_pointage(
     Authenticated(actor): Authenticated,
     request_id: RequestId,
     path: web::Path<PointagePath>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let submitted = state
         .submit
         .execute(&request_id.command_context(actor), path.id)
@@ -602,7 +632,7 @@ async fn submit_pointage(
 /// soumis → valide (final), by a conducteur or chef of the chantier or an
 /// admin, never on one's own hours; publishes `heures.validated`.
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/validate", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/validate", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 200, body = PointageResponse),
         (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -614,7 +644,7 @@ async fn validate_pointage(
     Authenticated(actor): Authenticated,
     request_id: RequestId,
     path: web::Path<PointagePath>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let validated = state
         .validate
         .execute(&request_id.command_context(actor), path.id)
@@ -625,7 +655,7 @@ async fn validate_pointage(
 
 /// soumis → rejete with a motif, by whoever may validate.
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/reject", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/reject", tag = "pointages", params(PointagePath, IfMatchHeader),
     request_body = RejectRequest,
     responses(
         (status = 200, body = PointageResponse),
@@ -639,7 +669,7 @@ async fn reject_pointage(
     request_id: RequestId,
     path: web::Path<PointagePath>,
     body: web::Json<RejectRequest>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let rejected = state
         .reject
         .execute(&request_id.command_context(actor), path.id, &body.motif)
@@ -650,7 +680,7 @@ async fn reject_pointage(
 
 /// rejete → brouillon, to correct and submit again (clears the signature).
 #[utoipa::path(
-    post, path = "/api/v1/pointages/{id}/correct", tag = "pointages", params(PointagePath),
+    post, path = "/api/v1/pointages/{id}/correct", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 200, body = PointageResponse),
         (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
@@ -662,7 +692,7 @@ async fn correct_pointage(
     Authenticated(actor): Authenticated,
     request_id: RequestId,
     path: web::Path<PointagePath>,
-) -> Result<web::Json<PointageResponse>, Problem> {
+) -> Result<HttpResponse, Problem> {
     let corrected = state
         .correct
         .execute(&request_id.command_context(actor), path.id)
@@ -1017,6 +1047,274 @@ async fn get_feuille(
     Ok(web::Json(FeuilleResponse::of(&feuille, &noms)))
 }
 
+/// The filters of the list of feuilles d'heures; every one narrows it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeuillesQuery {
+    utilisateur_id: Option<Uuid>,
+    /// ISO year of the week, 2000 to 2100.
+    annee: Option<i32>,
+    /// ISO week number, 1 to 53.
+    numero_semaine: Option<u8>,
+    /// The global statut of the feuille.
+    #[param(value_type = Option<StatutDto>)]
+    statut: Option<StatutDto>,
+    /// Feuilles to skip (default 0).
+    skip: Option<u64>,
+    /// Page size, 1 to 50 (default 10): each feuille carries its pointages.
+    limit: Option<u64>,
+}
+
+/// A page of feuilles d'heures, and how many the filters select.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeuilleListResponse {
+    total: u64,
+    feuilles: Vec<FeuilleResponse>,
+}
+
+/// The feuilles d'heures the caller may see: each user's week with at
+/// least one pointage in his view, the most recent week first, computed
+/// from the pointages on every read (a compagnon sees his own, a
+/// conducteur or chef the rows of his chantiers, an admin all).
+#[utoipa::path(
+    get, path = "/api/v1/pointages/feuilles", tag = "pointages", params(FeuillesQuery),
+    responses((status = 200, body = FeuilleListResponse))
+)]
+async fn list_feuilles(
+    state: web::Data<PointagesHttp>,
+    Authenticated(actor): Authenticated,
+    query: web::Query<FeuillesQuery>,
+) -> Result<web::Json<FeuilleListResponse>, Problem> {
+    let query = query.into_inner();
+    if query
+        .limit
+        .is_some_and(|limit| limit == 0 || limit > FEUILLES_MAX_LIMIT)
+    {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {FEUILLES_MAX_LIMIT}"),
+        ));
+    }
+    let page = hub_kernel::Page {
+        skip: query.skip.unwrap_or(0),
+        limit: query.limit.unwrap_or(10),
+    };
+    let filter = FeuilleFilter {
+        utilisateur_id: query.utilisateur_id,
+        annee: query.annee,
+        numero_semaine: query.numero_semaine,
+        statut: query.statut.map(Statut::from),
+        ..FeuilleFilter::default()
+    };
+    let (feuilles, noms, total) = state
+        .feuilles
+        .execute(&actor, filter, page)
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(FeuilleListResponse {
+        total,
+        feuilles: feuilles
+            .iter()
+            .map(|feuille| FeuilleResponse::of(feuille, &noms))
+            .collect(),
+    }))
+}
+
+/// Rounded to `digits` decimals, as the original shows these figures.
+fn round(value: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
+}
+
+/// A week and its neighbours, to page through weeks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NavigationResponse {
+    /// Its Monday.
+    semaine_courante: IsoDate,
+    semaine_precedente: IsoDate,
+    semaine_suivante: IsoDate,
+    annee: i32,
+    numero_semaine: u8,
+    #[schema(example = "2026-W50")]
+    semaine_iso: String,
+    #[schema(example = "Semaine 50 - 2026")]
+    label: String,
+}
+
+/// The week of a day, its previous and next weeks.
+#[utoipa::path(
+    get, path = "/api/v1/pointages/navigation", tag = "pointages", params(FeuilleQuery),
+    responses((status = 200, body = NavigationResponse))
+)]
+async fn navigation(
+    _caller: Authenticated,
+    query: web::Query<FeuilleQuery>,
+) -> web::Json<NavigationResponse> {
+    let semaine = Semaine::contenant(query.semaine_debut.0);
+    let iso = semaine.semaine_iso();
+    web::Json(NavigationResponse {
+        semaine_courante: IsoDate(semaine.lundi()),
+        semaine_precedente: IsoDate(semaine.precedente().lundi()),
+        semaine_suivante: IsoDate(semaine.suivante().lundi()),
+        annee: iso.annee,
+        numero_semaine: iso.numero,
+        semaine_iso: iso.to_string(),
+        label: semaine.label(),
+    })
+}
+
+/// The week and the planned hours of a gauge.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JaugeQuery {
+    /// Any day of the week (moved back to its Monday).
+    #[param(value_type = String, format = Date)]
+    semaine_debut: IsoDate,
+    /// Hours planned that week, 0 to 168 (default 35).
+    heures_planifiees: Option<f64>,
+}
+
+/// A user's week against its planned hours.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JaugeResponse {
+    utilisateur_id: Uuid,
+    #[schema(example = "Semaine 50 - 2026")]
+    semaine: String,
+    semaine_debut: IsoDate,
+    heures_planifiees: f64,
+    /// Decimal hours, 2 decimals.
+    heures_realisees: f64,
+    heures_realisees_minutes: u32,
+    /// Percent of the plan, 1 decimal (0 when nothing is planned).
+    taux_completion: f64,
+    /// `en_avance` (≥ 110 %), `normal` (≥ 90 %) or `en_retard`.
+    #[schema(example = "normal")]
+    status: String,
+}
+
+/// A user's progress gauge for a week (FDH-14), over the hours the caller
+/// may read (a compagnon: his own only; another's is a 404).
+#[utoipa::path(
+    get, path = "/api/v1/pointages/stats/jauge-avancement/{id}", tag = "pointages",
+    params(("id" = Uuid, Path, description = "The user's id"), JaugeQuery),
+    responses(
+        (status = 200, body = JaugeResponse),
+        (status = 404, description = "`feuille_not_found`: another user's, asked by a compagnon", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn jauge_avancement(
+    state: web::Data<PointagesHttp>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<Uuid>,
+    query: web::Query<JaugeQuery>,
+) -> Result<web::Json<JaugeResponse>, Problem> {
+    let utilisateur_id = path.into_inner();
+    let (semaine, jauge) = state
+        .jauge
+        .execute(
+            &actor,
+            utilisateur_id,
+            query.semaine_debut.0,
+            query.heures_planifiees,
+        )
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(JaugeResponse {
+        utilisateur_id,
+        semaine: semaine.label(),
+        semaine_debut: IsoDate(semaine.lundi()),
+        heures_planifiees: jauge.heures_planifiees,
+        heures_realisees: round(jauge.realise.decimal(), 2),
+        heures_realisees_minutes: jauge.realise.minutes(),
+        taux_completion: round(jauge.taux, 1),
+        status: jauge.statut.as_str().to_owned(),
+    }))
+}
+
+/// One chantier's team over a week.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Equipe)]
+pub struct EquipeDto {
+    chantier_id: Uuid,
+    chantier_nom: String,
+    /// Distinct users with hours there.
+    nombre_utilisateurs: usize,
+    /// 35 h per user.
+    heures_planifiees: f64,
+    heures_realisees: f64,
+    heures_realisees_minutes: u32,
+    taux_completion: f64,
+}
+
+/// A team more than 15 % off its plan.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EcartEquipe)]
+pub struct EcartDto {
+    chantier_id: Uuid,
+    chantier_nom: String,
+    /// `surplus` or `deficit`.
+    #[schema(example = "deficit")]
+    type_ecart: String,
+    ecart_heures: f64,
+    ecart_pourcentage: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComparaisonResponse {
+    #[schema(example = "Semaine 50 - 2026")]
+    semaine: String,
+    semaine_debut: IsoDate,
+    /// Every chantier with hours that week, by id.
+    equipes: Vec<EquipeDto>,
+    ecarts_detectes: Vec<EcartDto>,
+}
+
+/// The teams of each chantier with hours that week against 35 h per user
+/// (FDH-15); admins see every chantier, conducteurs those they run.
+#[utoipa::path(
+    get, path = "/api/v1/pointages/stats/comparaison-equipes", tag = "pointages", params(FeuilleQuery),
+    responses((status = 200, body = ComparaisonResponse))
+)]
+async fn comparaison_equipes(
+    state: web::Data<PointagesHttp>,
+    user: Authorized<AdminOrConducteur>,
+    query: web::Query<FeuilleQuery>,
+) -> Result<web::Json<ComparaisonResponse>, Problem> {
+    let (semaine, equipes, ecarts, noms) = state
+        .comparaison
+        .execute(&user.actor, query.semaine_debut.0)
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(ComparaisonResponse {
+        semaine: semaine.label(),
+        semaine_debut: IsoDate(semaine.lundi()),
+        equipes: equipes
+            .iter()
+            .map(|e| EquipeDto {
+                chantier_id: e.chantier_id,
+                chantier_nom: noms.chantier(e.chantier_id),
+                nombre_utilisateurs: e.nombre_utilisateurs,
+                heures_planifiees: e.heures_planifiees,
+                heures_realisees: round(e.realise.decimal(), 2),
+                heures_realisees_minutes: e.realise.minutes(),
+                taux_completion: round(e.taux, 1),
+            })
+            .collect(),
+        ecarts_detectes: ecarts
+            .iter()
+            .map(|e| EcartDto {
+                chantier_id: e.chantier_id,
+                chantier_nom: noms.chantier(e.chantier_id),
+                type_ecart: e.sens.as_str().to_owned(),
+                ecart_heures: round(e.ecart_heures, 2),
+                ecart_pourcentage: round(e.ecart_pourcentage, 1),
+            })
+            .collect(),
+    }))
+}
+
 /// A week per chantier, with totals per day and per chantier.
 #[utoipa::path(
     get, path = "/api/v1/pointages/vues/chantiers", tag = "pointages", params(VueQuery),
@@ -1147,26 +1445,109 @@ async fn export_semaine(
         .execute(&request_id.command_context(user.actor), input)
         .await
         .map_err(problem)?;
-    let (file, content_type, extension) = match body.format {
-        FormatDto::Csv => (
-            crate::export::csv(&export),
-            "text/csv; charset=utf-8",
-            "csv",
-        ),
-        FormatDto::Xlsx => (
-            crate::export::xlsx(&export).map_err(|error| Problem::internal(&error))?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        ),
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((
+    let disposition = |extension: &str| {
+        (
             header::CONTENT_DISPOSITION,
             format!(
                 "attachment; filename=\"{}\"",
                 crate::export::file_name(&export, extension)
             ),
-        ))
-        .body(file))
+        )
+    };
+    Ok(match body.format {
+        FormatDto::Csv => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+            .insert_header(disposition("csv"))
+            .streaming(csv_body(export)),
+        FormatDto::Xlsx => {
+            // Made before the answer starts: a temporary file that cannot
+            // be created is still a clean 500, not a cut download.
+            let xlsx =
+                XlsxExport::new(export.semaine).map_err(|error| Problem::internal(&error))?;
+            HttpResponse::Ok()
+                .insert_header((
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ))
+                .insert_header(disposition("xlsx"))
+                .streaming(xlsx_body(export, xlsx))
+        }
+    })
+}
+
+/// The bytes of an export download, or why it stopped: once the answer
+/// has started, a failure can only cut it short (the client sees an
+/// incomplete chunked body, never a file that looks whole).
+type Chunk = Result<Bytes, io::Error>;
+
+fn cut(export_id: Uuid, error: &dyn std::error::Error) -> io::Error {
+    tracing::error!(%export_id, error = %error, "export stopped while sending");
+    io::Error::other("the export stopped")
+}
+
+/// The CSV download: the header, then the text of each step as it is read.
+fn csv_body(export: Export) -> impl Stream<Item = Chunk> + 'static {
+    let header = stream::once(async { Ok(Bytes::from(crate::export::csv_header())) });
+    let lines = stream::unfold(Some(export), |export| async move {
+        let mut export = export?;
+        match export.next_lines().await {
+            Ok(Some(lines)) => Some((
+                Ok(Bytes::from(crate::export::csv_lines(&lines))),
+                Some(export),
+            )),
+            Ok(None) => None,
+            Err(error) => Some((Err(cut(export.export_id, &error)), None)),
+        }
+    });
+    header.chain(lines)
+}
+
+/// The size of the pieces an XLSX download is sent in.
+const XLSX_CHUNK: usize = 64 * 1024;
+
+/// The XLSX download: a task writes the rows step by step into the
+/// constant-memory sheet (off the async workers: it writes a temporary
+/// file), then zips the file into the answer as it goes.
+fn xlsx_body(export: Export, xlsx: XlsxExport) -> impl Stream<Item = Chunk> + 'static {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let export_id = export.export_id;
+    actix_web::rt::spawn(async move {
+        if let Err(error) = write_xlsx(export, xlsx, sender.clone()).await {
+            // The client may be gone already: nothing more to tell then.
+            let _ = sender.send(Err(cut(export_id, &*error))).await;
+        }
+    });
+    stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    })
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn write_xlsx(
+    mut export: Export,
+    mut xlsx: XlsxExport,
+    sender: tokio::sync::mpsc::Sender<Chunk>,
+) -> Result<(), BoxError> {
+    while let Some(lines) = export.next_lines().await? {
+        if sender.is_closed() {
+            // The client left: no need to read the rest of the week.
+            return Ok(());
+        }
+        xlsx = actix_web::rt::task::spawn_blocking(move || {
+            xlsx.write(&lines)?;
+            Ok::<_, XlsxError>(xlsx)
+        })
+        .await??;
+    }
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut writer = ChunkWriter::new(XLSX_CHUNK, |chunk| {
+            sender
+                .blocking_send(Ok(Bytes::from(chunk)))
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        });
+        xlsx.finish(&mut writer)
+    })
+    .await??;
+    Ok(())
 }

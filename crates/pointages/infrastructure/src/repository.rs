@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use hub_kernel::{EventEnvelope, Page, StorageError};
 use hub_platform_postgres::{Database, DbError, WriteError, guarded, outbox, storage};
-use hub_pointages_application::{PointageFilter, PointageRepository, RepositoryError};
+use hub_pointages_application::{
+    FeuilleFilter, PointageFilter, PointageRepository, RepositoryError,
+};
 use hub_pointages_domain::{
     Commentaire, HeuresMinutes, Motif, Pointage, Restored, Signature, SignatureTexte, Statut,
     Validation,
@@ -287,44 +289,61 @@ impl PointageRepository for DieselPointageRepository {
         row.map(Pointage::try_from).transpose()
     }
 
+    async fn utilisateurs(&self, filter: &PointageFilter) -> Result<Vec<Uuid>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(read_error)?;
+        filtered(filter)
+            .select(pointages::utilisateur_id)
+            .distinct()
+            .order(pointages::utilisateur_id.asc())
+            .load(&mut conn)
+            .await
+            .map_err(read_error)
+    }
+
+    async fn feuilles(
+        &self,
+        filter: &FeuilleFilter,
+        page: Page,
+    ) -> Result<(Vec<(Uuid, Date)>, u64), RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(read_error)?;
+        let total: Total = feuilles_query(
+            filter,
+            "SELECT count(*) AS total FROM feuilles WHERE ($6::text IS NULL OR statut_global = $6)",
+        )
+        .get_result(&mut conn)
+        .await
+        .map_err(read_error)?;
+        let keys: Vec<FeuilleKey> = feuilles_query(
+            filter,
+            "SELECT utilisateur_id, lundi FROM feuilles \
+             WHERE ($6::text IS NULL OR statut_global = $6) \
+             ORDER BY lundi DESC, utilisateur_id OFFSET $7 LIMIT $8",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(i64::try_from(page.skip).unwrap_or(i64::MAX))
+        .bind::<diesel::sql_types::BigInt, _>(i64::try_from(page.limit).unwrap_or(i64::MAX))
+        .load(&mut conn)
+        .await
+        .map_err(read_error)?;
+        Ok((
+            keys.into_iter()
+                .map(|key| (key.utilisateur_id, key.lundi))
+                .collect(),
+            u64::try_from(total.total).unwrap_or_default(),
+        ))
+    }
+
     async fn list(
         &self,
         filter: &PointageFilter,
         page: Page,
     ) -> Result<(Vec<Pointage>, u64), RepositoryError> {
-        let filtered = || {
-            let mut query = pointages::table.into_boxed();
-            if let Some(user) = filter.utilisateur_id {
-                query = query.filter(pointages::utilisateur_id.eq(user));
-            }
-            if let Some(chantier) = filter.chantier_id {
-                query = query.filter(pointages::chantier_id.eq(chantier));
-            }
-            if let Some(debut) = filter.date_debut {
-                query = query.filter(pointages::date_pointage.ge(debut));
-            }
-            if let Some(fin) = filter.date_fin {
-                query = query.filter(pointages::date_pointage.le(fin));
-            }
-            if let Some(statut) = filter.statut {
-                query = query.filter(pointages::statut.eq(statut.as_str()));
-            }
-            if let Some(user) = filter.visible_user {
-                query = query.filter(
-                    pointages::utilisateur_id
-                        .eq(user)
-                        .or(pointages::chantier_id.eq_any(&filter.visible_chantiers)),
-                );
-            }
-            query
-        };
         let mut conn = self.db.connection().await.map_err(read_error)?;
-        let total: i64 = filtered()
+        let total: i64 = filtered(filter)
             .count()
             .get_result(&mut conn)
             .await
             .map_err(read_error)?;
-        let rows: Vec<PointageRow> = filtered()
+        let rows: Vec<PointageRow> = filtered(filter)
             .order((
                 pointages::date_pointage.desc(),
                 pointages::utilisateur_id.asc(),
@@ -342,4 +361,86 @@ impl PointageRepository for DieselPointageRepository {
             .collect::<Result<Vec<_>, _>>()?;
         Ok((found, u64::try_from(total).unwrap_or_default()))
     }
+}
+
+/// The feuilles d'heures (user, Monday of the ISO week) with their global
+/// statut as the domain computes it (`statut_global`): all valide → valide,
+/// else any rejete → rejete, else any soumis → soumis, else brouillon.
+/// Binds: `$1` user, `$2` ISO year, `$3` ISO week, `$4`/`$5` scope (user,
+/// chantiers), `$6` statut.
+const FEUILLES: &str = "WITH feuilles AS ( \
+    SELECT utilisateur_id, \
+           (date_pointage - (extract(isodow FROM date_pointage)::int - 1)) AS lundi, \
+           CASE WHEN bool_and(statut = 'valide') THEN 'valide' \
+                WHEN bool_or(statut = 'rejete') THEN 'rejete' \
+                WHEN bool_or(statut = 'soumis') THEN 'soumis' \
+                ELSE 'brouillon' END AS statut_global \
+    FROM pointages \
+    WHERE ($1::uuid IS NULL OR utilisateur_id = $1) \
+      AND ($2::int IS NULL OR extract(isoyear FROM date_pointage)::int = $2) \
+      AND ($3::int IS NULL OR extract(week FROM date_pointage)::int = $3) \
+      AND ($4::uuid IS NULL OR utilisateur_id = $4 OR chantier_id = ANY($5)) \
+    GROUP BY 1, 2 \
+) ";
+
+#[derive(QueryableByName)]
+struct FeuilleKey {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    utilisateur_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    lundi: Date,
+}
+
+#[derive(QueryableByName)]
+struct Total {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
+
+/// [`FEUILLES`] followed by `select`, with the filter's binds.
+fn feuilles_query(
+    filter: &FeuilleFilter,
+    select: &str,
+) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>
+{
+    use diesel::sql_types::{Array, Integer, Nullable, Text, Uuid as SqlUuid};
+    diesel::sql_query(format!("{FEUILLES}{select}"))
+        .into_boxed()
+        .bind::<Nullable<SqlUuid>, _>(filter.utilisateur_id)
+        .bind::<Nullable<Integer>, _>(filter.annee)
+        .bind::<Nullable<Integer>, _>(filter.numero_semaine.map(i32::from))
+        .bind::<Nullable<SqlUuid>, _>(filter.visible_user)
+        .bind::<Array<SqlUuid>, _>(filter.visible_chantiers.clone())
+        .bind::<Nullable<Text>, _>(filter.statut.map(|statut| statut.as_str().to_owned()))
+}
+
+/// The pointages `filter` selects.
+fn filtered(filter: &PointageFilter) -> pointages::BoxedQuery<'_, diesel::pg::Pg> {
+    let mut query = pointages::table.into_boxed();
+    if let Some(user) = filter.utilisateur_id {
+        query = query.filter(pointages::utilisateur_id.eq(user));
+    }
+    if !filter.utilisateur_ids.is_empty() {
+        query = query.filter(pointages::utilisateur_id.eq_any(&filter.utilisateur_ids));
+    }
+    if let Some(chantier) = filter.chantier_id {
+        query = query.filter(pointages::chantier_id.eq(chantier));
+    }
+    if let Some(debut) = filter.date_debut {
+        query = query.filter(pointages::date_pointage.ge(debut));
+    }
+    if let Some(fin) = filter.date_fin {
+        query = query.filter(pointages::date_pointage.le(fin));
+    }
+    if let Some(statut) = filter.statut {
+        query = query.filter(pointages::statut.eq(statut.as_str()));
+    }
+    if let Some(user) = filter.visible_user {
+        query = query.filter(
+            pointages::utilisateur_id
+                .eq(user)
+                .or(pointages::chantier_id.eq_any(&filter.visible_chantiers)),
+        );
+    }
+    query
 }

@@ -488,3 +488,57 @@ async fn a_concurrent_change_is_reported_not_overwritten() {
         Err(PointagesError::Changed)
     ));
 }
+
+#[tokio::test]
+async fn a_conditional_change_applies_only_to_the_version_it_names() {
+    let h = Harness::new();
+    let p = h.create(&karim(), KARIM, CHANTIER).await.unwrap();
+    let before = h.types().len();
+    // Stale: the caller last saw another version; nothing changes.
+    let stale = karim().expecting(Some(vec![p.version() + 1]));
+    for refused in [
+        SubmitPointage(h.ports.clone())
+            .execute(&stale, p.id())
+            .await
+            .map(|_| ()),
+        SignPointage(h.ports.clone())
+            .execute(&stale, p.id(), "Karim")
+            .await
+            .map(|_| ()),
+        DeletePointage(h.ports.clone())
+            .execute(&stale, p.id())
+            .await,
+    ] {
+        assert!(matches!(
+            refused,
+            Err(PointagesError::Precondition(VersionMismatch { current: 1 }))
+        ));
+    }
+    assert_eq!(h.types().len(), before);
+    // A caller who may not see it learns nothing from a precondition.
+    let hidden = lea().expecting(Some(vec![99]));
+    assert!(matches!(
+        SubmitPointage(h.ports.clone())
+            .execute(&hidden, p.id())
+            .await,
+        Err(PointagesError::NotFound)
+    ));
+    // The right version goes through, and the validation checks its own.
+    let fresh = karim().expecting(Some(vec![p.version()]));
+    let submitted = SubmitPointage(h.ports.clone())
+        .execute(&fresh, p.id())
+        .await
+        .unwrap();
+    let stale_chef = chef().expecting(Some(vec![p.version()]));
+    assert!(matches!(
+        ValidatePointage(h.ports.clone())
+            .execute(&stale_chef, p.id())
+            .await,
+        Err(PointagesError::Precondition(_))
+    ));
+    let validated = ValidatePointage(h.ports.clone())
+        .execute(&chef().expecting(Some(vec![submitted.version()])), p.id())
+        .await
+        .unwrap();
+    assert_eq!(validated.statut(), Statut::Valide);
+}

@@ -15,7 +15,9 @@ use hub_kernel::{
 };
 use hub_platform_postgres::{DurableSubscriber, RelayedEvent};
 use hub_platform_test_db::TestDatabase;
-use hub_pointages_application::{PointageFilter, PointageRepository, RepositoryError};
+use hub_pointages_application::{
+    FeuilleFilter, PointageFilter, PointageRepository, RepositoryError,
+};
 use hub_pointages_domain::{
     Commentaire, HeuresMinutes, Motif, NouveauPointage, Pointage, SignatureTexte, Statut,
 };
@@ -210,6 +212,132 @@ async fn the_list_filters_scopes_and_orders_by_date_descending() {
         ..PointageFilter::default()
     };
     assert_eq!(repo.list(&submitted, page).await.unwrap().1, 0);
+    // Some users at once, and the distinct users a filter selects (what an
+    // export walks through), scope included.
+    let some = PointageFilter {
+        utilisateur_ids: vec![lea, Uuid::now_v7()],
+        ..PointageFilter::default()
+    };
+    assert_eq!(repo.list(&some, page).await.unwrap().1, 2);
+    let mut both = vec![karim, lea];
+    both.sort_unstable();
+    assert_eq!(
+        repo.utilisateurs(&PointageFilter::default()).await.unwrap(),
+        both
+    );
+    let other = PointageFilter {
+        visible_user: Some(Uuid::now_v7()),
+        visible_chantiers: vec![other_site],
+        ..PointageFilter::default()
+    };
+    assert_eq!(repo.utilisateurs(&other).await.unwrap(), [lea]);
+    assert!(repo.utilisateurs(&submitted).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn feuilles_are_users_weeks_with_their_global_statut_scoped_and_paged() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselPointageRepository::new(test_db.database().clone());
+    let (karim, lea, site, other_site, chef) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    // Karim: week 50 of 2026 (one soumis, one brouillon → soumis) and
+    // week 1 of 2027, which starts on Monday 2027-01-04 (all valide).
+    // Léa: week 50 on the other site (brouillon), and the Sunday
+    // 2027-01-03, which is still ISO week 53 of 2026.
+    let mut stored = Vec::new();
+    for (user, chantier, day) in [
+        (karim, site, date!(2026 - 12 - 07)),
+        (karim, site, date!(2026 - 12 - 13)),
+        (karim, site, date!(2027 - 01 - 04)),
+        (lea, other_site, date!(2026 - 12 - 08)),
+        (lea, other_site, date!(2027 - 01 - 03)),
+    ] {
+        let (p, event) = nouveau(user, chantier, day);
+        repo.insert(&p, &[event]).await.unwrap();
+        stored.push(p);
+    }
+    let submit = |p: &mut Pointage| {
+        let event = p.submit(now()).unwrap();
+        envelope(&event)
+    };
+    let mut soumis = stored[0].clone();
+    let event = submit(&mut soumis);
+    repo.update(&soumis, &[event]).await.unwrap();
+    let mut valide = stored[2].clone();
+    let event = submit(&mut valide);
+    repo.update(&valide, &[event]).await.unwrap();
+    let event = valide.validate(chef, now()).unwrap();
+    repo.update(&valide, &[envelope(&event)]).await.unwrap();
+
+    let all = FeuilleFilter::default();
+    let page = Page::new(None, None);
+    let (keys, total) = repo.feuilles(&all, page).await.unwrap();
+    assert_eq!(total, 4);
+    let mut expected_week_50 = vec![(karim, date!(2026 - 12 - 07)), (lea, date!(2026 - 12 - 07))];
+    expected_week_50.sort();
+    let mut expected_week_53 = vec![(lea, date!(2026 - 12 - 28))];
+    let mut expected = vec![(karim, date!(2027 - 01 - 04))];
+    expected.append(&mut expected_week_53);
+    expected.extend(expected_week_50);
+    assert_eq!(keys, expected);
+    // By global statut, ISO year and week, user; paged with the total kept.
+    let by = |statut| FeuilleFilter {
+        statut: Some(statut),
+        ..FeuilleFilter::default()
+    };
+    assert_eq!(
+        repo.feuilles(&by(Statut::Soumis), page).await.unwrap().0,
+        [(karim, date!(2026 - 12 - 07))]
+    );
+    assert_eq!(
+        repo.feuilles(&by(Statut::Valide), page).await.unwrap().0,
+        [(karim, date!(2027 - 01 - 04))]
+    );
+    assert_eq!(
+        repo.feuilles(&by(Statut::Brouillon), page).await.unwrap().1,
+        2
+    );
+    assert_eq!(repo.feuilles(&by(Statut::Rejete), page).await.unwrap().1, 0);
+    let week_53 = FeuilleFilter {
+        annee: Some(2026),
+        numero_semaine: Some(53),
+        ..FeuilleFilter::default()
+    };
+    assert_eq!(
+        repo.feuilles(&week_53, page).await.unwrap().0,
+        [(lea, date!(2026 - 12 - 28))]
+    );
+    let of_2026 = FeuilleFilter {
+        annee: Some(2026),
+        utilisateur_id: Some(karim),
+        ..FeuilleFilter::default()
+    };
+    assert_eq!(repo.feuilles(&of_2026, page).await.unwrap().1, 1);
+    let second = Page { skip: 1, limit: 2 };
+    let (keys, total) = repo.feuilles(&all, second).await.unwrap();
+    assert_eq!((keys.len(), total), (2, 4));
+    let past_the_end = Page { skip: 10, limit: 2 };
+    assert_eq!(
+        repo.feuilles(&all, past_the_end).await.unwrap(),
+        (vec![], 4)
+    );
+    // Scope: a chef of `site` sees Karim's weeks (and his own, none).
+    let chef_scope = FeuilleFilter {
+        visible_user: Some(chef),
+        visible_chantiers: vec![site],
+        ..FeuilleFilter::default()
+    };
+    assert_eq!(repo.feuilles(&chef_scope, page).await.unwrap().1, 2);
+    let lea_scope = FeuilleFilter {
+        visible_user: Some(lea),
+        ..FeuilleFilter::default()
+    };
+    assert_eq!(repo.feuilles(&lea_scope, page).await.unwrap().1, 2);
 }
 
 fn relayed(seq: i64, event_type: &'static str, aggregate_id: Uuid, data: Value) -> RelayedEvent {
