@@ -63,6 +63,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+        lease_token -> Nullable<Uuid>,
     }
 }
 

@@ -127,11 +127,13 @@ impl DeliveryEngine {
     /// requests in flight finish (at most `shutdown_grace`), records their
     /// outcomes and releases every lease still held.
     pub async fn run(self, shutdown: CancellationToken) {
-        let (outcomes, received) = mpsc::unbounded_channel();
+        // Each outcome holds its send's slot until written, so at most
+        // `max_in_flight` outcomes can ever be waiting: the bound is never
+        // reached in practice, and it is a bound.
+        let (outcomes, received) = mpsc::channel(self.config.max_in_flight.max(1));
         let recorder = tokio::spawn(
             Recorder {
                 db: self.db.clone(),
-                worker_id: self.worker_id,
                 record: RecordDelivery::new(self.webhooks.clone(), self.clock.clone()),
                 disable: DisableWebhook::new(self.webhooks.clone(), self.clock.clone()),
             }

@@ -22,6 +22,10 @@ type SqlUuid = diesel::sql_types::Uuid;
 pub struct ClaimedJob {
     #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
+    /// Drawn anew by each claim: the outcome of this attempt is recorded
+    /// only while the job still holds it.
+    #[diesel(sql_type = SqlUuid)]
+    pub lease_token: Uuid,
     #[diesel(sql_type = SqlUuid)]
     pub webhook_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
@@ -118,10 +122,10 @@ pub async fn claim(
          ) \
          UPDATE webhook_deliveries d \
          SET status = 'in_flight', lease_until = now() + $7 * interval '1 millisecond', \
-             leased_by = $8, updated_at = now() \
+             leased_by = $8, lease_token = gen_random_uuid(), updated_at = now() \
          FROM picked, webhooks w \
          WHERE d.id = picked.id AND w.id = d.webhook_id \
-         RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.payload, d.attempt, \
+         RETURNING d.id, d.lease_token, d.webhook_id, d.event_id, d.event_type, d.payload, d.attempt, \
                    d.max_attempts, w.url, w.is_active, w.legacy_signature, \
                    w.secret_ciphertext, w.secret_nonce, \
                    w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
@@ -161,6 +165,8 @@ pub struct AttemptLog {
 #[derive(Debug, Clone)]
 pub struct JobUpdate {
     pub id: Uuid,
+    /// The token of the claim that made the attempt ([`ClaimedJob::lease_token`]).
+    pub lease_token: Uuid,
     pub status: DeliveryStatus,
     /// Attempts made, this one included.
     pub attempt: i32,
@@ -176,7 +182,10 @@ struct UpdatedId {
 }
 
 /// Records several outcomes in one statement: the jobs' new state (only
-/// where this worker still holds the lease), the attempt rows (for jobs
+/// where the job still holds the lease of the claim that made the attempt:
+/// an outcome that comes after its lease expired and the job was claimed
+/// again — by another process or by this one — changes nothing), the
+/// attempt rows (for jobs
 /// that still exist: a webhook deleted meanwhile took its jobs along), and
 /// the success bookkeeping of the webhooks in `delivered` (failure counter
 /// reset, `last_triggered_at`: what `record_delivery_success` of the
@@ -184,25 +193,26 @@ struct UpdatedId {
 /// Returns the ids of the jobs updated.
 pub async fn record(
     conn: &mut AsyncPgConnection,
-    worker: Uuid,
     jobs: &[JobUpdate],
     attempts: &[AttemptLog],
     delivered: &[Uuid],
 ) -> Result<Vec<Uuid>, diesel::result::Error> {
     let rows: Vec<UpdatedId> = statement(
         "WITH outcome AS ( \
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::timestamptz[], $5::text[]) \
-               AS o (id, status, attempt, next_attempt_at, last_error) \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::timestamptz[], $5::text[], \
+                 $6::uuid[]) \
+               AS o (id, status, attempt, next_attempt_at, last_error, lease_token) \
          ), updated AS ( \
              UPDATE webhook_deliveries d \
              SET status = o.status, attempt = o.attempt, \
                  next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at), \
-                 lease_until = NULL, leased_by = NULL, last_error = o.last_error, \
+                 lease_until = NULL, leased_by = NULL, lease_token = NULL, \
+                 last_error = o.last_error, \
                  finished_at = CASE WHEN o.status IN ('succeeded', 'failed', 'cancelled') \
                                THEN now() END, \
                  updated_at = now() \
              FROM outcome o \
-             WHERE d.id = o.id AND d.status = 'in_flight' AND d.leased_by = $6 \
+             WHERE d.id = o.id AND d.status = 'in_flight' AND d.lease_token = o.lease_token \
              RETURNING d.id \
          ), logged AS ( \
              INSERT INTO webhook_delivery_attempts (id, delivery_id, webhook_id, event_id, \
@@ -235,7 +245,7 @@ pub async fn record(
             .map(|j| j.last_error.as_deref())
             .collect::<Vec<_>>(),
     )
-    .bind::<SqlUuid, _>(worker)
+    .bind::<Array<SqlUuid>, _>(jobs.iter().map(|j| j.lease_token).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.id).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.delivery_id).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.webhook_id).collect::<Vec<_>>())
@@ -280,7 +290,7 @@ pub async fn release(
 ) -> Result<usize, diesel::result::Error> {
     statement(
         "UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL, leased_by = NULL, \
-         updated_at = now() WHERE status = 'in_flight' AND leased_by = $1",
+         lease_token = NULL, updated_at = now() WHERE status = 'in_flight' AND leased_by = $1",
     )
     .bind::<SqlUuid, _>(worker)
     .execute(conn)

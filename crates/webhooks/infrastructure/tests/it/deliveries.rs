@@ -474,22 +474,96 @@ async fn an_expired_lease_is_reclaimed_and_the_old_worker_can_no_longer_record()
         "a fresh lease, to the live worker"
     );
 
-    let done = |id| JobUpdate {
-        id,
+    let mut conn = db.connection().await.unwrap();
+    let late = queue::record(&mut conn, &[done(&taken[0])], &[], &[])
+        .await
+        .unwrap();
+    assert!(late.is_empty(), "the dead worker's outcome is ignored");
+    let applied = queue::record(&mut conn, &[done(&reclaimed[0])], &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(applied, [taken[0].id]);
+}
+
+/// A success outcome of `job`'s claim.
+fn done(job: &ClaimedJob) -> JobUpdate {
+    JobUpdate {
+        id: job.id,
+        lease_token: job.lease_token,
         status: DeliveryStatus::Succeeded,
         attempt: 1,
         next_attempt_at: None,
         last_error: None,
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_outcome_of_the_same_process_never_overwrites_a_newer_claim() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks[..1], 1).await;
+    // One process: its first attempt outlives the lease (a very slow
+    // receiver), and the same process claims the job again.
+    let worker = Uuid::now_v7();
+    let first = claim(db, &claim_of(worker, 10)).await;
+    assert_eq!(first.len(), 1);
+    sql_query("UPDATE webhook_deliveries SET lease_until = now() - interval '1 second'")
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    let second = claim(db, &claim_of(worker, 10)).await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].id, first[0].id);
+    assert_ne!(
+        second[0].lease_token, first[0].lease_token,
+        "a token per claim"
+    );
+
+    // The first attempt's outcome (a failure, say) arrives late: refused,
+    // although the process id is the same.
     let mut conn = db.connection().await.unwrap();
-    let late = queue::record(&mut conn, dead, &[done(taken[0].id)], &[], &[])
+    let stale = JobUpdate {
+        status: DeliveryStatus::Failed,
+        last_error: Some("the receiver answered HTTP 500".into()),
+        ..done(&first[0])
+    };
+    assert!(
+        queue::record(&mut conn, &[stale], &[], &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'in_flight'"
+        )
+        .await,
+        1,
+        "the newer claim still holds the job"
+    );
+    // The newer claim's outcome is recorded, once.
+    let applied = queue::record(&mut conn, &[done(&second[0])], &[], &[])
         .await
         .unwrap();
-    assert!(late.is_empty(), "the dead worker's outcome is ignored");
-    let applied = queue::record(&mut conn, alive, &[done(taken[0].id)], &[], &[])
-        .await
-        .unwrap();
-    assert_eq!(applied, [taken[0].id]);
+    assert_eq!(applied, [first[0].id]);
+    assert!(
+        queue::record(&mut conn, &[done(&second[0])], &[], &[])
+            .await
+            .unwrap()
+            .is_empty(),
+        "an outcome is recorded once"
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded' \
+             AND lease_token IS NULL AND leased_by IS NULL"
+        )
+        .await,
+        1
+    );
 }
 
 fn attempt_log(job: &ClaimedJob, success: bool, status: i16) -> AttemptLog {
@@ -523,6 +597,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
     let updates = vec![
         JobUpdate {
             id: claimed[0].id,
+            lease_token: claimed[0].lease_token,
             status: DeliveryStatus::Succeeded,
             attempt: 1,
             next_attempt_at: None,
@@ -530,6 +605,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         },
         JobUpdate {
             id: claimed[1].id,
+            lease_token: claimed[1].lease_token,
             status: DeliveryStatus::Pending,
             attempt: 1,
             next_attempt_at: Some(retry_at),
@@ -537,6 +613,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         },
         JobUpdate {
             id: claimed[2].id,
+            lease_token: claimed[2].lease_token,
             status: DeliveryStatus::Failed,
             attempt: 1,
             next_attempt_at: None,
@@ -549,15 +626,9 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         attempt_log(&claimed[2], false, 503),
     ];
     let mut conn = db.connection().await.unwrap();
-    let applied = queue::record(
-        &mut conn,
-        worker,
-        &updates,
-        &attempts,
-        &[claimed[0].webhook_id],
-    )
-    .await
-    .unwrap();
+    let applied = queue::record(&mut conn, &updates, &attempts, &[claimed[0].webhook_id])
+        .await
+        .unwrap();
     assert_eq!(applied.len(), 3);
     assert_eq!(
         count(
@@ -637,6 +708,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         .iter()
         .map(|job| JobUpdate {
             id: job.id,
+            lease_token: job.lease_token,
             status: DeliveryStatus::Succeeded,
             attempt: 1,
             next_attempt_at: None,
@@ -644,7 +716,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         })
         .collect();
     let attempts: Vec<AttemptLog> = more.iter().map(|j| attempt_log(j, true, 204)).collect();
-    let applied = queue::record(&mut conn, worker, &updates, &attempts, &[])
+    let applied = queue::record(&mut conn, &updates, &attempts, &[])
         .await
         .unwrap();
     assert_eq!(applied, [more[1].id]);
@@ -686,9 +758,9 @@ async fn redelivery_brings_a_delivery_forward_or_starts_it_again() {
     let mut conn = db.connection().await.unwrap();
     queue::record(
         &mut conn,
-        worker,
         &[JobUpdate {
             id: failed.id,
+            lease_token: failed.lease_token,
             status: DeliveryStatus::Failed,
             attempt: 4,
             next_attempt_at: None,
@@ -758,7 +830,7 @@ async fn redelivery_brings_a_delivery_forward_or_starts_it_again() {
     // Recover takes failed and cancelled deliveries of the window only.
     sql_query(
         "UPDATE webhook_deliveries SET status = 'cancelled', finished_at = now(), \
-         lease_until = NULL, leased_by = NULL WHERE id = $1",
+         lease_until = NULL, leased_by = NULL, lease_token = NULL WHERE id = $1",
     )
     .bind::<diesel::sql_types::Uuid, _>(in_flight.id)
     .execute(&mut conn)
@@ -792,6 +864,7 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
     let mut conn = db.connection().await.unwrap();
     let finish = |job: &ClaimedJob| JobUpdate {
         id: job.id,
+        lease_token: job.lease_token,
         status: DeliveryStatus::Succeeded,
         attempt: 1,
         next_attempt_at: None,
@@ -799,7 +872,6 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
     };
     queue::record(
         &mut conn,
-        worker,
         &[finish(&claimed[0]), finish(&claimed[1])],
         &[
             attempt_log(&claimed[0], true, 200),

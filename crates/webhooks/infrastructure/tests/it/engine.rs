@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::sql_query;
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use hub_kernel::{Role, SystemClock};
 use hub_platform_outbound::{AllowList, FixtureResolver, OutboundClient, OutboundConfig};
 use hub_platform_postgres::Database;
@@ -71,6 +71,24 @@ async fn queue(db: &Database, webhook: Uuid, event_type: &str) -> Uuid {
 
 /// The engine as the app runs it, allowed to reach the local receiver.
 fn start_engine(db: &Database, vault: Arc<AeadSecretVault>) -> (CancellationToken, JoinHandle<()>) {
+    start_engine_with(db, vault, test_config())
+}
+
+/// The app's configuration, polling often (the tests' waits are short).
+fn test_config() -> DeliveryConfig {
+    DeliveryConfig {
+        poll_interval: Duration::from_millis(50),
+        schedule: RetrySchedule::default(),
+        shutdown_grace: Duration::from_secs(5),
+        ..DeliveryConfig::default()
+    }
+}
+
+fn start_engine_with(
+    db: &Database,
+    vault: Arc<AeadSecretVault>,
+    config: DeliveryConfig,
+) -> (CancellationToken, JoinHandle<()>) {
     let client = OutboundClient::new(
         OutboundConfig {
             allow_http: true,
@@ -88,12 +106,7 @@ fn start_engine(db: &Database, vault: Arc<AeadSecretVault>) -> (CancellationToke
         Arc::new(DieselWebhookRepository::new(db.clone())),
         Arc::new(SystemClock),
         DeliveryWaker::new(),
-        DeliveryConfig {
-            poll_interval: Duration::from_millis(50),
-            schedule: RetrySchedule::default(),
-            shutdown_grace: Duration::from_secs(5),
-            ..DeliveryConfig::default()
-        },
+        config,
     );
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(engine.run(shutdown.clone()));
@@ -315,5 +328,67 @@ async fn a_delivery_no_configured_key_can_sign_is_postponed_unsent_naming_the_ke
         .await,
         0,
         "no attempt was made"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_is_given_back_only_once_its_outcome_is_recorded() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let vault = Arc::new(vault());
+    let (webhook, _) = webhook_to(db, &vault, receiver.url("/hooks")).await;
+    // Recording is made slow (200 ms per outcome), and every claim checks
+    // whether another job is still in flight: with one slot, a claim made
+    // before the previous outcome is written would find it there.
+    db.connection()
+        .await
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE claim_overlaps (claimed UUID NOT NULL, still_in_flight BIGINT NOT NULL); \
+         CREATE FUNCTION slow_record() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$; \
+         CREATE FUNCTION check_claim() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         DECLARE n BIGINT; \
+         BEGIN \
+           SELECT count(*) INTO n FROM webhook_deliveries \
+             WHERE status = 'in_flight' AND id <> NEW.id; \
+           IF n > 0 THEN INSERT INTO claim_overlaps VALUES (NEW.id, n); END IF; \
+           RETURN NEW; \
+         END $$; \
+         CREATE TRIGGER slow_record AFTER UPDATE ON webhook_deliveries FOR EACH ROW \
+           WHEN (OLD.status = 'in_flight' AND NEW.status <> 'in_flight') \
+           EXECUTE FUNCTION slow_record(); \
+         CREATE TRIGGER check_claim AFTER UPDATE ON webhook_deliveries FOR EACH ROW \
+           WHEN (NEW.status = 'in_flight' AND OLD.status <> 'in_flight') \
+           EXECUTE FUNCTION check_claim();",
+        )
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        queue(db, webhook.id(), "chantier.created").await;
+    }
+    let (shutdown, running) = start_engine_with(
+        db,
+        vault,
+        DeliveryConfig {
+            max_in_flight: 1,
+            ..test_config()
+        },
+    );
+    eventually(
+        "every delivery to succeed",
+        &test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
+        5,
+    )
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+    assert_eq!(receiver.requests().len(), 5);
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM claim_overlaps").await,
+        0,
+        "no job was claimed while the previous outcome was still unwritten"
     );
 }

@@ -177,12 +177,15 @@ impl Slots {
 
 /// A slot given back by a finished send, with the time of the retry it
 /// scheduled, if any.
+#[derive(Debug)]
 struct Freed {
     webhook_id: Uuid,
     retry_at: Option<Instant>,
 }
 
-/// Gives the slot back when the send ends, however it ends (even a panic).
+/// Gives the slot back when dropped: by the recorder once the send's
+/// outcome is written, or wherever the send ends otherwise (even a panic).
+#[derive(Debug)]
 pub(super) struct SlotGuard {
     webhook_id: Uuid,
     freed: mpsc::UnboundedSender<Freed>,

@@ -34,7 +34,9 @@ pub(super) struct Sender {
     pub(super) vault: Arc<dyn SecretVault>,
     pub(super) schedule: RetrySchedule,
     pub(super) clock: Arc<dyn Clock>,
-    pub(super) outcomes: mpsc::UnboundedSender<Outcome>,
+    /// Bounded: when the recorder falls behind, sends wait to hand over
+    /// their outcome (their slots stay taken, so the claim stops too).
+    pub(super) outcomes: mpsc::Sender<Outcome>,
     pub(super) poll_interval: Duration,
 }
 
@@ -57,17 +59,22 @@ struct Exchange {
 }
 
 impl Sender {
+    /// The slot (`guard`) travels with the outcome: the recorder frees it
+    /// once the outcome is written, so the claim never takes a job whose
+    /// previous outcome is still unrecorded, and pending outcomes never
+    /// outnumber the slots.
     pub(super) async fn send(self: Arc<Self>, job: ClaimedJob, mut guard: SlotGuard) {
-        let outcome = self.attempt(&job).await;
+        let mut outcome = self.attempt(&job).await;
         if let (DeliveryStatus::Pending, Some(at)) =
             (outcome.job.status, outcome.job.next_attempt_at)
         {
             let wait = Duration::try_from(at - self.clock.now()).unwrap_or(Duration::ZERO);
             guard.retry_at = Some(Instant::now() + wait);
         }
+        outcome.slot = Some(guard);
         // The recorder outlives every sender: a failed send means shutdown
         // already dropped it, and the lease is released instead.
-        let _ = self.outcomes.send(outcome);
+        let _ = self.outcomes.send(outcome).await;
     }
 
     async fn attempt(&self, job: &ClaimedJob) -> Outcome {
