@@ -34,7 +34,8 @@ pub struct ClaimedJob {
     pub event_type: String,
     #[diesel(sql_type = Text)]
     pub payload: String,
-    /// Attempts made before this one.
+    /// This attempt's number: counted when claimed, so that an attempt
+    /// whose worker dies (a poison job) counts too.
     #[diesel(sql_type = Integer)]
     pub attempt: i32,
     #[diesel(sql_type = Integer)]
@@ -82,7 +83,10 @@ fn count(n: usize) -> i64 {
 
 /// Leases up to `claim.limit` due jobs — pending ones whose time has come
 /// and in-flight ones whose lease expired (their worker died) — oldest due
-/// first, at most `per_endpoint` in flight per webhook, in one statement.
+/// first, at most `per_endpoint` in flight per webhook, in one statement,
+/// counting the attempt. A job whose lease expired after its last allowed
+/// attempt (every worker that took it died: a poison job) is not taken
+/// again: the same statement ends it as `failed`.
 /// `FOR UPDATE SKIP LOCKED` makes concurrent claims (other workers, other
 /// processes) take disjoint sets without waiting for each other.
 pub async fn claim(
@@ -101,11 +105,23 @@ pub async fn claim(
     // webhook must not hide the due jobs of others), then cut per webhook.
     let scan = claim.limit.saturating_mul(4).clamp(16, 1000);
     statement(
-        "WITH candidates AS ( \
+        "WITH exhausted AS ( \
+             UPDATE webhook_deliveries SET status = 'failed', lease_until = NULL, \
+                 leased_by = NULL, lease_token = NULL, finished_at = now(), updated_at = now(), \
+                 last_error = 'no outcome was recorded for its last attempt: ' \
+                   || 'the worker stopped while sending it' \
+             WHERE id IN ( \
+                 SELECT id FROM webhook_deliveries \
+                 WHERE status = 'in_flight' AND lease_until <= now() \
+                   AND attempt >= max_attempts \
+                 LIMIT 100 FOR UPDATE SKIP LOCKED) \
+             RETURNING 1 \
+         ), candidates AS ( \
              SELECT id, webhook_id, COALESCE(lease_until, next_attempt_at) AS due \
              FROM webhook_deliveries \
              WHERE status IN ('pending', 'in_flight') \
                AND COALESCE(lease_until, next_attempt_at) <= now() \
+               AND (status = 'pending' OR attempt < max_attempts) \
                AND webhook_id <> ALL($1) \
              ORDER BY COALESCE(lease_until, next_attempt_at) \
              LIMIT $2 \
@@ -122,7 +138,8 @@ pub async fn claim(
          ) \
          UPDATE webhook_deliveries d \
          SET status = 'in_flight', lease_until = now() + $7 * interval '1 millisecond', \
-             leased_by = $8, lease_token = gen_random_uuid(), updated_at = now() \
+             leased_by = $8, lease_token = gen_random_uuid(), attempt = d.attempt + 1, \
+             updated_at = now() \
          FROM picked, webhooks w \
          WHERE d.id = picked.id AND w.id = d.webhook_id \
          RETURNING d.id, d.lease_token, d.webhook_id, d.event_id, d.event_type, d.payload, d.attempt, \
@@ -283,14 +300,16 @@ pub async fn record(
 }
 
 /// Gives back the jobs this worker still holds (shutdown): due again at
-/// once, for any worker; the interrupted attempt is not counted.
+/// once, for any worker; the interrupted attempt, counted by the claim, is
+/// taken back (a clean shutdown is not the job's fault).
 pub async fn release(
     conn: &mut AsyncPgConnection,
     worker: Uuid,
 ) -> Result<usize, diesel::result::Error> {
     statement(
         "UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL, leased_by = NULL, \
-         lease_token = NULL, updated_at = now() WHERE status = 'in_flight' AND leased_by = $1",
+         lease_token = NULL, attempt = GREATEST(attempt - 1, 0), updated_at = now() \
+         WHERE status = 'in_flight' AND leased_by = $1",
     )
     .bind::<SqlUuid, _>(worker)
     .execute(conn)

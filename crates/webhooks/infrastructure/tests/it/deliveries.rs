@@ -430,7 +430,7 @@ async fn claims_respect_the_per_webhook_cap_and_skip_saturated_webhooks() {
     assert!(job.url.starts_with("https://"));
     assert!(job.is_active);
     assert_eq!(job.secret_nonce.len(), 12);
-    assert_eq!(job.attempt, 0);
+    assert_eq!(job.attempt, 1, "the attempt is counted when claimed");
     assert_eq!(job.max_attempts, 4);
 }
 
@@ -459,7 +459,10 @@ async fn an_expired_lease_is_reclaimed_and_the_old_worker_can_no_longer_record()
     let reclaimed = claim(db, &claim_of(alive, 10)).await;
     assert_eq!(reclaimed.len(), 1);
     assert_eq!(reclaimed[0].id, taken[0].id);
-    assert_eq!(reclaimed[0].attempt, 0, "the lost attempt is not counted");
+    assert_eq!(
+        reclaimed[0].attempt, 2,
+        "the lost attempt counts: a job that kills its worker cannot be retried forever"
+    );
     assert_eq!(
         count(
             &test_db,
@@ -963,4 +966,72 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
         .await,
         1
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_worker_dies_at_every_attempt_ends_failed_after_its_max_attempts() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks[..1], 1).await;
+    sql_query("UPDATE webhook_deliveries SET max_attempts = 2")
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    let expire = || async {
+        sql_query(
+            "UPDATE webhook_deliveries SET lease_until = now() - interval '1 second' \
+             WHERE status = 'in_flight'",
+        )
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap()
+    };
+    // Two workers take it in turn, and each dies sending it (the job
+    // crashes them): no outcome is ever recorded.
+    for attempt in 1..=2 {
+        let taken = claim(db, &claim_of(Uuid::now_v7(), 10)).await;
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].attempt, attempt);
+        assert_eq!(expire().await, 1);
+    }
+    // Its last allowed attempt was made: the next claim ends it instead of
+    // sending it a third time.
+    assert!(claim(db, &claim_of(Uuid::now_v7(), 10)).await.is_empty());
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'failed' \
+             AND attempt = 2 AND finished_at IS NOT NULL AND lease_token IS NULL \
+             AND last_error LIKE 'no outcome was recorded for its last attempt%'"
+        )
+        .await,
+        1
+    );
+    assert!(
+        claim(db, &claim_of(Uuid::now_v7(), 10)).await.is_empty(),
+        "finished for good"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_attempt_is_not_counted() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks[..1], 1).await;
+    let worker = Uuid::now_v7();
+    assert_eq!(claim(db, &claim_of(worker, 10)).await[0].attempt, 1);
+    let mut conn = db.connection().await.unwrap();
+    assert_eq!(queue::release(&mut conn, worker).await.unwrap(), 1);
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'pending' AND attempt = 0"
+        )
+        .await,
+        1,
+        "a clean shutdown is not the job's fault"
+    );
+    assert_eq!(claim(db, &claim_of(worker, 10)).await[0].attempt, 1);
 }

@@ -81,7 +81,8 @@ impl Sender {
         let facts = JobFacts {
             // The table's CHECKs keep both in range; out of range would mean
             // nothing is left to try.
-            attempts_made: u32::try_from(job.attempt).unwrap_or(u32::MAX),
+            // The claim counted this attempt already.
+            attempts_made: u32::try_from(job.attempt.saturating_sub(1)).unwrap_or(u32::MAX),
             max_attempts: u32::try_from(job.max_attempts).unwrap_or(1),
             is_test: job.event_type == TEST_EVENT_TYPE,
             webhook_active: job.is_active,
