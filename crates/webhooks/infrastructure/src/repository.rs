@@ -54,7 +54,10 @@ struct WebhookRow {
     updated_at: OffsetDateTime,
 }
 
-/// What an update may change (never the id, owner, creation time or version).
+/// What an update may change (never the id, owner, creation time or
+/// version, nor the delivery bookkeeping: `last_triggered_at` is never
+/// written by an update, and `consecutive_failures` only reset by a
+/// re-enabling — see [`DieselWebhookRepository::update`]).
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = webhooks)]
 #[diesel(treat_none_as_null = true)]
@@ -63,8 +66,6 @@ struct WebhookChangeset {
     events: Vec<String>,
     description: Option<String>,
     is_active: bool,
-    consecutive_failures: i32,
-    last_triggered_at: Option<OffsetDateTime>,
     retry_enabled: bool,
     max_retries: i16,
     disabled_reason: Option<String>,
@@ -117,8 +118,6 @@ impl From<WebhookRow> for WebhookChangeset {
             events: row.events,
             description: row.description,
             is_active: row.is_active,
-            consecutive_failures: row.consecutive_failures,
-            last_triggered_at: row.last_triggered_at,
             retry_enabled: row.retry_enabled,
             max_retries: row.max_retries,
             disabled_reason: row.disabled_reason,
@@ -274,7 +273,16 @@ impl WebhookRepository for DieselWebhookRepository {
     ) -> Result<(), RepositoryError> {
         let id = webhook.id();
         let expected = webhook.version();
-        let changes = WebhookChangeset::from(WebhookRow::from(webhook));
+        let row = WebhookRow::from(webhook);
+        // The delivery bookkeeping moves without touching the version (so
+        // that a busy webhook's deliveries never make its owner's writes
+        // conflict); the webhook read may therefore hold a stale counter,
+        // which is not written back. The only change made to it outside the
+        // bookkeeping is the reset of a re-enabling, i.e. exactly when the
+        // stored row (at the expected version) is inactive and the new one
+        // active.
+        let now_active = row.is_active;
+        let changes = WebhookChangeset::from(row);
         let events = events.to_vec();
         self.db
             .write(|conn| {
@@ -284,7 +292,15 @@ impl WebhookRepository for DieselWebhookRepository {
                             .filter(webhooks::id.eq(id))
                             .filter(webhooks::version.eq(expected)),
                     )
-                    .set((&changes, webhooks::version.eq(expected + 1)))
+                    .set((
+                        &changes,
+                        webhooks::consecutive_failures.eq(diesel::dsl::sql::<Integer>(
+                            "CASE WHEN NOT is_active AND ",
+                        )
+                        .bind::<Bool, _>(now_active)
+                        .sql(" THEN 0 ELSE consecutive_failures END")),
+                        webhooks::version.eq(expected + 1),
+                    ))
                     .execute(conn)
                     .await?;
                     guarded(conn, "webhooks", id, updated).await?;
@@ -383,8 +399,7 @@ impl WebhookRepository for DieselWebhookRepository {
     ) -> Result<(), RepositoryError> {
         let mut conn = self.db.connection().await.map_err(storage)?;
         let updated = statement(
-            "UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = $1, \
-             version = version + 1 WHERE id = $2",
+            "UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = $1 WHERE id = $2",
         )
         .bind::<Timestamptz, _>(at)
         .bind::<diesel::sql_types::Uuid, _>(id)
@@ -410,8 +425,7 @@ impl WebhookRepository for DieselWebhookRepository {
         let mut conn = self.db.connection().await.map_err(storage)?;
         let row: Option<Failures> = statement(
             "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
-             last_triggered_at = $1, version = version + 1 WHERE id = $2 \
-             RETURNING consecutive_failures",
+             last_triggered_at = $1 WHERE id = $2 RETURNING consecutive_failures",
         )
         .bind::<Timestamptz, _>(at)
         .bind::<diesel::sql_types::Uuid, _>(id)

@@ -244,8 +244,7 @@ pub async fn record(
              WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.delivery_id) \
              RETURNING 1 \
          ), delivered AS ( \
-             UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = now(), \
-                 version = version + 1 \
+             UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = now() \
              WHERE id = ANY($20) \
              RETURNING 1 \
          ) \
