@@ -11,6 +11,7 @@ use hub_kernel::{EventEnvelope, Page, Role, StorageError};
 use hub_platform_postgres::{Database, WriteError, guarded, outbox, statement::statement, storage};
 use hub_webhooks_application::{
     Access, OwnerStatus, RepositoryError, WebhookRepository, access_rule, chantier_of,
+    is_own_notice,
 };
 use hub_webhooks_domain::{
     Description, EndpointUrl, EventPatterns, MaxRetries, PreviousSecret, SealedSecret,
@@ -49,6 +50,8 @@ struct WebhookRow {
     previous_secret_nonce: Option<Vec<u8>>,
     previous_secret_key_id: Option<String>,
     previous_secret_expires_at: Option<OffsetDateTime>,
+    last_error: Option<String>,
+    last_error_at: Option<OffsetDateTime>,
     version: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
@@ -104,6 +107,8 @@ impl From<&Webhook> for WebhookRow {
             previous_secret_nonce: previous.map(|p| p.sealed.nonce.clone()),
             previous_secret_key_id: previous.map(|p| p.sealed.key_id.clone()),
             previous_secret_expires_at: previous.map(|p| p.expires_at),
+            last_error: s.last_error.clone(),
+            last_error_at: s.last_error_at,
             version: s.version,
             created_at: s.created_at,
             updated_at: s.updated_at,
@@ -183,6 +188,8 @@ impl TryFrom<WebhookRow> for Webhook {
                 .and_then(|n| MaxRetries::new(n).ok())
                 .ok_or_else(|| corrupt("max_retries"))?,
             disabled_reason: row.disabled_reason,
+            last_error: row.last_error,
+            last_error_at: row.last_error_at,
             legacy_signature: row.legacy_signature,
             secret: SealedSecret {
                 ciphertext: row.secret_ciphertext,
@@ -416,6 +423,7 @@ impl WebhookRepository for DieselWebhookRepository {
         &self,
         id: Uuid,
         at: OffsetDateTime,
+        error: &str,
     ) -> Result<u32, RepositoryError> {
         #[derive(QueryableByName)]
         struct Failures {
@@ -425,9 +433,12 @@ impl WebhookRepository for DieselWebhookRepository {
         let mut conn = self.db.connection().await.map_err(storage)?;
         let row: Option<Failures> = statement(
             "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
-             last_triggered_at = $1 WHERE id = $2 RETURNING consecutive_failures",
+             last_triggered_at = $1, last_error_at = $2, last_error = left($3, 1000) \
+             WHERE id = $4 RETURNING consecutive_failures",
         )
         .bind::<Timestamptz, _>(at)
+        .bind::<Timestamptz, _>(at)
+        .bind::<Text, _>(error)
         .bind::<diesel::sql_types::Uuid, _>(id)
         .get_result(&mut conn)
         .await
@@ -560,14 +571,15 @@ impl Recipients {
             .iter()
             .filter(|(webhook, owner)| {
                 webhook.wants(event_type)
-                    && match access_rule(*owner, event) {
-                        Access::Allowed => true,
-                        Access::Denied => false,
-                        Access::IfConducteurOf(chantier_id) => self
-                            .conducteurs
-                            .get(&chantier_id)
-                            .is_some_and(|ids| ids.contains(&webhook.owner_id())),
-                    }
+                    && (is_own_notice(webhook.owner_id(), *owner, event)
+                        || match access_rule(*owner, event) {
+                            Access::Allowed => true,
+                            Access::Denied => false,
+                            Access::IfConducteurOf(chantier_id) => self
+                                .conducteurs
+                                .get(&chantier_id)
+                                .is_some_and(|ids| ids.contains(&webhook.owner_id())),
+                        })
             })
             .map(|(webhook, _)| webhook)
             .collect()

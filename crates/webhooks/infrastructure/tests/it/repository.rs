@@ -393,7 +393,10 @@ async fn delivery_bookkeeping_counts_failures_atomically_and_resets_on_success()
         let repository = repository.clone();
         let id = webhook.id();
         tasks.push(tokio::spawn(async move {
-            repository.record_delivery_failure(id, at).await.unwrap()
+            repository
+                .record_delivery_failure(id, at, "the receiver answered HTTP 503")
+                .await
+                .unwrap()
         }));
     }
     let mut counts = Vec::new();
@@ -405,6 +408,8 @@ async fn delivery_bookkeeping_counts_failures_atomically_and_resets_on_success()
     let stored = repository.find(webhook.id()).await.unwrap().unwrap();
     assert_eq!(stored.consecutive_failures(), 6);
     assert_eq!(stored.last_triggered_at(), Some(at));
+    assert_eq!(stored.last_error(), Some("the receiver answered HTTP 503"));
+    assert_eq!(stored.last_error_at(), Some(at));
     assert_eq!(
         stored.version(),
         webhook.version(),
@@ -423,7 +428,9 @@ async fn delivery_bookkeeping_counts_failures_atomically_and_resets_on_success()
         "bookkeeping publishes nothing"
     );
     assert!(matches!(
-        repository.record_delivery_failure(Uuid::now_v7(), at).await,
+        repository
+            .record_delivery_failure(Uuid::now_v7(), at, "timeout")
+            .await,
         Err(RepositoryError::NotFound)
     ));
     assert!(matches!(
@@ -701,7 +708,7 @@ async fn owner_edits_never_conflict_with_delivery_bookkeeping_nor_undo_it() {
         .unwrap();
     for _ in 0..3 {
         repository
-            .record_delivery_failure(webhook.id(), at)
+            .record_delivery_failure(webhook.id(), at, "timeout")
             .await
             .unwrap();
     }
@@ -737,7 +744,7 @@ async fn owner_edits_never_conflict_with_delivery_bookkeeping_nor_undo_it() {
     repository.update(&read, &[wrap(&off)]).await.unwrap();
     let mut read = repository.find(webhook.id()).await.unwrap().unwrap();
     repository
-        .record_delivery_failure(webhook.id(), at)
+        .record_delivery_failure(webhook.id(), at, "timeout")
         .await
         .unwrap();
     let on = read

@@ -179,10 +179,12 @@ impl Recorder {
                         succeeded.remove(at);
                         self.succeeded(webhook_id).await;
                     }
+                    // Counted (and its error recorded) first, so that the
+                    // `webhook.disabled` of a 410 tells the count with it.
+                    self.failed(webhook_id, reason).await;
                     if matches!(outcome.effect, WebhookEffect::Gone { .. }) {
                         self.gone(webhook_id).await;
                     }
-                    self.failed(webhook_id, reason).await;
                 }
             }
         }
