@@ -3,6 +3,7 @@
 //! transaction stays open while a request is in flight. Public for the
 //! tests of the queue's guarantees; the app goes through [`super::DeliveryEngine`].
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use diesel::QueryableByName;
@@ -28,6 +29,12 @@ pub struct ClaimedJob {
     pub lease_token: Uuid,
     #[diesel(sql_type = SqlUuid)]
     pub webhook_id: Uuid,
+    /// The webhook's owner, and the destination (`host[:port]` of its URL,
+    /// lower case): what the per-owner and per-host caps count.
+    #[diesel(sql_type = SqlUuid)]
+    pub owner_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub host: String,
     #[diesel(sql_type = SqlUuid)]
     pub event_id: Uuid,
     #[diesel(sql_type = Text)]
@@ -70,12 +77,89 @@ pub struct Claim {
     pub limit: usize,
     /// Webhooks already at their per-endpoint cap in this process: skipped.
     pub saturated: Vec<Uuid>,
-    /// Other webhooks with requests in flight here, and how many.
+    /// Other webhooks with requests in flight here, and how many (a slow
+    /// webhook's count is raised so that fewer slots are left to it).
     pub busy: Vec<(Uuid, usize)>,
     pub per_endpoint: usize,
+    /// Owners, then destination hosts, at their cap: skipped; and the
+    /// others' requests in flight.
+    pub saturated_owners: Vec<Uuid>,
+    pub busy_owners: Vec<(Uuid, usize)>,
+    pub per_owner: usize,
+    pub saturated_hosts: Vec<String>,
+    pub busy_hosts: Vec<(String, usize)>,
+    pub per_host: usize,
     pub lease: Duration,
     pub worker: Uuid,
 }
+
+/// The destination of a webhook's URL, `host[:port]` in lower case (the
+/// userinfo dropped): what the per-host cap counts. Distinct ports are
+/// distinct services.
+const HOST: &str =
+    "lower(substring(w.url FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#]+)'))";
+
+/// The claim (see [`claim`]), with [`HOST`] spelled out.
+static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH exhausted AS ( \
+             UPDATE webhook_deliveries SET status = 'failed', lease_until = NULL, \
+                 leased_by = NULL, lease_token = NULL, finished_at = now(), updated_at = now(), \
+                 last_error = 'no outcome was recorded for its last attempt: ' \
+                   || 'the worker stopped while sending it' \
+             WHERE id IN ( \
+                 SELECT id FROM webhook_deliveries \
+                 WHERE status = 'in_flight' AND lease_until <= now() \
+                   AND attempt >= max_attempts \
+                 LIMIT 100 FOR UPDATE SKIP LOCKED) \
+             RETURNING 1 \
+         ), candidates AS ( \
+             SELECT d.id, d.webhook_id, w.owner_id, {HOST} AS host, \
+                    COALESCE(d.lease_until, d.next_attempt_at) AS due \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.status IN ('pending', 'in_flight') \
+               AND COALESCE(d.lease_until, d.next_attempt_at) <= now() \
+               AND (d.status = 'pending' OR d.attempt < d.max_attempts) \
+               AND d.webhook_id <> ALL($1) AND w.owner_id <> ALL($2) AND {HOST} <> ALL($3) \
+             ORDER BY COALESCE(d.lease_until, d.next_attempt_at) \
+             LIMIT $4 \
+             FOR UPDATE OF d SKIP LOCKED \
+         ), by_webhook AS ( \
+             SELECT c.*, row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.due) AS turn, \
+                    COALESCE(b.in_flight, 0) AS busy \
+             FROM candidates c \
+             LEFT JOIN unnest($5::uuid[], $6::int4[]) AS b (webhook_id, in_flight) \
+               ON b.webhook_id = c.webhook_id \
+         ), allowed AS ( \
+             SELECT * FROM by_webhook WHERE turn + busy <= $7 \
+         ), shared AS ( \
+             SELECT a.id, a.turn, a.due, \
+                    row_number() OVER (PARTITION BY a.owner_id ORDER BY a.turn, a.due) \
+                      + COALESCE(o.in_flight, 0) AS owner_slot, \
+                    row_number() OVER (PARTITION BY a.host ORDER BY a.turn, a.due) \
+                      + COALESCE(h.in_flight, 0) AS host_slot \
+             FROM allowed a \
+             LEFT JOIN unnest($8::uuid[], $9::int4[]) AS o (owner_id, in_flight) \
+               ON o.owner_id = a.owner_id \
+             LEFT JOIN unnest($10::text[], $11::int4[]) AS h (host, in_flight) ON h.host = a.host \
+         ), picked AS ( \
+             SELECT id FROM shared WHERE owner_slot <= $12 AND host_slot <= $13 \
+             ORDER BY turn, due LIMIT $14 \
+         ) \
+         UPDATE webhook_deliveries d \
+         SET status = 'in_flight', lease_until = now() + $15 * interval '1 millisecond', \
+             leased_by = $16, lease_token = gen_random_uuid(), attempt = d.attempt + 1, \
+             updated_at = now() \
+         FROM picked, webhooks w \
+         WHERE d.id = picked.id AND w.id = d.webhook_id \
+         RETURNING d.id, d.lease_token, d.webhook_id, w.owner_id, {HOST} AS host, d.event_id, \
+                   d.event_type, d.payload, d.attempt, \
+                   d.max_attempts, w.url, w.is_active, w.legacy_signature, \
+                   w.secret_ciphertext, w.secret_nonce, \
+                   w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
+                   w.previous_secret_key_id, w.previous_secret_expires_at"
+    )
+});
 
 fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -96,68 +180,38 @@ pub async fn claim(
     if claim.limit == 0 {
         return Ok(Vec::new());
     }
-    let (busy_ids, busy_counts): (Vec<Uuid>, Vec<i32>) = claim
-        .busy
-        .iter()
-        .map(|(id, n)| (*id, i32::try_from(*n).unwrap_or(i32::MAX)))
-        .unzip();
-    // The candidates are read past the per-webhook cap (a backlog of one
-    // webhook must not hide the due jobs of others), then cut per webhook.
+    fn split<K: Clone>(busy: &[(K, usize)]) -> (Vec<K>, Vec<i32>) {
+        busy.iter()
+            .map(|(key, n)| (key.clone(), i32::try_from(*n).unwrap_or(i32::MAX)))
+            .unzip()
+    }
+    let (busy_ids, busy_counts) = split(&claim.busy);
+    let (owner_ids, owner_counts) = split(&claim.busy_owners);
+    let (hosts, host_counts) = split(&claim.busy_hosts);
+    // The candidates are read past the caps (a backlog of one webhook must
+    // not hide the due jobs of others), then cut per webhook, then per
+    // owner and per host taking each webhook's first job before anyone's
+    // second (round-robin across webhooks), oldest due first within a turn.
     let scan = claim.limit.saturating_mul(4).clamp(16, 1000);
-    statement(
-        "WITH exhausted AS ( \
-             UPDATE webhook_deliveries SET status = 'failed', lease_until = NULL, \
-                 leased_by = NULL, lease_token = NULL, finished_at = now(), updated_at = now(), \
-                 last_error = 'no outcome was recorded for its last attempt: ' \
-                   || 'the worker stopped while sending it' \
-             WHERE id IN ( \
-                 SELECT id FROM webhook_deliveries \
-                 WHERE status = 'in_flight' AND lease_until <= now() \
-                   AND attempt >= max_attempts \
-                 LIMIT 100 FOR UPDATE SKIP LOCKED) \
-             RETURNING 1 \
-         ), candidates AS ( \
-             SELECT id, webhook_id, COALESCE(lease_until, next_attempt_at) AS due \
-             FROM webhook_deliveries \
-             WHERE status IN ('pending', 'in_flight') \
-               AND COALESCE(lease_until, next_attempt_at) <= now() \
-               AND (status = 'pending' OR attempt < max_attempts) \
-               AND webhook_id <> ALL($1) \
-             ORDER BY COALESCE(lease_until, next_attempt_at) \
-             LIMIT $2 \
-             FOR UPDATE SKIP LOCKED \
-         ), ranked AS ( \
-             SELECT c.id, c.due, \
-                    row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.due) \
-                      + COALESCE(b.in_flight, 0) AS slot \
-             FROM candidates c \
-             LEFT JOIN unnest($3::uuid[], $4::int4[]) AS b (webhook_id, in_flight) \
-               ON b.webhook_id = c.webhook_id \
-         ), picked AS ( \
-             SELECT id FROM ranked WHERE slot <= $5 ORDER BY due LIMIT $6 \
-         ) \
-         UPDATE webhook_deliveries d \
-         SET status = 'in_flight', lease_until = now() + $7 * interval '1 millisecond', \
-             leased_by = $8, lease_token = gen_random_uuid(), attempt = d.attempt + 1, \
-             updated_at = now() \
-         FROM picked, webhooks w \
-         WHERE d.id = picked.id AND w.id = d.webhook_id \
-         RETURNING d.id, d.lease_token, d.webhook_id, d.event_id, d.event_type, d.payload, d.attempt, \
-                   d.max_attempts, w.url, w.is_active, w.legacy_signature, \
-                   w.secret_ciphertext, w.secret_nonce, \
-                   w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
-                   w.previous_secret_key_id, w.previous_secret_expires_at",
-    )
-    .bind::<Array<SqlUuid>, _>(&claim.saturated)
-    .bind::<BigInt, _>(count(scan))
-    .bind::<Array<SqlUuid>, _>(busy_ids)
-    .bind::<Array<Integer>, _>(busy_counts)
-    .bind::<BigInt, _>(count(claim.per_endpoint))
-    .bind::<BigInt, _>(count(claim.limit))
-    .bind::<BigInt, _>(i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX))
-    .bind::<SqlUuid, _>(claim.worker)
-    .load(conn)
-    .await
+    statement(CLAIM_SQL.as_str())
+        .bind::<Array<SqlUuid>, _>(&claim.saturated)
+        .bind::<Array<SqlUuid>, _>(&claim.saturated_owners)
+        .bind::<Array<Text>, _>(&claim.saturated_hosts)
+        .bind::<BigInt, _>(count(scan))
+        .bind::<Array<SqlUuid>, _>(busy_ids)
+        .bind::<Array<Integer>, _>(busy_counts)
+        .bind::<BigInt, _>(count(claim.per_endpoint))
+        .bind::<Array<SqlUuid>, _>(owner_ids)
+        .bind::<Array<Integer>, _>(owner_counts)
+        .bind::<Array<Text>, _>(hosts)
+        .bind::<Array<Integer>, _>(host_counts)
+        .bind::<BigInt, _>(count(claim.per_owner))
+        .bind::<BigInt, _>(count(claim.per_host))
+        .bind::<BigInt, _>(count(claim.limit))
+        .bind::<BigInt, _>(i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX))
+        .bind::<SqlUuid, _>(claim.worker)
+        .load(conn)
+        .await
 }
 
 /// One attempt, as logged.

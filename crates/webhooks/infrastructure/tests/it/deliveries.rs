@@ -303,6 +303,12 @@ fn claim_of(worker: Uuid, limit: usize) -> Claim {
         saturated: Vec::new(),
         busy: Vec::new(),
         per_endpoint: 1000,
+        saturated_owners: Vec::new(),
+        busy_owners: Vec::new(),
+        per_owner: 1000,
+        saturated_hosts: Vec::new(),
+        busy_hosts: Vec::new(),
+        per_host: 1000,
         lease: Duration::from_secs(60),
         worker,
     }
@@ -1034,4 +1040,74 @@ async fn a_released_attempt_is_not_counted() {
         "a clean shutdown is not the job's fault"
     );
     assert_eq!(claim(db, &claim_of(worker, 10)).await[0].attempt, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_share_slots_round_robin_and_respect_owner_and_host_caps() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    // Three webhooks, made one owner's, with a backlog each.
+    let webhooks = three_webhooks(db).await;
+    sql_query("UPDATE webhooks SET owner_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    queue_jobs(db, &webhooks, 5).await;
+    // Round-robin: each webhook's first job before anyone's second.
+    let worker = Uuid::now_v7();
+    let first = claim(db, &claim_of(worker, 3)).await;
+    let mut ids: Vec<Uuid> = first.iter().map(|j| j.webhook_id).collect();
+    ids.sort_unstable();
+    let mut expected = webhooks.clone();
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "one job of each webhook");
+    assert_eq!(first[0].host, "erp.example.com");
+    // The owner has 3 in flight; its cap is 4: one more, whatever is free.
+    let owner = first[0].owner_id;
+    let more = claim(
+        db,
+        &Claim {
+            busy_owners: vec![(owner, 3)],
+            per_owner: 4,
+            ..claim_of(worker, 10)
+        },
+    )
+    .await;
+    assert_eq!(more.len(), 1);
+    // At its cap, the owner is skipped entirely.
+    assert!(
+        claim(
+            db,
+            &Claim {
+                saturated_owners: vec![owner],
+                per_owner: 4,
+                ..claim_of(worker, 10)
+            },
+        )
+        .await
+        .is_empty()
+    );
+    // The same for a destination host.
+    let by_host = claim(
+        db,
+        &Claim {
+            busy_hosts: vec![("erp.example.com".into(), 18)],
+            per_host: 20,
+            ..claim_of(worker, 10)
+        },
+    )
+    .await;
+    assert_eq!(by_host.len(), 2);
+    assert!(
+        claim(
+            db,
+            &Claim {
+                saturated_hosts: vec!["erp.example.com".into()],
+                ..claim_of(worker, 10)
+            },
+        )
+        .await
+        .is_empty()
+    );
 }

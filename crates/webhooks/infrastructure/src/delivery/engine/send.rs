@@ -71,6 +71,11 @@ impl Sender {
             let wait = Duration::try_from(at - self.clock.now()).unwrap_or(Duration::ZERO);
             guard.retry_at = Some(Instant::now() + wait);
         }
+        if let Some(log) = &outcome.attempt {
+            guard.took = Some(Duration::from_millis(
+                u64::try_from(log.duration_ms).unwrap_or_default(),
+            ));
+        }
         outcome.slot = Some(guard);
         // The recorder outlives every sender: a failed send means shutdown
         // already dropped it, and the lease is released instead.
