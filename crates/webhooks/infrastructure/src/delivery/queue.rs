@@ -51,6 +51,11 @@ pub struct ClaimedJob {
     pub url: String,
     #[diesel(sql_type = Bool)]
     pub is_active: bool,
+    /// Whether the owner may still receive the event now (access scoping
+    /// re-judged at send: deactivated owner, role changed, no longer a
+    /// conducteur of the event's chantier). Test events always may.
+    #[diesel(sql_type = Bool)]
+    pub allowed: bool,
     /// Also sign with the legacy `X-Hub-Chantier-Signature` header.
     #[diesel(sql_type = Bool)]
     pub legacy_signature: bool,
@@ -150,11 +155,21 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
          SET status = 'in_flight', lease_until = now() + $15 * interval '1 millisecond', \
              leased_by = $16, lease_token = gen_random_uuid(), attempt = d.attempt + 1, \
              updated_at = now() \
-         FROM picked, webhooks w \
+         FROM picked, webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
          WHERE d.id = picked.id AND w.id = d.webhook_id \
          RETURNING d.id, d.lease_token, d.webhook_id, w.owner_id, {HOST} AS host, d.event_id, \
                    d.event_type, d.payload, d.attempt, \
-                   d.max_attempts, w.url, w.is_active, w.legacy_signature, \
+                   d.max_attempts, w.url, w.is_active, \
+                   (d.event_type = 'webhook.test' OR (o.is_active IS TRUE AND ( \
+                       o.role = 'admin' \
+                       OR (d.event_type = 'webhook.disabled' \
+                           AND d.payload::jsonb #>> '{{data,owner_id}}' = w.owner_id::text) \
+                       OR (o.role = 'conducteur' AND EXISTS ( \
+                           SELECT 1 FROM webhook_scope_chantiers s \
+                           WHERE s.chantier_id::text = d.payload::jsonb #>> '{{data,chantier_id}}' \
+                             AND NOT s.deleted AND w.owner_id = ANY(s.conducteur_ids)))))) \
+                     AS allowed, \
+                   w.legacy_signature, \
                    w.secret_ciphertext, w.secret_nonce, \
                    w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
                    w.previous_secret_key_id, w.previous_secret_expires_at"

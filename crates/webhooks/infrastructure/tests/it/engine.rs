@@ -447,3 +447,64 @@ async fn a_tarpit_owner_with_twenty_webhooks_cannot_delay_a_fast_owner() {
         tarpit.requests().len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_is_judged_again_when_a_queued_delivery_is_sent() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let vault = Arc::new(vault());
+    // Two admins' webhooks, each with a delivery queued while allowed.
+    let (deactivated, _) = webhook_to(db, &vault, receiver.url("/a")).await;
+    let (demoted, _) = webhook_to(db, &vault, receiver.url("/b")).await;
+    let (kept, _) = webhook_to(db, &vault, receiver.url("/c")).await;
+    queue(db, deactivated.id(), "chantier.created").await;
+    queue(db, demoted.id(), "chantier.created").await;
+    let still = queue(db, kept.id(), "chantier.created").await;
+    // Before their turn: one owner is deactivated, the other becomes a
+    // conducteur (the event names no chantier of theirs).
+    sql_query("UPDATE webhook_owners SET is_active = false WHERE user_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(deactivated.owner_id())
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    sql_query("UPDATE webhook_owners SET role = 'conducteur' WHERE user_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(demoted.owner_id())
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    let (shutdown, running) = start_engine(db, vault);
+    eventually(
+        "every delivery to finish",
+        &test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries WHERE finished_at IS NOT NULL",
+        3,
+    )
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "only the still entitled owner's");
+    assert_eq!(
+        requests[0].header("webhook-id"),
+        Some(still.to_string().as_str())
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'cancelled' \
+             AND attempt = 0 AND last_error = 'the owner may no longer receive this event'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhooks WHERE consecutive_failures = 0"
+        )
+        .await,
+        3,
+        "not the receivers' fault"
+    );
+}

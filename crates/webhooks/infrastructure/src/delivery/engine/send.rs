@@ -16,7 +16,7 @@ use hub_webhook_signature::{SecretError, WebhookSecret};
 use hub_webhooks_application::{SecretVault, VaultError};
 use hub_webhooks_domain::{
     AttemptResult, DeliveryStatus, FailureKind, JobFacts, RetrySchedule, SealedSecret,
-    TEST_EVENT_TYPE, parse_retry_after, response_excerpt,
+    TEST_EVENT_TYPE, Verdict, WebhookEffect, parse_retry_after, response_excerpt,
 };
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -27,6 +27,9 @@ use super::claim::SlotGuard;
 use super::record::Outcome;
 use crate::delivery::queue::{AttemptLog, ClaimedJob};
 use crate::delivery::request::delivery_headers;
+
+/// Why a queued delivery was cancelled at send by the access check.
+pub const ACCESS_REVOKED: &str = "the owner may no longer receive this event";
 
 /// What every send task shares.
 pub(super) struct Sender {
@@ -94,6 +97,20 @@ impl Sender {
         };
         if let Some(cancelled) = facts.before_sending() {
             return Outcome::new(job, cancelled, None);
+        }
+        if !job.allowed {
+            // Access is judged again now: an owner deactivated, or no
+            // longer entitled to this event, receives nothing more, queued
+            // retries included. Not the receiver's fault: no attempt, no
+            // failure counted.
+            let refused = Verdict {
+                status: DeliveryStatus::Cancelled,
+                attempts: facts.attempts_made,
+                next_attempt_at: None,
+                last_error: Some(ACCESS_REVOKED.to_owned()),
+                effect: WebhookEffect::None,
+            };
+            return Outcome::new(job, refused, None);
         }
         let secrets = match self.secrets(job) {
             Ok(secrets) => secrets,
