@@ -592,6 +592,81 @@ async fn gone_deactivates_the_webhook_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_endpoint_is_announced_to_its_owners_other_webhooks() {
+    let mut s = hub(&[]).await;
+    let conducteur = s.user(Role::Conducteur).await.id.clone();
+    let gone = Receiver::start(|_| Reply::status(410).body("gone")).await;
+    let notices = Receiver::ok().await;
+    let admin_notices = Receiver::ok().await;
+    // A conducteur's ERP endpoint, and their monitoring endpoint.
+    let (erp, _) = webhook(
+        &s,
+        As::Conducteur,
+        &gone.url("/erp"),
+        json!(["chantier.created"]),
+    )
+    .await;
+    let (_, secret) = webhook(
+        &s,
+        As::Conducteur,
+        &notices.url("/alerts"),
+        json!(["webhook.disabled"]),
+    )
+    .await;
+    // An admin's subscription sees every webhook event, as before.
+    webhook(
+        &s,
+        As::Admin,
+        &admin_notices.url("/audit"),
+        json!(["webhook.disabled"]),
+    )
+    .await;
+    let body = json!({"code": "CH-410", "nom": "Tour", "adresse": "1 quai", "conducteur_ids": [conducteur]});
+    s.expect(201, Method::POST, "/api/v1/chantiers", As::Admin, body)
+        .await;
+
+    let received = notices.wait_for(1).await;
+    assert_signed(&received[0], &secret);
+    let notice = received[0].json();
+    assert_eq!(notice["event_type"], "webhook.disabled");
+    assert_eq!(
+        notice["data"],
+        json!({
+            "webhook_id": erp,
+            "owner_id": conducteur,
+            "reason": "the receiver answered 410 Gone",
+            "consecutive_failures": 1
+        })
+    );
+    assert_eq!(
+        admin_notices.wait_for(1).await[0].json()["data"]["webhook_id"],
+        erp.as_str()
+    );
+    // In the event history, after the settings change of the same write.
+    let history: Vec<String> = s
+        .events("webhook.")
+        .await
+        .into_iter()
+        .map(|(event_type, _)| event_type)
+        .filter(|t| t != "webhook.created")
+        .collect();
+    assert_eq!(history, ["webhook.updated", "webhook.disabled"]);
+    // The owner sees why, and what the endpoint last answered.
+    let path = format!("/api/v1/webhooks/{erp}");
+    let shown = s
+        .expect(200, Method::GET, &path, As::Conducteur, None)
+        .await;
+    assert_eq!(shown["is_active"], false);
+    assert_eq!(shown["disabled_reason"], "the receiver answered 410 Gone");
+    assert_eq!(shown["last_error"], "the receiver answered HTTP 410");
+    assert!(shown["last_error_at"].is_string(), "{shown}");
+    // The notice itself is not announced again: one of each.
+    s.wait_for_dispatch().await;
+    assert_eq!(notices.requests().len(), 1);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_to_a_receiver_trusted_through_the_extra_ca_file() {
     let pki = test_pki("tls.test");
     let ca_file = std::env::temp_dir().join(format!("hub-test-ca-{}.pem", uuid::Uuid::now_v7()));

@@ -260,6 +260,8 @@ mod tests {
             retry_enabled,
             max_retries: MaxRetries::new(retries).unwrap(),
             disabled_reason: None,
+            last_error: None,
+            last_error_at: None,
             legacy_signature: false,
             secret: SealedSecret {
                 ciphertext: vec![1; 48],

@@ -19,7 +19,7 @@ pub use ports::{
     AttemptFilter, DeliveryRepository, DestinationPolicy, EventCatalog, OwnerStatus, Redelivery,
     RepositoryError, ScopeReadModel, SecretVault, UrlRefused, VaultError, WebhookRepository,
 };
-pub use scope::{Access, AccessScope, access_rule, chantier_of};
+pub use scope::{Access, AccessScope, access_rule, chantier_of, is_own_notice};
 pub use use_cases::{
     CreateWebhook, CreateWebhookInput, CreatedWebhook, DeleteWebhook, DisableWebhook,
     FailureOutcome, GetWebhook, ListEventTypes, ListRecipients, ListWebhooks, RecordDelivery,

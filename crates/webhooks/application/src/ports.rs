@@ -76,12 +76,14 @@ pub trait WebhookRepository: Send + Sync {
         at: OffsetDateTime,
     ) -> Result<(), RepositoryError>;
 
-    /// A delivery failed for good: increments the failure counter atomically
-    /// and returns its new value.
+    /// A delivery failed for good: increments the failure counter atomically,
+    /// records `error` (no URL, no secret) as the webhook's last error, and
+    /// returns the counter's new value.
     async fn record_delivery_failure(
         &self,
         id: Uuid,
         at: OffsetDateTime,
+        error: &str,
     ) -> Result<u32, RepositoryError>;
 }
 

@@ -4,7 +4,9 @@
 //! - An active conducteur's webhooks receive only events whose
 //!   `data.chantier_id` is a chantier on which that user is *currently* a
 //!   conducteur (the read model built from `chantier.*` events).
-//! - Events without a `chantier_id` go to admin webhooks only.
+//! - Events without a `chantier_id` go to admin webhooks only, except
+//!   `webhook.disabled`, which also goes to the webhooks of the disabled
+//!   webhook's owner, whatever their role: it is about their own endpoint.
 //! - Webhooks of deactivated owners, of owners whose role is now
 //!   `chef_chantier` or `compagnon`, or of owners the read model does not
 //!   know, receive nothing: the rule fails closed.
@@ -44,6 +46,17 @@ pub fn access_rule(owner: Option<OwnerStatus>, event: &EventEnvelope) -> Access 
     }
 }
 
+/// Whether `event` is a `webhook.disabled` about a webhook of `owner_id`,
+/// who is active: such a notice reaches its owner whatever their role.
+pub fn is_own_notice(owner_id: Uuid, owner: Option<OwnerStatus>, event: &EventEnvelope) -> bool {
+    event.event_type.as_str() == "webhook.disabled"
+        && owner.is_some_and(|o| o.is_active)
+        && event
+            .data_str("owner_id")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            == Some(owner_id)
+}
+
 /// The chantier an event is about: `data.chantier_id`, when it is a UUID.
 pub fn chantier_of(event: &EventEnvelope) -> Option<Uuid> {
     event
@@ -75,6 +88,9 @@ impl AccessScope {
         event: &EventEnvelope,
     ) -> Result<bool, RepositoryError> {
         let owner = self.read_model.owner(owner_id).await?;
+        if is_own_notice(owner_id, owner, event) {
+            return Ok(true);
+        }
         match access_rule(owner, event) {
             Access::Allowed => Ok(true),
             Access::Denied => Ok(false),
@@ -115,6 +131,33 @@ mod tests {
             role: Some(role),
             is_active,
         })
+    }
+
+    #[test]
+    fn a_disabled_notice_reaches_its_owner_whatever_the_role_while_active() {
+        let me = Uuid::now_v7();
+        let notice = |owner_id: Uuid| {
+            event(
+                "webhook.disabled",
+                serde_json::json!({"webhook_id": Uuid::now_v7(), "owner_id": owner_id}),
+            )
+        };
+        for role in [Role::Conducteur, Role::ChefChantier, Role::Compagnon] {
+            assert!(is_own_notice(me, owner(role, true), &notice(me)));
+            assert!(!is_own_notice(me, owner(role, false), &notice(me)));
+            assert!(!is_own_notice(
+                me,
+                owner(role, true),
+                &notice(Uuid::now_v7())
+            ));
+            assert_eq!(access_rule(owner(role, true), &notice(me)), Access::Denied);
+        }
+        assert!(!is_own_notice(me, None, &notice(me)));
+        let updated = event(
+            "webhook.updated",
+            serde_json::json!({"webhook_id": Uuid::now_v7(), "owner_id": me}),
+        );
+        assert!(!is_own_notice(me, owner(Role::Conducteur, true), &updated));
     }
 
     #[test]

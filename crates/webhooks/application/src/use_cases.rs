@@ -567,10 +567,16 @@ impl DisableWebhook {
                 .find(id)
                 .await?
                 .ok_or(WebhookError::NotFound)?;
-            let Some(disabled) = webhook.disable(&reason, now(self.clock.as_ref())) else {
+            let Some((updated, disabled)) = webhook.disable(&reason, now(self.clock.as_ref()))
+            else {
                 return Ok(false);
             };
-            let events = [context.wrap(&disabled, &*self.clock)?];
+            // The settings change for those who follow them, and the
+            // notice for the owner, in the same transaction.
+            let events = [
+                context.wrap(&updated, &*self.clock)?,
+                context.wrap(&disabled, &*self.clock)?,
+            ];
             match self.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(true),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
@@ -618,7 +624,7 @@ impl RecordDelivery {
     pub async fn failed(&self, id: Uuid, reason: &str) -> Result<FailureOutcome, WebhookError> {
         let consecutive_failures = self
             .webhooks
-            .record_delivery_failure(id, now(self.clock.as_ref()))
+            .record_delivery_failure(id, now(self.clock.as_ref()), reason)
             .await?;
         let mut disabled = false;
         if let Some(why) = streak_deactivation(consecutive_failures, reason) {

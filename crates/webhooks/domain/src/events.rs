@@ -71,6 +71,24 @@ pub struct WebhookSecretRotated {
     pub is_active: bool,
 }
 
+/// `webhook.disabled`: the delivery engine deactivated an endpoint (a
+/// `410 Gone` answer, or a run of failed deliveries). Raised with the
+/// `webhook.updated` of the same change, for integrators who want to be
+/// told without following every settings change.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::webhook_disabled())]
+pub struct WebhookDisabled {
+    /// The deactivated webhook.
+    pub webhook_id: Uuid,
+    /// The user who owns it: their other webhooks subscribed to
+    /// `webhook.disabled` receive this event, whatever their role.
+    pub owner_id: Uuid,
+    /// Why, as shown in the webhook's `disabled_reason` (never the URL).
+    pub reason: String,
+    /// Failed deliveries in a row when it was deactivated.
+    pub consecutive_failures: u32,
+}
+
 /// `webhook.test`: sent on demand to one endpoint, never fanned out.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(example = examples::webhook_test())]
@@ -125,6 +143,17 @@ mod examples {
         }
     }
 
+    pub(super) fn webhook_disabled() -> WebhookDisabled {
+        WebhookDisabled {
+            webhook_id: WEBHOOK,
+            owner_id: ADMIN,
+            reason: "deactivated after 10 consecutive failed deliveries \
+                     (last: the receiver answered HTTP 503)"
+                .into(),
+            consecutive_failures: 10,
+        }
+    }
+
     pub(super) fn webhook_deleted() -> WebhookDeleted {
         WebhookDeleted {
             webhook_id: WEBHOOK,
@@ -170,6 +199,7 @@ macro_rules! webhook_event {
 webhook_event!(WebhookCreated, "webhook.created");
 webhook_event!(WebhookUpdated, "webhook.updated");
 webhook_event!(WebhookDeleted, "webhook.deleted");
+webhook_event!(WebhookDisabled, "webhook.disabled");
 webhook_event!(WebhookSecretRotated, "webhook.secret_rotated");
 webhook_event!(WebhookTest, "webhook.test");
 
@@ -190,6 +220,11 @@ pub fn event_catalog() -> Vec<EventTypeInfo> {
             "webhook.updated",
             "webhook",
             "A webhook's settings changed (URL, patterns, description, active flag, retries), by its owner or by an automatic deactivation.",
+        ),
+        EventTypeInfo::of::<WebhookDisabled>(
+            "webhook.disabled",
+            "webhook",
+            "The delivery engine deactivated a webhook (410 Gone, or too many consecutive failed deliveries); its owner's webhooks subscribed to it receive it.",
         ),
         EventTypeInfo::of::<WebhookDeleted>(
             "webhook.deleted",
@@ -219,6 +254,7 @@ mod tests {
                 "webhook.test",
                 "webhook.created",
                 "webhook.updated",
+                "webhook.disabled",
                 "webhook.deleted",
                 "webhook.secret_rotated"
             ]

@@ -21,8 +21,8 @@ pub use delivery::{
     UnknownStatus, delivery_payload, parse_retry_after, response_excerpt,
 };
 pub use events::{
-    WebhookCreated, WebhookDeleted, WebhookSecretRotated, WebhookTest, WebhookUpdated,
-    event_catalog,
+    WebhookCreated, WebhookDeleted, WebhookDisabled, WebhookSecretRotated, WebhookTest,
+    WebhookUpdated, event_catalog,
 };
 pub use outcome::{
     CANCELLED_REASON, GONE_REASON, JobFacts, Verdict, WebhookEffect, streak_deactivation,

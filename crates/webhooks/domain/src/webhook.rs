@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     Description, EndpointUrl, EventPatterns, GracePeriod, MaxRetries, PreviousSecret, SealedSecret,
-    WebhookCreated, WebhookDeleted, WebhookSecretRotated, WebhookUpdated,
+    WebhookCreated, WebhookDeleted, WebhookDisabled, WebhookSecretRotated, WebhookUpdated,
 };
 
 /// At most this many webhooks per owner, active or not (deleting frees a slot).
@@ -69,6 +69,10 @@ pub struct StoredWebhook {
     pub retry_enabled: bool,
     pub max_retries: MaxRetries,
     pub disabled_reason: Option<String>,
+    /// The last failed delivery's error and when it happened: delivery
+    /// bookkeeping, written by the engine only (never by an update).
+    pub last_error: Option<String>,
+    pub last_error_at: Option<OffsetDateTime>,
     /// Deliveries carry the legacy `X-Hub-Chantier-Signature` header too.
     pub legacy_signature: bool,
     pub secret: SealedSecret,
@@ -105,6 +109,8 @@ impl Webhook {
                 retry_enabled: true,
                 max_retries: MaxRetries::DEFAULT,
                 disabled_reason: None,
+                last_error: None,
+                last_error_at: None,
                 legacy_signature: new.legacy_signature,
                 secret,
                 previous_secret: None,
@@ -187,8 +193,13 @@ impl Webhook {
     }
 
     /// Deactivates the webhook for a reason its owner will see (a `410 Gone`
-    /// answer, too many consecutive failures). `None` when already inactive.
-    pub fn disable(&mut self, reason: &str, now: OffsetDateTime) -> Option<WebhookUpdated> {
+    /// answer, too many consecutive failures): the settings change, and the
+    /// `webhook.disabled` that tells the owner. `None` when already inactive.
+    pub fn disable(
+        &mut self,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Option<(WebhookUpdated, WebhookDisabled)> {
         let s = &mut self.state;
         if !s.is_active {
             return None;
@@ -201,7 +212,13 @@ impl Webhook {
         s.disabled_reason = reason;
         drop_expired(&mut s.previous_secret, now);
         s.updated_at = now;
-        Some(self.updated_event(false, recorded))
+        let disabled = WebhookDisabled {
+            webhook_id: s.id,
+            owner_id: s.owner_id,
+            reason: s.disabled_reason.clone().unwrap_or_default(),
+            consecutive_failures: s.consecutive_failures,
+        };
+        Some((self.updated_event(false, recorded), disabled))
     }
 
     /// Replaces the signing secret by `new`. The current one becomes the
@@ -299,6 +316,13 @@ impl Webhook {
     }
     pub fn disabled_reason(&self) -> Option<&str> {
         self.state.disabled_reason.as_deref()
+    }
+    /// The last failed delivery's error (no URL, no secret), if any.
+    pub fn last_error(&self) -> Option<&str> {
+        self.state.last_error.as_deref()
+    }
+    pub fn last_error_at(&self) -> Option<OffsetDateTime> {
+        self.state.last_error_at
     }
     /// Whether deliveries also carry the legacy `X-Hub-Chantier-Signature`.
     pub fn legacy_signature(&self) -> bool {
@@ -563,7 +587,16 @@ mod tests {
     #[test]
     fn disable_records_the_reason_once() {
         let mut w = webhook();
-        let event = w.disable("the receiver answered 410 Gone", T1).unwrap();
+        let (event, disabled) = w.disable("the receiver answered 410 Gone", T1).unwrap();
+        assert_eq!(
+            disabled,
+            WebhookDisabled {
+                webhook_id: w.id(),
+                owner_id: w.owner_id(),
+                reason: "the receiver answered 410 Gone".into(),
+                consecutive_failures: 0,
+            }
+        );
         assert!(!w.is_active());
         assert_eq!(w.disabled_reason(), Some("the receiver answered 410 Gone"));
         assert_eq!(

@@ -52,6 +52,10 @@ pub struct WebhooksSettings {
     pub max_in_flight: usize,
     /// …and per webhook (`WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT`).
     pub max_in_flight_per_endpoint: usize,
+    /// …per owner, all their webhooks together (`WEBHOOKS_MAX_IN_FLIGHT_PER_OWNER`).
+    pub max_in_flight_per_owner: usize,
+    /// …per destination `host[:port]` (`WEBHOOKS_MAX_IN_FLIGHT_PER_HOST`).
+    pub max_in_flight_per_host: usize,
     /// Delays between delivery attempts (`WEBHOOKS_RETRY_SCHEDULE`).
     pub retry_schedule: RetrySchedule,
     /// Whole delivery request, redirects and body included (`WEBHOOKS_TIMEOUT`).
@@ -88,6 +92,16 @@ impl WebhooksSettings {
             max_in_flight_per_endpoint: env.parse_or(
                 "WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT",
                 10,
+                parse::positive,
+            )?,
+            max_in_flight_per_owner: env.parse_or(
+                "WEBHOOKS_MAX_IN_FLIGHT_PER_OWNER",
+                20,
+                parse::positive,
+            )?,
+            max_in_flight_per_host: env.parse_or(
+                "WEBHOOKS_MAX_IN_FLIGHT_PER_HOST",
+                20,
                 parse::positive,
             )?,
             retry_schedule: env.parse_or(
@@ -221,6 +235,9 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
         DeliveryConfig {
             max_in_flight: settings.max_in_flight,
             max_in_flight_per_endpoint: settings.max_in_flight_per_endpoint,
+            max_in_flight_per_owner: settings.max_in_flight_per_owner,
+            max_in_flight_per_host: settings.max_in_flight_per_host,
+            slow_after: DeliveryConfig::default().slow_after,
             poll_interval: settings.poll_interval,
             lease: settings.lease,
             schedule: settings.retry_schedule.clone(),

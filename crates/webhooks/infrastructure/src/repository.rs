@@ -11,6 +11,7 @@ use hub_kernel::{EventEnvelope, Page, Role, StorageError};
 use hub_platform_postgres::{Database, WriteError, guarded, outbox, statement::statement, storage};
 use hub_webhooks_application::{
     Access, OwnerStatus, RepositoryError, WebhookRepository, access_rule, chantier_of,
+    is_own_notice,
 };
 use hub_webhooks_domain::{
     Description, EndpointUrl, EventPatterns, MaxRetries, PreviousSecret, SealedSecret,
@@ -49,12 +50,17 @@ struct WebhookRow {
     previous_secret_nonce: Option<Vec<u8>>,
     previous_secret_key_id: Option<String>,
     previous_secret_expires_at: Option<OffsetDateTime>,
+    last_error: Option<String>,
+    last_error_at: Option<OffsetDateTime>,
     version: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
 
-/// What an update may change (never the id, owner, creation time or version).
+/// What an update may change (never the id, owner, creation time or
+/// version, nor the delivery bookkeeping: `last_triggered_at` is never
+/// written by an update, and `consecutive_failures` only reset by a
+/// re-enabling — see [`DieselWebhookRepository::update`]).
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = webhooks)]
 #[diesel(treat_none_as_null = true)]
@@ -63,8 +69,6 @@ struct WebhookChangeset {
     events: Vec<String>,
     description: Option<String>,
     is_active: bool,
-    consecutive_failures: i32,
-    last_triggered_at: Option<OffsetDateTime>,
     retry_enabled: bool,
     max_retries: i16,
     disabled_reason: Option<String>,
@@ -103,6 +107,8 @@ impl From<&Webhook> for WebhookRow {
             previous_secret_nonce: previous.map(|p| p.sealed.nonce.clone()),
             previous_secret_key_id: previous.map(|p| p.sealed.key_id.clone()),
             previous_secret_expires_at: previous.map(|p| p.expires_at),
+            last_error: s.last_error.clone(),
+            last_error_at: s.last_error_at,
             version: s.version,
             created_at: s.created_at,
             updated_at: s.updated_at,
@@ -117,8 +123,6 @@ impl From<WebhookRow> for WebhookChangeset {
             events: row.events,
             description: row.description,
             is_active: row.is_active,
-            consecutive_failures: row.consecutive_failures,
-            last_triggered_at: row.last_triggered_at,
             retry_enabled: row.retry_enabled,
             max_retries: row.max_retries,
             disabled_reason: row.disabled_reason,
@@ -184,6 +188,8 @@ impl TryFrom<WebhookRow> for Webhook {
                 .and_then(|n| MaxRetries::new(n).ok())
                 .ok_or_else(|| corrupt("max_retries"))?,
             disabled_reason: row.disabled_reason,
+            last_error: row.last_error,
+            last_error_at: row.last_error_at,
             legacy_signature: row.legacy_signature,
             secret: SealedSecret {
                 ciphertext: row.secret_ciphertext,
@@ -274,7 +280,16 @@ impl WebhookRepository for DieselWebhookRepository {
     ) -> Result<(), RepositoryError> {
         let id = webhook.id();
         let expected = webhook.version();
-        let changes = WebhookChangeset::from(WebhookRow::from(webhook));
+        let row = WebhookRow::from(webhook);
+        // The delivery bookkeeping moves without touching the version (so
+        // that a busy webhook's deliveries never make its owner's writes
+        // conflict); the webhook read may therefore hold a stale counter,
+        // which is not written back. The only change made to it outside the
+        // bookkeeping is the reset of a re-enabling, i.e. exactly when the
+        // stored row (at the expected version) is inactive and the new one
+        // active.
+        let now_active = row.is_active;
+        let changes = WebhookChangeset::from(row);
         let events = events.to_vec();
         self.db
             .write(|conn| {
@@ -284,7 +299,15 @@ impl WebhookRepository for DieselWebhookRepository {
                             .filter(webhooks::id.eq(id))
                             .filter(webhooks::version.eq(expected)),
                     )
-                    .set((&changes, webhooks::version.eq(expected + 1)))
+                    .set((
+                        &changes,
+                        webhooks::consecutive_failures.eq(diesel::dsl::sql::<Integer>(
+                            "CASE WHEN NOT is_active AND ",
+                        )
+                        .bind::<Bool, _>(now_active)
+                        .sql(" THEN 0 ELSE consecutive_failures END")),
+                        webhooks::version.eq(expected + 1),
+                    ))
                     .execute(conn)
                     .await?;
                     guarded(conn, "webhooks", id, updated).await?;
@@ -383,8 +406,7 @@ impl WebhookRepository for DieselWebhookRepository {
     ) -> Result<(), RepositoryError> {
         let mut conn = self.db.connection().await.map_err(storage)?;
         let updated = statement(
-            "UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = $1, \
-             version = version + 1 WHERE id = $2",
+            "UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = $1 WHERE id = $2",
         )
         .bind::<Timestamptz, _>(at)
         .bind::<diesel::sql_types::Uuid, _>(id)
@@ -401,6 +423,7 @@ impl WebhookRepository for DieselWebhookRepository {
         &self,
         id: Uuid,
         at: OffsetDateTime,
+        error: &str,
     ) -> Result<u32, RepositoryError> {
         #[derive(QueryableByName)]
         struct Failures {
@@ -410,10 +433,12 @@ impl WebhookRepository for DieselWebhookRepository {
         let mut conn = self.db.connection().await.map_err(storage)?;
         let row: Option<Failures> = statement(
             "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
-             last_triggered_at = $1, version = version + 1 WHERE id = $2 \
-             RETURNING consecutive_failures",
+             last_triggered_at = $1, last_error_at = $2, last_error = left($3, 1000) \
+             WHERE id = $4 RETURNING consecutive_failures",
         )
         .bind::<Timestamptz, _>(at)
+        .bind::<Timestamptz, _>(at)
+        .bind::<Text, _>(error)
         .bind::<diesel::sql_types::Uuid, _>(id)
         .get_result(&mut conn)
         .await
@@ -546,14 +571,15 @@ impl Recipients {
             .iter()
             .filter(|(webhook, owner)| {
                 webhook.wants(event_type)
-                    && match access_rule(*owner, event) {
-                        Access::Allowed => true,
-                        Access::Denied => false,
-                        Access::IfConducteurOf(chantier_id) => self
-                            .conducteurs
-                            .get(&chantier_id)
-                            .is_some_and(|ids| ids.contains(&webhook.owner_id())),
-                    }
+                    && (is_own_notice(webhook.owner_id(), *owner, event)
+                        || match access_rule(*owner, event) {
+                            Access::Allowed => true,
+                            Access::Denied => false,
+                            Access::IfConducteurOf(chantier_id) => self
+                                .conducteurs
+                                .get(&chantier_id)
+                                .is_some_and(|ids| ids.contains(&webhook.owner_id())),
+                        })
             })
             .map(|(webhook, _)| webhook)
             .collect()

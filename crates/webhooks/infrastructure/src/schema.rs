@@ -22,6 +22,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -63,6 +65,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+        lease_token -> Nullable<Uuid>,
     }
 }
 

@@ -130,6 +130,8 @@ fn stored(owner_id: Uuid) -> StoredWebhook {
         retry_enabled: true,
         max_retries: MaxRetries::DEFAULT,
         disabled_reason: None,
+        last_error: None,
+        last_error_at: None,
         legacy_signature: false,
         secret: sealed("whsec_old", id),
         previous_secret: None,
@@ -831,8 +833,9 @@ async fn the_tenth_consecutive_failure_disables_the_webhook_once() {
     let counter = counts.clone();
     webhooks
         .expect_record_delivery_failure()
+        .withf(|_, _, error| error == "timeout" || error == "HTTP 500")
         .times(2)
-        .returning(move |_, _| {
+        .returning(move |_, _, _| {
             let mut n = counter.lock().unwrap();
             *n += 1;
             Ok(*n)
@@ -854,9 +857,21 @@ async fn the_tenth_consecutive_failure_disables_the_webhook_once() {
         }
     );
     let events = written.lock().unwrap().clone();
-    assert_eq!(events.len(), 1);
+    assert_eq!(events.len(), 2);
     assert_eq!(events[0].event_type.as_str(), "webhook.updated");
     assert_eq!(events[0].actor_id, None, "the system did it");
+    assert_eq!(events[1].event_type.as_str(), "webhook.disabled");
+    assert_eq!(events[1].actor_id, None);
+    assert_eq!(
+        events[1].data,
+        json!({
+            "webhook_id": existing.id(),
+            "owner_id": existing.owner_id(),
+            "reason": "deactivated after 10 consecutive failed deliveries (last: HTTP 500)",
+            "consecutive_failures": 0
+        }),
+        "the counter as read by the deactivation (this mock's stored webhook says 0)"
+    );
     assert_eq!(
         events[0].data["changes"],
         json!({

@@ -45,6 +45,16 @@ pub struct DeliveryConfig {
     /// …and per webhook (`WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT`), so that one
     /// slow receiver cannot take every slot.
     pub max_in_flight_per_endpoint: usize,
+    /// …per owner, all their webhooks together
+    /// (`WEBHOOKS_MAX_IN_FLIGHT_PER_OWNER`), so that one customer's slow
+    /// endpoints cannot take every slot.
+    pub max_in_flight_per_owner: usize,
+    /// …per destination `host[:port]` (`WEBHOOKS_MAX_IN_FLIGHT_PER_HOST`),
+    /// whoever the owners.
+    pub max_in_flight_per_host: usize,
+    /// A webhook whose recent attempts take longer than this on average is
+    /// slow: it gets a fifth of `max_in_flight_per_endpoint` (at least 1).
+    pub slow_after: Duration,
     /// Fallback polling period: jobs due for retry, jobs fanned out by other
     /// processes, leases of dead workers.
     pub poll_interval: Duration,
@@ -63,6 +73,9 @@ impl Default for DeliveryConfig {
         Self {
             max_in_flight: 50,
             max_in_flight_per_endpoint: 10,
+            max_in_flight_per_owner: 20,
+            max_in_flight_per_host: 20,
+            slow_after: Duration::from_secs(2),
             poll_interval: Duration::from_millis(500),
             lease: Duration::from_secs(60),
             schedule: RetrySchedule::default(),
@@ -127,11 +140,13 @@ impl DeliveryEngine {
     /// requests in flight finish (at most `shutdown_grace`), records their
     /// outcomes and releases every lease still held.
     pub async fn run(self, shutdown: CancellationToken) {
-        let (outcomes, received) = mpsc::unbounded_channel();
+        // Each outcome holds its send's slot until written, so at most
+        // `max_in_flight` outcomes can ever be waiting: the bound is never
+        // reached in practice, and it is a bound.
+        let (outcomes, received) = mpsc::channel(self.config.max_in_flight.max(1));
         let recorder = tokio::spawn(
             Recorder {
                 db: self.db.clone(),
-                worker_id: self.worker_id,
                 record: RecordDelivery::new(self.webhooks.clone(), self.clock.clone()),
                 disable: DisableWebhook::new(self.webhooks.clone(), self.clock.clone()),
             }

@@ -3,6 +3,7 @@
 //! transaction stays open while a request is in flight. Public for the
 //! tests of the queue's guarantees; the app goes through [`super::DeliveryEngine`].
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use diesel::QueryableByName;
@@ -22,15 +23,26 @@ type SqlUuid = diesel::sql_types::Uuid;
 pub struct ClaimedJob {
     #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
+    /// Drawn anew by each claim: the outcome of this attempt is recorded
+    /// only while the job still holds it.
+    #[diesel(sql_type = SqlUuid)]
+    pub lease_token: Uuid,
     #[diesel(sql_type = SqlUuid)]
     pub webhook_id: Uuid,
+    /// The webhook's owner, and the destination (`host[:port]` of its URL,
+    /// lower case): what the per-owner and per-host caps count.
+    #[diesel(sql_type = SqlUuid)]
+    pub owner_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub host: String,
     #[diesel(sql_type = SqlUuid)]
     pub event_id: Uuid,
     #[diesel(sql_type = Text)]
     pub event_type: String,
     #[diesel(sql_type = Text)]
     pub payload: String,
-    /// Attempts made before this one.
+    /// This attempt's number: counted when claimed, so that an attempt
+    /// whose worker dies (a poison job) counts too.
     #[diesel(sql_type = Integer)]
     pub attempt: i32,
     #[diesel(sql_type = Integer)]
@@ -39,6 +51,11 @@ pub struct ClaimedJob {
     pub url: String,
     #[diesel(sql_type = Bool)]
     pub is_active: bool,
+    /// Whether the owner may still receive the event now (access scoping
+    /// re-judged at send: deactivated owner, role changed, no longer a
+    /// conducteur of the event's chantier). Test events always may.
+    #[diesel(sql_type = Bool)]
+    pub allowed: bool,
     /// Also sign with the legacy `X-Hub-Chantier-Signature` header.
     #[diesel(sql_type = Bool)]
     pub legacy_signature: bool,
@@ -65,12 +82,99 @@ pub struct Claim {
     pub limit: usize,
     /// Webhooks already at their per-endpoint cap in this process: skipped.
     pub saturated: Vec<Uuid>,
-    /// Other webhooks with requests in flight here, and how many.
+    /// Other webhooks with requests in flight here, and how many (a slow
+    /// webhook's count is raised so that fewer slots are left to it).
     pub busy: Vec<(Uuid, usize)>,
     pub per_endpoint: usize,
+    /// Owners, then destination hosts, at their cap: skipped; and the
+    /// others' requests in flight.
+    pub saturated_owners: Vec<Uuid>,
+    pub busy_owners: Vec<(Uuid, usize)>,
+    pub per_owner: usize,
+    pub saturated_hosts: Vec<String>,
+    pub busy_hosts: Vec<(String, usize)>,
+    pub per_host: usize,
     pub lease: Duration,
     pub worker: Uuid,
 }
+
+/// The destination of a webhook's URL, `host[:port]` in lower case (the
+/// userinfo dropped): what the per-host cap counts. Distinct ports are
+/// distinct services.
+const HOST: &str =
+    "lower(substring(w.url FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#]+)'))";
+
+/// The claim (see [`claim`]), with [`HOST`] spelled out.
+static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH exhausted AS ( \
+             UPDATE webhook_deliveries SET status = 'failed', lease_until = NULL, \
+                 leased_by = NULL, lease_token = NULL, finished_at = now(), updated_at = now(), \
+                 last_error = 'no outcome was recorded for its last attempt: ' \
+                   || 'the worker stopped while sending it' \
+             WHERE id IN ( \
+                 SELECT id FROM webhook_deliveries \
+                 WHERE status = 'in_flight' AND lease_until <= now() \
+                   AND attempt >= max_attempts \
+                 LIMIT 100 FOR UPDATE SKIP LOCKED) \
+             RETURNING 1 \
+         ), candidates AS ( \
+             SELECT d.id, d.webhook_id, w.owner_id, {HOST} AS host, \
+                    COALESCE(d.lease_until, d.next_attempt_at) AS due \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.status IN ('pending', 'in_flight') \
+               AND COALESCE(d.lease_until, d.next_attempt_at) <= now() \
+               AND (d.status = 'pending' OR d.attempt < d.max_attempts) \
+               AND d.webhook_id <> ALL($1) AND w.owner_id <> ALL($2) AND {HOST} <> ALL($3) \
+             ORDER BY COALESCE(d.lease_until, d.next_attempt_at) \
+             LIMIT $4 \
+             FOR UPDATE OF d SKIP LOCKED \
+         ), by_webhook AS ( \
+             SELECT c.*, row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.due) AS turn, \
+                    COALESCE(b.in_flight, 0) AS busy \
+             FROM candidates c \
+             LEFT JOIN unnest($5::uuid[], $6::int4[]) AS b (webhook_id, in_flight) \
+               ON b.webhook_id = c.webhook_id \
+         ), allowed AS ( \
+             SELECT * FROM by_webhook WHERE turn + busy <= $7 \
+         ), shared AS ( \
+             SELECT a.id, a.turn, a.due, \
+                    row_number() OVER (PARTITION BY a.owner_id ORDER BY a.turn, a.due) \
+                      + COALESCE(o.in_flight, 0) AS owner_slot, \
+                    row_number() OVER (PARTITION BY a.host ORDER BY a.turn, a.due) \
+                      + COALESCE(h.in_flight, 0) AS host_slot \
+             FROM allowed a \
+             LEFT JOIN unnest($8::uuid[], $9::int4[]) AS o (owner_id, in_flight) \
+               ON o.owner_id = a.owner_id \
+             LEFT JOIN unnest($10::text[], $11::int4[]) AS h (host, in_flight) ON h.host = a.host \
+         ), picked AS ( \
+             SELECT id FROM shared WHERE owner_slot <= $12 AND host_slot <= $13 \
+             ORDER BY turn, due LIMIT $14 \
+         ) \
+         UPDATE webhook_deliveries d \
+         SET status = 'in_flight', lease_until = now() + $15 * interval '1 millisecond', \
+             leased_by = $16, lease_token = gen_random_uuid(), attempt = d.attempt + 1, \
+             updated_at = now() \
+         FROM picked, webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
+         WHERE d.id = picked.id AND w.id = d.webhook_id \
+         RETURNING d.id, d.lease_token, d.webhook_id, w.owner_id, {HOST} AS host, d.event_id, \
+                   d.event_type, d.payload, d.attempt, \
+                   d.max_attempts, w.url, w.is_active, \
+                   (d.event_type = 'webhook.test' OR (o.is_active IS TRUE AND ( \
+                       o.role = 'admin' \
+                       OR (d.event_type = 'webhook.disabled' \
+                           AND d.payload::jsonb #>> '{{data,owner_id}}' = w.owner_id::text) \
+                       OR (o.role = 'conducteur' AND EXISTS ( \
+                           SELECT 1 FROM webhook_scope_chantiers s \
+                           WHERE s.chantier_id::text = d.payload::jsonb #>> '{{data,chantier_id}}' \
+                             AND NOT s.deleted AND w.owner_id = ANY(s.conducteur_ids)))))) \
+                     AS allowed, \
+                   w.legacy_signature, \
+                   w.secret_ciphertext, w.secret_nonce, \
+                   w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
+                   w.previous_secret_key_id, w.previous_secret_expires_at"
+    )
+});
 
 fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -78,7 +182,10 @@ fn count(n: usize) -> i64 {
 
 /// Leases up to `claim.limit` due jobs — pending ones whose time has come
 /// and in-flight ones whose lease expired (their worker died) — oldest due
-/// first, at most `per_endpoint` in flight per webhook, in one statement.
+/// first, at most `per_endpoint` in flight per webhook, in one statement,
+/// counting the attempt. A job whose lease expired after its last allowed
+/// attempt (every worker that took it died: a poison job) is not taken
+/// again: the same statement ends it as `failed`.
 /// `FOR UPDATE SKIP LOCKED` makes concurrent claims (other workers, other
 /// processes) take disjoint sets without waiting for each other.
 pub async fn claim(
@@ -88,55 +195,38 @@ pub async fn claim(
     if claim.limit == 0 {
         return Ok(Vec::new());
     }
-    let (busy_ids, busy_counts): (Vec<Uuid>, Vec<i32>) = claim
-        .busy
-        .iter()
-        .map(|(id, n)| (*id, i32::try_from(*n).unwrap_or(i32::MAX)))
-        .unzip();
-    // The candidates are read past the per-webhook cap (a backlog of one
-    // webhook must not hide the due jobs of others), then cut per webhook.
+    fn split<K: Clone>(busy: &[(K, usize)]) -> (Vec<K>, Vec<i32>) {
+        busy.iter()
+            .map(|(key, n)| (key.clone(), i32::try_from(*n).unwrap_or(i32::MAX)))
+            .unzip()
+    }
+    let (busy_ids, busy_counts) = split(&claim.busy);
+    let (owner_ids, owner_counts) = split(&claim.busy_owners);
+    let (hosts, host_counts) = split(&claim.busy_hosts);
+    // The candidates are read past the caps (a backlog of one webhook must
+    // not hide the due jobs of others), then cut per webhook, then per
+    // owner and per host taking each webhook's first job before anyone's
+    // second (round-robin across webhooks), oldest due first within a turn.
     let scan = claim.limit.saturating_mul(4).clamp(16, 1000);
-    statement(
-        "WITH candidates AS ( \
-             SELECT id, webhook_id, COALESCE(lease_until, next_attempt_at) AS due \
-             FROM webhook_deliveries \
-             WHERE status IN ('pending', 'in_flight') \
-               AND COALESCE(lease_until, next_attempt_at) <= now() \
-               AND webhook_id <> ALL($1) \
-             ORDER BY COALESCE(lease_until, next_attempt_at) \
-             LIMIT $2 \
-             FOR UPDATE SKIP LOCKED \
-         ), ranked AS ( \
-             SELECT c.id, c.due, \
-                    row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.due) \
-                      + COALESCE(b.in_flight, 0) AS slot \
-             FROM candidates c \
-             LEFT JOIN unnest($3::uuid[], $4::int4[]) AS b (webhook_id, in_flight) \
-               ON b.webhook_id = c.webhook_id \
-         ), picked AS ( \
-             SELECT id FROM ranked WHERE slot <= $5 ORDER BY due LIMIT $6 \
-         ) \
-         UPDATE webhook_deliveries d \
-         SET status = 'in_flight', lease_until = now() + $7 * interval '1 millisecond', \
-             leased_by = $8, updated_at = now() \
-         FROM picked, webhooks w \
-         WHERE d.id = picked.id AND w.id = d.webhook_id \
-         RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.payload, d.attempt, \
-                   d.max_attempts, w.url, w.is_active, w.legacy_signature, \
-                   w.secret_ciphertext, w.secret_nonce, \
-                   w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
-                   w.previous_secret_key_id, w.previous_secret_expires_at",
-    )
-    .bind::<Array<SqlUuid>, _>(&claim.saturated)
-    .bind::<BigInt, _>(count(scan))
-    .bind::<Array<SqlUuid>, _>(busy_ids)
-    .bind::<Array<Integer>, _>(busy_counts)
-    .bind::<BigInt, _>(count(claim.per_endpoint))
-    .bind::<BigInt, _>(count(claim.limit))
-    .bind::<BigInt, _>(i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX))
-    .bind::<SqlUuid, _>(claim.worker)
-    .load(conn)
-    .await
+    statement(CLAIM_SQL.as_str())
+        .bind::<Array<SqlUuid>, _>(&claim.saturated)
+        .bind::<Array<SqlUuid>, _>(&claim.saturated_owners)
+        .bind::<Array<Text>, _>(&claim.saturated_hosts)
+        .bind::<BigInt, _>(count(scan))
+        .bind::<Array<SqlUuid>, _>(busy_ids)
+        .bind::<Array<Integer>, _>(busy_counts)
+        .bind::<BigInt, _>(count(claim.per_endpoint))
+        .bind::<Array<SqlUuid>, _>(owner_ids)
+        .bind::<Array<Integer>, _>(owner_counts)
+        .bind::<Array<Text>, _>(hosts)
+        .bind::<Array<Integer>, _>(host_counts)
+        .bind::<BigInt, _>(count(claim.per_owner))
+        .bind::<BigInt, _>(count(claim.per_host))
+        .bind::<BigInt, _>(count(claim.limit))
+        .bind::<BigInt, _>(i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX))
+        .bind::<SqlUuid, _>(claim.worker)
+        .load(conn)
+        .await
 }
 
 /// One attempt, as logged.
@@ -161,6 +251,8 @@ pub struct AttemptLog {
 #[derive(Debug, Clone)]
 pub struct JobUpdate {
     pub id: Uuid,
+    /// The token of the claim that made the attempt ([`ClaimedJob::lease_token`]).
+    pub lease_token: Uuid,
     pub status: DeliveryStatus,
     /// Attempts made, this one included.
     pub attempt: i32,
@@ -176,7 +268,10 @@ struct UpdatedId {
 }
 
 /// Records several outcomes in one statement: the jobs' new state (only
-/// where this worker still holds the lease), the attempt rows (for jobs
+/// where the job still holds the lease of the claim that made the attempt:
+/// an outcome that comes after its lease expired and the job was claimed
+/// again — by another process or by this one — changes nothing), the
+/// attempt rows (for jobs
 /// that still exist: a webhook deleted meanwhile took its jobs along), and
 /// the success bookkeeping of the webhooks in `delivered` (failure counter
 /// reset, `last_triggered_at`: what `record_delivery_success` of the
@@ -184,25 +279,26 @@ struct UpdatedId {
 /// Returns the ids of the jobs updated.
 pub async fn record(
     conn: &mut AsyncPgConnection,
-    worker: Uuid,
     jobs: &[JobUpdate],
     attempts: &[AttemptLog],
     delivered: &[Uuid],
 ) -> Result<Vec<Uuid>, diesel::result::Error> {
     let rows: Vec<UpdatedId> = statement(
         "WITH outcome AS ( \
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::timestamptz[], $5::text[]) \
-               AS o (id, status, attempt, next_attempt_at, last_error) \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::timestamptz[], $5::text[], \
+                 $6::uuid[]) \
+               AS o (id, status, attempt, next_attempt_at, last_error, lease_token) \
          ), updated AS ( \
              UPDATE webhook_deliveries d \
              SET status = o.status, attempt = o.attempt, \
                  next_attempt_at = COALESCE(o.next_attempt_at, d.next_attempt_at), \
-                 lease_until = NULL, leased_by = NULL, last_error = o.last_error, \
+                 lease_until = NULL, leased_by = NULL, lease_token = NULL, \
+                 last_error = o.last_error, \
                  finished_at = CASE WHEN o.status IN ('succeeded', 'failed', 'cancelled') \
                                THEN now() END, \
                  updated_at = now() \
              FROM outcome o \
-             WHERE d.id = o.id AND d.status = 'in_flight' AND d.leased_by = $6 \
+             WHERE d.id = o.id AND d.status = 'in_flight' AND d.lease_token = o.lease_token \
              RETURNING d.id \
          ), logged AS ( \
              INSERT INTO webhook_delivery_attempts (id, delivery_id, webhook_id, event_id, \
@@ -217,8 +313,7 @@ pub async fn record(
              WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.delivery_id) \
              RETURNING 1 \
          ), delivered AS ( \
-             UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = now(), \
-                 version = version + 1 \
+             UPDATE webhooks SET consecutive_failures = 0, last_triggered_at = now() \
              WHERE id = ANY($20) \
              RETURNING 1 \
          ) \
@@ -235,7 +330,7 @@ pub async fn record(
             .map(|j| j.last_error.as_deref())
             .collect::<Vec<_>>(),
     )
-    .bind::<SqlUuid, _>(worker)
+    .bind::<Array<SqlUuid>, _>(jobs.iter().map(|j| j.lease_token).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.id).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.delivery_id).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(attempts.iter().map(|a| a.webhook_id).collect::<Vec<_>>())
@@ -273,14 +368,16 @@ pub async fn record(
 }
 
 /// Gives back the jobs this worker still holds (shutdown): due again at
-/// once, for any worker; the interrupted attempt is not counted.
+/// once, for any worker; the interrupted attempt, counted by the claim, is
+/// taken back (a clean shutdown is not the job's fault).
 pub async fn release(
     conn: &mut AsyncPgConnection,
     worker: Uuid,
 ) -> Result<usize, diesel::result::Error> {
     statement(
         "UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL, leased_by = NULL, \
-         updated_at = now() WHERE status = 'in_flight' AND leased_by = $1",
+         lease_token = NULL, attempt = GREATEST(attempt - 1, 0), updated_at = now() \
+         WHERE status = 'in_flight' AND leased_by = $1",
     )
     .bind::<SqlUuid, _>(worker)
     .execute(conn)

@@ -91,6 +91,13 @@ pub struct WebhookResponse {
     max_retries: u8,
     /// Why the webhook was deactivated automatically, if it was.
     disabled_reason: Option<String>,
+    /// What the last delivery that failed for good met (no URL, no
+    /// secret), e.g. "the receiver answered HTTP 503"; kept after later
+    /// successes, with its time.
+    last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_error_at: Option<OffsetDateTime>,
     /// Deliveries also carry the legacy `X-Hub-Chantier-Signature` header.
     legacy_signature: bool,
     /// Until when the secret replaced by the last rotation still signs.
@@ -119,6 +126,8 @@ impl From<&Webhook> for WebhookResponse {
             retry_enabled: webhook.retry_enabled(),
             max_retries: webhook.max_retries().get(),
             disabled_reason: webhook.disabled_reason().map(str::to_owned),
+            last_error: webhook.last_error().map(str::to_owned),
+            last_error_at: webhook.last_error_at(),
             legacy_signature: webhook.legacy_signature(),
             previous_secret_expires_at: webhook.previous_secret().map(|p| p.expires_at),
             created_at: webhook.created_at(),

@@ -303,6 +303,12 @@ fn claim_of(worker: Uuid, limit: usize) -> Claim {
         saturated: Vec::new(),
         busy: Vec::new(),
         per_endpoint: 1000,
+        saturated_owners: Vec::new(),
+        busy_owners: Vec::new(),
+        per_owner: 1000,
+        saturated_hosts: Vec::new(),
+        busy_hosts: Vec::new(),
+        per_host: 1000,
         lease: Duration::from_secs(60),
         worker,
     }
@@ -430,7 +436,7 @@ async fn claims_respect_the_per_webhook_cap_and_skip_saturated_webhooks() {
     assert!(job.url.starts_with("https://"));
     assert!(job.is_active);
     assert_eq!(job.secret_nonce.len(), 12);
-    assert_eq!(job.attempt, 0);
+    assert_eq!(job.attempt, 1, "the attempt is counted when claimed");
     assert_eq!(job.max_attempts, 4);
 }
 
@@ -459,7 +465,10 @@ async fn an_expired_lease_is_reclaimed_and_the_old_worker_can_no_longer_record()
     let reclaimed = claim(db, &claim_of(alive, 10)).await;
     assert_eq!(reclaimed.len(), 1);
     assert_eq!(reclaimed[0].id, taken[0].id);
-    assert_eq!(reclaimed[0].attempt, 0, "the lost attempt is not counted");
+    assert_eq!(
+        reclaimed[0].attempt, 2,
+        "the lost attempt counts: a job that kills its worker cannot be retried forever"
+    );
     assert_eq!(
         count(
             &test_db,
@@ -474,22 +483,96 @@ async fn an_expired_lease_is_reclaimed_and_the_old_worker_can_no_longer_record()
         "a fresh lease, to the live worker"
     );
 
-    let done = |id| JobUpdate {
-        id,
+    let mut conn = db.connection().await.unwrap();
+    let late = queue::record(&mut conn, &[done(&taken[0])], &[], &[])
+        .await
+        .unwrap();
+    assert!(late.is_empty(), "the dead worker's outcome is ignored");
+    let applied = queue::record(&mut conn, &[done(&reclaimed[0])], &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(applied, [taken[0].id]);
+}
+
+/// A success outcome of `job`'s claim.
+fn done(job: &ClaimedJob) -> JobUpdate {
+    JobUpdate {
+        id: job.id,
+        lease_token: job.lease_token,
         status: DeliveryStatus::Succeeded,
         attempt: 1,
         next_attempt_at: None,
         last_error: None,
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_outcome_of_the_same_process_never_overwrites_a_newer_claim() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks[..1], 1).await;
+    // One process: its first attempt outlives the lease (a very slow
+    // receiver), and the same process claims the job again.
+    let worker = Uuid::now_v7();
+    let first = claim(db, &claim_of(worker, 10)).await;
+    assert_eq!(first.len(), 1);
+    sql_query("UPDATE webhook_deliveries SET lease_until = now() - interval '1 second'")
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    let second = claim(db, &claim_of(worker, 10)).await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].id, first[0].id);
+    assert_ne!(
+        second[0].lease_token, first[0].lease_token,
+        "a token per claim"
+    );
+
+    // The first attempt's outcome (a failure, say) arrives late: refused,
+    // although the process id is the same.
     let mut conn = db.connection().await.unwrap();
-    let late = queue::record(&mut conn, dead, &[done(taken[0].id)], &[], &[])
+    let stale = JobUpdate {
+        status: DeliveryStatus::Failed,
+        last_error: Some("the receiver answered HTTP 500".into()),
+        ..done(&first[0])
+    };
+    assert!(
+        queue::record(&mut conn, &[stale], &[], &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'in_flight'"
+        )
+        .await,
+        1,
+        "the newer claim still holds the job"
+    );
+    // The newer claim's outcome is recorded, once.
+    let applied = queue::record(&mut conn, &[done(&second[0])], &[], &[])
         .await
         .unwrap();
-    assert!(late.is_empty(), "the dead worker's outcome is ignored");
-    let applied = queue::record(&mut conn, alive, &[done(taken[0].id)], &[], &[])
-        .await
-        .unwrap();
-    assert_eq!(applied, [taken[0].id]);
+    assert_eq!(applied, [first[0].id]);
+    assert!(
+        queue::record(&mut conn, &[done(&second[0])], &[], &[])
+            .await
+            .unwrap()
+            .is_empty(),
+        "an outcome is recorded once"
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded' \
+             AND lease_token IS NULL AND leased_by IS NULL"
+        )
+        .await,
+        1
+    );
 }
 
 fn attempt_log(job: &ClaimedJob, success: bool, status: i16) -> AttemptLog {
@@ -523,6 +606,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
     let updates = vec![
         JobUpdate {
             id: claimed[0].id,
+            lease_token: claimed[0].lease_token,
             status: DeliveryStatus::Succeeded,
             attempt: 1,
             next_attempt_at: None,
@@ -530,6 +614,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         },
         JobUpdate {
             id: claimed[1].id,
+            lease_token: claimed[1].lease_token,
             status: DeliveryStatus::Pending,
             attempt: 1,
             next_attempt_at: Some(retry_at),
@@ -537,6 +622,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         },
         JobUpdate {
             id: claimed[2].id,
+            lease_token: claimed[2].lease_token,
             status: DeliveryStatus::Failed,
             attempt: 1,
             next_attempt_at: None,
@@ -549,15 +635,9 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         attempt_log(&claimed[2], false, 503),
     ];
     let mut conn = db.connection().await.unwrap();
-    let applied = queue::record(
-        &mut conn,
-        worker,
-        &updates,
-        &attempts,
-        &[claimed[0].webhook_id],
-    )
-    .await
-    .unwrap();
+    let applied = queue::record(&mut conn, &updates, &attempts, &[claimed[0].webhook_id])
+        .await
+        .unwrap();
     assert_eq!(applied.len(), 3);
     assert_eq!(
         count(
@@ -637,6 +717,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         .iter()
         .map(|job| JobUpdate {
             id: job.id,
+            lease_token: job.lease_token,
             status: DeliveryStatus::Succeeded,
             attempt: 1,
             next_attempt_at: None,
@@ -644,7 +725,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         })
         .collect();
     let attempts: Vec<AttemptLog> = more.iter().map(|j| attempt_log(j, true, 204)).collect();
-    let applied = queue::record(&mut conn, worker, &updates, &attempts, &[])
+    let applied = queue::record(&mut conn, &updates, &attempts, &[])
         .await
         .unwrap();
     assert_eq!(applied, [more[1].id]);
@@ -686,9 +767,9 @@ async fn redelivery_brings_a_delivery_forward_or_starts_it_again() {
     let mut conn = db.connection().await.unwrap();
     queue::record(
         &mut conn,
-        worker,
         &[JobUpdate {
             id: failed.id,
+            lease_token: failed.lease_token,
             status: DeliveryStatus::Failed,
             attempt: 4,
             next_attempt_at: None,
@@ -758,7 +839,7 @@ async fn redelivery_brings_a_delivery_forward_or_starts_it_again() {
     // Recover takes failed and cancelled deliveries of the window only.
     sql_query(
         "UPDATE webhook_deliveries SET status = 'cancelled', finished_at = now(), \
-         lease_until = NULL, leased_by = NULL WHERE id = $1",
+         lease_until = NULL, leased_by = NULL, lease_token = NULL WHERE id = $1",
     )
     .bind::<diesel::sql_types::Uuid, _>(in_flight.id)
     .execute(&mut conn)
@@ -792,6 +873,7 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
     let mut conn = db.connection().await.unwrap();
     let finish = |job: &ClaimedJob| JobUpdate {
         id: job.id,
+        lease_token: job.lease_token,
         status: DeliveryStatus::Succeeded,
         attempt: 1,
         next_attempt_at: None,
@@ -799,7 +881,6 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
     };
     queue::record(
         &mut conn,
-        worker,
         &[finish(&claimed[0]), finish(&claimed[1])],
         &[
             attempt_log(&claimed[0], true, 200),
@@ -890,5 +971,143 @@ async fn retention_deletes_old_attempts_and_finished_deliveries_only() {
         )
         .await,
         1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_worker_dies_at_every_attempt_ends_failed_after_its_max_attempts() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks[..1], 1).await;
+    sql_query("UPDATE webhook_deliveries SET max_attempts = 2")
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    let expire = || async {
+        sql_query(
+            "UPDATE webhook_deliveries SET lease_until = now() - interval '1 second' \
+             WHERE status = 'in_flight'",
+        )
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap()
+    };
+    // Two workers take it in turn, and each dies sending it (the job
+    // crashes them): no outcome is ever recorded.
+    for attempt in 1..=2 {
+        let taken = claim(db, &claim_of(Uuid::now_v7(), 10)).await;
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].attempt, attempt);
+        assert_eq!(expire().await, 1);
+    }
+    // Its last allowed attempt was made: the next claim ends it instead of
+    // sending it a third time.
+    assert!(claim(db, &claim_of(Uuid::now_v7(), 10)).await.is_empty());
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'failed' \
+             AND attempt = 2 AND finished_at IS NOT NULL AND lease_token IS NULL \
+             AND last_error LIKE 'no outcome was recorded for its last attempt%'"
+        )
+        .await,
+        1
+    );
+    assert!(
+        claim(db, &claim_of(Uuid::now_v7(), 10)).await.is_empty(),
+        "finished for good"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_attempt_is_not_counted() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks[..1], 1).await;
+    let worker = Uuid::now_v7();
+    assert_eq!(claim(db, &claim_of(worker, 10)).await[0].attempt, 1);
+    let mut conn = db.connection().await.unwrap();
+    assert_eq!(queue::release(&mut conn, worker).await.unwrap(), 1);
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'pending' AND attempt = 0"
+        )
+        .await,
+        1,
+        "a clean shutdown is not the job's fault"
+    );
+    assert_eq!(claim(db, &claim_of(worker, 10)).await[0].attempt, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_share_slots_round_robin_and_respect_owner_and_host_caps() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    // Three webhooks, made one owner's, with a backlog each.
+    let webhooks = three_webhooks(db).await;
+    sql_query("UPDATE webhooks SET owner_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    queue_jobs(db, &webhooks, 5).await;
+    // Round-robin: each webhook's first job before anyone's second.
+    let worker = Uuid::now_v7();
+    let first = claim(db, &claim_of(worker, 3)).await;
+    let mut ids: Vec<Uuid> = first.iter().map(|j| j.webhook_id).collect();
+    ids.sort_unstable();
+    let mut expected = webhooks.clone();
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "one job of each webhook");
+    assert_eq!(first[0].host, "erp.example.com");
+    // The owner has 3 in flight; its cap is 4: one more, whatever is free.
+    let owner = first[0].owner_id;
+    let more = claim(
+        db,
+        &Claim {
+            busy_owners: vec![(owner, 3)],
+            per_owner: 4,
+            ..claim_of(worker, 10)
+        },
+    )
+    .await;
+    assert_eq!(more.len(), 1);
+    // At its cap, the owner is skipped entirely.
+    assert!(
+        claim(
+            db,
+            &Claim {
+                saturated_owners: vec![owner],
+                per_owner: 4,
+                ..claim_of(worker, 10)
+            },
+        )
+        .await
+        .is_empty()
+    );
+    // The same for a destination host.
+    let by_host = claim(
+        db,
+        &Claim {
+            busy_hosts: vec![("erp.example.com".into(), 18)],
+            per_host: 20,
+            ..claim_of(worker, 10)
+        },
+    )
+    .await;
+    assert_eq!(by_host.len(), 2);
+    assert!(
+        claim(
+            db,
+            &Claim {
+                saturated_hosts: vec!["erp.example.com".into()],
+                ..claim_of(worker, 10)
+            },
+        )
+        .await
+        .is_empty()
     );
 }

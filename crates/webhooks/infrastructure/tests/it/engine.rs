@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::sql_query;
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use hub_kernel::{Role, SystemClock};
 use hub_platform_outbound::{AllowList, FixtureResolver, OutboundClient, OutboundConfig};
 use hub_platform_postgres::Database;
@@ -71,6 +71,24 @@ async fn queue(db: &Database, webhook: Uuid, event_type: &str) -> Uuid {
 
 /// The engine as the app runs it, allowed to reach the local receiver.
 fn start_engine(db: &Database, vault: Arc<AeadSecretVault>) -> (CancellationToken, JoinHandle<()>) {
+    start_engine_with(db, vault, test_config())
+}
+
+/// The app's configuration, polling often (the tests' waits are short).
+fn test_config() -> DeliveryConfig {
+    DeliveryConfig {
+        poll_interval: Duration::from_millis(50),
+        schedule: RetrySchedule::default(),
+        shutdown_grace: Duration::from_secs(5),
+        ..DeliveryConfig::default()
+    }
+}
+
+fn start_engine_with(
+    db: &Database,
+    vault: Arc<AeadSecretVault>,
+    config: DeliveryConfig,
+) -> (CancellationToken, JoinHandle<()>) {
     let client = OutboundClient::new(
         OutboundConfig {
             allow_http: true,
@@ -88,12 +106,7 @@ fn start_engine(db: &Database, vault: Arc<AeadSecretVault>) -> (CancellationToke
         Arc::new(DieselWebhookRepository::new(db.clone())),
         Arc::new(SystemClock),
         DeliveryWaker::new(),
-        DeliveryConfig {
-            poll_interval: Duration::from_millis(50),
-            schedule: RetrySchedule::default(),
-            shutdown_grace: Duration::from_secs(5),
-            ..DeliveryConfig::default()
-        },
+        config,
     );
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(engine.run(shutdown.clone()));
@@ -315,5 +328,183 @@ async fn a_delivery_no_configured_key_can_sign_is_postponed_unsent_naming_the_ke
         .await,
         0,
         "no attempt was made"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_is_given_back_only_once_its_outcome_is_recorded() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let vault = Arc::new(vault());
+    let (webhook, _) = webhook_to(db, &vault, receiver.url("/hooks")).await;
+    // Recording is made slow (200 ms per outcome), and every claim checks
+    // whether another job is still in flight: with one slot, a claim made
+    // before the previous outcome is written would find it there.
+    db.connection()
+        .await
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE claim_overlaps (claimed UUID NOT NULL, still_in_flight BIGINT NOT NULL); \
+         CREATE FUNCTION slow_record() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$; \
+         CREATE FUNCTION check_claim() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         DECLARE n BIGINT; \
+         BEGIN \
+           SELECT count(*) INTO n FROM webhook_deliveries \
+             WHERE status = 'in_flight' AND id <> NEW.id; \
+           IF n > 0 THEN INSERT INTO claim_overlaps VALUES (NEW.id, n); END IF; \
+           RETURN NEW; \
+         END $$; \
+         CREATE TRIGGER slow_record AFTER UPDATE ON webhook_deliveries FOR EACH ROW \
+           WHEN (OLD.status = 'in_flight' AND NEW.status <> 'in_flight') \
+           EXECUTE FUNCTION slow_record(); \
+         CREATE TRIGGER check_claim AFTER UPDATE ON webhook_deliveries FOR EACH ROW \
+           WHEN (NEW.status = 'in_flight' AND OLD.status <> 'in_flight') \
+           EXECUTE FUNCTION check_claim();",
+        )
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        queue(db, webhook.id(), "chantier.created").await;
+    }
+    let (shutdown, running) = start_engine_with(
+        db,
+        vault,
+        DeliveryConfig {
+            max_in_flight: 1,
+            ..test_config()
+        },
+    );
+    eventually(
+        "every delivery to succeed",
+        &test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
+        5,
+    )
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+    assert_eq!(receiver.requests().len(), 5);
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM claim_overlaps").await,
+        0,
+        "no job was claimed while the previous outcome was still unwritten"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tarpit_owner_with_twenty_webhooks_cannot_delay_a_fast_owner() {
+    use hub_platform_test_receiver::{Receiver as Tarpit, Reply};
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let vault = Arc::new(vault());
+    // Answers 200, but only after 8 s: never a failure, always a slot held.
+    let tarpit = Tarpit::start(|_| Reply::status(200).delayed(Duration::from_secs(8))).await;
+    let fast = Tarpit::ok().await;
+    let (first, _) = webhook_to(db, &vault, tarpit.url("/slow/0")).await;
+    let mut slow = vec![first.id()];
+    for i in 1..20 {
+        let (webhook, _) = webhook_to(db, &vault, tarpit.url(&format!("/slow/{i}"))).await;
+        slow.push(webhook.id());
+    }
+    // One owner for the twenty.
+    sql_query("UPDATE webhooks SET owner_id = $1 WHERE id = ANY($2)")
+        .bind::<diesel::sql_types::Uuid, _>(first.owner_id())
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&slow)
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    // Both loaded, the tarpit owner's backlog queued first (older jobs are
+    // claimed first: the worst case for the fast owner).
+    for id in &slow {
+        for _ in 0..5 {
+            queue(db, *id, "chantier.created").await;
+        }
+    }
+    let (quick, _) = webhook_to(db, &vault, fast.url("/fast")).await;
+    for _ in 0..10 {
+        queue(db, quick.id(), "chantier.created").await;
+    }
+    let started = std::time::Instant::now();
+    let (shutdown, running) = start_engine(db, vault);
+    let received = fast.wait_for(10).await;
+    let latencies: Vec<Duration> = received.iter().map(|r| r.at - started).collect();
+    let worst = latencies.iter().max().copied().unwrap_or_default();
+    eprintln!("fast owner's delivery latencies behind a tarpit owner: {latencies:?}");
+    shutdown.cancel();
+    running.await.unwrap();
+    // The target is under 1 s (docs/PERFORMANCE.md); the bound is generous
+    // for a loaded machine, and still far below the 8 s a fast owner waited
+    // behind the tarpit's requests before the per-owner cap.
+    assert!(
+        worst < Duration::from_secs(4),
+        "the fast owner's slowest delivery took {worst:?}: {latencies:?}"
+    );
+    assert!(
+        tarpit.requests().len() <= 20,
+        "the tarpit owner holds at most its cap: {}",
+        tarpit.requests().len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_is_judged_again_when_a_queued_delivery_is_sent() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let vault = Arc::new(vault());
+    // Two admins' webhooks, each with a delivery queued while allowed.
+    let (deactivated, _) = webhook_to(db, &vault, receiver.url("/a")).await;
+    let (demoted, _) = webhook_to(db, &vault, receiver.url("/b")).await;
+    let (kept, _) = webhook_to(db, &vault, receiver.url("/c")).await;
+    queue(db, deactivated.id(), "chantier.created").await;
+    queue(db, demoted.id(), "chantier.created").await;
+    let still = queue(db, kept.id(), "chantier.created").await;
+    // Before their turn: one owner is deactivated, the other becomes a
+    // conducteur (the event names no chantier of theirs).
+    sql_query("UPDATE webhook_owners SET is_active = false WHERE user_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(deactivated.owner_id())
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    sql_query("UPDATE webhook_owners SET role = 'conducteur' WHERE user_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(demoted.owner_id())
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    let (shutdown, running) = start_engine(db, vault);
+    eventually(
+        "every delivery to finish",
+        &test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries WHERE finished_at IS NOT NULL",
+        3,
+    )
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "only the still entitled owner's");
+    assert_eq!(
+        requests[0].header("webhook-id"),
+        Some(still.to_string().as_str())
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'cancelled' \
+             AND attempt = 0 AND last_error = 'the owner may no longer receive this event'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhooks WHERE consecutive_failures = 0"
+        )
+        .await,
+        3,
+        "not the receivers' fault"
     );
 }

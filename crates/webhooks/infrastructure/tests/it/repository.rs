@@ -393,7 +393,10 @@ async fn delivery_bookkeeping_counts_failures_atomically_and_resets_on_success()
         let repository = repository.clone();
         let id = webhook.id();
         tasks.push(tokio::spawn(async move {
-            repository.record_delivery_failure(id, at).await.unwrap()
+            repository
+                .record_delivery_failure(id, at, "the receiver answered HTTP 503")
+                .await
+                .unwrap()
         }));
     }
     let mut counts = Vec::new();
@@ -405,7 +408,13 @@ async fn delivery_bookkeeping_counts_failures_atomically_and_resets_on_success()
     let stored = repository.find(webhook.id()).await.unwrap().unwrap();
     assert_eq!(stored.consecutive_failures(), 6);
     assert_eq!(stored.last_triggered_at(), Some(at));
-    assert_eq!(stored.version(), 6, "each write bumps the version");
+    assert_eq!(stored.last_error(), Some("the receiver answered HTTP 503"));
+    assert_eq!(stored.last_error_at(), Some(at));
+    assert_eq!(
+        stored.version(),
+        webhook.version(),
+        "delivery bookkeeping never bumps the version"
+    );
 
     repository
         .record_delivery_success(webhook.id(), at)
@@ -419,7 +428,9 @@ async fn delivery_bookkeeping_counts_failures_atomically_and_resets_on_success()
         "bookkeeping publishes nothing"
     );
     assert!(matches!(
-        repository.record_delivery_failure(Uuid::now_v7(), at).await,
+        repository
+            .record_delivery_failure(Uuid::now_v7(), at, "timeout")
+            .await,
         Err(RepositoryError::NotFound)
     ));
     assert!(matches!(
@@ -676,4 +687,77 @@ async fn storage_failures_keep_the_database_error_as_their_cause() {
         "{unavailable}"
     );
     assert!(caused_by_the_database(&unavailable), "{unavailable:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_edits_never_conflict_with_delivery_bookkeeping_nor_undo_it() {
+    let test_db = TestDatabase::new().await;
+    let repository = DieselWebhookRepository::new(test_db.database().clone());
+    let vault = vault();
+    let (webhook, event, _) = new_webhook(&vault, Uuid::now_v7(), &["*"]);
+    repository
+        .insert(&webhook, Role::Admin, &[event], 20)
+        .await
+        .unwrap();
+    // The owner reads the webhook; deliveries go on meanwhile.
+    let mut read = repository.find(webhook.id()).await.unwrap().unwrap();
+    let at = now();
+    repository
+        .record_delivery_success(webhook.id(), at)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        repository
+            .record_delivery_failure(webhook.id(), at, "timeout")
+            .await
+            .unwrap();
+    }
+    // The owner's PATCH, based on what was read, is not a conflict…
+    let patched = read
+        .update(
+            WebhookChanges {
+                retry_enabled: Some(false),
+                ..WebhookChanges::default()
+            },
+            now(),
+        )
+        .unwrap();
+    repository.update(&read, &[wrap(&patched)]).await.unwrap();
+    // …and does not write back the stale bookkeeping it read.
+    let stored = repository.find(webhook.id()).await.unwrap().unwrap();
+    assert!(!stored.retry_enabled());
+    assert_eq!(stored.consecutive_failures(), 3, "no failure lost");
+    assert_eq!(stored.last_triggered_at(), Some(at));
+
+    // A deactivation then a re-enabling by the owner resets the counter,
+    // even with failures recorded between the read and the write.
+    let mut read = stored;
+    let off = read
+        .update(
+            WebhookChanges {
+                is_active: Some(false),
+                ..WebhookChanges::default()
+            },
+            now(),
+        )
+        .unwrap();
+    repository.update(&read, &[wrap(&off)]).await.unwrap();
+    let mut read = repository.find(webhook.id()).await.unwrap().unwrap();
+    repository
+        .record_delivery_failure(webhook.id(), at, "timeout")
+        .await
+        .unwrap();
+    let on = read
+        .update(
+            WebhookChanges {
+                is_active: Some(true),
+                ..WebhookChanges::default()
+            },
+            now(),
+        )
+        .unwrap();
+    repository.update(&read, &[wrap(&on)]).await.unwrap();
+    let stored = repository.find(webhook.id()).await.unwrap().unwrap();
+    assert!(stored.is_active());
+    assert_eq!(stored.consecutive_failures(), 0, "re-enabling resets it");
 }

@@ -16,6 +16,7 @@ use hub_webhooks_domain::{GONE_REASON, Verdict, WebhookEffect};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::claim::SlotGuard;
 use crate::delivery::queue::{self, AttemptLog, ClaimedJob, JobUpdate};
 
 /// Outcomes written per statement, at most.
@@ -28,6 +29,8 @@ pub(super) struct Outcome {
     pub(super) job: JobUpdate,
     pub(super) attempt: Option<AttemptLog>,
     pub(super) effect: WebhookEffect,
+    /// The send's slot, freed when the outcome is written (or given up).
+    pub(super) slot: Option<SlotGuard>,
 }
 
 impl Outcome {
@@ -37,6 +40,7 @@ impl Outcome {
             webhook_id: job.webhook_id,
             job: JobUpdate {
                 id: job.id,
+                lease_token: job.lease_token,
                 status: verdict.status,
                 attempt: i32::try_from(verdict.attempts).unwrap_or(i32::MAX),
                 next_attempt_at: verdict.next_attempt_at,
@@ -44,6 +48,7 @@ impl Outcome {
             },
             attempt,
             effect: verdict.effect,
+            slot: None,
         }
     }
 }
@@ -72,18 +77,18 @@ impl fmt::Display for WithCauses<'_> {
 /// Writes outcomes in batches, then does the webhooks' bookkeeping.
 pub(super) struct Recorder {
     pub(super) db: Database,
-    pub(super) worker_id: Uuid,
     pub(super) record: RecordDelivery,
     pub(super) disable: DisableWebhook,
 }
 
 impl Recorder {
-    pub(super) async fn run(self, mut received: mpsc::UnboundedReceiver<Outcome>) {
+    pub(super) async fn run(self, mut received: mpsc::Receiver<Outcome>) {
         let mut batch = Vec::with_capacity(RECORD_BATCH);
         // Whatever is ready is written together: one statement per batch
         // under load, no waiting when idle.
         while received.recv_many(&mut batch, RECORD_BATCH).await > 0 {
             self.write(&batch).await;
+            // Only now are the slots given back (dropping the guards).
             batch.clear();
         }
     }
@@ -153,7 +158,7 @@ impl Recorder {
         delivered: &[Uuid],
     ) -> Result<Vec<Uuid>, hub_platform_postgres::DbError> {
         let mut conn = self.db.connection().await?;
-        Ok(queue::record(&mut conn, self.worker_id, jobs, attempts, delivered).await?)
+        Ok(queue::record(&mut conn, jobs, attempts, delivered).await?)
     }
 
     /// For webhooks with failures in the batch, in order: consecutive
@@ -174,10 +179,12 @@ impl Recorder {
                         succeeded.remove(at);
                         self.succeeded(webhook_id).await;
                     }
+                    // Counted (and its error recorded) first, so that the
+                    // `webhook.disabled` of a 410 tells the count with it.
+                    self.failed(webhook_id, reason).await;
                     if matches!(outcome.effect, WebhookEffect::Gone { .. }) {
                         self.gone(webhook_id).await;
                     }
-                    self.failed(webhook_id, reason).await;
                 }
             }
         }

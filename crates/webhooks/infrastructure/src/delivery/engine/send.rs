@@ -16,7 +16,7 @@ use hub_webhook_signature::{SecretError, WebhookSecret};
 use hub_webhooks_application::{SecretVault, VaultError};
 use hub_webhooks_domain::{
     AttemptResult, DeliveryStatus, FailureKind, JobFacts, RetrySchedule, SealedSecret,
-    TEST_EVENT_TYPE, parse_retry_after, response_excerpt,
+    TEST_EVENT_TYPE, Verdict, WebhookEffect, parse_retry_after, response_excerpt,
 };
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -28,13 +28,18 @@ use super::record::Outcome;
 use crate::delivery::queue::{AttemptLog, ClaimedJob};
 use crate::delivery::request::delivery_headers;
 
+/// Why a queued delivery was cancelled at send by the access check.
+pub const ACCESS_REVOKED: &str = "the owner may no longer receive this event";
+
 /// What every send task shares.
 pub(super) struct Sender {
     pub(super) client: OutboundClient,
     pub(super) vault: Arc<dyn SecretVault>,
     pub(super) schedule: RetrySchedule,
     pub(super) clock: Arc<dyn Clock>,
-    pub(super) outcomes: mpsc::UnboundedSender<Outcome>,
+    /// Bounded: when the recorder falls behind, sends wait to hand over
+    /// their outcome (their slots stay taken, so the claim stops too).
+    pub(super) outcomes: mpsc::Sender<Outcome>,
     pub(super) poll_interval: Duration,
 }
 
@@ -57,30 +62,55 @@ struct Exchange {
 }
 
 impl Sender {
+    /// The slot (`guard`) travels with the outcome: the recorder frees it
+    /// once the outcome is written, so the claim never takes a job whose
+    /// previous outcome is still unrecorded, and pending outcomes never
+    /// outnumber the slots.
     pub(super) async fn send(self: Arc<Self>, job: ClaimedJob, mut guard: SlotGuard) {
-        let outcome = self.attempt(&job).await;
+        let mut outcome = self.attempt(&job).await;
         if let (DeliveryStatus::Pending, Some(at)) =
             (outcome.job.status, outcome.job.next_attempt_at)
         {
             let wait = Duration::try_from(at - self.clock.now()).unwrap_or(Duration::ZERO);
             guard.retry_at = Some(Instant::now() + wait);
         }
+        if let Some(log) = &outcome.attempt {
+            guard.took = Some(Duration::from_millis(
+                u64::try_from(log.duration_ms).unwrap_or_default(),
+            ));
+        }
+        outcome.slot = Some(guard);
         // The recorder outlives every sender: a failed send means shutdown
         // already dropped it, and the lease is released instead.
-        let _ = self.outcomes.send(outcome);
+        let _ = self.outcomes.send(outcome).await;
     }
 
     async fn attempt(&self, job: &ClaimedJob) -> Outcome {
         let facts = JobFacts {
             // The table's CHECKs keep both in range; out of range would mean
             // nothing is left to try.
-            attempts_made: u32::try_from(job.attempt).unwrap_or(u32::MAX),
+            // The claim counted this attempt already.
+            attempts_made: u32::try_from(job.attempt.saturating_sub(1)).unwrap_or(u32::MAX),
             max_attempts: u32::try_from(job.max_attempts).unwrap_or(1),
             is_test: job.event_type == TEST_EVENT_TYPE,
             webhook_active: job.is_active,
         };
         if let Some(cancelled) = facts.before_sending() {
             return Outcome::new(job, cancelled, None);
+        }
+        if !job.allowed {
+            // Access is judged again now: an owner deactivated, or no
+            // longer entitled to this event, receives nothing more, queued
+            // retries included. Not the receiver's fault: no attempt, no
+            // failure counted.
+            let refused = Verdict {
+                status: DeliveryStatus::Cancelled,
+                attempts: facts.attempts_made,
+                next_attempt_at: None,
+                last_error: Some(ACCESS_REVOKED.to_owned()),
+                effect: WebhookEffect::None,
+            };
+            return Outcome::new(job, refused, None);
         }
         let secrets = match self.secrets(job) {
             Ok(secrets) => secrets,

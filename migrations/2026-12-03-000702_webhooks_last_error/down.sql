@@ -1,0 +1,2 @@
+ALTER TABLE webhooks DROP COLUMN last_error_at;
+ALTER TABLE webhooks DROP COLUMN last_error;
