@@ -12,7 +12,7 @@ use hub_documents_domain::{
 };
 use hub_kernel::{
     Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, StorageError,
-    ValidationErrors,
+    ValidationErrors, VersionMismatch,
 };
 use uuid::Uuid;
 
@@ -61,6 +61,12 @@ pub enum DocumentsError {
     ContentMissing,
     #[error("it was changed by someone else meanwhile; reload it and retry")]
     Conflict,
+    /// The request's `If-Match` names another version than the stored one.
+    #[error(transparent)]
+    Precondition(#[from] VersionMismatch),
+    /// A ZIP was asked for without any document, or for too many.
+    #[error("between 1 and {max} documents may be zipped at once")]
+    ArchiveSize { max: usize },
     /// Storage failed, or an event could not be built: a 500, logged with its cause.
     #[error("documents are unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -357,6 +363,10 @@ use_case!(
     DownloadDocument
 );
 use_case!(
+    /// The documents of a ZIP archive, all of them readable by the actor.
+    ArchiveDocuments
+);
+use_case!(
     /// Renames, describes, moves or re-levels a document; publishes `document.updated`.
     UpdateDocument
 );
@@ -456,6 +466,7 @@ impl UpdateDossier {
             return Err(DocumentsError::Forbidden(FORBIDDEN_WRITE));
         }
         writable(&chantier)?;
+        context.check_version(dossier.version())?;
         let parent_id = update.parent_id.unwrap_or(dossier.parent_id());
         let parent = match update.parent_id {
             Some(Some(parent_id)) if Some(parent_id) != dossier.parent_id() => Some(
@@ -543,6 +554,7 @@ impl DeleteDossier {
             return Err(DocumentsError::Forbidden(FORBIDDEN_DELETE_DOSSIER));
         }
         writable(&chantier)?;
+        context.check_version(dossier.version())?;
         let (dossiers, documents) = ports.documents.subtree(id).await?;
         let nombre_documents = documents
             .iter()
@@ -832,6 +844,32 @@ impl DownloadDocument {
     }
 }
 
+impl ArchiveDocuments {
+    /// At most this many documents per archive (the spec's bound).
+    pub const MAX: usize = 100;
+
+    /// The documents in the order asked (repeated ids once); if any of them
+    /// is missing or out of the actor's sight the whole request is "not
+    /// found", so an archive never tells which ids exist.
+    pub async fn execute(&self, context: &CommandContext, ids: &[Uuid]) -> Result<Vec<Document>> {
+        let actor = actor_of(context)?;
+        let mut unique: Vec<Uuid> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !unique.contains(id) {
+                unique.push(*id);
+            }
+        }
+        if unique.is_empty() || unique.len() > Self::MAX {
+            return Err(DocumentsError::ArchiveSize { max: Self::MAX });
+        }
+        let mut documents = Vec::with_capacity(unique.len());
+        for id in unique {
+            documents.push(self.ports.visible_document(&actor, id).await?.document);
+        }
+        Ok(documents)
+    }
+}
+
 impl UpdateDocument {
     pub async fn execute(
         &self,
@@ -852,6 +890,7 @@ impl UpdateDocument {
             return Err(DocumentsError::Forbidden(FORBIDDEN_WRITE_DOCUMENT));
         }
         writable(&chantier)?;
+        context.check_version(document.version())?;
         let destination = match update.dossier_id {
             Some(target) if target != dossier.id() => {
                 ports
@@ -900,6 +939,7 @@ impl DeleteDocument {
             return Err(DocumentsError::Forbidden(FORBIDDEN_DELETE_DOCUMENT));
         }
         writable(&access.chantier)?;
+        context.check_version(access.document.version())?;
         let events = [ports.wrap(context, &access.document.delete(actor.user_id))?];
         ports.documents.delete_tree(&[], &[id], &events).await?;
         Ok(ports.remove_objects([access.document.cle().clone()]).await)
