@@ -850,3 +850,103 @@ async fn listings_show_only_what_the_actor_may_see() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_stale_if_match_changes_nothing() {
+    let plans = dossier(NiveauAcces::Compagnon);
+    let plan = document(&plans, None);
+    // No write is expected on the repository: a write would panic the mock.
+    let ports = ports(
+        knowing(vec![plans.clone()], vec![plan.clone()]),
+        MockBlobStore::new(),
+        false,
+    );
+    let stale = |context: CommandContext| context.expecting(Some(vec![plan.version() + 1]));
+    let rename = DocumentUpdateInput {
+        nom: Some("autre.pdf".into()),
+        ..DocumentUpdateInput::default()
+    };
+    let error = UpdateDocument::new(ports.clone())
+        .execute(&stale(chef()), plan.id(), rename)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::Precondition(VersionMismatch { current }) if current == plan.version()),
+        "{error:?}"
+    );
+    let error = DeleteDocument::new(ports.clone())
+        .execute(&stale(admin()), plan.id())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::Precondition(_)),
+        "{error:?}"
+    );
+    let rename = DossierUpdateInput {
+        nom: Some("Plans B".into()),
+        ..DossierUpdateInput::default()
+    };
+    let error = UpdateDossier::new(ports.clone())
+        .execute(&stale(chef()), plans.id(), rename)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::Precondition(_)),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_archive_holds_only_documents_the_actor_reads_or_nothing() {
+    let plans = dossier(NiveauAcces::Compagnon);
+    let secret = dossier(NiveauAcces::Conducteur);
+    let plan = document(&plans, None);
+    let hidden = document(&secret, None);
+    let ports = ports(
+        knowing(
+            vec![plans.clone(), secret.clone()],
+            vec![plan.clone(), hidden.clone()],
+        ),
+        MockBlobStore::new(),
+        false,
+    );
+    let archive = ArchiveDocuments::new(ports);
+    let compagnon = context_of(COMPAGNON, Role::Compagnon);
+    let got = archive
+        .execute(&compagnon, &[plan.id(), plan.id()])
+        .await
+        .unwrap();
+    assert_eq!(
+        got.iter().map(Document::id).collect::<Vec<_>>(),
+        [plan.id()]
+    );
+    // One document out of sight, or unknown: the whole request is not found.
+    for ids in [[plan.id(), hidden.id()], [plan.id(), Uuid::now_v7()]] {
+        let error = archive.execute(&compagnon, &ids).await.unwrap_err();
+        assert!(
+            matches!(error, DocumentsError::DocumentNotFound),
+            "{error:?}"
+        );
+    }
+    // The conducteur reads both.
+    let conducteur = context_of(CONDUCTEUR, Role::Conducteur);
+    let both = archive
+        .execute(&conducteur, &[hidden.id(), plan.id()])
+        .await
+        .unwrap();
+    assert_eq!(
+        both.iter().map(Document::id).collect::<Vec<_>>(),
+        [hidden.id(), plan.id()]
+    );
+    let error = archive.execute(&conducteur, &[]).await.unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ArchiveSize { max: 100 }),
+        "{error:?}"
+    );
+    let too_many: Vec<Uuid> = (0..101).map(|_| Uuid::now_v7()).collect();
+    let error = archive.execute(&conducteur, &too_many).await.unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ArchiveSize { .. }),
+        "{error:?}"
+    );
+}
