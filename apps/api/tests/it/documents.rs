@@ -1143,3 +1143,171 @@ async fn the_documents_events_are_in_the_catalog_and_open_to_webhooks() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_by_name_type_uploader_and_date_only_what_the_caller_sees() {
+    let hub = hub().await;
+    let conducteur = hub.new_user(Role::Conducteur).await;
+    let chef = hub.new_user(Role::ChefChantier).await;
+    let compagnon = hub.new_user(Role::Compagnon).await;
+    let stranger = hub.new_user(Role::Compagnon).await;
+    let site = chantier(&hub, "CH-DOC-S", &conducteur.id, &[&chef.id, &compagnon.id]).await;
+    let plans = dossier(&hub, &conducteur, &site, "Plans", "compagnon").await;
+    let admin = dossier(&hub, &conducteur, &site, "Administratif", "conducteur").await;
+    let mut ids = std::collections::HashMap::new();
+    for (who, dossier, name) in [
+        (&conducteur, &plans, "Plan_R+1.pdf"),
+        (&chef, &plans, "photo facade.jpg"),
+        (&chef, &plans, "PLAN 100%.pdf"),
+        (&conducteur, &admin, "plan contrat.pdf"),
+    ] {
+        let (status, document) = upload(&hub, who, &site, dossier, name, b"x").await;
+        assert_eq!(status, 201, "{document}");
+        ids.insert(name, document["id"].as_str().unwrap().to_owned());
+    }
+    let search = |query: String| format!("{BASE}/chantiers/{site}/documents/search?{query}");
+    let found = |page: &Value| -> Vec<String> {
+        let mut names: Vec<String> = page["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["nom"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    // By name, case-insensitive; `%` and `_` are plain characters.
+    let page = hub
+        .expect(
+            200,
+            Method::GET,
+            &search("query=plan".into()),
+            &conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 3);
+    assert_eq!(
+        found(&page),
+        ["PLAN 100%.pdf", "Plan_R+1.pdf", "plan contrat.pdf"]
+    );
+    let page = hub
+        .expect(
+            200,
+            Method::GET,
+            &search("query=100%25".into()),
+            &conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(found(&page), ["PLAN 100%.pdf"]);
+    let page = hub
+        .expect(
+            200,
+            Method::GET,
+            &search("query=n_R".into()),
+            &conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(found(&page), ["Plan_R+1.pdf"]);
+    // The compagnon does not see the conducteur-level dossier's document.
+    let page = hub
+        .expect(
+            200,
+            Method::GET,
+            &search("query=plan".into()),
+            &compagnon,
+            None,
+        )
+        .await;
+    assert_eq!(found(&page), ["PLAN 100%.pdf", "Plan_R+1.pdf"]);
+    assert_eq!(page["total"], 2);
+    // By type, uploader, dossier, dates; and paginated.
+    let page = hub
+        .expect(
+            200,
+            Method::GET,
+            &search("type_document=image".into()),
+            &compagnon,
+            None,
+        )
+        .await;
+    assert_eq!(found(&page), ["photo facade.jpg"]);
+    let page = hub
+        .expect(
+            200,
+            Method::GET,
+            &search(format!("uploaded_by={}", chef.id)),
+            &conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(found(&page), ["PLAN 100%.pdf", "photo facade.jpg"]);
+    let page = hub
+        .expect(
+            200,
+            Method::GET,
+            &search(format!("dossier_id={admin}")),
+            &conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(found(&page), ["plan contrat.pdf"]);
+    let problem = hub
+        .expect(
+            404,
+            Method::GET,
+            &search(format!("dossier_id={admin}")),
+            &compagnon,
+            None,
+        )
+        .await;
+    assert_eq!(problem["code"], "dossier_not_found");
+    let page = hub
+        .expect(
+            200,
+            Method::GET,
+            &search("date_debut=2000-01-01T00:00:00Z&date_fin=2999-01-01T00:00:00Z&limit=1".into()),
+            &conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 4);
+    assert_eq!(page["documents"].as_array().unwrap().len(), 1);
+    let page = hub
+        .expect(
+            200,
+            Method::GET,
+            &search("date_fin=2000-01-01T00:00:00Z".into()),
+            &conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 0);
+    // Bad criteria, and a caller out of the chantier's scope.
+    let problem = hub
+        .expect(
+            422,
+            Method::GET,
+            &search("type_document=dwg".into()),
+            &conducteur,
+            None,
+        )
+        .await;
+    assert_eq!(problem["errors"][0]["code"], "invalid_type_document");
+    hub.expect(
+        422,
+        Method::GET,
+        &search("date_debut=2026-02-01T00:00:00Z&date_fin=2026-01-01T00:00:00Z".into()),
+        &conducteur,
+        None,
+    )
+    .await;
+    let problem = hub
+        .expect(404, Method::GET, &search(String::new()), &stranger, None)
+        .await;
+    assert_eq!(problem["code"], "chantier_not_found");
+    assert_eq!(ids.len(), 4);
+}

@@ -17,11 +17,12 @@ use hub_kernel::{
 use uuid::Uuid;
 
 use crate::input::{
-    AutorisationInput, DocumentUpdateInput, DossierInput, DossierUpdateInput, UploadInput,
+    AutorisationInput, DocumentUpdateInput, DossierInput, DossierUpdateInput, SearchInput,
+    UploadInput,
 };
 use crate::ports::{
     Blob, BlobStore, ByteRange, ByteStream, Directory, DocumentFilter, DocumentRepository,
-    RepositoryError, StoreError,
+    DocumentSearch, RepositoryError, StoreError,
 };
 
 /// Why a documents command or query failed; the HTTP adapter maps each to
@@ -349,6 +350,10 @@ use_case!(
 use_case!(
     /// A page of the documents of a dossier that the actor sees.
     ListDocuments
+);
+use_case!(
+    /// A page of a chantier's documents that the actor sees, by name, type, date, uploader.
+    SearchDocuments
 );
 use_case!(
     /// Streams a file into a dossier; publishes `document.uploaded`.
@@ -724,6 +729,76 @@ impl ListDocuments {
             now,
         };
         Ok(ports.documents.list_documents(&filter, page).await?)
+    }
+}
+
+impl SearchDocuments {
+    /// Searches the documents of the dossiers the actor reads, each
+    /// filtered as its listing is (in the query, so pages and totals count
+    /// only what the actor sees). A chantier out of sight is "not found",
+    /// as is a `dossier_id` the actor does not read.
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        chantier_id: Uuid,
+        input: SearchInput,
+        page: Page,
+    ) -> Result<(Vec<Document>, u64)> {
+        let actor = actor_of(context)?;
+        let (nom, type_document) = input.validate()?;
+        let ports = &self.ports;
+        let (_, scoped) = ports
+            .chantier(&actor, chantier_id)
+            .await?
+            .ok_or(DocumentsError::ChantierNotFound)?;
+        let mut dossiers = ports.documents.chantier_dossiers(chantier_id).await?;
+        if let Some(id) = input.dossier_id {
+            dossiers.retain(|dossier| dossier.id() == id);
+        }
+        let cibles: Vec<Cible> = dossiers.iter().map(|d| Cible::Dossier(d.id())).collect();
+        let autorisations = if cibles.is_empty() {
+            Vec::new()
+        } else {
+            ports
+                .documents
+                .autorisations_of(actor.user_id, &cibles)
+                .await?
+        };
+        let now = ports.clock.now();
+        let acteur = Acteur {
+            actor,
+            dans_le_perimetre: scoped,
+            autorisations: &autorisations,
+            now,
+        };
+        let lisibles: Vec<(Uuid, hub_documents_domain::VisibiliteDocuments)> = dossiers
+            .iter()
+            .filter(|dossier| acteur.droit_sur_dossier(dossier).peut_lire())
+            .map(|dossier| (dossier.id(), acteur.visibilite_documents(dossier)))
+            .collect();
+        if input.dossier_id.is_some() && lisibles.is_empty() {
+            return Err(DocumentsError::DossierNotFound);
+        }
+        if lisibles.is_empty() {
+            // Out of scope with nothing granted: the chantier is out of sight.
+            return if scoped {
+                Ok((Vec::new(), 0))
+            } else {
+                Err(DocumentsError::ChantierNotFound)
+            };
+        }
+        let search = DocumentSearch {
+            chantier_id,
+            dossiers: lisibles,
+            viewer: actor.user_id,
+            now,
+            nom,
+            type_document,
+            uploaded_by: input.uploaded_by,
+            depuis: input.date_debut,
+            jusqu_a: input.date_fin,
+        };
+        Ok(ports.documents.search_documents(&search, page).await?)
     }
 }
 

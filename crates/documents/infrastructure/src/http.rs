@@ -16,14 +16,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures::{SinkExt as _, StreamExt as _};
 use hub_documents_application::input::{
-    AutorisationInput, DocumentUpdateInput, DossierInput, DossierUpdateInput, UploadInput,
+    AutorisationInput, DocumentUpdateInput, DossierInput, DossierUpdateInput, SearchInput,
+    UploadInput,
 };
 use hub_documents_application::ports::{BlobStore, ByteStream};
 use hub_documents_application::use_cases::{
     ArchiveDocuments, CreateDossier, DeleteDocument, DeleteDossier, DocumentPorts, DocumentsError,
     DownloadDocument, GetDocument, GetDossier, GrantAutorisation, InitArborescence,
-    ListAutorisations, ListDocuments, ListDossiers, RevokeAutorisation, Suppression,
-    UpdateDocument, UpdateDossier, UploadDocument,
+    ListAutorisations, ListDocuments, ListDossiers, RevokeAutorisation, SearchDocuments,
+    Suppression, UpdateDocument, UpdateDossier, UploadDocument,
 };
 use hub_documents_domain::{
     Autorisation, AutorisationError, Cible, Document, DocumentError, Dossier, DossierError,
@@ -55,6 +56,7 @@ pub struct DocumentsHttp {
     delete_dossier: DeleteDossier,
     init: InitArborescence,
     list_documents: ListDocuments,
+    search: SearchDocuments,
     upload: UploadDocument,
     get_document: GetDocument,
     download: DownloadDocument,
@@ -85,6 +87,7 @@ impl DocumentsHttp {
             delete_dossier: DeleteDossier::new(ports.clone()),
             init: InitArborescence::new(ports.clone()),
             list_documents: ListDocuments::new(ports.clone()),
+            search: SearchDocuments::new(ports.clone()),
             upload: UploadDocument::new(ports.clone()),
             get_document: GetDocument::new(ports.clone()),
             download: DownloadDocument::new(ports.clone()),
@@ -125,6 +128,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<DocumentsHttp>) 
         .route(
             &format!("{BASE}/chantiers/{{chantier_id}}/dossiers"),
             web::get().to(list_dossiers),
+        )
+        .route(
+            &format!("{BASE}/chantiers/{{chantier_id}}/documents/search"),
+            web::get().to(search_documents),
         )
         .route(
             &format!("{BASE}/chantiers/{{chantier_id}}/init-arborescence"),
@@ -171,7 +178,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<DocumentsHttp>) 
 #[openapi(
     paths(
         create_dossier, get_dossier, update_dossier, delete_dossier, list_dossiers,
-        init_arborescence, upload_document, list_documents, get_document, update_document,
+        init_arborescence, upload_document, list_documents, search_documents, get_document, update_document,
         delete_document, download_document, preview_document, preview_content, download_zip,
         grant_autorisation, list_dossier_autorisations, list_document_autorisations,
         revoke_autorisation
@@ -535,6 +542,29 @@ pub struct UploadQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    skip: Option<u64>,
+    /// 1 to 100 (default 50).
+    limit: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// In the name, case-insensitive.
+    query: Option<String>,
+    /// `pdf`, `image`, `excel`, `word`, `video` or `autre`.
+    type_document: Option<String>,
+    /// Only this dossier (not its sub-dossiers).
+    dossier_id: Option<Uuid>,
+    /// Only the uploads of this user.
+    uploaded_by: Option<Uuid>,
+    /// Uploaded at or after this instant.
+    #[param(value_type = Option<String>, format = DateTime)]
+    date_debut: Option<Instant>,
+    /// Uploaded at or before this instant.
+    #[param(value_type = Option<String>, format = DateTime)]
+    date_fin: Option<Instant>,
     skip: Option<u64>,
     /// 1 to 100 (default 50).
     limit: Option<u64>,
@@ -1006,6 +1036,52 @@ async fn list_documents(
     let (documents, total) = state
         .list_documents
         .execute(&request_id.command_context(actor), path.dossier_id, page)
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(DocumentListResponse {
+        documents: documents.iter().map(DocumentResponse::from).collect(),
+        total,
+        skip: page.skip,
+        limit: page.limit,
+    }))
+}
+
+/// Search the documents of a chantier the caller sees, newest first: by
+/// name, type, dossier, uploader and upload date.
+#[utoipa::path(
+    get, path = "/api/v1/documents/chantiers/{chantier_id}/documents/search", tag = "documents",
+    params(ChantierPath, SearchQuery),
+    responses(
+        (status = 200, body = DocumentListResponse),
+        (status = 404, description = "`chantier_not_found`, or `dossier_not_found` (the `dossier_id`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `invalid_type_document`, `before_date_debut`", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn search_documents(
+    state: web::Data<DocumentsHttp>,
+    Authenticated(actor): Authenticated,
+    request_id: RequestId,
+    path: web::Path<ChantierPath>,
+    query: web::Query<SearchQuery>,
+) -> Result<web::Json<DocumentListResponse>, Problem> {
+    let q = query.into_inner();
+    let page = extractors::page(q.skip, q.limit)?;
+    let input = SearchInput {
+        query: q.query,
+        type_document: q.type_document,
+        dossier_id: q.dossier_id,
+        uploaded_by: q.uploaded_by,
+        date_debut: q.date_debut.map(|at| at.0),
+        date_fin: q.date_fin.map(|at| at.0),
+    };
+    let (documents, total) = state
+        .search
+        .execute(
+            &request_id.command_context(actor),
+            path.chantier_id,
+            input,
+            page,
+        )
         .await
         .map_err(problem)?;
     Ok(web::Json(DocumentListResponse {
