@@ -950,3 +950,83 @@ async fn an_archive_holds_only_documents_the_actor_reads_or_nothing() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn a_search_covers_the_dossiers_the_actor_reads_each_as_its_listing() {
+    let plans = dossier(NiveauAcces::Compagnon);
+    let secret = dossier(NiveauAcces::Conducteur);
+    let searched = Arc::new(Mutex::new(None));
+    let mut repository = MockDocumentRepository::new();
+    let (all, seen) = (vec![plans.clone(), secret.clone()], searched.clone());
+    repository
+        .expect_chantier_dossiers()
+        .returning(move |_| Ok(all.clone()));
+    repository
+        .expect_autorisations_of()
+        .returning(|_, _| Ok(Vec::new()));
+    repository
+        .expect_search_documents()
+        .returning(move |search, _| {
+            *seen.lock().unwrap() = Some(search.clone());
+            Ok((Vec::new(), 0))
+        });
+    let search = SearchDocuments::new(ports(repository, MockBlobStore::new(), false));
+    let compagnon = context_of(COMPAGNON, Role::Compagnon);
+    let input = SearchInput {
+        query: Some("  plan ".into()),
+        type_document: Some("pdf".into()),
+        ..SearchInput::default()
+    };
+    search
+        .execute(&compagnon, CHANTIER, input, Page::new(None, None))
+        .await
+        .unwrap();
+    let got = searched.lock().unwrap().clone().unwrap();
+    // Only the compagnon-level dossier, filtered as its listing would be.
+    assert_eq!(got.dossiers.len(), 1);
+    assert_eq!(got.dossiers[0].0, plans.id());
+    assert_eq!(got.viewer, COMPAGNON);
+    assert_eq!(got.nom.as_deref(), Some("plan"));
+    assert_eq!(
+        got.type_document,
+        Some(hub_documents_domain::TypeDocument::Pdf)
+    );
+
+    // The other dossier is out of his sight; an unknown type is refused first.
+    let only_secret = SearchInput {
+        dossier_id: Some(secret.id()),
+        ..SearchInput::default()
+    };
+    let error = search
+        .execute(&compagnon, CHANTIER, only_secret, Page::new(None, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::DossierNotFound),
+        "{error:?}"
+    );
+    let bad = SearchInput {
+        type_document: Some("dwg".into()),
+        ..SearchInput::default()
+    };
+    let error = search
+        .execute(&compagnon, CHANTIER, bad, Page::new(None, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DocumentsError::Invalid(_)), "{error:?}");
+    // A stranger to the chantier, with nothing granted, does not see it.
+    let stranger = context_of(STRANGER, Role::Compagnon);
+    let error = search
+        .execute(
+            &stranger,
+            CHANTIER,
+            SearchInput::default(),
+            Page::new(None, None),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ChantierNotFound),
+        "{error:?}"
+    );
+}
