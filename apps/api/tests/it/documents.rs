@@ -530,6 +530,55 @@ async fn a_compagnon_cannot_list_a_dossier_above_his_level() {
         let problem = hub.expect(404, Method::GET, &path, &compagnon, None).await;
         assert_eq!(problem["code"], "dossier_not_found");
     }
+    // The tree: what he sees, nested; a dossier of his level under one
+    // above it shows as a root.
+    let child =
+        |parent: &str, nom: &str| json!({"chantier_id": site, "nom": nom, "parent_id": parent});
+    let sous_plans = hub
+        .expect(
+            201,
+            Method::POST,
+            &format!("{BASE}/dossiers"),
+            &conducteur,
+            child(&open, "Niveaux"),
+        )
+        .await;
+    let annexes = hub
+        .expect(
+            201,
+            Method::POST,
+            &format!("{BASE}/dossiers"),
+            &conducteur,
+            child(&closed, "Annexes"),
+        )
+        .await;
+    let tree_path = format!("{BASE}/chantiers/{site}/arborescence");
+    let tree = hub
+        .expect(200, Method::GET, &tree_path, &compagnon, None)
+        .await;
+    assert_eq!(tree["chantier_id"], site.as_str());
+    let roots: Vec<&Value> = tree["dossiers"].as_array().unwrap().iter().collect();
+    assert_eq!(roots.len(), 2, "{tree}");
+    assert_eq!(roots[0]["id"], annexes["id"]);
+    assert_eq!(roots[1]["id"], open.as_str());
+    assert_eq!(roots[1]["children"][0]["id"], sous_plans["id"]);
+    let full = hub
+        .expect(200, Method::GET, &tree_path, &conducteur, None)
+        .await;
+    let names: Vec<&str> = full["dossiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["nom"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Administratif", "Plans"]);
+    assert_eq!(full["dossiers"][0]["children"][0]["nom"], "Annexes");
+    let stranger = hub.new_user(Role::Compagnon).await;
+    let problem = hub
+        .expect(404, Method::GET, &tree_path, &stranger, None)
+        .await;
+    assert_eq!(problem["code"], "chantier_not_found");
+
     // The conducteur lists it.
     let listed = hub
         .expect(

@@ -348,6 +348,10 @@ use_case!(
     ListDossiers
 );
 use_case!(
+    /// Every dossier of a chantier's tree that the actor sees.
+    Arborescence
+);
+use_case!(
     /// A page of the documents of a dossier that the actor sees.
     ListDocuments
 );
@@ -689,6 +693,52 @@ impl ListDossiers {
             .collect();
         // Out of scope with nothing granted there: the chantier is out of sight.
         if !scoped && parent_id.is_none() && visible.is_empty() {
+            return Err(DocumentsError::ChantierNotFound);
+        }
+        Ok(visible)
+    }
+}
+
+impl Arborescence {
+    /// The dossiers the actor reads, at any depth, each with the actor's
+    /// right, by `ordre` then `nom`. An unknown chantier, and one out of
+    /// scope where nothing is granted, are "not found".
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        chantier_id: Uuid,
+    ) -> Result<Vec<(Dossier, Droit)>> {
+        let actor = actor_of(context)?;
+        let ports = &self.ports;
+        let (_, scoped) = ports
+            .chantier(&actor, chantier_id)
+            .await?
+            .ok_or(DocumentsError::ChantierNotFound)?;
+        let dossiers = ports.documents.chantier_dossiers(chantier_id).await?;
+        let cibles: Vec<Cible> = dossiers.iter().map(|d| Cible::Dossier(d.id())).collect();
+        let autorisations = if cibles.is_empty() {
+            Vec::new()
+        } else {
+            ports
+                .documents
+                .autorisations_of(actor.user_id, &cibles)
+                .await?
+        };
+        let acteur = Acteur {
+            actor,
+            dans_le_perimetre: scoped,
+            autorisations: &autorisations,
+            now: ports.clock.now(),
+        };
+        let visible: Vec<(Dossier, Droit)> = dossiers
+            .into_iter()
+            .map(|dossier| {
+                let droit = acteur.droit_sur_dossier(&dossier);
+                (dossier, droit)
+            })
+            .filter(|(_, droit)| droit.peut_lire())
+            .collect();
+        if !scoped && visible.is_empty() {
             return Err(DocumentsError::ChantierNotFound);
         }
         Ok(visible)

@@ -21,8 +21,8 @@ use hub_documents_application::input::{
 };
 use hub_documents_application::ports::{BlobStore, ByteStream};
 use hub_documents_application::use_cases::{
-    ArchiveDocuments, CreateDossier, DeleteDocument, DeleteDossier, DocumentPorts, DocumentsError,
-    DownloadDocument, GetDocument, GetDossier, GrantAutorisation, InitArborescence,
+    Arborescence, ArchiveDocuments, CreateDossier, DeleteDocument, DeleteDossier, DocumentPorts,
+    DocumentsError, DownloadDocument, GetDocument, GetDossier, GrantAutorisation, InitArborescence,
     ListAutorisations, ListDocuments, ListDossiers, RevokeAutorisation, SearchDocuments,
     Suppression, UpdateDocument, UpdateDossier, UploadDocument,
 };
@@ -52,6 +52,7 @@ pub struct DocumentsHttp {
     create_dossier: CreateDossier,
     get_dossier: GetDossier,
     list_dossiers: ListDossiers,
+    arborescence: Arborescence,
     update_dossier: UpdateDossier,
     delete_dossier: DeleteDossier,
     init: InitArborescence,
@@ -83,6 +84,7 @@ impl DocumentsHttp {
             create_dossier: CreateDossier::new(ports.clone()),
             get_dossier: GetDossier::new(ports.clone()),
             list_dossiers: ListDossiers::new(ports.clone()),
+            arborescence: Arborescence::new(ports.clone()),
             update_dossier: UpdateDossier::new(ports.clone()),
             delete_dossier: DeleteDossier::new(ports.clone()),
             init: InitArborescence::new(ports.clone()),
@@ -128,6 +130,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<DocumentsHttp>) 
         .route(
             &format!("{BASE}/chantiers/{{chantier_id}}/dossiers"),
             web::get().to(list_dossiers),
+        )
+        .route(
+            &format!("{BASE}/chantiers/{{chantier_id}}/arborescence"),
+            web::get().to(arborescence),
         )
         .route(
             &format!("{BASE}/chantiers/{{chantier_id}}/documents/search"),
@@ -177,14 +183,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<DocumentsHttp>) 
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        create_dossier, get_dossier, update_dossier, delete_dossier, list_dossiers,
+        create_dossier, get_dossier, update_dossier, delete_dossier, list_dossiers, arborescence,
         init_arborescence, upload_document, list_documents, search_documents, get_document, update_document,
         delete_document, download_document, preview_document, preview_content, download_zip,
         grant_autorisation, list_dossier_autorisations, list_document_autorisations,
         revoke_autorisation
     ),
     components(schemas(
-        DossierResponse, DocumentResponse, DocumentListResponse, PreviewResponse,
+        DossierResponse, DossierNode, ArborescenceResponse, DocumentResponse, DocumentListResponse, PreviewResponse,
         AutorisationResponse, AutorisationListResponse, CreateDossierRequest,
         UpdateDossierRequest, UpdateDocumentRequest, ZipRequest, GrantRequest, UploadForm,
         ProblemSchema
@@ -286,6 +292,46 @@ impl DossierResponse {
             version: dossier.version(),
         }
     }
+}
+
+/// A dossier of the tree, with the sub-dossiers the caller sees.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DossierNode {
+    #[serde(flatten)]
+    dossier: DossierResponse,
+    #[schema(no_recursion)]
+    children: Vec<DossierNode>,
+}
+
+/// A chantier's tree as the caller sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArborescenceResponse {
+    chantier_id: Uuid,
+    /// The roots; a dossier the caller sees under one they do not is a root here.
+    dossiers: Vec<DossierNode>,
+}
+
+/// Nests `dossiers` (already by `ordre`, `nom`) under their visible parents.
+fn tree(dossiers: &[(Dossier, hub_documents_domain::Droit)]) -> Vec<DossierNode> {
+    fn children_of(
+        parent: Option<Uuid>,
+        dossiers: &[(Dossier, hub_documents_domain::Droit)],
+        visible: &std::collections::HashSet<Uuid>,
+    ) -> Vec<DossierNode> {
+        dossiers
+            .iter()
+            .filter(|(dossier, _)| match parent {
+                Some(id) => dossier.parent_id() == Some(id),
+                None => dossier.parent_id().is_none_or(|p| !visible.contains(&p)),
+            })
+            .map(|(dossier, droit)| DossierNode {
+                dossier: DossierResponse::new(dossier, *droit),
+                children: children_of(Some(dossier.id()), dossiers, visible),
+            })
+            .collect()
+    }
+    let visible = dossiers.iter().map(|(dossier, _)| dossier.id()).collect();
+    children_of(None, dossiers, &visible)
 }
 
 /// A document's metadata as the API shows it.
@@ -874,6 +920,32 @@ async fn list_dossiers(
             .map(|(dossier, droit)| DossierResponse::new(dossier, *droit))
             .collect(),
     ))
+}
+
+/// The whole tree of a chantier's dossiers that the caller sees.
+#[utoipa::path(
+    get, path = "/api/v1/documents/chantiers/{chantier_id}/arborescence", tag = "documents",
+    params(ChantierPath),
+    responses(
+        (status = 200, body = ArborescenceResponse),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn arborescence(
+    state: web::Data<DocumentsHttp>,
+    Authenticated(actor): Authenticated,
+    request_id: RequestId,
+    path: web::Path<ChantierPath>,
+) -> Result<web::Json<ArborescenceResponse>, Problem> {
+    let dossiers = state
+        .arborescence
+        .execute(&request_id.command_context(actor), path.chantier_id)
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(ArborescenceResponse {
+        chantier_id: path.chantier_id,
+        dossiers: tree(&dossiers),
+    }))
 }
 
 /// Create the standard folders (01 Plans … 07 Photos) the chantier lacks
