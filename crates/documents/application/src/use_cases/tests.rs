@@ -1030,3 +1030,41 @@ async fn a_search_covers_the_dossiers_the_actor_reads_each_as_its_listing() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn the_tree_holds_only_the_dossiers_the_actor_reads() {
+    let plans = dossier(NiveauAcces::Compagnon);
+    let secret = dossier(NiveauAcces::Conducteur);
+    let annexe = child_of(&secret, "Annexes");
+    let mut repository = MockDocumentRepository::new();
+    let all = vec![plans.clone(), secret.clone(), annexe.clone()];
+    repository
+        .expect_chantier_dossiers()
+        .returning(move |_| Ok(all.clone()));
+    repository
+        .expect_autorisations_of()
+        .returning(|_, _| Ok(Vec::new()));
+    let tree = Arborescence::new(ports(repository, MockBlobStore::new(), false));
+    let compagnon = context_of(COMPAGNON, Role::Compagnon);
+    let seen: Vec<Uuid> = tree
+        .execute(&compagnon, CHANTIER)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(dossier, _)| dossier.id())
+        .collect();
+    assert_eq!(seen, [plans.id(), annexe.id()]);
+    let conducteur = context_of(CONDUCTEUR, Role::Conducteur);
+    assert_eq!(tree.execute(&conducteur, CHANTIER).await.unwrap().len(), 3);
+    let stranger = context_of(STRANGER, Role::Compagnon);
+    let error = tree.execute(&stranger, CHANTIER).await.unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ChantierNotFound),
+        "{error:?}"
+    );
+    let error = tree.execute(&conducteur, Uuid::now_v7()).await.unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ChantierNotFound),
+        "{error:?}"
+    );
+}
