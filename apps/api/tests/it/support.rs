@@ -308,6 +308,13 @@ impl TestHub {
 
     /// The configuration the server runs with, plus `extra`.
     pub fn config(&self, extra: &[(&str, &str)]) -> Config {
+        let vars = self.vars(extra);
+        Config::from_lookup(move |name| vars.get(name).cloned()).unwrap()
+    }
+
+    /// The variables of [`TestHub::config`], for a `hub-chantier serve`
+    /// process of its own on the same database and store.
+    pub fn vars(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
         let mut vars = HashMap::from(
             [
                 ("DATABASE_URL", self.db.url()),
@@ -321,14 +328,9 @@ impl TestHub {
             ]
             .map(|(name, value)| (name.to_owned(), value.to_owned())),
         );
-        // Documents' bytes: a private directory per hub, outside the work tree.
-        let database = self.db.url().rsplit('/').next().unwrap_or("hub");
-        let documents = std::env::temp_dir()
-            .join("hub-chantier-tests")
-            .join(database);
         vars.insert(
             "DOCUMENTS_STORAGE_DIR".to_owned(),
-            documents.display().to_string(),
+            self.documents_dir().display().to_string(),
         );
         vars.extend(self.env.iter().cloned());
         vars.extend(
@@ -336,7 +338,15 @@ impl TestHub {
                 .iter()
                 .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
         );
-        Config::from_lookup(move |name| vars.get(name).cloned()).unwrap()
+        vars
+    }
+
+    /// Documents' bytes: a private directory per hub, outside the work tree.
+    pub fn documents_dir(&self) -> std::path::PathBuf {
+        let database = self.db.url().rsplit('/').next().unwrap_or("hub");
+        std::env::temp_dir()
+            .join("hub-chantier-tests")
+            .join(database)
     }
 
     /// Starts a server on the hub's database (stopping the running one),

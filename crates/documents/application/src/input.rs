@@ -3,7 +3,7 @@
 
 use hub_documents_domain::{
     Cible, Description, DocumentUpdate, DossierType, DossierUpdate, NiveauAcces, NomDocument,
-    NomDossier, TypeAutorisation,
+    NomDossier, TypeAutorisation, TypeDocument,
 };
 use hub_kernel::ValidationErrors;
 use time::OffsetDateTime;
@@ -144,6 +144,49 @@ impl DocumentUpdateInput {
             dossier_id: self.dossier_id,
             niveau_acces,
         })
+    }
+}
+
+/// Searching a chantier's documents; every criterion is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchInput {
+    /// In the name, case-insensitive.
+    pub query: Option<String>,
+    pub type_document: Option<String>,
+    pub dossier_id: Option<Uuid>,
+    pub uploaded_by: Option<Uuid>,
+    pub date_debut: Option<OffsetDateTime>,
+    pub date_fin: Option<OffsetDateTime>,
+}
+
+impl SearchInput {
+    /// The type, parsed; a blank query is none; the dates in order.
+    pub fn validate(&self) -> Result<(Option<String>, Option<TypeDocument>), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let type_document = self.type_document.as_deref().and_then(|text| {
+            errors.check(
+                "type_document",
+                "invalid_type_document",
+                text.parse::<TypeDocument>(),
+            )
+        });
+        if let (Some(debut), Some(fin)) = (self.date_debut, self.date_fin)
+            && debut > fin
+        {
+            errors.add(
+                "date_fin",
+                "before_date_debut",
+                "must not be before date_debut",
+            );
+        }
+        errors.into_result()?;
+        let query = self
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
+        Ok((query, type_document))
     }
 }
 

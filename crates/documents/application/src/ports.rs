@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use hub_documents_domain::{
     Autorisation, ChantierInfo, Cible, CleStockage, Document, Dossier, DossierType, NomDocument,
-    NomDossier, Sha256, Taille, UserInfo, VisibiliteDocuments,
+    NomDossier, Sha256, Taille, TypeDocument, UserInfo, VisibiliteDocuments,
 };
 use hub_kernel::{EventEnvelope, Page, StorageError};
 use time::OffsetDateTime;
@@ -47,6 +47,27 @@ pub struct DocumentFilter {
     pub visibilite: VisibiliteDocuments,
     /// Autorisations are valid at this instant.
     pub now: OffsetDateTime,
+}
+
+/// A search among the documents of one chantier that one viewer may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentSearch {
+    pub chantier_id: Uuid,
+    /// The dossiers searched (those the viewer reads), each with what the
+    /// viewer sees of its documents; besides, the viewer's own uploads and
+    /// the documents they hold a valid autorisation on, as in a listing.
+    pub dossiers: Vec<(Uuid, VisibiliteDocuments)>,
+    pub viewer: Uuid,
+    /// Autorisations are valid at this instant.
+    pub now: OffsetDateTime,
+    /// In the name, case-insensitive.
+    pub nom: Option<String>,
+    pub type_document: Option<TypeDocument>,
+    pub uploaded_by: Option<Uuid>,
+    /// Uploaded at or after.
+    pub depuis: Option<OffsetDateTime>,
+    /// Uploaded at or before.
+    pub jusqu_a: Option<OffsetDateTime>,
 }
 
 /// Dossiers, documents, autorisations and their events, stored together:
@@ -104,6 +125,14 @@ pub trait DocumentRepository: Send + Sync {
         chantier_id: Uuid,
         parent_id: Option<Uuid>,
     ) -> Result<Vec<Dossier>, RepositoryError>;
+    /// Every dossier of a chantier, at any depth.
+    async fn chantier_dossiers(&self, chantier_id: Uuid) -> Result<Vec<Dossier>, RepositoryError>;
+    /// A page of the documents `search` lets through, newest first, and their total.
+    async fn search_documents(
+        &self,
+        search: &DocumentSearch,
+        page: Page,
+    ) -> Result<(Vec<Document>, u64), RepositoryError>;
     /// A page of the documents `filter` lets through, by `nom`, and their total.
     async fn list_documents(
         &self,

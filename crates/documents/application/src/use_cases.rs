@@ -12,16 +12,17 @@ use hub_documents_domain::{
 };
 use hub_kernel::{
     Actor, Clock, CommandContext, DomainEvent, EnvelopeError, EventEnvelope, Page, StorageError,
-    ValidationErrors,
+    ValidationErrors, VersionMismatch,
 };
 use uuid::Uuid;
 
 use crate::input::{
-    AutorisationInput, DocumentUpdateInput, DossierInput, DossierUpdateInput, UploadInput,
+    AutorisationInput, DocumentUpdateInput, DossierInput, DossierUpdateInput, SearchInput,
+    UploadInput,
 };
 use crate::ports::{
     Blob, BlobStore, ByteRange, ByteStream, Directory, DocumentFilter, DocumentRepository,
-    RepositoryError, StoreError,
+    DocumentSearch, RepositoryError, StoreError,
 };
 
 /// Why a documents command or query failed; the HTTP adapter maps each to
@@ -61,6 +62,12 @@ pub enum DocumentsError {
     ContentMissing,
     #[error("it was changed by someone else meanwhile; reload it and retry")]
     Conflict,
+    /// The request's `If-Match` names another version than the stored one.
+    #[error(transparent)]
+    Precondition(#[from] VersionMismatch),
+    /// A ZIP was asked for without any document, or for too many.
+    #[error("between 1 and {max} documents may be zipped at once")]
+    ArchiveSize { max: usize },
     /// Storage failed, or an event could not be built: a 500, logged with its cause.
     #[error("documents are unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -341,8 +348,16 @@ use_case!(
     ListDossiers
 );
 use_case!(
+    /// Every dossier of a chantier's tree that the actor sees.
+    Arborescence
+);
+use_case!(
     /// A page of the documents of a dossier that the actor sees.
     ListDocuments
+);
+use_case!(
+    /// A page of a chantier's documents that the actor sees, by name, type, date, uploader.
+    SearchDocuments
 );
 use_case!(
     /// Streams a file into a dossier; publishes `document.uploaded`.
@@ -355,6 +370,10 @@ use_case!(
 use_case!(
     /// A document's bytes (or a range of them), streamed.
     DownloadDocument
+);
+use_case!(
+    /// The documents of a ZIP archive, all of them readable by the actor.
+    ArchiveDocuments
 );
 use_case!(
     /// Renames, describes, moves or re-levels a document; publishes `document.updated`.
@@ -456,6 +475,7 @@ impl UpdateDossier {
             return Err(DocumentsError::Forbidden(FORBIDDEN_WRITE));
         }
         writable(&chantier)?;
+        context.check_version(dossier.version())?;
         let parent_id = update.parent_id.unwrap_or(dossier.parent_id());
         let parent = match update.parent_id {
             Some(Some(parent_id)) if Some(parent_id) != dossier.parent_id() => Some(
@@ -543,6 +563,7 @@ impl DeleteDossier {
             return Err(DocumentsError::Forbidden(FORBIDDEN_DELETE_DOSSIER));
         }
         writable(&chantier)?;
+        context.check_version(dossier.version())?;
         let (dossiers, documents) = ports.documents.subtree(id).await?;
         let nombre_documents = documents
             .iter()
@@ -678,6 +699,52 @@ impl ListDossiers {
     }
 }
 
+impl Arborescence {
+    /// The dossiers the actor reads, at any depth, each with the actor's
+    /// right, by `ordre` then `nom`. An unknown chantier, and one out of
+    /// scope where nothing is granted, are "not found".
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        chantier_id: Uuid,
+    ) -> Result<Vec<(Dossier, Droit)>> {
+        let actor = actor_of(context)?;
+        let ports = &self.ports;
+        let (_, scoped) = ports
+            .chantier(&actor, chantier_id)
+            .await?
+            .ok_or(DocumentsError::ChantierNotFound)?;
+        let dossiers = ports.documents.chantier_dossiers(chantier_id).await?;
+        let cibles: Vec<Cible> = dossiers.iter().map(|d| Cible::Dossier(d.id())).collect();
+        let autorisations = if cibles.is_empty() {
+            Vec::new()
+        } else {
+            ports
+                .documents
+                .autorisations_of(actor.user_id, &cibles)
+                .await?
+        };
+        let acteur = Acteur {
+            actor,
+            dans_le_perimetre: scoped,
+            autorisations: &autorisations,
+            now: ports.clock.now(),
+        };
+        let visible: Vec<(Dossier, Droit)> = dossiers
+            .into_iter()
+            .map(|dossier| {
+                let droit = acteur.droit_sur_dossier(&dossier);
+                (dossier, droit)
+            })
+            .filter(|(_, droit)| droit.peut_lire())
+            .collect();
+        if !scoped && visible.is_empty() {
+            return Err(DocumentsError::ChantierNotFound);
+        }
+        Ok(visible)
+    }
+}
+
 impl ListDocuments {
     /// Filtered in the query (so pages and totals count only what the actor
     /// sees); a dossier the actor does not see is "not found".
@@ -712,6 +779,76 @@ impl ListDocuments {
             now,
         };
         Ok(ports.documents.list_documents(&filter, page).await?)
+    }
+}
+
+impl SearchDocuments {
+    /// Searches the documents of the dossiers the actor reads, each
+    /// filtered as its listing is (in the query, so pages and totals count
+    /// only what the actor sees). A chantier out of sight is "not found",
+    /// as is a `dossier_id` the actor does not read.
+    pub async fn execute(
+        &self,
+        context: &CommandContext,
+        chantier_id: Uuid,
+        input: SearchInput,
+        page: Page,
+    ) -> Result<(Vec<Document>, u64)> {
+        let actor = actor_of(context)?;
+        let (nom, type_document) = input.validate()?;
+        let ports = &self.ports;
+        let (_, scoped) = ports
+            .chantier(&actor, chantier_id)
+            .await?
+            .ok_or(DocumentsError::ChantierNotFound)?;
+        let mut dossiers = ports.documents.chantier_dossiers(chantier_id).await?;
+        if let Some(id) = input.dossier_id {
+            dossiers.retain(|dossier| dossier.id() == id);
+        }
+        let cibles: Vec<Cible> = dossiers.iter().map(|d| Cible::Dossier(d.id())).collect();
+        let autorisations = if cibles.is_empty() {
+            Vec::new()
+        } else {
+            ports
+                .documents
+                .autorisations_of(actor.user_id, &cibles)
+                .await?
+        };
+        let now = ports.clock.now();
+        let acteur = Acteur {
+            actor,
+            dans_le_perimetre: scoped,
+            autorisations: &autorisations,
+            now,
+        };
+        let lisibles: Vec<(Uuid, hub_documents_domain::VisibiliteDocuments)> = dossiers
+            .iter()
+            .filter(|dossier| acteur.droit_sur_dossier(dossier).peut_lire())
+            .map(|dossier| (dossier.id(), acteur.visibilite_documents(dossier)))
+            .collect();
+        if input.dossier_id.is_some() && lisibles.is_empty() {
+            return Err(DocumentsError::DossierNotFound);
+        }
+        if lisibles.is_empty() {
+            // Out of scope with nothing granted: the chantier is out of sight.
+            return if scoped {
+                Ok((Vec::new(), 0))
+            } else {
+                Err(DocumentsError::ChantierNotFound)
+            };
+        }
+        let search = DocumentSearch {
+            chantier_id,
+            dossiers: lisibles,
+            viewer: actor.user_id,
+            now,
+            nom,
+            type_document,
+            uploaded_by: input.uploaded_by,
+            depuis: input.date_debut,
+            jusqu_a: input.date_fin,
+        };
+        Ok(ports.documents.search_documents(&search, page).await?)
     }
 }
 
@@ -832,6 +969,32 @@ impl DownloadDocument {
     }
 }
 
+impl ArchiveDocuments {
+    /// At most this many documents per archive (the spec's bound).
+    pub const MAX: usize = 100;
+
+    /// The documents in the order asked (repeated ids once); if any of them
+    /// is missing or out of the actor's sight the whole request is "not
+    /// found", so an archive never tells which ids exist.
+    pub async fn execute(&self, context: &CommandContext, ids: &[Uuid]) -> Result<Vec<Document>> {
+        let actor = actor_of(context)?;
+        let mut unique: Vec<Uuid> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !unique.contains(id) {
+                unique.push(*id);
+            }
+        }
+        if unique.is_empty() || unique.len() > Self::MAX {
+            return Err(DocumentsError::ArchiveSize { max: Self::MAX });
+        }
+        let mut documents = Vec::with_capacity(unique.len());
+        for id in unique {
+            documents.push(self.ports.visible_document(&actor, id).await?.document);
+        }
+        Ok(documents)
+    }
+}
+
 impl UpdateDocument {
     pub async fn execute(
         &self,
@@ -852,6 +1015,7 @@ impl UpdateDocument {
             return Err(DocumentsError::Forbidden(FORBIDDEN_WRITE_DOCUMENT));
         }
         writable(&chantier)?;
+        context.check_version(document.version())?;
         let destination = match update.dossier_id {
             Some(target) if target != dossier.id() => {
                 ports
@@ -900,6 +1064,7 @@ impl DeleteDocument {
             return Err(DocumentsError::Forbidden(FORBIDDEN_DELETE_DOCUMENT));
         }
         writable(&access.chantier)?;
+        context.check_version(access.document.version())?;
         let events = [ports.wrap(context, &access.document.delete(actor.user_id))?];
         ports.documents.delete_tree(&[], &[id], &events).await?;
         Ok(ports.remove_objects([access.document.cle().clone()]).await)

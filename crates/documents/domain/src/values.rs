@@ -101,8 +101,10 @@ impl NomDocument {
     /// `base_n.ext` (`base_n` without extension). The base is shortened
     /// when the result would pass 255 characters.
     pub fn avec_suffixe(&self, n: u32) -> Self {
+        // The extension as `extension_of` reads it: in `../../etc/passwd`
+        // the last dot starts no extension, so the suffix goes at the end.
         let (base, extension) = match self.0.rfind('.') {
-            Some(dot) if dot > 0 => self.0.split_at(dot),
+            Some(dot) if dot > 0 && !self.extension().is_empty() => self.0.split_at(dot),
             _ => (self.0.as_str(), ""),
         };
         let mut suffix = format!("_{n}{extension}");
@@ -290,6 +292,12 @@ mod tests {
         assert_eq!(nom("plan.v2.pdf").avec_suffixe(2).as_str(), "plan.v2_2.pdf");
         assert_eq!(nom("LISEZMOI").avec_suffixe(3).as_str(), "LISEZMOI_3");
         assert_eq!(nom(".pdf").avec_suffixe(1).as_str(), ".pdf_1");
+        // No extension where `extension_of` sees none: the suffix goes last.
+        assert_eq!(
+            nom("../../etc/passwd").avec_suffixe(1).as_str(),
+            "../../etc/passwd_1"
+        );
+        assert_eq!(nom("plan.").avec_suffixe(2).as_str(), "plan._2");
         let long = nom(&format!("{}.pdf", "é".repeat(251)));
         let alternative = long.avec_suffixe(12);
         assert_eq!(alternative.as_str().chars().count(), 255);

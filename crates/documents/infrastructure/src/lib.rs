@@ -10,6 +10,7 @@
 
 pub mod context;
 pub mod directory;
+pub mod http;
 pub mod repository;
 pub mod schema;
 pub mod store;

@@ -11,7 +11,9 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Array, Bool, Integer, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use hub_documents_application::ports::{DocumentFilter, DocumentRepository, RepositoryError};
+use hub_documents_application::ports::{
+    DocumentFilter, DocumentRepository, DocumentSearch, RepositoryError,
+};
 use hub_documents_domain::{
     Autorisation, Cible, CleStockage, Description, Document, Dossier, DossierType, NomDocument,
     NomDossier, Sha256, StoredAutorisation, StoredDocument, StoredDossier, Taille,
@@ -337,6 +339,97 @@ fn visible_documents(filter: &DocumentFilter) -> VisibleDocuments<'static> {
     )
 }
 
+/// The `%`, `_` and `\` of a user's text, escaped for `ILIKE`.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The documents `search` lets through: in one of its dossiers, admitted
+/// by that dossier's visibility (dossiers of the same visibility share one
+/// condition), and matching every criterion.
+fn searched_documents(search: &DocumentSearch) -> VisibleDocuments<'static> {
+    // One fixed statement whatever the number of dossiers: those whose
+    // documents all show, and for the others, row by row through unnest,
+    // the levels shown (comma-separated) and whether inherited ones show.
+    let mut tous: Vec<Uuid> = Vec::new();
+    let mut filtres: Vec<Uuid> = Vec::new();
+    let mut herites: Vec<bool> = Vec::new();
+    let mut niveaux: Vec<String> = Vec::new();
+    for (id, visibilite) in &search.dossiers {
+        match visibilite {
+            VisibiliteDocuments::Tous => tous.push(*id),
+            VisibiliteDocuments::Filtree {
+                herites: h,
+                niveaux: n,
+            } => {
+                filtres.push(*id);
+                herites.push(*h);
+                niveaux.push(
+                    n.iter()
+                        .map(|niveau| niveau.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+            }
+        }
+    }
+    let all: Vec<Uuid> = search.dossiers.iter().map(|(id, _)| *id).collect();
+    let admitted = sql::<Bool>("(documents.dossier_id = ANY(")
+        .bind::<Array<SqlUuid>, _>(tous)
+        .sql(") OR EXISTS (SELECT 1 FROM unnest(")
+        .bind::<Array<SqlUuid>, _>(filtres)
+        .sql(", ")
+        .bind::<Array<Bool>, _>(herites)
+        .sql(", ")
+        .bind::<Array<Text>, _>(niveaux)
+        .sql(
+            ") AS v(id, herites, niveaux) WHERE v.id = documents.dossier_id AND \
+             (COALESCE(documents.niveau_acces = ANY(string_to_array(v.niveaux, ',')), false) \
+             OR (documents.niveau_acces IS NULL AND v.herites))) \
+             OR (documents.dossier_id = ANY(",
+        )
+        .bind::<Array<SqlUuid>, _>(all)
+        .sql(") AND (documents.uploaded_by = ")
+        .bind::<SqlUuid, _>(search.viewer)
+        .sql(
+            " OR documents.id IN (SELECT a.document_id FROM autorisations_documents a \
+             WHERE a.document_id IS NOT NULL AND a.user_id = ",
+        )
+        .bind::<SqlUuid, _>(search.viewer)
+        .sql(" AND (a.expire_at IS NULL OR a.expire_at > ")
+        .bind::<Timestamptz, _>(search.now)
+        .sql(")))))");
+    let mut query = documents::table
+        .filter(documents::chantier_id.eq(search.chantier_id))
+        .filter(admitted)
+        .into_boxed();
+    if let Some(nom) = &search.nom {
+        query = query.filter(documents::nom.ilike(like_pattern(nom)));
+    }
+    if let Some(type_document) = search.type_document {
+        query = query.filter(documents::type_document.eq(type_document.as_str()));
+    }
+    if let Some(uploaded_by) = search.uploaded_by {
+        query = query.filter(documents::uploaded_by.eq(uploaded_by));
+    }
+    if let Some(depuis) = search.depuis {
+        query = query.filter(documents::uploaded_at.ge(depuis));
+    }
+    if let Some(jusqu_a) = search.jusqu_a {
+        query = query.filter(documents::uploaded_at.le(jusqu_a));
+    }
+    query
+}
+
 fn offset(page: Page) -> (i64, i64) {
     (
         i64::try_from(page.skip).unwrap_or(i64::MAX),
@@ -587,6 +680,45 @@ impl DocumentRepository for DieselDocumentRepository {
         };
         let rows: Vec<DossierRow> = query.load(&mut conn).await.map_err(failed)?;
         rows.into_iter().map(Dossier::try_from).collect()
+    }
+
+    async fn chantier_dossiers(&self, chantier_id: Uuid) -> Result<Vec<Dossier>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(failed)?;
+        let rows: Vec<DossierRow> = dossiers::table
+            .filter(dossiers::chantier_id.eq(chantier_id))
+            .order((dossiers::ordre, dossiers::nom, dossiers::id))
+            .select(DossierRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(failed)?;
+        rows.into_iter().map(Dossier::try_from).collect()
+    }
+
+    async fn search_documents(
+        &self,
+        search: &DocumentSearch,
+        page: Page,
+    ) -> Result<(Vec<Document>, u64), RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(failed)?;
+        let total: i64 = searched_documents(search)
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(failed)?;
+        let (skip, limit) = offset(page);
+        let rows: Vec<DocumentRow> = searched_documents(search)
+            .order((documents::uploaded_at.desc(), documents::id.desc()))
+            .offset(skip)
+            .limit(limit)
+            .select(DocumentRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(failed)?;
+        let documents = rows
+            .into_iter()
+            .map(Document::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((documents, u64::try_from(total).unwrap_or_default()))
     }
 
     async fn list_documents(

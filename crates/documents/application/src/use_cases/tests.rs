@@ -850,3 +850,221 @@ async fn listings_show_only_what_the_actor_may_see() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_stale_if_match_changes_nothing() {
+    let plans = dossier(NiveauAcces::Compagnon);
+    let plan = document(&plans, None);
+    // No write is expected on the repository: a write would panic the mock.
+    let ports = ports(
+        knowing(vec![plans.clone()], vec![plan.clone()]),
+        MockBlobStore::new(),
+        false,
+    );
+    let stale = |context: CommandContext| context.expecting(Some(vec![plan.version() + 1]));
+    let rename = DocumentUpdateInput {
+        nom: Some("autre.pdf".into()),
+        ..DocumentUpdateInput::default()
+    };
+    let error = UpdateDocument::new(ports.clone())
+        .execute(&stale(chef()), plan.id(), rename)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::Precondition(VersionMismatch { current }) if current == plan.version()),
+        "{error:?}"
+    );
+    let error = DeleteDocument::new(ports.clone())
+        .execute(&stale(admin()), plan.id())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::Precondition(_)),
+        "{error:?}"
+    );
+    let rename = DossierUpdateInput {
+        nom: Some("Plans B".into()),
+        ..DossierUpdateInput::default()
+    };
+    let error = UpdateDossier::new(ports.clone())
+        .execute(&stale(chef()), plans.id(), rename)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::Precondition(_)),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_archive_holds_only_documents_the_actor_reads_or_nothing() {
+    let plans = dossier(NiveauAcces::Compagnon);
+    let secret = dossier(NiveauAcces::Conducteur);
+    let plan = document(&plans, None);
+    let hidden = document(&secret, None);
+    let ports = ports(
+        knowing(
+            vec![plans.clone(), secret.clone()],
+            vec![plan.clone(), hidden.clone()],
+        ),
+        MockBlobStore::new(),
+        false,
+    );
+    let archive = ArchiveDocuments::new(ports);
+    let compagnon = context_of(COMPAGNON, Role::Compagnon);
+    let got = archive
+        .execute(&compagnon, &[plan.id(), plan.id()])
+        .await
+        .unwrap();
+    assert_eq!(
+        got.iter().map(Document::id).collect::<Vec<_>>(),
+        [plan.id()]
+    );
+    // One document out of sight, or unknown: the whole request is not found.
+    for ids in [[plan.id(), hidden.id()], [plan.id(), Uuid::now_v7()]] {
+        let error = archive.execute(&compagnon, &ids).await.unwrap_err();
+        assert!(
+            matches!(error, DocumentsError::DocumentNotFound),
+            "{error:?}"
+        );
+    }
+    // The conducteur reads both.
+    let conducteur = context_of(CONDUCTEUR, Role::Conducteur);
+    let both = archive
+        .execute(&conducteur, &[hidden.id(), plan.id()])
+        .await
+        .unwrap();
+    assert_eq!(
+        both.iter().map(Document::id).collect::<Vec<_>>(),
+        [hidden.id(), plan.id()]
+    );
+    let error = archive.execute(&conducteur, &[]).await.unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ArchiveSize { max: 100 }),
+        "{error:?}"
+    );
+    let too_many: Vec<Uuid> = (0..101).map(|_| Uuid::now_v7()).collect();
+    let error = archive.execute(&conducteur, &too_many).await.unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ArchiveSize { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_search_covers_the_dossiers_the_actor_reads_each_as_its_listing() {
+    let plans = dossier(NiveauAcces::Compagnon);
+    let secret = dossier(NiveauAcces::Conducteur);
+    let searched = Arc::new(Mutex::new(None));
+    let mut repository = MockDocumentRepository::new();
+    let (all, seen) = (vec![plans.clone(), secret.clone()], searched.clone());
+    repository
+        .expect_chantier_dossiers()
+        .returning(move |_| Ok(all.clone()));
+    repository
+        .expect_autorisations_of()
+        .returning(|_, _| Ok(Vec::new()));
+    repository
+        .expect_search_documents()
+        .returning(move |search, _| {
+            *seen.lock().unwrap() = Some(search.clone());
+            Ok((Vec::new(), 0))
+        });
+    let search = SearchDocuments::new(ports(repository, MockBlobStore::new(), false));
+    let compagnon = context_of(COMPAGNON, Role::Compagnon);
+    let input = SearchInput {
+        query: Some("  plan ".into()),
+        type_document: Some("pdf".into()),
+        ..SearchInput::default()
+    };
+    search
+        .execute(&compagnon, CHANTIER, input, Page::new(None, None))
+        .await
+        .unwrap();
+    let got = searched.lock().unwrap().clone().unwrap();
+    // Only the compagnon-level dossier, filtered as its listing would be.
+    assert_eq!(got.dossiers.len(), 1);
+    assert_eq!(got.dossiers[0].0, plans.id());
+    assert_eq!(got.viewer, COMPAGNON);
+    assert_eq!(got.nom.as_deref(), Some("plan"));
+    assert_eq!(
+        got.type_document,
+        Some(hub_documents_domain::TypeDocument::Pdf)
+    );
+
+    // The other dossier is out of his sight; an unknown type is refused first.
+    let only_secret = SearchInput {
+        dossier_id: Some(secret.id()),
+        ..SearchInput::default()
+    };
+    let error = search
+        .execute(&compagnon, CHANTIER, only_secret, Page::new(None, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::DossierNotFound),
+        "{error:?}"
+    );
+    let bad = SearchInput {
+        type_document: Some("dwg".into()),
+        ..SearchInput::default()
+    };
+    let error = search
+        .execute(&compagnon, CHANTIER, bad, Page::new(None, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DocumentsError::Invalid(_)), "{error:?}");
+    // A stranger to the chantier, with nothing granted, does not see it.
+    let stranger = context_of(STRANGER, Role::Compagnon);
+    let error = search
+        .execute(
+            &stranger,
+            CHANTIER,
+            SearchInput::default(),
+            Page::new(None, None),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ChantierNotFound),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_tree_holds_only_the_dossiers_the_actor_reads() {
+    let plans = dossier(NiveauAcces::Compagnon);
+    let secret = dossier(NiveauAcces::Conducteur);
+    let annexe = child_of(&secret, "Annexes");
+    let mut repository = MockDocumentRepository::new();
+    let all = vec![plans.clone(), secret.clone(), annexe.clone()];
+    repository
+        .expect_chantier_dossiers()
+        .returning(move |_| Ok(all.clone()));
+    repository
+        .expect_autorisations_of()
+        .returning(|_, _| Ok(Vec::new()));
+    let tree = Arborescence::new(ports(repository, MockBlobStore::new(), false));
+    let compagnon = context_of(COMPAGNON, Role::Compagnon);
+    let seen: Vec<Uuid> = tree
+        .execute(&compagnon, CHANTIER)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(dossier, _)| dossier.id())
+        .collect();
+    assert_eq!(seen, [plans.id(), annexe.id()]);
+    let conducteur = context_of(CONDUCTEUR, Role::Conducteur);
+    assert_eq!(tree.execute(&conducteur, CHANTIER).await.unwrap().len(), 3);
+    let stranger = context_of(STRANGER, Role::Compagnon);
+    let error = tree.execute(&stranger, CHANTIER).await.unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ChantierNotFound),
+        "{error:?}"
+    );
+    let error = tree.execute(&conducteur, Uuid::now_v7()).await.unwrap_err();
+    assert!(
+        matches!(error, DocumentsError::ChantierNotFound),
+        "{error:?}"
+    );
+}

@@ -693,7 +693,7 @@ async fn the_sweep_removes_old_objects_without_a_row_only() {
 /// after the filter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listings_filter_documents_as_the_domain_rule_says() {
-    use hub_documents_application::ports::DocumentFilter;
+    use hub_documents_application::ports::{DocumentFilter, DocumentSearch};
     use hub_documents_domain::{StoredDocument, VisibiliteDocuments};
     use hub_kernel::Page;
 
@@ -791,6 +791,29 @@ async fn listings_filter_documents_as_the_domain_rule_says() {
         let got: Vec<Uuid> = listed.iter().map(Document::id).collect();
         assert_eq!(got, expected, "{visibilite:?}");
         assert_eq!(total, expected.len() as u64);
+
+        // A search over this dossier lets the same documents through.
+        let search = DocumentSearch {
+            chantier_id: chantier,
+            dossiers: vec![(plans.id(), visibilite.clone())],
+            viewer,
+            now: now(),
+            nom: None,
+            type_document: None,
+            uploaded_by: None,
+            depuis: None,
+            jusqu_a: None,
+        };
+        let (found, found_total) = repo
+            .search_documents(&search, Page::new(None, Some(100)))
+            .await
+            .unwrap();
+        let mut found: Vec<Uuid> = found.iter().map(Document::id).collect();
+        found.sort();
+        let mut sorted = expected.clone();
+        sorted.sort();
+        assert_eq!(found, sorted, "search {visibilite:?}");
+        assert_eq!(found_total, expected.len() as u64);
 
         // Pages cut the filtered list, the total stays the same.
         let (page, total_again) = repo
