@@ -63,9 +63,9 @@ async fn readiness_is_503_while_the_database_is_unreachable() {
     assert_eq!(client.get(&ready).send().await.unwrap().status(), 200);
 
     // Take the database away under the running server.
-    let admin_url = std::env::var("DATABASE_URL").unwrap();
+    let admin_url = hub_platform_test_db::server_url();
     let name = app.database_url().rsplit('/').next().unwrap().to_owned();
-    let mut admin = AsyncPgConnection::establish(&admin_url).await.unwrap();
+    let mut admin = AsyncPgConnection::establish(admin_url).await.unwrap();
     sql_query(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))
         .execute(&mut admin)
         .await
