@@ -69,13 +69,13 @@ run: ## Start the server on http://127.0.0.1:8080 (migrations run at start-up)
 # environment: the shell quotes it, whatever it contains.
 admin: ## Create the first administrator on make run's database: make admin EMAIL=you@example.com (password asked, not echoed)
 	@if [ -z "$${EMAIL:-}" ]; then echo "usage: make admin EMAIL=you@example.com" >&2; exit 2; fi
-	$(with_database) \
+	@$(with_database) \
 	$(CARGO) run -q --profile $(RUN_PROFILE) -p hub-chantier -- create-admin --email "$$EMAIL"
 
 # SECRET, like EMAIL, reaches the binary through the environment
 # (HUB_LISTEN_SECRET), not its command line: `ps` does not show it.
 listen: ## Local webhook receiver on http://127.0.0.1:9000 (LISTEN_PORT); SECRET=whsec_… verifies signatures; ARGS="--status 500"
-	HUB_LISTEN_SECRET="$${SECRET:-}"; export HUB_LISTEN_SECRET; [ -n "$$HUB_LISTEN_SECRET" ] || unset HUB_LISTEN_SECRET; \
+	@HUB_LISTEN_SECRET="$${SECRET:-}"; export HUB_LISTEN_SECRET; [ -n "$$HUB_LISTEN_SECRET" ] || unset HUB_LISTEN_SECRET; \
 	$(CARGO) run -q --profile $(RUN_PROFILE) -p hub-chantier -- listen --port $(LISTEN_PORT) $(ARGS)
 
 walkthrough: ## Run README's "First five minutes" commands, as written, on a fresh database

@@ -4,7 +4,8 @@
 # order, from the repository root, in ONE bash shell (variables carry over
 # from block to block, as in the reader's terminal).
 #
-# An HTML comment just before a block (invisible on GitHub) says how to run it:
+# An HTML comment just before a block (invisible on GitHub) says how to run it
+# (values in double or single quotes, or bare words):
 #   <!-- walkthrough: background=NAME ready="TEXT" -->
 #       the block runs in the background (the reader's other terminal), its
 #       output in NAME.log; the walkthrough goes on once that output
@@ -54,10 +55,18 @@ cleanup() {
     local pid
     for pid in ${BACKGROUND[@]+"${BACKGROUND[@]}"}; do
         # Each background block leads its own process group (setsid):
-        # make, cargo and the binary stop together.
-        kill -TERM -- "-$pid" 2>/dev/null || true
+        # make, cargo and the binary stop together. Right after the start,
+        # setsid may not have made the group yet: then the process itself.
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     done
+    # A graceful stop takes a few seconds (SHUTDOWN_TIMEOUT); then no mercy.
+    local waited=0
     for pid in ${BACKGROUND[@]+"${BACKGROUND[@]}"}; do
+        while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 300 ]; do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
     if [ -n "$DB_NAME" ]; then
@@ -122,7 +131,7 @@ localise() {
 
 # Attributes of the pending comment.
 attr() { # attr NAME COMMENT
-    sed -n -E "s/.*(^|[ :])$1=(\"([^\"]*)\"|([^ \"]+)).*/\\3\\4/p" <<<"$2"
+    sed -n -E "s/.*(^|[ :])$1=(\"([^\"]*)\"|'([^']*)'|([^ \"']+)).*/\\3\\4\\5/p" <<<"$2"
 }
 
 wait_for() { # wait_for NAME TEXT
@@ -152,6 +161,7 @@ run_block() { # run_block COMMENT CODE-FILE
     sed 's/^/    $ /' <<<"$code" >&2
     if [ -n "$background" ]; then
         # Exported variables only: a background block is another terminal.
+        : >"$WORK/$background.log"
         setsid bash -euo pipefail -c "$code" >"$WORK/$background.log" 2>&1 </dev/null &
         BACKGROUND+=("$!")
         echo "$!" >"$WORK/$background.pid"
@@ -208,4 +218,8 @@ done <"$WORK/section.md"
 
 [ "$in_block" -eq 0 ] || die "unterminated code block in \"$SECTION\""
 [ "$blocks" -ge 5 ] || die "only $blocks command blocks found in \"$SECTION\""
+if [ -f "$WORK/listen.log" ]; then
+    say "what the listener printed:"
+    sed 's/^/      /' "$WORK/listen.log" >&2
+fi
 say "ok: $blocks command blocks of README.md's \"$SECTION\" ran as written"
