@@ -39,7 +39,19 @@ DEV_SECRET := apps/api/scripts/dev-secret.sh
 with_local_secrets = JWT_SECRET="$${JWT_SECRET:-$$($(DEV_SECRET) jwt_secret 48)}"; export JWT_SECRET; \
 	WEBHOOK_SECRETS_KEY="$${WEBHOOK_SECRETS_KEY:-$$($(DEV_SECRET) webhook_secrets_key 32)}"; export WEBHOOK_SECRETS_KEY;
 
-.PHONY: help run test lint fuzz deny db-start db-stop db-status migrate bench openapi events-doc
+# `make run`'s development settings (never the binary's defaults, which
+# refuse them): webhooks may be delivered over plain http:// to receivers on
+# loopback, where `make listen` (hub-chantier listen) runs. The environment
+# wins when it sets them; the server logs that they are on.
+DEV_WEBHOOK_CIDRS := 127.0.0.0/8,::1/128
+with_dev_webhooks = WEBHOOKS_ALLOW_HTTP="$${WEBHOOKS_ALLOW_HTTP:-true}"; export WEBHOOKS_ALLOW_HTTP; \
+	WEBHOOKS_ALLOWED_CIDRS="$${WEBHOOKS_ALLOWED_CIDRS-$(DEV_WEBHOOK_CIDRS)}"; export WEBHOOKS_ALLOWED_CIDRS; \
+	echo "make run: development only: webhooks may go to http:// receivers on loopback (WEBHOOKS_ALLOW_HTTP=$$WEBHOOKS_ALLOW_HTTP, WEBHOOKS_ALLOWED_CIDRS=$$WEBHOOKS_ALLOWED_CIDRS)" >&2;
+
+# `make listen`: port of the local webhook receiver.
+LISTEN_PORT ?= 9000
+
+.PHONY: help run admin listen walkthrough test lint fuzz deny db-start db-stop db-status migrate bench openapi events-doc
 
 help: ## Show this help
 	@echo "Hub Chantier — make targets:"
@@ -50,7 +62,24 @@ help: ## Show this help
 run: ## Start the server on http://127.0.0.1:8080 (migrations run at start-up)
 	$(with_database) \
 	$(with_local_secrets) \
+	$(with_dev_webhooks) \
 	$(CARGO) run --profile $(RUN_PROFILE) -p hub-chantier -- serve
+
+# EMAIL comes from make's command line, which make exports to the recipe's
+# environment: the shell quotes it, whatever it contains.
+admin: ## Create the first administrator on make run's database: make admin EMAIL=you@example.com (password asked, not echoed)
+	@if [ -z "$${EMAIL:-}" ]; then echo "usage: make admin EMAIL=you@example.com" >&2; exit 2; fi
+	@$(with_database) \
+	$(CARGO) run -q --profile $(RUN_PROFILE) -p hub-chantier -- create-admin --email "$$EMAIL"
+
+# SECRET, like EMAIL, reaches the binary through the environment
+# (HUB_LISTEN_SECRET), not its command line: `ps` does not show it.
+listen: ## Local webhook receiver on http://127.0.0.1:9000 (LISTEN_PORT); SECRET=whsec_… verifies signatures; ARGS="--status 500"
+	@HUB_LISTEN_SECRET="$${SECRET:-}"; export HUB_LISTEN_SECRET; [ -n "$$HUB_LISTEN_SECRET" ] || unset HUB_LISTEN_SECRET; \
+	$(CARGO) run -q --profile $(RUN_PROFILE) -p hub-chantier -- listen --port $(LISTEN_PORT) $(ARGS)
+
+walkthrough: ## Run README's "First five minutes" commands, as written, on a fresh database
+	apps/api/scripts/walkthrough.sh
 
 test: ## Run the whole test suite (nextest when available, then doc tests)
 	$(with_database) \
@@ -63,6 +92,8 @@ test: ## Run the whole test suite (nextest when available, then doc tests)
 	fi; \
 	echo "doc tests (nextest does not run them):" >&2; \
 	$(CARGO) test --workspace --doc --no-fail-fast || status=$$?; \
+	echo "README walkthrough (make walkthrough):" >&2; \
+	RUN_PROFILE=dev apps/api/scripts/walkthrough.sh || status=$$?; \
 	exit $$status
 
 lint: ## rustfmt check, clippy with warnings as errors, then cargo-deny

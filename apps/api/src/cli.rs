@@ -16,17 +16,42 @@ pub enum Command {
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Create the first administrator (does nothing if the email exists).
+    /// The password is asked on the terminal, without echo, twice; when
+    /// standard input is not a terminal (or with `--password-stdin`) it is
+    /// its first line. It never appears in the shell history or the
+    /// process list.
     CreateAdmin {
         #[arg(long)]
         email: String,
-        /// Read the password from standard input (first line), so that it
-        /// never appears in the shell history or the process list.
-        #[arg(long, required = true)]
+        /// Read the password from standard input (first line) even on a
+        /// terminal.
+        #[arg(long)]
         password_stdin: bool,
         #[arg(long, default_value = "Administrateur")]
         nom: String,
         #[arg(long, default_value = "Hub")]
         prenom: String,
+    },
+    /// A local webhook receiver for development: prints each delivery
+    /// (event type, webhook-id, timestamp, pretty JSON body), verifies its
+    /// signature when given the webhook's secret and says why it fails,
+    /// and answers with a chosen status to watch retries.
+    Listen {
+        /// Port on 127.0.0.1 (0 picks a free one, printed at start-up).
+        #[arg(long, default_value_t = 9000)]
+        port: u16,
+        /// The webhook's signing secret (`whsec_…`, shown when it was
+        /// created): each delivery's signature is then verified.
+        #[arg(long, env = "HUB_LISTEN_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Status of the answers (e.g. 500 to make every delivery fail
+        /// and watch the retries).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(200..=599))]
+        status: u16,
+        /// Answer 500 to every N-th request (the N-th, the 2N-th…), the
+        /// chosen status to the others.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        fail_every: Option<u64>,
     },
     /// Print the OpenAPI document (JSON) on standard output.
     Openapi,

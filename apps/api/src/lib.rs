@@ -6,7 +6,9 @@
 pub mod cli;
 pub mod config;
 pub mod events_doc;
+pub mod first_run;
 mod health;
+pub mod listen;
 pub mod openapi;
 pub mod ops;
 pub mod server;

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use hub_chantier::cli::{Cli, Command};
 use hub_chantier::config::{Config, LogFormat, database_url_from_env};
-use hub_chantier::{events_doc, openapi, server, telemetry};
+use hub_chantier::{events_doc, listen, openapi, server, telemetry};
 use hub_identity_application::{CreateAdmin, CreateAdminOutcome, CreateUserError};
 use hub_identity_infrastructure::{Argon2Hasher, DieselUserRepository};
 use hub_kernel::SystemClock;
@@ -35,12 +35,35 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CreateAdmin {
             email,
-            password_stdin: _,
+            password_stdin,
             nom,
             prenom,
         } => {
             telemetry::init(LogFormat::Json);
-            create_admin(email, nom, prenom).await
+            let password = read_password(&email, password_stdin)?;
+            create_admin(email, password, nom, prenom).await
+        }
+        Command::Listen {
+            port,
+            secret,
+            status,
+            fail_every,
+        } => {
+            let secret = secret
+                .map(|raw| {
+                    hub_webhook_signature::WebhookSecret::parse(raw.trim())
+                        .map_err(|e| anyhow::anyhow!("--secret is not a webhook secret: {e}"))
+                })
+                .transpose()?;
+            let status = actix_web::http::StatusCode::from_u16(status)
+                .with_context(|| format!("--status {status} is not an HTTP status"))?;
+            listen::run(listen::ListenOptions {
+                port,
+                secret,
+                status,
+                fail_every,
+            })
+            .await
         }
         Command::ReplayEvents { since, event_type } => {
             telemetry::init(LogFormat::Json);
@@ -74,14 +97,35 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn create_admin(email: String, nom: String, prenom: String) -> anyhow::Result<()> {
-    let mut password = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut password)
-        .context("cannot read the password from standard input")?;
-    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+/// The administrator's password: typed twice on the terminal without echo
+/// (`rpassword`), or the first line of standard input when it is not a
+/// terminal (a pipe, a script) or `--password-stdin` is given.
+fn read_password(email: &str, from_stdin: bool) -> anyhow::Result<String> {
+    use std::io::IsTerminal as _;
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut password = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut password)
+            .context("cannot read the password from standard input")?;
+        return Ok(password.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let password = rpassword::prompt_password(format!("Password for {email}: "))
+        .context("cannot read the password from the terminal")?;
+    let again = rpassword::prompt_password("Same password again: ")
+        .context("cannot read the password from the terminal")?;
+    if password != again {
+        bail!("the two passwords differ: nothing was created");
+    }
+    Ok(password)
+}
 
+async fn create_admin(
+    email: String,
+    password: String,
+    nom: String,
+    prenom: String,
+) -> anyhow::Result<()> {
     let url = database_url_from_env()?;
     migrations::run_pending(&url)
         .await

@@ -353,7 +353,16 @@ fn http_server(
 /// Runs the application until SIGTERM or SIGINT, then shuts down gracefully:
 /// stop accepting, finish in-flight requests, stop the relay.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let lookup = config.source.lookup();
     let app = Application::build(config).await?;
+    if let Some(warning) = crate::first_run::plain_http_receivers(&lookup) {
+        tracing::warn!("{warning}");
+    }
+    match crate::first_run::administrator_exists(app.database()).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("{}", crate::first_run::NO_ADMINISTRATOR),
+        Err(error) => tracing::warn!(%error, "cannot tell whether an administrator exists"),
+    }
     match app.metrics_addr() {
         Some(metrics) => tracing::info!(addr = %app.local_addr(), %metrics, "listening"),
         None => tracing::info!(addr = %app.local_addr(), "listening; metrics off"),

@@ -381,14 +381,11 @@ async fn bad_input_is_a_clear_4xx_and_writes_nothing() {
 async fn create_admin_command_bootstraps_once() {
     // A database without an administrator, and no server on it yet.
     let mut hub = TestHub::builder().without_admin().prepare().await;
-    let run = || {
+    // The first time with --password-stdin, the second without: when
+    // standard input is not a terminal its first line is the password.
+    let run = |flags: &[&str]| {
         let mut child = hub
-            .command(&[
-                "create-admin",
-                "--email",
-                "Boss@Example.fr",
-                "--password-stdin",
-            ])
+            .command(&[&["create-admin", "--email", "Boss@Example.fr"][..], flags].concat())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -402,14 +399,14 @@ async fn create_admin_command_bootstraps_once() {
             .unwrap();
         child.wait_with_output().unwrap()
     };
-    let first = run();
+    let first = run(&["--password-stdin"]);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
     assert!(
         stderr.contains("administrator boss@example.fr created"),
         "{stderr}"
     );
-    let second = run();
+    let second = run(&[]);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
     assert!(stderr.contains("already exists"), "{stderr}");

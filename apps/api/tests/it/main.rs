@@ -7,6 +7,7 @@ mod chantiers;
 mod deliveries;
 mod documents;
 mod identity;
+mod listen;
 mod logistique;
 mod openapi;
 mod ops;

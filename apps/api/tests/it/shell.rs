@@ -63,9 +63,9 @@ async fn readiness_is_503_while_the_database_is_unreachable() {
     assert_eq!(client.get(&ready).send().await.unwrap().status(), 200);
 
     // Take the database away under the running server.
-    let admin_url = std::env::var("DATABASE_URL").unwrap();
+    let admin_url = hub_platform_test_db::server_url();
     let name = app.database_url().rsplit('/').next().unwrap().to_owned();
-    let mut admin = AsyncPgConnection::establish(&admin_url).await.unwrap();
+    let mut admin = AsyncPgConnection::establish(admin_url).await.unwrap();
     sql_query(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#))
         .execute(&mut admin)
         .await
@@ -144,6 +144,16 @@ async fn binary_serves_until_sigterm_then_exits_cleanly() {
     assert!(output.status.success(), "exit {:?}\n{logs}", output.status);
     assert!(logs.contains("shutdown signal received"), "{logs}");
     assert!(logs.contains("outbox relay stopped"), "{logs}");
+    // A fresh database has no administrator: the line to run is logged.
+    assert!(
+        logs.contains(
+            "no administrator exists yet: create the first one with \
+             `make admin EMAIL=you@example.com`"
+        ),
+        "{logs}"
+    );
+    // Plain-http receivers are off by default, so nothing says they are on.
+    assert!(!logs.contains("plain http://"), "{logs}");
     // Every line is a JSON object (log collectors depend on it).
     for line in logs.lines().filter(|l| !l.trim().is_empty()) {
         serde_json::from_str::<serde_json::Value>(line)
@@ -201,4 +211,51 @@ async fn migrate_subcommand_applies_migrations_to_an_empty_database() {
         .execute(&mut conn)
         .await
         .expect("event_logs exists again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_logs_plain_http_receivers_and_no_admin_hint_once_an_admin_exists() {
+    // An administrator exists (bootstrapped), and http:// receivers are on,
+    // as `make run` sets them.
+    let hub = TestHub::builder().prepare().await;
+    let port = free_port();
+    let mut child = binary()
+        .arg("serve")
+        .env("DATABASE_URL", hub.database_url())
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("WEBHOOK_SECRETS_KEY", WEBHOOK_SECRETS_KEY)
+        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("WEBHOOKS_ALLOW_HTTP", "true")
+        .env("WEBHOOKS_ALLOWED_CIDRS", "127.0.0.0/8,::1/128")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = http();
+    let url = format!("http://127.0.0.1:{port}/health/ready");
+    let started = Instant::now();
+    while client.get(&url).send().await.is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "server exited early");
+        assert!(started.elapsed() < Duration::from_secs(30), "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{logs}");
+    assert!(
+        logs.contains(
+            "webhook receivers over plain http:// are accepted (WEBHOOKS_ALLOW_HTTP=true; \
+             allowed despite the SSRF policy: WEBHOOKS_ALLOWED_CIDRS=127.0.0.0/8,::1/128)"
+        ),
+        "{logs}"
+    );
+    assert!(!logs.contains("no administrator exists yet"), "{logs}");
 }

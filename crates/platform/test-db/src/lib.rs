@@ -2,12 +2,19 @@
 //! template migrated once per set of migrations, so tests run in parallel
 //! (nextest runs each in its own process) and never see each other's rows.
 //!
-//! The server comes from `DATABASE_URL` (`make test` provisions one). A test
-//! without it fails loudly: a database test that silently passes without a
-//! database proves nothing.
+//! The server comes from `DATABASE_URL` when it is set (`make test` sets it).
+//! When it is not — plain `cargo test` on a fresh clone — the project-local
+//! cluster that `make test` uses is provisioned (or reused) through
+//! `apps/api/scripts/dev-db.sh`: once per test process, under a file lock so
+//! that concurrent test binaries do not race to `initdb` or start it twice.
+//! A test that can reach neither fails loudly: a database test that silently
+//! passes without a database proves nothing.
 
 #![allow(clippy::expect_used, clippy::print_stdout)]
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use diesel::sql_types::{BigInt, Text};
@@ -67,16 +74,17 @@ impl TestDatabase {
 
     /// Same as [`TestDatabase::new`] with a chosen pool configuration.
     pub async fn with_pool(settings: PoolSettings) -> Self {
-        let admin_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-            panic!(
-                "DATABASE_URL is not set: this test needs a PostgreSQL server. \
-                 Run the suite with `make test`, which provisions one."
-            )
-        });
+        Self::on_server(server_url(), settings).await
+    }
+
+    /// A database on the server at `admin_url` (a URL whose user may create
+    /// databases), rather than on [`server_url`].
+    pub async fn on_server(admin_url: &str, settings: PoolSettings) -> Self {
+        let admin_url = admin_url.to_owned();
         let template = format!("{TEMPLATE_PREFIX}{}", migrations::FINGERPRINT);
         let mut admin = AsyncPgConnection::establish(&admin_url)
             .await
-            .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL ({admin_url}): {e}"));
+            .unwrap_or_else(|e| panic!("cannot connect to the test server ({admin_url}): {e}"));
         ensure_template(&mut admin, &admin_url, &template).await;
 
         let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
@@ -103,6 +111,12 @@ impl TestDatabase {
     /// The URL of this test's database (e.g. to start a server on it).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The URL of the server this database lives on (to create or drop
+    /// databases beside it).
+    pub fn server_url(&self) -> &str {
+        &self.admin_url
     }
 
     /// A new, independent pool on the same database: another "process".
@@ -142,6 +156,109 @@ impl Drop for TestDatabase {
             eprintln!("could not drop test database {}: {error}", self.name);
         }
     }
+}
+
+/// The server every test database is created on: `DATABASE_URL` when it is
+/// set, otherwise the project-local cluster (provisioned on first use in this
+/// process, see [`provision_local_cluster`]). Panics with an explanation when
+/// neither is available.
+pub fn server_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => provision_local_cluster().unwrap_or_else(|error| {
+            panic!(
+                "DATABASE_URL is not set, and the project-local PostgreSQL could not be \
+                 provisioned instead: {error}\n\
+                 Install the PostgreSQL server binaries (see README.md, Requirements) or set \
+                 DATABASE_URL to a server where this user may create databases."
+            )
+        }),
+    })
+}
+
+/// Why the project-local cluster could not be provisioned.
+#[derive(Debug)]
+pub struct ProvisionError(String);
+
+impl std::fmt::Display for ProvisionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ProvisionError {}
+
+/// The workspace root, found from this crate's location at build time.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+/// Starts (initialising it on first use) the project-local cluster of
+/// `apps/api/scripts/dev-db.sh` — the one `make test` and `make run` use,
+/// under `<repo>/.data/`, on `127.0.0.1:${HUB_PG_PORT:-54329}` — and returns
+/// its URL. `DATABASE_URL` is not passed to the script (which would
+/// otherwise echo it back).
+///
+/// Concurrent test binaries (nextest runs many at once) take
+/// `<repo>/.data/test-db.lock` in turn: the first one initialises and starts
+/// the cluster, the next ones find it running (the script is idempotent and
+/// answers in milliseconds then). The script takes its own lock too, but
+/// only where `flock(1)` exists; this one holds everywhere.
+///
+/// # Errors
+/// When the script is missing, fails (no PostgreSQL binaries, port taken…:
+/// its messages are in the error) or prints no URL.
+pub fn provision_local_cluster() -> Result<String, ProvisionError> {
+    let root = workspace_root();
+    let script = root.join("apps/api/scripts/dev-db.sh");
+    if !script.is_file() {
+        return Err(ProvisionError(format!("{} not found", script.display())));
+    }
+    let data = root.join(".data");
+    std::fs::create_dir_all(&data)
+        .map_err(|e| ProvisionError(format!("cannot create {}: {e}", data.display())))?;
+    let lock_path = data.join("test-db.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| ProvisionError(format!("cannot open {}: {e}", lock_path.display())))?;
+    lock.lock()
+        .map_err(|e| ProvisionError(format!("cannot lock {}: {e}", lock_path.display())))?;
+    let output = Command::new("bash")
+        .arg(&script)
+        .arg("url")
+        .env_remove("DATABASE_URL")
+        .output();
+    // Released as soon as the cluster is up: the next binary only checks it.
+    drop(lock);
+    let output =
+        output.map_err(|e| ProvisionError(format!("cannot run {}: {e}", script.display())))?;
+    let messages = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(ProvisionError(format!(
+            "{} url failed ({}):\n{}",
+            script.display(),
+            output.status,
+            messages.trim_end()
+        )));
+    }
+    if !messages.trim().is_empty() {
+        // What the script did (e.g. "initialising a PostgreSQL 16 cluster"):
+        // shown with the test's output when it fails.
+        eprintln!("{}", messages.trim_end());
+    }
+    let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if !url.starts_with("postgres://") {
+        return Err(ProvisionError(format!(
+            "{} url printed no PostgreSQL URL (got {url:?}):\n{}",
+            script.display(),
+            messages.trim_end()
+        )));
+    }
+    Ok(url)
 }
 
 async fn ensure_template(admin: &mut AsyncPgConnection, admin_url: &str, template: &str) {
@@ -283,6 +400,48 @@ mod tests {
             ),
             "postgres://postgres@127.0.0.1:54329/t1?sslmode=disable"
         );
+    }
+
+    #[test]
+    fn concurrent_provisioning_shares_one_local_cluster() {
+        // Four "test binaries" at once, each with its own lock file handle:
+        // one initialises or starts the cluster, the others find it running.
+        let urls: Vec<String> = (0..4)
+            .map(|_| std::thread::spawn(provision_local_cluster))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|thread| thread.join().expect("thread").expect("provisioned"))
+            .collect();
+        assert!(
+            urls[0].starts_with("postgres://postgres@127.0.0.1:"),
+            "{}",
+            urls[0]
+        );
+        assert!(urls[0].ends_with("/hub_chantier"), "{}", urls[0]);
+        assert!(urls.iter().all(|url| *url == urls[0]), "{urls:?}");
+    }
+
+    #[test]
+    fn a_test_database_is_created_on_the_provisioned_cluster() {
+        let server = provision_local_cluster().expect("provisioned");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let test_db = TestDatabase::on_server(&server, PoolSettings::default()).await;
+            assert_eq!(test_db.server_url(), server);
+            let mut conn = AsyncPgConnection::establish(test_db.url())
+                .await
+                .expect("connect to the test database");
+            // Migrated: the template carries the schema.
+            let tables: Count =
+                sql_query("SELECT count(*) AS count FROM pg_tables WHERE tablename = 'event_logs'")
+                    .get_result(&mut conn)
+                    .await
+                    .expect("query");
+            assert_eq!(tables.count, 1);
+        });
     }
 
     #[test]
