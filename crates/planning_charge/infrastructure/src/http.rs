@@ -570,7 +570,10 @@ async fn grille(
 #[utoipa::path(
     get, path = "/api/v1/planning-charge/occupation/{semaine}", tag = "planning-charge",
     params(SemainePath),
-    responses((status = 200, body = OccupationResponse))
+    responses(
+        (status = 200, body = OccupationResponse),
+        (status = 422, description = "`validation_failed`: `invalid_semaine` (not an ISO week of 2020 to 2100)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
 )]
 async fn occupation(
     state: web::Data<PlanningChargeHttp>,
