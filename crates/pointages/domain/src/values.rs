@@ -25,6 +25,8 @@ impl HeuresMinutes {
     pub const ZERO: Self = Self(0);
     /// The largest duration the domain accepts: 999:59.
     pub const MAX_MINUTES: u32 = 999 * 60 + 59;
+    /// What the API documents: every text it matches parses.
+    pub const PATTERN: &'static str = "^[0-9]{1,3}:[0-5][0-9]$";
 
     /// Parses `H:MM`, `HH:MM` or `HHH:MM` (hours 0–999, minutes 00–59).
     pub fn parse(input: &str) -> Result<Self, ValueError> {
@@ -168,6 +170,17 @@ impl SignatureTexte {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn every_duration_the_document_allows_parses(
+            text in proptest::string::string_regex(
+                HeuresMinutes::PATTERN.trim_start_matches('^').trim_end_matches('$'),
+            ).unwrap(),
+        ) {
+            prop_assert!(HeuresMinutes::parse(&text).is_ok(), "{text:?}");
+        }
+    }
 
     #[test]
     fn durations_accept_h_mm_to_hhh_mm_and_print_zero_padded() {

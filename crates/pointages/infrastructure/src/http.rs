@@ -155,11 +155,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) 
         PointageResponse, PointageListResponse, CreatePointageRequest, UpdatePointageRequest,
         SignRequest, RejectRequest, StatutDto, FeuilleResponse, FeuilleListResponse, NavigationResponse, JaugeResponse, ComparaisonResponse, EquipeDto, EcartDto, FeuillePointage, TotalChantier,
         TotauxParJour, PointagesParJour, LigneJour, VueChantierDto, VueCompagnonDto,
-        VuesChantiersResponse, VuesCompagnonsResponse, ExportRequest, FormatDto, ProblemSchema
+        VuesChantiersResponse, VuesCompagnonsResponse, ExportRequest, FormatDto, Duree, ProblemSchema
     )),
     tags((name = "pointages", description = "Hours worked per user, chantier and day, and their validation"))
 )]
 pub struct PointagesApi;
+
+hub_platform_http::text_pattern_schema!(
+    /// A duration of work as the API takes it.
+    Duree,
+    HeuresMinutes::PATTERN,
+    "7:30",
+    "`H:MM`, `HH:MM` or `HHH:MM` (0:00 to 999:59)"
+);
 
 /// Where a pointage is in its workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -294,10 +302,10 @@ pub struct CreatePointageRequest {
     chantier_id: Uuid,
     date_pointage: IsoDate,
     /// `H:MM`, `HH:MM` or `HHH:MM`.
-    #[schema(example = "7:30")]
+    #[schema(value_type = Duree)]
     heures_normales: String,
     /// Default `00:00`.
-    #[schema(example = "1:00")]
+    #[schema(value_type = Option<Duree>)]
     heures_supplementaires: Option<String>,
     /// At most 2000 characters; blank is none.
     #[schema(max_length = 2000)]
@@ -310,9 +318,9 @@ pub struct CreatePointageRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePointageRequest {
-    #[schema(example = "7:30")]
+    #[schema(value_type = Option<Duree>)]
     heures_normales: Option<String>,
-    #[schema(example = "0:30")]
+    #[schema(value_type = Option<Duree>)]
     heures_supplementaires: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 2000)]
