@@ -5,7 +5,7 @@
 //! ([`rate_limit`]), who the client is behind reverse proxies
 //! ([`client_ip`]), the shared OpenAPI pieces ([`openapi`]), lost-update
 //! protection with `ETag`/`If-Match` ([`precondition`]) and the DTO
-//! shapes every context uses ([`IsoDate`], [`present`] for PATCH bodies).
+//! shapes every context uses ([`IsoDate`], [`Instant`], [`present`] for PATCH bodies).
 
 pub mod auth;
 pub mod client_ip;
@@ -19,4 +19,4 @@ mod values;
 
 pub use problem::{PROBLEM_CONTENT_TYPE, Problem};
 pub use request_id::RequestId;
-pub use values::{IsoDate, present};
+pub use values::{Instant, IsoDate, present};

@@ -1,11 +1,12 @@
 //! Request and response shapes every context's DTOs share: calendar dates
-//! as the API spells them, and PATCH fields that tell "absent" from `null`.
+//! and instants as the API spells them, and PATCH fields that tell "absent" from `null`.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use time::Date;
+use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
+use time::{Date, OffsetDateTime};
 
 /// A calendar date as the API spells it: `YYYY-MM-DD` (no time, no zone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -70,6 +71,46 @@ impl utoipa::PartialSchema for IsoDate {
 
 impl utoipa::ToSchema for IsoDate {}
 
+/// An instant as the API spells it: RFC 3339 (`2026-12-02T08:00:00Z`),
+/// read at the storage precision (microseconds) so that what is stored is
+/// what was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instant(pub OffsetDateTime);
+
+impl Serialize for Instant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = self.0.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Instant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        OffsetDateTime::parse(&text, &Rfc3339)
+            .map(|at| Self(hub_kernel::to_storage_precision(at)))
+            .map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not an RFC 3339 instant such as 2026-12-02T08:00:00Z"
+                ))
+            })
+    }
+}
+
+impl utoipa::PartialSchema for Instant {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::DateTime,
+            )))
+            .examples([serde_json::json!("2026-12-02T08:00:00Z")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Instant {}
+
 /// For PATCH bodies: `#[serde(default, deserialize_with = "present")]` on an
 /// `Option<Option<T>>` field makes an absent field `None` (unchanged) and
 /// `null` `Some(None)` (cleared).
@@ -84,6 +125,18 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn instants_are_rfc_3339_at_storage_precision_and_refused_otherwise() {
+        let at: Instant = serde_json::from_str("\"2026-12-02T09:00:00.1234567+01:00\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&at).unwrap(),
+            "\"2026-12-02T08:00:00.123456Z\"",
+            "in UTC, nanoseconds cut to what PostgreSQL keeps"
+        );
+        let refused = serde_json::from_str::<Instant>("\"2026-12-02 09:00\"").unwrap_err();
+        assert!(refused.to_string().contains("RFC 3339"), "{refused}");
+    }
     use time::macros::date;
 
     #[derive(Deserialize)]

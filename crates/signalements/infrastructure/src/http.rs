@@ -10,7 +10,7 @@ use hub_kernel::{Clock, ValidationErrors};
 use hub_platform_http::auth::Authenticated;
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::precondition::{IfMatchHeader, json_with_etag};
-use hub_platform_http::{Problem, RequestId, extractors, present};
+use hub_platform_http::{Instant, Problem, RequestId, extractors, present};
 use hub_signalements_application::{
     AssignerSignalement, CloturerSignalement, CreateReponse, CreateSignalement, DeleteReponse,
     DeleteSignalement, GetSignalement, ListReponses, ListSignalements, Ordre, ReouvrirSignalement,
@@ -19,9 +19,8 @@ use hub_signalements_application::{
     TraiterSignalement, UpdateInput, UpdateReponse, UpdateSignalement,
 };
 use hub_signalements_domain::{Priorite, Reponse, Signalement, SignalementError, Statut};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -142,44 +141,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<SignalementsHttp
     tags((name = "signalements", description = "Incident and safety reports on a chantier"))
 )]
 pub struct SignalementsApi;
-
-/// An instant as the API spells it: RFC 3339 (`2026-12-02T08:00:00Z`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Instant(pub OffsetDateTime);
-
-impl Serialize for Instant {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
-        serializer.serialize_str(&text)
-    }
-}
-
-impl<'de> Deserialize<'de> for Instant {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        OffsetDateTime::parse(&text, &Rfc3339)
-            .map(|at| Self(hub_kernel::to_storage_precision(at)))
-            .map_err(|_| {
-                serde::de::Error::custom(format!(
-                    "`{text}` is not an RFC 3339 instant such as 2026-12-02T08:00:00Z"
-                ))
-            })
-    }
-}
-
-impl utoipa::PartialSchema for Instant {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                utoipa::openapi::KnownFormat::DateTime,
-            )))
-            .examples([serde_json::json!("2026-12-02T08:00:00Z")])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Instant {}
 
 fn instant(at: Option<OffsetDateTime>) -> Option<Instant> {
     at.map(Instant)
