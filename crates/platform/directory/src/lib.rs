@@ -1,9 +1,10 @@
-//! What every context knows of users, chantiers and who is planned where:
-//! read models fed by the identity context's `user.*`, the chantiers
-//! context's `chantier.*` and the planning context's `affectation.*` events
-//! (their JSON only), so that a context can check "an active user", "a
-//! chantier open for planning", "one of its responsables", "assigned to
-//! that site" without depending on those contexts.
+//! What every context knows of users, chantiers, who is planned where and
+//! which documents exist: read models fed by the identity context's
+//! `user.*`, the chantiers context's `chantier.*`, the planning context's
+//! `affectation.*` and the documents context's `document.*` events (their
+//! JSON only), so that a context can check "an active user", "a chantier
+//! open for planning", "one of its responsables", "assigned to that site",
+//! "a photo uploaded on that site" without depending on those contexts.
 //!
 //! Each context keeps its own copy, in its own tables (created by its own
 //! migration with the shapes below), and registers the projections with
@@ -38,12 +39,21 @@
 //! );
 //! CREATE INDEX <context>_affectations_user_idx
 //!     ON <context>_affectations (utilisateur_id, chantier_id) WHERE active;
+//! CREATE TABLE <context>_documents (
+//!     document_id   UUID PRIMARY KEY,
+//!     chantier_id   UUID NOT NULL,
+//!     type_document TEXT NOT NULL,
+//!     active        BOOLEAN NOT NULL,
+//!     last_seq      BIGINT NOT NULL
+//! );
 //! ```
 
 mod affectations;
 mod chantiers;
+mod documents;
 mod users;
 
 pub use affectations::AffectationsDirectory;
 pub use chantiers::{ChantierView, ChantiersDirectory};
+pub use documents::{DocumentView, DocumentsDirectory};
 pub use users::{UserView, UsersDirectory};

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use diesel::sql_query;
 use diesel_async::RunQueryDsl;
 use hub_kernel::{EventEnvelope, EventType, Role};
-use hub_platform_directory::{AffectationsDirectory, ChantiersDirectory, UsersDirectory};
+use hub_platform_directory::{
+    AffectationsDirectory, ChantiersDirectory, DocumentView, DocumentsDirectory, UsersDirectory,
+};
 use hub_platform_postgres::{DurableSubscriber, Projector, RelayedEvent};
 use hub_platform_test_db::TestDatabase;
 use serde_json::{Value, json};
@@ -25,6 +27,9 @@ CREATE TABLE test_chantiers (
     deleted BOOLEAN NOT NULL DEFAULT false);
 CREATE TABLE test_affectations (
     affectation_id UUID PRIMARY KEY, chantier_id UUID NOT NULL, utilisateur_id UUID NOT NULL,
+    active BOOLEAN NOT NULL, last_seq BIGINT NOT NULL);
+CREATE TABLE test_documents (
+    document_id UUID PRIMARY KEY, chantier_id UUID NOT NULL, type_document TEXT NOT NULL,
     active BOOLEAN NOT NULL, last_seq BIGINT NOT NULL);";
 
 fn event(seq: i64, event_type: &'static str, aggregate: Uuid, data: Value) -> RelayedEvent {
@@ -288,4 +293,92 @@ async fn a_batch_of_chantier_events_leaves_each_chantier_as_its_last_event_says(
         "deleted stays deleted"
     );
     assert_eq!(directory.run_by(&mut conn, conducteur).await.unwrap(), [a]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_known_with_their_chantier_and_type_and_stay_deleted() {
+    let test_db = database().await;
+    let directory = DocumentsDirectory::new("test.documents", "test_documents");
+    let projector = Projector::new(directory.clone());
+    let mut conn = test_db.database().connection().await.unwrap();
+    let (site, photo, plan) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let uploaded = |seq, id: Uuid, type_document: &str| {
+        event(
+            seq,
+            "document.uploaded",
+            id,
+            json!({"document_id": id, "chantier_id": site, "dossier_id": Uuid::now_v7(),
+                   "nom": "x", "type_document": type_document, "mime_type": "image/jpeg",
+                   "taille_octets": 3, "sha256": "0".repeat(64), "uploaded_by": Uuid::now_v7()}),
+        )
+    };
+    let photo_uploaded = uploaded(1, photo, "image");
+    projector.handle(&mut conn, &photo_uploaded).await.unwrap();
+    projector
+        .handle(&mut conn, &uploaded(2, plan, "pdf"))
+        .await
+        .unwrap();
+    assert_eq!(
+        directory.find(&mut conn, photo).await.unwrap(),
+        Some(DocumentView {
+            document_id: photo,
+            chantier_id: site,
+            type_document: "image".into(),
+            active: true,
+        })
+    );
+    assert_eq!(
+        directory
+            .find(&mut conn, plan)
+            .await
+            .unwrap()
+            .unwrap()
+            .type_document,
+        "pdf"
+    );
+    assert_eq!(
+        directory.find(&mut conn, Uuid::now_v7()).await.unwrap(),
+        None
+    );
+
+    // Deleted for good: the upload seen again does not bring it back.
+    let deleted = event(
+        3,
+        "document.deleted",
+        photo,
+        json!({"document_id": photo, "chantier_id": site, "dossier_id": Uuid::now_v7(),
+               "nom": "x", "taille_octets": 3, "sha256": "0".repeat(64), "deleted_by": Uuid::now_v7()}),
+    );
+    projector.handle(&mut conn, &deleted).await.unwrap();
+    projector.handle(&mut conn, &photo_uploaded).await.unwrap();
+    assert!(
+        !directory
+            .find(&mut conn, photo)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+
+    // A deletion seen before its upload (another relay's order) wins too.
+    let late = Uuid::now_v7();
+    let gone = event(
+        5,
+        "document.deleted",
+        late,
+        json!({"document_id": late, "chantier_id": site}),
+    );
+    projector.handle(&mut conn, &gone).await.unwrap();
+    projector
+        .handle(&mut conn, &uploaded(4, late, "image"))
+        .await
+        .unwrap();
+    assert!(
+        !directory
+            .find(&mut conn, late)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
 }
