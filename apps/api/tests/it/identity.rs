@@ -527,6 +527,38 @@ async fn status_and_body(response: reqwest::Response) -> (u16, Option<u64>, Valu
     (status, retry_after, response.json().await.unwrap())
 }
 
+/// The server wires its password hashing through the bounded hasher: with
+/// one hash at a time and no patience, a burst of sign-ins is partly
+/// refused with 503 `server_busy` (and `Retry-After`) instead of holding an
+/// argon2 buffer (19 MiB) per request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_sign_ins_beyond_the_hashing_limit_is_refused_as_busy() {
+    let mut hub = TestHub::start_with(&[
+        ("RATE_LIMITS", "off"),
+        ("PASSWORD_HASHING_CONCURRENCY", "1"),
+        ("PASSWORD_HASHING_MAX_WAIT", "1ms"),
+    ])
+    .await;
+    let burst = (0..8).map(|_| async {
+        status_and_body(sign_in(&hub, ADMIN_EMAIL, ADMIN_PASSWORD, None).await).await
+    });
+    let answers = futures::future::join_all(burst).await;
+    let busy: Vec<_> = answers
+        .iter()
+        .filter(|(status, ..)| *status == 503)
+        .collect();
+    assert!(
+        answers.iter().any(|(status, ..)| *status == 200),
+        "one at a time still signs in: {answers:?}"
+    );
+    assert!(!busy.is_empty(), "no sign-in was refused: {answers:?}");
+    for (_, retry_after, body) in busy {
+        assert_eq!(body["code"], "server_busy");
+        assert_eq!(*retry_after, Some(1));
+    }
+    hub.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_eleventh_failed_sign_in_locks_the_account_from_any_address_known_or_not() {
     // The test client is the trusted proxy: each attempt comes from another address.

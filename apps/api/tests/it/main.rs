@@ -17,4 +17,5 @@ mod pointages;
 mod shell;
 mod signalements;
 mod support;
+mod threat_model;
 mod webhooks;

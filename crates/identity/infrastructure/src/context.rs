@@ -1,5 +1,6 @@
 //! The identity context as the app lists it: its configuration section
-//! (`JWT_SECRET`, `JWT_TTL`) and what it runs — the `/api/v1/auth` and
+//! (`JWT_SECRET`, `JWT_TTL`, `PASSWORD_HASHING_CONCURRENCY`,
+//! `PASSWORD_HASHING_MAX_WAIT`) and what it runs — the `/api/v1/auth` and
 //! `/api/v1/users` routes and the authenticator behind every route.
 
 use std::sync::Arc;
@@ -32,6 +33,10 @@ pub struct IdentitySettings {
     pub jwt_secret: JwtSecret,
     /// Lifetime of an access token (`JWT_TTL`, 60 minutes by default).
     pub jwt_ttl: Duration,
+    /// How many password hashes run at once (`PASSWORD_HASHING_CONCURRENCY`,
+    /// one per CPU by default) and how long a sign-in waits for its turn
+    /// before a 503 (`PASSWORD_HASHING_MAX_WAIT`, 2 s by default).
+    pub hashing: HashingLimit,
 }
 
 impl IdentitySettings {
@@ -43,6 +48,21 @@ impl IdentitySettings {
                 |v| JwtSecret::new(v).map_err(|e| e.to_string()),
             )?,
             jwt_ttl: env.parse_or("JWT_TTL", Duration::from_secs(3600), parse::positive_duration)?,
+            hashing: {
+                let default = HashingLimit::for_this_machine();
+                HashingLimit {
+                    max_concurrent: env.parse_or(
+                        "PASSWORD_HASHING_CONCURRENCY",
+                        default.max_concurrent,
+                        parse::positive,
+                    )?,
+                    max_wait: env.parse_or(
+                        "PASSWORD_HASHING_MAX_WAIT",
+                        default.max_wait,
+                        parse::positive_duration,
+                    )?,
+                }
+            },
         })
     }
 }
@@ -53,7 +73,7 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
     let tokens = Arc::new(JwtTokenService::new(&settings.jwt_secret, settings.jwt_ttl));
     let hasher = Arc::new(BoundedHasher::new(
         Arc::new(Argon2Hasher::new().map_err(|e| ModuleError::start("identity", e))?),
-        HashingLimit::for_this_machine(),
+        settings.hashing,
     ));
     let authenticator = Arc::new(IdentityAuthenticator::new(Authenticate::new(
         users.clone(),
@@ -117,5 +137,28 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn password_hashing_is_bounded_by_default_and_configurable() {
+        const SECRET: (&str, &str) = ("JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            settings(&[SECRET]).unwrap().hashing,
+            HashingLimit::for_this_machine()
+        );
+        let set = settings(&[
+            SECRET,
+            ("PASSWORD_HASHING_CONCURRENCY", "3"),
+            ("PASSWORD_HASHING_MAX_WAIT", "250ms"),
+        ])
+        .unwrap();
+        assert_eq!(
+            set.hashing,
+            HashingLimit {
+                max_concurrent: 3,
+                max_wait: Duration::from_millis(250),
+            }
+        );
+        assert!(settings(&[SECRET, ("PASSWORD_HASHING_CONCURRENCY", "0")]).is_err());
     }
 }
