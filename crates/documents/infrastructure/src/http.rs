@@ -42,6 +42,11 @@ use uuid::Uuid;
 
 mod archive;
 mod range;
+mod vocabulary;
+
+use vocabulary::{
+    DossierTypeDto, NiveauAccesDto, NiveauAccesOuHeriteDto, TypeAutorisationDto, TypeDocumentDto,
+};
 
 use range::parse_range;
 
@@ -192,7 +197,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<DocumentsHttp>) 
         DossierResponse, DossierNode, ArborescenceResponse, DocumentResponse, DocumentListResponse, PreviewResponse,
         AutorisationResponse, AutorisationListResponse, CreateDossierRequest,
         UpdateDossierRequest, UpdateDocumentRequest, ZipRequest, GrantRequest, UploadForm,
-        ProblemSchema
+        NiveauAccesDto, NiveauAccesOuHeriteDto, TypeAutorisationDto, TypeDocumentDto,
+        DossierTypeDto, ProblemSchema
     )),
     tags((name = "documents", description = "Per-chantier document management (GED): dossiers, files, named autorisations"))
 )]
@@ -426,10 +432,10 @@ pub struct CreateDossierRequest {
     #[schema(example = "Plans d'exécution", max_length = 255)]
     nom: String,
     /// `custom` when absent.
-    #[schema(example = "custom")]
+    #[schema(value_type = Option<DossierTypeDto>)]
     type_dossier: Option<String>,
     /// `compagnon` when absent.
-    #[schema(example = "compagnon")]
+    #[schema(value_type = Option<NiveauAccesDto>)]
     niveau_acces: Option<String>,
     /// Absent: a root dossier of the chantier.
     parent_id: Option<Uuid>,
@@ -441,6 +447,7 @@ pub struct CreateDossierRequest {
 pub struct UpdateDossierRequest {
     #[schema(max_length = 255)]
     nom: Option<String>,
+    #[schema(value_type = Option<NiveauAccesDto>)]
     niveau_acces: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]
@@ -459,6 +466,7 @@ pub struct UpdateDocumentRequest {
     description: Option<Option<String>>,
     /// Moves it to this dossier (of the same chantier).
     dossier_id: Option<Uuid>,
+    #[schema(value_type = Option<NiveauAccesOuHeriteDto>)]
     niveau_acces: Option<String>,
 }
 
@@ -474,7 +482,7 @@ pub struct ZipRequest {
 pub struct GrantRequest {
     user_id: Uuid,
     /// `lecture`, `ecriture` or `admin`.
-    #[schema(example = "lecture")]
+    #[schema(value_type = TypeAutorisationDto)]
     type_autorisation: String,
     /// Exactly one of `dossier_id` and `document_id`.
     dossier_id: Option<Uuid>,
@@ -542,6 +550,7 @@ pub struct UploadQuery {
     #[param(max_length = 10000)]
     description: Option<String>,
     /// The document's own level; absent: its dossier's.
+    #[param(value_type = Option<NiveauAccesDto>)]
     niveau_acces: Option<String>,
 }
 
@@ -561,6 +570,7 @@ pub struct SearchQuery {
     /// In the name, case-insensitive.
     query: Option<String>,
     /// `pdf`, `image`, `excel`, `word`, `video` or `autre`.
+    #[param(value_type = Option<TypeDocumentDto>)]
     type_document: Option<String>,
     /// Only this dossier (not its sub-dossiers).
     dossier_id: Option<Uuid>,

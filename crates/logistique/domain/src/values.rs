@@ -81,6 +81,9 @@ pub struct CodeRessource(String);
 
 impl CodeRessource {
     pub const MAX_LEN: usize = 20;
+    /// What the API documents: every text it matches parses (a proptest
+    /// checks it); surrounding spaces are trimmed on top.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9-]{1,20}$";
 
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let code = input.trim().to_ascii_uppercase();
@@ -114,6 +117,8 @@ pub struct Couleur(String);
 
 impl Couleur {
     pub const DEFAULT: &'static str = "#3B82F6";
+    /// What the API documents (a proptest checks every match parses).
+    pub const PATTERN: &'static str = "^#[0-9A-Fa-f]{6}$";
 
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let input = input.trim();
@@ -170,6 +175,10 @@ impl PhotoUrl {
 pub struct Heure(time::Time);
 
 impl Heure {
+    /// What the API documents (a proptest checks every match parses).
+    pub const PATTERN: &'static str =
+        "^(([01]?[0-9]|2[0-3]):[0-5][0-9]|([01][0-9]|2[0-3]):[0-5][0-9]:00)$";
+
     /// Parses `H:MM`, `HH:MM` or `HH:MM:00`.
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let input = input.trim();
@@ -305,6 +314,11 @@ mod tests {
     use proptest::prelude::*;
     use time::macros::date;
 
+    /// The regex of a documented pattern, for proptest's generator.
+    fn unanchored(pattern: &str) -> &str {
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    }
+
     fn plage(debut: u16, fin: u16) -> Result<PlageHoraire, ValueError> {
         let heure = |m: u16| Heure::from_hm((m / 60) as u8, (m % 60) as u8);
         PlageHoraire::new(heure(debut)?, heure(fin)?)
@@ -424,6 +438,19 @@ mod tests {
             let second = plage(d + l1, d + l1 + l2).unwrap();
             prop_assert!(!first.chevauche(second));
             prop_assert!(!second.chevauche(first));
+        }
+
+        /// The document can never be looser than the server: whatever
+        /// the documented patterns allow parses.
+        #[test]
+        fn every_text_the_document_allows_parses(
+            code in proptest::string::string_regex(unanchored(CodeRessource::PATTERN)).unwrap(),
+            couleur in proptest::string::string_regex(unanchored(Couleur::PATTERN)).unwrap(),
+            heure in proptest::string::string_regex(unanchored(Heure::PATTERN)).unwrap(),
+        ) {
+            prop_assert!(CodeRessource::parse(&code).is_ok(), "{code:?}");
+            prop_assert!(Couleur::parse(&couleur).is_ok(), "{couleur:?}");
+            prop_assert!(Heure::parse(&heure).is_ok(), "{heure:?}");
         }
 
         #[test]

@@ -13,7 +13,8 @@ use hub_logistique_application::{
     RessourceUpdateInput, UpdateReservation, UpdateRessource, ValiderReservation,
 };
 use hub_logistique_domain::{
-    CategorieRessource, Reservation, ReservationError, Ressource, RessourceError, StatutReservation,
+    CategorieRessource, CodeRessource, Couleur, Heure, Reservation, ReservationError, Ressource,
+    RessourceError, StatutReservation,
 };
 use hub_platform_http::auth::{AdminOnly, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
@@ -157,11 +158,36 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<LogistiqueHttp>)
     components(schemas(
         RessourceResponse, RessourceListResponse, CreateRessourceRequest, UpdateRessourceRequest,
         ReservationResponse, ReservationListResponse, PlanningResponse, CreateReservationRequest,
-        UpdateReservationRequest, RefuserRequest, CategorieDto, StatutDto, ProblemSchema
+        UpdateReservationRequest, RefuserRequest, CategorieDto, StatutDto, CodeText, CouleurText,
+        HeureText, ProblemSchema
     )),
     tags((name = "logistique", description = "Equipment (ressources) and their bookings (réservations)"))
 )]
 pub struct LogistiqueApi;
+
+// The request schemas of the constrained texts come from the domain values'
+// patterns, so the document and the server cannot drift.
+hub_platform_http::text_pattern_schema!(
+    /// A ressource's code as the API takes it.
+    CodeText,
+    CodeRessource::PATTERN,
+    "GRUE-01",
+    "1 to 20 of `A-Z`, `0-9`, `-` (lower case is upper-cased)"
+);
+hub_platform_http::text_pattern_schema!(
+    /// A display colour.
+    CouleurText,
+    Couleur::PATTERN,
+    "#3B82F6",
+    "`#RRGGBB`"
+);
+hub_platform_http::text_pattern_schema!(
+    /// A clock time of the day.
+    HeureText,
+    Heure::PATTERN,
+    "08:00",
+    "`H:MM` or `HH:MM` (`HH:MM:00` accepted)"
+);
 
 /// What kind of equipment a ressource is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -384,19 +410,23 @@ pub struct PlanningResponse {
 pub struct CreateRessourceRequest {
     /// 1–20 of `A-Z`, `0-9`, `-` (lower case is upper-cased); unique among
     /// the catalogue's ressources.
-    #[schema(example = "GRUE-01")]
+    #[schema(value_type = CodeText)]
     code: String,
-    #[schema(example = "Grue mobile 50 t", max_length = 200)]
+    #[schema(example = "Grue mobile 50 t", min_length = 1, max_length = 200)]
     nom: String,
-    #[schema(example = "engin_levage")]
+    #[schema(value_type = CategorieDto)]
     categorie: String,
     /// An `https://` URL, at most 500 characters.
+    #[schema(max_length = 500)]
     photo_url: Option<String>,
     /// `#RRGGBB` (default `#3B82F6`).
+    #[schema(value_type = Option<CouleurText>)]
     couleur: Option<String>,
     /// `HH:MM` (default 08:00).
+    #[schema(value_type = Option<HeureText>)]
     heure_debut_defaut: Option<String>,
     /// `HH:MM`, after the start (default 18:00).
+    #[schema(value_type = Option<HeureText>)]
     heure_fin_defaut: Option<String>,
     /// Default: the categorie's (`engin_levage`, `engin_terrassement`,
     /// `equipement` need validation).
@@ -409,19 +439,25 @@ pub struct CreateRessourceRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRessourceRequest {
+    #[schema(value_type = Option<CodeText>)]
     code: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     nom: Option<String>,
+    #[schema(value_type = Option<CategorieDto>)]
     categorie: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     photo_url: Option<Option<String>>,
+    #[schema(value_type = Option<CouleurText>)]
     couleur: Option<String>,
+    #[schema(value_type = Option<HeureText>)]
     heure_debut_defaut: Option<String>,
+    #[schema(value_type = Option<HeureText>)]
     heure_fin_defaut: Option<String>,
     validation_requise: Option<bool>,
     actif: Option<bool>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     description: Option<Option<String>>,
 }
 
@@ -433,10 +469,10 @@ pub struct CreateReservationRequest {
     /// Today or later.
     date_reservation: IsoDate,
     /// `HH:MM`.
-    #[schema(example = "08:00")]
+    #[schema(value_type = HeureText)]
     heure_debut: String,
     /// `HH:MM`, after `heure_debut`.
-    #[schema(example = "12:00")]
+    #[schema(value_type = HeureText)]
     heure_fin: String,
     #[schema(max_length = 1000)]
     commentaire: Option<String>,
@@ -448,7 +484,9 @@ pub struct CreateReservationRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateReservationRequest {
     date_reservation: Option<IsoDate>,
+    #[schema(value_type = Option<HeureText>)]
     heure_debut: Option<String>,
+    #[schema(value_type = Option<HeureText>)]
     heure_fin: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
