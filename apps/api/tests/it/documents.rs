@@ -52,7 +52,7 @@ async fn known(hub: &TestHub, table: &str, column: &str, id: &str) {
     .await;
 }
 
-async fn dossier<'a>(
+pub(crate) async fn dossier<'a>(
     hub: &TestHub,
     who: impl Into<As<'a>>,
     chantier: &str,
@@ -78,7 +78,7 @@ fn multipart(filename: &str, bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Uploads `bytes` as `filename` into the dossier; returns status and body.
-async fn upload<'a>(
+pub(crate) async fn upload<'a>(
     hub: &TestHub,
     who: impl Into<As<'a>>,
     chantier: &str,

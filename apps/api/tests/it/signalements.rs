@@ -696,3 +696,166 @@ async fn if_match_protects_a_signalement_from_lost_updates() {
     assert_eq!(fresh.status(), 200);
     assert_eq!(fresh.headers()["etag"], "\"3\"");
 }
+
+/// What the other contexts' events let this one accept: a compagnon planned
+/// on a site (planning's `affectation.*`) reports there, with a photo
+/// uploaded on that site (documents' `document.*`); and the late list shows
+/// each caller the sites he is on only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_compagnon_reports_with_an_uploaded_photo_and_sees_only_his_late_ones() {
+    let s = TestHub::start_with(&[("RATE_LIMITS", "off")]).await;
+    let conducteur = s.new_user(Role::Conducteur).await;
+    let other = s.new_user(Role::Conducteur).await;
+    let karim = s.new_user(Role::Compagnon).await;
+    let site = chantier(&s, "CH-SIG-PH1", &conducteur.id, None).await;
+    let elsewhere = chantier(&s, "CH-SIG-PH2", &other.id, None).await;
+    known(&s, "documents_chantiers", "chantier_id", &site).await;
+    known(&s, "documents_chantiers", "chantier_id", &elsewhere).await;
+    let report = |photo: Option<&str>| {
+        json!({
+            "chantier_id": site, "titre": "Fissure sur voile",
+            "description": "Voile nord, niveau -1", "priorite": "critique",
+            "photo_document_id": photo
+        })
+    };
+
+    // Not on the site yet: the site is not his to report on.
+    let problem = s
+        .expect(422, Method::POST, BASE, &karim, report(None))
+        .await;
+    assert_eq!(problem["errors"][0]["code"], "unknown_chantier");
+
+    // Planned there through the planning API, he is.
+    known(&s, "planning_chantiers", "chantier_id", &site).await;
+    known(&s, "planning_users", "user_id", &karim.id).await;
+    let affectation = json!({
+        "utilisateur_id": karim.id, "chantier_id": site, "date": "2026-12-07",
+        "heure_debut": "7:30", "heure_fin": "16:30"
+    });
+    s.expect(
+        201,
+        Method::POST,
+        "/api/v1/planning/affectations",
+        &conducteur,
+        affectation,
+    )
+    .await;
+    known(&s, "signalement_affectations", "utilisateur_id", &karim.id).await;
+
+    // Photos uploaded through the documents API, on his site and elsewhere.
+    let dossier = crate::documents::dossier(&s, &conducteur, &site, "Photos", "compagnon").await;
+    let (status, photo) = crate::documents::upload(
+        &s,
+        &conducteur,
+        &site,
+        &dossier,
+        "fissure.jpg",
+        b"\xff\xd8\xff\xe0 not much of a jpeg",
+    )
+    .await;
+    assert_eq!(status, 201, "{photo}");
+    let photo = photo["id"].as_str().unwrap().to_owned();
+    let (_, plan) =
+        crate::documents::upload(&s, &conducteur, &site, &dossier, "plan.pdf", b"%PDF-1.4").await;
+    let plan = plan["id"].as_str().unwrap().to_owned();
+    let dossier_ailleurs =
+        crate::documents::dossier(&s, &other, &elsewhere, "Photos", "compagnon").await;
+    let (_, ailleurs) = crate::documents::upload(
+        &s,
+        &other,
+        &elsewhere,
+        &dossier_ailleurs,
+        "autre.jpg",
+        b"\xff\xd8\xff",
+    )
+    .await;
+    let ailleurs = ailleurs["id"].as_str().unwrap().to_owned();
+    for id in [&photo, &plan, &ailleurs] {
+        known(&s, "signalement_documents", "document_id", id).await;
+    }
+
+    let before = s.events("signalement.").await.len();
+    for (document, code) in [(&plan, "not_a_photo"), (&ailleurs, "unknown_document")] {
+        let problem = s
+            .expect(422, Method::POST, BASE, &karim, report(Some(document)))
+            .await;
+        assert_eq!(problem["errors"][0]["field"], "photo_document_id");
+        assert_eq!(problem["errors"][0]["code"], code);
+    }
+    assert_eq!(
+        s.events("signalement.").await.len(),
+        before,
+        "refusals publish nothing"
+    );
+    let created = s
+        .expect(201, Method::POST, BASE, &karim, report(Some(&photo)))
+        .await;
+    assert_eq!(created["photo_document_id"], photo.as_str());
+    let events = s.events("signalement.created").await;
+    assert_eq!(
+        events.last().unwrap().1["photo_document_id"],
+        photo.as_str()
+    );
+
+    // A deleted photo can no longer be attached.
+    s.expect(
+        204,
+        Method::DELETE,
+        &format!("/api/v1/documents/documents/{photo}"),
+        As::Admin,
+        None,
+    )
+    .await;
+    eventually("the deletion reaches the read model", || async {
+        s.count(&format!(
+            "SELECT count(*) FROM signalement_documents WHERE document_id = '{photo}' AND NOT active"
+        ))
+        .await
+            == 1
+    })
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let problem = s
+        .expect(422, Method::POST, BASE, &karim, report(Some(&photo)))
+        .await;
+    assert_eq!(problem["errors"][0]["code"], "unknown_document");
+
+    // Late: his report and one on a site he is not on, both past their
+    // deadline. He sees his; the admin sees both.
+    let theirs = s
+        .expect(
+            201,
+            Method::POST,
+            BASE,
+            &other,
+            json!({"chantier_id": elsewhere, "titre": "Benne", "description": "Pleine", "priorite": "critique"}),
+        )
+        .await;
+    s.run_sql(
+        "UPDATE signalements SET debut_delai = now() - interval '10 hours', \
+         date_limite = now() - interval '6 hours'",
+    )
+    .await;
+    let all = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{BASE}/alertes/en-retard"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(all["total"], 2);
+    let mine = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{BASE}/alertes/en-retard"),
+            &karim,
+            None,
+        )
+        .await;
+    assert_eq!(mine["total"], 1);
+    assert_eq!(mine["signalements"][0]["id"], id);
+    assert_ne!(mine["signalements"][0]["id"], theirs["id"]);
+}

@@ -20,6 +20,8 @@ pub struct SignalementInput {
     pub assigne_a: Option<Uuid>,
     pub date_resolution_souhaitee: Option<OffsetDateTime>,
     pub photo_url: Option<String>,
+    /// A document of the same chantier, of type `image`.
+    pub photo_document_id: Option<Uuid>,
     pub localisation: Option<String>,
 }
 
@@ -32,6 +34,7 @@ pub struct UpdateInput {
     pub assigne_a: Option<Uuid>,
     pub date_resolution_souhaitee: Option<Option<OffsetDateTime>>,
     pub photo_url: Option<Option<String>>,
+    pub photo_document_id: Option<Option<Uuid>>,
     /// `""` clears it, like `null`.
     pub localisation: Option<Option<String>>,
 }
@@ -119,6 +122,7 @@ impl SignalementInput {
                 assigne_a: self.assigne_a,
                 date_resolution_souhaitee: self.date_resolution_souhaitee,
                 photo_url,
+                photo_document_id: self.photo_document_id,
                 localisation,
             }),
             _ => Err(errors),
@@ -148,6 +152,7 @@ impl UpdateInput {
                 .photo_url
                 .as_ref()
                 .and_then(|p| photo(&mut errors, p.as_deref())),
+            photo_document_id: self.photo_document_id,
             localisation: self
                 .localisation
                 .as_ref()
@@ -199,13 +204,18 @@ pub(crate) fn commentaire(input: &str) -> Result<Commentaire, ValidationErrors> 
     })
 }
 
-/// The reopening's reason (optional; blank is none).
-pub(crate) fn motif(input: Option<&str>) -> Result<Option<Motif>, ValidationErrors> {
+/// The reopening's reason: required, since reopening restarts the deadline
+/// clock and the escalation, and whoever is paged again must read why.
+pub(crate) fn motif(input: Option<&str>) -> Result<Motif, ValidationErrors> {
     match input.map(str::trim).filter(|m| !m.is_empty()) {
-        None => Ok(None),
-        Some(m) => Motif::parse(m)
-            .map(Some)
-            .map_err(|e| ValidationErrors::single("motif", "invalid", e.to_string())),
+        None => Err(ValidationErrors::single(
+            "motif",
+            "required",
+            "Le motif de la réouverture est obligatoire",
+        )),
+        Some(m) => {
+            Motif::parse(m).map_err(|e| ValidationErrors::single("motif", "invalid", e.to_string()))
+        }
     }
 }
 
@@ -279,7 +289,9 @@ mod tests {
             errors.errors()[0].message,
             "Le commentaire de traitement est obligatoire"
         );
-        assert_eq!(motif(Some(" ")).unwrap(), None);
+        for blank in [None, Some(" ")] {
+            assert_eq!(motif(blank).unwrap_err().errors()[0].code, "required");
+        }
         assert!(motif(Some(&"x".repeat(2001))).is_err());
     }
 }

@@ -10,7 +10,8 @@ mod use_cases;
 
 pub use input::{ReponseInput, ReponseUpdateInput, SignalementInput, UpdateInput};
 pub use ports::{
-    Directory, Ordre, RepositoryError, SignalementFilter, SignalementRepository, Statistiques,
+    Directory, DocumentInfo, Ordre, RepositoryError, SignalementFilter, SignalementRepository,
+    Statistiques,
 };
 pub use use_cases::{
     AssignerSignalement, CloturerSignalement, CreateReponse, CreateSignalement, DeleteReponse,

@@ -65,6 +65,8 @@ pub struct Statistiques {
     pub traites_cette_semaine: u64,
     /// Mean hours from creation to treatment; `None` when none was treated.
     pub temps_moyen_resolution: Option<f64>,
+    /// Mean hours from creation to closure; `None` when none was closed.
+    pub temps_moyen_cloture: Option<f64>,
     /// (traite + cloture) / total × 100; 0 when there are none.
     pub taux_resolution: f64,
 }
@@ -146,4 +148,14 @@ pub trait Directory: Send + Sync {
     async fn user(&self, id: Uuid) -> Result<Option<UserInfo>, StorageError>;
     /// "Prénom Nom" of the known users among `ids`.
     async fn names(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, StorageError>;
+    /// An uploaded document; `None` when unknown or deleted.
+    async fn document(&self, id: Uuid) -> Result<Option<DocumentInfo>, StorageError>;
+}
+
+/// A document as this context knows it (from `document.*` events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentInfo {
+    pub chantier_id: Uuid,
+    /// Of type `image` (what a photo must be).
+    pub image: bool,
 }

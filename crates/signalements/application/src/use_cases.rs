@@ -218,6 +218,32 @@ impl SignalementPorts {
         }
     }
 
+    /// Checks that `document_id` is a live image uploaded on `chantier_id`
+    /// (from the documents context's events). Who may download it stays the
+    /// documents context's decision.
+    async fn check_photo(&self, document_id: Uuid, chantier_id: Uuid) -> Result<()> {
+        let invalid = |code, message| {
+            SignalementCommandError::Invalid(ValidationErrors::single(
+                "photo_document_id",
+                code,
+                message,
+            ))
+        };
+        match self.directory.document(document_id).await? {
+            Some(document) if document.chantier_id == chantier_id => {
+                if document.image {
+                    Ok(())
+                } else {
+                    Err(invalid("not_a_photo", "the document is not an image"))
+                }
+            }
+            _ => Err(invalid(
+                "unknown_document",
+                "no document with this id on the signalement's chantier",
+            )),
+        }
+    }
+
     async fn views(&self, signalements: Vec<Signalement>) -> Result<Vec<SignalementView>> {
         let ids: Vec<Uuid> = signalements.iter().map(Signalement::id).collect();
         let counts = self.signalements.count_reponses(&ids).await?;
@@ -369,6 +395,11 @@ impl CreateSignalement {
                 .check_assignee(user, chantier.chantier_id)
                 .await?;
         }
+        if let Some(document) = nouveau.photo_document_id {
+            self.ports
+                .check_photo(document, chantier.chantier_id)
+                .await?;
+        }
         let (signalement, created) =
             Signalement::create(nouveau, actor.user_id, self.ports.clock.now())?;
         let events = [context.wrap(&created, &*self.ports.clock)?];
@@ -494,6 +525,13 @@ impl UpdateSignalement {
         {
             self.ports
                 .check_assignee(user, signalement.chantier_id())
+                .await?;
+        }
+        if let Some(Some(document)) = update.photo_document_id
+            && Some(document) != signalement.photo_document_id()
+        {
+            self.ports
+                .check_photo(document, signalement.chantier_id())
                 .await?;
         }
         if let Some(updated) = signalement.update(update, self.ports.clock.now())? {

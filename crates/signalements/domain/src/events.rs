@@ -32,6 +32,9 @@ pub struct SignalementCreated {
     pub created_by: Uuid,
     /// Who it is assigned to, if anyone.
     pub assigne_a: Option<Uuid>,
+    /// Its photo, a document of the same chantier, if one was attached
+    /// (`GET /api/v1/documents/documents/{id}/download`).
+    pub photo_document_id: Option<Uuid>,
     /// When it must be dealt with (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(schema_with = "instant")]
@@ -99,8 +102,8 @@ pub struct SignalementReopened {
     pub priorite: Priorite,
     /// Who reopened it.
     pub reopened_by: Uuid,
-    /// Why, if said.
-    pub motif: Option<String>,
+    /// Why (required).
+    pub motif: String,
     /// Its new deadline: the clock restarts at the reopening (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(schema_with = "instant")]
@@ -229,6 +232,7 @@ mod examples {
             statut: Statut::Ouvert,
             created_by: LUCAS_COMPAGNON,
             assigne_a: None,
+            photo_document_id: None,
             date_limite: LIMITE,
         }
     }
@@ -268,7 +272,7 @@ mod examples {
             titre: TITRE.into(),
             priorite: Priorite::Critique,
             reopened_by: JULIEN_CONDUCTEUR,
-            motif: Some("Fixation non conforme".into()),
+            motif: "Fixation non conforme".into(),
             date_limite: datetime!(2026-12-04 13:00 UTC),
         }
     }

@@ -35,6 +35,9 @@ pub struct NouveauSignalement {
     pub assigne_a: Option<Uuid>,
     pub date_resolution_souhaitee: Option<OffsetDateTime>,
     pub photo_url: Option<PhotoUrl>,
+    /// An uploaded photo (a document of the same chantier), checked
+    /// against what this context knows of documents.
+    pub photo_document_id: Option<Uuid>,
     pub localisation: Option<Localisation>,
 }
 
@@ -48,6 +51,7 @@ pub struct SignalementUpdate {
     pub assigne_a: Option<Uuid>,
     pub date_resolution_souhaitee: Option<Option<OffsetDateTime>>,
     pub photo_url: Option<Option<PhotoUrl>>,
+    pub photo_document_id: Option<Option<Uuid>>,
     pub localisation: Option<Option<Localisation>>,
 }
 
@@ -81,6 +85,7 @@ pub struct Signalement {
     commentaire_traitement: Option<Commentaire>,
     date_cloture: Option<OffsetDateTime>,
     photo_url: Option<PhotoUrl>,
+    photo_document_id: Option<Uuid>,
     localisation: Option<Localisation>,
     /// When the deadline clock started: the creation, or the last reopening.
     debut_delai: OffsetDateTime,
@@ -109,6 +114,7 @@ pub struct StoredSignalement {
     pub commentaire_traitement: Option<Commentaire>,
     pub date_cloture: Option<OffsetDateTime>,
     pub photo_url: Option<PhotoUrl>,
+    pub photo_document_id: Option<Uuid>,
     pub localisation: Option<Localisation>,
     pub debut_delai: OffsetDateTime,
     pub niveau_escalade: Option<NiveauEscalade>,
@@ -148,6 +154,7 @@ impl Signalement {
             commentaire_traitement: None,
             date_cloture: None,
             photo_url: nouveau.photo_url,
+            photo_document_id: nouveau.photo_document_id,
             localisation: nouveau.localisation,
             debut_delai: now,
             niveau_escalade: None,
@@ -164,6 +171,7 @@ impl Signalement {
             statut: signalement.statut,
             created_by: cree_par,
             assigne_a: signalement.assigne_a,
+            photo_document_id: signalement.photo_document_id,
             date_limite: signalement.date_limite(),
         };
         Ok((signalement, event))
@@ -185,6 +193,7 @@ impl Signalement {
             commentaire_traitement: stored.commentaire_traitement,
             date_cloture: stored.date_cloture,
             photo_url: stored.photo_url,
+            photo_document_id: stored.photo_document_id,
             localisation: stored.localisation,
             debut_delai: stored.debut_delai,
             niveau_escalade: stored.niveau_escalade,
@@ -240,6 +249,10 @@ impl Signalement {
                 &photo.as_ref().map(|p| p.as_str().to_owned()),
             );
             next.photo_url = photo;
+        }
+        if let Some(document) = update.photo_document_id {
+            changes.record("photo_document_id", &next.photo_document_id, &document);
+            next.photo_document_id = document;
         }
         if let Some(localisation) = update.localisation {
             changes.record(
@@ -334,7 +347,7 @@ impl Signalement {
     pub fn reouvrir(
         &mut self,
         reopened_by: Uuid,
-        motif: Option<Motif>,
+        motif: Motif,
         now: OffsetDateTime,
     ) -> Result<SignalementReopened, SignalementError> {
         self.statut = self.statut.transition_to(Statut::Ouvert)?;
@@ -351,7 +364,7 @@ impl Signalement {
             titre: self.titre.to_string(),
             priorite: self.priorite,
             reopened_by,
-            motif: motif.map(|m| m.to_string()),
+            motif: motif.to_string(),
             date_limite: self.date_limite(),
         })
     }
@@ -368,25 +381,30 @@ impl Signalement {
         }
     }
 
-    /// The escalation level due at `now` and not yet published, if any.
+    /// The next escalation level due at `now` and not yet published, if
+    /// any. Levels come one at a time and in order, even when several
+    /// thresholds were passed at once (after downtime, a priority raised, a
+    /// desired date moved earlier): an integrator paging by
+    /// `notified_role` gets the chef de chantier's page before the
+    /// conducteur's.
     pub fn escalade_due(&self, now: OffsetDateTime) -> Option<NiveauEscalade> {
         let requis = self.echeance(now).niveau_requis?;
-        (Some(requis) > self.niveau_escalade).then_some(requis)
+        let suivant = NiveauEscalade::ALL
+            .into_iter()
+            .find(|n| Some(*n) > self.niveau_escalade)?;
+        (suivant <= requis).then_some(suivant)
     }
 
     /// Records that `niveau` was reached and who is to be alerted. Only
     /// what [`Signalement::escalade_due`] returns is accepted: a level is
-    /// published once, and never a lower one after a higher.
+    /// published once, in order, and never a lower one after a higher.
     pub fn escalader(
         &mut self,
         niveau: NiveauEscalade,
         destinataire_ids: Vec<Uuid>,
         now: OffsetDateTime,
     ) -> Option<SignalementEscalated> {
-        if self.escalade_due(now)? < niveau {
-            return None;
-        }
-        if Some(niveau) <= self.niveau_escalade {
+        if self.escalade_due(now)? != niveau {
             return None;
         }
         let echeance = self.echeance(now);
@@ -525,6 +543,9 @@ impl Signalement {
     }
     pub fn photo_url(&self) -> Option<&PhotoUrl> {
         self.photo_url.as_ref()
+    }
+    pub fn photo_document_id(&self) -> Option<Uuid> {
+        self.photo_document_id
     }
     pub fn localisation(&self) -> Option<&Localisation> {
         self.localisation.as_ref()

@@ -1,5 +1,5 @@
 //! The signalements context as the app lists it: the `/api/v1/signalements`
-//! routes, its read models of users, chantiers and affectations, and the
+//! routes, its read models of users, chantiers, affectations and documents, and the
 //! escalation job.
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use hub_platform_context::{Context, Module, ModuleError, Platform, Worker};
 use hub_signalements_application::SignalementPorts;
 use utoipa::OpenApi;
 
-use crate::directory::{DieselDirectory, affectations, chantiers, users};
+use crate::directory::{DieselDirectory, affectations, chantiers, documents, users};
 use crate::{DieselSignalementRepository, EscaladeJob, SignalementsApi, SignalementsHttp};
 
 /// The signalements context. Configuration: `SIGNALEMENTS_ESCALATION_INTERVAL`
@@ -41,6 +41,7 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
         .projection(users())
         .projection(chantiers())
         .projection(affectations())
+        .projection(documents())
         .worker(Worker::scheduled(
             platform,
             Arc::new(EscaladeJob::new()),

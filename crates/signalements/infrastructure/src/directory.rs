@@ -1,14 +1,17 @@
-//! What this context knows of users, chantiers and affectations: its own
-//! read models (`signalement_users`, `signalement_chantiers`,
-//! `signalement_affectations`), fed by the platform directory's projections.
+//! What this context knows of users, chantiers, affectations and documents:
+//! its own read models (`signalement_users`, `signalement_chantiers`,
+//! `signalement_affectations`, `signalement_documents`), fed by the platform
+//! directory's projections.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use hub_kernel::StorageError;
-use hub_platform_directory::{AffectationsDirectory, ChantiersDirectory, UsersDirectory};
+use hub_platform_directory::{
+    AffectationsDirectory, ChantiersDirectory, DocumentsDirectory, UsersDirectory,
+};
 use hub_platform_postgres::{Database, storage};
-use hub_signalements_application::Directory;
+use hub_signalements_application::{Directory, DocumentInfo};
 use hub_signalements_domain::{ChantierInfo, UserInfo};
 use uuid::Uuid;
 
@@ -28,6 +31,12 @@ pub fn affectations() -> AffectationsDirectory {
     AffectationsDirectory::new("signalements.affectations", "signalement_affectations")
 }
 
+/// Uploaded documents, from the documents context's `document.*`: what a
+/// photo reference is checked against.
+pub fn documents() -> DocumentsDirectory {
+    DocumentsDirectory::new("signalements.documents", "signalement_documents")
+}
+
 /// [`Directory`] on this context's read models.
 #[derive(Debug, Clone)]
 pub struct DieselDirectory {
@@ -35,6 +44,7 @@ pub struct DieselDirectory {
     users: UsersDirectory,
     chantiers: ChantiersDirectory,
     affectations: AffectationsDirectory,
+    documents: DocumentsDirectory,
 }
 
 impl DieselDirectory {
@@ -44,6 +54,7 @@ impl DieselDirectory {
             users: users(),
             chantiers: chantiers(),
             affectations: affectations(),
+            documents: documents(),
         }
     }
 }
@@ -76,6 +87,15 @@ impl Directory for DieselDirectory {
             user_id: v.user_id,
             role: v.role(),
             is_active: v.is_active,
+        }))
+    }
+
+    async fn document(&self, id: Uuid) -> Result<Option<DocumentInfo>, StorageError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        let view = self.documents.find(&mut conn, id).await.map_err(storage)?;
+        Ok(view.filter(|v| v.active).map(|v| DocumentInfo {
+            chantier_id: v.chantier_id,
+            image: v.type_document == "image",
         }))
     }
 

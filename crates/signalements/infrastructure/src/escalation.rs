@@ -113,15 +113,21 @@ impl ScheduledJob for EscaladeJob {
                             continue;
                         }
                     };
-                    // Due by the stored instant but not yet by the rules
-                    // (rounding to the microsecond): the next round takes it.
-                    let Some(niveau) = signalement.escalade_due(now) else {
+                    // Every level passed and not yet published, lowest
+                    // first, in this one transaction. None due by the rules
+                    // although due by the stored instant (rounding to the
+                    // microsecond): the next round takes it.
+                    let mut escalated = Vec::new();
+                    while let Some(niveau) = signalement.escalade_due(now) {
+                        let destinataires = job.destinataires(conn, &signalement, niveau).await?;
+                        match signalement.escalader(niveau, destinataires, now) {
+                            Some(event) => escalated.push(event),
+                            None => break,
+                        }
+                    }
+                    if escalated.is_empty() {
                         continue;
-                    };
-                    let destinataires = job.destinataires(conn, &signalement, niveau).await?;
-                    let Some(escalated) = signalement.escalader(niveau, destinataires, now) else {
-                        continue;
-                    };
+                    }
                     let row = SignalementRow::from(&signalement);
                     let updated = diesel::update(
                         signalements::table
@@ -132,7 +138,9 @@ impl ScheduledJob for EscaladeJob {
                     .execute(conn)
                     .await?;
                     if updated == 1 {
-                        events.push(context.wrap(&escalated, &clock).map_err(JobError::new)?);
+                        for event in &escalated {
+                            events.push(context.wrap(event, &clock).map_err(JobError::new)?);
+                        }
                     }
                 }
                 outbox::append(conn, &events).await?;

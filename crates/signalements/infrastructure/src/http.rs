@@ -241,6 +241,9 @@ pub struct SignalementResponse {
     date_cloture: Option<Instant>,
     commentaire_traitement: Option<String>,
     photo_url: Option<String>,
+    /// Its photo as an uploaded document of the chantier
+    /// (`/api/v1/documents/documents/{id}/download`).
+    photo_document_id: Option<Uuid>,
     localisation: Option<String>,
     created_at: Instant,
     updated_at: Instant,
@@ -282,6 +285,7 @@ impl SignalementResponse {
             date_cloture: instant(s.date_cloture()),
             commentaire_traitement: s.commentaire_traitement().map(ToString::to_string),
             photo_url: s.photo_url().map(|p| p.as_str().to_owned()),
+            photo_document_id: s.photo_document_id(),
             localisation: s.localisation().map(ToString::to_string),
             created_at: Instant(s.created_at()),
             updated_at: Instant(s.updated_at()),
@@ -361,6 +365,8 @@ pub struct StatistiquesResponse {
     traites_cette_semaine: u64,
     /// Mean hours from creation to treatment; `null` when none was treated.
     temps_moyen_resolution: Option<f64>,
+    /// Mean hours from creation to closure; `null` when none was closed.
+    temps_moyen_cloture: Option<f64>,
     /// (traite + cloture) / total × 100.
     taux_resolution: f64,
 }
@@ -382,6 +388,7 @@ impl From<Statistiques> for StatistiquesResponse {
             en_retard: stats.en_retard,
             traites_cette_semaine: stats.traites_cette_semaine,
             temps_moyen_resolution: stats.temps_moyen_resolution,
+            temps_moyen_cloture: stats.temps_moyen_cloture,
             taux_resolution: stats.taux_resolution,
         }
     }
@@ -405,6 +412,8 @@ pub struct CreateSignalementRequest {
     /// An `https://` URL.
     #[schema(max_length = 500)]
     photo_url: Option<String>,
+    /// An image uploaded on the same chantier (documents context).
+    photo_document_id: Option<Uuid>,
     #[schema(max_length = 255)]
     localisation: Option<String>,
 }
@@ -428,6 +437,10 @@ pub struct UpdateSignalementRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     photo_url: Option<Option<String>>,
+    /// An image uploaded on the same chantier; `null` detaches it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    photo_document_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     localisation: Option<Option<String>>,
@@ -441,11 +454,11 @@ pub struct TraiterRequest {
     commentaire: String,
 }
 
-/// Optional body of a reopening.
+/// Body of a reopening: why it is reopened (required).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReouvrirRequest {
-    #[schema(max_length = 2000)]
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
     motif: Option<String>,
 }
 
@@ -645,7 +658,7 @@ impl SignalementsHttp {
     request_body = CreateSignalementRequest,
     responses(
         (status = 201, body = SignalementResponse),
-        (status = 422, description = "`validation_failed`: invalid fields, `unknown_chantier`, `chantier_closed`, `invalid_assignee`, `in_the_past`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: invalid fields, `unknown_chantier`, `chantier_closed`, `invalid_assignee`, `in_the_past`, `unknown_document`, `not_a_photo`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn create_signalement(
@@ -663,6 +676,7 @@ async fn create_signalement(
         assigne_a: body.assigne_a,
         date_resolution_souhaitee: body.date_resolution_souhaitee.map(|i| i.0),
         photo_url: body.photo_url,
+        photo_document_id: body.photo_document_id,
         localisation: body.localisation,
     };
     let created = state
@@ -813,6 +827,7 @@ async fn get_signalement(
         (status = 200, body = SignalementResponse),
         (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`signalement_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: invalid fields, `invalid_assignee`, `in_the_past`, `unknown_document`, `not_a_photo`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn update_signalement(
@@ -830,6 +845,7 @@ async fn update_signalement(
         assigne_a: body.assigne_a,
         date_resolution_souhaitee: body.date_resolution_souhaitee.map(|d| d.map(|i| i.0)),
         photo_url: body.photo_url,
+        photo_document_id: body.photo_document_id,
         localisation: body.localisation,
     };
     let updated = state
@@ -957,11 +973,12 @@ async fn cloturer(
 /// Reopen a signalement (administrators, and conducteurs of its chantier); its deadline clock restarts.
 #[utoipa::path(
     post, path = "/api/v1/signalements/{signalement_id}/reouvrir", tag = "signalements",
-    params(SignalementPath, IfMatchHeader), request_body(content = Option<ReouvrirRequest>, description = "Optional"),
+    params(SignalementPath, IfMatchHeader), request_body = ReouvrirRequest,
     responses(
         (status = 200, body = SignalementResponse),
         (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the `motif` is missing, blank or too long", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn reouvrir(
@@ -971,7 +988,8 @@ async fn reouvrir(
     path: web::Path<SignalementPath>,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    // The body is optional: none, or {"motif": …}.
+    // An empty body reaches the use case, which answers the missing motif
+    // as a field error like any other.
     let request: ReouvrirRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ReouvrirRequest::default()
     } else {

@@ -54,6 +54,7 @@ pub(crate) struct SignalementRow {
     pub(crate) version: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    photo_document_id: Option<Uuid>,
 }
 
 impl From<&Signalement> for SignalementRow {
@@ -81,6 +82,7 @@ impl From<&Signalement> for SignalementRow {
             version: s.version(),
             created_at: s.created_at(),
             updated_at: s.updated_at(),
+            photo_document_id: s.photo_document_id(),
         }
     }
 }
@@ -120,6 +122,7 @@ impl TryFrom<SignalementRow> for Signalement {
                 .map(PhotoUrl::parse)
                 .transpose()
                 .map_err(|_| corrupt("photo_url"))?,
+            photo_document_id: row.photo_document_id,
             localisation: row
                 .localisation
                 .as_deref()
@@ -405,7 +408,7 @@ impl SignalementRepository for DieselSignalementRepository {
         let row: (
             (i64, i64, i64, i64),
             (i64, i64, i64, i64),
-            (i64, i64, Option<f64>),
+            (i64, i64, Option<f64>, Option<f64>),
         ) = filtered(&filter, now)
             .select((
                 (
@@ -430,6 +433,10 @@ impl SignalementRepository for DieselSignalementRepository {
                     sql::<Nullable<Double>>(
                         "(avg(extract(epoch FROM (date_traitement - created_at))) \
                          FILTER (WHERE date_traitement IS NOT NULL))::float8 / 3600.0",
+                    ),
+                    sql::<Nullable<Double>>(
+                        "(avg(extract(epoch FROM (date_cloture - created_at))) \
+                         FILTER (WHERE date_cloture IS NOT NULL))::float8 / 3600.0",
                     ),
                 ),
             ))
@@ -467,6 +474,7 @@ impl SignalementRepository for DieselSignalementRepository {
             en_retard: n(rest.0),
             traites_cette_semaine: n(rest.1),
             temps_moyen_resolution: rest.2,
+            temps_moyen_cloture: rest.3,
             taux_resolution: if total == 0 {
                 0.0
             } else {

@@ -22,6 +22,7 @@ diesel::table! {
         version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        photo_document_id -> Nullable<Uuid>,
     }
 }
 

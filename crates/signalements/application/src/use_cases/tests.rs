@@ -1,5 +1,5 @@
 use super::*;
-use crate::ports::{MockDirectory, MockSignalementRepository};
+use crate::ports::{DocumentInfo, MockDirectory, MockSignalementRepository};
 use hub_kernel::{EventEnvelope, FixedClock};
 use hub_signalements_domain::{
     Commentaire, Contenu, Description, NouveauSignalement, Priorite, Titre, UserInfo,
@@ -14,6 +14,10 @@ const CONDUCTEUR: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_00
 const CHEF: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0003);
 const COMPAGNON: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0004);
 const STRANGER: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0005);
+/// An image uploaded on CHANTIER, a PDF on CHANTIER, an image elsewhere.
+const PHOTO: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_00f1);
+const PLAN: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_00f2);
+const PHOTO_AILLEURS: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_00f3);
 
 fn context_of(user_id: Uuid, role: Role) -> CommandContext {
     CommandContext::user(Actor { user_id, role }, Some("req-7".to_owned()))
@@ -50,6 +54,23 @@ fn directory(ferme: bool) -> MockDirectory {
             is_active: true,
         }))
     });
+    directory.expect_document().returning(|id| {
+        Ok(match id {
+            PHOTO => Some(DocumentInfo {
+                chantier_id: CHANTIER,
+                image: true,
+            }),
+            PLAN => Some(DocumentInfo {
+                chantier_id: CHANTIER,
+                image: false,
+            }),
+            PHOTO_AILLEURS => Some(DocumentInfo {
+                chantier_id: STRANGER,
+                image: true,
+            }),
+            _ => None,
+        })
+    });
     directory.expect_names().returning(|ids| {
         Ok(ids
             .iter()
@@ -69,6 +90,7 @@ fn existing(cree_par: Uuid) -> Signalement {
             assigne_a: None,
             date_resolution_souhaitee: None,
             photo_url: None,
+            photo_document_id: None,
             localisation: None,
         },
         cree_par,
@@ -180,9 +202,53 @@ async fn a_compagnon_on_the_chantier_reports_with_exactly_the_created_event() {
         json!({
             "signalement_id": s.id(), "chantier_id": CHANTIER, "titre": "Garde-corps manquant",
             "priorite": "critique", "statut": "ouvert", "created_by": COMPAGNON,
-            "assigne_a": null, "date_limite": "2026-12-02T12:00:00Z"
+            "assigne_a": null, "photo_document_id": null, "date_limite": "2026-12-02T12:00:00Z"
         })
     );
+}
+
+#[tokio::test]
+async fn a_photo_is_an_image_uploaded_on_the_same_chantier() {
+    let (repo, written) = repository(None);
+    let create = CreateSignalement::new(ports(repo, directory(false)));
+    let context = context_of(COMPAGNON, Role::Compagnon);
+    let with = |document| SignalementInput {
+        photo_document_id: Some(document),
+        ..input()
+    };
+    let s = create.execute(&context, with(PHOTO)).await.unwrap();
+    assert_eq!(s.photo_document_id(), Some(PHOTO));
+    assert_eq!(
+        written.lock().unwrap()[0].data["photo_document_id"],
+        json!(PHOTO)
+    );
+    let refuse = CreateSignalement::new(ports(untouched(None), directory(false)));
+    for (document, expected) in [
+        (PLAN, "not_a_photo"),
+        (PHOTO_AILLEURS, "unknown_document"),
+        (Uuid::nil(), "unknown_document"),
+    ] {
+        let error = refuse.execute(&context, with(document)).await.unwrap_err();
+        assert_eq!(code(&error), expected, "{document}");
+    }
+
+    // The same check when it is attached later.
+    let update = UpdateSignalement::new(ports(
+        untouched(Some(existing(COMPAGNON))),
+        directory(false),
+    ));
+    let error = update
+        .execute(
+            &context,
+            Uuid::nil(),
+            UpdateInput {
+                photo_document_id: Some(Some(PHOTO_AILLEURS)),
+                ..UpdateInput::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "unknown_document");
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ fn nouveau(priorite: Priorite) -> NouveauSignalement {
         assigne_a: None,
         date_resolution_souhaitee: None,
         photo_url: None,
+        photo_document_id: None,
         localisation: None,
     }
 }
@@ -63,7 +64,7 @@ fn creation_is_open_with_the_priority_deadline_and_its_event() {
         json!({
             "signalement_id": s.id(), "chantier_id": CHANTIER, "titre": "Garde-corps manquant",
             "priorite": "critique", "statut": "ouvert", "created_by": LUCAS,
-            "assigne_a": null, "date_limite": "2026-12-02T12:00:00Z"
+            "assigne_a": null, "photo_document_id": null, "date_limite": "2026-12-02T12:00:00Z"
         })
     );
 }
@@ -105,7 +106,10 @@ fn each_action_accepts_exactly_the_statuts_of_the_machine() {
         ),
         (
             "reouvrir",
-            |s| s.reouvrir(KARIM, None, NOW).map(|_| ()),
+            |s| {
+                s.reouvrir(KARIM, Motif::parse("Revu").unwrap(), NOW)
+                    .map(|_| ())
+            },
             &[Statut::EnCours, Statut::Traite, Statut::Cloture],
         ),
     ];
@@ -171,7 +175,7 @@ fn reopening_clears_the_treatment_and_restarts_the_clock() {
     let later = NOW + Duration::hours(30);
     s.niveau_escalade = Some(NiveauEscalade::Conducteur);
     let event = s
-        .reouvrir(KARIM, Some(Motif::parse("Mal fixé").unwrap()), later)
+        .reouvrir(KARIM, Motif::parse("Mal fixé").unwrap(), later)
         .unwrap();
     assert_eq!(s.statut(), Statut::Ouvert);
     assert_eq!(
@@ -184,7 +188,7 @@ fn reopening_clears_the_treatment_and_restarts_the_clock() {
     );
     assert_eq!(s.date_limite(), later + Duration::hours(24));
     assert_eq!(event.date_limite, later + Duration::hours(24));
-    assert_eq!(event.motif.as_deref(), Some("Mal fixé"));
+    assert_eq!(event.motif, "Mal fixé");
     assert_eq!(s.niveau_escalade(), None);
     assert_eq!(s.nb_escalades(), 0);
 }
@@ -203,6 +207,20 @@ fn updates_record_only_what_changed_and_refuse_a_closed_one() {
     let fields: Vec<&str> = event.changes.fields().collect();
     assert_eq!(fields, ["localisation", "priorite"]);
     assert_eq!(s.version(), 2);
+    let photo = Uuid::from_u128(77);
+    let attach = SignalementUpdate {
+        photo_document_id: Some(Some(photo)),
+        ..SignalementUpdate::default()
+    };
+    let event = s.update(attach.clone(), NOW).unwrap().unwrap();
+    assert_eq!(
+        event.changes.fields().collect::<Vec<_>>(),
+        ["photo_document_id"]
+    );
+    assert_eq!(s.photo_document_id(), Some(photo));
+    assert_eq!(s.update(attach, NOW).unwrap(), None, "the same photo again");
+    let s_version = s.version();
+    assert_eq!(s_version, 3);
     assert_eq!(s.date_limite(), NOW + Duration::hours(4));
     let update = SignalementUpdate {
         date_resolution_souhaitee: Some(Some(NOW - Duration::hours(1))),
@@ -260,8 +278,20 @@ fn escalation_publishes_each_level_once_and_never_a_lower_one() {
     assert_eq!(s.escalade_due(t1), None, "published once");
     assert_eq!(s.escalader(NiveauEscalade::ChefChantier, vec![], t1), None);
     assert_eq!(s.prochaine_escalade(), Some(NOW + Duration::hours(4)));
-    // Far past every threshold: only the highest level is due.
+    // Far past every threshold: the missing levels come one by one, in order.
     let t3 = NOW + Duration::hours(9);
+    assert_eq!(s.escalade_due(t3), Some(NiveauEscalade::Conducteur));
+    assert_eq!(
+        s.escalader(NiveauEscalade::Admin, vec![], t3),
+        None,
+        "no skipping"
+    );
+    assert_eq!(
+        s.escalader(NiveauEscalade::Conducteur, vec![], t3)
+            .unwrap()
+            .niveau,
+        2
+    );
     assert_eq!(s.escalade_due(t3), Some(NiveauEscalade::Admin));
     assert_eq!(
         s.escalader(NiveauEscalade::Admin, vec![], t3)
@@ -269,7 +299,7 @@ fn escalation_publishes_each_level_once_and_never_a_lower_one() {
             .niveau,
         3
     );
-    assert_eq!(s.escalader(NiveauEscalade::Conducteur, vec![], t3), None);
+    assert_eq!(s.escalade_due(t3), None);
     assert_eq!(s.prochaine_escalade(), None);
     assert_eq!(s.nb_escalades(), 3);
     // A level not yet due is refused.
@@ -353,11 +383,12 @@ proptest! {
         let mut published = Vec::new();
         for step in steps {
             now += Duration::minutes(step);
-            if let Some(niveau) = s.escalade_due(now) {
+            while let Some(niveau) = s.escalade_due(now) {
                 published.push(s.escalader(niveau, vec![], now).unwrap().niveau);
             }
         }
-        prop_assert!(published.len() <= 3);
-        prop_assert!(published.windows(2).all(|w| w[0] < w[1]));
+        // Every level reached is published, each once, lowest first.
+        let reached = s.niveau_escalade().map_or(0, |n| n.rang());
+        prop_assert_eq!(published, (1..=reached).collect::<Vec<_>>());
     }
 }

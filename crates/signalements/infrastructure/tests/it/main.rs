@@ -16,8 +16,8 @@ use hub_signalements_application::{
     Ordre, RepositoryError, SignalementFilter, SignalementRepository,
 };
 use hub_signalements_domain::{
-    Commentaire, Contenu, Description, NouveauSignalement, Priorite, Reponse, Signalement, Statut,
-    Titre,
+    Commentaire, Contenu, Description, Motif, NouveauSignalement, Priorite, Reponse, Signalement,
+    Statut, Titre,
 };
 use hub_signalements_infrastructure::{DieselSignalementRepository, EscaladeJob};
 use serde_json::Value;
@@ -41,6 +41,7 @@ fn nouveau(chantier_id: Uuid, titre: &str, priorite: Priorite) -> NouveauSignale
         assigne_a: None,
         date_resolution_souhaitee: None,
         photo_url: None,
+        photo_document_id: None,
         localisation: None,
     }
 }
@@ -288,6 +289,7 @@ async fn lists_combine_filters_scope_by_chantier_and_count_lateness_in_sql() {
     assert_eq!(stats.par_statut.get(&Statut::Cloture), None);
     assert_eq!(stats.par_priorite.len(), 3);
     assert!((stats.temps_moyen_resolution.unwrap() - 2.0).abs() < 1e-6);
+    assert_eq!(stats.temps_moyen_cloture, None, "none closed yet");
     assert!((stats.taux_resolution - 100.0 / 3.0).abs() < 1e-9);
 }
 
@@ -382,7 +384,13 @@ async fn a_treated_or_reopened_signalement_escalates_from_its_new_clock() {
     repo.update(&s, &[envelope(&treated)]).await.unwrap();
     assert_eq!(job.run(&db, t0 + Duration::hours(30)).await.unwrap(), 0);
     let reopened_at = t0 + Duration::hours(31);
-    let reopened = s.reouvrir(Uuid::now_v7(), None, reopened_at).unwrap();
+    let reopened = s
+        .reouvrir(
+            Uuid::now_v7(),
+            Motif::parse("Fuite revenue").unwrap(),
+            reopened_at,
+        )
+        .unwrap();
     repo.update(&s, &[envelope(&reopened)]).await.unwrap();
     assert_eq!(
         job.run(&db, reopened_at + Duration::minutes(90))
@@ -398,4 +406,60 @@ async fn a_treated_or_reopened_signalement_escalates_from_its_new_clock() {
     );
     let events = escalations(&test_db).await;
     assert_eq!(events[1]["niveau"], 1, "the levels start over");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signalement_first_seen_past_every_threshold_publishes_each_level_in_order() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database().clone();
+    let repo = DieselSignalementRepository::new(db.clone());
+    let t0 = now();
+    let s = insert(&repo, Uuid::now_v7(), "Échafaudage", Priorite::Critique, t0).await;
+    // The server was down from creation to 250 % of the 4 hours: one round
+    // publishes the three levels, lowest first, each once.
+    let job = EscaladeJob::new();
+    assert_eq!(job.run(&db, t0 + Duration::hours(10)).await.unwrap(), 3);
+    assert_eq!(job.run(&db, t0 + Duration::hours(11)).await.unwrap(), 0);
+    let niveaux: Vec<Value> = escalations(&test_db)
+        .await
+        .iter()
+        .map(|e| e["notified_role"].clone())
+        .collect();
+    assert_eq!(niveaux, ["chef_chantier", "conducteur", "admin"]);
+    let stored = repo.find(s.id()).await.unwrap().unwrap();
+    assert_eq!(stored.nb_escalades(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_give_the_mean_time_to_close_apart_from_the_time_to_treat() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselSignalementRepository::new(test_db.database().clone());
+    let site = Uuid::now_v7();
+    let t0 = now() - Duration::hours(10);
+    let mut closed = insert(&repo, site, "Garde-corps", Priorite::Haute, t0).await;
+    let treated = closed
+        .traiter(Commentaire::parse("Posé").unwrap(), t0 + Duration::hours(2))
+        .unwrap();
+    repo.update(&closed, &[envelope(&treated)]).await.unwrap();
+    let cloture = closed
+        .cloturer(Uuid::now_v7(), t0 + Duration::hours(6))
+        .unwrap();
+    repo.update(&closed, &[envelope(&cloture)]).await.unwrap();
+    let mut treated_only = insert(&repo, site, "Benne", Priorite::Basse, t0).await;
+    let treated = treated_only
+        .traiter(
+            Commentaire::parse("Vidée").unwrap(),
+            t0 + Duration::hours(4),
+        )
+        .unwrap();
+    repo.update(&treated_only, &[envelope(&treated)])
+        .await
+        .unwrap();
+
+    let stats = repo
+        .statistiques(&SignalementFilter::default(), now(), t0)
+        .await
+        .unwrap();
+    assert!((stats.temps_moyen_resolution.unwrap() - 3.0).abs() < 1e-6);
+    assert!((stats.temps_moyen_cloture.unwrap() - 6.0).abs() < 1e-6);
 }
