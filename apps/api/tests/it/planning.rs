@@ -33,6 +33,27 @@ async fn known(hub: &TestHub, table: &str, column: &str, id: &str) {
     .await;
 }
 
+/// Closes the chantier (its conducteur does); returns once the planning's
+/// read model knows it is `ferme`.
+async fn close(hub: &TestHub, chantier: &str) {
+    hub.expect(
+        200,
+        Method::POST,
+        &format!("/api/v1/chantiers/{chantier}/fermer"),
+        As::Conducteur,
+        None,
+    )
+    .await;
+    eventually("the planning sees the site closed", || async {
+        hub.count(&format!(
+            "SELECT count(*) FROM planning_chantiers WHERE chantier_id = '{chantier}' AND statut = 'ferme'"
+        ))
+        .await
+            == 1
+    })
+    .await;
+}
+
 /// A compagnon the planning knows.
 async fn compagnon(hub: &TestHub) -> User {
     let user = hub.new_user(Role::Compagnon).await;
@@ -349,6 +370,36 @@ async fn the_life_of_an_affectation_through_every_route() {
         )
         .await;
     assert_eq!(bad["errors"][0]["field"], "heure_fin");
+    // Move to another user and back; an unknown user is refused.
+    let to_lea = s
+        .expect(
+            200,
+            Method::PUT,
+            &path,
+            As::Conducteur,
+            json!({"utilisateur_id": lea.id}),
+        )
+        .await;
+    assert_eq!(to_lea["utilisateur_id"], lea.id.as_str());
+    assert_eq!(to_lea["version"], 3);
+    let nobody = s
+        .expect(
+            422,
+            Method::PUT,
+            &path,
+            As::Conducteur,
+            json!({"utilisateur_id": uuid::Uuid::now_v7()}),
+        )
+        .await;
+    assert_eq!(nobody["code"], "utilisateur_inactive");
+    s.expect(
+        200,
+        Method::PUT,
+        &path,
+        As::Conducteur,
+        json!({"utilisateur_id": karim.id}),
+    )
+    .await;
 
     // Stretch the Monday block to Sunday 6th – Monday 7th; copy the week.
     let stretched = s
@@ -361,6 +412,32 @@ async fn the_life_of_an_affectation_through_every_route() {
         )
         .await;
     assert_eq!(stretched["total"], 2);
+    // Beyond 366 days, a stretch or a copy is refused and writes nothing
+    // (the event list at the end has no trace of them either).
+    let rows = "SELECT count(*) FROM affectations";
+    let before = s.count(rows).await;
+    let too_long = s
+        .expect(
+            422,
+            Method::POST,
+            &format!("{path}/resize"),
+            As::Conducteur,
+            json!({"date_debut": "2026-12-07", "date_fin": "2027-12-08"}),
+        )
+        .await;
+    assert_eq!(too_long["errors"][0]["code"], "too_many_days");
+    let too_long = s
+        .expect(
+            422,
+            Method::POST,
+            &format!("{AFFECTATIONS}/duplicate"),
+            As::Conducteur,
+            json!({"utilisateur_id": karim.id, "source_date_debut": "2026-12-07",
+                   "source_date_fin": "2027-12-08", "target_date_debut": "2027-12-09"}),
+        )
+        .await;
+    assert_eq!(too_long["errors"][0]["code"], "too_many_days");
+    assert_eq!(s.count(rows).await, before);
     let copied = s
         .expect(
             201,
@@ -407,14 +484,15 @@ async fn the_life_of_an_affectation_through_every_route() {
         )
         .await;
     assert_eq!(again["code"], "affectation_cancelled");
-    s.expect(
-        201,
-        Method::POST,
-        AFFECTATIONS,
-        As::Conducteur,
-        one_day(&karim.id, &site, "2026-12-07"),
-    )
-    .await;
+    let replanned = s
+        .expect(
+            201,
+            Method::POST,
+            AFFECTATIONS,
+            As::Conducteur,
+            one_day(&karim.id, &site, "2026-12-07"),
+        )
+        .await;
 
     // Who is free that week.
     let free = s
@@ -464,6 +542,8 @@ async fn the_life_of_an_affectation_through_every_route() {
             "affectation.created",
             "affectation.bulk_created",
             "affectation.updated",
+            "affectation.updated",
+            "affectation.updated",
             "affectation.bulk_created",
             "affectation.bulk_created",
             "affectation.bulk_created",
@@ -481,14 +561,62 @@ async fn the_life_of_an_affectation_through_every_route() {
                "heure_fin": {"old": "16:30", "new": "15:00"},
                "note": {"old": "Banches", "new": null}})
     );
-    assert_eq!(events[3].1["source"], "bulk");
+    assert_eq!(events[2].1["previous_chantier_id"], site.as_str());
+    assert_eq!(events[3].1["previous_chantier_id"], Value::Null);
+    assert_eq!(
+        events[3].1["changes"],
+        json!({"utilisateur_id": {"old": karim.id, "new": lea.id}})
+    );
+    assert_eq!(events[3].1["utilisateur_id"], lea.id.as_str());
+    assert_eq!(events[4].1["utilisateur_id"], karim.id.as_str());
+    assert_eq!(events[5].1["source"], "bulk");
     // The copied week spans both sites: one event per site.
-    assert_eq!(events[4].1["source"], "duplicate_week");
-    assert_eq!(events[4].1["chantier_id"], second.as_str());
-    assert_eq!(events[5].1["source"], "duplicate_week");
-    assert_eq!(events[5].1["chantier_id"], site.as_str());
-    assert_eq!(events[5].1["count"], 4);
-    assert_eq!(events[6].1["raison"], "Intempéries");
+    assert_eq!(events[6].1["source"], "duplicate_week");
+    assert_eq!(events[6].1["chantier_id"], second.as_str());
+    assert_eq!(events[7].1["source"], "duplicate_week");
+    assert_eq!(events[7].1["chantier_id"], site.as_str());
+    assert_eq!(events[7].1["count"], 4);
+    assert_eq!(events[8].1["raison"], "Intempéries");
+    // The bulk delete: one event per site, each with its ids and source.
+    let mut deleted_ids = Vec::new();
+    for (_, data) in &events[10..12] {
+        assert_eq!(data["source"], "bulk", "{data}");
+        assert_eq!(
+            data["count"],
+            data["affectation_ids"].as_array().unwrap().len()
+        );
+        deleted_ids.extend(data["affectation_ids"].as_array().unwrap().clone());
+    }
+    deleted_ids.sort_by_key(|id| id.as_str().unwrap().to_owned());
+    let mut copy_ids = copies.clone();
+    copy_ids.sort_by_key(|id| id.as_str().unwrap().to_owned());
+    assert_eq!(deleted_ids, copy_ids);
+
+    // Once the site is closed, nothing on it moves; a note may still change.
+    close(&s, &site).await;
+    let replanned = format!("{AFFECTATIONS}/{}", replanned["id"].as_str().unwrap());
+    let refused = s
+        .expect(
+            422,
+            Method::PUT,
+            &replanned,
+            As::Conducteur,
+            json!({"date": "2026-12-21"}),
+        )
+        .await;
+    assert_eq!(refused["code"], "chantier_not_plannable");
+    let noted = s
+        .expect(
+            200,
+            Method::PUT,
+            &replanned,
+            As::Conducteur,
+            json!({"note": "Chantier fermé"}),
+        )
+        .await;
+    assert_eq!(noted["date"], "2026-12-07");
+    assert_eq!(noted["note"], "Chantier fermé");
+    assert_eq!(s.events("affectation.").await.len(), events.len() + 1);
     s.stop().await;
 }
 
@@ -691,22 +819,7 @@ async fn invalid_commands_are_refused_with_stable_codes_and_change_nothing() {
     let conducteur = conducteur_id(&s).await;
     let site = chantier(&s, &conducteur, "CH-BAD").await;
     let closed = chantier(&s, &conducteur, "CH-CLOSED").await;
-    s.expect(
-        200,
-        Method::POST,
-        &format!("/api/v1/chantiers/{closed}/fermer"),
-        As::Conducteur,
-        None,
-    )
-    .await;
-    eventually("the planning sees the site closed", || async {
-        s.count(&format!(
-            "SELECT count(*) FROM planning_chantiers WHERE chantier_id = '{closed}' AND statut = 'ferme'"
-        ))
-        .await
-            == 1
-    })
-    .await;
+    close(&s, &closed).await;
     let karim = compagnon(&s).await;
     let gone = compagnon(&s).await;
     s.expect(

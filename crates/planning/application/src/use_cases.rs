@@ -9,7 +9,7 @@ use hub_kernel::{
     ValidationErrors, VersionMismatch,
 };
 use hub_planning_domain::access::{Lecture, may_plan};
-use hub_planning_domain::calendrier::{self, MAX_JOURS};
+use hub_planning_domain::calendrier::{self, CalendrierError, MAX_JOURS};
 use hub_planning_domain::{
     Affectation, AffectationBulkCreated, AffectationBulkDeleted, AffectationError, Modele, Raison,
     SourceLot, ValueError,
@@ -337,12 +337,16 @@ impl CreateBatch {
         items: &[ItemInput],
     ) -> Result<Vec<Affectation>, PlanningError> {
         let mut errors = ValidationErrors::new();
-        if items.is_empty() || items.len() > MAX_JOURS {
+        if items.is_empty() {
             errors.add(
                 "affectations",
                 "invalid_count",
                 format!("must list 1 to {MAX_JOURS} affectations"),
             );
+        } else if items.len() > MAX_JOURS {
+            // The cap every creation shares, under the same code as a day
+            // range, a recurrence, a copy or a stretch too long.
+            calendar_error(&mut errors, CalendrierError::TooMany, "affectations");
         }
         let modeles: Vec<Option<Modele>> = items
             .iter()
@@ -394,25 +398,28 @@ impl UpdateAffectation {
     ) -> Result<Affectation, PlanningError> {
         let update = input.validate()?;
         let mut affectation = self.ports.load_to_write(context, id).await?;
-        if let Some(chantier) = update
-            .chantier_id
-            .filter(|c| *c != affectation.chantier_id())
-        {
-            self.ports.check_chantier(context, chantier).await?;
-        }
-        if let Some(user) = update
-            .utilisateur_id
-            .filter(|u| *u != affectation.utilisateur_id())
-        {
-            self.ports.check_user(user).await?;
-        }
-        if let Some(updated) = affectation.update(update, self.ports.clock.now())? {
-            let events = [context.wrap(&updated, &*self.ports.clock)?];
+        // Applied to the loaded copy only: nothing is stored until every
+        // check below has passed.
+        let Some(updated) = affectation.update(update, self.ports.clock.now())? else {
+            return Ok(affectation);
+        };
+        // A move (day, user, chantier or times) plans again, so the
+        // chantier it lands on must be open to planning and run by the
+        // actor, like a creation; a note alone may still be edited on a
+        // closed chantier (docs/decisions/planning-rules.md).
+        if updated.changes.fields().any(|field| field != "note") {
             self.ports
-                .affectations
-                .update(&affectation, &events)
+                .check_chantier(context, affectation.chantier_id())
                 .await?;
         }
+        if updated.changes.contains("utilisateur_id") {
+            self.ports.check_user(affectation.utilisateur_id()).await?;
+        }
+        let events = [context.wrap(&updated, &*self.ports.clock)?];
+        self.ports
+            .affectations
+            .update(&affectation, &events)
+            .await?;
         Ok(affectation)
     }
 }
@@ -464,9 +471,10 @@ impl DeleteAffectations {
         for chantier in chantiers {
             self.ports.check_writer(context, chantier).await?;
         }
-        let events = self
-            .ports
-            .wrap_all(context, &AffectationBulkDeleted::lots(&found))?;
+        let events = self.ports.wrap_all(
+            context,
+            &AffectationBulkDeleted::lots(&found, SourceLot::Bulk),
+        )?;
         self.ports.affectations.delete(&found, &events).await?;
         Ok(found.iter().map(Affectation::id).collect())
     }

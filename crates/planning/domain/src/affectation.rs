@@ -265,6 +265,8 @@ impl Affectation {
         Ok(Some(AffectationUpdated {
             affectation: self.snapshot(),
             changes,
+            previous_chantier_id: (old.chantier_id != self.modele.chantier_id)
+                .then_some(old.chantier_id),
         }))
     }
 
@@ -341,9 +343,28 @@ mod tests {
             .unwrap();
         let fields: Vec<&str> = updated.changes.fields().collect();
         assert_eq!(fields, ["date", "heure_fin"]);
+        // The same chantier given again is no move.
+        assert_eq!(updated.previous_chantier_id, None);
         assert_eq!(affectation.version(), 2);
         assert_eq!(affectation.updated_at(), later);
         assert_eq!(affectation.date(), date!(2026 - 12 - 08));
+    }
+
+    #[test]
+    fn a_move_to_another_chantier_names_the_site_it_left() {
+        let mut affectation = planned();
+        let updated = affectation
+            .update(
+                AffectationUpdate {
+                    chantier_id: Some(Uuid::from_u128(3)),
+                    ..AffectationUpdate::default()
+                },
+                NOW,
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.previous_chantier_id, Some(Uuid::from_u128(2)));
+        assert_eq!(updated.affectation.chantier_id, Uuid::from_u128(3));
     }
 
     #[test]

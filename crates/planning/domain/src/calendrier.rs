@@ -188,6 +188,38 @@ mod tests {
         assert!(decalage(MONDAY, date!(2026 - 12 - 06), date!(2026 - 12 - 14)).is_err());
     }
 
+    #[test]
+    fn a_copied_period_and_a_stretch_are_capped_at_max_jours() {
+        // MAX_JOURS days, both ends included.
+        let last = MONDAY + Duration::days(MAX_JOURS as i64 - 1);
+        let beyond = last + Duration::days(1);
+        assert_eq!(
+            decalage(MONDAY, last, beyond),
+            Ok(Duration::days(MAX_JOURS as i64))
+        );
+        assert_eq!(
+            decalage(MONDAY, beyond, beyond + Duration::days(7)),
+            Err(CalendrierError::TooMany)
+        );
+        assert_eq!(
+            etirement(MONDAY, MONDAY, last).unwrap().len(),
+            MAX_JOURS - 1
+        );
+        assert_eq!(
+            etirement(MONDAY, MONDAY, beyond),
+            Err(CalendrierError::TooMany)
+        );
+        // Around the block too: the range counts, not the days added.
+        assert_eq!(
+            etirement(
+                MONDAY,
+                MONDAY - Duration::days(183),
+                MONDAY + Duration::days(183)
+            ),
+            Err(CalendrierError::TooMany)
+        );
+    }
+
     proptest! {
         #[test]
         fn a_range_is_capped_at_max_jours(len in 0i64..1000) {

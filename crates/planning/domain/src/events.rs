@@ -86,6 +86,11 @@ pub struct AffectationUpdated {
     /// `heure_debut`, `heure_fin` and `note`. A move to another chantier is
     /// published with the new `chantier_id`.
     pub changes: Changes,
+    /// The site it left when this change moved it to another one, else
+    /// `null`. Webhooks are scoped by `chantier_id` (the new site): the old
+    /// site's conducteurs learn of the move from their planning reads, and
+    /// administrators' webhooks from this field.
+    pub previous_chantier_id: Option<Uuid>,
 }
 
 /// `affectation.deleted`
@@ -120,7 +125,7 @@ pub struct AffectationCancelled {
     pub raison: Raison,
 }
 
-/// What made a series.
+/// What made a series (or, for `bulk_deleted`, what removed it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceLot {
@@ -182,6 +187,8 @@ pub struct AffectationBulkDeleted {
     pub affectation_ids: Vec<Uuid>,
     /// How many.
     pub count: usize,
+    /// `bulk` (a bulk delete request).
+    pub source: SourceLot,
 }
 
 /// The chantiers of `affectations`, in the order they first appear.
@@ -232,7 +239,7 @@ impl AffectationBulkCreated {
 
 impl AffectationBulkDeleted {
     /// One event per chantier of the deleted affectations.
-    pub fn lots(affectations: &[Affectation]) -> Vec<Self> {
+    pub fn lots(affectations: &[Affectation], source: SourceLot) -> Vec<Self> {
         by_chantier(affectations)
             .into_iter()
             .map(|(chantier_id, group)| Self {
@@ -240,6 +247,7 @@ impl AffectationBulkDeleted {
                 chantier_id,
                 affectation_ids: group.iter().map(|a| a.id()).collect(),
                 count: group.len(),
+                source,
             })
             .collect()
     }
@@ -289,6 +297,7 @@ mod examples {
         AffectationUpdated {
             affectation,
             changes,
+            previous_chantier_id: None,
         }
     }
 
@@ -344,6 +353,7 @@ mod examples {
             chantier_id: CHANTIER,
             affectation_ids: vec![AFFECTATION, SECONDE],
             count: 2,
+            source: SourceLot::Bulk,
         }
     }
 }

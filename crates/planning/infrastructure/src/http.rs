@@ -587,6 +587,7 @@ fn problem(error: PlanningError) -> Problem {
     responses(
         (status = 201, body = AffectationResponse),
         (status = 409, description = "`affectation_conflict`: the user already has an affectation that day", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (more than 366 days), `no_matching_date`, `before_start`, `before_heure_debut`, `required`, `invalid`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn create_affectation(
@@ -621,6 +622,7 @@ async fn create_affectation(
     responses(
         (status = 201, body = AffectationListResponse),
         (status = 409, description = "`affectation_conflict`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (more than 366 days), `no_matching_date`, `before_start`, `before_heure_debut`, `required`, `invalid`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn create_affectations(
@@ -651,6 +653,7 @@ async fn create_affectations(
     responses(
         (status = 201, body = AffectationListResponse),
         (status = 409, description = "`affectation_conflict`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours` (for any item); `validation_failed`, field codes `invalid_count` (no item), `too_many_days` (more than 366 items), and `affectations[i].<field>` `before_heure_debut` or `invalid`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn create_batch(
@@ -797,6 +800,7 @@ async fn get_affectation(
         (status = 200, body = AffectationResponse),
         (status = 404, description = "`affectation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`affectation_conflict`, `affectation_cancelled` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`utilisateur_inactive`: moved to a user unknown or inactive; `chantier_not_plannable`: a move (day, user, chantier, times) onto a chantier unknown, deleted, or not `ouvert`/`en_cours` (a note alone may change); `validation_failed`, field codes `before_heure_debut`, `invalid`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn update_affectation(
@@ -856,6 +860,7 @@ async fn delete_affectation(
         (status = 200, body = AffectationResponse),
         (status = 404, description = "`affectation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`affectation_cancelled` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, field code `invalid` (`raison` blank or longer than 500 characters)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn cancel_affectation(
@@ -888,6 +893,7 @@ async fn cancel_affectation(
         (status = 200, body = AffectationListResponse),
         (status = 404, description = "`affectation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`affectation_conflict` (a day on another chantier) or `affectation_cancelled`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (a range over 366 days), `outside_range` (the range does not contain the affectation's day), `before_start`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn resize_affectation(
@@ -920,6 +926,7 @@ async fn resize_affectation(
     responses(
         (status = 201, body = AffectationListResponse),
         (status = 409, description = "`affectation_conflict`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`nothing_to_duplicate`: the source period holds no planned affectation of the user; `utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (a source period over 366 days), `before_start`, `out_of_range`", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn duplicate_affectations(
@@ -952,6 +959,7 @@ async fn duplicate_affectations(
         (status = 200, body = BulkDeleteResponse),
         (status = 404, description = "`affectation_not_found`: one of the ids", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "`concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, field code `invalid_count` (no id, or more than 366)", body = ProblemSchema, content_type = "application/problem+json"),
     )
 )]
 async fn delete_affectations(
@@ -1018,5 +1026,61 @@ mod tests {
         assert_eq!(fields, ["date_debut", "x"]);
         let missing = PlanningQuery::parse("").unwrap_err();
         assert_eq!(missing.field_errors()[0].field, "date_debut");
+    }
+
+    #[test]
+    fn each_write_names_the_business_codes_of_its_422() {
+        let document = serde_json::to_value(PlanningApi::openapi()).unwrap();
+        let code = |error| problem(error).code().to_owned();
+        let user = code(PlanningError::UnknownUser(Uuid::nil()));
+        let closed = code(PlanningError::ChantierNotPlannable(Uuid::nil()));
+        let nothing = code(PlanningError::NothingToDuplicate);
+        let validation = code(PlanningError::Invalid(ValidationErrors::single(
+            "date_fin",
+            "too_many_days",
+            "x",
+        )));
+        let refused = [user.as_str(), closed.as_str(), validation.as_str()];
+        let affectations = "/api/v1/planning/affectations";
+        let expected: [(String, &str, Vec<&str>); 6] = [
+            (affectations.to_owned(), "post", vec!["too_many_days"]),
+            (
+                format!("{affectations}/bulk"),
+                "post",
+                vec!["too_many_days"],
+            ),
+            (
+                format!("{affectations}/batch"),
+                "post",
+                vec!["too_many_days", "invalid_count"],
+            ),
+            (
+                format!("{affectations}/{{id}}"),
+                "put",
+                vec!["before_heure_debut"],
+            ),
+            (
+                format!("{affectations}/{{id}}/resize"),
+                "post",
+                vec!["too_many_days", "outside_range"],
+            ),
+            (
+                format!("{affectations}/duplicate"),
+                "post",
+                vec![nothing.as_str(), "too_many_days"],
+            ),
+        ];
+        for (path, method, own) in expected {
+            let description =
+                document["paths"][path.as_str()][method]["responses"]["422"]["description"]
+                    .as_str()
+                    .unwrap_or_default();
+            for code in refused.iter().chain(&own) {
+                assert!(
+                    description.contains(&format!("`{code}`")),
+                    "{method} {path}: {code} missing from {description:?}"
+                );
+            }
+        }
     }
 }

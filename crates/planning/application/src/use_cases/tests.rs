@@ -15,6 +15,7 @@ const CHEF: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0004);
 const CHANTIER: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0010);
 const FERME: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0011);
 const AUTRE_CHANTIER: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0012);
+const INACTIF: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0005);
 
 fn context_of(user_id: Uuid, role: Role) -> CommandContext {
     CommandContext::user(Actor { user_id, role }, Some("req-1".to_owned()))
@@ -25,14 +26,17 @@ fn conducteur() -> CommandContext {
 }
 
 /// CHANTIER (run by CONDUCTEUR) and AUTRE_CHANTIER (run by AUTRE_CONDUCTEUR)
-/// are open; FERME is closed; COMPAGNON is active; CHEF runs CHANTIER.
+/// are open; FERME is closed; COMPAGNON and CHEF are active, INACTIF is
+/// not; CHEF runs CHANTIER.
 fn directory() -> MockDirectory {
     let mut directory = MockDirectory::new();
     directory.expect_user().returning(|id| {
-        Ok((id == COMPAGNON || id == CHEF).then_some(UserInfo {
-            user_id: id,
-            is_active: true,
-        }))
+        Ok([COMPAGNON, CHEF, INACTIF]
+            .contains(&id)
+            .then_some(UserInfo {
+                user_id: id,
+                is_active: id != INACTIF,
+            }))
     });
     directory.expect_chantier().returning(|id| {
         Ok(match id {
@@ -362,6 +366,100 @@ async fn a_move_to_a_chantier_the_conducteur_does_not_run_is_refused() {
 }
 
 #[tokio::test]
+async fn a_move_to_another_user_publishes_it_and_an_inactive_or_unknown_one_is_refused() {
+    let stored = existing(COMPAGNON, CHANTIER, date!(2026 - 12 - 07));
+    let id = stored.id();
+    let (repo, written) = repository(vec![stored.clone()]);
+    let to = |user| UpdateInput {
+        utilisateur_id: Some(user),
+        ..UpdateInput::default()
+    };
+    let moved = UpdateAffectation::new(ports(repo))
+        .execute(&conducteur(), id, to(CHEF))
+        .await
+        .unwrap();
+    assert_eq!(moved.utilisateur_id(), CHEF);
+    let events = written.lock().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type.as_str(), "affectation.updated");
+    assert_eq!(events[0].data["utilisateur_id"], json!(CHEF));
+    assert_eq!(
+        events[0].data["changes"],
+        json!({"utilisateur_id": {"old": COMPAGNON, "new": CHEF}})
+    );
+
+    let update = UpdateAffectation::new(ports(untouched(vec![stored])));
+    for user in [INACTIF, Uuid::now_v7()] {
+        assert!(matches!(
+            update.execute(&conducteur(), id, to(user)).await,
+            Err(PlanningError::UnknownUser(refused)) if refused == user
+        ));
+    }
+}
+
+#[tokio::test]
+async fn on_a_closed_chantier_a_move_is_refused_and_a_note_may_still_change() {
+    let stored = existing(COMPAGNON, FERME, date!(2026 - 12 - 07));
+    let id = stored.id();
+    let update = UpdateAffectation::new(ports(untouched(vec![stored.clone()])));
+    let moves = [
+        UpdateInput {
+            date: Some(date!(2026 - 12 - 08)),
+            ..UpdateInput::default()
+        },
+        UpdateInput {
+            utilisateur_id: Some(CHEF),
+            ..UpdateInput::default()
+        },
+        UpdateInput {
+            heure_debut: Some("6:00".into()),
+            ..UpdateInput::default()
+        },
+        UpdateInput {
+            note: Some(Some("grue".into())),
+            date: Some(date!(2026 - 12 - 08)),
+            ..UpdateInput::default()
+        },
+    ];
+    for input in moves {
+        assert!(matches!(
+            update.execute(&conducteur(), id, input).await,
+            Err(PlanningError::ChantierNotPlannable(chantier)) if chantier == FERME
+        ));
+    }
+
+    // The note alone, and a move off the closed chantier to an open one.
+    let (repo, written) = repository(vec![stored]);
+    let update = UpdateAffectation::new(ports(repo));
+    let noted = update
+        .execute(
+            &conducteur(),
+            id,
+            UpdateInput {
+                note: Some(Some("chantier fermé".into())),
+                ..UpdateInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(noted.note().unwrap().as_str(), "chantier fermé");
+    let (repo, _) = repository(vec![noted]);
+    let moved = UpdateAffectation::new(ports(repo))
+        .execute(
+            &conducteur(),
+            id,
+            UpdateInput {
+                chantier_id: Some(CHANTIER),
+                ..UpdateInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.chantier_id(), CHANTIER);
+    assert_eq!(written.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn cancelling_keeps_the_row_with_its_reason_and_publishes_cancelled() {
     let stored = existing(COMPAGNON, CHANTIER, date!(2026 - 12 - 07));
     let id = stored.id();
@@ -426,6 +524,16 @@ async fn deleting_publishes_deleted_and_bulk_deleting_one_event_per_chantier() {
     let chantiers: Vec<&serde_json::Value> =
         events[1..].iter().map(|e| &e.data["chantier_id"]).collect();
     assert!(chantiers.contains(&&json!(CHANTIER)) && chantiers.contains(&&json!(AUTRE_CHANTIER)));
+    let on_chantier = events[1..]
+        .iter()
+        .find(|e| e.data["chantier_id"] == json!(CHANTIER))
+        .unwrap();
+    assert_eq!(on_chantier.aggregate_id, b.id().to_string());
+    assert_eq!(
+        on_chantier.data,
+        json!({"affectation_id": b.id(), "chantier_id": CHANTIER, "affectation_ids": [b.id()],
+               "count": 1, "source": "bulk"})
+    );
 
     // A conducteur may not delete what is on another conducteur's chantier.
     assert!(matches!(
@@ -715,10 +823,34 @@ async fn a_batch_with_one_bad_item_writes_nothing() {
             .await,
         Err(PlanningError::Forbidden)
     ));
-    assert!(matches!(
-        batch.execute(&conducteur(), &[]).await,
-        Err(PlanningError::Invalid(_))
-    ));
+    let Err(PlanningError::Invalid(errors)) = batch.execute(&conducteur(), &[]).await else {
+        panic!("an empty batch is invalid");
+    };
+    assert_eq!(errors.errors()[0].code, "invalid_count");
+}
+
+#[tokio::test]
+async fn a_batch_beyond_the_cap_is_too_many_days_and_writes_nothing() {
+    let batch = CreateBatch::new(ports(untouched(vec![])));
+    let first = date!(2026 - 01 - 01);
+    let items: Vec<ItemInput> = (0..=MAX_JOURS as i64)
+        .map(|day| item(COMPAGNON, CHANTIER, first + Duration::days(day)))
+        .collect();
+    assert_eq!(items.len(), 367);
+    let Err(PlanningError::Invalid(errors)) = batch.execute(&conducteur(), &items).await else {
+        panic!("expected validation errors");
+    };
+    assert_eq!(errors.errors()[0].field, "affectations");
+    assert_eq!(errors.errors()[0].code, "too_many_days");
+
+    // The cap itself is allowed.
+    let (repo, written) = repository(vec![]);
+    let created = CreateBatch::new(ports(repo))
+        .execute(&conducteur(), &items[..MAX_JOURS])
+        .await
+        .unwrap();
+    assert_eq!(created.len(), MAX_JOURS);
+    assert_eq!(written.lock().unwrap()[0].data["count"], MAX_JOURS);
 }
 
 #[tokio::test]
