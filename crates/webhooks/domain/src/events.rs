@@ -27,7 +27,8 @@ pub struct WebhookCreated {
     /// Equality conditions on top-level `data` fields every event it
     /// receives meets (`{}`: none).
     pub filters: serde_json::Map<String, serde_json::Value>,
-    /// `aggregate`: one event of an aggregate at a time, in order; `none`.
+    /// `aggregate`: one event of an aggregate at a time, in the order they
+    /// occurred; `none`: each as soon as it is due.
     pub ordering: DeliveryOrdering,
 }
 

@@ -59,6 +59,10 @@ pub struct ClaimedJob {
     /// Also sign with the legacy `X-Hub-Chantier-Signature` header.
     #[diesel(sql_type = Bool)]
     pub legacy_signature: bool,
+    /// The webhook delivers its aggregates' events in order and this job has
+    /// a place in that order: its end may release the next one.
+    #[diesel(sql_type = Bool)]
+    pub ordered: bool,
     #[diesel(sql_type = Bytea)]
     pub secret_ciphertext: Vec<u8>,
     #[diesel(sql_type = Bytea)]
@@ -188,6 +192,7 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
                    d.event_type, d.payload, d.attempt, \
                    d.max_attempts, w.url, w.is_active, {MAY_RECEIVE} AS allowed, \
                    w.legacy_signature, \
+                   (w.ordering = 'aggregate' AND d.event_seq IS NOT NULL) AS ordered, \
                    w.secret_ciphertext, w.secret_nonce, \
                    w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
                    w.previous_secret_key_id, w.previous_secret_expires_at"

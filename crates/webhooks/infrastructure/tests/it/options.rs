@@ -196,6 +196,13 @@ async fn an_ordered_webhook_gets_one_event_of_an_aggregate_at_a_time_in_outbox_o
     let mut expected = vec![a1, b1, f1, f2];
     expected.sort();
     assert_eq!(ids(&first), expected);
+    for job in &first {
+        assert_eq!(
+            job.ordered,
+            job.webhook_id == ordered.id(),
+            "its end releases the next"
+        );
+    }
     assert!(
         claim(db, &claim_of(worker, 10)).await.is_empty(),
         "a1 in flight holds a2"
