@@ -1441,3 +1441,351 @@ async fn cleanup_deliveries_deletes_the_log_past_retention() {
         assert!(refused.stdout.is_empty());
     }
 }
+
+/// Retry and recover are judged by the access rule of the send: an owner
+/// taken off the event's chantier is refused a retry (403, nothing queued),
+/// and recover skips that event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivery_is_refused_for_an_event_the_owner_may_no_longer_see() {
+    let s = hub(&[]).await;
+    let conducteur = s.user(Role::Conducteur).await.id.clone();
+    let receiver = Receiver::start(|_| Reply::status(500)).await;
+    let created = s
+        .expect(
+            201,
+            Method::POST,
+            "/api/v1/webhooks",
+            As::Conducteur,
+            json!({"url": receiver.url("/r"), "events": ["chantier.*"]}),
+        )
+        .await;
+    let webhook_id = created["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/webhooks/{webhook_id}");
+    s.expect(
+        200,
+        Method::PATCH,
+        &base,
+        As::Conducteur,
+        json!({"retry_enabled": false}),
+    )
+    .await;
+    let site = s
+        .expect(
+            201,
+            Method::POST,
+            "/api/v1/chantiers",
+            As::Admin,
+            json!({"code": "CH-AC", "nom": "Tour", "adresse": "1 quai", "conducteur_ids": [conducteur]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    eventually("the delivery failed", || async {
+        job_statuses(&s, &webhook_id).await == ["failed"]
+    })
+    .await;
+    let delivery_id = s
+        .texts(&format!(
+            "SELECT id::text AS text FROM webhook_deliveries WHERE webhook_id = '{webhook_id}'"
+        ))
+        .await
+        .remove(0);
+    let responsables = format!("/api/v1/chantiers/{site}/responsables");
+    s.expect(
+        200,
+        Method::PUT,
+        &responsables,
+        As::Admin,
+        json!({"conducteur_ids": [], "chef_chantier_ids": []}),
+    )
+    .await;
+    s.wait_for_dispatch().await;
+
+    let retry = format!("{base}/deliveries/{delivery_id}/retry");
+    let answer = s.send(Method::POST, &retry, As::Conducteur, None).await;
+    assert_eq!(answer.status, 403, "{}", answer.text);
+    assert_eq!(
+        answer.headers["content-type"], "application/problem+json",
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.body["code"], "access_revoked");
+    assert_eq!(
+        job_statuses(&s, &webhook_id).await,
+        ["failed"],
+        "nothing queued"
+    );
+
+    let recover = format!("{base}/recover");
+    let (status, recovered) = s
+        .call(
+            Method::POST,
+            &recover,
+            As::Conducteur,
+            Some(json!({"since": "2000-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{recovered}");
+    assert_eq!(recovered, json!({"requeued": 0, "skipped": 1}));
+    assert_eq!(job_statuses(&s, &webhook_id).await, ["failed"]);
+
+    // Back on the chantier, the same retry is accepted.
+    s.expect(
+        200,
+        Method::PUT,
+        &responsables,
+        As::Admin,
+        json!({"conducteur_ids": [conducteur], "chef_chantier_ids": []}),
+    )
+    .await;
+    s.wait_for_dispatch().await;
+    let (status, retried) = s.call(Method::POST, &retry, As::Conducteur, None).await;
+    assert_eq!(status, 202, "{retried}");
+}
+
+/// A webhook limited to some chantiers, or to events whose `data` meets
+/// conditions, receives only those: the others create no delivery row.
+/// Conditions are checked against the catalog at creation and on change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chantier_ids_and_filters_select_what_a_webhook_receives() {
+    let s = hub(&[]).await;
+    let a = chantier(&s, "CH-FA").await;
+    let b = chantier(&s, "CH-FB").await;
+    let one_site = s.receiver().await;
+    let started = s.receiver().await;
+    let before = s.count("SELECT count(*) FROM event_logs").await;
+
+    for (body, field, code) in [
+        (
+            json!({"filters": {"statu": "en_cours"}}),
+            "filters.statu",
+            "unknown_field",
+        ),
+        (
+            json!({"filters": {"statut": 3}}),
+            "filters.statut",
+            "wrong_type",
+        ),
+        (
+            json!({"filters": {"statut": "perdu"}}),
+            "filters.statut",
+            "not_allowed",
+        ),
+        (
+            json!({"filters": {"statut": ["en_cours"]}}),
+            "filters.statut",
+            "not_scalar",
+        ),
+        (json!({"chantier_ids": []}), "chantier_ids", "empty"),
+    ] {
+        let mut request = json!({"url": started.url("/x"), "events": ["chantier.*"]});
+        request
+            .as_object_mut()
+            .unwrap()
+            .extend(body.as_object().unwrap().clone());
+        let answer = s
+            .send(Method::POST, "/api/v1/webhooks", As::Admin, Some(request))
+            .await;
+        assert_eq!(answer.status, 422, "{}", answer.text);
+        assert_eq!(answer.body["code"], "validation_failed");
+        assert_eq!(answer.body["errors"][0]["field"], field, "{}", answer.text);
+        assert_eq!(answer.body["errors"][0]["code"], code, "{}", answer.text);
+    }
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            As::Admin,
+            Some(
+                json!({"url": started.url("/x"), "events": ["chantier.*", "user.*"],
+                        "filters": {"statut": "en_cours"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "user.* events have no statut");
+    assert_eq!(
+        s.count("SELECT count(*) FROM event_logs").await,
+        before,
+        "refused creations publish nothing"
+    );
+
+    let limited = s
+        .expect(
+            201,
+            Method::POST,
+            "/api/v1/webhooks",
+            As::Admin,
+            json!({"url": one_site.url("/a"), "events": ["chantier.*"], "chantier_ids": [a]}),
+        )
+        .await;
+    let filtered = s
+        .expect(
+            201,
+            Method::POST,
+            "/api/v1/webhooks",
+            As::Admin,
+            json!({"url": started.url("/en-cours"), "events": ["chantier.*"],
+                   "filters": {"statut": "en_cours"}, "ordering": "aggregate"}),
+        )
+        .await;
+    let (limited_id, filtered_id) = (
+        limited["id"].as_str().unwrap().to_owned(),
+        filtered["id"].as_str().unwrap().to_owned(),
+    );
+    let shown = get(&s, &filtered_id).await;
+    assert_eq!(shown["filters"], json!({"statut": "en_cours"}));
+    assert_eq!(shown["chantier_ids"], Value::Null);
+    assert_eq!(shown["ordering"], "aggregate");
+    assert_eq!(get(&s, &limited_id).await["chantier_ids"], json!([a]));
+    let created = s.events("webhook.created").await;
+    assert_eq!(
+        created.last().unwrap().1["filters"],
+        json!({"statut": "en_cours"})
+    );
+
+    // A's and B's updates (ouvert), then B starts (en_cours).
+    for site in [&a, &b] {
+        s.expect(
+            200,
+            Method::PATCH,
+            &format!("/api/v1/chantiers/{site}"),
+            As::Admin,
+            json!({"nom": "Renommé"}),
+        )
+        .await;
+    }
+    s.expect(
+        200,
+        Method::POST,
+        &format!("/api/v1/chantiers/{b}/demarrer"),
+        As::Admin,
+        None,
+    )
+    .await;
+    s.wait_for_dispatch().await;
+    let rows =
+        |id: &str| format!("SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '{id}'");
+    assert_eq!(s.count(&rows(&limited_id)).await, 1, "A's update only");
+    assert_eq!(s.count(&rows(&filtered_id)).await, 1, "B's start only");
+    let received = one_site.wait_for(1).await;
+    assert_eq!(received[0].json()["data"]["chantier_id"], json!(a));
+    let received = started.wait_for(1).await;
+    assert_eq!(received[0].json()["event_type"], "chantier.statut_changed");
+    assert_eq!(received[0].json()["data"]["chantier_id"], json!(b));
+
+    // Patterns the kept conditions do not suit are refused; lifting them works.
+    let path = format!("/api/v1/webhooks/{filtered_id}");
+    let answer = s
+        .send(
+            Method::PATCH,
+            &path,
+            As::Admin,
+            Some(json!({"events": ["*"]})),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert_eq!(answer.body["errors"][0]["field"], "filters.statut");
+    let patched = patch(&s, &filtered_id, json!({"events": ["*"], "filters": {}})).await;
+    assert_eq!(patched["filters"], json!({}));
+    let patched = patch(&s, &limited_id, json!({"chantier_ids": null})).await;
+    assert_eq!(patched["chantier_ids"], Value::Null);
+    let updated = s.events("webhook.updated").await;
+    assert_eq!(
+        updated.last().unwrap().1["changes"]["chantier_ids"],
+        json!({"old": [a], "new": null})
+    );
+}
+
+/// An ordered webhook receives the events of each aggregate in the order
+/// they occurred, from a receiver that fails every other request of each
+/// aggregate (each event is sent again before the next is sent), while the
+/// other aggregate's events flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ordered_webhook_receives_each_aggregates_events_in_order_from_a_flapping_receiver() {
+    let s = hub(&[]).await;
+    let seen: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
+    let receiver = Receiver::start({
+        let seen = seen.clone();
+        move |request| {
+            let aggregate = request.json()["aggregate_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let mut seen = seen.lock().unwrap();
+            let n = seen.entry(aggregate).or_default();
+            *n += 1;
+            // The 1st, 3rd, 5th… request of each aggregate fails, slowly:
+            // the aggregate's next events are fanned out meanwhile, and an
+            // unordered webhook would be sent them before this one's retry.
+            if *n % 2 == 1 {
+                Reply::status(503).delayed(Duration::from_millis(800))
+            } else {
+                Reply::status(200)
+            }
+        }
+    })
+    .await;
+    let created = s
+        .expect(
+            201,
+            Method::POST,
+            "/api/v1/webhooks",
+            As::Admin,
+            json!({"url": receiver.url("/ordered"), "events": ["chantier.*"], "ordering": "aggregate"}),
+        )
+        .await;
+    let webhook_id = created["id"].as_str().unwrap().to_owned();
+    let a = chantier(&s, "CH-OA").await;
+    let b = chantier(&s, "CH-OB").await;
+    for round in 0..3 {
+        for site in [&a, &b] {
+            s.expect(
+                200,
+                Method::PATCH,
+                &format!("/api/v1/chantiers/{site}"),
+                As::Admin,
+                json!({"nom": format!("Tour {round}")}),
+            )
+            .await;
+        }
+    }
+    eventually("every delivery succeeded", || async {
+        let statuses = job_statuses(&s, &webhook_id).await;
+        statuses.len() == 8 && statuses.iter().all(|st| st == "succeeded")
+    })
+    .await;
+
+    let requests = receiver.requests();
+    for site in [&a, &b] {
+        let occurred = s
+            .texts(&format!(
+                "SELECT event_id::text AS text FROM event_logs \
+                 WHERE aggregate_id = '{site}' AND event_type LIKE 'chantier.%' ORDER BY seq"
+            ))
+            .await;
+        assert_eq!(occurred.len(), 4);
+        let mut received: Vec<String> = requests
+            .iter()
+            .map(|r| r.json())
+            .filter(|body| body["aggregate_id"] == json!(site))
+            .map(|body| body["event_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(received.len(), 8, "each event failed once, then succeeded");
+        received.dedup();
+        assert_eq!(received, occurred, "received in the order of occurrence");
+    }
+    // One aggregate waiting for its retries does not hold the other back.
+    let of = |site: &String| -> Vec<usize> {
+        requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.json()["aggregate_id"] == json!(site))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    assert!(
+        of(&b).first() < of(&a).last(),
+        "B's events flowed while A's were retried"
+    );
+}

@@ -238,7 +238,8 @@ async fn the_life_of_a_webhook_through_every_route() {
     );
     assert_eq!(
         events[0].1,
-        json!({"webhook_id": id, "owner_id": conducteur_id, "events": ["chantier.*", "*.created"], "is_active": true})
+        json!({"webhook_id": id, "owner_id": conducteur_id, "events": ["chantier.*", "*.created"], "is_active": true,
+               "chantier_ids": null, "filters": {}, "ordering": "none"})
     );
     assert_eq!(events[1].1["url_changed"], true);
     assert_eq!(

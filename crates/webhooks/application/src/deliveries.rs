@@ -13,8 +13,16 @@ use hub_webhooks_domain::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::ports::{AttemptFilter, DeliveryRepository, Redelivery, WebhookRepository};
+use crate::ports::{
+    AttemptFilter, DeliveryRepository, Recovered, Redelivery, ScopeReadModel, WebhookRepository,
+};
+use crate::scope::may_receive_events;
 use crate::use_cases::{WebhookError, load_owned, owner};
+
+/// Why a redelivery is refused when the owner may receive nothing now.
+const OWNER_REVOKED: &str = "your account may no longer receive webhook events (deactivated, or no longer an admin or conducteur): nothing was queued";
+/// Why the redelivery of one event is refused.
+const EVENT_REVOKED: &str = "you may no longer receive this event (you are no longer a conducteur of its chantier, or your account may no longer receive webhook events): nothing was queued";
 
 /// The `message` of every `webhook.test` event.
 pub const TEST_MESSAGE: &str =
@@ -25,9 +33,12 @@ fn attempts(schedule: &RetrySchedule, webhook: &Webhook) -> u32 {
     schedule.attempts_for(webhook.retry_enabled(), webhook.max_retries())
 }
 
-/// The acting user's webhook, which must be active to be redelivered to.
+/// The acting user's webhook, which must be active to be redelivered to,
+/// and whose owner must still be able to receive events (as the scoping
+/// read model says: the send would only cancel the deliveries otherwise).
 async fn load_active(
     webhooks: &dyn WebhookRepository,
+    scope: &dyn ScopeReadModel,
     context: &CommandContext,
     id: Uuid,
 ) -> Result<Webhook, WebhookError> {
@@ -35,6 +46,9 @@ async fn load_active(
     let webhook = load_owned(webhooks, actor.user_id, id).await?;
     if !webhook.is_active() {
         return Err(WebhookError::Inactive);
+    }
+    if !may_receive_events(scope.owner(webhook.owner_id()).await?) {
+        return Err(WebhookError::AccessRevoked(OWNER_REVOKED));
     }
     Ok(webhook)
 }
@@ -142,6 +156,7 @@ impl SendTestEvent {
 pub struct RetryDelivery {
     webhooks: Arc<dyn WebhookRepository>,
     deliveries: Arc<dyn DeliveryRepository>,
+    scope: Arc<dyn ScopeReadModel>,
     schedule: RetrySchedule,
 }
 
@@ -149,11 +164,13 @@ impl RetryDelivery {
     pub fn new(
         webhooks: Arc<dyn WebhookRepository>,
         deliveries: Arc<dyn DeliveryRepository>,
+        scope: Arc<dyn ScopeReadModel>,
         schedule: RetrySchedule,
     ) -> Self {
         Self {
             webhooks,
             deliveries,
+            scope,
             schedule,
         }
     }
@@ -166,7 +183,13 @@ impl RetryDelivery {
         webhook_id: Uuid,
         delivery_id: Uuid,
     ) -> Result<Uuid, WebhookError> {
-        let webhook = load_active(self.webhooks.as_ref(), context, webhook_id).await?;
+        let webhook = load_active(
+            self.webhooks.as_ref(),
+            self.scope.as_ref(),
+            context,
+            webhook_id,
+        )
+        .await?;
         match self
             .deliveries
             .redeliver(webhook_id, delivery_id, attempts(&self.schedule, &webhook))
@@ -174,16 +197,19 @@ impl RetryDelivery {
         {
             Redelivery::Queued { delivery_id } => Ok(delivery_id),
             Redelivery::InFlight => Err(WebhookError::DeliveryInProgress),
+            Redelivery::NotAllowed => Err(WebhookError::AccessRevoked(EVENT_REVOKED)),
             Redelivery::NotFound => Err(WebhookError::DeliveryNotFound),
         }
     }
 }
 
 /// Sends again every delivery of an active webhook, created in a period,
-/// that did not succeed (after an outage of the receiver).
+/// that did not succeed (after an outage of the receiver), except those
+/// whose event the owner may no longer receive.
 pub struct RecoverDeliveries {
     webhooks: Arc<dyn WebhookRepository>,
     deliveries: Arc<dyn DeliveryRepository>,
+    scope: Arc<dyn ScopeReadModel>,
     schedule: RetrySchedule,
 }
 
@@ -191,24 +217,26 @@ impl RecoverDeliveries {
     pub fn new(
         webhooks: Arc<dyn WebhookRepository>,
         deliveries: Arc<dyn DeliveryRepository>,
+        scope: Arc<dyn ScopeReadModel>,
         schedule: RetrySchedule,
     ) -> Self {
         Self {
             webhooks,
             deliveries,
+            scope,
             schedule,
         }
     }
 
     /// Deliveries created at or after `since` and before `until` (when
-    /// given). Returns how many were queued again.
+    /// given). Returns how many were queued again, and how many skipped.
     pub async fn execute(
         &self,
         context: &CommandContext,
         webhook_id: Uuid,
         since: OffsetDateTime,
         until: Option<OffsetDateTime>,
-    ) -> Result<u64, WebhookError> {
+    ) -> Result<Recovered, WebhookError> {
         if until.is_some_and(|until| until <= since) {
             return Err(WebhookError::Invalid(ValidationErrors::single(
                 "until",
@@ -216,7 +244,13 @@ impl RecoverDeliveries {
                 "must be later than since",
             )));
         }
-        let webhook = load_active(self.webhooks.as_ref(), context, webhook_id).await?;
+        let webhook = load_active(
+            self.webhooks.as_ref(),
+            self.scope.as_ref(),
+            context,
+            webhook_id,
+        )
+        .await?;
         Ok(self
             .deliveries
             .redeliver_unsent(webhook_id, since, until, attempts(&self.schedule, &webhook))
@@ -227,10 +261,13 @@ impl RecoverDeliveries {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{MockDeliveryRepository, MockWebhookRepository, RepositoryError};
+    use crate::ports::{
+        MockDeliveryRepository, MockScopeReadModel, MockWebhookRepository, OwnerStatus,
+        RepositoryError,
+    };
     use hub_kernel::{Actor, FixedClock, Role, StorageError};
     use hub_webhooks_domain::{
-        EndpointUrl, EventPatterns, MaxRetries, SealedSecret, StoredWebhook,
+        DeliveryOptions, EndpointUrl, EventPatterns, MaxRetries, SealedSecret, StoredWebhook,
     };
     use mockall::predicate::{always, eq};
     use time::macros::datetime;
@@ -263,6 +300,7 @@ mod tests {
             last_error: None,
             last_error_at: None,
             legacy_signature: false,
+            options: DeliveryOptions::default(),
             secret: SealedSecret {
                 ciphertext: vec![1; 48],
                 nonce: vec![1; 12],
@@ -283,6 +321,22 @@ mod tests {
             .with(eq(id))
             .returning(move |_| Ok(Some(webhook.clone())));
         Arc::new(webhooks)
+    }
+
+    /// The scoping read model seeing every owner as `role`, active or not.
+    fn owners(role: Role, is_active: bool) -> Arc<MockScopeReadModel> {
+        let mut scope = MockScopeReadModel::new();
+        scope.expect_owner().returning(move |_| {
+            Ok(Some(OwnerStatus {
+                role: Some(role),
+                is_active,
+            }))
+        });
+        Arc::new(scope)
+    }
+
+    fn allowed() -> Arc<MockScopeReadModel> {
+        owners(Role::Conducteur, true)
     }
 
     fn untouched() -> MockDeliveryRepository {
@@ -360,12 +414,17 @@ mod tests {
             test.execute(&stranger, id).await,
             Err(WebhookError::NotFound)
         ));
-        let retry = RetryDelivery::new(webhooks.clone(), deliveries.clone(), schedule.clone());
+        let retry = RetryDelivery::new(
+            webhooks.clone(),
+            deliveries.clone(),
+            allowed(),
+            schedule.clone(),
+        );
         assert!(matches!(
             retry.execute(&stranger, id, Uuid::now_v7()).await,
             Err(WebhookError::NotFound)
         ));
-        let recover = RecoverDeliveries::new(webhooks, deliveries, schedule);
+        let recover = RecoverDeliveries::new(webhooks, deliveries, allowed(), schedule);
         assert!(matches!(
             recover.execute(&stranger, id, NOW, None).await,
             Err(WebhookError::NotFound)
@@ -406,6 +465,7 @@ mod tests {
             Redelivery::Queued { delivery_id: asked },
             Redelivery::InFlight,
             Redelivery::NotFound,
+            Redelivery::NotAllowed,
         ];
         let mut deliveries = MockDeliveryRepository::new();
         let mut calls = outcomes.into_iter();
@@ -413,11 +473,12 @@ mod tests {
             .expect_redeliver()
             // retry_enabled is false: one attempt.
             .with(eq(id), eq(asked), eq(1))
-            .times(3)
+            .times(4)
             .returning(move |_, _, _| Ok(calls.next().unwrap()));
         let retry = RetryDelivery::new(
             finding(hook),
             Arc::new(deliveries),
+            allowed(),
             RetrySchedule::default(),
         );
         let ctx = context(owner_id);
@@ -430,6 +491,50 @@ mod tests {
             retry.execute(&ctx, id, asked).await,
             Err(WebhookError::DeliveryNotFound)
         ));
+        assert!(matches!(
+            retry.execute(&ctx, id, asked).await,
+            Err(WebhookError::AccessRevoked(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_owner_who_may_no_longer_receive_events_is_refused_up_front() {
+        let owner_id = Uuid::now_v7();
+        let hook = webhook(owner_id, true, true, 3);
+        let id = hook.id();
+        let deliveries: Arc<dyn DeliveryRepository> = Arc::new(untouched());
+        let webhooks = finding(hook);
+        let schedule = RetrySchedule::default();
+        for scope in [
+            owners(Role::Conducteur, false),
+            owners(Role::ChefChantier, true),
+            Arc::new({
+                let mut unknown = MockScopeReadModel::new();
+                unknown.expect_owner().returning(|_| Ok(None));
+                unknown
+            }),
+        ] {
+            let retry = RetryDelivery::new(
+                webhooks.clone(),
+                deliveries.clone(),
+                scope.clone(),
+                schedule.clone(),
+            );
+            assert!(matches!(
+                retry.execute(&context(owner_id), id, Uuid::now_v7()).await,
+                Err(WebhookError::AccessRevoked(_))
+            ));
+            let recover = RecoverDeliveries::new(
+                webhooks.clone(),
+                deliveries.clone(),
+                scope,
+                schedule.clone(),
+            );
+            assert!(matches!(
+                recover.execute(&context(owner_id), id, NOW, None).await,
+                Err(WebhookError::AccessRevoked(_))
+            ));
+        }
     }
 
     #[tokio::test]
@@ -440,12 +545,17 @@ mod tests {
         let deliveries: Arc<dyn DeliveryRepository> = Arc::new(untouched());
         let webhooks = finding(hook);
         let schedule = RetrySchedule::default();
-        let retry = RetryDelivery::new(webhooks.clone(), deliveries.clone(), schedule.clone());
+        let retry = RetryDelivery::new(
+            webhooks.clone(),
+            deliveries.clone(),
+            allowed(),
+            schedule.clone(),
+        );
         assert!(matches!(
             retry.execute(&context(owner_id), id, Uuid::now_v7()).await,
             Err(WebhookError::Inactive)
         ));
-        let recover = RecoverDeliveries::new(webhooks, deliveries, schedule);
+        let recover = RecoverDeliveries::new(webhooks, deliveries, allowed(), schedule);
         assert!(matches!(
             recover.execute(&context(owner_id), id, NOW, None).await,
             Err(WebhookError::Inactive)
@@ -463,16 +573,25 @@ mod tests {
             .expect_redeliver_unsent()
             .with(eq(id), eq(NOW), eq(Some(until)), eq(2))
             .times(1)
-            .returning(|_, _, _, _| Ok(7));
+            .returning(|_, _, _, _| {
+                Ok(Recovered {
+                    requeued: 7,
+                    skipped: 2,
+                })
+            });
         let recover = RecoverDeliveries::new(
             finding(hook),
             Arc::new(deliveries),
+            allowed(),
             RetrySchedule::default(),
         );
         let ctx = context(owner_id);
         assert_eq!(
             recover.execute(&ctx, id, NOW, Some(until)).await.unwrap(),
-            7
+            Recovered {
+                requeued: 7,
+                skipped: 2
+            }
         );
         let Err(WebhookError::Invalid(errors)) = recover.execute(&ctx, id, NOW, Some(NOW)).await
         else {
@@ -498,6 +617,7 @@ mod tests {
         let recover = RecoverDeliveries::new(
             finding(hook),
             Arc::new(deliveries),
+            allowed(),
             RetrySchedule::default(),
         );
         let error = recover

@@ -16,10 +16,11 @@ pub use deliveries::{
     ListDeliveries, RecoverDeliveries, RetryDelivery, SendTestEvent, TEST_MESSAGE, TestEnqueued,
 };
 pub use ports::{
-    AttemptFilter, DeliveryRepository, DestinationPolicy, EventCatalog, OwnerStatus, Redelivery,
-    RepositoryError, ScopeReadModel, SecretVault, UrlRefused, VaultError, WebhookRepository,
+    AttemptFilter, DeliveryRepository, DestinationPolicy, EventCatalog, OwnerStatus, Recovered,
+    Redelivery, RepositoryError, ScopeReadModel, SecretVault, UrlRefused, VaultError,
+    WebhookRepository,
 };
-pub use scope::{Access, AccessScope, access_rule, chantier_of, is_own_notice};
+pub use scope::{Access, AccessScope, access_rule, chantier_of, is_own_notice, may_receive_events};
 pub use use_cases::{
     CreateWebhook, CreateWebhookInput, CreatedWebhook, DeleteWebhook, DisableWebhook,
     FailureOutcome, GetWebhook, ListEventTypes, ListRecipients, ListWebhooks, RecordDelivery,

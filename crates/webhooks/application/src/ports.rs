@@ -171,8 +171,21 @@ pub enum Redelivery {
     Queued { delivery_id: Uuid },
     /// A worker is sending it right now.
     InFlight,
+    /// The owner may no longer receive its event (no longer a conducteur of
+    /// its chantier, deactivated, role changed): nothing was queued.
+    NotAllowed,
     /// No such delivery of this webhook.
     NotFound,
+}
+
+/// What recovering a period did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Deliveries due again now.
+    pub requeued: u64,
+    /// Deliveries left as they were: their owner may no longer receive
+    /// their event.
+    pub skipped: u64,
 }
 
 /// The delivery queue and log, as the owner's requests see them (the
@@ -197,8 +210,9 @@ pub trait DeliveryRepository: Send + Sync {
     ) -> Result<(), RepositoryError>;
 
     /// Makes one delivery of the webhook due now — `id` is the delivery's id
-    /// or the id of one of its attempts. A finished delivery gets `attempts`
-    /// more attempts.
+    /// or the id of one of its attempts — unless its owner may no longer
+    /// receive its event (access scoping, as the claim judges it). A
+    /// finished delivery gets `attempts` more attempts.
     async fn redeliver(
         &self,
         webhook_id: Uuid,
@@ -208,12 +222,13 @@ pub trait DeliveryRepository: Send + Sync {
 
     /// Makes every delivery of the webhook created in `[since, until)` that
     /// did not succeed (failed or cancelled) due now, each with `attempts`
-    /// more attempts; returns how many.
+    /// more attempts — except those whose event the owner may no longer
+    /// receive, which are skipped and counted.
     async fn redeliver_unsent(
         &self,
         webhook_id: Uuid,
         since: OffsetDateTime,
         until: Option<OffsetDateTime>,
         attempts: u32,
-    ) -> Result<u64, RepositoryError>;
+    ) -> Result<Recovered, RepositoryError>;
 }

@@ -46,6 +46,12 @@ pub fn access_rule(owner: Option<OwnerStatus>, event: &EventEnvelope) -> Access 
     }
 }
 
+/// Whether an owner in `owner` state may receive events at all (active,
+/// admin or conducteur): what redelivering to their webhook needs first.
+pub fn may_receive_events(owner: Option<OwnerStatus>) -> bool {
+    owner.is_some_and(|o| o.is_active && matches!(o.role, Some(Role::Admin | Role::Conducteur)))
+}
+
 /// Whether `event` is a `webhook.disabled` about a webhook of `owner_id`,
 /// who is active: such a notice reaches its owner whatever their role.
 pub fn is_own_notice(owner_id: Uuid, owner: Option<OwnerStatus>, event: &EventEnvelope) -> bool {
@@ -158,6 +164,20 @@ mod tests {
             serde_json::json!({"webhook_id": Uuid::now_v7(), "owner_id": me}),
         );
         assert!(!is_own_notice(me, owner(Role::Conducteur, true), &updated));
+    }
+
+    #[test]
+    fn only_active_admins_and_conducteurs_may_receive_events_at_all() {
+        assert!(may_receive_events(owner(Role::Admin, true)));
+        assert!(may_receive_events(owner(Role::Conducteur, true)));
+        assert!(!may_receive_events(owner(Role::Conducteur, false)));
+        assert!(!may_receive_events(owner(Role::ChefChantier, true)));
+        assert!(!may_receive_events(owner(Role::Compagnon, true)));
+        assert!(!may_receive_events(None));
+        assert!(!may_receive_events(Some(OwnerStatus {
+            role: None,
+            is_active: true
+        })));
     }
 
     #[test]

@@ -10,10 +10,12 @@ use hub_kernel::{
     ValidationErrors,
 };
 use hub_webhooks_domain::{
-    Description, EndpointUrl, EventPatterns, EventPatternsError, GracePeriod,
-    MAX_WEBHOOKS_PER_OWNER, MaxRetries, NewWebhook, PatternListError, PlainSecret, TEST_EVENT_TYPE,
-    Webhook, WebhookChanges, streak_deactivation,
+    ChantierIds, DataFilters, DataFiltersError, DeliveryOptions, DeliveryOrdering, Description,
+    EndpointUrl, EventPatterns, EventPatternsError, GracePeriod, MAX_WEBHOOKS_PER_OWNER,
+    MaxRetries, NewWebhook, PatternListError, PlainSecret, TEST_EVENT_TYPE, Webhook,
+    WebhookChanges, streak_deactivation,
 };
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::ports::{
@@ -51,6 +53,11 @@ pub enum WebhookError {
     Inactive,
     #[error("this delivery is being sent right now; try again in a moment")]
     DeliveryInProgress,
+    /// The owner may no longer receive the event(s) to redeliver: their
+    /// account is deactivated or lost its webhook role, or (one delivery)
+    /// they are no longer a conducteur of the event's chantier.
+    #[error("{0}")]
+    AccessRevoked(&'static str),
     /// Storage or the secret vault failed, an event could not be built, or
     /// no actor was given: a 500, logged with its cause.
     #[error("webhooks are unavailable")]
@@ -133,6 +140,51 @@ fn check_events(
     }
 }
 
+/// Validates the chantiers a webhook is limited to (`chantier_ids`).
+fn check_chantiers(errors: &mut ValidationErrors, raw: &[Uuid]) -> Option<ChantierIds> {
+    match ChantierIds::parse(raw) {
+        Ok(ids) => Some(ids),
+        Err(error) => {
+            errors.add("chantier_ids", error.code(), error.to_string());
+            None
+        }
+    }
+}
+
+/// Validates `data` conditions against the JSON Schema of every event type
+/// of the catalog `patterns` select, recording errors per condition
+/// (`filters.<field>`) or for the whole (`filters`).
+fn check_filters(
+    errors: &mut ValidationErrors,
+    catalog: &dyn EventCatalog,
+    patterns: &EventPatterns,
+    raw: &Map<String, Value>,
+) -> Option<DataFilters> {
+    let infos = catalog.event_types();
+    let schemas: Vec<(&str, &Value)> = infos
+        .iter()
+        .filter(|info| patterns.matches(info.event_type))
+        .map(|info| (info.event_type, &info.data_schema))
+        .collect();
+    match DataFilters::parse(raw, &schemas) {
+        Ok(filters) => Some(filters),
+        Err(DataFiltersError::TooMany(max)) => {
+            errors.add(
+                "filters",
+                "too_many",
+                format!("must hold at most {max} conditions"),
+            );
+            None
+        }
+        Err(DataFiltersError::Conditions(list)) => {
+            for (field, error) in list {
+                errors.add(format!("filters.{field}"), error.code(), error.to_string());
+            }
+            None
+        }
+    }
+}
+
 async fn check_url(
     destinations: &dyn DestinationPolicy,
     raw: &str,
@@ -149,6 +201,11 @@ pub struct CreateWebhookInput {
     pub description: Option<String>,
     /// Also send the legacy `X-Hub-Chantier-Signature` header (off by default).
     pub legacy_signature: bool,
+    /// Only events of these chantiers (`None`: every chantier).
+    pub chantier_ids: Option<Vec<Uuid>>,
+    /// Equality conditions on `data` fields (`None`: none).
+    pub filters: Option<Map<String, Value>>,
+    pub ordering: DeliveryOrdering,
 }
 
 /// A created webhook and its signing secret, shown to the owner this once.
@@ -199,7 +256,22 @@ impl CreateWebhook {
             "invalid",
             Description::parse(input.description.as_deref().unwrap_or_default()),
         );
-        let (Some(events), Some(description)) = (events, description) else {
+        let chantier_ids = match input.chantier_ids.as_deref() {
+            None => Some(None),
+            Some(raw) => check_chantiers(&mut errors, raw).map(Some),
+        };
+        // Conditions are judged against the types the patterns select: not
+        // without valid patterns.
+        let filters = match (&events, &input.filters) {
+            (_, None) => Some(DataFilters::default()),
+            (Some(patterns), Some(raw)) => {
+                check_filters(&mut errors, self.catalog.as_ref(), patterns, raw)
+            }
+            (None, Some(_)) => None,
+        };
+        let (Some(events), Some(description), Some(chantier_ids), Some(filters)) =
+            (events, description, chantier_ids, filters)
+        else {
             return Err(WebhookError::Invalid(errors));
         };
         let url = check_url(self.destinations.as_ref(), &input.url).await?;
@@ -215,6 +287,11 @@ impl CreateWebhook {
                 events,
                 description,
                 legacy_signature: input.legacy_signature,
+                options: DeliveryOptions {
+                    chantier_ids,
+                    filters,
+                    ordering: input.ordering,
+                },
             },
             sealed,
             now(self.clock.as_ref()),
@@ -272,6 +349,11 @@ pub struct UpdateWebhookInput {
     pub retry_enabled: Option<bool>,
     pub max_retries: Option<u64>,
     pub legacy_signature: Option<bool>,
+    /// `Some(None)` lifts the limit to some chantiers.
+    pub chantier_ids: Option<Option<Vec<Uuid>>>,
+    /// Replaces every condition (`{}`: none).
+    pub filters: Option<Map<String, Value>>,
+    pub ordering: Option<DeliveryOrdering>,
 }
 
 /// Changes a webhook of the acting user; publishes `webhook.updated` when
@@ -317,17 +399,26 @@ impl UpdateWebhook {
         let max_retries = input
             .max_retries
             .map(|n| errors.check("max_retries", "out_of_range", MaxRetries::new(n)));
+        let chantier_ids = input
+            .chantier_ids
+            .as_ref()
+            .map(|raw| raw.as_deref().map(|ids| check_chantiers(&mut errors, ids)));
         if !errors.is_empty() {
             return Err(WebhookError::Invalid(errors));
         }
+        let events = events.flatten();
         let changes = WebhookChanges {
             url: None,
-            events: events.flatten(),
+            events: events.clone(),
             description: description.flatten(),
             is_active: input.is_active,
             retry_enabled: input.retry_enabled,
             max_retries: max_retries.flatten(),
             legacy_signature: input.legacy_signature,
+            // Errors were returned above: every list given is valid here.
+            chantier_ids: chantier_ids.map(Option::flatten),
+            filters: None,
+            ordering: input.ordering,
         };
 
         let mut url = None;
@@ -337,8 +428,25 @@ impl UpdateWebhook {
             if let (Some(raw), None) = (&input.url, &url) {
                 url = Some(check_url(self.destinations.as_ref(), raw).await?);
             }
+            // The conditions must suit the types the patterns select:
+            // checked when either changes, against the webhook as it will be.
+            let filters = if input.filters.is_some() || events.is_some() {
+                let patterns = events.as_ref().unwrap_or(webhook.events());
+                let raw = input
+                    .filters
+                    .clone()
+                    .unwrap_or_else(|| webhook.filters().conditions().clone());
+                let mut errors = ValidationErrors::new();
+                match check_filters(&mut errors, self.catalog.as_ref(), patterns, &raw) {
+                    Some(filters) => input.filters.is_some().then_some(filters),
+                    None => return Err(WebhookError::Invalid(errors)),
+                }
+            } else {
+                None
+            };
             let changes = WebhookChanges {
                 url: url.clone(),
+                filters,
                 ..changes.clone()
             };
             let Some(updated) = webhook.update(changes, now(self.clock.as_ref())) else {

@@ -6,6 +6,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::DeliveryOrdering;
+
 /// `webhook.created`
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[schemars(example = examples::webhook_created())]
@@ -19,6 +21,15 @@ pub struct WebhookCreated {
     pub events: Vec<String>,
     /// Whether the webhook receives events.
     pub is_active: bool,
+    /// The chantiers it is limited to (events whose `chantier_id` is
+    /// listed), or `null` for every chantier.
+    pub chantier_ids: Option<Vec<Uuid>>,
+    /// Equality conditions on top-level `data` fields every event it
+    /// receives meets (`{}`: none).
+    pub filters: serde_json::Map<String, serde_json::Value>,
+    /// `aggregate`: one event of an aggregate at a time, in the order they
+    /// occurred; `none`: each as soon as it is due.
+    pub ordering: DeliveryOrdering,
 }
 
 /// `webhook.updated`
@@ -33,10 +44,18 @@ pub struct WebhookUpdated {
     pub events: Vec<String>,
     /// Whether the webhook receives events, after the change.
     pub is_active: bool,
+    /// The chantiers it is limited to after the change, or `null` for
+    /// every chantier.
+    pub chantier_ids: Option<Vec<Uuid>>,
+    /// Its conditions on `data` after the change (`{}`: none).
+    pub filters: serde_json::Map<String, serde_json::Value>,
+    /// Its ordering after the change: `none` or `aggregate`.
+    pub ordering: DeliveryOrdering,
     /// Whether the receiver's URL changed (the URL itself is never in events).
     pub url_changed: bool,
     /// What changed, among `events`, `description`, `is_active`,
-    /// `retry_enabled`, `max_retries`, `legacy_signature`, and on a
+    /// `retry_enabled`, `max_retries`, `legacy_signature`, `chantier_ids`,
+    /// `filters`, `ordering`, and on a
     /// re-enabling or an automatic deactivation `consecutive_failures` and
     /// `disabled_reason`. Never the URL nor a secret.
     pub changes: Changes,
@@ -118,6 +137,9 @@ mod examples {
             owner_id: ADMIN,
             events: patterns(),
             is_active: true,
+            chantier_ids: None,
+            filters: serde_json::Map::new(),
+            ordering: DeliveryOrdering::Aggregate,
         }
     }
 
@@ -138,6 +160,9 @@ mod examples {
             owner_id: ADMIN,
             events: patterns(),
             is_active: false,
+            chantier_ids: None,
+            filters: serde_json::Map::new(),
+            ordering: DeliveryOrdering::Aggregate,
             url_changed: false,
             changes,
         }
@@ -281,6 +306,9 @@ mod tests {
                     owner_id: owner,
                     events: vec!["*".into()],
                     is_active: true,
+                    chantier_ids: None,
+                    filters: serde_json::Map::new(),
+                    ordering: DeliveryOrdering::Unordered,
                 },
                 &meta,
                 at,

@@ -11,6 +11,7 @@
 
 mod delivery;
 mod events;
+mod options;
 mod outcome;
 mod values;
 mod webhook;
@@ -23,6 +24,10 @@ pub use delivery::{
 pub use events::{
     WebhookCreated, WebhookDeleted, WebhookDisabled, WebhookSecretRotated, WebhookTest,
     WebhookUpdated, event_catalog,
+};
+pub use options::{
+    ChantierIds, ChantierIdsError, DataFilters, DataFiltersError, DeliveryOptions,
+    DeliveryOrdering, FilterError, UnknownOrdering,
 };
 pub use outcome::{
     CANCELLED_REASON, GONE_REASON, JobFacts, Verdict, WebhookEffect, streak_deactivation,

@@ -5,8 +5,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    Description, EndpointUrl, EventPatterns, GracePeriod, MaxRetries, PreviousSecret, SealedSecret,
-    WebhookCreated, WebhookDeleted, WebhookDisabled, WebhookSecretRotated, WebhookUpdated,
+    ChantierIds, DataFilters, DeliveryOptions, DeliveryOrdering, Description, EndpointUrl,
+    EventPatterns, GracePeriod, MaxRetries, PreviousSecret, SealedSecret, WebhookCreated,
+    WebhookDeleted, WebhookDisabled, WebhookSecretRotated, WebhookUpdated,
 };
 
 /// At most this many webhooks per owner, active or not (deleting frees a slot).
@@ -28,6 +29,8 @@ pub struct NewWebhook {
     /// only, no timestamp: replayable), for receivers written for the
     /// original product. Off unless asked for.
     pub legacy_signature: bool,
+    /// Chantiers, `data` conditions and ordering (none by default).
+    pub options: DeliveryOptions,
 }
 
 /// A partial update by the owner; `None` leaves the field as it is.
@@ -41,6 +44,11 @@ pub struct WebhookChanges {
     pub retry_enabled: Option<bool>,
     pub max_retries: Option<MaxRetries>,
     pub legacy_signature: Option<bool>,
+    /// `Some(None)` lifts the limit to some chantiers.
+    pub chantier_ids: Option<Option<ChantierIds>>,
+    /// Replaces every condition (empty: none).
+    pub filters: Option<DataFilters>,
+    pub ordering: Option<DeliveryOrdering>,
 }
 
 impl WebhookChanges {
@@ -52,6 +60,9 @@ impl WebhookChanges {
             && self.retry_enabled.is_none()
             && self.max_retries.is_none()
             && self.legacy_signature.is_none()
+            && self.chantier_ids.is_none()
+            && self.filters.is_none()
+            && self.ordering.is_none()
     }
 }
 
@@ -75,6 +86,7 @@ pub struct StoredWebhook {
     pub last_error_at: Option<OffsetDateTime>,
     /// Deliveries carry the legacy `X-Hub-Chantier-Signature` header too.
     pub legacy_signature: bool,
+    pub options: DeliveryOptions,
     pub secret: SealedSecret,
     pub previous_secret: Option<PreviousSecret>,
     pub created_at: OffsetDateTime,
@@ -112,6 +124,7 @@ impl Webhook {
                 last_error: None,
                 last_error_at: None,
                 legacy_signature: new.legacy_signature,
+                options: new.options,
                 secret,
                 previous_secret: None,
                 created_at: now,
@@ -119,11 +132,15 @@ impl Webhook {
                 version: 0,
             },
         };
+        let options = &webhook.state.options;
         let event = WebhookCreated {
             webhook_id: webhook.id(),
             owner_id: webhook.owner_id(),
             events: webhook.events().to_strings(),
             is_active: true,
+            chantier_ids: chantier_list(options.chantier_ids.as_ref()),
+            filters: options.filters.conditions().clone(),
+            ordering: options.ordering,
         };
         (webhook, event)
     }
@@ -183,6 +200,26 @@ impl Webhook {
         if let Some(legacy_signature) = changes.legacy_signature {
             recorded.record("legacy_signature", &s.legacy_signature, &legacy_signature);
             s.legacy_signature = legacy_signature;
+        }
+        if let Some(chantier_ids) = changes.chantier_ids {
+            recorded.record(
+                "chantier_ids",
+                &chantier_list(s.options.chantier_ids.as_ref()),
+                &chantier_list(chantier_ids.as_ref()),
+            );
+            s.options.chantier_ids = chantier_ids;
+        }
+        if let Some(filters) = changes.filters {
+            recorded.record(
+                "filters",
+                s.options.filters.conditions(),
+                filters.conditions(),
+            );
+            s.options.filters = filters;
+        }
+        if let Some(ordering) = changes.ordering {
+            recorded.record("ordering", &s.options.ordering, &ordering);
+            s.options.ordering = ordering;
         }
         if recorded.is_empty() && !url_changed {
             return None;
@@ -274,11 +311,15 @@ impl Webhook {
     }
 
     fn updated_event(&self, url_changed: bool, changes: Changes) -> WebhookUpdated {
+        let options = &self.state.options;
         WebhookUpdated {
             webhook_id: self.id(),
             owner_id: self.owner_id(),
             events: self.events().to_strings(),
             is_active: self.is_active(),
+            chantier_ids: chantier_list(options.chantier_ids.as_ref()),
+            filters: options.filters.conditions().clone(),
+            ordering: options.ordering,
             url_changed,
             changes,
         }
@@ -328,6 +369,17 @@ impl Webhook {
     pub fn legacy_signature(&self) -> bool {
         self.state.legacy_signature
     }
+    /// The chantiers it is limited to, `None` for every chantier.
+    pub fn chantier_ids(&self) -> Option<&ChantierIds> {
+        self.state.options.chantier_ids.as_ref()
+    }
+    /// Conditions on `data` every event it receives meets.
+    pub fn filters(&self) -> &DataFilters {
+        &self.state.options.filters
+    }
+    pub fn ordering(&self) -> DeliveryOrdering {
+        self.state.options.ordering
+    }
     pub fn secret(&self) -> &SealedSecret {
         &self.state.secret
     }
@@ -347,6 +399,11 @@ impl Webhook {
     pub fn state(&self) -> &StoredWebhook {
         &self.state
     }
+}
+
+/// The chantiers of `ids` as the events spell them.
+fn chantier_list(ids: Option<&ChantierIds>) -> Option<Vec<Uuid>> {
+    ids.map(|ids| ids.ids().to_vec())
 }
 
 /// A previous secret whose grace period is over signs nothing any more: a
@@ -393,6 +450,7 @@ mod tests {
                 events: patterns(&["chantier.*"]),
                 description: Description::parse("ERP").unwrap(),
                 legacy_signature: false,
+                options: DeliveryOptions::default(),
             },
             sealed(1),
             T0,
@@ -421,6 +479,7 @@ mod tests {
                 events: patterns(&["chantier.*", "user.created"]),
                 description: None,
                 legacy_signature: false,
+                options: DeliveryOptions::default(),
             },
             sealed(1),
             T0,
@@ -437,7 +496,8 @@ mod tests {
             serde_json::to_value(&event).unwrap(),
             serde_json::json!({
                 "webhook_id": id, "owner_id": owner,
-                "events": ["chantier.*", "user.created"], "is_active": true
+                "events": ["chantier.*", "user.created"], "is_active": true,
+                "chantier_ids": null, "filters": {}, "ordering": "none"
             })
         );
     }
@@ -455,6 +515,7 @@ mod tests {
                     retry_enabled: Some(false),
                     max_retries: Some(MaxRetries::new(5).unwrap()),
                     legacy_signature: None,
+                    ..WebhookChanges::default()
                 },
                 T1,
             )
@@ -489,6 +550,9 @@ mod tests {
             retry_enabled: Some(true),
             max_retries: Some(MaxRetries::DEFAULT),
             legacy_signature: Some(false),
+            chantier_ids: Some(None),
+            filters: Some(DataFilters::default()),
+            ordering: Some(DeliveryOrdering::Unordered),
         };
         assert_eq!(w.update(same, T1), None);
         assert_eq!(w.update(WebhookChanges::default(), T1), None);
@@ -506,6 +570,7 @@ mod tests {
                 events: patterns(&["chantier.*"]),
                 description: None,
                 legacy_signature: true,
+                options: DeliveryOptions::default(),
             },
             sealed(1),
             T0,
@@ -532,6 +597,65 @@ mod tests {
                 ..WebhookChanges::default()
             }
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn chantiers_filters_and_ordering_are_set_at_creation_changed_and_told() {
+        let site = Uuid::now_v7();
+        let schema = serde_json::json!({"properties": {"statut": {"type": "string"}}});
+        let raw = serde_json::json!({"statut": "valide"});
+        let filters =
+            DataFilters::parse(raw.as_object().unwrap(), &[("chantier.created", &schema)]).unwrap();
+        let (mut w, created) = Webhook::create(
+            NewWebhook {
+                id: Uuid::now_v7(),
+                owner_id: Uuid::now_v7(),
+                url: url("https://erp.example.com/hooks"),
+                events: patterns(&["chantier.*"]),
+                description: None,
+                legacy_signature: false,
+                options: DeliveryOptions {
+                    chantier_ids: Some(ChantierIds::parse(&[site]).unwrap()),
+                    filters: filters.clone(),
+                    ordering: DeliveryOrdering::Aggregate,
+                },
+            },
+            sealed(1),
+            T0,
+        );
+        assert_eq!(w.chantier_ids().unwrap().ids(), [site]);
+        assert_eq!(w.filters(), &filters);
+        assert_eq!(w.ordering(), DeliveryOrdering::Aggregate);
+        let json = serde_json::to_value(&created).unwrap();
+        assert_eq!(json["chantier_ids"], serde_json::json!([site]));
+        assert_eq!(json["filters"], raw);
+        assert_eq!(json["ordering"], "aggregate");
+
+        let updated = w
+            .update(
+                WebhookChanges {
+                    chantier_ids: Some(None),
+                    filters: Some(DataFilters::default()),
+                    ordering: Some(DeliveryOrdering::Unordered),
+                    ..WebhookChanges::default()
+                },
+                T1,
+            )
+            .unwrap();
+        assert_eq!(w.chantier_ids(), None);
+        assert!(w.filters().is_empty());
+        let json = serde_json::to_value(&updated).unwrap();
+        assert_eq!(json["chantier_ids"], serde_json::Value::Null);
+        assert_eq!(json["filters"], serde_json::json!({}));
+        assert_eq!(json["ordering"], "none");
+        assert_eq!(
+            json["changes"],
+            serde_json::json!({
+                "chantier_ids": {"old": [site], "new": null},
+                "filters": {"old": raw, "new": {}},
+                "ordering": {"old": "aggregate", "new": "none"}
+            })
         );
     }
 

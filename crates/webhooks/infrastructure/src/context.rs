@@ -20,10 +20,10 @@ use utoipa::OpenApi;
 
 use crate::{
     AeadSecretVault, DeliveryAttemptsRetention, DeliveryConfig, DeliveryEngine, DeliveryFanOut,
-    DeliveryWaker, DieselDeliveryRepository, DieselWebhookRepository, ExpiredPreviousSecrets,
-    FinishedDeliveriesRetention, OutboundDestinations, OwnerProjector, RATE_LIMIT_RULES, SecretKey,
-    StaticEventCatalog, WebhookRateLimits, WebhooksApi, WebhooksHttp, WebhooksPorts,
-    chantier_scope,
+    DeliveryWaker, DieselDeliveryRepository, DieselScopeReadModel, DieselWebhookRepository,
+    ExpiredPreviousSecrets, FinishedDeliveriesRetention, OutboundDestinations, OwnerProjector,
+    RATE_LIMIT_RULES, SecretKey, StaticEventCatalog, WebhookRateLimits, WebhooksApi, WebhooksHttp,
+    WebhooksPorts, chantier_scope,
 };
 
 /// The webhooks context.
@@ -255,6 +255,7 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
             )),
             catalog: Arc::new(StaticEventCatalog::from(&*platform.catalog)),
             destinations: Arc::new(OutboundDestinations::new(outbound)),
+            scope: Arc::new(DieselScopeReadModel::new(database.clone())),
             vault,
             clock: platform.clock.clone(),
             schedule: settings.retry_schedule.clone(),

@@ -19,7 +19,7 @@ use hub_platform_http::{Problem, extractors};
 use hub_webhooks_application::{
     CreateWebhook, DeleteWebhook, DeliveryRepository, DestinationPolicy, EventCatalog, GetWebhook,
     ListDeliveries, ListEventTypes, ListWebhooks, RecoverDeliveries, RetryDelivery, RotateSecret,
-    SecretVault, SendTestEvent, UpdateWebhook, WebhookError, WebhookRepository,
+    ScopeReadModel, SecretVault, SendTestEvent, UpdateWebhook, WebhookError, WebhookRepository,
 };
 use hub_webhooks_domain::RetrySchedule;
 use serde::Deserialize;
@@ -37,7 +37,7 @@ pub use deliveries::{
 pub use event_types::{EventTypeResponse, EventTypesResponse};
 pub use webhooks::{
     CreateWebhookRequest, RotateSecretRequest, UpdateWebhookRequest, WebhookListQuery,
-    WebhookListResponse, WebhookResponse, WebhookWithSecretResponse,
+    WebhookListResponse, WebhookOrdering, WebhookResponse, WebhookWithSecretResponse,
 };
 
 /// Limits of this context (per user), overridable with `RATE_LIMITS`.
@@ -128,6 +128,9 @@ pub struct WebhooksPorts {
     pub destinations: Arc<dyn DestinationPolicy>,
     pub vault: Arc<dyn SecretVault>,
     pub clock: Arc<dyn Clock>,
+    /// The access-scoping read models (redelivery is refused to an owner
+    /// who may no longer receive the events).
+    pub scope: Arc<dyn ScopeReadModel>,
     /// The deployment's retry schedule (attempts of test and redeliveries).
     pub schedule: RetrySchedule,
 }
@@ -141,6 +144,7 @@ impl WebhooksHttp {
             destinations,
             vault,
             clock,
+            scope,
             schedule,
         } = ports;
         Self {
@@ -151,8 +155,13 @@ impl WebhooksHttp {
                 schedule.clone(),
                 clock.clone(),
             ),
-            retry: RetryDelivery::new(webhooks.clone(), deliveries.clone(), schedule.clone()),
-            recover: RecoverDeliveries::new(webhooks.clone(), deliveries, schedule),
+            retry: RetryDelivery::new(
+                webhooks.clone(),
+                deliveries.clone(),
+                scope.clone(),
+                schedule.clone(),
+            ),
+            recover: RecoverDeliveries::new(webhooks.clone(), deliveries, scope, schedule),
             create: CreateWebhook::new(
                 webhooks.clone(),
                 catalog.clone(),
@@ -265,7 +274,8 @@ pub fn configure(
         event_types::get_event_type
     ),
     components(schemas(
-        CreateWebhookRequest, UpdateWebhookRequest, RotateSecretRequest, WebhookResponse,
+        CreateWebhookRequest, UpdateWebhookRequest, RotateSecretRequest, WebhookOrdering,
+        WebhookResponse,
         WebhookWithSecretResponse, WebhookListResponse, EventTypeResponse, EventTypesResponse,
         DeliveryAttemptResponse, DeliveryListResponse, TestEventResponse, RetryResponse,
         RecoverRequest, RecoverResponse, ProblemSchema
@@ -322,6 +332,12 @@ fn problem(error: WebhookError) -> Problem {
             "delivery_in_progress",
             "this delivery is being sent right now; try again in a moment",
         ),
+        // 403, not 409: nothing about the webhook or the delivery is in the
+        // way; the caller lacks the right to receive the event (see
+        // docs/decisions/webhook-redelivery-access.md).
+        WebhookError::AccessRevoked(detail) => {
+            Problem::new(StatusCode::FORBIDDEN, "access_revoked", detail)
+        }
         WebhookError::Unavailable(_) => Problem::internal(&error),
     }
 }

@@ -14,8 +14,8 @@ use hub_webhooks_application::{
     is_own_notice,
 };
 use hub_webhooks_domain::{
-    Description, EndpointUrl, EventPatterns, MaxRetries, PreviousSecret, SealedSecret,
-    StoredWebhook, TEST_EVENT_TYPE, Webhook,
+    ChantierIds, DataFilters, DeliveryOptions, Description, EndpointUrl, EventPatterns, MaxRetries,
+    PreviousSecret, SealedSecret, StoredWebhook, TEST_EVENT_TYPE, Webhook,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -52,6 +52,9 @@ struct WebhookRow {
     previous_secret_expires_at: Option<OffsetDateTime>,
     last_error: Option<String>,
     last_error_at: Option<OffsetDateTime>,
+    chantier_ids: Option<Vec<Uuid>>,
+    filters: serde_json::Value,
+    ordering: String,
     version: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
@@ -80,6 +83,9 @@ struct WebhookChangeset {
     previous_secret_nonce: Option<Vec<u8>>,
     previous_secret_key_id: Option<String>,
     previous_secret_expires_at: Option<OffsetDateTime>,
+    chantier_ids: Option<Vec<Uuid>>,
+    filters: serde_json::Value,
+    ordering: String,
     updated_at: OffsetDateTime,
 }
 
@@ -109,6 +115,13 @@ impl From<&Webhook> for WebhookRow {
             previous_secret_expires_at: previous.map(|p| p.expires_at),
             last_error: s.last_error.clone(),
             last_error_at: s.last_error_at,
+            chantier_ids: s
+                .options
+                .chantier_ids
+                .as_ref()
+                .map(|ids| ids.ids().to_vec()),
+            filters: s.options.filters.to_value(),
+            ordering: s.options.ordering.as_str().to_owned(),
             version: s.version,
             created_at: s.created_at,
             updated_at: s.updated_at,
@@ -134,6 +147,9 @@ impl From<WebhookRow> for WebhookChangeset {
             previous_secret_nonce: row.previous_secret_nonce,
             previous_secret_key_id: row.previous_secret_key_id,
             previous_secret_expires_at: row.previous_secret_expires_at,
+            chantier_ids: row.chantier_ids,
+            filters: row.filters,
+            ordering: row.ordering,
             updated_at: row.updated_at,
         }
     }
@@ -172,6 +188,14 @@ impl TryFrom<WebhookRow> for Webhook {
             None => None,
             Some(text) => Description::parse(&text).map_err(|_| corrupt("description"))?,
         };
+        let options = DeliveryOptions {
+            chantier_ids: row
+                .chantier_ids
+                .map(|ids| ChantierIds::parse(&ids).map_err(|_| corrupt("chantier_ids")))
+                .transpose()?,
+            filters: DataFilters::restore(row.filters).ok_or_else(|| corrupt("filters"))?,
+            ordering: row.ordering.parse().map_err(|_| corrupt("ordering"))?,
+        };
         Ok(Webhook::restore(StoredWebhook {
             id,
             owner_id: row.owner_id,
@@ -191,6 +215,7 @@ impl TryFrom<WebhookRow> for Webhook {
             last_error: row.last_error,
             last_error_at: row.last_error_at,
             legacy_signature: row.legacy_signature,
+            options,
             secret: SealedSecret {
                 ciphertext: row.secret_ciphertext,
                 nonce: row.secret_nonce,
@@ -501,7 +526,8 @@ struct ChantierScope {
 /// owners' status, and the conducteurs of the chantiers the events name —
 /// two statements whatever the number of events (the fan-out of a relay
 /// batch reads them once). The rule itself ([`access_rule`]) and the
-/// pattern matching stay in Rust.
+/// pattern matching stay in Rust. A webhook's own filters (`chantier_ids`,
+/// `filters`) are not applied here but by the fan-out's insert, in SQL.
 pub struct Recipients {
     candidates: Vec<(Webhook, Option<OwnerStatus>)>,
     conducteurs: HashMap<Uuid, Vec<Uuid>>,

@@ -24,6 +24,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         last_error -> Nullable<Text>,
         last_error_at -> Nullable<Timestamptz>,
+        chantier_ids -> Nullable<Array<Uuid>>,
+        filters -> Jsonb,
+        ordering -> Text,
     }
 }
 
@@ -66,6 +69,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
         lease_token -> Nullable<Uuid>,
+        aggregate_type -> Nullable<Text>,
+        aggregate_id -> Nullable<Text>,
+        event_seq -> Nullable<BigInt>,
     }
 }
 

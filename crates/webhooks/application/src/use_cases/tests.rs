@@ -133,6 +133,7 @@ fn stored(owner_id: Uuid) -> StoredWebhook {
         last_error: None,
         last_error_at: None,
         legacy_signature: false,
+        options: DeliveryOptions::default(),
         secret: sealed("whsec_old", id),
         previous_secret: None,
         created_at: NOW,
@@ -186,6 +187,7 @@ fn create_input() -> CreateWebhookInput {
         events: vec!["chantier.*".into(), "webhook.created".into()],
         description: Some("  Paie  ".into()),
         legacy_signature: false,
+        ..CreateWebhookInput::default()
     }
 }
 
@@ -242,7 +244,8 @@ async fn create_stores_the_webhook_with_exactly_one_created_event_and_shows_the_
         event.data,
         json!({
             "webhook_id": webhook.id(), "owner_id": user_id(&context),
-            "events": ["chantier.*", "webhook.created"], "is_active": true
+            "events": ["chantier.*", "webhook.created"], "is_active": true,
+            "chantier_ids": null, "filters": {}, "ordering": "none"
         })
     );
     let text = event.data.to_string();
@@ -269,6 +272,8 @@ async fn create_reports_every_invalid_field_and_checks_nothing_else() {
         ],
         description: Some("x".repeat(501)),
         legacy_signature: false,
+        chantier_ids: Some(Vec::new()),
+        ..CreateWebhookInput::default()
     };
     let Err(WebhookError::Invalid(errors)) = create.execute(&context(Role::Admin), input).await
     else {
@@ -285,7 +290,8 @@ async fn create_reports_every_invalid_field_and_checks_nothing_else() {
             ("events[1]", "invalid_pattern"),
             ("events[2]", "unknown_event_type"),
             ("events[3]", "not_subscribable"),
-            ("description", "invalid")
+            ("description", "invalid"),
+            ("chantier_ids", "empty")
         ]
     );
     assert!(errors.errors()[1].message.contains("`devis.*`"));
@@ -405,6 +411,7 @@ async fn update_publishes_the_changes_without_the_url() {
                 retry_enabled: Some(false),
                 is_active: None,
                 legacy_signature: Some(true),
+                ..UpdateWebhookInput::default()
             },
         )
         .await
@@ -425,6 +432,7 @@ async fn update_publishes_the_changes_without_the_url() {
         json!({
             "webhook_id": existing.id(), "owner_id": user_id(&context),
             "events": ["chantier.updated"], "is_active": true, "url_changed": true,
+            "chantier_ids": null, "filters": {}, "ordering": "none",
             "changes": {
                 "description": {"old": null, "new": "Paie"},
                 "events": {"old": ["chantier.*"], "new": ["chantier.updated"]},
@@ -933,4 +941,84 @@ async fn times_are_kept_at_the_precision_the_database_stores() {
     let expected = datetime!(2026-11-26 10:00:00.123456 UTC);
     assert_eq!(created.webhook.created_at(), expected);
     assert_eq!(created.webhook.updated_at(), expected);
+}
+
+#[tokio::test]
+async fn filters_are_checked_against_every_type_the_patterns_select() {
+    let mut webhooks = MockWebhookRepository::new();
+    webhooks
+        .expect_insert()
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let create = create_use_case(webhooks, accepting_destinations(1), vault());
+    let site = Uuid::now_v7();
+    let input = CreateWebhookInput {
+        events: vec!["chantier.*".into()],
+        chantier_ids: Some(vec![site, site]),
+        filters: Some(json!({"chantier_id": site}).as_object().unwrap().clone()),
+        ordering: DeliveryOrdering::Aggregate,
+        ..create_input()
+    };
+    let created = create.execute(&context(Role::Admin), input).await.unwrap();
+    let webhook = created.webhook;
+    assert_eq!(webhook.chantier_ids().unwrap().ids(), [site]);
+    assert_eq!(webhook.filters().to_value(), json!({"chantier_id": site}));
+    assert_eq!(webhook.ordering(), DeliveryOrdering::Aggregate);
+
+    // A number is not a uuid string; no `statut` in these types.
+    let create = create_use_case(
+        read_only_repository(None),
+        no_destination_check(),
+        unused_vault(),
+    );
+    let input = CreateWebhookInput {
+        events: vec!["chantier.*".into()],
+        filters: Some(
+            json!({"chantier_id": 3, "statut": "x"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ),
+        ..create_input()
+    };
+    let Err(WebhookError::Invalid(errors)) = create.execute(&context(Role::Admin), input).await
+    else {
+        panic!("expected validation errors");
+    };
+    let fields: Vec<(&str, &str)> = errors
+        .errors()
+        .iter()
+        .map(|e| (e.field.as_str(), e.code))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("filters.chantier_id", "wrong_type"),
+            ("filters.statut", "unknown_field")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn new_patterns_must_suit_the_filters_kept() {
+    let context = context(Role::Admin);
+    let mut state = stored(user_id(&context));
+    let schema = json!({"properties": {"chantier_id": {"type": "string"}}});
+    let raw = json!({"chantier_id": Uuid::now_v7()});
+    state.events = EventPatterns::restore(&["chantier.*".to_owned()]).unwrap();
+    state.options.filters =
+        DataFilters::parse(raw.as_object().unwrap(), &[("chantier.created", &schema)]).unwrap();
+    let existing = Webhook::restore(state);
+    let webhooks = read_only_repository(Some(existing.clone()));
+    let update = update_use_case(webhooks, accepting_destinations(0));
+    let input = UpdateWebhookInput {
+        events: Some(vec!["chantier.*".into(), "webhook.created".into()]),
+        ..UpdateWebhookInput::default()
+    };
+    let Err(WebhookError::Invalid(errors)) = update.execute(&context, existing.id(), input).await
+    else {
+        panic!("expected validation errors");
+    };
+    assert_eq!(errors.errors()[0].field, "filters.chantier_id");
+    assert_eq!(errors.errors()[0].code, "unknown_field");
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use diesel::sql_types::{Array, Integer, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, TopicPattern};
 use hub_platform_postgres::{DurableError, DurableSubscriber, RelayedEvent, statement::statement};
@@ -24,6 +24,13 @@ struct Jobs {
     event_types: Vec<String>,
     payloads: Vec<String>,
     max_attempts: Vec<i32>,
+    /// The event's aggregate and outbox position (per-aggregate ordering).
+    aggregate_types: Vec<String>,
+    aggregate_ids: Vec<String>,
+    seqs: Vec<i64>,
+    /// What the webhook's filters are tested on: `data`, and its chantier.
+    data: Vec<serde_json::Value>,
+    chantier_ids: Vec<Option<Uuid>>,
 }
 
 type SqlUuid = diesel::sql_types::Uuid;
@@ -49,8 +56,11 @@ impl DeliveryWaker {
 }
 
 /// A [`DurableSubscriber`] of every event: for each, one delivery job per
-/// recipient ([`recipients_on`]: active, matching, allowed to see it),
-/// holding the exact body every attempt will sign and send. It runs in the
+/// recipient ([`recipients_on`]: active, matching, allowed to see it) whose
+/// own filters the event passes (`chantier_ids`, `filters`: tested by the
+/// insert itself, so a filtered-out event writes no row), holding the exact
+/// body every attempt will sign and send, and the event's aggregate and
+/// outbox position (what ordered webhooks are ordered by). It runs in the
 /// relay's transaction, so a job exists exactly when its event is marked
 /// dispatched; `(webhook_id, event_id)` is unique, so an event published
 /// again (replay, a relay that died before committing) never fans out
@@ -129,7 +139,8 @@ impl DurableSubscriber for DeliveryFanOut {
             .await
             .map_err(|e| DurableError::new(format!("recipients: {e}")))?;
         let mut jobs = Jobs::default();
-        for event in envelopes {
+        for relayed in events {
+            let event: &EventEnvelope = relayed;
             let webhooks = recipients.of(event);
             if webhooks.is_empty() {
                 continue;
@@ -145,17 +156,33 @@ impl DurableSubscriber for DeliveryFanOut {
                 jobs.event_types.push(event.event_type.as_str().to_owned());
                 jobs.payloads.push(payload.clone());
                 jobs.max_attempts.push(i32::try_from(attempts).unwrap_or(1));
+                jobs.aggregate_types.push(event.aggregate_type.clone());
+                jobs.aggregate_ids.push(event.aggregate_id.clone());
+                jobs.seqs.push(relayed.seq);
+                jobs.data.push(event.data.clone());
+                jobs.chantier_ids.push(chantier_of(event));
             }
         }
         if jobs.ids.is_empty() {
             return Ok(());
         }
+        // The webhook's filters are applied here: limited to some chantiers,
+        // the event must name one of them (an event without a chantier
+        // never passes such a limit); its data must contain every condition
+        // (`@>`: each field present with an equal value).
         statement(
             "INSERT INTO webhook_deliveries \
-             (id, webhook_id, event_id, event_type, payload, max_attempts, next_attempt_at) \
-             SELECT j.id, j.webhook_id, j.event_id, j.event_type, j.payload, j.max_attempts, now() \
-             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[]) \
-               AS j (id, webhook_id, event_id, event_type, payload, max_attempts) \
+             (id, webhook_id, event_id, event_type, payload, max_attempts, next_attempt_at, \
+              aggregate_type, aggregate_id, event_seq) \
+             SELECT j.id, j.webhook_id, j.event_id, j.event_type, j.payload, j.max_attempts, now(), \
+                    j.aggregate_type, j.aggregate_id, j.event_seq \
+             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], \
+                         $7::text[], $8::text[], $9::int8[], $10::jsonb[], $11::uuid[]) \
+               AS j (id, webhook_id, event_id, event_type, payload, max_attempts, \
+                     aggregate_type, aggregate_id, event_seq, data, chantier_id) \
+             JOIN webhooks w ON w.id = j.webhook_id \
+             WHERE (w.chantier_ids IS NULL OR j.chantier_id = ANY(w.chantier_ids)) \
+               AND j.data @> w.filters \
              ON CONFLICT (webhook_id, event_id) DO NOTHING",
         )
         .bind::<Array<SqlUuid>, _>(jobs.ids)
@@ -164,6 +191,11 @@ impl DurableSubscriber for DeliveryFanOut {
         .bind::<Array<Text>, _>(jobs.event_types)
         .bind::<Array<Text>, _>(jobs.payloads)
         .bind::<Array<Integer>, _>(jobs.max_attempts)
+        .bind::<Array<Text>, _>(jobs.aggregate_types)
+        .bind::<Array<Text>, _>(jobs.aggregate_ids)
+        .bind::<Array<BigInt>, _>(jobs.seqs)
+        .bind::<Array<Jsonb>, _>(jobs.data)
+        .bind::<Array<Nullable<SqlUuid>>, _>(jobs.chantier_ids)
         .execute(conn)
         .await?;
         Ok(())

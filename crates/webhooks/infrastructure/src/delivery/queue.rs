@@ -59,6 +59,10 @@ pub struct ClaimedJob {
     /// Also sign with the legacy `X-Hub-Chantier-Signature` header.
     #[diesel(sql_type = Bool)]
     pub legacy_signature: bool,
+    /// The webhook delivers its aggregates' events in order and this job has
+    /// a place in that order: its end may release the next one.
+    #[diesel(sql_type = Bool)]
+    pub ordered: bool,
     #[diesel(sql_type = Bytea)]
     pub secret_ciphertext: Vec<u8>,
     #[diesel(sql_type = Bytea)]
@@ -104,6 +108,32 @@ pub struct Claim {
 const HOST: &str =
     "lower(substring(w.url FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#]+)'))";
 
+/// Whether the owner of webhook `w` (`o`: their `webhook_owners` row) may
+/// receive the event of delivery `d` now — the access-scoping rule in SQL,
+/// on the scoping read models: test events always; otherwise an active
+/// owner who is an admin, or a conducteur of the event's (not deleted)
+/// chantier, or anyone for a `webhook.disabled` about their own webhook.
+/// Judged by the claim at every send, and by redelivery before queueing.
+pub(crate) const MAY_RECEIVE: &str = "(d.event_type = 'webhook.test' OR (o.is_active IS TRUE AND ( \
+       o.role = 'admin' \
+       OR (d.event_type = 'webhook.disabled' \
+           AND d.payload::jsonb #>> '{data,owner_id}' = w.owner_id::text) \
+       OR (o.role = 'conducteur' AND EXISTS ( \
+           SELECT 1 FROM webhook_scope_chantiers s \
+           WHERE s.chantier_id::text = d.payload::jsonb #>> '{data,chantier_id}' \
+             AND NOT s.deleted AND w.owner_id = ANY(s.conducteur_ids))))))";
+
+/// For a webhook with `ordering = 'aggregate'`, whether delivery `d` must
+/// wait: an earlier delivery (outbox order) of the same aggregate to the same
+/// webhook is still pending or in flight. The order is released once the
+/// earlier delivery is final (succeeded, failed or cancelled). One probe of
+/// `webhook_deliveries_aggregate_order_idx`.
+const HELD_BACK: &str = "(w.ordering = 'aggregate' AND d.event_seq IS NOT NULL AND EXISTS ( \
+       SELECT 1 FROM webhook_deliveries e \
+       WHERE e.webhook_id = d.webhook_id AND e.aggregate_type = d.aggregate_type \
+         AND e.aggregate_id = d.aggregate_id AND e.event_seq < d.event_seq \
+         AND e.status IN ('pending', 'in_flight') AND e.event_seq IS NOT NULL))";
+
 /// The claim (see [`claim`]), with [`HOST`] spelled out.
 static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -126,6 +156,7 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
                AND COALESCE(d.lease_until, d.next_attempt_at) <= now() \
                AND (d.status = 'pending' OR d.attempt < d.max_attempts) \
                AND d.webhook_id <> ALL($1) AND w.owner_id <> ALL($2) AND {HOST} <> ALL($3) \
+               AND NOT {HELD_BACK} \
              ORDER BY COALESCE(d.lease_until, d.next_attempt_at) \
              LIMIT $4 \
              FOR UPDATE OF d SKIP LOCKED \
@@ -159,17 +190,9 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
          WHERE d.id = picked.id AND w.id = d.webhook_id \
          RETURNING d.id, d.lease_token, d.webhook_id, w.owner_id, {HOST} AS host, d.event_id, \
                    d.event_type, d.payload, d.attempt, \
-                   d.max_attempts, w.url, w.is_active, \
-                   (d.event_type = 'webhook.test' OR (o.is_active IS TRUE AND ( \
-                       o.role = 'admin' \
-                       OR (d.event_type = 'webhook.disabled' \
-                           AND d.payload::jsonb #>> '{{data,owner_id}}' = w.owner_id::text) \
-                       OR (o.role = 'conducteur' AND EXISTS ( \
-                           SELECT 1 FROM webhook_scope_chantiers s \
-                           WHERE s.chantier_id::text = d.payload::jsonb #>> '{{data,chantier_id}}' \
-                             AND NOT s.deleted AND w.owner_id = ANY(s.conducteur_ids)))))) \
-                     AS allowed, \
+                   d.max_attempts, w.url, w.is_active, {MAY_RECEIVE} AS allowed, \
                    w.legacy_signature, \
+                   (w.ordering = 'aggregate' AND d.event_seq IS NOT NULL) AS ordered, \
                    w.secret_ciphertext, w.secret_nonce, \
                    w.secret_key_id, w.previous_secret_ciphertext, w.previous_secret_nonce, \
                    w.previous_secret_key_id, w.previous_secret_expires_at"
@@ -183,7 +206,8 @@ fn count(n: usize) -> i64 {
 /// Leases up to `claim.limit` due jobs — pending ones whose time has come
 /// and in-flight ones whose lease expired (their worker died) — oldest due
 /// first, at most `per_endpoint` in flight per webhook, in one statement,
-/// counting the attempt. A job whose lease expired after its last allowed
+/// counting the attempt. A job of an ordered webhook waits while an earlier
+/// job of its aggregate is queued (`HELD_BACK`). A job whose lease expired after its last allowed
 /// attempt (every worker that took it died: a poison job) is not taken
 /// again: the same statement ends it as `failed`.
 /// `FOR UPDATE SKIP LOCKED` makes concurrent claims (other workers, other

@@ -3,16 +3,19 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Page, StorageError};
 use hub_platform_postgres::{Database, DbError, outbox, storage};
-use hub_webhooks_application::{AttemptFilter, DeliveryRepository, Redelivery, RepositoryError};
+use hub_webhooks_application::{
+    AttemptFilter, DeliveryRepository, Recovered, Redelivery, RepositoryError,
+};
 use hub_webhooks_domain::{DeliveryAttempt, DeliveryStatus, NewDelivery};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::fanout::DeliveryWaker;
+use super::queue::MAY_RECEIVE;
 use crate::schema::{webhook_deliveries, webhook_delivery_attempts};
 
 type SqlUuid = diesel::sql_types::Uuid;
@@ -111,17 +114,73 @@ fn filtered(
     query
 }
 
+/// The delivery a retry names, and what the retry did to it.
 #[derive(QueryableByName)]
-struct Requeued {
+struct Retried {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
+    /// Whether the owner may still receive its event.
+    #[diesel(sql_type = Bool)]
+    allowed: bool,
+    #[diesel(sql_type = Bool)]
+    requeued: bool,
 }
 
 #[derive(QueryableByName)]
-struct Status {
-    #[diesel(sql_type = Text)]
-    status: String,
+struct RecoveredRow {
+    #[diesel(sql_type = BigInt)]
+    requeued: i64,
+    #[diesel(sql_type = BigInt)]
+    skipped: i64,
 }
+
+/// The retry of one delivery: the delivery (by its id or one of its
+/// attempts'), judged by the access rule the claim applies, made due now
+/// only if its owner may still receive it and no worker holds it.
+static RETRY_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH target AS ( \
+             SELECT d.id, {MAY_RECEIVE} AS allowed \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
+             WHERE d.webhook_id = $1 AND (d.id = $2 OR d.id = \
+                 (SELECT delivery_id FROM webhook_delivery_attempts \
+                  WHERE id = $2 AND webhook_id = $1)) \
+         ), requeued AS ( \
+             UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = now(), \
+                 max_attempts = CASE WHEN d.status = 'pending' THEN d.max_attempts \
+                                ELSE d.attempt + $3 END, \
+                 finished_at = NULL, updated_at = now() \
+             FROM target t \
+             WHERE d.id = t.id AND t.allowed AND d.status <> 'in_flight' \
+             RETURNING d.id \
+         ) \
+         SELECT t.id, t.allowed, EXISTS (SELECT 1 FROM requeued) AS requeued \
+         FROM target t"
+    )
+});
+
+/// The recovery of a period: its deliveries that did not succeed, made due
+/// again when their owner may still receive their event, counted otherwise.
+static RECOVER_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH span AS ( \
+             SELECT d.id, {MAY_RECEIVE} AS allowed \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
+             WHERE d.webhook_id = $1 AND d.status IN ('failed', 'cancelled') \
+               AND d.created_at >= $2 AND ($3::timestamptz IS NULL OR d.created_at < $3) \
+         ), requeued AS ( \
+             UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = now(), \
+                 max_attempts = d.attempt + $4, finished_at = NULL, updated_at = now() \
+             FROM span \
+             WHERE d.id = span.id AND span.allowed AND d.status IN ('failed', 'cancelled') \
+             RETURNING 1 \
+         ) \
+         SELECT (SELECT count(*) FROM requeued) AS requeued, \
+                (SELECT count(*) FROM span WHERE NOT allowed) AS skipped"
+    )
+});
 
 async fn insert_job(
     conn: &mut AsyncPgConnection,
@@ -234,41 +293,27 @@ impl DeliveryRepository for DieselDeliveryRepository {
     ) -> Result<Redelivery, RepositoryError> {
         let mut conn = self.db.connection().await.map_err(storage)?;
         // A pending delivery is only brought forward; a finished one starts
-        // a new series of attempts. One in flight is left alone.
-        let requeued: Option<Requeued> = diesel::sql_query(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), \
-                 max_attempts = CASE WHEN status = 'pending' THEN max_attempts ELSE attempt + $3 END, \
-                 finished_at = NULL, updated_at = now() \
-             WHERE webhook_id = $1 AND status <> 'in_flight' AND (id = $2 OR id = \
-                 (SELECT delivery_id FROM webhook_delivery_attempts WHERE id = $2 AND webhook_id = $1)) \
-             RETURNING id",
-        )
-        .bind::<SqlUuid, _>(webhook_id)
-        .bind::<SqlUuid, _>(id)
-        .bind::<Integer, _>(attempts(budget))
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .map_err(storage)?;
-        if let Some(requeued) = requeued {
-            self.waker.wake();
-            return Ok(Redelivery::Queued {
-                delivery_id: requeued.id,
-            });
-        }
-        let status: Option<Status> = diesel::sql_query(
-            "SELECT status FROM webhook_deliveries WHERE webhook_id = $1 AND (id = $2 OR id = \
-                 (SELECT delivery_id FROM webhook_delivery_attempts WHERE id = $2 AND webhook_id = $1))",
-        )
-        .bind::<SqlUuid, _>(webhook_id)
-        .bind::<SqlUuid, _>(id)
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .map_err(storage)?;
-        Ok(match status {
-            Some(s) if s.status == DeliveryStatus::InFlight.as_str() => Redelivery::InFlight,
-            _ => Redelivery::NotFound,
+        // a new series of attempts. One in flight is left alone, and so is
+        // one whose event its owner may no longer receive.
+        let retried: Option<Retried> = diesel::sql_query(RETRY_SQL.as_str())
+            .bind::<SqlUuid, _>(webhook_id)
+            .bind::<SqlUuid, _>(id)
+            .bind::<Integer, _>(attempts(budget))
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .map_err(storage)?;
+        Ok(match retried {
+            None => Redelivery::NotFound,
+            Some(row) if row.requeued => {
+                self.waker.wake();
+                Redelivery::Queued {
+                    delivery_id: row.id,
+                }
+            }
+            Some(row) if !row.allowed => Redelivery::NotAllowed,
+            // In flight when read, or taken by a worker meanwhile.
+            Some(_) => Redelivery::InFlight,
         })
     }
 
@@ -278,24 +323,22 @@ impl DeliveryRepository for DieselDeliveryRepository {
         since: OffsetDateTime,
         until: Option<OffsetDateTime>,
         budget: u32,
-    ) -> Result<u64, RepositoryError> {
+    ) -> Result<Recovered, RepositoryError> {
         let mut conn = self.db.connection().await.map_err(storage)?;
-        let requeued = diesel::sql_query(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), \
-                 max_attempts = attempt + $4, finished_at = NULL, updated_at = now() \
-             WHERE webhook_id = $1 AND status IN ('failed', 'cancelled') \
-               AND created_at >= $2 AND ($3::timestamptz IS NULL OR created_at < $3)",
-        )
-        .bind::<SqlUuid, _>(webhook_id)
-        .bind::<Timestamptz, _>(since)
-        .bind::<Nullable<Timestamptz>, _>(until)
-        .bind::<Integer, _>(attempts(budget))
-        .execute(&mut conn)
-        .await
-        .map_err(storage)?;
-        if requeued > 0 {
+        let row: RecoveredRow = diesel::sql_query(RECOVER_SQL.as_str())
+            .bind::<SqlUuid, _>(webhook_id)
+            .bind::<Timestamptz, _>(since)
+            .bind::<Nullable<Timestamptz>, _>(until)
+            .bind::<Integer, _>(attempts(budget))
+            .get_result(&mut conn)
+            .await
+            .map_err(storage)?;
+        if row.requeued > 0 {
             self.waker.wake();
         }
-        Ok(u64::try_from(requeued).unwrap_or_default())
+        Ok(Recovered {
+            requeued: u64::try_from(row.requeued).unwrap_or_default(),
+            skipped: u64::try_from(row.skipped).unwrap_or_default(),
+        })
     }
 }

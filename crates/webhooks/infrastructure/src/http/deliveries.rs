@@ -138,6 +138,9 @@ pub struct RecoverRequest {
 pub struct RecoverResponse {
     /// Deliveries queued again.
     requeued: u64,
+    /// Deliveries of the window left as they were: you may no longer
+    /// receive their event (no longer a conducteur of its chantier).
+    skipped: u64,
 }
 
 /// The delivery log of one of your webhooks: every attempt, newest first.
@@ -220,6 +223,7 @@ pub(super) async fn send_test(
     params(DeliveryPath),
     responses(
         (status = 202, description = "Due now", body = RetryResponse),
+        (status = 403, description = "You may no longer receive this event: no longer a conducteur of its chantier, or your account may no longer receive webhook events (`access_revoked`); nothing is queued", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 404, description = "No such webhook of yours (`webhook_not_found`) or no such delivery of it (`delivery_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "The webhook is inactive (`webhook_inactive`) or the delivery is being sent (`delivery_in_progress`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
@@ -254,7 +258,8 @@ pub(super) async fn retry_delivery(
     post, path = "/api/v1/webhooks/{id}/recover", tag = "webhooks", params(WebhookPath),
     request_body = RecoverRequest,
     responses(
-        (status = 202, description = "Queued again", body = RecoverResponse),
+        (status = 202, description = "Queued again, except the deliveries of events you may no longer receive (`skipped`)", body = RecoverResponse),
+        (status = 403, description = "Your account may no longer receive webhook events (`access_revoked`); nothing is queued", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 409, description = "The webhook is inactive (`webhook_inactive`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 422, description = "`until` not after `since`, or a malformed body", body = ProblemSchema, content_type = "application/problem+json"),
@@ -269,7 +274,7 @@ pub(super) async fn recover_deliveries(
     body: web::Json<RecoverRequest>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
-    let requeued = state
+    let recovered = state
         .recover
         .execute(
             &request_id.command_context(user.actor),
@@ -279,6 +284,9 @@ pub(super) async fn recover_deliveries(
         )
         .await
         .map_err(problem)?;
-    tracing::info!(webhook_id = %path.id, requeued, "webhook deliveries recovered");
-    Ok(HttpResponse::Accepted().json(RecoverResponse { requeued }))
+    tracing::info!(webhook_id = %path.id, requeued = recovered.requeued, skipped = recovered.skipped, "webhook deliveries recovered");
+    Ok(HttpResponse::Accepted().json(RecoverResponse {
+        requeued: recovered.requeued,
+        skipped: recovered.skipped,
+    }))
 }

@@ -7,10 +7,11 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use hub_platform_http::auth::{AdminOrConducteur, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
-use hub_platform_http::{Problem, RequestId, extractors};
+use hub_platform_http::{Problem, RequestId, extractors, present};
 use hub_webhooks_application::{CreateWebhookInput, UpdateWebhookInput};
-use hub_webhooks_domain::Webhook;
+use hub_webhooks_domain::{DeliveryOrdering, Webhook};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -39,6 +40,50 @@ pub struct CreateWebhookRequest {
     /// the Standard Webhooks headers). `false` by default.
     #[serde(default)]
     legacy_signature: bool,
+    /// Only events whose `data.chantier_id` is one of these (1 to 100 ids);
+    /// absent or `null`: every chantier (and events without one).
+    #[schema(example = json!(["0193a0c2-5d1e-7f00-8a1b-2c3d4e5f6a7b"]))]
+    chantier_ids: Option<Vec<Uuid>>,
+    /// Equality conditions on top-level `data` fields, all met by every
+    /// event delivered (at most 20; values: string, number, boolean or
+    /// null). Each field must be a `data` field, and each value of its type,
+    /// in every event type the patterns select (`GET /api/v1/event-types`).
+    #[schema(value_type = Option<Object>, example = json!({"statut": "en_cours"}))]
+    filters: Option<Map<String, Value>>,
+    /// `aggregate`: one event of an aggregate at a time, in the order they
+    /// occurred; `none` (default): as soon as each is due.
+    #[serde(default)]
+    ordering: WebhookOrdering,
+}
+
+/// In which order a webhook's deliveries go out.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookOrdering {
+    /// As soon as each is due, concurrently.
+    #[default]
+    None,
+    /// An event is not sent while an earlier one of the same aggregate to
+    /// the same webhook is pending or being retried.
+    Aggregate,
+}
+
+impl From<WebhookOrdering> for DeliveryOrdering {
+    fn from(ordering: WebhookOrdering) -> Self {
+        match ordering {
+            WebhookOrdering::None => Self::Unordered,
+            WebhookOrdering::Aggregate => Self::Aggregate,
+        }
+    }
+}
+
+impl From<DeliveryOrdering> for WebhookOrdering {
+    fn from(ordering: DeliveryOrdering) -> Self {
+        match ordering {
+            DeliveryOrdering::Unordered => Self::None,
+            DeliveryOrdering::Aggregate => Self::Aggregate,
+        }
+    }
 }
 
 /// Absent fields are left unchanged.
@@ -61,6 +106,15 @@ pub struct UpdateWebhookRequest {
     /// Send (`true`) or stop sending (`false`) the legacy
     /// `X-Hub-Chantier-Signature` header.
     legacy_signature: Option<bool>,
+    /// The chantiers to limit to (1 to 100 ids); `null`: every chantier.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<Uuid>>)]
+    chantier_ids: Option<Option<Vec<Uuid>>>,
+    /// Replaces every condition on `data` (`{}`: none); checked against the
+    /// patterns the webhook will have.
+    #[schema(value_type = Option<Object>)]
+    filters: Option<Map<String, Value>>,
+    ordering: Option<WebhookOrdering>,
 }
 
 /// The body is optional.
@@ -100,6 +154,12 @@ pub struct WebhookResponse {
     last_error_at: Option<OffsetDateTime>,
     /// Deliveries also carry the legacy `X-Hub-Chantier-Signature` header.
     legacy_signature: bool,
+    /// Only events of these chantiers; `null`: every chantier.
+    chantier_ids: Option<Vec<Uuid>>,
+    /// Conditions on `data` fields every delivered event meets (`{}`: none).
+    #[schema(value_type = Object)]
+    filters: Map<String, Value>,
+    ordering: WebhookOrdering,
     /// Until when the secret replaced by the last rotation still signs.
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -129,6 +189,9 @@ impl From<&Webhook> for WebhookResponse {
             last_error: webhook.last_error().map(str::to_owned),
             last_error_at: webhook.last_error_at(),
             legacy_signature: webhook.legacy_signature(),
+            chantier_ids: webhook.chantier_ids().map(|ids| ids.ids().to_vec()),
+            filters: webhook.filters().conditions().clone(),
+            ordering: webhook.ordering().into(),
             previous_secret_expires_at: webhook.previous_secret().map(|p| p.expires_at),
             created_at: webhook.created_at(),
             updated_at: webhook.updated_at(),
@@ -187,6 +250,9 @@ pub(super) async fn create_webhook(
         events: body.events,
         description: body.description,
         legacy_signature: body.legacy_signature,
+        chantier_ids: body.chantier_ids,
+        filters: body.filters,
+        ordering: body.ordering.into(),
     };
     let created = state
         .create
@@ -255,7 +321,8 @@ pub(super) async fn get_webhook(
     Ok(web::Json(WebhookResponse::from(&webhook)))
 }
 
-/// Change URL, patterns, description, active flag, retries or legacy signature.
+/// Change URL, patterns, description, active flag, retries, legacy
+/// signature, chantiers, filters or ordering.
 #[utoipa::path(
     patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
     request_body = UpdateWebhookRequest,
@@ -283,6 +350,9 @@ pub(super) async fn update_webhook(
         retry_enabled: body.retry_enabled,
         max_retries: body.max_retries,
         legacy_signature: body.legacy_signature,
+        chantier_ids: body.chantier_ids,
+        filters: body.filters,
+        ordering: body.ordering.map(Into::into),
     };
     let webhook = state
         .update

@@ -14,7 +14,9 @@ use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
 use hub_platform_postgres::retention::RetentionTarget;
 use hub_platform_postgres::{Database, DbError, OutboxRelay, RelayConfig, outbox};
 use hub_platform_test_db::TestDatabase;
-use hub_webhooks_application::{AttemptFilter, DeliveryRepository, Redelivery, WebhookRepository};
+use hub_webhooks_application::{
+    AttemptFilter, DeliveryRepository, Recovered, Redelivery, WebhookRepository,
+};
 use hub_webhooks_domain::{
     DeliveryStatus, RetrySchedule, Webhook, WebhookChanges, delivery_payload,
 };
@@ -31,7 +33,7 @@ use uuid::Uuid;
 
 use crate::support::{count, new_webhook, now, vault};
 
-fn envelope(event_type: &'static str, data: serde_json::Value) -> EventEnvelope {
+pub(crate) fn envelope(event_type: &'static str, data: serde_json::Value) -> EventEnvelope {
     EventEnvelope {
         event_id: Uuid::now_v7(),
         event_type: EventType::from_static(event_type).unwrap(),
@@ -46,7 +48,7 @@ fn envelope(event_type: &'static str, data: serde_json::Value) -> EventEnvelope 
     }
 }
 
-fn chantier_created(site: Uuid, conducteurs: &[Uuid]) -> EventEnvelope {
+pub(crate) fn chantier_created(site: Uuid, conducteurs: &[Uuid]) -> EventEnvelope {
     envelope(
         "chantier.created",
         json!({"chantier_id": site, "code": "A", "nom": "A", "adresse": "1", "statut": "ouvert",
@@ -55,7 +57,7 @@ fn chantier_created(site: Uuid, conducteurs: &[Uuid]) -> EventEnvelope {
 }
 
 /// A relay with the scoping projectors and the fan-out, as the app wires it.
-fn relay(db: &Database) -> OutboxRelay {
+pub(crate) fn relay(db: &Database) -> OutboxRelay {
     let bus = Arc::new(InProcessEventBus::new(InProcessBusConfig {
         handler_timeout: Duration::from_secs(5),
         history_capacity: 0,
@@ -69,7 +71,7 @@ fn relay(db: &Database) -> OutboxRelay {
         )))
 }
 
-async fn publish(db: &Database, relay: &OutboxRelay, events: Vec<EventEnvelope>) {
+pub(crate) async fn publish(db: &Database, relay: &OutboxRelay, events: Vec<EventEnvelope>) {
     db.write(|conn| {
         Box::pin(async move {
             outbox::append(conn, &events).await?;
@@ -86,7 +88,7 @@ async fn publish(db: &Database, relay: &OutboxRelay, events: Vec<EventEnvelope>)
 /// subscriber failed: the fan-out's insert, say), and a held-back event is
 /// not claimed again before its back-off ends, so an empty cycle alone
 /// proves nothing: the outbox itself must be drained.
-async fn dispatch_all(db: &Database, relay: &OutboxRelay) {
+pub(crate) async fn dispatch_all(db: &Database, relay: &OutboxRelay) {
     while relay.dispatch_once().await.unwrap() > 0 {}
     #[derive(QueryableByName)]
     struct Held {
@@ -109,7 +111,12 @@ async fn dispatch_all(db: &Database, relay: &OutboxRelay) {
     );
 }
 
-async fn insert_webhook(db: &Database, owner: Uuid, role: Role, patterns: &[&str]) -> Webhook {
+pub(crate) async fn insert_webhook(
+    db: &Database,
+    owner: Uuid,
+    role: Role,
+    patterns: &[&str],
+) -> Webhook {
     let (webhook, event, _) = new_webhook(&vault(), owner, patterns);
     DieselWebhookRepository::new(db.clone())
         .insert(&webhook, role, &[event], 20)
@@ -119,20 +126,20 @@ async fn insert_webhook(db: &Database, owner: Uuid, role: Role, patterns: &[&str
 }
 
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct JobRow {
+pub(crate) struct JobRow {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    webhook_id: Uuid,
+    pub webhook_id: Uuid,
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    event_id: Uuid,
+    pub event_id: Uuid,
     #[diesel(sql_type = Text)]
-    payload: String,
+    pub payload: String,
     #[diesel(sql_type = Text)]
-    status: String,
+    pub status: String,
     #[diesel(sql_type = Integer)]
-    max_attempts: i32,
+    pub max_attempts: i32,
 }
 
-async fn jobs(db: &Database) -> Vec<JobRow> {
+pub(crate) async fn jobs(db: &Database) -> Vec<JobRow> {
     let mut conn = db.connection().await.unwrap();
     let mut rows: Vec<JobRow> = sql_query(
         "SELECT webhook_id, event_id, payload, status, max_attempts FROM webhook_deliveries",
@@ -297,7 +304,7 @@ async fn queue_jobs(db: &Database, webhooks: &[Uuid], n: usize) {
     }
 }
 
-fn claim_of(worker: Uuid, limit: usize) -> Claim {
+pub(crate) fn claim_of(worker: Uuid, limit: usize) -> Claim {
     Claim {
         limit,
         saturated: Vec::new(),
@@ -314,7 +321,7 @@ fn claim_of(worker: Uuid, limit: usize) -> Claim {
     }
 }
 
-async fn claim(db: &Database, claim: &Claim) -> Vec<ClaimedJob> {
+pub(crate) async fn claim(db: &Database, claim: &Claim) -> Vec<ClaimedJob> {
     let mut conn = db.connection().await.unwrap();
     queue::claim(&mut conn, claim).await.unwrap()
 }
@@ -495,7 +502,7 @@ async fn an_expired_lease_is_reclaimed_and_the_old_worker_can_no_longer_record()
 }
 
 /// A success outcome of `job`'s claim.
-fn done(job: &ClaimedJob) -> JobUpdate {
+pub(crate) fn done(job: &ClaimedJob) -> JobUpdate {
     JobUpdate {
         id: job.id,
         lease_token: job.lease_token,
@@ -851,14 +858,17 @@ async fn redelivery_brings_a_delivery_forward_or_starts_it_again() {
             .redeliver_unsent(webhook, later, None, 4)
             .await
             .unwrap(),
-        0
+        Recovered::default()
     );
     assert_eq!(
         repository
             .redeliver_unsent(webhook, OffsetDateTime::UNIX_EPOCH, Some(later), 4)
             .await
             .unwrap(),
-        1
+        Recovered {
+            requeued: 1,
+            skipped: 0
+        }
     );
 }
 

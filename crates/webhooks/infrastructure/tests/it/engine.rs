@@ -40,6 +40,7 @@ async fn webhook_to(db: &Database, vault: &AeadSecretVault, url: String) -> (Web
             events: EventPatterns::restore(&["chantier.*".to_owned()]).unwrap(),
             description: None,
             legacy_signature: false,
+            options: hub_webhooks_domain::DeliveryOptions::default(),
         },
         vault.seal(id, &secret).unwrap(),
         now(),

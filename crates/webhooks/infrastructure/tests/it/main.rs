@@ -4,6 +4,7 @@
 
 mod deliveries;
 mod engine;
+mod options;
 mod receiver;
 mod repository;
 mod scoping;

@@ -48,6 +48,7 @@ pub fn new_webhook(
             events: EventPatterns::restore(&patterns).unwrap(),
             description: None,
             legacy_signature: false,
+            options: hub_webhooks_domain::DeliveryOptions::default(),
         },
         sealed,
         now(),

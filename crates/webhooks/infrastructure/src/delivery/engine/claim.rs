@@ -71,6 +71,7 @@ impl DeliveryEngine {
                                 freed: freed_tx.clone(),
                                 retry_at: None,
                                 took: None,
+                                releases: job.ordered,
                             };
                             sends.spawn(Arc::clone(sender).send(job, guard));
                         }
@@ -117,8 +118,11 @@ impl DeliveryEngine {
                 () = shutdown.cancelled() => break,
                 Some(done) = freed.recv() => {
                     let mut done = Some(done);
-                    while let Some(Freed { key, retry_at, took }) = done {
+                    while let Some(Freed { key, retry_at, took, releases }) = done {
                         slots.give_back(&key, took, config.slow_after);
+                        // The next event of its aggregate may be due now:
+                        // claim rather than wait for the poll.
+                        work_hint |= releases;
                         freed_since_claim += 1;
                         if let Some(at) = retry_at {
                             retries.push(Reverse(at));
@@ -289,6 +293,8 @@ struct Freed {
     key: SlotKey,
     retry_at: Option<Instant>,
     took: Option<Duration>,
+    /// The job held back later events of its aggregate (ordered webhook).
+    releases: bool,
 }
 
 /// Gives the slot back when dropped: by the recorder once the send's
@@ -301,6 +307,9 @@ pub(super) struct SlotGuard {
     pub(super) retry_at: Option<Instant>,
     /// Set by the send when a request was made: how long it took.
     pub(super) took: Option<Duration>,
+    /// The job is of an ordered webhook: its end may let the next event of
+    /// its aggregate go.
+    releases: bool,
 }
 
 impl Drop for SlotGuard {
@@ -310,6 +319,7 @@ impl Drop for SlotGuard {
             key: self.key.clone(),
             retry_at: self.retry_at,
             took: self.took,
+            releases: self.releases,
         });
     }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE webhooks DROP COLUMN filters, DROP COLUMN chantier_ids;
