@@ -1340,6 +1340,45 @@ async fn a_scheduled_job_runs_on_one_instance_at_a_time() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_period_is_claimed_by_exactly_one_instance_however_they_are_timed() {
+    use hub_platform_postgres::jobs::claim_period;
+    let test_db = TestDatabase::new().await;
+    let period = time::macros::datetime!(2026-12-05 03:00 UTC);
+    // Six "instances" waking up together.
+    let claims: Vec<_> = (0..6)
+        .map(|_| {
+            let pool = test_db.second_pool();
+            tokio::spawn(async move { claim_period(&pool, "retention", period).await })
+        })
+        .collect();
+    let mut won = 0;
+    for claim in claims {
+        if claim.await.unwrap().unwrap() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1, "one instance runs the period");
+    // One waking up much later does not run it again…
+    assert!(
+        !claim_period(test_db.database(), "retention", period)
+            .await
+            .unwrap()
+    );
+    // …but the next period, and another job's, are claimed anew.
+    let tomorrow = period + time::Duration::days(1);
+    assert!(
+        claim_period(test_db.database(), "retention", tomorrow)
+            .await
+            .unwrap()
+    );
+    assert!(
+        claim_period(test_db.database(), "escalade", period)
+            .await
+            .unwrap()
+    );
+}
+
 /// Counts how it is called: batches, and events one by one.
 #[derive(Default)]
 struct BatchCounter {
