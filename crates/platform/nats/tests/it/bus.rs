@@ -160,34 +160,25 @@ async fn the_stream_gets_the_configured_retention_and_a_change_applies_at_the_ne
 
     let client = async_nats::connect(config.url.as_str()).await.unwrap();
     let jetstream = jetstream::new(client);
-    let info = jetstream
-        .get_stream(&config.stream)
-        .await
-        .unwrap()
-        .info()
-        .await
-        .unwrap()
-        .clone();
-    assert_eq!(info.config.max_age, Duration::from_secs(3600));
-    assert_eq!(info.config.max_bytes, 10 * 1024 * 1024);
-    assert_eq!(info.config.duplicate_window, config.duplicate_window);
-    assert_eq!(info.config.subjects, vec![config.wildcard()]);
+    let name = config.stream.clone();
+    let stream_config = async || {
+        let mut stream = jetstream.get_stream(&name).await.unwrap();
+        stream.info().await.unwrap().config.clone()
+    };
+    let info = stream_config().await;
+    assert_eq!(info.max_age, Duration::from_secs(3600));
+    assert_eq!(info.max_bytes, 10 * 1024 * 1024);
+    assert_eq!(info.duplicate_window, config.duplicate_window);
+    assert_eq!(info.subjects, vec![config.wildcard()]);
 
     config.max_age = Duration::from_secs(1800);
     config.max_bytes = None;
     NatsEventBus::connect(config.clone(), local_bus())
         .await
         .unwrap();
-    let info = jetstream
-        .get_stream(&config.stream)
-        .await
-        .unwrap()
-        .info()
-        .await
-        .unwrap()
-        .clone();
-    assert_eq!(info.config.max_age, Duration::from_secs(1800));
-    assert_eq!(info.config.max_bytes, -1, "no limit");
+    let info = stream_config().await;
+    assert_eq!(info.max_age, Duration::from_secs(1800));
+    assert_eq!(info.max_bytes, -1, "no limit");
     delete_stream(&config).await;
 }
 
