@@ -33,6 +33,12 @@ DENY_CONFIG ?= $(CURDIR)/deny.toml
 with_database = DATABASE_URL="$$($(DEV_DB) url)"; export DATABASE_URL; \
 	echo "DATABASE_URL=$$(sed -E 's|(://[^/@:]*):[^/@]*@|\1:***@|' <<<"$$DATABASE_URL")" >&2;
 
+# Exports NATS_URL (given, or a local JetStream server's: the machine's when
+# one answers on 127.0.0.1:${HUB_NATS_PORT:-4222}, else one started under
+# .data/nats/) for the tests of the NATS event bus and the cluster test.
+DEV_NATS := apps/api/scripts/dev-nats.sh
+with_nats = NATS_URL="$$($(DEV_NATS) url)"; export NATS_URL; echo "NATS_URL=$$NATS_URL" >&2;
+
 # Secrets `make run` needs: the environment's when set, otherwise local ones
 # generated once under .data/secrets/ (never for production).
 DEV_SECRET := apps/api/scripts/dev-secret.sh
@@ -51,7 +57,7 @@ with_dev_webhooks = WEBHOOKS_ALLOW_HTTP="$${WEBHOOKS_ALLOW_HTTP:-true}"; export 
 # `make listen`: port of the local webhook receiver.
 LISTEN_PORT ?= 9000
 
-.PHONY: help run admin listen walkthrough test lint fuzz deny db-start db-stop db-status migrate bench openapi events-doc
+.PHONY: help run admin listen walkthrough test lint fuzz deny db-start db-stop db-status nats-start nats-stop migrate bench openapi events-doc cluster-load
 
 help: ## Show this help
 	@echo "Hub Chantier — make targets:"
@@ -83,6 +89,7 @@ walkthrough: ## Run README's "First five minutes" commands, as written, on a fre
 
 test: ## Run the whole test suite (nextest when available, then doc tests)
 	$(with_database) \
+	$(with_nats) \
 	status=0; \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast || status=$$?; \
@@ -133,6 +140,12 @@ db-stop: ## Stop the project-local PostgreSQL
 db-status: ## Show whether the project-local PostgreSQL runs
 	$(DEV_DB) status || [ $$? -eq 3 ]
 
+nats-start: ## Start a local NATS server with JetStream (unless one answers on 127.0.0.1:4222)
+	$(DEV_NATS) start
+
+nats-stop: ## Stop the NATS server nats-start started
+	$(DEV_NATS) stop
+
 migrate: ## Apply the database migrations (hub-chantier migrate)
 	$(with_database) \
 	$(CARGO) run -p hub-chantier -- migrate
@@ -140,6 +153,9 @@ migrate: ## Apply the database migrations (hub-chantier migrate)
 bench: ## Run the benchmarks (criterion) against the same database set-up
 	$(with_database) \
 	$(CARGO) bench --workspace
+
+cluster-load: ## Three instances under load, one killed midway (EVENTS=5000): tests/load/cluster.sh
+	tests/load/cluster.sh
 
 openapi: ## Regenerate docs/openapi.json (a test fails when it is stale)
 	$(CARGO) run -q -p hub-chantier -- openapi > docs/openapi.json.tmp

@@ -70,6 +70,9 @@ pub struct Config {
     pub retention_at: crate::ops::retention::DailyAt,
     /// Days dispatched events are kept (`EVENT_LOG_RETENTION_DAYS`).
     pub event_log_retention_days: u32,
+    /// The cluster bus (`EVENT_BUS_URL=nats://…` and `EVENT_BUS_*`); `None`:
+    /// the in-process bus alone.
+    pub event_bus: Option<hub_platform_nats::NatsConfig>,
     /// Where the values came from, for the contexts' own sections.
     pub source: Source,
 }
@@ -190,9 +193,81 @@ impl Config {
                 })?
             },
             event_log_retention_days: env.parse_or("EVENT_LOG_RETENTION_DAYS", 90, parse::days)?,
+            event_bus: event_bus(&env)?,
             source: source.clone(),
         })
     }
+}
+
+/// The JetStream bus's settings, when `EVENT_BUS_URL` names a NATS server.
+fn event_bus(env: &Env<'_>) -> Result<Option<hub_platform_nats::NatsConfig>, ConfigError> {
+    // The URL may carry credentials: never echoed.
+    let Some(url) = env.secret_or("EVENT_BUS_URL", None, |v| {
+        let schemes = v.split(',').all(|url| {
+            let url = url.trim();
+            url.starts_with("nats://") || url.starts_with("tls://")
+        });
+        if schemes {
+            Ok(Some(v.to_owned()))
+        } else {
+            Err("expected nats://host:port (several separated by commas), or unset for the in-process bus".into())
+        }
+    })?
+    else {
+        return Ok(None);
+    };
+    let defaults = hub_platform_nats::NatsConfig::new(url);
+    let name = |v: &str| {
+        if v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            Ok(v.to_owned())
+        } else {
+            Err("letters, digits, `_` and `-` only".to_owned())
+        }
+    };
+    Ok(Some(hub_platform_nats::NatsConfig {
+        stream: env.parse_or("EVENT_BUS_STREAM", defaults.stream.clone(), name)?,
+        subject_prefix: env.parse_or(
+            "EVENT_BUS_SUBJECT_PREFIX",
+            defaults.subject_prefix.clone(),
+            |v| {
+                if v.split('.')
+                    .all(|token| name(token).is_ok() && !token.is_empty())
+                {
+                    Ok(v.to_owned())
+                } else {
+                    Err("dot-separated tokens of letters, digits, `_` and `-`".to_owned())
+                }
+            },
+        )?,
+        consumer: env.parse_or("EVENT_BUS_GROUP", defaults.consumer.clone(), name)?,
+        max_age: env.parse_or(
+            "EVENT_BUS_MAX_AGE",
+            defaults.max_age,
+            parse::positive_duration,
+        )?,
+        max_bytes: env.parse_or("EVENT_BUS_MAX_BYTES", defaults.max_bytes, |v| {
+            match v.parse::<u64>() {
+                Ok(0) | Err(_) => Err("a number of bytes, at least 1".to_owned()),
+                Ok(bytes) => Ok(Some(bytes)),
+            }
+        })?,
+        replicas: env.parse_or(
+            "EVENT_BUS_REPLICAS",
+            defaults.replicas,
+            |v| match parse::positive(v)? {
+                n @ 1..=5 => Ok(n),
+                _ => Err("JetStream allows 1 to 5 replicas".to_owned()),
+            },
+        )?,
+        duplicate_window: env.parse_or(
+            "EVENT_BUS_DUPLICATE_WINDOW",
+            defaults.duplicate_window,
+            parse::positive_duration,
+        )?,
+        ..defaults
+    }))
 }
 
 /// Only the database URL, for commands that need nothing else (`migrate`,
@@ -338,6 +413,59 @@ mod tests {
             }
         ));
         assert!(error.to_string().starts_with("DATABASE_URL is not set"));
+    }
+
+    #[test]
+    fn the_nats_bus_is_chosen_by_event_bus_url_and_its_settings_are_checked() {
+        assert_eq!(config(&[URL, JWT]).unwrap().event_bus, None);
+        let nats = config(&[
+            URL,
+            JWT,
+            (
+                "EVENT_BUS_URL",
+                "nats://hub:secret@nats-1:4222,nats://nats-2:4222",
+            ),
+            ("EVENT_BUS_GROUP", "reporting"),
+            ("EVENT_BUS_MAX_AGE", "3d"),
+            ("EVENT_BUS_MAX_BYTES", "1073741824"),
+            ("EVENT_BUS_REPLICAS", "3"),
+        ])
+        .unwrap()
+        .event_bus
+        .unwrap();
+        assert_eq!(nats.url, "nats://hub:secret@nats-1:4222,nats://nats-2:4222");
+        assert_eq!(nats.consumer, "reporting");
+        assert_eq!(nats.stream, "HUB_EVENTS");
+        assert_eq!(
+            nats.subject("chantier.created"),
+            "hub.events.chantier.created"
+        );
+        assert_eq!(nats.max_age, Duration::from_secs(3 * 24 * 3600));
+        assert_eq!(nats.max_bytes, Some(1 << 30));
+        assert_eq!(nats.replicas, 3);
+
+        let error = config_error(&[URL, JWT, ("EVENT_BUS_URL", "redis://hub:secret@x:6379")]);
+        assert!(error.starts_with("EVENT_BUS_URL"), "{error}");
+        assert!(
+            !error.contains("secret"),
+            "credentials are not echoed: {error}"
+        );
+        for (var, value) in [
+            ("EVENT_BUS_GROUP", "a.b"),
+            ("EVENT_BUS_STREAM", "HUB EVENTS"),
+            ("EVENT_BUS_SUBJECT_PREFIX", "hub.>"),
+            ("EVENT_BUS_MAX_AGE", "0s"),
+            ("EVENT_BUS_MAX_BYTES", "0"),
+            ("EVENT_BUS_REPLICAS", "7"),
+        ] {
+            let error = config_error(&[
+                URL,
+                JWT,
+                ("EVENT_BUS_URL", "nats://127.0.0.1:4222"),
+                (var, value),
+            ]);
+            assert!(error.starts_with(var), "{error}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Builds the application from its configuration and the contexts of
 //! [`crate::CONTEXTS`], and runs it until a shutdown signal: HTTP server,
 //! metrics listener, outbox relay (with every context's read models and
-//! durable subscribers), the in-process event bus, the contexts' workers
-//! and the retention job.
+//! durable subscribers), the in-process event bus (fed by the NATS
+//! JetStream bus when `EVENT_BUS_URL` is set), the contexts' workers and
+//! the retention job.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -12,11 +13,12 @@ use actix_web::http::header::ContentType;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use hub_kernel::{Clock, SystemClock};
+use hub_kernel::{Clock, EventBus, SystemClock};
 use hub_platform_context::{ModuleError, ModuleParts, Platform, Routes};
 use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
 use hub_platform_http::auth::{Authenticator, authenticator_data};
 use hub_platform_http::{extractors, request_id};
+use hub_platform_nats::NatsEventBus;
 use hub_platform_outbound::NameResolver;
 use hub_platform_postgres::retention::{DispatchedEventLogs, Retained};
 use hub_platform_postgres::{Database, OutboxRelay, PoolSettings, RelayConfig, migrations};
@@ -161,12 +163,31 @@ impl Application {
 
         let workers = CancellationToken::new();
         let mut tasks = Vec::new();
+        // With NATS, the relay publishes to the stream and this instance's
+        // handlers (on `bus`) get the events of the whole cluster from the
+        // group's consumer; without it, the relay publishes on `bus` itself.
+        let relay_bus: Arc<dyn EventBus> = match &config.event_bus {
+            None => bus.clone(),
+            Some(nats) => {
+                let nats = Arc::new(
+                    NatsEventBus::connect(nats.clone(), bus.clone())
+                        .await
+                        .context("EVENT_BUS_URL: the NATS JetStream bus")?,
+                );
+                let (consumer, shutdown) = (nats.clone(), workers.clone());
+                tasks.push((
+                    "event consumer",
+                    tokio::spawn(async move { consumer.consume(shutdown).await }),
+                ));
+                nats
+            }
+        };
         // Durable subscribers in the order the contexts registered them
         // (each context's read models before what reads them).
         let relay = modules.relay.into_iter().fold(
             OutboxRelay::new(
                 database.clone(),
-                bus.clone(),
+                relay_bus,
                 RelayConfig {
                     batch_size: config.outbox_batch_size,
                     poll_interval: config.outbox_poll_interval,

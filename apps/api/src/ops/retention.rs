@@ -1,6 +1,8 @@
 //! The daily retention job (GDPR art. 5(1)(e)): at `RETENTION_CRON_TIME` in
 //! `RETENTION_TZ_OFFSET`, each retention target deletes its rows older than
-//! its period, in batches, on one instance at a time (advisory lock).
+//! its period, in batches, once per day across the cluster (the day's run
+//! is claimed in `scheduled_runs`) and on one instance at a time (advisory
+//! lock).
 
 use std::time::Duration;
 
@@ -174,8 +176,19 @@ pub async fn scheduler(
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(wait) => {}
         }
-        if let Err(error) = run_once(&db, &targets, OffsetDateTime::now_utc()).await {
-            tracing::error!(%error, "retention run failed; next attempt at the next scheduled time");
+        // Every instance computes the same `next`: the first to claim it runs.
+        match hub_platform_postgres::jobs::claim_period(&db, "retention", next).await {
+            Ok(true) => {
+                if let Err(error) = run_once(&db, &targets, OffsetDateTime::now_utc()).await {
+                    tracing::error!(%error, "retention run failed; next attempt at the next scheduled time");
+                }
+            }
+            Ok(false) => {
+                tracing::info!(period = %next, "retention of this period already claimed by another instance; skipped");
+            }
+            Err(error) => {
+                tracing::error!(%error, "retention run not claimed; next attempt at the next scheduled time");
+            }
         }
     }
     tracing::info!("retention scheduler stopped");

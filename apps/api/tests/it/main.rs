@@ -4,6 +4,7 @@
 
 mod catalog;
 mod chantiers;
+mod cluster;
 mod deliveries;
 mod documents;
 mod identity;

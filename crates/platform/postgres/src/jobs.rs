@@ -97,6 +97,29 @@ pub async fn run_exclusively(
     Ok(Some(handled))
 }
 
+/// Claims the run of `job` for the period that starts at `period` (a daily
+/// job's scheduled time): `true` for exactly one caller across every
+/// instance, `false` for the others, which skip it. Unlike the advisory lock
+/// of [`run_exclusively`], which only keeps runs from overlapping, this
+/// holds however far apart the instances wake up (the `scheduled_runs`
+/// primary key decides).
+pub async fn claim_period(
+    db: &Database,
+    job: &str,
+    period: OffsetDateTime,
+) -> Result<bool, DbError> {
+    let mut conn = db.connection().await?;
+    let inserted = diesel::sql_query(
+        "INSERT INTO scheduled_runs (job, period) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(job)
+    .bind::<diesel::sql_types::Timestamptz, _>(period)
+    .execute(&mut conn)
+    .await
+    .map_err(DbError::from)?;
+    Ok(inserted == 1)
+}
+
 /// Runs `job` every `every` (at once first) until `shutdown`, with the time
 /// of `clock`; a failed round is logged and the next one tries again.
 pub async fn run_every(

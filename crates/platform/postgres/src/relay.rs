@@ -141,6 +141,11 @@ pub enum RelayError {
     Db(#[from] DbError),
     #[error("outbox query failed: {0}")]
     Query(#[from] diesel::result::Error),
+    /// The bus refused or did not acknowledge a publish (a broker down):
+    /// the cycle's transaction is rolled back, so nothing of the batch is
+    /// marked dispatched nor held back, and the next cycle tries it again.
+    #[error("event bus unavailable, batch left undispatched: {0}")]
+    Bus(#[from] BusError),
 }
 
 /// Publishes committed outbox rows on the [`EventBus`] and marks them
@@ -261,6 +266,9 @@ impl OutboxRelay {
             && self.durable.iter().all(|s| s.batchable(&events))
             && match self.deliver_batch(conn, &events, touched).await {
                 Ok(()) => true,
+                // Not the events' fault: going one by one would only wait
+                // for the broker once per event.
+                Err(DeliverError::Bus(error)) => return Err(RelayError::Bus(error)),
                 Err(error) => {
                     tracing::debug!(%error, events = events.len(), "batch not dispatched at once; event by event");
                     false
@@ -279,6 +287,7 @@ impl OutboxRelay {
                 handled += 1;
                 match self.deliver(conn, event, touched).await {
                     Ok(()) => delivered.push(event),
+                    Err(DeliverError::Bus(error)) => return Err(RelayError::Bus(error)),
                     Err(reason) => {
                         tracing::warn!(event_id = %event.event_id, event_type = %event.event_type, error = %reason, "event not dispatched; will retry");
                         self.hold_back(conn, event.event_id, &reason.to_string())

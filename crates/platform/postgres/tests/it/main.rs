@@ -69,6 +69,8 @@ struct RecordingBus {
     published: parking_lot::Mutex<Vec<Arc<EventEnvelope>>>,
     changed: Notify,
     hang: bool,
+    /// Refuses every publish, like a broker that is down.
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl RecordingBus {
@@ -106,6 +108,9 @@ impl RecordingBus {
 #[async_trait]
 impl EventBus for RecordingBus {
     async fn publish(&self, event: Arc<EventEnvelope>) -> Result<PublishReport, BusError> {
+        if std::sync::atomic::AtomicBool::load(&self.down, std::sync::atomic::Ordering::SeqCst) {
+            return Err(BusError::Unavailable("broker down".into()));
+        }
         self.published.lock().push(event);
         self.changed.notify_waiters();
         if self.hang {
@@ -481,6 +486,46 @@ async fn failing_durable_subscriber_rolls_back_its_work_and_holds_the_event() {
     assert_eq!(healed.dispatch_once().await.unwrap(), 2);
     assert_eq!(bus.ids(), vec![held.event_id, other.event_id]);
     assert_eq!(effects(db).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_outage_leaves_the_whole_batch_undispatched_and_unpenalised() {
+    let test_db = TestDatabase::new().await;
+    durable_setup(&test_db).await;
+    let db = test_db.database();
+    let batch = vec![event("a"), event("b"), event("c")];
+    append_committed(db, batch.clone()).await;
+
+    let bus = Arc::new(RecordingBus::default());
+    bus.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let recorder = Arc::new(EffectRecorder::new("chantier.created", false));
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config())
+        .with_durable_subscriber(recorder.clone());
+    let error = relay.dispatch_once().await.unwrap_err();
+    assert!(
+        matches!(error, hub_platform_postgres::RelayError::Bus(_)),
+        "{error}"
+    );
+    let state = dispatch_state(db).await;
+    assert_eq!(state.undispatched, 3, "nothing marked dispatched");
+    assert_eq!(state.attempts, 0, "no event is blamed for the outage");
+    assert_eq!(state.last_error, None);
+    assert_eq!(
+        effects(db).await,
+        0,
+        "durable work rolled back with the batch"
+    );
+    assert_eq!(recorder.commits(), 0);
+
+    // The broker is back: the next cycle publishes the batch, in order.
+    bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(relay.dispatch_once().await.unwrap(), 3);
+    assert_eq!(
+        bus.ids(),
+        batch.iter().map(|e| e.event_id).collect::<Vec<_>>()
+    );
+    assert_eq!(dispatch_state(db).await.undispatched, 0);
+    assert_eq!(effects(db).await, 3);
 }
 
 /// An envelope of any type, at a given time.
@@ -1292,6 +1337,45 @@ async fn a_scheduled_job_runs_on_one_instance_at_a_time() {
     assert_eq!(
         std::sync::atomic::AtomicUsize::load(&job.rounds, std::sync::atomic::Ordering::SeqCst),
         2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_period_is_claimed_by_exactly_one_instance_however_they_are_timed() {
+    use hub_platform_postgres::jobs::claim_period;
+    let test_db = TestDatabase::new().await;
+    let period = time::macros::datetime!(2026-12-05 03:00 UTC);
+    // Six "instances" waking up together.
+    let claims: Vec<_> = (0..6)
+        .map(|_| {
+            let pool = test_db.second_pool();
+            tokio::spawn(async move { claim_period(&pool, "retention", period).await })
+        })
+        .collect();
+    let mut won = 0;
+    for claim in claims {
+        if claim.await.unwrap().unwrap() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1, "one instance runs the period");
+    // One waking up much later does not run it again…
+    assert!(
+        !claim_period(test_db.database(), "retention", period)
+            .await
+            .unwrap()
+    );
+    // …but the next period, and another job's, are claimed anew.
+    let tomorrow = period + time::Duration::days(1);
+    assert!(
+        claim_period(test_db.database(), "retention", tomorrow)
+            .await
+            .unwrap()
+    );
+    assert!(
+        claim_period(test_db.database(), "escalade", period)
+            .await
+            .unwrap()
     );
 }
 
