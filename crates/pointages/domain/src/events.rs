@@ -211,12 +211,9 @@ pub struct VariablePaieCreated {
     pub utilisateur_id: Uuid,
     /// The pointage's site.
     pub chantier_id: Uuid,
-    /// One of `heures_normales`, `heures_supplementaires`, `heures_nuit`,
-    /// `heures_dimanche`, `heures_ferie`, `panier_repas`,
-    /// `indemnite_transport`, `prime_intemperies`, `prime_salissure`,
-    /// `prime_outillage`, `conges_payes`, `rtt`, `maladie`,
-    /// `accident_travail`, `absence_injustifiee`, `absence_justifiee`,
-    /// `formation`, `deplacement`.
+    /// The kind of variable: hours (`heures_*`), allowances and bonuses
+    /// (`panier_repas`, `indemnite_transport`, `prime_*`), absences, or
+    /// `formation` / `deplacement`.
     pub type_variable: TypeVariable,
     /// The value, a decimal with two places as a string (`"9.40"`): hours
     /// for the `heures_*` types, an amount or a count for the others.
