@@ -551,7 +551,7 @@ mod tests {
             .unwrap()
             .0
         };
-        let variables = vec![
+        let variables = [
             variable(&karim, "9.40"),
             variable(&karim, "1.10"),
             variable(&lea, "9.40"),
@@ -562,7 +562,7 @@ mod tests {
             Arc::default(),
         );
         let mut repo = MockPointageRepository::new();
-        let all = vec![karim.clone(), lea.clone()];
+        let all = [karim.clone(), lea.clone()];
         repo.expect_utilisateurs()
             .returning(|_| Ok(vec![KARIM, LEA]));
         repo.expect_list().returning(move |filter, _| {
