@@ -36,6 +36,11 @@ pub struct ChantierView {
 }
 
 impl ChantierView {
+    /// The columns a query selects to read rows of this shape (what a
+    /// context's own query of its copy uses, so a new column is added once).
+    pub const COLUMNS: &'static str =
+        "chantier_id, code, nom, adresse, statut, conducteur_ids, chef_chantier_ids, deleted";
+
     /// Not deleted and `ouvert` or `en_cours`: staff may be planned, hours
     /// booked, equipment reserved there.
     pub fn is_active(&self) -> bool {
@@ -111,8 +116,8 @@ impl ChantiersDirectory {
         ids: &[Uuid],
     ) -> Result<Vec<ChantierView>, diesel::result::Error> {
         diesel::sql_query(format!(
-            "SELECT chantier_id, code, nom, adresse, statut, conducteur_ids, chef_chantier_ids, deleted \
-             FROM {} WHERE chantier_id = ANY($1)",
+            "SELECT {} FROM {} WHERE chantier_id = ANY($1)",
+            ChantierView::COLUMNS,
             self.table
         ))
         .bind::<Array<SqlUuid>, _>(ids)
