@@ -1,8 +1,10 @@
 //! Pointages over HTTP: the whole workflow through every route with an
 //! allowed and a refused caller, scoped reads (another compagnon's hours
 //! are a 404), nobody validating his own hours, refusals that publish
-//! nothing, the one-per-day rule raced by concurrent requests, and a signed
-//! `heures.validated` webhook carrying the hours in minutes.
+//! nothing, the one-per-day rule raced by concurrent requests, a signed
+//! `heures.validated` webhook carrying the hours in minutes, variables de
+//! paie (in the pointage, the feuille and the exports), the ERP export and
+//! the feuille de route with the chantiers' addresses.
 
 use std::io::Cursor;
 
@@ -117,6 +119,14 @@ async fn the_life_of_a_pointage_through_every_route() {
         (
             Method::GET,
             format!("{POINTAGES}/stats/comparaison-equipes?semaine_debut=2026-12-07"),
+        ),
+        (Method::POST, format!("{POINTAGES}/variables-paie")),
+        (
+            Method::GET,
+            format!(
+                "{POINTAGES}/feuille-route/{}?semaine_debut=2026-12-07",
+                karim.id
+            ),
         ),
     ];
     for (method, route) in routes {
@@ -1427,7 +1437,9 @@ async fn a_week_of_a_thousand_pointages_exports_as_csv_and_xlsx_with_the_views_t
         .collect();
     assert_eq!(lines[0][0], "Date");
     assert_eq!(lines.len(), 1 + 1000 + 10 + 1);
-    assert!(lines[1..].iter().all(|cells| cells.len() == 11));
+    // The variables de paie's column comes last (included by default).
+    assert_eq!(lines[0].last(), Some(&"Variables de paie"));
+    assert!(lines[1..].iter().all(|cells| cells.len() == 12));
     let mut totals: Vec<(String, String)> = lines
         .iter()
         .filter(|cells| cells[0] == "Total utilisateur")
@@ -1539,5 +1551,568 @@ async fn a_week_of_a_thousand_pointages_exports_as_csv_and_xlsx_with_the_views_t
     assert_eq!(exports[0].1["chantier_id"], Value::Null);
     let admin = s.user(Role::Admin).await.id.clone();
     assert_eq!(exports[0].1["exported_by"], admin.as_str());
+    s.stop().await;
+}
+
+// -- variables de paie, ERP export, feuille de route ---------------------------
+
+const EXPORT: &str = "/api/v1/pointages/export";
+
+/// The variable de paie to add to `pointage`.
+fn variable(pointage: &Value, type_variable: &str, valeur: Value) -> Value {
+    json!({
+        "pointage_id": pointage["id"], "type_variable": type_variable, "valeur": valeur,
+        "date_application": pointage["date_pointage"]
+    })
+}
+
+/// A CSV export's lines, BOM dropped, split on `;`.
+fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    std::str::from_utf8(&bytes[3..])
+        .unwrap()
+        .split("\r\n")
+        .filter(|line| !line.is_empty())
+        .map(|line| line.split(';').map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_de_paie_go_with_their_pointage_into_the_feuille_and_the_exports() {
+    let mut s = TestHub::start_with(&[("RATE_LIMITS", "off")]).await;
+    let conducteur = role_user(&s, Role::Conducteur).await;
+    let chef = role_user(&s, Role::ChefChantier).await;
+    let site = chantier(&s, "CH-VAR-1", &conducteur, Some(&chef)).await;
+    let karim = user(&s, Role::Compagnon).await;
+    let lea = user(&s, Role::Compagnon).await;
+    let created = s
+        .expect(
+            201,
+            Method::POST,
+            POINTAGES,
+            &karim,
+            hours(&karim.id, &site, "2026-12-07", "7:30"),
+        )
+        .await;
+    let id = path(&created["id"]);
+    const VARIABLES: &str = "/api/v1/pointages/variables-paie";
+
+    // The user adds one (the type in any case, the value a JSON number);
+    // a responsable of the chantier another.
+    let panier = s
+        .expect(
+            201,
+            Method::POST,
+            VARIABLES,
+            &karim,
+            variable(&created, "PANIER_REPAS", json!(9.4)),
+        )
+        .await;
+    assert_eq!(panier["pointage_id"], created["id"]);
+    assert_eq!(panier["type_variable"], "panier_repas");
+    assert_eq!(panier["type_variable_libelle"], "Panier repas");
+    assert_eq!(panier["valeur"], "9.40");
+    assert_eq!(panier["date_application"], "2026-12-07");
+    assert_eq!(panier["created_by"], karim.id.as_str());
+    let mut salissure = variable(&created, "prime_salissure", json!(3));
+    salissure["commentaire"] = json!("Décoffrage");
+    let salissure = s
+        .expect(201, Method::POST, VARIABLES, As::ChefChantier, salissure)
+        .await;
+    assert_eq!(salissure["valeur"], "3.00");
+    assert_eq!(salissure["commentaire"], "Décoffrage");
+    s.expect(
+        201,
+        Method::POST,
+        VARIABLES,
+        &karim,
+        variable(&created, "panier_repas", json!(0.6)),
+    )
+    .await;
+
+    // Refused, changing nothing: another compagnon (404), bad fields (422
+    // naming each), an unknown pointage (404).
+    let before = s.events("").await.len();
+    let hidden = s
+        .expect(
+            404,
+            Method::POST,
+            VARIABLES,
+            &lea,
+            variable(&created, "rtt", json!(1)),
+        )
+        .await;
+    assert_eq!(hidden["code"], "pointage_not_found");
+    let bad = s
+        .expect(
+            422,
+            Method::POST,
+            VARIABLES,
+            &karim,
+            variable(&created, "prime", json!(-1)),
+        )
+        .await;
+    let fields: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["type_variable", "valeur"]);
+    let precise = s
+        .expect(
+            422,
+            Method::POST,
+            VARIABLES,
+            &karim,
+            variable(&created, "rtt", json!(1.234)),
+        )
+        .await;
+    assert_eq!(precise["errors"][0]["field"], "valeur");
+    let mut ghost = variable(&created, "rtt", json!(1));
+    ghost["pointage_id"] = json!(uuid::Uuid::now_v7());
+    s.expect(404, Method::POST, VARIABLES, As::Admin, ghost)
+        .await;
+    assert_eq!(s.events("").await.len(), before);
+
+    // Listed with the pointage, summed per type in the feuille.
+    let read = s.expect(200, Method::GET, &id, &karim, None).await;
+    let listed: Vec<(&str, &str)> = read["variables_paie"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["type_variable"].as_str().unwrap(),
+                v["valeur"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("panier_repas", "9.40"),
+            ("prime_salissure", "3.00"),
+            ("panier_repas", "0.60")
+        ]
+    );
+    let feuille = s
+        .expect(
+            200,
+            Method::GET,
+            &format!(
+                "{POINTAGES}/feuilles/utilisateurs/{}?semaine_debut=2026-12-09",
+                karim.id
+            ),
+            &karim,
+            None,
+        )
+        .await;
+    assert_eq!(
+        feuille["variables_paie"],
+        json!([
+            {"type_variable": "panier_repas", "type_variable_libelle": "Panier repas", "total": "10.00"},
+            {"type_variable": "prime_salissure", "type_variable_libelle": "Prime salissure", "total": "3.00"}
+        ])
+    );
+
+    // One event per variable, on the pointage's aggregate.
+    let events = s.events("variable_paie.").await;
+    assert_eq!(events.len(), 3);
+    let (event_type, data) = &events[0];
+    assert_eq!(event_type, "variable_paie.created");
+    assert_eq!(data["variable_id"], panier["id"]);
+    assert_eq!(data["heures_id"], created["id"]);
+    assert_eq!(data["utilisateur_id"], karim.id.as_str());
+    assert_eq!(data["chantier_id"], site.as_str());
+    assert_eq!(data["type_variable"], "panier_repas");
+    assert_eq!(data["valeur"], "9.40");
+    assert_eq!(data["date_application"], "2026-12-07");
+    let aggregates = s
+        .count(&format!(
+            "SELECT count(*) FROM event_logs WHERE event_type = 'variable_paie.created' \
+             AND aggregate_type = 'heures' AND aggregate_id = '{}'",
+            created["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(aggregates, 3);
+
+    // Submitted, then validated: no more variables (409), nothing logged.
+    s.expect(200, Method::POST, &format!("{id}/submit"), &karim, None)
+        .await;
+    let before = s.events("").await.len();
+    let frozen = s
+        .expect(
+            409,
+            Method::POST,
+            VARIABLES,
+            &karim,
+            variable(&created, "rtt", json!(1)),
+        )
+        .await;
+    assert_eq!(frozen["code"], "pointage_not_editable");
+    s.expect(
+        200,
+        Method::POST,
+        &format!("{id}/validate"),
+        As::ChefChantier,
+        None,
+    )
+    .await;
+    let before_final = s.events("").await.len();
+    let final_ = s
+        .expect(
+            409,
+            Method::POST,
+            VARIABLES,
+            As::Admin,
+            variable(&created, "rtt", json!(1)),
+        )
+        .await;
+    assert_eq!(final_["code"], "pointage_not_editable");
+    assert_eq!(s.events("").await.len(), before_final);
+    assert_eq!(before_final, before + 1, "only heures.validated");
+
+    // The CSV carries them (by default) in a last column, summed per user
+    // and per week; asked without, the column is gone.
+    let csv = s
+        .request(Method::POST, EXPORT, As::Admin)
+        .await
+        .json(&json!({"semaine": "2026-W50", "format": "csv"}))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let rows = csv_rows(&csv);
+    assert_eq!(rows[0].last().unwrap(), "Variables de paie");
+    assert!(rows.iter().all(|cells| cells.len() == 12));
+    let expected = "Panier repas = 9,40 | Prime salissure = 3,00 | Panier repas = 0,60";
+    assert_eq!(rows[1][11], expected);
+    let totals = "Panier repas = 10,00 | Prime salissure = 3,00";
+    assert_eq!(rows[2][0], "Total utilisateur");
+    assert_eq!(rows[2][11], totals);
+    assert_eq!(rows[3][0], "Total semaine");
+    assert_eq!(rows[3][11], totals);
+    let without = s
+        .request(Method::POST, EXPORT, As::Admin)
+        .await
+        .json(&json!({"semaine": "2026-W50", "format": "csv", "inclure_variables_paie": false}))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(csv_rows(&without).iter().all(|cells| cells.len() == 11));
+    // The ERP file: the meals in PANIER.
+    let erp = s
+        .request(Method::POST, EXPORT, As::Admin)
+        .await
+        .json(&json!({"semaine": "2026-W50", "format": "erp"}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line: Vec<&str> = erp.split("\r\n").nth(1).unwrap().split('|').collect();
+    assert_eq!(line[5], "10.00");
+    assert_eq!(line[6], "");
+
+    // A deleted pointage takes its variables with it.
+    let draft = s
+        .expect(
+            201,
+            Method::POST,
+            POINTAGES,
+            &karim,
+            hours(&karim.id, &site, "2026-12-08", "8:00"),
+        )
+        .await;
+    s.expect(
+        201,
+        Method::POST,
+        VARIABLES,
+        &karim,
+        variable(&draft, "deplacement", json!(12.3)),
+    )
+    .await;
+    let of_draft = format!(
+        "SELECT count(*) FROM variables_paie WHERE pointage_id = '{}'",
+        draft["id"].as_str().unwrap()
+    );
+    assert_eq!(s.count(&of_draft).await, 1);
+    s.expect(204, Method::DELETE, &path(&draft["id"]), &karim, None)
+        .await;
+    assert_eq!(s.count(&of_draft).await, 0);
+    s.stop().await;
+}
+
+/// Minutes of an `HH:MM` duration.
+fn minutes(text: &str) -> u64 {
+    let (h, m) = text.split_once(':').unwrap();
+    h.parse::<u64>().unwrap() * 60 + m.parse::<u64>().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_erp_export_carries_the_validated_hours_with_the_views_totals() {
+    let mut s = TestHub::start_with(&[("RATE_LIMITS", "off")]).await;
+    let conducteur = role_user(&s, Role::Conducteur).await;
+    let chef = role_user(&s, Role::ChefChantier).await;
+    let tour = chantier(&s, "CH-ERP-1", &conducteur, Some(&chef)).await;
+    let quai = chantier(&s, "CH-ERP-2", &conducteur, None).await;
+    let karim = user(&s, Role::Compagnon).await;
+    let lea = user(&s, Role::Compagnon).await;
+    // Hours in quarters, exact in two decimals; all validated but one.
+    let mut entered = Vec::new();
+    for (who, site, day, normales, sup) in [
+        (&karim, &tour, "2026-12-07", "7:30", "1:15"),
+        (&karim, &quai, "2026-12-08", "8:00", "0:00"),
+        (&karim, &tour, "2026-12-09", "6:45", "0:30"),
+        (&lea, &tour, "2026-12-07", "7:00", "2:00"),
+        (&lea, &quai, "2026-12-10", "8:15", "0:45"),
+    ] {
+        let mut body = hours(&who.id, site, day, normales);
+        body["heures_supplementaires"] = json!(sup);
+        let p = s.expect(201, Method::POST, POINTAGES, who, body).await;
+        entered.push(p);
+    }
+    for p in &entered[..4] {
+        let id = path(&p["id"]);
+        s.expect(200, Method::POST, &format!("{id}/submit"), As::Admin, None)
+            .await;
+        s.expect(
+            200,
+            Method::POST,
+            &format!("{id}/validate"),
+            As::Conducteur,
+            None,
+        )
+        .await;
+    }
+
+    // Refused: a compagnon or a chef (403), nothing published.
+    let erp = json!({"semaine": "2026-W50", "format": "erp"});
+    for who in [As::Compagnon, As::ChefChantier] {
+        s.expect(403, Method::POST, EXPORT, who, erp.clone()).await;
+    }
+    assert!(s.events("feuille_heures.").await.is_empty());
+
+    let response = s
+        .request(Method::POST, EXPORT, As::Admin)
+        .await
+        .json(&erp)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/octet-stream"
+    );
+    assert_eq!(
+        response.headers()["content-disposition"].to_str().unwrap(),
+        "attachment; filename=\"export_erp_2026-12-07_2026-12-13.txt\""
+    );
+    assert_eq!(response.headers()["transfer-encoding"], "chunked");
+    let bytes = response.bytes().await.unwrap();
+    // UTF-8 without BOM; a header; one line per validated pointage.
+    assert_eq!(&bytes[..16], b"CODE_UTILISATEUR");
+    let text = std::str::from_utf8(&bytes).unwrap();
+    let lines: Vec<Vec<&str>> = text
+        .split("\r\n")
+        .filter(|line| !line.is_empty())
+        .map(|line| line.split('|').collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        [
+            "CODE_UTILISATEUR",
+            "DATE",
+            "CODE_CHANTIER",
+            "HEURES_NORMALES",
+            "HEURES_SUP",
+            "PANIER",
+            "TRANSPORT"
+        ]
+    );
+    assert_eq!(lines.len(), 1 + 4);
+    let code = |prefix: &str, id: &str| {
+        format!(
+            "{prefix}{}",
+            uuid::Uuid::parse_str(id)
+                .unwrap()
+                .simple()
+                .to_string()
+                .to_uppercase()
+        )
+    };
+    assert!(lines[1..].iter().any(|cells| {
+        cells[..5]
+            == [
+                code("USER", &karim.id).as_str(),
+                "20261207",
+                code("CHT", &tour).as_str(),
+                "7.50",
+                "1.25",
+            ]
+    }));
+    // Lea's brouillon on Thursday is not paid.
+    assert!(!lines.iter().any(|cells| cells[1] == "20261210"));
+
+    // Per user, the ERP's hours are the weekly view's validated hours.
+    let vue = s
+        .expect(
+            200,
+            Method::GET,
+            &format!("{POINTAGES}/vues/compagnons?semaine_debut=2026-12-07"),
+            As::Admin,
+            None,
+        )
+        .await;
+    let mut from_view: Vec<(String, u64)> = vue["compagnons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let valide: u64 = c["chantiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|ch| ch["pointages_par_jour"].as_object().unwrap().values())
+                .flat_map(|jour| jour.as_array().unwrap())
+                .filter(|p| p["statut"] == "valide")
+                .map(|p| minutes(p["total_heures"].as_str().unwrap()))
+                .sum();
+            (code("USER", c["utilisateur_id"].as_str().unwrap()), valide)
+        })
+        .collect();
+    from_view.sort();
+    let mut from_erp: Vec<(String, u64)> = Vec::new();
+    for cells in &lines[1..] {
+        let hundredths = |text: &str| {
+            let (units, cents) = text.split_once('.').unwrap();
+            units.parse::<u64>().unwrap() * 100 + cents.parse::<u64>().unwrap()
+        };
+        // Quarters: exact in hundredths of an hour.
+        let line_minutes = (hundredths(cells[3]) + hundredths(cells[4])) * 60 / 100;
+        match from_erp.iter_mut().find(|(user, _)| user == cells[0]) {
+            Some((_, total)) => *total += line_minutes,
+            None => from_erp.push((cells[0].to_owned(), line_minutes)),
+        }
+    }
+    from_erp.sort();
+    assert_eq!(from_erp, from_view);
+    assert_eq!(from_view.iter().map(|(_, m)| m).sum::<u64>(), 1980);
+
+    let exports = s.events("feuille_heures.").await;
+    assert_eq!(exports.len(), 1);
+    assert_eq!(exports[0].1["format"], "erp");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feuille_de_route_lists_the_sites_with_their_addresses_in_the_callers_view() {
+    let mut s = TestHub::start_with(&[("RATE_LIMITS", "off")]).await;
+    let conducteur = role_user(&s, Role::Conducteur).await;
+    let chef = role_user(&s, Role::ChefChantier).await;
+    let tour = chantier(&s, "CH-FDR-1", &conducteur, Some(&chef)).await;
+    let quai = chantier(&s, "CH-FDR-2", &conducteur, None).await;
+    let karim = user(&s, Role::Compagnon).await;
+    let lea = user(&s, Role::Compagnon).await;
+    // The second site moves: its new address reaches the read model.
+    s.expect(
+        200,
+        Method::PATCH,
+        &format!("/api/v1/chantiers/{quai}"),
+        As::Admin,
+        json!({"adresse": "12 rue des Tilleuls, 69003 Lyon"}),
+    )
+    .await;
+    eventually("the new address in pointages_chantiers", || async {
+        s.count(&format!(
+            "SELECT count(*) FROM pointages_chantiers WHERE chantier_id = '{quai}' \
+             AND adresse = '12 rue des Tilleuls, 69003 Lyon'"
+        ))
+        .await
+            == 1
+    })
+    .await;
+    for (site, day, normales) in [
+        (&tour, "2026-12-07", "7:30"),
+        (&tour, "2026-12-09", "8:00"),
+        (&quai, "2026-12-08", "6:00"),
+    ] {
+        s.expect(
+            201,
+            Method::POST,
+            POINTAGES,
+            &karim,
+            hours(&karim.id, site, day, normales),
+        )
+        .await;
+    }
+    let route = format!(
+        "{POINTAGES}/feuille-route/{}?semaine_debut=2026-12-10",
+        karim.id
+    );
+
+    let own = s.expect(200, Method::GET, &route, &karim, None).await;
+    assert_eq!(own["utilisateur_id"], karim.id.as_str());
+    assert_eq!(own["utilisateur_nom"], "Lea Durand");
+    assert_eq!(own["semaine"], "Semaine 50 - 2026");
+    assert_eq!(own["semaine_debut"], "2026-12-07");
+    assert_eq!(own["total_heures"], "21:30");
+    assert!(own["generated_at"].is_string());
+    let chantiers = own["chantiers"].as_array().unwrap();
+    assert_eq!(chantiers.len(), 2);
+    let of = |id: &str| {
+        chantiers
+            .iter()
+            .find(|c| c["chantier_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let t = of(&tour);
+    assert_eq!(t["chantier_nom"], "Chantier CH-FDR-1");
+    assert_eq!(t["adresse"], "1 quai de Seine");
+    assert_eq!(t["jours"], json!(["lundi", "mercredi"]));
+    assert_eq!(t["heures_par_jour"]["lundi"], "07:30");
+    assert_eq!(t["heures_par_jour"]["mardi"], "00:00");
+    assert_eq!(t["total_heures"], "15:30");
+    let q = of(&quai);
+    assert_eq!(q["adresse"], "12 rue des Tilleuls, 69003 Lyon");
+    assert_eq!(q["jours"], json!(["mardi"]));
+    assert_eq!(q["total_minutes"], 360);
+
+    // The chef of the tower sees that site only; the admin both.
+    let chefs = s
+        .expect(200, Method::GET, &route, As::ChefChantier, None)
+        .await;
+    let sites: Vec<&str> = chefs["chantiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["chantier_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(sites, [tour.as_str()]);
+    assert_eq!(chefs["total_heures"], "15:30");
+    let admins = s.expect(200, Method::GET, &route, As::Admin, None).await;
+    assert_eq!(admins["chantiers"].as_array().unwrap().len(), 2);
+    // Another compagnon: not found; a day that is not one: the query's 400.
+    let theirs = s.expect(404, Method::GET, &route, &lea, None).await;
+    assert_eq!(theirs["code"], "feuille_not_found");
+    let bad = s
+        .expect(
+            400,
+            Method::GET,
+            &format!("{POINTAGES}/feuille-route/{}?semaine_debut=lundi", karim.id),
+            &karim,
+            None,
+        )
+        .await;
+    assert_eq!(bad["code"], "invalid_query");
     s.stop().await;
 }

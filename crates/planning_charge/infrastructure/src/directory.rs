@@ -68,14 +68,14 @@ impl Chantiers for DieselDirectory {
         // The directory has no listing of all chantiers; this table is this
         // context's own copy, read here with the directory's row shape.
         // `strpos` rather than LIKE: the search is plain text, not a pattern.
-        let rows: Vec<ChantierView> = diesel::sql_query(
-            "SELECT chantier_id, code, nom, statut, conducteur_ids, chef_chantier_ids, deleted \
-             FROM planning_charge_chantiers \
+        let rows: Vec<ChantierView> = diesel::sql_query(format!(
+            "SELECT {} FROM planning_charge_chantiers \
              WHERE NOT deleted AND statut IN ('ouvert', 'en_cours') \
              AND ($1::text IS NULL OR strpos(lower(coalesce(code, '')), lower($1)) > 0 \
                   OR strpos(lower(coalesce(nom, '')), lower($1)) > 0) \
              ORDER BY code NULLS LAST, chantier_id",
-        )
+            ChantierView::COLUMNS
+        ))
         .bind::<Nullable<Text>, _>(recherche)
         .load(&mut conn)
         .await

@@ -1,5 +1,6 @@
 //! Chantiers, from `chantier.*`: every event carries the site's snapshot
-//! (code, nom, statut, responsables); `chantier.deleted` marks it deleted.
+//! (code, nom, adresse, statut, responsables); `chantier.deleted` marks it
+//! deleted.
 
 use async_trait::async_trait;
 use diesel::QueryableByName;
@@ -20,6 +21,9 @@ pub struct ChantierView {
     pub code: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub nom: Option<String>,
+    /// The site's postal address (what a feuille de route shows).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub adresse: Option<String>,
     /// `ouvert`, `en_cours`, `receptionne` or `ferme`, as the events spell it.
     #[diesel(sql_type = Nullable<Text>)]
     pub statut: Option<String>,
@@ -32,6 +36,11 @@ pub struct ChantierView {
 }
 
 impl ChantierView {
+    /// The columns a query selects to read rows of this shape (what a
+    /// context's own query of its copy uses, so a new column is added once).
+    pub const COLUMNS: &'static str =
+        "chantier_id, code, nom, adresse, statut, conducteur_ids, chef_chantier_ids, deleted";
+
     /// Not deleted and `ouvert` or `en_cours`: staff may be planned, hours
     /// booked, equipment reserved there.
     pub fn is_active(&self) -> bool {
@@ -69,12 +78,13 @@ impl ChantiersDirectory {
         // outlive the connections that cache it.
         let upsert: &'static str = Box::leak(
             format!(
-                "INSERT INTO {0} (chantier_id, code, nom, statut, conducteur_ids, chef_chantier_ids, deleted) \
-                 SELECT s.id, s.code, s.nom, s.statut, s.conducteurs::uuid[], s.chefs::uuid[], s.deleted \
-                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[]) \
-                   AS s (id, code, nom, statut, conducteurs, chefs, deleted) \
+                "INSERT INTO {0} (chantier_id, code, nom, adresse, statut, conducteur_ids, chef_chantier_ids, deleted) \
+                 SELECT s.id, s.code, s.nom, s.adresse, s.statut, s.conducteurs::uuid[], s.chefs::uuid[], s.deleted \
+                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[]) \
+                   AS s (id, code, nom, adresse, statut, conducteurs, chefs, deleted) \
                  ON CONFLICT (chantier_id) DO UPDATE SET code = COALESCE(EXCLUDED.code, {0}.code), \
-                 nom = COALESCE(EXCLUDED.nom, {0}.nom), statut = COALESCE(EXCLUDED.statut, {0}.statut), \
+                 nom = COALESCE(EXCLUDED.nom, {0}.nom), adresse = COALESCE(EXCLUDED.adresse, {0}.adresse), \
+                 statut = COALESCE(EXCLUDED.statut, {0}.statut), \
                  conducteur_ids = EXCLUDED.conducteur_ids, chef_chantier_ids = EXCLUDED.chef_chantier_ids, \
                  deleted = EXCLUDED.deleted WHERE NOT {0}.deleted",
                 table
@@ -106,8 +116,8 @@ impl ChantiersDirectory {
         ids: &[Uuid],
     ) -> Result<Vec<ChantierView>, diesel::result::Error> {
         diesel::sql_query(format!(
-            "SELECT chantier_id, code, nom, statut, conducteur_ids, chef_chantier_ids, deleted \
-             FROM {} WHERE chantier_id = ANY($1)",
+            "SELECT {} FROM {} WHERE chantier_id = ANY($1)",
+            ChantierView::COLUMNS,
             self.table
         ))
         .bind::<Array<SqlUuid>, _>(ids)
@@ -154,6 +164,7 @@ struct Snapshot {
     chantier_id: Uuid,
     code: Option<String>,
     nom: Option<String>,
+    adresse: Option<String>,
     statut: Option<String>,
     conducteur_ids: Vec<Uuid>,
     chef_chantier_ids: Vec<Uuid>,
@@ -185,6 +196,7 @@ impl Snapshot {
             chantier_id,
             code: text("code"),
             nom: text("nom"),
+            adresse: text("adresse"),
             statut: text("statut"),
             conducteur_ids: responsables("conducteur_ids"),
             chef_chantier_ids: responsables("chef_chantier_ids"),
@@ -200,6 +212,7 @@ impl Snapshot {
         Snapshot {
             code: later.code.or(self.code),
             nom: later.nom.or(self.nom),
+            adresse: later.adresse.or(self.adresse),
             statut: later.statut.or(self.statut),
             ..later
         }
@@ -244,6 +257,9 @@ impl ChantiersDirectory {
             )
             .bind::<Array<Nullable<Text>>, _>(
                 latest.iter().map(|s| s.nom.clone()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Text>>, _>(
+                latest.iter().map(|s| s.adresse.clone()).collect::<Vec<_>>(),
             )
             .bind::<Array<Nullable<Text>>, _>(
                 latest.iter().map(|s| s.statut.clone()).collect::<Vec<_>>(),

@@ -25,6 +25,7 @@
 //!     chantier_id       UUID PRIMARY KEY,
 //!     code              TEXT,
 //!     nom               TEXT,
+//!     adresse           TEXT,
 //!     statut            TEXT,
 //!     conducteur_ids    UUID[] NOT NULL DEFAULT '{}',
 //!     chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',

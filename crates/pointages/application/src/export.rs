@@ -6,7 +6,10 @@
 use std::collections::{HashMap, VecDeque};
 
 use hub_kernel::{CommandContext, Page, Role};
-use hub_pointages_domain::{FeuilleHeuresExported, FormatExport, Pointage, Semaine, Totaux};
+use hub_pointages_domain::{
+    FeuilleHeuresExported, FormatExport, Pointage, Semaine, Statut, Totaux, TotauxVariables,
+    VariablePaie,
+};
 use uuid::Uuid;
 
 use crate::ports::PointageFilter;
@@ -32,6 +35,8 @@ pub struct ExportInput {
     /// Some users, or (empty) all.
     pub utilisateur_ids: Vec<Uuid>,
     pub format: FormatExport,
+    /// Each pointage's variables de paie, and their totals, go in the file.
+    pub inclure_variables_paie: bool,
 }
 
 /// One line of an export file, in the file's order.
@@ -42,15 +47,21 @@ pub enum LigneExport {
         pointage: Box<Pointage>,
         utilisateur_nom: String,
         chantier_nom: String,
+        /// Its variables de paie (none when the export leaves them out).
+        variables: Vec<VariablePaie>,
     },
     /// Closes a user's lines: the sums of exactly those lines.
     TotalUtilisateur {
         utilisateur_id: Uuid,
         utilisateur_nom: String,
         totaux: Totaux,
+        variables: TotauxVariables,
     },
     /// The last line: the sums of every pointage line.
-    TotalSemaine(Totaux),
+    TotalSemaine {
+        totaux: Totaux,
+        variables: TotauxVariables,
+    },
 }
 
 /// An export under way: its lines come step by step
@@ -61,12 +72,15 @@ pub struct Export {
     pub export_id: Uuid,
     pub semaine: Semaine,
     pub format: FormatExport,
+    /// Whether the lines carry their variables de paie.
+    pub inclure_variables_paie: bool,
     ports: PointagesPorts,
     /// The week, the site and the exporter's scope.
     filter: PointageFilter,
     /// The users still to export, by name then id.
     utilisateurs: VecDeque<(Uuid, String)>,
     totaux: Totaux,
+    variables: TotauxVariables,
     done: bool,
 }
 
@@ -89,7 +103,10 @@ impl Export {
         }
         if self.utilisateurs.is_empty() {
             self.done = true;
-            return Ok(Some(vec![LigneExport::TotalSemaine(self.totaux)]));
+            return Ok(Some(vec![LigneExport::TotalSemaine {
+                totaux: self.totaux,
+                variables: self.variables,
+            }]));
         }
         let take = self.utilisateurs.len().min(EXPORT_USERS_PER_STEP);
         let batch: Vec<(Uuid, String)> = self.utilisateurs.drain(..take).collect();
@@ -114,6 +131,16 @@ impl Export {
         chantiers.sort_unstable();
         chantiers.dedup();
         let noms = self.ports.directory.names(&[], &chantiers).await?;
+        let mut variables: HashMap<Uuid, Vec<VariablePaie>> = HashMap::new();
+        if self.inclure_variables_paie {
+            // One read per step, as the pointages.
+            for variable in self.ports.variables_of(&rows).await? {
+                variables
+                    .entry(variable.pointage_id)
+                    .or_default()
+                    .push(variable);
+            }
+        }
         let mut lines = Vec::with_capacity(rows.len() + batch.len());
         let mut par_utilisateur: HashMap<Uuid, Vec<(Pointage, String)>> = HashMap::new();
         for pointage in rows {
@@ -129,19 +156,27 @@ impl Export {
                 (a.date(), nom_a, a.id()).cmp(&(b.date(), nom_b, b.id()))
             });
             let mut totaux = Totaux::default();
+            let mut totaux_variables = TotauxVariables::default();
             for (pointage, chantier_nom) in siennes {
                 totaux.add(self.semaine, &pointage);
                 self.totaux.add(self.semaine, &pointage);
+                let siennes = variables.remove(&pointage.id()).unwrap_or_default();
+                for variable in &siennes {
+                    totaux_variables.add(variable);
+                    self.variables.add(variable);
+                }
                 lines.push(LigneExport::Pointage {
                     pointage: Box::new(pointage),
                     utilisateur_nom: utilisateur_nom.clone(),
                     chantier_nom,
+                    variables: siennes,
                 });
             }
             lines.push(LigneExport::TotalUtilisateur {
                 utilisateur_id,
                 utilisateur_nom,
                 totaux,
+                variables: totaux_variables,
             });
         }
         Ok(Some(lines))
@@ -150,8 +185,10 @@ impl Export {
 
 /// Starts the export of a week: an admin everything, a conducteur the
 /// hours of his chantiers (and his own); other roles are refused (CDC
-/// §3.3). Publishes `feuille_heures.exported` once, when the export
-/// starts; the lines are then read step by step as the file is sent.
+/// §3.3). The ERP format takes the validated hours only (it has no statut
+/// column: what it carries is paid); CSV and XLSX every statut, shown.
+/// Publishes `feuille_heures.exported` once, when the export starts; the
+/// lines are then read step by step as the file is sent.
 pub struct ExportSemaine(pub PointagesPorts);
 
 impl ExportSemaine {
@@ -170,6 +207,7 @@ impl ExportSemaine {
             utilisateur_ids: input.utilisateur_ids.clone(),
             date_debut: Some(input.semaine.lundi()),
             date_fin: Some(input.semaine.dimanche()),
+            statut: (input.format == FormatExport::Erp).then_some(Statut::Valide),
             ..PointageFilter::default()
         };
         let filter = ports.scoped(&actor, filter).await?;
@@ -194,6 +232,7 @@ impl ExportSemaine {
             export_id: event.export_id,
             semaine: input.semaine,
             format: input.format,
+            inclure_variables_paie: input.inclure_variables_paie,
             ports: ports.clone(),
             filter: PointageFilter {
                 // Batches name their users; the input's list is in `ids`.
@@ -202,6 +241,7 @@ impl ExportSemaine {
             },
             utilisateurs: utilisateurs.into(),
             totaux: Totaux::default(),
+            variables: TotauxVariables::default(),
             done: false,
         })
     }
@@ -249,8 +289,12 @@ mod tests {
     ) -> PointagesPorts {
         let mut repo = MockPointageRepository::new();
         let all = rows.clone();
-        repo.expect_utilisateurs().returning(move |_| {
-            let mut ids: Vec<Uuid> = all.iter().map(Pointage::utilisateur_id).collect();
+        repo.expect_utilisateurs().returning(move |filter| {
+            let mut ids: Vec<Uuid> = all
+                .iter()
+                .filter(|p| filter.statut.is_none_or(|s| s == p.statut()))
+                .map(Pointage::utilisateur_id)
+                .collect();
             ids.sort_unstable();
             ids.dedup();
             Ok(ids)
@@ -260,6 +304,7 @@ mod tests {
             let selected: Vec<Pointage> = rows
                 .iter()
                 .filter(|p| filter.utilisateur_ids.contains(&p.utilisateur_id()))
+                .filter(|p| filter.statut.is_none_or(|s| s == p.statut()))
                 .skip(page.skip as usize)
                 .take(page.limit as usize)
                 .cloned()
@@ -303,6 +348,7 @@ mod tests {
             chantier_id: None,
             utilisateur_ids: vec![],
             format: FormatExport::Csv,
+            inclure_variables_paie: false,
         }
     }
 
@@ -347,13 +393,16 @@ mod tests {
                     pointage,
                     utilisateur_nom,
                     chantier_nom,
+                    ..
                 } => format!("{utilisateur_nom} {} {chantier_nom}", pointage.date()),
                 LigneExport::TotalUtilisateur {
                     utilisateur_nom,
                     totaux,
                     ..
                 } => format!("total {utilisateur_nom} {}", totaux.total()),
-                LigneExport::TotalSemaine(totaux) => format!("semaine {}", totaux.total()),
+                LigneExport::TotalSemaine { totaux, .. } => {
+                    format!("semaine {}", totaux.total())
+                }
             })
             .collect();
         // By name (Anne L first), then date, then chantier name.
@@ -399,16 +448,19 @@ mod tests {
         assert_eq!(lines.len(), 2 * users.len() + 1);
         assert_eq!(
             lines.last(),
-            Some(&LigneExport::TotalSemaine(Totaux {
-                heures_normales: HeuresMinutes::from_minutes(420 * users.len() as i64).unwrap(),
-                heures_supplementaires: HeuresMinutes::from_minutes(30 * users.len() as i64)
-                    .unwrap(),
-                par_jour: {
-                    let mut jours = [HeuresMinutes::default(); 7];
-                    jours[2] = HeuresMinutes::from_minutes(450 * users.len() as i64).unwrap();
-                    jours
+            Some(&LigneExport::TotalSemaine {
+                totaux: Totaux {
+                    heures_normales: HeuresMinutes::from_minutes(420 * users.len() as i64).unwrap(),
+                    heures_supplementaires: HeuresMinutes::from_minutes(30 * users.len() as i64)
+                        .unwrap(),
+                    par_jour: {
+                        let mut jours = [HeuresMinutes::default(); 7];
+                        jours[2] = HeuresMinutes::from_minutes(450 * users.len() as i64).unwrap();
+                        jours
+                    },
                 },
-            }))
+                variables: TotauxVariables::default(),
+            })
         );
         let lists = lists.lock().unwrap();
         assert_eq!(lists.len(), 3);
@@ -429,7 +481,149 @@ mod tests {
             .unwrap();
         assert_eq!(
             all_lines(&mut export).await,
-            [LigneExport::TotalSemaine(Totaux::default())]
+            [LigneExport::TotalSemaine {
+                totaux: Totaux::default(),
+                variables: TotauxVariables::default(),
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_erp_export_takes_the_validated_hours_only() {
+        let mut valide = pointage(KARIM, SITE, date!(2026 - 12 - 08), "8:00");
+        valide.submit(datetime!(2026-12-08 18:00 UTC)).unwrap();
+        valide
+            .validate(ADMIN, datetime!(2026-12-09 08:00 UTC))
+            .unwrap();
+        let rows = vec![
+            valide.clone(),
+            pointage(KARIM, AUTRE, date!(2026 - 12 - 09), "7:00"),
+            pointage(LEA, SITE, date!(2026 - 12 - 07), "6:00"),
+        ];
+        let lists: Arc<Mutex<Vec<PointageFilter>>> = Arc::default();
+        let mut export = ExportSemaine(ports(rows, Arc::default(), Arc::clone(&lists)))
+            .execute(
+                &admin(),
+                ExportInput {
+                    format: FormatExport::Erp,
+                    ..input()
+                },
+            )
+            .await
+            .unwrap();
+        let lines = all_lines(&mut export).await;
+        let pointages: Vec<Uuid> = lines
+            .iter()
+            .filter_map(|line| match line {
+                LigneExport::Pointage { pointage, .. } => Some(pointage.id()),
+                _ => None,
+            })
+            .collect();
+        // Léa has nothing validated: not even a total line for her.
+        assert_eq!(pointages, [valide.id()]);
+        assert_eq!(lines.len(), 3);
+        assert!(
+            lists
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|f| f.statut == Some(Statut::Valide))
+        );
+    }
+
+    #[tokio::test]
+    async fn variables_come_with_their_pointages_and_are_summed_per_user_and_week() {
+        use hub_pointages_domain::{NouvelleVariable, TypeVariable, Valeur};
+        let karim = pointage(KARIM, SITE, date!(2026 - 12 - 07), "8:00");
+        let lea = pointage(LEA, SITE, date!(2026 - 12 - 07), "8:00");
+        let variable = |p: &Pointage, valeur: &str| {
+            VariablePaie::create(
+                p,
+                NouvelleVariable {
+                    type_variable: TypeVariable::PanierRepas,
+                    valeur: Valeur::parse(valeur).unwrap(),
+                    date_application: p.date(),
+                    commentaire: None,
+                },
+                None,
+                datetime!(2026-12-07 18:00 UTC),
+            )
+            .unwrap()
+            .0
+        };
+        let variables = [
+            variable(&karim, "9.40"),
+            variable(&karim, "1.10"),
+            variable(&lea, "9.40"),
+        ];
+        let mut ports = ports(
+            vec![karim.clone(), lea.clone()],
+            Arc::default(),
+            Arc::default(),
+        );
+        let mut repo = MockPointageRepository::new();
+        let all = [karim.clone(), lea.clone()];
+        repo.expect_utilisateurs()
+            .returning(|_| Ok(vec![KARIM, LEA]));
+        repo.expect_list().returning(move |filter, _| {
+            let found: Vec<Pointage> = all
+                .iter()
+                .filter(|p| filter.utilisateur_ids.contains(&p.utilisateur_id()))
+                .cloned()
+                .collect();
+            let total = found.len() as u64;
+            Ok((found, total))
+        });
+        repo.expect_publish().returning(|_| Ok(()));
+        repo.expect_variables().times(1).returning(move |ids| {
+            Ok(variables
+                .iter()
+                .filter(|v| ids.contains(&v.pointage_id))
+                .cloned()
+                .collect())
+        });
+        ports.pointages = Arc::new(repo);
+        let mut export = ExportSemaine(ports)
+            .execute(
+                &admin(),
+                ExportInput {
+                    inclure_variables_paie: true,
+                    ..input()
+                },
+            )
+            .await
+            .unwrap();
+        let lines = all_lines(&mut export).await;
+        let shown: Vec<String> = lines
+            .iter()
+            .map(|line| match line {
+                LigneExport::Pointage {
+                    utilisateur_nom,
+                    variables,
+                    ..
+                } => format!("{utilisateur_nom} {}", variables.len()),
+                LigneExport::TotalUtilisateur {
+                    utilisateur_nom,
+                    variables,
+                    ..
+                } => format!(
+                    "total {utilisateur_nom} {}",
+                    variables.of(TypeVariable::PanierRepas)
+                ),
+                LigneExport::TotalSemaine { variables, .. } => {
+                    format!("semaine {}", variables.of(TypeVariable::PanierRepas))
+                }
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "Anne L 1",
+                "total Anne L 9.40",
+                "Karim B 2",
+                "total Karim B 10.50",
+                "semaine 19.90",
+            ]
         );
     }
 

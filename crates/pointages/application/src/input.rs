@@ -2,7 +2,10 @@
 //! invalid field is reported at once (422 with field errors).
 
 use hub_kernel::ValidationErrors;
-use hub_pointages_domain::{Commentaire, HeuresMinutes, NouveauPointage, PointageUpdate};
+use hub_pointages_domain::{
+    Commentaire, HeuresMinutes, NouveauPointage, NouvelleVariable, PointageUpdate, TypeVariable,
+    Valeur, ValeurError,
+};
 use time::Date;
 use uuid::Uuid;
 
@@ -86,6 +89,57 @@ impl UpdateInput {
     }
 }
 
+/// A variable de paie to add to a pointage; the type and the value as
+/// given (the type case-insensitive, the value a decimal text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariableInput {
+    pub pointage_id: Uuid,
+    pub type_variable: String,
+    pub valeur: String,
+    pub date_application: Date,
+    pub commentaire: Option<String>,
+}
+
+impl VariableInput {
+    pub(crate) fn validate(&self) -> Result<NouvelleVariable, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let type_variable = TypeVariable::parse(&self.type_variable);
+        if type_variable.is_none() {
+            errors.add(
+                "type_variable",
+                "unknown",
+                format!("must be one of: {}", TypeVariable::valeurs()),
+            );
+        }
+        let valeur = match Valeur::parse(&self.valeur) {
+            Ok(valeur) => Some(valeur),
+            Err(error) => {
+                let code = match error {
+                    ValeurError::Format => "invalid",
+                    ValeurError::Negative => "negative",
+                    ValeurError::TooLarge => "too_large",
+                };
+                errors.add("valeur", code, error.to_string());
+                None
+            }
+        };
+        let commentaire = errors
+            .check(
+                "commentaire",
+                "invalid",
+                Commentaire::parse(self.commentaire.as_deref()),
+            )
+            .flatten();
+        errors.into_result()?;
+        Ok(NouvelleVariable {
+            type_variable: type_variable.unwrap_or(TypeVariable::HeuresNormales),
+            valeur: valeur.unwrap_or_default(),
+            date_application: self.date_application,
+            commentaire,
+        })
+    }
+}
+
 /// A duration field: absent is `None`, invalid is recorded.
 fn duree(errors: &mut ValidationErrors, field: &str, input: Option<&str>) -> Option<HeuresMinutes> {
     errors.check(field, "invalid_duree", HeuresMinutes::parse(input?))
@@ -117,6 +171,34 @@ mod tests {
         let errors = create("7:60", Some("x")).validate().unwrap_err();
         let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["heures_normales", "heures_supplementaires"]);
+    }
+
+    #[test]
+    fn a_variable_parses_its_type_case_insensitively_and_reports_every_bad_field() {
+        let input = |type_variable: &str, valeur: &str| VariableInput {
+            pointage_id: Uuid::from_u128(1),
+            type_variable: type_variable.to_owned(),
+            valeur: valeur.to_owned(),
+            date_application: date!(2026 - 12 - 07),
+            commentaire: Some(" ".to_owned()),
+        };
+        let nouvelle = input("Panier_Repas", "9.4").validate().unwrap();
+        assert_eq!(nouvelle.type_variable, TypeVariable::PanierRepas);
+        assert_eq!(nouvelle.valeur.to_string(), "9.40");
+        assert_eq!(nouvelle.commentaire, None);
+        let errors = input("prime", "-2").validate().unwrap_err();
+        let found: Vec<(&str, &str)> = errors
+            .errors()
+            .iter()
+            .map(|e| (e.field.as_str(), e.code))
+            .collect();
+        assert_eq!(
+            found,
+            [("type_variable", "unknown"), ("valeur", "negative")]
+        );
+        assert!(errors.errors()[0].message.contains("panier_repas"));
+        let errors = input("rtt", "1.234").validate().unwrap_err();
+        assert_eq!(errors.errors()[0].code, "invalid");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use hub_kernel::{EventEnvelope, Page, StorageError};
 use hub_pointages_domain::access::Responsables;
-use hub_pointages_domain::{Pointage, Statut};
+use hub_pointages_domain::{Pointage, Statut, VariablePaie};
 use time::Date;
 use uuid::Uuid;
 
@@ -102,6 +102,18 @@ pub trait PointageRepository: Send + Sync {
         filter: &FeuilleFilter,
         page: Page,
     ) -> Result<(Vec<(Uuid, Date)>, u64), RepositoryError>;
+    /// Stores a variable de paie and its events if its pointage may still
+    /// be edited (brouillon or rejete), checked in the same transaction
+    /// with the pointage's row locked, so that a submission racing it
+    /// cannot slip between: [`RepositoryError::Changed`] (nothing stored)
+    /// otherwise, [`RepositoryError::NotFound`] when the pointage is gone.
+    async fn insert_variable(
+        &self,
+        variable: &VariablePaie,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError>;
+    /// The variables de paie of these pointages, by pointage then creation.
+    async fn variables(&self, pointage_ids: &[Uuid]) -> Result<Vec<VariablePaie>, RepositoryError>;
     /// A page ordered by date descending, and the total.
     async fn list(
         &self,
@@ -135,7 +147,7 @@ pub trait Directory: Send + Sync {
     /// The chantiers `user_id` is a conducteur or chef de chantier of.
     async fn chantiers_run_by(&self, user_id: Uuid) -> Result<Vec<Uuid>, StorageError>;
     /// The display names of the users and chantiers among these ids that
-    /// are known.
+    /// are known, and the chantiers' addresses.
     async fn names(&self, users: &[Uuid], chantiers: &[Uuid]) -> Result<Noms, StorageError>;
 }
 
@@ -146,6 +158,8 @@ pub struct Noms {
     pub utilisateurs: HashMap<Uuid, String>,
     /// The chantier's nom by id.
     pub chantiers: HashMap<Uuid, String>,
+    /// The chantier's postal address by id, when known.
+    pub adresses: HashMap<Uuid, String>,
 }
 
 impl Noms {

@@ -7,7 +7,7 @@ use hub_pointages_domain::{
     Ecart, Equipe, FeuilleHeures, HEURES_SEMAINE, Jauge, Pointage, Semaine, VueChantier,
     VueCompagnon, comparaison, jauge, vues_chantiers, vues_compagnons,
 };
-use time::Date;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::ports::{FeuilleFilter, Noms, PointageFilter};
@@ -92,7 +92,31 @@ impl GetFeuille {
             let named = self.0.directory.names(&[utilisateur_id], &[]).await?;
             noms.utilisateurs.extend(named.utilisateurs);
         }
-        Ok((FeuilleHeures::new(utilisateur_id, semaine, rows), noms))
+        let variables = self.0.variables_of(&rows).await?;
+        Ok((
+            FeuilleHeures::new(utilisateur_id, semaine, rows).with_variables(variables),
+            noms,
+        ))
+    }
+}
+
+/// A user's feuille de route for a week (FDH-19): his feuille d'heures
+/// read as [`GetFeuille`] reads it (same scope: a compagnon his own only,
+/// a chef or conducteur the rows of his chantiers, an admin all), with the
+/// chantiers' addresses, and when it was made.
+pub struct FeuilleRoute(pub PointagesPorts);
+
+impl FeuilleRoute {
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        utilisateur_id: Uuid,
+        day: Date,
+    ) -> Result<(FeuilleHeures, Noms, OffsetDateTime), PointagesError> {
+        let (feuille, noms) = GetFeuille(self.0.clone())
+            .execute(actor, utilisateur_id, day)
+            .await?;
+        Ok((feuille, noms, self.0.clock.now()))
     }
 }
 
@@ -204,6 +228,12 @@ impl ListFeuilles {
             all.extend(rows.iter().cloned());
             feuilles.push(FeuilleHeures::new(utilisateur_id, semaine, rows));
         }
+        // One read for the variables of the whole page.
+        let variables = self.0.variables_of(&all).await?;
+        let feuilles: Vec<FeuilleHeures> = feuilles
+            .into_iter()
+            .map(|feuille| feuille.with_variables(variables.clone()))
+            .collect();
         let noms = self.0.noms_of(&all).await?;
         Ok((feuilles, noms, total))
     }
@@ -327,6 +357,7 @@ mod tests {
             let total = found.len() as u64;
             Ok((found, total))
         });
+        repo.expect_variables().returning(|_| Ok(vec![]));
         let mut directory = MockDirectory::new();
         directory
             .expect_chantiers_run_by()
@@ -341,6 +372,11 @@ mod tests {
                 chantiers: chantiers
                     .iter()
                     .map(|c| (*c, format!("Site {}", c.as_u128())))
+                    .collect(),
+                adresses: chantiers
+                    .iter()
+                    .filter(|c| **c == SITE)
+                    .map(|c| (*c, "1 quai de Seine".to_owned()))
                     .collect(),
             })
         });
@@ -378,6 +414,69 @@ mod tests {
         assert_eq!(noms.chantier(AUTRE), "Site 11");
         let theirs = feuille
             .execute(&actor(LEA, Role::Compagnon), KARIM, date!(2026 - 12 - 10))
+            .await;
+        assert!(matches!(theirs, Err(PointagesError::FeuilleNotFound)));
+    }
+
+    #[tokio::test]
+    async fn a_feuille_de_route_is_scoped_as_the_feuille_with_addresses_and_variables() {
+        use hub_pointages_domain::{NouvelleVariable, TypeVariable, Valeur, VariablePaie};
+        let rows = rows();
+        let panier = VariablePaie::create(
+            &rows[0],
+            NouvelleVariable {
+                type_variable: TypeVariable::PanierRepas,
+                valeur: Valeur::parse("9.40").unwrap(),
+                date_application: rows[0].date(),
+                commentaire: None,
+            },
+            None,
+            datetime!(2026-12-07 18:00 UTC),
+        )
+        .unwrap()
+        .0;
+        let mut ports = ports(rows.clone());
+        let mut repo = MockPointageRepository::new();
+        let all = rows.clone();
+        repo.expect_list().returning(move |filter, _| {
+            let found: Vec<Pointage> = all
+                .iter()
+                .filter(|p| filter.utilisateur_id == Some(p.utilisateur_id()))
+                .filter(|p| {
+                    filter.visible_user.is_none() || filter.visible_user == Some(p.utilisateur_id())
+                })
+                .filter(|p| filter.date_debut.is_none_or(|d| p.date() >= d))
+                .filter(|p| filter.date_fin.is_none_or(|d| p.date() <= d))
+                .cloned()
+                .collect();
+            let total = found.len() as u64;
+            Ok((found, total))
+        });
+        repo.expect_variables().returning(move |ids| {
+            Ok(std::iter::once(panier.clone())
+                .filter(|v| ids.contains(&v.pointage_id))
+                .collect())
+        });
+        ports.pointages = Arc::new(repo);
+        let route = FeuilleRoute(ports);
+        let (feuille, noms, generated_at) = route
+            .execute(&actor(KARIM, Role::Compagnon), KARIM, date!(2026 - 12 - 09))
+            .await
+            .unwrap();
+        assert_eq!(generated_at, datetime!(2026-12-07 08:00 UTC));
+        let lignes = feuille.par_chantier();
+        assert_eq!(lignes.len(), 2);
+        assert_eq!(
+            noms.adresses.get(&SITE).map(String::as_str),
+            Some("1 quai de Seine")
+        );
+        assert_eq!(noms.adresses.get(&AUTRE), None);
+        let variables = feuille.variables_paie();
+        assert_eq!(variables.len(), 1);
+        assert_eq!(variables[0].total.to_string(), "9.40");
+        // Another compagnon's is not found, as his feuille.
+        let theirs = route
+            .execute(&actor(LEA, Role::Compagnon), KARIM, date!(2026 - 12 - 09))
             .await;
         assert!(matches!(theirs, Err(PointagesError::FeuilleNotFound)));
     }

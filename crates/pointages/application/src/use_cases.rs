@@ -168,7 +168,7 @@ impl PointagesPorts {
     }
 
     /// The visible pointage, if the actor may also write it.
-    async fn load_to_write(
+    pub(crate) async fn load_to_write(
         &self,
         context: &CommandContext,
         id: Uuid,

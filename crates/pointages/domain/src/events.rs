@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use time::Date;
 use uuid::Uuid;
 
-use crate::{HeuresMinutes, Motif, Statut};
+use crate::{HeuresMinutes, Motif, Statut, TypeVariable, Valeur};
 
 /// A calendar day, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -196,6 +196,32 @@ pub struct HeuresDeleted {
     pub date: Jour,
 }
 
+/// `variable_paie.created`: a variable de paie was added to a pointage.
+/// Its aggregate is the pointage (`heures`): a variable lives and dies
+/// with its pointage, and its event is delivered in order with the
+/// pointage's own.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(example = examples::variable_created())]
+pub struct VariablePaieCreated {
+    /// The new variable.
+    pub variable_id: Uuid,
+    /// Its pointage (the envelope's `aggregate_id`).
+    pub heures_id: Uuid,
+    /// Whose pay.
+    pub utilisateur_id: Uuid,
+    /// The pointage's site.
+    pub chantier_id: Uuid,
+    /// The kind of variable: hours (`heures_*`), allowances and bonuses
+    /// (`panier_repas`, `indemnite_transport`, `prime_*`), absences, or
+    /// `formation` / `deplacement`.
+    pub type_variable: TypeVariable,
+    /// The value, a decimal with two places as a string (`"9.40"`): hours
+    /// for the `heures_*` types, an amount or a count for the others.
+    pub valeur: Valeur,
+    /// The day it applies to, `YYYY-MM-DD`.
+    pub date_application: Jour,
+}
+
 /// The file formats of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -309,6 +335,18 @@ mod examples {
         }
     }
 
+    pub(super) fn variable_created() -> VariablePaieCreated {
+        VariablePaieCreated {
+            variable_id: Uuid::from_u128(0x0193_b2e1_4c5d_7e6f_8a9b_0c1d_2e3f_4a5b),
+            heures_id: HEURES,
+            utilisateur_id: KARIM,
+            chantier_id: CHANTIER,
+            type_variable: TypeVariable::PanierRepas,
+            valeur: Valeur::parse("9.40").unwrap_or_default(),
+            date_application: Jour(date!(2026 - 12 - 07)),
+        }
+    }
+
     pub(super) fn exported() -> FeuilleHeuresExported {
         FeuilleHeuresExported {
             export_id: EXPORT,
@@ -351,6 +389,13 @@ event!(HeuresValidated, "heures.validated", "heures", |e| e
 event!(HeuresRejected, "heures.rejected", "heures", |e| e.heures_id);
 event!(HeuresDeleted, "heures.deleted", "heures", |e| e.heures_id);
 event!(
+    VariablePaieCreated,
+    "variable_paie.created",
+    // Part of the pointage's aggregate: ordered with its events.
+    "heures",
+    |e| e.heures_id
+);
+event!(
     FeuilleHeuresExported,
     "feuille_heures.exported",
     // The aggregate is the export itself: its id is the `export_id` field,
@@ -392,6 +437,11 @@ pub fn event_catalog() -> Vec<EventTypeInfo> {
             "heures",
             "A brouillon or rejected pointage was deleted.",
         ),
+        EventTypeInfo::of::<VariablePaieCreated>(
+            "variable_paie.created",
+            "heures",
+            "A variable de paie (night hours, meal allowance, bonus, absence…) was added to a brouillon or rejected pointage; its value is an exact decimal string.",
+        ),
         EventTypeInfo::of::<FeuilleHeuresExported>(
             "feuille_heures.exported",
             "export",
@@ -405,9 +455,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_catalog_lists_the_seven_types_with_examples() {
+    fn the_catalog_lists_the_eight_types_with_examples() {
         let catalog = event_catalog();
-        assert_eq!(catalog.len(), 7);
+        assert_eq!(catalog.len(), 8);
         for info in &catalog {
             let examples = info.data_schema.get("examples");
             assert!(
@@ -419,6 +469,8 @@ mod tests {
             // d'heures is derived, it has no id of its own.
             let expected = match info.event_type {
                 "feuille_heures.exported" => Some("export"),
+                // A variable belongs to its pointage.
+                "variable_paie.created" => Some("heures"),
                 other => other.split('.').next(),
             };
             assert_eq!(expected, Some(info.aggregate_type), "{}", info.event_type);
@@ -437,12 +489,19 @@ mod tests {
             validated,
             serde_json::to_value(examples::rejected()).unwrap(),
             serde_json::to_value(examples::deleted()).unwrap(),
+            serde_json::to_value(examples::variable_created()).unwrap(),
             serde_json::to_value(examples::exported()).unwrap(),
         ] {
             assert!(value["chantier_id"].is_string(), "{value}");
         }
         let exported = serde_json::to_value(examples::exported()).unwrap();
         assert_eq!(exported["semaine"], "2026-W50");
+        let variable = serde_json::to_value(examples::variable_created()).unwrap();
+        assert_eq!(variable["valeur"], "9.40");
+        assert_eq!(
+            examples::variable_created().aggregate_id(),
+            variable["heures_id"].as_str().unwrap()
+        );
     }
 
     #[test]

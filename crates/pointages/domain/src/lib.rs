@@ -2,9 +2,11 @@
 //! one chantier on one day, normal and overtime, in minutes), its workflow
 //! (brouillon → soumis → valide, soumis → rejete → brouillon), the value
 //! objects that keep it valid by construction, who may read, write, sign,
-//! validate or reject it ([`access`]), and the `heures.*` and
-//! `feuille_heures.exported` events, and the weeks ([`Semaine`]) that group
-//! pointages into feuilles d'heures and weekly views. Pure Rust: no I/O.
+//! validate or reject it ([`access`]), its variables de paie
+//! ([`VariablePaie`], exact decimals), the `heures.*`,
+//! `variable_paie.created` and `feuille_heures.exported` events, and the
+//! weeks ([`Semaine`]) that group pointages into feuilles d'heures, weekly
+//! views and feuilles de route. Pure Rust: no I/O.
 
 pub mod access;
 mod events;
@@ -13,11 +15,12 @@ mod pointage;
 mod semaine;
 mod stats;
 mod values;
+mod variables;
 
 pub use events::{
     FeuilleHeuresExported, FormatExport, HeuresCreated, HeuresDeleted, HeuresRejected,
     HeuresSnapshot, HeuresSubmitted, HeuresUpdated, HeuresValidated, Jour, SemaineIso,
-    event_catalog,
+    VariablePaieCreated, event_catalog,
 };
 pub use planification::{HEURES_PAR_DEFAUT, JourPlanifie, retire_avec_affectation};
 pub use pointage::{
@@ -32,3 +35,7 @@ pub use stats::{
     Ecart, Equipe, HEURES_SEMAINE, Jauge, SEUIL_ECART, SensEcart, StatutJauge, comparaison, jauge,
 };
 pub use values::{Commentaire, HeuresMinutes, Motif, SignatureTexte, ValueError};
+pub use variables::{
+    NouvelleVariable, TotalVariable, TotauxVariables, TypeVariable, Valeur, ValeurError,
+    VariablePaie, totaux_variables,
+};

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::events::SemaineIso;
 use crate::pointage::{Pointage, Statut};
 use crate::values::HeuresMinutes;
+use crate::variables::{TotalVariable, VariablePaie, totaux_variables};
 
 /// The day keys of a week, Monday first.
 pub const JOURS: [&str; 7] = [
@@ -151,6 +152,21 @@ pub struct LigneChantier {
     pub pointages: Vec<Pointage>,
 }
 
+impl LigneChantier {
+    /// The days (`lundi` …) with a pointage on this chantier, Monday first:
+    /// the days of a feuille de route.
+    pub fn jours(&self) -> Vec<&'static str> {
+        let mut jours: Vec<usize> = self
+            .pointages
+            .iter()
+            .map(|p| p.date().weekday().number_days_from_monday() as usize)
+            .collect();
+        jours.sort_unstable();
+        jours.dedup();
+        jours.into_iter().map(|jour| JOURS[jour]).collect()
+    }
+}
+
 /// The feuille d'heures of one user for one week: his pointages of that
 /// week on every chantier, their totals and the global statut.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +175,8 @@ pub struct FeuilleHeures {
     semaine: Semaine,
     /// By date, then chantier.
     pointages: Vec<Pointage>,
+    /// The variables de paie of those pointages.
+    variables: Vec<VariablePaie>,
 }
 
 impl FeuilleHeures {
@@ -174,7 +192,23 @@ impl FeuilleHeures {
             utilisateur_id,
             semaine,
             pointages,
+            variables: Vec::new(),
         }
+    }
+
+    /// The feuille with the variables de paie of its pointages (others are
+    /// left out).
+    pub fn with_variables(mut self, variables: Vec<VariablePaie>) -> Self {
+        self.variables = variables
+            .into_iter()
+            .filter(|v| self.pointages.iter().any(|p| p.id() == v.pointage_id))
+            .collect();
+        self
+    }
+
+    /// The sums of its variables de paie per type.
+    pub fn variables_paie(&self) -> Vec<TotalVariable> {
+        totaux_variables(&self.variables)
     }
 
     pub fn utilisateur_id(&self) -> Uuid {
@@ -383,6 +417,56 @@ mod tests {
         assert_eq!(lignes[0].chantier_id, Uuid::from_u128(10));
         assert_eq!(lignes[0].totaux.total().to_string(), "16:00");
         assert_eq!(lignes[1].totaux.total().to_string(), "01:30");
+        // The days of a feuille de route: those with a pointage there.
+        assert_eq!(lignes[0].jours(), ["lundi", "mardi"]);
+        assert_eq!(lignes[1].jours(), ["lundi"]);
+    }
+
+    #[test]
+    fn a_feuille_sums_the_variables_of_its_own_pointages_only() {
+        use crate::{NouvelleVariable, TypeVariable, Valeur, VariablePaie};
+        let lundi = date!(2026 - 12 - 07);
+        let own = pointage(1, 10, lundi, "7:00", "0:00");
+        let other_week = pointage(1, 10, date!(2026 - 12 - 14), "7:00", "0:00");
+        let variable = |p: &Pointage, t: TypeVariable, v: &str| {
+            VariablePaie::create(
+                p,
+                NouvelleVariable {
+                    type_variable: t,
+                    valeur: Valeur::parse(v).unwrap(),
+                    date_application: p.date(),
+                    commentaire: None,
+                },
+                None,
+                NOW,
+            )
+            .unwrap()
+            .0
+        };
+        let variables = vec![
+            variable(&own, TypeVariable::PanierRepas, "9.40"),
+            variable(&own, TypeVariable::HeuresNuit, "2.5"),
+            variable(&own, TypeVariable::PanierRepas, "0.60"),
+            variable(&other_week, TypeVariable::PanierRepas, "100"),
+        ];
+        let feuille = FeuilleHeures::new(
+            Uuid::from_u128(1),
+            Semaine::contenant(lundi),
+            vec![own.clone(), other_week],
+        )
+        .with_variables(variables);
+        let totaux: Vec<(TypeVariable, String)> = feuille
+            .variables_paie()
+            .iter()
+            .map(|t| (t.type_variable, t.total.to_string()))
+            .collect();
+        assert_eq!(
+            totaux,
+            [
+                (TypeVariable::HeuresNuit, "2.50".to_owned()),
+                (TypeVariable::PanierRepas, "10.00".to_owned()),
+            ]
+        );
     }
 
     #[test]

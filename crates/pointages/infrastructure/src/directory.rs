@@ -14,7 +14,8 @@ pub fn users() -> UsersDirectory {
 }
 
 /// The chantiers the pointages know, from `chantier.*` events: which accept
-/// hours, and who runs them (validates their hours).
+/// hours, who runs them (validates their hours), and where they are (the
+/// feuille de route).
 pub fn chantiers() -> ChantiersDirectory {
     ChantiersDirectory::new("pointages.chantiers", "pointages_chantiers")
 }
@@ -76,6 +77,10 @@ impl Directory for DieselDirectory {
             utilisateurs: known_users
                 .iter()
                 .map(|user| (user.user_id, user.display_name()))
+                .collect(),
+            adresses: known_chantiers
+                .iter()
+                .filter_map(|chantier| Some((chantier.chantier_id, chantier.adresse.clone()?)))
                 .collect(),
             chantiers: known_chantiers
                 .into_iter()

@@ -11,17 +11,18 @@ use hub_kernel::ValidationErrors;
 use hub_platform_http::auth::{AdminOrConducteur, Authenticated, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
 use hub_platform_http::precondition::{IfMatchHeader, entity_tag, json_with_etag};
-use hub_platform_http::{IsoDate, Problem, RequestId, extractors, present};
+use hub_platform_http::{Instant, IsoDate, Problem, RequestId, extractors, present};
 use hub_pointages_application::{
-    ComparaisonEquipes, CorrectPointage, CreateInput, CreatePointage, DeletePointage, Export,
-    ExportInput, ExportSemaine, FEUILLES_MAX_LIMIT, FeuilleFilter, GetFeuille, GetPointage,
-    JaugeAvancement, ListFeuilles, ListPointages, Noms, NomsPointages, PointageFilter,
-    PointagesError, PointagesPorts, RejectPointage, SignPointage, SubmitPointage, UpdateInput,
-    UpdatePointage, ValidatePointage, VuesChantiers, VuesCompagnons,
+    ComparaisonEquipes, CorrectPointage, CreateInput, CreatePointage, CreateVariablePaie,
+    DeletePointage, Export, ExportInput, ExportSemaine, FEUILLES_MAX_LIMIT, FeuilleFilter,
+    FeuilleRoute, GetFeuille, GetPointage, JaugeAvancement, ListFeuilles, ListPointages, Noms,
+    NomsPointages, PointageFilter, PointagesError, PointagesPorts, RejectPointage, SignPointage,
+    SubmitPointage, UpdateInput, UpdatePointage, ValidatePointage, VariableInput,
+    VariablesPointages, VuesChantiers, VuesCompagnons,
 };
 use hub_pointages_domain::{
     FeuilleHeures, FormatExport, HeuresMinutes, LigneChantier, Pointage, PointageError, Semaine,
-    SemaineIso, Statut, Totaux, VueCompagnon, jour_semaine,
+    SemaineIso, Statut, TotalVariable, Totaux, VariablePaie, VueCompagnon, jour_semaine,
 };
 use rust_xlsxwriter::XlsxError;
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,9 @@ pub struct PointagesHttp {
     vues_compagnons: VuesCompagnons,
     export: ExportSemaine,
     noms: NomsPointages,
+    variable: CreateVariablePaie,
+    variables: VariablesPointages,
+    feuille_route: FeuilleRoute,
 }
 
 impl std::fmt::Debug for PointagesHttp {
@@ -79,6 +83,9 @@ impl PointagesHttp {
             vues_chantiers: VuesChantiers(ports.clone()),
             vues_compagnons: VuesCompagnons(ports.clone()),
             export: ExportSemaine(ports.clone()),
+            variable: CreateVariablePaie(ports.clone()),
+            variables: VariablesPointages(ports.clone()),
+            feuille_route: FeuilleRoute(ports.clone()),
             noms: NomsPointages(ports),
         }
     }
@@ -105,6 +112,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) 
             web::get().to(get_feuille),
         )
         .route("/api/v1/pointages/export", web::post().to(export_semaine))
+        .route(
+            "/api/v1/pointages/variables-paie",
+            web::post().to(create_variable_paie),
+        )
+        .route(
+            "/api/v1/pointages/feuille-route/{id}",
+            web::get().to(feuille_route),
+        )
         .route(
             "/api/v1/pointages/vues/chantiers",
             web::get().to(vues_chantiers),
@@ -149,13 +164,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<PointagesHttp>) 
     paths(
         create_pointage, list_pointages, get_pointage, update_pointage, delete_pointage,
         sign_pointage, submit_pointage, validate_pointage, reject_pointage, correct_pointage,
-        get_feuille, list_feuilles, navigation, jauge_avancement, comparaison_equipes, vues_chantiers, vues_compagnons, export_semaine
+        get_feuille, list_feuilles, navigation, jauge_avancement, comparaison_equipes, vues_chantiers, vues_compagnons, export_semaine,
+        create_variable_paie, feuille_route
     ),
     components(schemas(
         PointageResponse, PointageListResponse, CreatePointageRequest, UpdatePointageRequest,
         SignRequest, RejectRequest, StatutDto, FeuilleResponse, FeuilleListResponse, NavigationResponse, JaugeResponse, ComparaisonResponse, EquipeDto, EcartDto, FeuillePointage, TotalChantier,
         TotauxParJour, PointagesParJour, LigneJour, VueChantierDto, VueCompagnonDto,
-        VuesChantiersResponse, VuesCompagnonsResponse, ExportRequest, FormatDto, Duree, ProblemSchema
+        VuesChantiersResponse, VuesCompagnonsResponse, ExportRequest, FormatDto, Duree, ProblemSchema,
+        VariablePaieRequest, VariablePaieResponse, TotalVariableDto, FeuilleRouteResponse, ChantierRouteDto
     )),
     tags((name = "pointages", description = "Hours worked per user, chantier and day, and their validation"))
 )]
@@ -254,10 +271,12 @@ pub struct PointageResponse {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     updated_at: OffsetDateTime,
+    /// Its variables de paie, in the order they were added.
+    variables_paie: Vec<VariablePaieResponse>,
 }
 
 impl PointageResponse {
-    fn of(p: &Pointage, noms: &Noms) -> Self {
+    fn of(p: &Pointage, noms: &Noms, variables: &[VariablePaie]) -> Self {
         Self {
             id: p.id(),
             utilisateur_id: p.utilisateur_id(),
@@ -284,6 +303,11 @@ impl PointageResponse {
             version: p.version(),
             created_at: p.created_at(),
             updated_at: p.updated_at(),
+            variables_paie: variables
+                .iter()
+                .filter(|v| v.pointage_id == p.id())
+                .map(VariablePaieResponse::of)
+                .collect(),
         }
     }
 }
@@ -413,22 +437,22 @@ fn problem(error: PointagesError) -> Problem {
 }
 
 impl PointagesHttp {
-    /// The pointages as answered, with the names of their users and chantiers.
+    /// The pointages as answered, with the names of their users and
+    /// chantiers and their variables de paie.
     async fn show(&self, pointages: &[Pointage]) -> Result<Vec<PointageResponse>, Problem> {
         let noms = self.noms.execute(pointages).await.map_err(problem)?;
+        let variables = self.variables.execute(pointages).await.map_err(problem)?;
         Ok(pointages
             .iter()
-            .map(|p| PointageResponse::of(p, &noms))
+            .map(|p| PointageResponse::of(p, &noms, &variables))
             .collect())
     }
 
     async fn show_one(&self, pointage: &Pointage) -> Result<PointageResponse, Problem> {
-        let noms = self
-            .noms
-            .execute(std::slice::from_ref(pointage))
-            .await
-            .map_err(problem)?;
-        Ok(PointageResponse::of(pointage, &noms))
+        let one = std::slice::from_ref(pointage);
+        let noms = self.noms.execute(one).await.map_err(problem)?;
+        let variables = self.variables.execute(one).await.map_err(problem)?;
+        Ok(PointageResponse::of(pointage, &noms, &variables))
     }
 }
 
@@ -936,6 +960,9 @@ pub struct FeuilleResponse {
     pointages: Vec<FeuillePointage>,
     totaux_par_jour: TotauxParJour,
     totaux_par_chantier: Vec<TotalChantier>,
+    /// The sums of its pointages' variables de paie per type, in the
+    /// types' order.
+    variables_paie: Vec<TotalVariableDto>,
 }
 
 impl FeuilleResponse {
@@ -986,6 +1013,11 @@ impl FeuilleResponse {
                     total_heures: ligne.totaux.total().to_string(),
                     total_minutes: ligne.totaux.total().minutes(),
                 })
+                .collect(),
+            variables_paie: feuille
+                .variables_paie()
+                .iter()
+                .map(TotalVariableDto::of)
                 .collect(),
         }
     }
@@ -1382,6 +1414,8 @@ pub enum FormatDto {
     /// `;`-separated, UTF-8 with a BOM, decimal commas.
     Csv,
     Xlsx,
+    /// `|`-separated lines for ERPs, UTF-8 without BOM, validated hours only.
+    Erp,
 }
 
 /// One ISO week to export, optionally one site or some users.
@@ -1397,6 +1431,16 @@ pub struct ExportRequest {
     /// Only these users (absent or empty: all).
     #[serde(default)]
     utilisateur_ids: Vec<Uuid>,
+    /// Each pointage's variables de paie (and their totals) in the file:
+    /// a last column in CSV and XLSX, `PANIER` and `TRANSPORT` in the ERP
+    /// file. Default `true`.
+    #[serde(default = "yes")]
+    #[schema(default = true)]
+    inclure_variables_paie: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `YYYY-Www` (weeks 01 to 53 that exist that year).
@@ -1411,17 +1455,19 @@ fn semaine_iso(text: &str) -> Option<Semaine> {
     })
 }
 
-/// Export one ISO week for payroll as a download: one line per pointage
-/// (any statut, shown), grouped per user with the user's totals, the week's
-/// total last; publishes `feuille_heures.exported`. Admins export
-/// everything, conducteurs the hours of their chantiers.
+/// Export one ISO week for payroll as a download. CSV and XLSX: one line
+/// per pointage (any statut, shown), grouped per user with the user's
+/// totals, the week's total last. ERP: `|`-separated, one line per
+/// validated pointage, no totals. Publishes `feuille_heures.exported`.
+/// Admins export everything, conducteurs the hours of their chantiers.
 #[utoipa::path(
     post, path = "/api/v1/pointages/export", tag = "pointages",
     request_body = ExportRequest,
     responses(
         (status = 200, description = "The file, as an attachment (`Content-Disposition`)", content(
             (String = "text/csv"),
-            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/octet-stream")
         )),
     )
 )]
@@ -1446,38 +1492,42 @@ async fn export_semaine(
         format: match body.format {
             FormatDto::Csv => FormatExport::Csv,
             FormatDto::Xlsx => FormatExport::Xlsx,
+            FormatDto::Erp => FormatExport::Erp,
         },
+        inclure_variables_paie: body.inclure_variables_paie,
     };
     let export = state
         .export
         .execute(&request_id.command_context(user.actor), input)
         .await
         .map_err(problem)?;
-    let disposition = |extension: &str| {
-        (
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"{}\"",
-                crate::export::file_name(&export, extension)
-            ),
-        )
-    };
+    let disposition = (
+        header::CONTENT_DISPOSITION,
+        format!(
+            "attachment; filename=\"{}\"",
+            crate::export::file_name(&export)
+        ),
+    );
     Ok(match body.format {
         FormatDto::Csv => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .insert_header(disposition("csv"))
+            .insert_header(disposition)
             .streaming(csv_body(export)),
+        FormatDto::Erp => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
+            .insert_header(disposition)
+            .streaming(erp_body(export)),
         FormatDto::Xlsx => {
             // Made before the answer starts: a temporary file that cannot
             // be created is still a clean 500, not a cut download.
-            let xlsx =
-                XlsxExport::new(export.semaine).map_err(|error| Problem::internal(&error))?;
+            let xlsx = XlsxExport::new(export.semaine, export.inclure_variables_paie)
+                .map_err(|error| Problem::internal(&error))?;
             HttpResponse::Ok()
                 .insert_header((
                     header::CONTENT_TYPE,
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 ))
-                .insert_header(disposition("xlsx"))
+                .insert_header(disposition)
                 .streaming(xlsx_body(export, xlsx))
         }
     })
@@ -1493,14 +1543,19 @@ fn cut(export_id: Uuid, error: &dyn std::error::Error) -> io::Error {
     io::Error::other("the export stopped")
 }
 
-/// The CSV download: the header, then the text of each step as it is read.
-fn csv_body(export: Export) -> impl Stream<Item = Chunk> + 'static {
-    let header = stream::once(async { Ok(Bytes::from(crate::export::csv_header())) });
-    let lines = stream::unfold(Some(export), |export| async move {
+/// A text download: `header`, then the text `lines` makes of each step as
+/// it is read.
+fn text_body(
+    export: Export,
+    header: String,
+    lines: fn(&[hub_pointages_application::LigneExport], bool) -> String,
+) -> impl Stream<Item = Chunk> + 'static {
+    let header = stream::once(async { Ok(Bytes::from(header)) });
+    let lines = stream::unfold(Some(export), move |export| async move {
         let mut export = export?;
         match export.next_lines().await {
-            Ok(Some(lines)) => Some((
-                Ok(Bytes::from(crate::export::csv_lines(&lines))),
+            Ok(Some(step)) => Some((
+                Ok(Bytes::from(lines(&step, export.inclure_variables_paie))),
                 Some(export),
             )),
             Ok(None) => None,
@@ -1508,6 +1563,19 @@ fn csv_body(export: Export) -> impl Stream<Item = Chunk> + 'static {
         }
     });
     header.chain(lines)
+}
+
+/// The CSV download: the BOM and header, then each step's lines.
+fn csv_body(export: Export) -> impl Stream<Item = Chunk> + 'static {
+    let header = crate::export::csv_header(export.inclure_variables_paie);
+    text_body(export, header, crate::export::csv_lines)
+}
+
+/// The ERP download: the header, then each step's validated pointages.
+fn erp_body(export: Export) -> impl Stream<Item = Chunk> + 'static {
+    text_body(export, crate::export::erp_header(), |step, _| {
+        crate::export::erp_lines(step)
+    })
 }
 
 /// The size of the pieces an XLSX download is sent in.
@@ -1558,4 +1626,207 @@ async fn write_xlsx(
     })
     .await??;
     Ok(())
+}
+
+// -- variables de paie --------------------------------------------------------
+
+/// A variable de paie to add to a pointage.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariablePaieRequest {
+    pointage_id: Uuid,
+    /// One of `heures_normales`, `heures_supplementaires`, `heures_nuit`,
+    /// `heures_dimanche`, `heures_ferie`, `panier_repas`,
+    /// `indemnite_transport`, `prime_intemperies`, `prime_salissure`,
+    /// `prime_outillage`, `conges_payes`, `rtt`, `maladie`,
+    /// `accident_travail`, `absence_injustifiee`, `absence_justifiee`,
+    /// `formation`, `deplacement` (any case).
+    #[schema(example = "panier_repas")]
+    type_variable: String,
+    /// A number ≥ 0 with at most two decimals (kept exact), at most
+    /// 99999999.99.
+    #[schema(value_type = f64, minimum = 0, maximum = 99_999_999.99, example = 9.4)]
+    valeur: serde_json::Number,
+    date_application: IsoDate,
+    /// At most 2000 characters; blank is none.
+    #[schema(max_length = 2000)]
+    commentaire: Option<String>,
+}
+
+/// A variable de paie of a pointage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariablePaieResponse {
+    id: Uuid,
+    pointage_id: Uuid,
+    #[schema(example = "panier_repas")]
+    type_variable: String,
+    #[schema(example = "Panier repas")]
+    type_variable_libelle: String,
+    /// The exact decimal, two places, as a string.
+    #[schema(example = "9.40")]
+    valeur: String,
+    date_application: IsoDate,
+    commentaire: Option<String>,
+    created_by: Option<Uuid>,
+    created_at: Instant,
+}
+
+impl VariablePaieResponse {
+    fn of(v: &VariablePaie) -> Self {
+        Self {
+            id: v.id,
+            pointage_id: v.pointage_id,
+            type_variable: v.type_variable.as_str().to_owned(),
+            type_variable_libelle: v.type_variable.libelle().to_owned(),
+            valeur: v.valeur.to_string(),
+            date_application: IsoDate(v.date_application),
+            commentaire: v.commentaire.as_ref().map(|c| c.as_str().to_owned()),
+            created_by: v.created_by,
+            created_at: Instant(v.created_at),
+        }
+    }
+}
+
+/// The sum of one type of variable de paie over a feuille.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TotalVariablePaie)]
+pub struct TotalVariableDto {
+    #[schema(example = "panier_repas")]
+    type_variable: String,
+    #[schema(example = "Panier repas")]
+    type_variable_libelle: String,
+    /// The exact decimal sum, two places, as a string.
+    #[schema(example = "47.00")]
+    total: String,
+}
+
+impl TotalVariableDto {
+    fn of(total: &TotalVariable) -> Self {
+        Self {
+            type_variable: total.type_variable.as_str().to_owned(),
+            type_variable_libelle: total.type_variable.libelle().to_owned(),
+            total: total.total.to_string(),
+        }
+    }
+}
+
+/// Add a variable de paie to a pointage the caller may write (its user, a
+/// responsable of its chantier, an admin) while it is brouillon or
+/// rejete; publishes `variable_paie.created`.
+#[utoipa::path(
+    post, path = "/api/v1/pointages/variables-paie", tag = "pointages",
+    request_body = VariablePaieRequest,
+    responses(
+        (status = 201, body = VariablePaieResponse),
+        (status = 404, description = "`pointage_not_found` (also when outside the caller's view)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`pointage_not_editable` (soumis or valide) or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn create_variable_paie(
+    state: web::Data<PointagesHttp>,
+    Authenticated(actor): Authenticated,
+    request_id: RequestId,
+    body: web::Json<VariablePaieRequest>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let input = VariableInput {
+        pointage_id: body.pointage_id,
+        type_variable: body.type_variable,
+        // The number as written (serde_json prints the shortest text that
+        // reads back the same), parsed as an exact decimal.
+        valeur: body.valeur.to_string(),
+        date_application: body.date_application.0,
+        commentaire: body.commentaire,
+    };
+    let (variable, _) = state
+        .variable
+        .execute(&request_id.command_context(actor), input)
+        .await
+        .map_err(problem)?;
+    Ok(HttpResponse::Created().json(VariablePaieResponse::of(&variable)))
+}
+
+// -- feuille de route ---------------------------------------------------------
+
+/// One chantier of a feuille de route.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ChantierFeuilleRoute)]
+pub struct ChantierRouteDto {
+    chantier_id: Uuid,
+    chantier_nom: String,
+    /// The site's postal address, when the pointages know it.
+    adresse: Option<String>,
+    /// The days with hours there (`lundi` …), Monday first.
+    jours: Vec<String>,
+    heures_par_jour: TotauxParJour,
+    total_heures: String,
+    total_minutes: u32,
+}
+
+/// Where a user worked during a week, site by site (FDH-19).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeuilleRouteResponse {
+    utilisateur_id: Uuid,
+    utilisateur_nom: String,
+    #[schema(example = "Semaine 50 - 2026")]
+    semaine: String,
+    semaine_debut: IsoDate,
+    semaine_fin: IsoDate,
+    total_heures: String,
+    total_heures_decimal: f64,
+    total_minutes: u32,
+    /// By chantier id.
+    chantiers: Vec<ChantierRouteDto>,
+    generated_at: Instant,
+}
+
+/// A user's feuille de route for a week: each chantier he worked on with
+/// its address, the days and hours there. Scoped as the feuille: a
+/// compagnon his own (another's is a 404), a chef or conducteur the rows of
+/// his chantiers, an admin all.
+#[utoipa::path(
+    get, path = "/api/v1/pointages/feuille-route/{id}", tag = "pointages",
+    params(("id" = Uuid, Path, description = "The user's id"), FeuilleQuery),
+    responses(
+        (status = 200, body = FeuilleRouteResponse),
+        (status = 404, description = "`feuille_not_found`: another user's, asked by a compagnon", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+async fn feuille_route(
+    state: web::Data<PointagesHttp>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<Uuid>,
+    query: web::Query<FeuilleQuery>,
+) -> Result<web::Json<FeuilleRouteResponse>, Problem> {
+    let (feuille, noms, generated_at) = state
+        .feuille_route
+        .execute(&actor, path.into_inner(), query.semaine_debut.0)
+        .await
+        .map_err(problem)?;
+    let semaine = feuille.semaine();
+    let total = feuille.totaux().total();
+    Ok(web::Json(FeuilleRouteResponse {
+        utilisateur_id: feuille.utilisateur_id(),
+        utilisateur_nom: noms.utilisateur(feuille.utilisateur_id()),
+        semaine: semaine.label(),
+        semaine_debut: IsoDate(semaine.lundi()),
+        semaine_fin: IsoDate(semaine.dimanche()),
+        total_heures: total.to_string(),
+        total_heures_decimal: total.decimal(),
+        total_minutes: total.minutes(),
+        chantiers: feuille
+            .par_chantier()
+            .iter()
+            .map(|ligne| ChantierRouteDto {
+                chantier_id: ligne.chantier_id,
+                chantier_nom: noms.chantier(ligne.chantier_id),
+                adresse: noms.adresses.get(&ligne.chantier_id).cloned(),
+                jours: ligne.jours().into_iter().map(str::to_owned).collect(),
+                heures_par_jour: ligne.totaux.par_jour.into(),
+                total_heures: ligne.totaux.total().to_string(),
+                total_minutes: ligne.totaux.total().minutes(),
+            })
+            .collect(),
+        generated_at: Instant(generated_at),
+    }))
 }

@@ -1,5 +1,5 @@
-//! Pointages in PostgreSQL: every write stores its row and appends its
-//! events to the outbox in one transaction. One pointage per user, chantier
+//! Pointages and their variables de paie in PostgreSQL: every write stores
+//! its row and appends its events to the outbox in one transaction. One pointage per user, chantier
 //! and day is the unique constraint `pointages_one_per_day`, so concurrent
 //! requests cannot both create it.
 
@@ -13,12 +13,12 @@ use hub_pointages_application::{
 };
 use hub_pointages_domain::{
     Commentaire, HeuresMinutes, Motif, Pointage, Restored, Signature, SignatureTexte, Statut,
-    Validation,
+    TypeVariable, Valeur, Validation, VariablePaie,
 };
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::schema::pointages;
+use crate::schema::{pointages, variables_paie};
 
 /// The unique constraint of one pointage per user, chantier and day.
 const ONE_PER_DAY: &str = "pointages_one_per_day";
@@ -131,6 +131,65 @@ impl TryFrom<PointageRow> for Pointage {
             created_at: row.created_at,
             updated_at: row.updated_at,
         }))
+    }
+}
+
+/// A variable de paie as stored: its value in hundredths.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = variables_paie)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct VariableRow {
+    id: Uuid,
+    pointage_id: Uuid,
+    type_variable: String,
+    valeur_centiemes: i64,
+    date_application: Date,
+    commentaire: Option<String>,
+    created_by: Option<Uuid>,
+    created_at: OffsetDateTime,
+}
+
+impl From<&VariablePaie> for VariableRow {
+    fn from(v: &VariablePaie) -> Self {
+        Self {
+            id: v.id,
+            pointage_id: v.pointage_id,
+            type_variable: v.type_variable.as_str().to_owned(),
+            // At most 9 999 999 999 hundredths: always an i64.
+            valeur_centiemes: i64::try_from(v.valeur.centiemes()).unwrap_or(i64::MAX),
+            date_application: v.date_application,
+            commentaire: v.commentaire.as_ref().map(|c| c.as_str().to_owned()),
+            created_by: v.created_by,
+            created_at: v.created_at,
+        }
+    }
+}
+
+impl TryFrom<VariableRow> for VariablePaie {
+    type Error = RepositoryError;
+
+    fn try_from(row: VariableRow) -> Result<Self, Self::Error> {
+        let id = row.id;
+        let corrupt = |what: &str| {
+            RepositoryError::Storage(StorageError::corrupt(format!(
+                "variable de paie {id} has an invalid {what}"
+            )))
+        };
+        Ok(VariablePaie {
+            id,
+            pointage_id: row.pointage_id,
+            type_variable: TypeVariable::parse(&row.type_variable)
+                .ok_or_else(|| corrupt("type_variable"))?,
+            valeur: u64::try_from(row.valeur_centiemes)
+                .ok()
+                .and_then(|c| Valeur::from_centiemes(c).ok())
+                .ok_or_else(|| corrupt("valeur"))?,
+            date_application: row.date_application,
+            commentaire: Commentaire::parse(row.commentaire.as_deref())
+                .map_err(|_| corrupt("commentaire"))?,
+            created_by: row.created_by,
+            created_at: row.created_at,
+        })
     }
 }
 
@@ -275,6 +334,67 @@ impl PointageRepository for DieselPointageRepository {
             })
             .await
             .map_err(|TxError(error): TxError| RepositoryError::Storage(error.into()))
+    }
+
+    async fn insert_variable(
+        &self,
+        variable: &VariablePaie,
+        events: &[EventEnvelope],
+    ) -> Result<(), RepositoryError> {
+        let row = VariableRow::from(variable);
+        let events = events.to_vec();
+        self.db
+            .write(|conn| {
+                Box::pin(async move {
+                    // Locks the pointage against a concurrent change of
+                    // statut (a submission waits for this transaction, or
+                    // this one sees its result): a variable is only ever
+                    // added to a pointage still editable.
+                    let statut: Option<String> = pointages::table
+                        .find(row.pointage_id)
+                        .select(pointages::statut)
+                        .for_share()
+                        .first(conn)
+                        .await
+                        .optional()?;
+                    match statut.as_deref().map(Statut::parse) {
+                        None => return Err(TxError(WriteError::Missing)),
+                        Some(Some(statut)) if statut.is_editable() => {}
+                        Some(_) => return Err(TxError(WriteError::Changed)),
+                    }
+                    diesel::insert_into(variables_paie::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    outbox::append(conn, &events).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|TxError(error): TxError| match error {
+                WriteError::Missing => RepositoryError::NotFound,
+                WriteError::Changed => RepositoryError::Changed,
+                error => RepositoryError::Storage(error.into()),
+            })
+    }
+
+    async fn variables(&self, pointage_ids: &[Uuid]) -> Result<Vec<VariablePaie>, RepositoryError> {
+        if pointage_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.db.connection().await.map_err(read_error)?;
+        let rows: Vec<VariableRow> = variables_paie::table
+            .filter(variables_paie::pointage_id.eq_any(pointage_ids))
+            .order((
+                variables_paie::pointage_id.asc(),
+                variables_paie::created_at.asc(),
+                variables_paie::id.asc(),
+            ))
+            .select(VariableRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(read_error)?;
+        rows.into_iter().map(VariablePaie::try_from).collect()
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<Pointage>, RepositoryError> {

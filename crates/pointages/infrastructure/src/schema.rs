@@ -27,3 +27,19 @@ diesel::table! {
         handled_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    variables_paie (id) {
+        id -> Uuid,
+        pointage_id -> Uuid,
+        type_variable -> Text,
+        valeur_centiemes -> Int8,
+        date_application -> Date,
+        commentaire -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(variables_paie -> pointages (pointage_id));
+diesel::allow_tables_to_appear_in_same_query!(pointages, variables_paie);

@@ -22,7 +22,7 @@ CREATE TABLE test_users (
     user_id UUID PRIMARY KEY, email TEXT, nom TEXT, prenom TEXT, role TEXT,
     type_utilisateur TEXT, metier TEXT, is_active BOOLEAN NOT NULL);
 CREATE TABLE test_chantiers (
-    chantier_id UUID PRIMARY KEY, code TEXT, nom TEXT, statut TEXT,
+    chantier_id UUID PRIMARY KEY, code TEXT, nom TEXT, adresse TEXT, statut TEXT,
     conducteur_ids UUID[] NOT NULL DEFAULT '{}', chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
     deleted BOOLEAN NOT NULL DEFAULT false);
 CREATE TABLE test_affectations (
@@ -160,13 +160,33 @@ async fn chantiers_follow_their_snapshots_and_stay_deleted() {
         .unwrap();
     let view = directory.find(&mut conn, site).await.unwrap().unwrap();
     assert!(view.is_active() && view.has_conducteur(conducteur) && view.has_responsable(chef));
+    assert_eq!(view.adresse.as_deref(), Some("1 quai"));
     assert_eq!(directory.run_by(&mut conn, chef).await.unwrap(), [site]);
+
+    // A new address replaces the old one; an event without one keeps it.
+    let mut moved = snapshot("ouvert", &[conducteur]);
+    moved["adresse"] = json!("2 rue Neuve, Lyon");
+    projector
+        .handle(&mut conn, &event(2, "chantier.updated", site, moved))
+        .await
+        .unwrap();
+    let mut silent = snapshot("ouvert", &[conducteur]);
+    silent.as_object_mut().unwrap().remove("adresse");
+    projector
+        .handle(
+            &mut conn,
+            &event(3, "chantier.responsable_assigned", site, silent),
+        )
+        .await
+        .unwrap();
+    let view = directory.find(&mut conn, site).await.unwrap().unwrap();
+    assert_eq!(view.adresse.as_deref(), Some("2 rue Neuve, Lyon"));
 
     projector
         .handle(
             &mut conn,
             &event(
-                2,
+                4,
                 "chantier.statut_changed",
                 site,
                 snapshot("ferme", &[conducteur]),
@@ -182,7 +202,7 @@ async fn chantiers_follow_their_snapshots_and_stay_deleted() {
     let mut broken = snapshot("ferme", &[]);
     broken["conducteur_ids"] = json!(["not-an-id"]);
     projector
-        .handle(&mut conn, &event(3, "chantier.updated", site, broken))
+        .handle(&mut conn, &event(5, "chantier.updated", site, broken))
         .await
         .unwrap();
     assert!(
@@ -198,7 +218,7 @@ async fn chantiers_follow_their_snapshots_and_stay_deleted() {
         .handle(
             &mut conn,
             &event(
-                4,
+                6,
                 "chantier.deleted",
                 site,
                 snapshot("ferme", &[conducteur]),
@@ -210,7 +230,7 @@ async fn chantiers_follow_their_snapshots_and_stay_deleted() {
         .handle(
             &mut conn,
             &event(
-                5,
+                7,
                 "chantier.updated",
                 site,
                 snapshot("ouvert", &[conducteur]),

@@ -124,6 +124,21 @@ fn repository(store: Store) -> (MockPointageRepository, Written) {
         w.lock().unwrap().extend(events.iter().cloned());
         Ok(())
     });
+    let (s, w) = (store.clone(), written.clone());
+    repo.expect_insert_variable()
+        .returning(move |variable, events| {
+            // As the database: only on a pointage still editable.
+            let rows = s.lock().unwrap();
+            let pointage = rows
+                .iter()
+                .find(|p| p.id() == variable.pointage_id)
+                .ok_or(RepositoryError::NotFound)?;
+            if !pointage.is_editable() {
+                return Err(RepositoryError::Changed);
+            }
+            w.lock().unwrap().extend(events.iter().cloned());
+            Ok(())
+        });
     let s = store.clone();
     repo.expect_find()
         .returning(move |id| Ok(s.lock().unwrap().iter().find(|p| p.id() == id).cloned()));
@@ -541,4 +556,99 @@ async fn a_conditional_change_applies_only_to_the_version_it_names() {
         .await
         .unwrap();
     assert_eq!(validated.statut(), Statut::Valide);
+}
+
+#[tokio::test]
+async fn variables_are_added_by_writers_while_the_pointage_is_editable() {
+    use crate::input::VariableInput;
+    use crate::variables::CreateVariablePaie;
+    let h = Harness::new();
+    let p = h.create(&karim(), KARIM, CHANTIER).await.unwrap();
+    let input = |type_variable: &str, valeur: &str| VariableInput {
+        pointage_id: p.id(),
+        type_variable: type_variable.to_owned(),
+        valeur: valeur.to_owned(),
+        date_application: date!(2026 - 12 - 07),
+        commentaire: Some("midi".to_owned()),
+    };
+    let add = CreateVariablePaie(h.ports.clone());
+    let (variable, pointage) = add
+        .execute(&karim(), input("PANIER_REPAS", "9.4"))
+        .await
+        .unwrap();
+    assert_eq!(pointage.id(), p.id());
+    assert_eq!(variable.valeur.to_string(), "9.40");
+    assert_eq!(variable.created_by, Some(KARIM));
+    let event = h.last();
+    assert_eq!(event.event_type.as_str(), "variable_paie.created");
+    assert_eq!(event.aggregate_id, p.id().to_string());
+    assert_eq!(event.data["variable_id"], variable.id.to_string());
+    assert_eq!(event.data["heures_id"], p.id().to_string());
+    assert_eq!(event.data["utilisateur_id"], KARIM.to_string());
+    assert_eq!(event.data["chantier_id"], CHANTIER.to_string());
+    assert_eq!(event.data["type_variable"], "panier_repas");
+    assert_eq!(event.data["valeur"], "9.40");
+    assert_eq!(event.data["date_application"], "2026-12-07");
+    assert_eq!(event.correlation_id.as_deref(), Some("req-1"));
+    // A responsable of the chantier may too.
+    assert!(add.execute(&chef(), input("rtt", "1")).await.is_ok());
+    let before = h.types().len();
+
+    // Léa does not see it; bad input is reported; nothing is written.
+    assert!(matches!(
+        add.execute(&lea(), input("rtt", "1")).await,
+        Err(PointagesError::NotFound)
+    ));
+    assert!(matches!(
+        add.execute(&karim(), input("prime", "-1")).await,
+        Err(PointagesError::Invalid(_))
+    ));
+    // Submitted, then validated: no more variables.
+    SubmitPointage(h.ports.clone())
+        .execute(&karim(), p.id())
+        .await
+        .unwrap();
+    assert!(matches!(
+        add.execute(&karim(), input("rtt", "1")).await,
+        Err(PointagesError::Statut(PointageError::NonModifiable(
+            Statut::Soumis
+        )))
+    ));
+    ValidatePointage(h.ports.clone())
+        .execute(&chef(), p.id())
+        .await
+        .unwrap();
+    assert!(matches!(
+        add.execute(&admin(), input("rtt", "1")).await,
+        Err(PointagesError::Statut(PointageError::NonModifiable(
+            Statut::Valide
+        )))
+    ));
+    assert_eq!(
+        h.types()[before..],
+        ["heures.submitted", "heures.validated"]
+    );
+}
+
+#[tokio::test]
+async fn a_variable_on_hours_outside_ones_view_is_not_found() {
+    use crate::input::VariableInput;
+    use crate::variables::CreateVariablePaie;
+    let h = Harness::new();
+    // Karim's hours on AUTRE: the conducteur of CHANTIER does not see them,
+    // the chef of CHANTIER neither; Karim's own may.
+    let p = h.create(&admin(), KARIM, AUTRE).await.unwrap();
+    let input = VariableInput {
+        pointage_id: p.id(),
+        type_variable: "deplacement".to_owned(),
+        valeur: "12".to_owned(),
+        date_application: date!(2026 - 12 - 07),
+        commentaire: None,
+    };
+    let add = CreateVariablePaie(h.ports.clone());
+    assert!(matches!(
+        add.execute(&chef(), input.clone()).await,
+        Err(PointagesError::NotFound)
+    ));
+    assert!(add.execute(&karim(), input).await.is_ok());
 }

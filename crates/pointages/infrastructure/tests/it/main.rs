@@ -1,7 +1,8 @@
 //! The pointage repository against a real PostgreSQL: row and events in one
 //! transaction, one pointage per user, chantier and day under concurrency,
-//! lost updates, the workflow read back, filters and scoping; the planning
-//! reaction (drafts from affectation events, once, and taken back).
+//! lost updates, the workflow read back, filters and scoping; variables de
+//! paie (exact values, only on an editable pointage, gone with it); the
+//! planning reaction (drafts from affectation events, once, and taken back).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -19,7 +20,8 @@ use hub_pointages_application::{
     FeuilleFilter, PointageFilter, PointageRepository, RepositoryError,
 };
 use hub_pointages_domain::{
-    Commentaire, HeuresMinutes, Motif, NouveauPointage, Pointage, SignatureTexte, Statut,
+    Commentaire, HeuresMinutes, Motif, NouveauPointage, NouvelleVariable, Pointage, SignatureTexte,
+    Statut, TypeVariable, Valeur, VariablePaie,
 };
 use hub_pointages_infrastructure::{AffectationsSubscriber, DieselPointageRepository};
 use serde_json::{Value, json};
@@ -518,4 +520,127 @@ async fn publish_stores_events_that_change_no_pointage() {
     repo.publish(&[created]).await.unwrap();
     assert_eq!(events(&test_db).await, 1);
     assert_eq!(count(&test_db, "SELECT count(*) FROM pointages").await, 0);
+}
+
+fn variable(
+    p: &Pointage,
+    type_variable: TypeVariable,
+    valeur: &str,
+) -> (VariablePaie, EventEnvelope) {
+    let (variable, event) = VariablePaie::create(
+        p,
+        NouvelleVariable {
+            type_variable,
+            valeur: Valeur::parse(valeur).unwrap(),
+            date_application: p.date(),
+            commentaire: Commentaire::parse(Some("chantier de nuit")).unwrap(),
+        },
+        Some(p.utilisateur_id()),
+        now(),
+    )
+    .unwrap();
+    let envelope = envelope(&event);
+    (variable, envelope)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_read_back_exact_only_on_editable_pointages_and_go_with_them() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselPointageRepository::new(test_db.database().clone());
+    let (mut p, created) = nouveau(Uuid::now_v7(), Uuid::now_v7(), date!(2026 - 12 - 07));
+    repo.insert(&p, &[created]).await.unwrap();
+    let (nuit, event) = variable(&p, TypeVariable::HeuresNuit, "2.5");
+    repo.insert_variable(&nuit, &[event]).await.unwrap();
+    // The largest value the original's Numeric(10,2) holds, exactly.
+    let (panier, event) = variable(&p, TypeVariable::PanierRepas, "99999999.99");
+    repo.insert_variable(&panier, &[event]).await.unwrap();
+    let read = repo.variables(&[p.id(), Uuid::now_v7()]).await.unwrap();
+    assert_eq!(read, [nuit.clone(), panier.clone()]);
+    assert_eq!(read[1].valeur.to_string(), "99999999.99");
+    assert!(repo.variables(&[]).await.unwrap().is_empty());
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) FROM event_logs WHERE event_type = 'variable_paie.created'"
+        )
+        .await,
+        2
+    );
+
+    // Submitted: refused, and neither the row nor its event is stored.
+    let submitted = p.submit(now()).unwrap();
+    repo.update(&p, &[envelope(&submitted)]).await.unwrap();
+    // Built from the pointage as it was (still brouillon): the database
+    // refuses it all the same.
+    let (late, event) = variable(
+        &Pointage::restore(hub_pointages_domain::Restored {
+            statut: Statut::Brouillon,
+            ..restored(&p)
+        }),
+        TypeVariable::Rtt,
+        "1",
+    );
+    assert!(matches!(
+        repo.insert_variable(&late, &[event]).await,
+        Err(RepositoryError::Changed)
+    ));
+    assert_eq!(repo.variables(&[p.id()]).await.unwrap().len(), 2);
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) FROM event_logs WHERE event_type = 'variable_paie.created'"
+        )
+        .await,
+        2
+    );
+
+    // A pointage that does not exist.
+    let (ghost, _) = nouveau(Uuid::now_v7(), Uuid::now_v7(), date!(2026 - 12 - 07));
+    let (orphan, event) = variable(&ghost, TypeVariable::Rtt, "1");
+    assert!(matches!(
+        repo.insert_variable(&orphan, &[event]).await,
+        Err(RepositoryError::NotFound)
+    ));
+
+    // Deleting a pointage deletes its variables (ON DELETE CASCADE).
+    let (draft, created) = nouveau(Uuid::now_v7(), Uuid::now_v7(), date!(2026 - 12 - 08));
+    repo.insert(&draft, &[created]).await.unwrap();
+    let (v, event) = variable(&draft, TypeVariable::Deplacement, "12.30");
+    repo.insert_variable(&v, &[event]).await.unwrap();
+    let deleted = draft.delete().unwrap();
+    repo.delete(&draft, &[envelope(&deleted)]).await.unwrap();
+    assert!(repo.variables(&[draft.id()]).await.unwrap().is_empty());
+    assert_eq!(
+        count(
+            &test_db,
+            &format!(
+                "SELECT count(*) FROM variables_paie WHERE pointage_id = '{}'",
+                draft.id()
+            )
+        )
+        .await,
+        0
+    );
+}
+
+/// Every stored field of `p`, to rebuild it with some changed.
+fn restored(p: &Pointage) -> hub_pointages_domain::Restored {
+    hub_pointages_domain::Restored {
+        id: p.id(),
+        utilisateur_id: p.utilisateur_id(),
+        chantier_id: p.chantier_id(),
+        date: p.date(),
+        heures_normales: p.heures_normales(),
+        heures_supplementaires: p.heures_supplementaires(),
+        statut: p.statut(),
+        commentaire: p.commentaire().cloned(),
+        signature: p.signature().cloned(),
+        validation: p.validation(),
+        motif_rejet: p.motif_rejet().cloned(),
+        affectation_id: p.affectation_id(),
+        created_by: p.created_by(),
+        version: p.version(),
+        created_at: p.created_at(),
+        updated_at: p.updated_at(),
+    }
 }
