@@ -162,6 +162,10 @@ pub struct AttemptFilter {
     pub success: Option<bool>,
     /// Only attempts of this event type.
     pub event_type: Option<String>,
+    /// Only attempts made at or after this instant.
+    pub since: Option<OffsetDateTime>,
+    /// Only attempts made before this instant.
+    pub until: Option<OffsetDateTime>,
 }
 
 /// What asking for a redelivery did.

@@ -108,6 +108,12 @@ fn filtered(
     if let Some(event_type) = &filter.event_type {
         query = query.filter(webhook_delivery_attempts::event_type.eq(event_type.clone()));
     }
+    if let Some(since) = filter.since {
+        query = query.filter(webhook_delivery_attempts::attempted_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(webhook_delivery_attempts::attempted_at.lt(until));
+    }
     query
 }
 

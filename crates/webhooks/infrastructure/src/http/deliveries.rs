@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use hub_kernel::EventType;
 use hub_platform_http::auth::{AdminOrConducteur, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
-use hub_platform_http::{Problem, RequestId, extractors};
+use hub_platform_http::{Instant, Problem, RequestId, extractors};
 use hub_webhooks_application::AttemptFilter;
 use hub_webhooks_domain::DeliveryAttempt;
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,10 @@ pub struct DeliveryListQuery {
     success: Option<bool>,
     /// Only attempts of this event type, e.g. `chantier.created`.
     event_type: Option<String>,
+    /// Only attempts made at or after this instant (RFC 3339).
+    since: Option<Instant>,
+    /// Only attempts made before this instant (RFC 3339).
+    until: Option<Instant>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -146,7 +150,7 @@ pub struct RecoverResponse {
     params(WebhookPath, DeliveryListQuery),
     responses(
         (status = 200, body = DeliveryListResponse),
-        (status = 400, description = "`limit` outside 1–100, a malformed `event_type` (`invalid_query`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 400, description = "`limit` outside 1–100, a malformed `event_type`, `since` or `until`, or `since` not before `until` (`invalid_query`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
     )
@@ -167,9 +171,21 @@ pub(super) async fn list_deliveries(
             })
         })
         .transpose()?;
+    let since = query.since.map(|instant| instant.0);
+    let until = query.until.map(|instant| instant.0);
+    if let (Some(since), Some(until)) = (since, until)
+        && since >= until
+    {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "since must be before until",
+        ));
+    }
     let filter = AttemptFilter {
         success: query.success,
         event_type: event_type.map(|t| t.as_str().to_owned()),
+        since,
+        until,
     };
     let (attempts, total) = state
         .deliveries
