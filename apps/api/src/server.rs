@@ -340,6 +340,7 @@ fn http_server(
             app = app.configure(|cfg| configure(cfg));
         }
         app.service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
+            .configure(hub_platform_console::configure)
             .default_service(web::to(extractors::route_not_found))
     })
     // Signals are handled by `serve`, which also stops the workers.

@@ -4,6 +4,7 @@
 
 mod catalog;
 mod chantiers;
+mod console;
 mod deliveries;
 mod documents;
 mod identity;
