@@ -117,10 +117,7 @@ async fn snap(browser: &Client, name: &str) {
         std::fs::create_dir_all(&dir).unwrap();
         // Full pages: the window grows to the document's height first.
         let height = browser
-            .execute(
-                "return document.documentElement.scrollHeight",
-                Vec::new(),
-            )
+            .execute("return document.documentElement.scrollHeight", Vec::new())
             .await
             .unwrap()
             .as_u64()
@@ -157,6 +154,25 @@ async fn page_titled(browser: &Client, title: &str) {
         .unwrap_or_else(|error| panic!("the page never showed the title `{title}`: {error}"));
 }
 
+/// Waits until the rows `css` have these `data-resultat`, in order.
+async fn shows_rows(browser: &Client, css: &str, expected: &[&str]) {
+    let mut seen = Vec::new();
+    for _ in 0..240 {
+        seen.clear();
+        for row in browser.find_all(Locator::Css(css)).await.unwrap() {
+            // A row replaced while being read is read again next round.
+            if let Ok(Some(result)) = row.attr("data-resultat").await {
+                seen.push(result);
+            }
+        }
+        if seen == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the log shows {seen:?}, not {expected:?}");
+}
+
 async fn type_into(browser: &Client, css: &str, text: &str) {
     let input = find(browser, css).await;
     input.clear().await.unwrap();
@@ -170,7 +186,13 @@ async fn click(browser: &Client, css: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_browser_sign_in_create_a_webhook_test_it_see_the_log_retry_and_sign_out() {
     let (chromium, chromedriver) = browser_paths();
-    let mut hub = TestHub::builder().local_receivers().start().await;
+    // A failed attempt's automatic retry waits an hour: the log shows
+    // exactly the attempts the test caused.
+    let mut hub = TestHub::builder()
+        .local_receivers()
+        .env(&[("WEBHOOKS_RETRY_SCHEDULE", "1h")])
+        .start()
+        .await;
     let failing = Arc::new(AtomicBool::new(false));
     let receiver = Receiver::start({
         let failing = failing.clone();
@@ -300,7 +322,11 @@ async fn flow(browser: &Client, hub: &TestHub, receiver: &Receiver, failing: &At
     // The receiver breaks; sending the delivery again gives a second,
     // failed attempt, shown above the first.
     failing.store(true, Ordering::SeqCst);
-    click(browser, "#journal tr[data-resultat='succes'] button.renvoyer").await;
+    click(
+        browser,
+        "#journal tr[data-resultat='succes'] button.renvoyer",
+    )
+    .await;
     let failure = find(browser, "#journal tr[data-resultat='echec']").await;
     let text = failure.text().await.unwrap();
     assert!(text.contains("500"), "{text}");
@@ -321,15 +347,55 @@ async fn flow(browser: &Client, hub: &TestHub, receiver: &Receiver, failing: &At
         both[1].header("webhook-id"),
         "the same delivery, sent again"
     );
-    // Its details show what the receiver answered.
-    click(browser, "#journal tr[data-resultat='echec'] button[aria-controls]").await;
-    let detail = find(browser, "#journal tr.detail:not([hidden])").await;
-    assert!(
-        detail
-            .text()
+    // The filters: successful attempts only, then every attempt again.
+    assert_eq!(
+        find(browser, "#filtre-periode")
+            .await
+            .prop("value")
             .await
             .unwrap()
-            .contains("panne du récepteur")
+            .as_deref(),
+        Some(""),
+        "the whole period by default"
+    );
+    find(browser, "#filtre-resultat")
+        .await
+        .select_by_value("true")
+        .await
+        .unwrap();
+    click(browser, "#filtres-journal button[type='submit']").await;
+    shows_rows(browser, "#journal tr[data-resultat]", &["succes"]).await;
+    find(browser, "#filtre-resultat")
+        .await
+        .select_by_value("")
+        .await
+        .unwrap();
+    click(browser, "#filtres-journal button[type='submit']").await;
+    shows_rows(browser, "#journal tr[data-resultat]", &["echec", "succes"]).await;
+    // Its details show what the receiver answered.
+    click(
+        browser,
+        "#journal tr[data-resultat='echec'] button[aria-controls]",
+    )
+    .await;
+    let detail = find(browser, "#journal tr.detail:not([hidden])").await;
+    assert!(detail.text().await.unwrap().contains("panne du récepteur"));
+    // …and exactly what was sent: the body, and the headers with the
+    // event's id as webhook-id.
+    let body = find(browser, "#journal tr.detail:not([hidden]) pre.corps").await;
+    assert_eq!(
+        body.text().await.unwrap().as_bytes(),
+        both[1].body.as_slice(),
+        "the body, byte for byte"
+    );
+    let headers = find(browser, "#journal tr.detail:not([hidden]) table.en-tetes")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        headers.contains(both[1].header("webhook-id").unwrap()),
+        "{headers}"
     );
     snap(browser, "webhook").await;
 
@@ -338,6 +404,19 @@ async fn flow(browser: &Client, hub: &TestHub, receiver: &Receiver, failing: &At
     page_titled(browser, "Historique des événements").await;
     let event = find(browser, "#evenements tr[data-evenement]").await;
     assert!(event.text().await.unwrap().contains("webhook.test"));
+    // Opened, it shows its payload and where it went: our receiver.
+    click(
+        browser,
+        "#evenements tr[data-evenement] button[aria-controls]",
+    )
+    .await;
+    let went = find(
+        browser,
+        "#evenements tr.detail:not([hidden]) tr[data-livraison]",
+    )
+    .await;
+    let text = went.text().await.unwrap();
+    assert!(text.contains(&receiver.url("/crochets/hub")), "{text}");
     snap(browser, "evenements").await;
 
     // On a phone the log reads as cards.
@@ -364,4 +443,171 @@ async fn flow(browser: &Client, hub: &TestHub, receiver: &Receiver, failing: &At
             .await
             .unwrap()
     );
+}
+
+/// The delivery log of `webhook` with the query `query` (as the admin).
+async fn delivery_log(hub: &TestHub, webhook: &str, query: &str) -> (u16, serde_json::Value) {
+    hub.call(
+        Method::GET,
+        &format!("/api/v1/webhooks/{webhook}/deliveries{query}"),
+        As::Admin,
+        None,
+    )
+    .await
+}
+
+/// The API routes the console's period filter, chart and event history
+/// rest on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_filters_by_period_and_admins_see_where_an_event_went() {
+    let mut hub = TestHub::builder().local_receivers().start().await;
+    let receiver = Receiver::ok().await;
+    let (status, created) = hub
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            As::Admin,
+            json!({"url": receiver.url("/crochet"), "events": ["chantier.*"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let webhook = created["id"].as_str().unwrap();
+    let (status, sent) = hub
+        .call(
+            Method::POST,
+            &format!("/api/v1/webhooks/{webhook}/test"),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{sent}");
+    eventually("the attempt in the log", || async {
+        delivery_log(&hub, webhook, "").await.1["total"] == 1
+    })
+    .await;
+
+    // The period: `since` inclusive, `until` exclusive, around the attempt.
+    let (_, log) = delivery_log(&hub, webhook, "").await;
+    let attempted_at = time::OffsetDateTime::parse(
+        log["deliveries"][0]["attempted_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let at = |offset: time::Duration| {
+        (attempted_at + offset)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .replace('+', "%2B")
+    };
+    let zero = time::Duration::ZERO;
+    let micro = time::Duration::microseconds(1);
+    for (query, total) in [
+        (format!("?since={}", at(zero)), 1),
+        (format!("?since={}", at(micro)), 0),
+        (format!("?until={}", at(zero)), 0),
+        (format!("?until={}", at(micro)), 1),
+        (format!("?since={}&until={}", at(-micro), at(micro)), 1),
+        (format!("?since={}&success=false", at(-micro)), 0),
+    ] {
+        let (status, body) = delivery_log(&hub, webhook, &query).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(body["total"], total, "{query}: {body}");
+    }
+    for query in [
+        "?since=hier".to_owned(),
+        format!("?since={}&until={}", at(micro), at(zero)),
+        format!("?since={}&until={}", at(zero), at(zero)),
+    ] {
+        let (status, body) = delivery_log(&hub, webhook, &query).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["code"], "invalid_query", "{query}: {body}");
+    }
+
+    // The exact body and the headers its attempts send, found by the
+    // delivery's id or by one of its attempts' ids.
+    let received = receiver.wait_for(1).await;
+    let body_sent = String::from_utf8(received[0].body.clone()).unwrap();
+    for id in [&sent["delivery_id"], &log["deliveries"][0]["id"]] {
+        let id = id.as_str().unwrap();
+        let (status, detail) = hub
+            .call(
+                Method::GET,
+                &format!("/api/v1/webhooks/{webhook}/deliveries/{id}"),
+                As::Admin,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{detail}");
+        assert_eq!(detail["delivery_id"], sent["delivery_id"]);
+        assert_eq!(detail["payload"], body_sent.as_str(), "byte for byte");
+        let names: Vec<&str> = detail["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap())
+            .collect();
+        let mut expected: Vec<&str> = received[0]
+            .headers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| !["host", "content-length", "accept", "accept-encoding"].contains(n))
+            .collect();
+        expected.sort_unstable();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, expected, "the headers the receiver got");
+        assert_eq!(
+            detail["headers"][2]["value"].as_str(),
+            received[0].header("webhook-id")
+        );
+    }
+    let missing = hub
+        .expect(
+            404,
+            Method::GET,
+            &format!("/api/v1/webhooks/{webhook}/deliveries/{}", uuid_nil()),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!(missing["code"], "delivery_not_found");
+
+    // Where the test event went: this webhook, delivered once.
+    let path = format!(
+        "/api/v1/events/{}/deliveries",
+        sent["event_id"].as_str().unwrap()
+    );
+    eventually("the delivery finished", || async {
+        hub.call(Method::GET, &path, As::Admin, None).await.1["deliveries"][0]["status"]
+            == "succeeded"
+    })
+    .await;
+    let (status, body) = hub.call(Method::GET, &path, As::Admin, None).await;
+    assert_eq!(status, 200, "{body}");
+    let deliveries = body["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 1, "{body}");
+    assert_eq!(deliveries[0]["delivery_id"], sent["delivery_id"]);
+    assert_eq!(deliveries[0]["webhook_id"], webhook);
+    assert_eq!(deliveries[0]["webhook_url"], receiver.url("/crochet"));
+    assert_eq!(deliveries[0]["attempts"], 1);
+    assert!(deliveries[0]["finished_at"].is_string(), "{body}");
+    // An event without deliveries has none; the route is the admins'.
+    let (status, body) = hub
+        .call(
+            Method::GET,
+            &format!("/api/v1/events/{}/deliveries", uuid_nil()),
+            As::Admin,
+            None,
+        )
+        .await;
+    assert_eq!((status, body["deliveries"].clone()), (200, json!([])));
+    let refused = hub
+        .expect(403, Method::GET, &path, As::Conducteur, None)
+        .await;
+    assert_eq!(refused["code"], "forbidden");
+    hub.stop().await;
+}
+
+fn uuid_nil() -> &'static str {
+    "00000000-0000-0000-0000-000000000000"
 }

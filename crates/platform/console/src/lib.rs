@@ -214,10 +214,7 @@ mod tests {
     async fn the_page_is_french_loads_only_module_files_and_carries_a_strict_policy() {
         let (status, headers, body) = get(PATH, None).await;
         assert_eq!(status, 200);
-        assert_eq!(
-            header(&headers, "content-type"),
-            "text/html; charset=utf-8"
-        );
+        assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
         assert_eq!(
             header(&headers, "content-security-policy"),
             CONTENT_SECURITY_POLICY
@@ -232,9 +229,7 @@ mod tests {
         assert!(!body.contains("<style"), "inline style");
         assert!(!body.contains(" style="), "inline style attribute");
         assert!(
-            body.contains(
-                "<script type=\"module\" src=\"/console/assets/js/app.js\"></script>"
-            ),
+            body.contains("<script type=\"module\" src=\"/console/assets/js/app.js\"></script>"),
             "{body}"
         );
     }
@@ -246,7 +241,10 @@ mod tests {
         let cookie = actix_web::cookie::Cookie::parse(set.to_owned()).unwrap();
         assert_eq!(cookie.name(), CSRF_COOKIE);
         assert!(is_token(cookie.value()), "{set}");
-        assert!(set.contains("Secure") && set.contains("SameSite=Strict"), "{set}");
+        assert!(
+            set.contains("Secure") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
         assert!(!set.contains("HttpOnly"), "the page must read it: {set}");
 
         let (_, again, _) = get(PATH, None).await;
@@ -266,7 +264,8 @@ mod tests {
     #[actix_web::test]
     async fn every_asset_is_served_with_its_type_and_unknown_ones_are_404() {
         for asset in ASSETS {
-            let (status, headers, body) = get(&format!("/console/assets/{}", asset.name), None).await;
+            let (status, headers, body) =
+                get(&format!("/console/assets/{}", asset.name), None).await;
             assert_eq!(status, 200, "{}", asset.name);
             assert_eq!(header(&headers, "content-type"), asset.content_type);
             assert_eq!(
@@ -277,10 +276,7 @@ mod tests {
         }
         let (status, headers, body) = get("/console/assets/../Cargo.toml", None).await;
         assert_eq!(status, 404, "{body}");
-        assert_eq!(
-            header(&headers, "content-type"),
-            "application/problem+json"
-        );
+        assert_eq!(header(&headers, "content-type"), "application/problem+json");
     }
 
     #[actix_web::test]
@@ -290,7 +286,11 @@ mod tests {
             let text = std::str::from_utf8(asset.body).unwrap();
             let dir = asset.name.rsplit_once('/').map_or("", |(dir, _)| dir);
             for line in text.lines().filter(|line| line.starts_with("import ")) {
-                let target = line.rsplit_once(" from \"").unwrap().1.trim_end_matches("\";");
+                let target = line
+                    .rsplit_once(" from \"")
+                    .unwrap()
+                    .1
+                    .trim_end_matches("\";");
                 let resolved = resolve(dir, target);
                 assert!(
                     ASSETS.iter().any(|a| a.name == resolved),
@@ -322,7 +322,13 @@ mod tests {
         // the scripts never parse HTML.
         for asset in ASSETS.iter().filter(|asset| asset.content_type == JS) {
             let text = std::str::from_utf8(asset.body).unwrap();
-            for forbidden in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+            for forbidden in [
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "document.write",
+                "eval(",
+            ] {
                 assert!(!text.contains(forbidden), "{} uses {forbidden}", asset.name);
             }
         }

@@ -22,7 +22,8 @@ const ERRORS = {
   http_status: "statut HTTP en échec",
   redirect: "redirection refusée",
 };
-const PERIODS = { "": "Toute la période", "1": "Dernière heure", "24": "Dernières 24 heures", "168": "7 derniers jours" };
+// In this order (an object would list its numeric keys first).
+const PERIODS = [["", "Toute la période"], ["1", "Dernière heure"], ["24", "Dernières 24 heures"], ["168", "7 derniers jours"]];
 
 function sleep(ms, signal) {
   return new Promise((resolve) => {
@@ -80,7 +81,7 @@ export async function webhook(page, id) {
     h("option", { value: "" }, "Toutes"), h("option", { value: "true" }, "Réussies"), h("option", { value: "false" }, "En échec"));
   const type = h("select", { name: "event_type" }, h("option", { value: "" }, "Tous les types"),
     catalog.event_types.map((t) => h("option", { value: t.event_type }, t.event_type)));
-  const period = h("select", { name: "periode" }, Object.entries(PERIODS).map(([v, label]) => h("option", { value: v }, label)));
+  const period = h("select", { name: "periode" }, PERIODS.map(([v, label]) => h("option", { value: v }, label)));
   const filters = h("form", { class: "filtres", id: "filtres-journal" },
     field("filtre-resultat", "Résultat", success),
     field("filtre-type", "Type d'événement", type),
