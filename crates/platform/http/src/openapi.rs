@@ -528,7 +528,11 @@ mod tests {
             assert!(description(method).contains("`csrf_failed`"), "{method}");
             assert!(description(method).contains("`forbidden`"), "{method}");
         }
-        assert!(!description("get").contains("csrf"), "{}", description("get"));
+        assert!(
+            !description("get").contains("csrf"),
+            "{}",
+            description("get")
+        );
         // A public operation without body or parameters: only the 500.
         assert_eq!(statuses(&json, "/probe", "get"), ["200", "500"]);
         // Secured by default; the problem schema is a component.
