@@ -154,6 +154,21 @@ async fn page_titled(browser: &Client, title: &str) {
         .unwrap_or_else(|error| panic!("the page never showed the title `{title}`: {error}"));
 }
 
+/// Waits until the element `css` shows `text`.
+async fn find_text(browser: &Client, css: &str, text: &str) {
+    let mut seen = String::new();
+    for _ in 0..240 {
+        if let Ok(element) = browser.find(Locator::Css(css)).await {
+            seen = element.text().await.unwrap_or_default();
+            if seen.contains(text) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("`{css}` shows {seen:?}, not {text:?}");
+}
+
 /// Waits until the rows `css` have these `data-resultat`, in order.
 async fn shows_rows(browser: &Client, css: &str, expected: &[&str]) {
     let mut seen = Vec::new();
@@ -190,7 +205,12 @@ async fn in_a_browser_sign_in_create_a_webhook_test_it_see_the_log_retry_and_sig
     // exactly the attempts the test caused.
     let mut hub = TestHub::builder()
         .local_receivers()
-        .env(&[("WEBHOOKS_RETRY_SCHEDULE", "1h")])
+        .env(&[
+            ("WEBHOOKS_RETRY_SCHEDULE", "1h"),
+            // One person clicking through every page in well under a
+            // minute reads more than the default 30/min allows.
+            ("RATE_LIMITS", "webhooks.read=300/min"),
+        ])
         .start()
         .await;
     let failing = Arc::new(AtomicBool::new(false));
@@ -430,6 +450,65 @@ async fn flow(browser: &Client, hub: &TestHub, receiver: &Receiver, failing: &At
         snap(browser, "telephone").await;
         browser.set_window_size(1280, 1000).await.unwrap();
     }
+
+    // Edit, disable and enable, rotate the secret, delete: each through
+    // the page, each checked through the API.
+    click(browser, "#lien-webhooks").await;
+    page_titled(browser, "Webhooks").await;
+    click(browser, "#liste-webhooks tr[data-webhook] a").await;
+    page_titled(browser, "Webhook").await;
+    click(browser, "#modifier").await;
+    page_titled(browser, "Modifier le webhook").await;
+    type_into(browser, "#description", "Récepteur modifié").await;
+    click(browser, "#enregistrer").await;
+    page_titled(browser, "Webhook").await;
+    let webhook_path = format!(
+        "/api/v1/webhooks/{}",
+        list["webhooks"][0]["id"].as_str().unwrap()
+    );
+    let stored = || async {
+        hub.call(Method::GET, &webhook_path, As::Admin, None)
+            .await
+            .1
+    };
+    assert_eq!(stored().await["description"], "Récepteur modifié");
+    assert_eq!(stored().await["events"], json!(["chantier.*"]), "kept");
+
+    click(browser, "#basculer-etat").await;
+    find_text(browser, "#etat-webhook", "Désactivé").await;
+    assert_eq!(stored().await["is_active"], false);
+    click(browser, "#basculer-etat").await;
+    find_text(browser, "#etat-webhook", "Actif").await;
+    assert_eq!(stored().await["is_active"], true);
+
+    click(browser, "#renouveler-secret").await;
+    click(browser, "dialog #confirmer").await;
+    let rotated = find(browser, "#secret").await.text().await.unwrap();
+    assert!(
+        rotated.starts_with("whsec_") && rotated != secret,
+        "{rotated}"
+    );
+    assert!(stored().await["previous_secret_expires_at"].is_string());
+
+    // Deleting asks first; cancelling keeps the webhook.
+    click(browser, "#supprimer").await;
+    click(browser, "dialog #annuler").await;
+    assert_eq!(
+        hub.call(Method::GET, &webhook_path, As::Admin, None)
+            .await
+            .0,
+        200
+    );
+    click(browser, "#supprimer").await;
+    click(browser, "dialog #confirmer").await;
+    page_titled(browser, "Webhooks").await;
+    find_text(browser, "#liste-webhooks td.vide", "Aucun webhook").await;
+    assert_eq!(
+        hub.call(Method::GET, &webhook_path, As::Admin, None)
+            .await
+            .0,
+        404
+    );
 
     // Signing out ends the session: the console asks to sign in again.
     click(browser, "#deconnexion").await;

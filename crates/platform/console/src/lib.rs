@@ -38,63 +38,30 @@ struct Asset {
 
 const JS: &str = "text/javascript; charset=utf-8";
 
+/// An embedded file of `assets/`.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_bytes!(concat!("../assets/", $name)),
+        }
+    };
+}
+
 /// Every file the page loads besides itself.
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "console.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../assets/console.css"),
-    },
-    Asset {
-        name: "favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../assets/favicon.svg"),
-    },
-    Asset {
-        name: "js/app.js",
-        content_type: JS,
-        body: include_bytes!("../assets/js/app.js"),
-    },
-    Asset {
-        name: "js/api.js",
-        content_type: JS,
-        body: include_bytes!("../assets/js/api.js"),
-    },
-    Asset {
-        name: "js/dom.js",
-        content_type: JS,
-        body: include_bytes!("../assets/js/dom.js"),
-    },
-    Asset {
-        name: "js/chart.js",
-        content_type: JS,
-        body: include_bytes!("../assets/js/chart.js"),
-    },
-    Asset {
-        name: "js/pages/connexion.js",
-        content_type: JS,
-        body: include_bytes!("../assets/js/pages/connexion.js"),
-    },
-    Asset {
-        name: "js/pages/webhooks.js",
-        content_type: JS,
-        body: include_bytes!("../assets/js/pages/webhooks.js"),
-    },
-    Asset {
-        name: "js/pages/formulaire.js",
-        content_type: JS,
-        body: include_bytes!("../assets/js/pages/formulaire.js"),
-    },
-    Asset {
-        name: "js/pages/webhook.js",
-        content_type: JS,
-        body: include_bytes!("../assets/js/pages/webhook.js"),
-    },
-    Asset {
-        name: "js/pages/evenements.js",
-        content_type: JS,
-        body: include_bytes!("../assets/js/pages/evenements.js"),
-    },
+    asset!("console.css", "text/css; charset=utf-8"),
+    asset!("favicon.svg", "image/svg+xml"),
+    asset!("js/app.js", JS),
+    asset!("js/api.js", JS),
+    asset!("js/dom.js", JS),
+    asset!("js/chart.js", JS),
+    asset!("js/pages/connexion.js", JS),
+    asset!("js/pages/webhooks.js", JS),
+    asset!("js/pages/formulaire.js", JS),
+    asset!("js/pages/webhook.js", JS),
+    asset!("js/pages/evenements.js", JS),
 ];
 
 const INDEX: &str = include_str!("../assets/index.html");
