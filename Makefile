@@ -57,7 +57,7 @@ with_dev_webhooks = WEBHOOKS_ALLOW_HTTP="$${WEBHOOKS_ALLOW_HTTP:-true}"; export 
 # `make listen`: port of the local webhook receiver.
 LISTEN_PORT ?= 9000
 
-.PHONY: help run admin listen walkthrough test lint fuzz deny db-start db-stop db-status nats-start nats-stop migrate bench openapi events-doc cluster-load
+.PHONY: help run admin listen walkthrough test lint fuzz deny db-start db-stop db-status nats-start nats-stop migrate bench openapi events-doc cluster-load console-screenshots browser-deps
 
 help: ## Show this help
 	@echo "Hub Chantier — make targets:"
@@ -87,7 +87,7 @@ listen: ## Local webhook receiver on http://127.0.0.1:9000 (LISTEN_PORT); SECRET
 walkthrough: ## Run README's "First five minutes" commands, as written, on a fresh database
 	apps/api/scripts/walkthrough.sh
 
-test: ## Run the whole test suite (nextest when available, then doc tests)
+test: browser-deps ## Run the whole test suite (nextest when available, then doc tests)
 	$(with_database) \
 	$(with_nats) \
 	status=0; \
@@ -102,6 +102,16 @@ test: ## Run the whole test suite (nextest when available, then doc tests)
 	echo "README walkthrough (make walkthrough):" >&2; \
 	RUN_PROFILE=dev apps/api/scripts/walkthrough.sh || status=$$?; \
 	exit $$status
+
+# The console's browser test needs Chromium and chromedriver: installed when
+# root, otherwise the exact command to run is printed and make stops.
+browser-deps: ## Check (as root: install) Chromium and chromedriver for the console's browser test
+	apps/api/scripts/browser-deps.sh
+
+console-screenshots: browser-deps ## Refresh docs/console/*.png: the console's browser test, saving its screenshots
+	$(with_database) \
+	HUB_CONSOLE_SCREENSHOTS="$(CURDIR)/docs/console" \
+	$(CARGO) test -p hub-chantier --test it console:: -- --nocapture
 
 lint: ## rustfmt check, clippy with warnings as errors, then cargo-deny
 	$(CARGO) fmt --all -- --check

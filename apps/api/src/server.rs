@@ -381,6 +381,7 @@ fn http_server(
             }),
         )
         .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::new([OPENAPI_PATH])))
+        .configure(hub_platform_console::configure)
         .default_service(web::to(extractors::route_not_found))
     })
     // Signals are handled by `serve`, which also stops the workers.

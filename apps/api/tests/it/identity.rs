@@ -668,15 +668,30 @@ async fn logout_with_a_token_revokes_the_users_tokens() {
     }
     assert_eq!(me(fresh.clone()).await.status, 200);
 
-    // The cookie alone is enough to sign out.
-    let by_cookie = hub
-        .request(Method::POST, LOGOUT, As::Anonymous)
-        .await
-        .header("cookie", format!("access_token={fresh}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(by_cookie.status(), 204);
+    // A browser session signs out with its cookie and its CSRF proof (the
+    // CSRF cookie echoed in X-CSRF-Token). The cookie alone, as a forged
+    // cross-site request would carry it, only clears the cookie.
+    let by_cookie = |csrf: bool| {
+        let hub = &hub;
+        let fresh = fresh.clone();
+        async move {
+            let mut request = hub.request(Method::POST, LOGOUT, As::Anonymous).await;
+            if csrf {
+                request = request
+                    .header(
+                        "cookie",
+                        format!("access_token={fresh}; __Host-csrf_token=jeton"),
+                    )
+                    .header("x-csrf-token", "jeton");
+            } else {
+                request = request.header("cookie", format!("access_token={fresh}"));
+            }
+            request.send().await.unwrap().status()
+        }
+    };
+    assert_eq!(by_cookie(false).await, 204);
+    assert_eq!(me(fresh.clone()).await.status, 200, "nothing revoked");
+    assert_eq!(by_cookie(true).await, 204);
     assert_eq!(me(fresh).await.status, 401);
     hub.stop().await;
 }

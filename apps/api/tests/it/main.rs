@@ -5,6 +5,7 @@
 mod catalog;
 mod chantiers;
 mod cluster;
+mod console;
 mod deliveries;
 mod documents;
 mod identity;

@@ -368,8 +368,9 @@ fn busy() -> Problem {
 }
 
 /// Sign out: clears the session cookie and, when the request carries a
-/// valid token (bearer or cookie), revokes every token of that user — all
-/// their sessions end. Without a valid token it only clears the cookie.
+/// valid token (bearer, or the cookie with its `X-CSRF-Token` proof),
+/// revokes every token of that user — all their sessions end. Otherwise it
+/// only clears the cookie.
 #[utoipa::path(
     post, path = "/api/v1/auth/logout", tag = "auth", security((), ("bearer" = []), ("cookie" = [])),
     responses(

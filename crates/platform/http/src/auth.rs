@@ -4,6 +4,13 @@
 //! handlers declare what they need in their signature:
 //! [`Authenticated`] for any signed-in user, or [`Authorized<P>`] where the
 //! [`RolePolicy`] `P` lists the roles the route accepts.
+//!
+//! A browser session (the token in the `access_token` cookie, which the
+//! browser attaches by itself) must also prove, on every state-changing
+//! request, that the page making it could read the session's CSRF cookie
+//! ([`CSRF_COOKIE`] echoed in [`CSRF_HEADER`]: a double-submit token). API
+//! clients sending `Authorization: Bearer` are not concerned: no browser
+//! attaches that header on its own.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -21,6 +28,26 @@ use crate::Problem;
 /// Name of the cookie that carries the access token for browsers.
 pub const ACCESS_TOKEN_COOKIE: &str = "access_token";
 
+/// Name of the cookie holding a browser session's CSRF token. The
+/// `__Host-` prefix makes browsers refuse it unless it is `Secure`, for
+/// path `/` and set by this host itself (not by a sibling subdomain, which
+/// could otherwise plant a token of its choosing).
+pub const CSRF_COOKIE: &str = "__Host-csrf_token";
+
+/// Header in which the page echoes [`CSRF_COOKIE`] on state-changing requests.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The CSRF cookie for `token`: readable by the page's script (that is the
+/// point: another site's page cannot read it), sent to this site only.
+pub fn csrf_cookie(token: &str) -> actix_web::cookie::Cookie<'static> {
+    actix_web::cookie::Cookie::build(CSRF_COOKIE, token.to_owned())
+        .secure(true)
+        .http_only(false)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .path("/")
+        .finish()
+}
+
 /// Why a token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -36,6 +63,11 @@ pub enum AuthError {
     Revoked,
     #[error("authentication is temporarily unavailable")]
     Unavailable,
+    #[error(
+        "a state-changing request authenticated by the access_token cookie must echo the \
+         __Host-csrf_token cookie in the X-CSRF-Token header"
+    )]
+    CsrfMismatch,
 }
 
 impl From<AuthError> for Problem {
@@ -44,6 +76,11 @@ impl From<AuthError> for Problem {
             AuthError::Unavailable => {
                 Problem::service_unavailable("auth_unavailable", error.to_string())
             }
+            AuthError::CsrfMismatch => Problem::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "csrf_failed",
+                error.to_string(),
+            ),
             other => Problem::unauthorized(other.to_string())
                 .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
         }
@@ -68,18 +105,57 @@ pub fn authenticator_data(authenticator: Arc<dyn Authenticator>) -> web::Data<dy
 #[derive(Clone)]
 struct Outcome(Result<Actor, AuthError>);
 
+/// Where a request's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carrier {
+    Header,
+    /// Attached by the browser itself: needs the CSRF proof on writes.
+    Cookie,
+}
+
 /// The bearer token of a request: the `Authorization` header first, then
 /// the cookie.
-fn token(req: &HttpRequest) -> Option<String> {
+fn token(req: &HttpRequest) -> Option<(String, Carrier)> {
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
         return (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
-            .then(|| token.trim().to_owned());
+            .then(|| (token.trim().to_owned(), Carrier::Header));
     }
     req.cookie(ACCESS_TOKEN_COOKIE)
         .map(|cookie| cookie.value().to_owned())
         .filter(|value| !value.is_empty())
+        .map(|token| (token, Carrier::Cookie))
+}
+
+/// Whether a cookie-authenticated `req` passes the double-submit check:
+/// safe methods always do (they change nothing); others must carry
+/// [`CSRF_HEADER`] equal to the non-empty [`CSRF_COOKIE`].
+fn csrf_ok(req: &HttpRequest) -> bool {
+    if req.method().is_safe() {
+        return true;
+    }
+    let Some(cookie) = req.cookie(CSRF_COOKIE) else {
+        return false;
+    };
+    let Some(sent) = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let expected = cookie.value().as_bytes();
+    let sent = sent.as_bytes();
+    // Compared without an early exit: the time taken says nothing about
+    // how much of a guess was right.
+    !expected.is_empty()
+        && expected.len() == sent.len()
+        && expected
+            .iter()
+            .zip(sent)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 /// Authenticates `req` once; later calls return the cached outcome.
@@ -89,7 +165,10 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Actor, AuthError> {
     }
     let outcome = match token(req) {
         None => Err(AuthError::Missing),
-        Some(token) => match req.app_data::<web::Data<dyn Authenticator>>() {
+        // Refused before the token is even checked: a forged request
+        // learns nothing about the session it rode on.
+        Some((_, Carrier::Cookie)) if !csrf_ok(req) => Err(AuthError::CsrfMismatch),
+        Some((token, _)) => match req.app_data::<web::Data<dyn Authenticator>>() {
             Some(authenticator) => authenticator.authenticate(&token).await,
             None => {
                 tracing::error!(
@@ -232,6 +311,7 @@ mod tests {
             App::new()
                 .app_data(authenticator_data(authenticator))
                 .route("/me", web::get().to(me))
+                .route("/me", web::post().to(me))
                 .route("/gestion", web::get().to(admin_or_conducteur)),
         )
         .await;
@@ -337,6 +417,105 @@ mod tests {
         }
         let (status, _, _) = call(tokens.clone(), test::TestRequest::get().uri("/gestion")).await;
         assert_eq!(status, 401, "no token is 401, not 403");
+    }
+
+    #[actix_web::test]
+    async fn cookie_sessions_must_echo_the_csrf_cookie_on_writes_bearer_clients_need_not() {
+        use actix_web::cookie::Cookie;
+        let tokens = Arc::new(RoleTokens::default());
+        let session = || Cookie::new(ACCESS_TOKEN_COOKIE, "conducteur");
+        let csrf = |value: &str| Cookie::new(CSRF_COOKIE, value.to_owned());
+        let post = || test::TestRequest::post().uri("/me");
+
+        // Reads need no proof: they change nothing.
+        let (status, body, _) = call(
+            tokens.clone(),
+            test::TestRequest::get().uri("/me").cookie(session()),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "conducteur"));
+
+        for (name, request) in [
+            ("no csrf cookie, no header", post().cookie(session())),
+            (
+                "cookie but no header",
+                post().cookie(session()).cookie(csrf("jeton-1")),
+            ),
+            (
+                "header but no cookie",
+                post()
+                    .cookie(session())
+                    .insert_header((CSRF_HEADER, "jeton-1")),
+            ),
+            (
+                "different values",
+                post()
+                    .cookie(session())
+                    .cookie(csrf("jeton-1"))
+                    .insert_header((CSRF_HEADER, "jeton-2")),
+            ),
+            (
+                "a prefix of the value",
+                post()
+                    .cookie(session())
+                    .cookie(csrf("jeton-1"))
+                    .insert_header((CSRF_HEADER, "jeton")),
+            ),
+            (
+                "both empty",
+                post()
+                    .cookie(session())
+                    .cookie(csrf(""))
+                    .insert_header((CSRF_HEADER, "")),
+            ),
+        ] {
+            let before = tokens.calls.load(Ordering::SeqCst);
+            let (status, body, _) = call(tokens.clone(), request).await;
+            assert_eq!(status, 403, "{name}: {body}");
+            assert!(body.contains("\"code\":\"csrf_failed\""), "{name}: {body}");
+            assert_eq!(
+                tokens.calls.load(Ordering::SeqCst),
+                before,
+                "{name}: the token is not checked for a forged request"
+            );
+        }
+
+        let (status, body, _) = call(
+            tokens.clone(),
+            post()
+                .cookie(session())
+                .cookie(csrf("jeton-1"))
+                .insert_header((CSRF_HEADER, "jeton-1")),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "conducteur"));
+
+        // A bearer client is not a browser session: no proof asked, even
+        // when a stale session cookie rides along.
+        let (status, body, _) = call(
+            tokens.clone(),
+            post()
+                .insert_header(("authorization", "Bearer admin"))
+                .cookie(session()),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "admin"));
+    }
+
+    #[actix_web::test]
+    async fn the_csrf_cookie_is_host_only_secure_strict_and_readable_by_the_page() {
+        let cookie = csrf_cookie("abc");
+        assert!(CSRF_COOKIE.starts_with("__Host-"));
+        assert_eq!(cookie.name(), CSRF_COOKIE);
+        assert_eq!(cookie.value(), "abc");
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.http_only(), Some(false));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), None);
+        assert_eq!(
+            cookie.same_site(),
+            Some(actix_web::cookie::SameSite::Strict)
+        );
     }
 
     #[actix_web::test]

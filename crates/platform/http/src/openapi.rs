@@ -103,6 +103,11 @@ const FORBIDDEN: Shared = Shared {
     title: "The caller's role, or scope, does not allow it",
     codes: &["forbidden"],
 };
+const CSRF: Shared = Shared {
+    status: "403",
+    title: "Authenticated by the `access_token` cookie without the `X-CSRF-Token` header echoing the `__Host-csrf_token` cookie",
+    codes: &["csrf_failed"],
+};
 const TOO_LARGE: Shared = Shared {
     status: "413",
     title: "The body is larger than the limit (`HTTP_BODY_LIMIT`)",
@@ -166,15 +171,15 @@ impl Modify for SharedProblems {
         for item in openapi.paths.paths.values_mut() {
             // A path one of whose operations honours `If-Match` is a
             // versioned resource: its 200 answers carry the `ETag`.
-            let versioned = operations(item).any(|operation| takes_if_match(operation));
-            for operation in operations(item) {
+            let versioned = operations(item).any(|(_, operation)| takes_if_match(operation));
+            for (writes, operation) in operations(item) {
                 if versioned {
                     add_etag(operation);
                 }
                 // One answer per status, with the codes of every reason.
                 let mut by_status: Vec<(&'static str, &'static str, Vec<&'static str>)> =
                     Vec::new();
-                for shared in shared_answers(operation) {
+                for shared in shared_answers(operation, writes) {
                     match by_status
                         .iter_mut()
                         .find(|(status, ..)| *status == shared.status)
@@ -194,25 +199,31 @@ impl Modify for SharedProblems {
     }
 }
 
+/// The operations of `item`, each with whether its method may change
+/// state (not GET, HEAD, OPTIONS or TRACE: the CSRF check applies).
 fn operations(
     item: &mut utoipa::openapi::PathItem,
-) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+) -> impl Iterator<Item = (bool, &mut utoipa::openapi::path::Operation)> {
     [
-        item.get.as_mut(),
-        item.put.as_mut(),
-        item.post.as_mut(),
-        item.delete.as_mut(),
-        item.options.as_mut(),
-        item.head.as_mut(),
-        item.patch.as_mut(),
-        item.trace.as_mut(),
+        (false, item.get.as_mut()),
+        (true, item.put.as_mut()),
+        (true, item.post.as_mut()),
+        (true, item.delete.as_mut()),
+        (false, item.options.as_mut()),
+        (false, item.head.as_mut()),
+        (true, item.patch.as_mut()),
+        (false, item.trace.as_mut()),
     ]
     .into_iter()
-    .flatten()
+    .filter_map(|(writes, operation)| operation.map(|operation| (writes, operation)))
 }
 
-/// The shared answers `operation` can give, from its shape.
-fn shared_answers(operation: &utoipa::openapi::path::Operation) -> Vec<&'static Shared> {
+/// The shared answers `operation` can give, from its shape (`writes`: its
+/// method may change state).
+fn shared_answers(
+    operation: &utoipa::openapi::path::Operation,
+    writes: bool,
+) -> Vec<&'static Shared> {
     use utoipa::openapi::path::ParameterIn;
 
     let parameters = operation.parameters.as_deref().unwrap_or_default();
@@ -246,6 +257,9 @@ fn shared_answers(operation: &utoipa::openapi::path::Operation) -> Vec<&'static 
     }
     if !public {
         answers.extend([&UNAUTHENTICATED, &FORBIDDEN, &UNAVAILABLE]);
+        if writes {
+            answers.push(&CSRF);
+        }
     }
     answers.push(&INTERNAL);
     answers
@@ -503,6 +517,22 @@ mod tests {
             let headers = &json["paths"]["/things/{id}"][method]["responses"]["200"]["headers"];
             assert!(headers["ETag"].is_object(), "{method}: {headers}");
         }
+        // Writes, not reads, may answer the browser session's CSRF refusal.
+        let description = |method: &str| {
+            json["paths"]["/things/{id}"][method]["responses"]["403"]["description"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        for method in ["patch", "delete"] {
+            assert!(description(method).contains("`csrf_failed`"), "{method}");
+            assert!(description(method).contains("`forbidden`"), "{method}");
+        }
+        assert!(
+            !description("get").contains("csrf"),
+            "{}",
+            description("get")
+        );
         // A public operation without body or parameters: only the 500.
         assert_eq!(statuses(&json, "/probe", "get"), ["200", "500"]);
         // Secured by default; the problem schema is a component.

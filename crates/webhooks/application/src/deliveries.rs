@@ -14,7 +14,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::ports::{
-    AttemptFilter, DeliveryRepository, Recovered, Redelivery, ScopeReadModel, WebhookRepository,
+    AttemptFilter, DeliveryDetail, DeliveryRepository, EventDelivery, Recovered, Redelivery,
+    ScopeReadModel, WebhookRepository,
 };
 use crate::scope::may_receive_events;
 use crate::use_cases::{WebhookError, load_owned, owner};
@@ -83,6 +84,54 @@ impl ListDeliveries {
             .deliveries
             .list_attempts(webhook_id, filter, page)
             .await?)
+    }
+}
+
+/// One delivery of one of the acting user's webhooks, with the exact body
+/// its attempts send.
+pub struct GetDelivery {
+    webhooks: Arc<dyn WebhookRepository>,
+    deliveries: Arc<dyn DeliveryRepository>,
+}
+
+impl GetDelivery {
+    pub fn new(
+        webhooks: Arc<dyn WebhookRepository>,
+        deliveries: Arc<dyn DeliveryRepository>,
+    ) -> Self {
+        Self {
+            webhooks,
+            deliveries,
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        owner_id: Uuid,
+        webhook_id: Uuid,
+        id: Uuid,
+    ) -> Result<DeliveryDetail, WebhookError> {
+        load_owned(self.webhooks.as_ref(), owner_id, webhook_id).await?;
+        self.deliveries
+            .get_delivery(webhook_id, id)
+            .await?
+            .ok_or(WebhookError::DeliveryNotFound)
+    }
+}
+
+/// Where one event went: its deliveries to every webhook, whoever owns
+/// them. For the administrators' event history: the route admits only them.
+pub struct EventDeliveries {
+    deliveries: Arc<dyn DeliveryRepository>,
+}
+
+impl EventDeliveries {
+    pub fn new(deliveries: Arc<dyn DeliveryRepository>) -> Self {
+        Self { deliveries }
+    }
+
+    pub async fn execute(&self, event_id: Uuid) -> Result<Vec<EventDelivery>, WebhookError> {
+        Ok(self.deliveries.deliveries_of_event(event_id).await?)
     }
 }
 
@@ -345,6 +394,7 @@ mod tests {
         deliveries.expect_enqueue_test().never();
         deliveries.expect_redeliver().never();
         deliveries.expect_redeliver_unsent().never();
+        deliveries.expect_get_delivery().never();
         deliveries
     }
 
@@ -424,10 +474,34 @@ mod tests {
             retry.execute(&stranger, id, Uuid::now_v7()).await,
             Err(WebhookError::NotFound)
         ));
+        let get = GetDelivery::new(webhooks.clone(), deliveries.clone());
+        assert!(matches!(
+            get.execute(Uuid::now_v7(), id, Uuid::now_v7()).await,
+            Err(WebhookError::NotFound)
+        ));
         let recover = RecoverDeliveries::new(webhooks, deliveries, allowed(), schedule);
         assert!(matches!(
             recover.execute(&stranger, id, NOW, None).await,
             Err(WebhookError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_delivery_the_webhook_does_not_have_is_delivery_not_found() {
+        let owner_id = Uuid::now_v7();
+        let hook = webhook(owner_id, true, true, 3);
+        let id = hook.id();
+        let asked = Uuid::now_v7();
+        let mut deliveries = MockDeliveryRepository::new();
+        deliveries
+            .expect_get_delivery()
+            .with(eq(id), eq(asked))
+            .times(1)
+            .returning(|_, _| Ok(None));
+        let get = GetDelivery::new(finding(hook), Arc::new(deliveries));
+        assert!(matches!(
+            get.execute(owner_id, id, asked).await,
+            Err(WebhookError::DeliveryNotFound)
         ));
     }
 
@@ -439,6 +513,8 @@ mod tests {
         let filter = AttemptFilter {
             success: Some(false),
             event_type: Some("chantier.created".into()),
+            since: Some(NOW),
+            until: None,
         };
         let mut deliveries = MockDeliveryRepository::new();
         deliveries

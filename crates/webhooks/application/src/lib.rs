@@ -13,12 +13,13 @@ pub mod scope;
 mod use_cases;
 
 pub use deliveries::{
-    ListDeliveries, RecoverDeliveries, RetryDelivery, SendTestEvent, TEST_MESSAGE, TestEnqueued,
+    EventDeliveries, GetDelivery, ListDeliveries, RecoverDeliveries, RetryDelivery, SendTestEvent,
+    TEST_MESSAGE, TestEnqueued,
 };
 pub use ports::{
-    AttemptFilter, DeliveryRepository, DestinationPolicy, EventCatalog, OwnerStatus, Recovered,
-    Redelivery, RepositoryError, ScopeReadModel, SecretVault, UrlRefused, VaultError,
-    WebhookRepository,
+    AttemptFilter, DeliveryDetail, DeliveryRepository, DestinationPolicy, EventCatalog,
+    EventDelivery, OwnerStatus, Recovered, Redelivery, RepositoryError, ScopeReadModel,
+    SecretVault, UrlRefused, VaultError, WebhookRepository,
 };
 pub use scope::{Access, AccessScope, access_rule, chantier_of, is_own_notice, may_receive_events};
 pub use use_cases::{

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use hub_kernel::{EventEnvelope, EventTypeInfo, Page, Role, StorageError};
-use hub_webhooks_domain::{DeliveryAttempt, NewDelivery, PlainSecret, SealedSecret, Webhook};
+use hub_webhooks_domain::{
+    DeliveryAttempt, DeliveryStatus, NewDelivery, PlainSecret, SealedSecret, Webhook,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -162,6 +164,46 @@ pub struct AttemptFilter {
     pub success: Option<bool>,
     /// Only attempts of this event type.
     pub event_type: Option<String>,
+    /// Only attempts made at or after this instant.
+    pub since: Option<OffsetDateTime>,
+    /// Only attempts made before this instant.
+    pub until: Option<OffsetDateTime>,
+}
+
+/// One delivery as its webhook's owner reads it: the exact body every
+/// attempt sends, and where the job stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryDetail {
+    pub delivery_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    /// The request body, byte for byte.
+    pub payload: String,
+    pub status: DeliveryStatus,
+    /// Attempts made so far, and how many are allowed.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// When the next attempt is due (pending deliveries).
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// One delivery of an event, as the event history shows where it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventDelivery {
+    pub delivery_id: Uuid,
+    pub webhook_id: Uuid,
+    pub webhook_url: String,
+    pub owner_id: Uuid,
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// What the last failed attempt met, if any.
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    /// When it succeeded, failed for good or was cancelled.
+    pub finished_at: Option<OffsetDateTime>,
 }
 
 /// What asking for a redelivery did.
@@ -200,6 +242,21 @@ pub trait DeliveryRepository: Send + Sync {
         filter: &AttemptFilter,
         page: Page,
     ) -> Result<(Vec<DeliveryAttempt>, u64), RepositoryError>;
+
+    /// One delivery of the webhook — `id` is the delivery's id or the id
+    /// of one of its attempts; `None` when the webhook has no such one.
+    async fn get_delivery(
+        &self,
+        webhook_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<DeliveryDetail>, RepositoryError>;
+
+    /// Every delivery of the event `event_id`, to any webhook, oldest
+    /// first (those whose job the retention has not removed yet).
+    async fn deliveries_of_event(
+        &self,
+        event_id: Uuid,
+    ) -> Result<Vec<EventDelivery>, RepositoryError>;
 
     /// Appends `event` to the outbox and queues `delivery` (its only
     /// delivery) in one transaction.

@@ -17,9 +17,10 @@ use hub_platform_http::rate_limit::{
 };
 use hub_platform_http::{Problem, extractors};
 use hub_webhooks_application::{
-    CreateWebhook, DeleteWebhook, DeliveryRepository, DestinationPolicy, EventCatalog, GetWebhook,
-    ListDeliveries, ListEventTypes, ListWebhooks, RecoverDeliveries, RetryDelivery, RotateSecret,
-    ScopeReadModel, SecretVault, SendTestEvent, UpdateWebhook, WebhookError, WebhookRepository,
+    CreateWebhook, DeleteWebhook, DeliveryRepository, DestinationPolicy, EventCatalog,
+    EventDeliveries, GetDelivery, GetWebhook, ListDeliveries, ListEventTypes, ListWebhooks,
+    RecoverDeliveries, RetryDelivery, RotateSecret, ScopeReadModel, SecretVault, SendTestEvent,
+    UpdateWebhook, WebhookError, WebhookRepository,
 };
 use hub_webhooks_domain::RetrySchedule;
 use serde::Deserialize;
@@ -31,8 +32,9 @@ mod event_types;
 mod webhooks;
 
 pub use deliveries::{
-    DeliveryAttemptResponse, DeliveryListQuery, DeliveryListResponse, DeliveryPath, RecoverRequest,
-    RecoverResponse, RetryResponse, TestEventResponse,
+    DeliveryAttemptResponse, DeliveryListQuery, DeliveryListResponse, DeliveryPath,
+    DeliveryResponse, EventDeliveriesResponse, EventDeliveryResponse, EventPath, RecoverRequest,
+    RecoverResponse, RetryResponse, SentHeader, TestEventResponse,
 };
 pub use event_types::{EventTypeResponse, EventTypesResponse};
 pub use webhooks::{
@@ -106,6 +108,8 @@ pub struct WebhooksHttp {
     rotate: RotateSecret,
     event_types: ListEventTypes,
     deliveries: ListDeliveries,
+    event_deliveries: EventDeliveries,
+    delivery: GetDelivery,
     test: SendTestEvent,
     retry: RetryDelivery,
     recover: RecoverDeliveries,
@@ -149,6 +153,8 @@ impl WebhooksHttp {
         } = ports;
         Self {
             deliveries: ListDeliveries::new(webhooks.clone(), deliveries.clone()),
+            event_deliveries: EventDeliveries::new(deliveries.clone()),
+            delivery: GetDelivery::new(webhooks.clone(), deliveries.clone()),
             test: SendTestEvent::new(
                 webhooks.clone(),
                 deliveries.clone(),
@@ -228,8 +234,18 @@ pub fn configure(
                 ),
         )
         .service(
-            web::resource("/api/v1/webhooks/{id}/deliveries")
-                .route(web::get().to(deliveries::list_deliveries).wrap(limits.read)),
+            web::resource("/api/v1/webhooks/{id}/deliveries").route(
+                web::get()
+                    .to(deliveries::list_deliveries)
+                    .wrap(limits.read.clone()),
+            ),
+        )
+        .service(
+            web::resource("/api/v1/webhooks/{id}/deliveries/{delivery_id}").route(
+                web::get()
+                    .to(deliveries::get_delivery)
+                    .wrap(limits.read.clone()),
+            ),
         )
         .service(
             web::resource("/api/v1/webhooks/{id}/test")
@@ -253,6 +269,13 @@ pub fn configure(
             web::resource("/api/v1/webhooks/{id}/rotate-secret")
                 .route(web::post().to(webhooks::rotate_secret).wrap(limits.rotate)),
         )
+        .service(
+            web::resource("/api/v1/events/{event_id}/deliveries").route(
+                web::get()
+                    .to(deliveries::event_deliveries)
+                    .wrap(limits.read),
+            ),
+        )
         .route(
             "/api/v1/event-types",
             web::get().to(event_types::list_event_types),
@@ -270,7 +293,8 @@ pub fn configure(
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook,
         webhooks::update_webhook, webhooks::delete_webhook, webhooks::rotate_secret,
         deliveries::list_deliveries, deliveries::send_test, deliveries::retry_delivery,
-        deliveries::recover_deliveries, event_types::list_event_types,
+        deliveries::recover_deliveries, deliveries::event_deliveries, deliveries::get_delivery,
+        event_types::list_event_types,
         event_types::get_event_type
     ),
     components(schemas(
@@ -278,7 +302,8 @@ pub fn configure(
         WebhookResponse,
         WebhookWithSecretResponse, WebhookListResponse, EventTypeResponse, EventTypesResponse,
         DeliveryAttemptResponse, DeliveryListResponse, TestEventResponse, RetryResponse,
-        RecoverRequest, RecoverResponse, ProblemSchema
+        RecoverRequest, RecoverResponse, EventDeliveryResponse, EventDeliveriesResponse, DeliveryResponse, SentHeader,
+        ProblemSchema
     )),
     tags(
         (name = "webhooks", description = "Your webhook subscriptions (admin, conducteur): signed HTTP notifications of events"),

@@ -8,7 +8,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Page, StorageError};
 use hub_platform_postgres::{Database, DbError, outbox, storage};
 use hub_webhooks_application::{
-    AttemptFilter, DeliveryRepository, Recovered, Redelivery, RepositoryError,
+    AttemptFilter, DeliveryDetail, DeliveryRepository, EventDelivery, Recovered, Redelivery,
+    RepositoryError,
 };
 use hub_webhooks_domain::{DeliveryAttempt, DeliveryStatus, NewDelivery};
 use time::OffsetDateTime;
@@ -111,7 +112,59 @@ fn filtered(
     if let Some(event_type) = &filter.event_type {
         query = query.filter(webhook_delivery_attempts::event_type.eq(event_type.clone()));
     }
+    if let Some(since) = filter.since {
+        query = query.filter(webhook_delivery_attempts::attempted_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(webhook_delivery_attempts::attempted_at.lt(until));
+    }
     query
+}
+
+#[derive(QueryableByName)]
+struct DeliveryDetailRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    event_id: Uuid,
+    #[diesel(sql_type = Text)]
+    event_type: String,
+    #[diesel(sql_type = Text)]
+    payload: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Integer)]
+    attempt: i32,
+    #[diesel(sql_type = Integer)]
+    max_attempts: i32,
+    #[diesel(sql_type = Timestamptz)]
+    next_attempt_at: OffsetDateTime,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: OffsetDateTime,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    finished_at: Option<OffsetDateTime>,
+}
+
+#[derive(QueryableByName)]
+struct EventDeliveryRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    webhook_id: Uuid,
+    #[diesel(sql_type = Text)]
+    url: String,
+    #[diesel(sql_type = SqlUuid)]
+    owner_id: Uuid,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Integer)]
+    attempt: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    last_error: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: OffsetDateTime,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    finished_at: Option<OffsetDateTime>,
 }
 
 /// The delivery a retry names, and what the retry did to it.
@@ -262,6 +315,96 @@ impl DeliveryRepository for DieselDeliveryRepository {
             .map(attempt_from)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((attempts, u64::try_from(total).unwrap_or_default()))
+    }
+
+    async fn get_delivery(
+        &self,
+        webhook_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<DeliveryDetail>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        // The delivery's id, or one of its attempts' (as the retry route).
+        let row: Option<DeliveryDetailRow> = diesel::sql_query(
+            "SELECT d.id, d.event_id, d.event_type, d.payload, d.status, d.attempt, \
+                    d.max_attempts, d.next_attempt_at, d.created_at, d.finished_at \
+             FROM webhook_deliveries d \
+             WHERE d.webhook_id = $1 AND d.id = COALESCE( \
+                 (SELECT a.delivery_id FROM webhook_delivery_attempts a \
+                  WHERE a.id = $2 AND a.webhook_id = $1), $2)",
+        )
+        .bind::<SqlUuid, _>(webhook_id)
+        .bind::<SqlUuid, _>(id)
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(storage)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let corrupt = |what: &str| {
+            RepositoryError::Storage(StorageError::corrupt(format!(
+                "delivery {} has an invalid {what}",
+                row.id
+            )))
+        };
+        let status = row
+            .status
+            .parse::<DeliveryStatus>()
+            .map_err(|_| corrupt("status"))?;
+        Ok(Some(DeliveryDetail {
+            delivery_id: row.id,
+            event_id: row.event_id,
+            event_type: row.event_type.clone(),
+            payload: row.payload.clone(),
+            status,
+            attempts: u32::try_from(row.attempt).map_err(|_| corrupt("attempt"))?,
+            max_attempts: u32::try_from(row.max_attempts).map_err(|_| corrupt("max_attempts"))?,
+            next_attempt_at: (status == DeliveryStatus::Pending).then_some(row.next_attempt_at),
+            created_at: row.created_at,
+            finished_at: row.finished_at,
+        }))
+    }
+
+    async fn deliveries_of_event(
+        &self,
+        event_id: Uuid,
+    ) -> Result<Vec<EventDelivery>, RepositoryError> {
+        let mut conn = self.db.connection().await.map_err(storage)?;
+        // webhook_deliveries_event_idx finds them.
+        let rows: Vec<EventDeliveryRow> = diesel::sql_query(
+            "SELECT d.id, d.webhook_id, w.url, w.owner_id, d.status, d.attempt, d.last_error, \
+                    d.created_at, d.finished_at \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.event_id = $1 ORDER BY d.created_at, d.id",
+        )
+        .bind::<SqlUuid, _>(event_id)
+        .load(&mut conn)
+        .await
+        .map_err(storage)?;
+        rows.into_iter()
+            .map(|row| {
+                let corrupt = |what: &str| {
+                    RepositoryError::Storage(StorageError::corrupt(format!(
+                        "delivery {} has an invalid {what}",
+                        row.id
+                    )))
+                };
+                Ok(EventDelivery {
+                    delivery_id: row.id,
+                    webhook_id: row.webhook_id,
+                    webhook_url: row.url,
+                    owner_id: row.owner_id,
+                    status: row
+                        .status
+                        .parse::<DeliveryStatus>()
+                        .map_err(|_| corrupt("delivery status"))?,
+                    attempts: u32::try_from(row.attempt).map_err(|_| corrupt("attempt"))?,
+                    last_error: row.last_error,
+                    created_at: row.created_at,
+                    finished_at: row.finished_at,
+                })
+            })
+            .collect()
     }
 
     async fn enqueue_test(

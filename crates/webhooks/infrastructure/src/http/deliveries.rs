@@ -4,10 +4,10 @@
 
 use actix_web::{HttpResponse, web};
 use hub_kernel::EventType;
-use hub_platform_http::auth::{AdminOrConducteur, Authorized};
+use hub_platform_http::auth::{AdminOnly, AdminOrConducteur, Authorized};
 use hub_platform_http::openapi::ProblemSchema;
-use hub_platform_http::{Problem, RequestId, extractors};
-use hub_webhooks_application::AttemptFilter;
+use hub_platform_http::{Instant, Problem, RequestId, extractors};
+use hub_webhooks_application::{AttemptFilter, DeliveryDetail};
 use hub_webhooks_domain::DeliveryAttempt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -28,6 +28,10 @@ pub struct DeliveryListQuery {
     success: Option<bool>,
     /// Only attempts of this event type, e.g. `chantier.created`.
     event_type: Option<String>,
+    /// Only attempts made at or after this instant (RFC 3339).
+    since: Option<Instant>,
+    /// Only attempts made before this instant (RFC 3339).
+    until: Option<Instant>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -143,13 +147,212 @@ pub struct RecoverResponse {
     skipped: u64,
 }
 
+/// A header every attempt of a delivery sends.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentHeader {
+    #[schema(example = "webhook-id")]
+    name: &'static str,
+    /// The value; absent for the headers computed at each attempt
+    /// (`webhook-timestamp`, `webhook-signature`, `x-hub-chantier-signature`),
+    /// which are not kept.
+    value: Option<String>,
+    #[schema(example = "the event id: the same at every attempt")]
+    description: &'static str,
+}
+
+/// One delivery: the exact body and the headers its attempts send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryResponse {
+    delivery_id: Uuid,
+    event_id: Uuid,
+    #[schema(example = "chantier.created")]
+    event_type: String,
+    /// The request body, byte for byte (a JSON text).
+    payload: String,
+    /// `pending`, `in_flight`, `succeeded`, `failed` or `cancelled`.
+    status: &'static str,
+    /// Attempts made so far.
+    attempts: u32,
+    max_attempts: u32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    next_attempt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    finished_at: Option<OffsetDateTime>,
+    /// The request's headers, in the order they are sent.
+    headers: Vec<SentHeader>,
+}
+
+/// The headers of `detail`'s attempts: the fixed ones with their values.
+fn sent_headers(detail: &DeliveryDetail, legacy: bool) -> Vec<SentHeader> {
+    use crate::delivery::{EVENT_HEADER, LEGACY_HEADER, USER_AGENT};
+    let mut headers = vec![
+        SentHeader {
+            name: "content-type",
+            value: Some("application/json".to_owned()),
+            description: "the body is JSON",
+        },
+        SentHeader {
+            name: "user-agent",
+            value: Some(USER_AGENT.to_owned()),
+            description: "who sends",
+        },
+        SentHeader {
+            name: hub_webhook_signature::HEADER_ID,
+            value: Some(detail.event_id.to_string()),
+            description: "the event id: the same at every attempt (deduplicate on it)",
+        },
+        SentHeader {
+            name: hub_webhook_signature::HEADER_TIMESTAMP,
+            value: None,
+            description: "the attempt's time, in Unix seconds",
+        },
+        SentHeader {
+            name: hub_webhook_signature::HEADER_SIGNATURE,
+            value: None,
+            description: "`v1,` + base64 HMAC-SHA256 of `id.timestamp.body`, per current (and previous) secret",
+        },
+        SentHeader {
+            name: EVENT_HEADER,
+            value: Some(detail.event_type.clone()),
+            description: "the event type",
+        },
+    ];
+    if legacy {
+        headers.push(SentHeader {
+            name: LEGACY_HEADER,
+            value: None,
+            description: "`sha256=` + hex HMAC-SHA256 of the body (legacy signature)",
+        });
+    }
+    headers
+}
+
+/// One delivery of one of your webhooks: the exact body its attempts send,
+/// their headers, and where it stands.
+#[utoipa::path(
+    get, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}", tag = "webhooks",
+    params(DeliveryPath),
+    responses(
+        (status = 200, body = DeliveryResponse),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`) or no such delivery of it (`delivery_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn get_delivery(
+    state: web::Data<WebhooksHttp>,
+    user: Authorized<AdminOrConducteur>,
+    path: web::Path<DeliveryPath>,
+) -> Result<web::Json<DeliveryResponse>, Problem> {
+    let detail = state
+        .delivery
+        .execute(user.actor.user_id, path.id, path.delivery_id)
+        .await
+        .map_err(problem)?;
+    let webhook = state
+        .get
+        .execute(user.actor.user_id, path.id)
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(DeliveryResponse {
+        headers: sent_headers(&detail, webhook.legacy_signature()),
+        delivery_id: detail.delivery_id,
+        event_id: detail.event_id,
+        event_type: detail.event_type,
+        payload: detail.payload,
+        status: detail.status.as_str(),
+        attempts: detail.attempts,
+        max_attempts: detail.max_attempts,
+        next_attempt_at: detail.next_attempt_at,
+        created_at: detail.created_at,
+        finished_at: detail.finished_at,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct EventPath {
+    /// The event's id.
+    event_id: Uuid,
+}
+
+/// One delivery of an event to a webhook.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDeliveryResponse {
+    delivery_id: Uuid,
+    webhook_id: Uuid,
+    webhook_url: String,
+    /// Who owns the webhook.
+    owner_id: Uuid,
+    /// `pending`, `in_flight`, `succeeded`, `failed` or `cancelled`.
+    #[schema(example = "succeeded")]
+    status: &'static str,
+    /// Attempts made so far.
+    attempts: u32,
+    /// What the last failed attempt met, if any.
+    last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    finished_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDeliveriesResponse {
+    deliveries: Vec<EventDeliveryResponse>,
+}
+
+/// Where one event went: its deliveries to every webhook, oldest first
+/// (admin). Deliveries are listed while their job is kept
+/// (`WEBHOOK_DELIVERY_RETENTION_DAYS`); an event nobody subscribed to has none.
+#[utoipa::path(
+    get, path = "/api/v1/events/{event_id}/deliveries", tag = "events", params(EventPath),
+    responses(
+        (status = 200, body = EventDeliveriesResponse),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn event_deliveries(
+    state: web::Data<WebhooksHttp>,
+    _admin: Authorized<AdminOnly>,
+    path: web::Path<EventPath>,
+) -> Result<web::Json<EventDeliveriesResponse>, Problem> {
+    let deliveries = state
+        .event_deliveries
+        .execute(path.event_id)
+        .await
+        .map_err(problem)?;
+    Ok(web::Json(EventDeliveriesResponse {
+        deliveries: deliveries
+            .into_iter()
+            .map(|delivery| EventDeliveryResponse {
+                delivery_id: delivery.delivery_id,
+                webhook_id: delivery.webhook_id,
+                webhook_url: delivery.webhook_url,
+                owner_id: delivery.owner_id,
+                status: delivery.status.as_str(),
+                attempts: delivery.attempts,
+                last_error: delivery.last_error,
+                created_at: delivery.created_at,
+                finished_at: delivery.finished_at,
+            })
+            .collect(),
+    }))
+}
+
 /// The delivery log of one of your webhooks: every attempt, newest first.
 #[utoipa::path(
     get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
     params(WebhookPath, DeliveryListQuery),
     responses(
         (status = 200, body = DeliveryListResponse),
-        (status = 400, description = "`limit` outside 1–100, a malformed `event_type` (`invalid_query`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 400, description = "`limit` outside 1–100, a malformed `event_type`, `since` or `until`, or `since` not before `until` (`invalid_query`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
         (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
     )
@@ -170,9 +373,21 @@ pub(super) async fn list_deliveries(
             })
         })
         .transpose()?;
+    let since = query.since.map(|instant| instant.0);
+    let until = query.until.map(|instant| instant.0);
+    if let (Some(since), Some(until)) = (since, until)
+        && since >= until
+    {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "since must be before until",
+        ));
+    }
     let filter = AttemptFilter {
         success: query.success,
         event_type: event_type.map(|t| t.as_str().to_owned()),
+        since,
+        until,
     };
     let (attempts, total) = state
         .deliveries
