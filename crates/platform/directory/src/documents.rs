@@ -110,7 +110,7 @@ impl Projection for DocumentsDirectory {
                      VALUES ($1, $2, $3, true, $4) \
                      ON CONFLICT (document_id) DO UPDATE SET chantier_id = EXCLUDED.chantier_id, \
                      type_document = EXCLUDED.type_document, last_seq = EXCLUDED.last_seq \
-                     WHERE {0}.last_seq < EXCLUDED.last_seq AND {0}.active",
+                     WHERE {0}.last_seq < EXCLUDED.last_seq",
                     self.table
                 ))
                 .bind::<SqlUuid, _>(id)
