@@ -169,13 +169,18 @@ impl DurableSubscriber for DeliveryFanOut {
         // The webhook's filters are applied here: limited to some chantiers,
         // the event must name one of them (an event without a chantier
         // never passes such a limit); its data must contain every condition
-        // (`@>`: each field present with an equal value).
+        // (`@>`: each field present with an equal value). The ordering key
+        // is stored for ordered webhooks only: the partial index that the
+        // claim's ordering check reads then holds their deliveries alone,
+        // and the others' status changes do not maintain it.
         statement(
             "INSERT INTO webhook_deliveries \
              (id, webhook_id, event_id, event_type, payload, max_attempts, next_attempt_at, \
               aggregate_type, aggregate_id, event_seq) \
              SELECT j.id, j.webhook_id, j.event_id, j.event_type, j.payload, j.max_attempts, now(), \
-                    j.aggregate_type, j.aggregate_id, j.event_seq \
+                    CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_type END, \
+                    CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_id END, \
+                    CASE WHEN w.ordering = 'aggregate' THEN j.event_seq END \
              FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], \
                          $7::text[], $8::text[], $9::int8[], $10::jsonb[], $11::uuid[]) \
                AS j (id, webhook_id, event_id, event_type, payload, max_attempts, \
