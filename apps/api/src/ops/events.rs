@@ -225,7 +225,7 @@ pub struct EventPath {
     get, path = "/api/v1/events/{event_id}", tag = "events", params(EventPath),
     responses(
         (status = 200, body = EventResponse),
-        (status = 404, description = "`event_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemSchema),
     )
 )]
 async fn get_event(

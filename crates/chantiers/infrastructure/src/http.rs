@@ -386,7 +386,7 @@ fn problem(error: ChantierCommandError) -> Problem {
     post, path = "/api/v1/chantiers", tag = "chantiers", request_body = CreateChantierRequest,
     responses(
         (status = 201, body = ChantierResponse),
-        (status = 409, description = "`duplicate_code`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`duplicate_code`", body = ProblemSchema),
     )
 )]
 async fn create_chantier(
@@ -459,7 +459,7 @@ async fn list_chantiers(
     get, path = "/api/v1/chantiers/{id}", tag = "chantiers", params(ChantierPath),
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
     )
 )]
 async fn get_chantier(
@@ -480,8 +480,8 @@ async fn get_chantier(
     request_body = UpdateChantierRequest,
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`duplicate_code`, `chantier_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
+        (status = 409, description = "`duplicate_code`, `chantier_closed` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn update_chantier(
@@ -519,7 +519,7 @@ async fn update_chantier(
     delete, path = "/api/v1/chantiers/{id}", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
     )
 )]
 async fn delete_chantier(
@@ -560,8 +560,8 @@ async fn move_to(
     request_body = StatutRequest,
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn change_statut(
@@ -579,8 +579,8 @@ async fn change_statut(
     post, path = "/api/v1/chantiers/{id}/demarrer", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn demarrer(
@@ -597,8 +597,8 @@ async fn demarrer(
     post, path = "/api/v1/chantiers/{id}/receptionner", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn receptionner(
@@ -615,8 +615,8 @@ async fn receptionner(
     post, path = "/api/v1/chantiers/{id}/fermer", tag = "chantiers", params(ChantierPath, IfMatchHeader),
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn fermer(
@@ -634,9 +634,9 @@ async fn fermer(
     request_body = ResponsablesRequest,
     responses(
         (status = 200, body = ChantierResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`chantier_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`too_many` responsables", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
+        (status = 409, description = "`chantier_closed` or `concurrent_modification`", body = ProblemSchema),
+        (status = 422, description = "`too_many` responsables", body = ProblemSchema),
     )
 )]
 async fn assign_responsables(

@@ -729,9 +729,9 @@ fn log_leftovers(suppression: &Suppression) {
     post, path = "/api/v1/documents/dossiers", tag = "documents", request_body = CreateDossierRequest,
     responses(
         (status = 201, body = DossierResponse),
-        (status = 403, description = "`forbidden`: may not create a dossier here", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`duplicate_nom` or `chantier_closed`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `unknown_chantier`, `unknown_dossier`, `invalid_nom`…", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: may not create a dossier here", body = ProblemSchema),
+        (status = 409, description = "`duplicate_nom` or `chantier_closed`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: `unknown_chantier`, `unknown_dossier`, `invalid_nom`…", body = ProblemSchema),
     )
 )]
 async fn create_dossier(
@@ -767,7 +767,7 @@ async fn create_dossier(
     get, path = "/api/v1/documents/dossiers/{dossier_id}", tag = "documents", params(DossierPath),
     responses(
         (status = 200, body = DossierResponse),
-        (status = 404, description = "`dossier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`dossier_not_found`", body = ProblemSchema),
     )
 )]
 async fn get_dossier(
@@ -793,10 +793,10 @@ async fn get_dossier(
     params(DossierPath, IfMatchHeader), request_body = UpdateDossierRequest,
     responses(
         (status = 200, body = DossierResponse),
-        (status = 403, description = "`forbidden`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "`dossier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`duplicate_nom`, `chantier_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `invalid_parent` (a cycle, another chantier), `unknown_dossier`…", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemSchema),
+        (status = 404, description = "`dossier_not_found`", body = ProblemSchema),
+        (status = 409, description = "`duplicate_nom`, `chantier_closed` or `concurrent_modification`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: `invalid_parent` (a cycle, another chantier), `unknown_dossier`…", body = ProblemSchema),
     )
 )]
 async fn update_dossier(
@@ -835,9 +835,9 @@ async fn update_dossier(
     params(DossierPath, ForceQuery, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "`forbidden`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "`dossier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`dossier_not_empty` (without `force`), `chantier_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemSchema),
+        (status = 404, description = "`dossier_not_found`", body = ProblemSchema),
+        (status = 409, description = "`dossier_not_empty` (without `force`), `chantier_closed` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn delete_dossier(
@@ -866,7 +866,7 @@ async fn delete_dossier(
     params(ChantierPath, ParentQuery),
     responses(
         (status = 200, body = Vec<DossierResponse>),
-        (status = 404, description = "`chantier_not_found` or `dossier_not_found` (the parent)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found` or `dossier_not_found` (the parent)", body = ProblemSchema),
     )
 )]
 async fn list_dossiers(
@@ -899,7 +899,7 @@ async fn list_dossiers(
     params(ChantierPath),
     responses(
         (status = 200, body = ArborescenceResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
     )
 )]
 async fn arborescence(
@@ -926,9 +926,9 @@ async fn arborescence(
     params(ChantierPath),
     responses(
         (status = 200, body = Vec<DossierResponse>),
-        (status = 403, description = "`forbidden`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`chantier_closed`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `unknown_chantier`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemSchema),
+        (status = 409, description = "`chantier_closed`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: `unknown_chantier`", body = ProblemSchema),
     )
 )]
 async fn init_arborescence(
@@ -968,13 +968,13 @@ async fn init_arborescence(
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = DocumentResponse),
-        (status = 400, description = "`invalid_multipart` (no `file` part, a broken body) or `upload_interrupted`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: no write access to the dossier", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "`dossier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`chantier_closed`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 413, description = "`file_too_large`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 415, description = "`extension_not_allowed`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `wrong_chantier`, `invalid_niveau_acces`, `invalid_nom`…", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_multipart` (no `file` part, a broken body) or `upload_interrupted`", body = ProblemSchema),
+        (status = 403, description = "`forbidden`: no write access to the dossier", body = ProblemSchema),
+        (status = 404, description = "`dossier_not_found`", body = ProblemSchema),
+        (status = 409, description = "`chantier_closed`", body = ProblemSchema),
+        (status = 413, description = "`file_too_large`", body = ProblemSchema),
+        (status = 415, description = "`extension_not_allowed`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: `wrong_chantier`, `invalid_niveau_acces`, `invalid_nom`…", body = ProblemSchema),
     )
 )]
 async fn upload_document(
@@ -1065,7 +1065,7 @@ async fn upload_document(
     params(DossierPath, PageQuery),
     responses(
         (status = 200, body = DocumentListResponse),
-        (status = 404, description = "`dossier_not_found`: missing or above the caller's level", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`dossier_not_found`: missing or above the caller's level", body = ProblemSchema),
     )
 )]
 async fn list_documents(
@@ -1096,8 +1096,8 @@ async fn list_documents(
     params(ChantierPath, SearchQuery),
     responses(
         (status = 200, body = DocumentListResponse),
-        (status = 404, description = "`chantier_not_found`, or `dossier_not_found` (the `dossier_id`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `invalid_type_document`, `before_date_debut`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`, or `dossier_not_found` (the `dossier_id`)", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: `invalid_type_document`, `before_date_debut`", body = ProblemSchema),
     )
 )]
 async fn search_documents(
@@ -1140,7 +1140,7 @@ async fn search_documents(
     get, path = "/api/v1/documents/documents/{document_id}", tag = "documents", params(DocumentPath),
     responses(
         (status = 200, body = DocumentResponse),
-        (status = 404, description = "`document_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`document_not_found`", body = ProblemSchema),
     )
 )]
 async fn get_document(
@@ -1166,11 +1166,11 @@ async fn get_document(
     params(DocumentPath, IfMatchHeader), request_body = UpdateDocumentRequest,
     responses(
         (status = 200, body = DocumentResponse),
-        (status = 403, description = "`forbidden`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "`document_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`duplicate_nom`, `chantier_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 415, description = "`extension_not_allowed`: the new name's extension", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `unknown_dossier`, `invalid_nom`, `invalid_niveau_acces`…", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemSchema),
+        (status = 404, description = "`document_not_found`", body = ProblemSchema),
+        (status = 409, description = "`duplicate_nom`, `chantier_closed` or `concurrent_modification`", body = ProblemSchema),
+        (status = 415, description = "`extension_not_allowed`: the new name's extension", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: `unknown_dossier`, `invalid_nom`, `invalid_niveau_acces`…", body = ProblemSchema),
     )
 )]
 async fn update_document(
@@ -1204,9 +1204,9 @@ async fn update_document(
     params(DocumentPath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "`forbidden`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "`document_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`chantier_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemSchema),
+        (status = 404, description = "`document_not_found`", body = ProblemSchema),
+        (status = 409, description = "`chantier_closed` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn delete_document(
@@ -1232,8 +1232,8 @@ async fn delete_document(
         (status = 200, description = "The bytes; `ETag` = the quoted SHA-256, `Accept-Ranges: bytes`", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 206, description = "The range asked for, with `Content-Range`", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 304, description = "`If-None-Match` names the current SHA-256"),
-        (status = 404, description = "`document_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 416, description = "`range_not_satisfiable`, with `Content-Range: bytes */size`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`document_not_found`", body = ProblemSchema),
+        (status = 416, description = "`range_not_satisfiable`, with `Content-Range: bytes */size`", body = ProblemSchema),
     )
 )]
 async fn download_document(
@@ -1259,7 +1259,7 @@ async fn download_document(
     params(DocumentPath),
     responses(
         (status = 200, body = PreviewResponse),
-        (status = 404, description = "`document_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`document_not_found`", body = ProblemSchema),
     )
 )]
 async fn preview_document(
@@ -1295,9 +1295,9 @@ async fn preview_document(
         (status = 200, description = "The bytes, `Content-Disposition: inline`", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 304, description = "`If-None-Match` names the current SHA-256"),
-        (status = 404, description = "`document_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 415, description = "`preview_unavailable`: not a PDF, an image or a video", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 416, description = "`range_not_satisfiable`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`document_not_found`", body = ProblemSchema),
+        (status = 415, description = "`preview_unavailable`: not a PDF, an image or a video", body = ProblemSchema),
+        (status = 416, description = "`range_not_satisfiable`", body = ProblemSchema),
     )
 )]
 async fn preview_content(
@@ -1430,8 +1430,8 @@ fn content_disposition(disposition: DispositionType, nom: &str) -> ContentDispos
     post, path = "/api/v1/documents/documents/download-zip", tag = "documents", request_body = ZipRequest,
     responses(
         (status = 200, description = "`application/zip`, attachment `documents.zip`", content_type = "application/zip", body = Vec<u8>),
-        (status = 404, description = "`document_not_found`: one of them is missing or out of sight", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `document_ids` empty or above 100 (`invalid_count`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`document_not_found`: one of them is missing or out of sight", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: `document_ids` empty or above 100 (`invalid_count`)", body = ProblemSchema),
     )
 )]
 async fn download_zip(
@@ -1463,10 +1463,10 @@ async fn download_zip(
     post, path = "/api/v1/documents/autorisations", tag = "documents", request_body = GrantRequest,
     responses(
         (status = 201, body = AutorisationResponse),
-        (status = 403, description = "`forbidden`: may not manage this target's autorisations", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "`dossier_not_found` or `document_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`duplicate_autorisation` or `chantier_closed`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `invalid_cible`, `unknown_user`, `in_the_past`…", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: may not manage this target's autorisations", body = ProblemSchema),
+        (status = 404, description = "`dossier_not_found` or `document_not_found`", body = ProblemSchema),
+        (status = 409, description = "`duplicate_autorisation` or `chantier_closed`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: `invalid_cible`, `unknown_user`, `in_the_past`…", body = ProblemSchema),
     )
 )]
 async fn grant_autorisation(
@@ -1497,8 +1497,8 @@ async fn grant_autorisation(
     params(DossierPath),
     responses(
         (status = 200, body = AutorisationListResponse),
-        (status = 403, description = "`forbidden`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "`dossier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemSchema),
+        (status = 404, description = "`dossier_not_found`", body = ProblemSchema),
     )
 )]
 async fn list_dossier_autorisations(
@@ -1521,8 +1521,8 @@ async fn list_dossier_autorisations(
     params(DocumentPath),
     responses(
         (status = 200, body = AutorisationListResponse),
-        (status = 403, description = "`forbidden`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "`document_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemSchema),
+        (status = 404, description = "`document_not_found`", body = ProblemSchema),
     )
 )]
 async fn list_document_autorisations(
@@ -1567,9 +1567,9 @@ impl DocumentsHttp {
     params(AutorisationPath),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 403, description = "`forbidden`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "`autorisation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`chantier_closed`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemSchema),
+        (status = 404, description = "`autorisation_not_found`", body = ProblemSchema),
+        (status = 409, description = "`chantier_closed`", body = ProblemSchema),
     )
 )]
 async fn revoke_autorisation(

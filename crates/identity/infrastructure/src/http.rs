@@ -315,9 +315,9 @@ fn session_cookie(token: &str, max_age: time::Duration) -> Cookie<'static> {
     post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "Invalid email or password (`invalid_credentials`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts from this address (`rate_limited`), or too many failed sign-ins on this account, whether it exists or not (`login_throttled`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 503, description = "Too many password checks in progress (`server_busy`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid email or password (`invalid_credentials`)", body = ProblemSchema),
+        (status = 429, description = "Too many attempts from this address (`rate_limited`), or too many failed sign-ins on this account, whether it exists or not (`login_throttled`); see Retry-After", body = ProblemSchema),
+        (status = 503, description = "Too many password checks in progress (`server_busy`); see Retry-After", body = ProblemSchema),
     )
 )]
 async fn login(
@@ -375,7 +375,7 @@ fn busy() -> Problem {
     post, path = "/api/v1/auth/logout", tag = "auth", security((), ("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Cookie cleared; the user's tokens revoked if a valid one was sent"),
-        (status = 503, description = "The token could not be checked or revoked; nothing was revoked", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 503, description = "The token could not be checked or revoked; nothing was revoked", body = ProblemSchema),
     )
 )]
 async fn logout(state: web::Data<IdentityHttp>, req: HttpRequest) -> Result<HttpResponse, Problem> {
@@ -417,8 +417,8 @@ async fn me(
     post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
     responses(
         (status = 201, body = UserResponse),
-        (status = 409, description = "Email already used (`email_taken`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 503, description = "Too many password operations in progress (`server_busy`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "Email already used (`email_taken`)", body = ProblemSchema),
+        (status = 503, description = "Too many password operations in progress (`server_busy`); see Retry-After", body = ProblemSchema),
     )
 )]
 async fn create_user(
@@ -482,7 +482,7 @@ async fn list_users(
     get, path = "/api/v1/users/{id}", tag = "users", params(UserPath),
     responses(
         (status = 200, body = UserResponse),
-        (status = 404, description = "`user_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`user_not_found`", body = ProblemSchema),
     )
 )]
 async fn get_user(
@@ -499,8 +499,8 @@ async fn get_user(
     patch, path = "/api/v1/users/{id}", tag = "users", params(UserPath), request_body = UpdateUserRequest,
     responses(
         (status = 200, body = UserResponse),
-        (status = 404, description = "`user_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "An admin locking themselves out (`self_lockout`), or the user changed meanwhile (`concurrent_modification`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`user_not_found`", body = ProblemSchema),
+        (status = 409, description = "An admin locking themselves out (`self_lockout`), or the user changed meanwhile (`concurrent_modification`)", body = ProblemSchema),
     )
 )]
 async fn update_user(
@@ -533,8 +533,8 @@ async fn update_user(
     post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(UserPath),
     responses(
         (status = 200, body = UserResponse),
-        (status = 404, description = "`user_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`self_lockout` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`user_not_found`", body = ProblemSchema),
+        (status = 409, description = "`self_lockout` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn deactivate_user(

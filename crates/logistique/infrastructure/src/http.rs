@@ -644,7 +644,7 @@ fn ressources_answer(found: &[Ressource], total: u64) -> RessourceListResponse {
     request_body = CreateRessourceRequest,
     responses(
         (status = 201, body = RessourceResponse),
-        (status = 409, description = "`ressource_code_taken`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`ressource_code_taken`", body = ProblemSchema),
     )
 )]
 async fn create_ressource(
@@ -706,7 +706,7 @@ async fn list_ressources(
     get, path = "/api/v1/logistique/ressources/{id}", tag = "logistique", params(IdPath),
     responses(
         (status = 200, body = RessourceResponse),
-        (status = 404, description = "`ressource_not_found` (deleted ones included)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`ressource_not_found` (deleted ones included)", body = ProblemSchema),
     )
 )]
 async fn get_ressource(
@@ -728,8 +728,8 @@ async fn get_ressource(
     request_body = UpdateRessourceRequest,
     responses(
         (status = 200, body = RessourceResponse),
-        (status = 404, description = "`ressource_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`ressource_code_taken`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`ressource_not_found`", body = ProblemSchema),
+        (status = 409, description = "`ressource_code_taken`", body = ProblemSchema),
     )
 )]
 async fn update_ressource(
@@ -765,7 +765,7 @@ async fn update_ressource(
     delete, path = "/api/v1/logistique/ressources/{id}", tag = "logistique", params(IdPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`ressource_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`ressource_not_found`", body = ProblemSchema),
     )
 )]
 async fn delete_ressource(
@@ -789,7 +789,7 @@ async fn delete_ressource(
     params(IdPath, PlanningQuery),
     responses(
         (status = 200, body = PlanningResponse),
-        (status = 404, description = "`ressource_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`ressource_not_found`", body = ProblemSchema),
     )
 )]
 async fn planning_ressource(
@@ -829,7 +829,7 @@ async fn planning_ressource(
     params(IdPath, PageQuery),
     responses(
         (status = 200, body = ReservationListResponse),
-        (status = 404, description = "`ressource_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`ressource_not_found`", body = ProblemSchema),
     )
 )]
 async fn historique_ressource(
@@ -857,8 +857,8 @@ async fn historique_ressource(
     request_body = CreateReservationRequest,
     responses(
         (status = 201, body = ReservationResponse),
-        (status = 404, description = "`ressource_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`reservation_conflict`: the slot overlaps another active booking (named in `detail`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`ressource_not_found`", body = ProblemSchema),
+        (status = 409, description = "`reservation_conflict`: the slot overlaps another active booking (named in `detail`)", body = ProblemSchema),
     )
 )]
 async fn create_reservation(
@@ -943,7 +943,7 @@ async fn chantier_reservations(
     get, path = "/api/v1/logistique/reservations/{id}", tag = "logistique", params(IdPath),
     responses(
         (status = 200, body = ReservationResponse),
-        (status = 404, description = "`reservation_not_found` (also when out of the caller's sight)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`reservation_not_found` (also when out of the caller's sight)", body = ProblemSchema),
     )
 )]
 async fn get_reservation(
@@ -966,8 +966,8 @@ async fn get_reservation(
     request_body = UpdateReservationRequest,
     responses(
         (status = 200, body = ReservationResponse),
-        (status = 404, description = "`reservation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`reservation_conflict`, `reservation_not_pending` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`reservation_not_found`", body = ProblemSchema),
+        (status = 409, description = "`reservation_conflict`, `reservation_not_pending` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn update_reservation(
@@ -998,8 +998,8 @@ async fn update_reservation(
     params(IdPath),
     responses(
         (status = 200, body = ReservationResponse),
-        (status = 404, description = "`reservation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`reservation_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn valider_reservation(
@@ -1022,8 +1022,8 @@ async fn valider_reservation(
     params(IdPath), request_body = RefuserRequest,
     responses(
         (status = 200, body = ReservationResponse),
-        (status = 404, description = "`reservation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`reservation_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn refuser_reservation(
@@ -1047,8 +1047,8 @@ async fn refuser_reservation(
     params(IdPath),
     responses(
         (status = 200, body = ReservationResponse),
-        (status = 404, description = "`reservation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`reservation_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn annuler_reservation(

@@ -586,8 +586,8 @@ fn problem(error: PlanningError) -> Problem {
     request_body = CreateAffectationRequest,
     responses(
         (status = 201, body = AffectationResponse),
-        (status = 409, description = "`affectation_conflict`: the user already has an affectation that day", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (more than 366 days), `no_matching_date`, `before_start`, `before_heure_debut`, `required`, `invalid`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`affectation_conflict`: the user already has an affectation that day", body = ProblemSchema),
+        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (more than 366 days), `no_matching_date`, `before_start`, `before_heure_debut`, `required`, `invalid`", body = ProblemSchema),
     )
 )]
 async fn create_affectation(
@@ -621,8 +621,8 @@ async fn create_affectation(
     request_body = CreateAffectationRequest,
     responses(
         (status = 201, body = AffectationListResponse),
-        (status = 409, description = "`affectation_conflict`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (more than 366 days), `no_matching_date`, `before_start`, `before_heure_debut`, `required`, `invalid`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`affectation_conflict`", body = ProblemSchema),
+        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (more than 366 days), `no_matching_date`, `before_start`, `before_heure_debut`, `required`, `invalid`", body = ProblemSchema),
     )
 )]
 async fn create_affectations(
@@ -652,8 +652,8 @@ async fn create_affectations(
     request_body = BatchRequest,
     responses(
         (status = 201, body = AffectationListResponse),
-        (status = 409, description = "`affectation_conflict`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours` (for any item); `validation_failed`, field codes `invalid_count` (no item), `too_many_days` (more than 366 items), and `affectations[i].<field>` `before_heure_debut` or `invalid`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`affectation_conflict`", body = ProblemSchema),
+        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours` (for any item); `validation_failed`, field codes `invalid_count` (no item), `too_many_days` (more than 366 items), and `affectations[i].<field>` `before_heure_debut` or `invalid`", body = ProblemSchema),
     )
 )]
 async fn create_batch(
@@ -779,7 +779,7 @@ async fn utilisateur_affectations(
     get, path = "/api/v1/planning/affectations/{id}", tag = "planning", params(AffectationPath),
     responses(
         (status = 200, body = AffectationResponse),
-        (status = 404, description = "`affectation_not_found` (also when outside the caller's view)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`affectation_not_found` (also when outside the caller's view)", body = ProblemSchema),
     )
 )]
 async fn get_affectation(
@@ -798,9 +798,9 @@ async fn get_affectation(
     request_body = UpdateAffectationRequest,
     responses(
         (status = 200, body = AffectationResponse),
-        (status = 404, description = "`affectation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`affectation_conflict`, `affectation_cancelled` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`utilisateur_inactive`: moved to a user unknown or inactive; `chantier_not_plannable`: a move (day, user, chantier, times) onto a chantier unknown, deleted, or not `ouvert`/`en_cours` (a note alone may change); `validation_failed`, field codes `before_heure_debut`, `invalid`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`affectation_not_found`", body = ProblemSchema),
+        (status = 409, description = "`affectation_conflict`, `affectation_cancelled` or `concurrent_modification`", body = ProblemSchema),
+        (status = 422, description = "`utilisateur_inactive`: moved to a user unknown or inactive; `chantier_not_plannable`: a move (day, user, chantier, times) onto a chantier unknown, deleted, or not `ouvert`/`en_cours` (a note alone may change); `validation_failed`, field codes `before_heure_debut`, `invalid`", body = ProblemSchema),
     )
 )]
 async fn update_affectation(
@@ -833,8 +833,8 @@ async fn update_affectation(
     delete, path = "/api/v1/planning/affectations/{id}", tag = "planning", params(AffectationPath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`affectation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`affectation_not_found`", body = ProblemSchema),
+        (status = 409, description = "`concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn delete_affectation(
@@ -858,9 +858,9 @@ async fn delete_affectation(
     params(AffectationPath, IfMatchHeader), request_body = CancelRequest,
     responses(
         (status = 200, body = AffectationResponse),
-        (status = 404, description = "`affectation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`affectation_cancelled` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, field code `invalid` (`raison` blank or longer than 500 characters)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`affectation_not_found`", body = ProblemSchema),
+        (status = 409, description = "`affectation_cancelled` or `concurrent_modification`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`, field code `invalid` (`raison` blank or longer than 500 characters)", body = ProblemSchema),
     )
 )]
 async fn cancel_affectation(
@@ -891,9 +891,9 @@ async fn cancel_affectation(
     params(AffectationPath), request_body = ResizeRequest,
     responses(
         (status = 200, body = AffectationListResponse),
-        (status = 404, description = "`affectation_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`affectation_conflict` (a day on another chantier) or `affectation_cancelled`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (a range over 366 days), `outside_range` (the range does not contain the affectation's day), `before_start`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`affectation_not_found`", body = ProblemSchema),
+        (status = 409, description = "`affectation_conflict` (a day on another chantier) or `affectation_cancelled`", body = ProblemSchema),
+        (status = 422, description = "`utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (a range over 366 days), `outside_range` (the range does not contain the affectation's day), `before_start`", body = ProblemSchema),
     )
 )]
 async fn resize_affectation(
@@ -925,8 +925,8 @@ async fn resize_affectation(
     request_body = DuplicateRequest,
     responses(
         (status = 201, body = AffectationListResponse),
-        (status = 409, description = "`affectation_conflict`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`nothing_to_duplicate`: the source period holds no planned affectation of the user; `utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (a source period over 366 days), `before_start`, `out_of_range`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`affectation_conflict`", body = ProblemSchema),
+        (status = 422, description = "`nothing_to_duplicate`: the source period holds no planned affectation of the user; `utilisateur_inactive`: the user is unknown or inactive; `chantier_not_plannable`: the chantier is unknown, deleted, or not `ouvert`/`en_cours`; `validation_failed`, field codes `too_many_days` (a source period over 366 days), `before_start`, `out_of_range`", body = ProblemSchema),
     )
 )]
 async fn duplicate_affectations(
@@ -957,9 +957,9 @@ async fn duplicate_affectations(
     request_body = BulkDeleteRequest,
     responses(
         (status = 200, body = BulkDeleteResponse),
-        (status = 404, description = "`affectation_not_found`: one of the ids", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, field code `invalid_count` (no id, or more than 366)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`affectation_not_found`: one of the ids", body = ProblemSchema),
+        (status = 409, description = "`concurrent_modification`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`, field code `invalid_count` (no id, or more than 366)", body = ProblemSchema),
     )
 )]
 async fn delete_affectations(

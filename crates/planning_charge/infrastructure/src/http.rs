@@ -572,7 +572,7 @@ async fn grille(
     params(SemainePath),
     responses(
         (status = 200, body = OccupationResponse),
-        (status = 422, description = "`validation_failed`: `invalid_semaine` (not an ISO week of 2020 to 2100)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `invalid_semaine` (not an ISO week of 2020 to 2100)", body = ProblemSchema),
     )
 )]
 async fn occupation(
@@ -594,7 +594,7 @@ async fn occupation(
     request_body = CreateBesoinRequest,
     responses(
         (status = 201, body = BesoinResponse),
-        (status = 409, description = "`besoin_exists`: the chantier already has a besoin of this trade that week", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`besoin_exists`: the chantier already has a besoin of this trade that week", body = ProblemSchema),
     )
 )]
 async fn create_besoin(
@@ -629,7 +629,7 @@ async fn create_besoin(
     get, path = "/api/v1/planning-charge/besoins/{id}", tag = "planning-charge", params(BesoinPath),
     responses(
         (status = 200, body = BesoinResponse),
-        (status = 404, description = "`besoin_not_found` (also when outside the caller's view)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`besoin_not_found` (also when outside the caller's view)", body = ProblemSchema),
     )
 )]
 async fn get_besoin(
@@ -651,8 +651,8 @@ async fn get_besoin(
     request_body = UpdateBesoinRequest,
     responses(
         (status = 200, body = BesoinResponse),
-        (status = 404, description = "`besoin_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`besoin_exists` (the new trade's cell is taken) or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`besoin_not_found`", body = ProblemSchema),
+        (status = 409, description = "`besoin_exists` (the new trade's cell is taken) or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn update_besoin(
@@ -681,8 +681,8 @@ async fn update_besoin(
     delete, path = "/api/v1/planning-charge/besoins/{id}", tag = "planning-charge", params(BesoinPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`besoin_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`besoin_not_found`", body = ProblemSchema),
+        (status = 409, description = "`concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn delete_besoin(
@@ -705,7 +705,7 @@ async fn delete_besoin(
     params(ChantierPath, BesoinsParams),
     responses(
         (status = 200, body = BesoinListResponse),
-        (status = 404, description = "`chantier_not_found`: outside the caller's view", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`: outside the caller's view", body = ProblemSchema),
     )
 )]
 async fn chantier_besoins(

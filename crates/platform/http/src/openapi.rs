@@ -176,6 +176,7 @@ impl Modify for SharedProblems {
                 if versioned {
                     add_etag(operation);
                 }
+                problem_content_type(operation);
                 // One answer per status, with the codes of every reason.
                 let mut by_status: Vec<(&'static str, &'static str, Vec<&'static str>)> =
                     Vec::new();
@@ -263,6 +264,33 @@ fn shared_answers(
     }
     answers.push(&INTERNAL);
     answers
+}
+
+/// Every error answer an operation declares with `body = ProblemSchema`
+/// is `application/problem+json`, as the server sends it: routes need not
+/// say so one by one (utoipa would call it `application/json`).
+fn problem_content_type(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::RefOr;
+
+    const JSON: &str = "application/json";
+    let problem_ref = format!(
+        "#/components/schemas/{}",
+        <ProblemSchema as utoipa::ToSchema>::name()
+    );
+    for response in operation.responses.responses.values_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let is_problem = response.content.get(JSON).is_some_and(|content| {
+            matches!(content, RefOr::T(content)
+                if matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location == problem_ref))
+        });
+        if is_problem && let Some(content) = response.content.shift_remove(JSON) {
+            response
+                .content
+                .insert(crate::problem::PROBLEM_CONTENT_TYPE.to_owned(), content);
+        }
+    }
 }
 
 /// Whether `operation` declares the `If-Match` header ([`crate::precondition::IfMatchHeader`]).
@@ -427,7 +455,7 @@ mod tests {
         patch, path = "/things/{id}", params(Id), request_body = Body,
         responses(
             (status = 200, description = "Changed"),
-            (status = 422, description = "`thing_closed`", body = ProblemSchema, content_type = "application/problem+json"),
+            (status = 422, description = "`thing_closed`", body = ProblemSchema),
         )
     )]
     #[allow(dead_code)]
@@ -501,6 +529,15 @@ mod tests {
         assert!(
             unprocessable.contains("`validation_failed`"),
             "{unprocessable}"
+        );
+        // Declared with `body = ProblemSchema` alone: sent, and so
+        // documented, as `application/problem+json`.
+        let content = json["paths"]["/things/{id}"]["patch"]["responses"]["422"]["content"]
+            .as_object()
+            .unwrap();
+        assert_eq!(
+            content.keys().collect::<Vec<_>>(),
+            ["application/problem+json"]
         );
         // Query parameters: unreadable (400) or refused field by field (422).
         assert_eq!(

@@ -473,8 +473,8 @@ async fn answer(state: &PointagesHttp, pointage: &Pointage) -> Result<HttpRespon
     request_body = CreatePointageRequest,
     responses(
         (status = 201, body = PointageResponse),
-        (status = 409, description = "`pointage_conflict`: the user already has hours on that chantier that day", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, `utilisateur_inactive` or `chantier_closed`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "`pointage_conflict`: the user already has hours on that chantier that day", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`, `utilisateur_inactive` or `chantier_closed`", body = ProblemSchema),
     )
 )]
 async fn create_pointage(
@@ -542,7 +542,7 @@ async fn list_pointages(
     get, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath),
     responses(
         (status = 200, body = PointageResponse),
-        (status = 404, description = "`pointage_not_found` (also when outside the caller's view)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`pointage_not_found` (also when outside the caller's view)", body = ProblemSchema),
     )
 )]
 async fn get_pointage(
@@ -565,8 +565,8 @@ async fn get_pointage(
     request_body = UpdatePointageRequest,
     responses(
         (status = 200, body = PointageResponse),
-        (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`pointage_not_editable` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`pointage_not_found`", body = ProblemSchema),
+        (status = 409, description = "`pointage_not_editable` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn update_pointage(
@@ -595,8 +595,8 @@ async fn update_pointage(
     delete, path = "/api/v1/pointages/{id}", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`pointage_not_editable` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`pointage_not_found`", body = ProblemSchema),
+        (status = 409, description = "`pointage_not_editable` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn delete_pointage(
@@ -619,8 +619,8 @@ async fn delete_pointage(
     request_body = SignRequest,
     responses(
         (status = 200, body = PointageResponse),
-        (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`, `already_signed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`pointage_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition`, `already_signed` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn sign_pointage(
@@ -643,8 +643,8 @@ async fn sign_pointage(
     post, path = "/api/v1/pointages/{id}/submit", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 200, body = PointageResponse),
-        (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`pointage_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn submit_pointage(
@@ -667,8 +667,8 @@ async fn submit_pointage(
     post, path = "/api/v1/pointages/{id}/validate", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 200, body = PointageResponse),
-        (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`pointage_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn validate_pointage(
@@ -691,8 +691,8 @@ async fn validate_pointage(
     request_body = RejectRequest,
     responses(
         (status = 200, body = PointageResponse),
-        (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`pointage_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn reject_pointage(
@@ -715,8 +715,8 @@ async fn reject_pointage(
     post, path = "/api/v1/pointages/{id}/correct", tag = "pointages", params(PointagePath, IfMatchHeader),
     responses(
         (status = 200, body = PointageResponse),
-        (status = 404, description = "`pointage_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`pointage_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn correct_pointage(
@@ -1070,7 +1070,7 @@ fn ids(field: &str, list: Option<&str>) -> Result<Vec<Uuid>, Problem> {
     params(("id" = Uuid, Path, description = "The user's id"), FeuilleQuery),
     responses(
         (status = 200, body = FeuilleResponse),
-        (status = 404, description = "`feuille_not_found`: another user's, asked by a compagnon", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`feuille_not_found`: another user's, asked by a compagnon", body = ProblemSchema),
     )
 )]
 async fn get_feuille(
@@ -1241,7 +1241,7 @@ pub struct JaugeResponse {
     params(("id" = Uuid, Path, description = "The user's id"), JaugeQuery),
     responses(
         (status = 200, body = JaugeResponse),
-        (status = 404, description = "`feuille_not_found`: another user's, asked by a compagnon", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`feuille_not_found`: another user's, asked by a compagnon", body = ProblemSchema),
     )
 )]
 async fn jauge_avancement(
@@ -1718,8 +1718,8 @@ impl TotalVariableDto {
     request_body = VariablePaieRequest,
     responses(
         (status = 201, body = VariablePaieResponse),
-        (status = 404, description = "`pointage_not_found` (also when outside the caller's view)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`pointage_not_editable` (soumis or valide) or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`pointage_not_found` (also when outside the caller's view)", body = ProblemSchema),
+        (status = 409, description = "`pointage_not_editable` (soumis or valide) or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn create_variable_paie(
@@ -1789,7 +1789,7 @@ pub struct FeuilleRouteResponse {
     params(("id" = Uuid, Path, description = "The user's id"), FeuilleQuery),
     responses(
         (status = 200, body = FeuilleRouteResponse),
-        (status = 404, description = "`feuille_not_found`: another user's, asked by a compagnon", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`feuille_not_found`: another user's, asked by a compagnon", body = ProblemSchema),
     )
 )]
 async fn feuille_route(

@@ -658,7 +658,7 @@ impl SignalementsHttp {
     request_body = CreateSignalementRequest,
     responses(
         (status = 201, body = SignalementResponse),
-        (status = 422, description = "`validation_failed`: invalid fields, `unknown_chantier`, `chantier_closed`, `invalid_assignee`, `in_the_past`, `unknown_document`, `not_a_photo`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: invalid fields, `unknown_chantier`, `chantier_closed`, `invalid_assignee`, `in_the_past`, `unknown_document`, `not_a_photo`", body = ProblemSchema),
     )
 )]
 async fn create_signalement(
@@ -725,7 +725,7 @@ async fn search_signalements(
     get, path = "/api/v1/signalements/stats/global", tag = "signalements", params(StatsQuery),
     responses(
         (status = 200, body = StatistiquesResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
     )
 )]
 async fn statistiques(
@@ -753,7 +753,7 @@ async fn statistiques(
     get, path = "/api/v1/signalements/alertes/en-retard", tag = "signalements", params(RetardQuery),
     responses(
         (status = 200, body = SignalementListResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
     )
 )]
 async fn en_retard(
@@ -777,7 +777,7 @@ async fn en_retard(
     params(ChantierPath, ChantierListQuery),
     responses(
         (status = 200, body = SignalementListResponse),
-        (status = 404, description = "`chantier_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`chantier_not_found`", body = ProblemSchema),
     )
 )]
 async fn list_by_chantier(
@@ -802,7 +802,7 @@ async fn list_by_chantier(
     get, path = "/api/v1/signalements/{signalement_id}", tag = "signalements", params(SignalementPath),
     responses(
         (status = 200, body = SignalementResponse),
-        (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`signalement_not_found`", body = ProblemSchema),
     )
 )]
 async fn get_signalement(
@@ -825,9 +825,9 @@ async fn get_signalement(
     params(SignalementPath, IfMatchHeader), request_body = UpdateSignalementRequest,
     responses(
         (status = 200, body = SignalementResponse),
-        (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`signalement_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: invalid fields, `invalid_assignee`, `in_the_past`, `unknown_document`, `not_a_photo`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`signalement_not_found`", body = ProblemSchema),
+        (status = 409, description = "`signalement_closed` or `concurrent_modification`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: invalid fields, `invalid_assignee`, `in_the_past`, `unknown_document`, `not_a_photo`", body = ProblemSchema),
     )
 )]
 async fn update_signalement(
@@ -866,8 +866,8 @@ async fn update_signalement(
     delete, path = "/api/v1/signalements/{signalement_id}", tag = "signalements", params(SignalementPath, IfMatchHeader),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`signalement_not_found`", body = ProblemSchema),
+        (status = 409, description = "`concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn delete_signalement(
@@ -890,9 +890,9 @@ async fn delete_signalement(
     params(SignalementPath, AssignerQuery, IfMatchHeader),
     responses(
         (status = 200, body = SignalementResponse),
-        (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`signalement_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `assigne_a` is not an active user with access to the chantier (`invalid_assignee`)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`signalement_not_found`", body = ProblemSchema),
+        (status = 409, description = "`signalement_closed` or `concurrent_modification`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: `assigne_a` is not an active user with access to the chantier (`invalid_assignee`)", body = ProblemSchema),
     )
 )]
 async fn assigner(
@@ -921,8 +921,8 @@ async fn assigner(
     params(SignalementPath, IfMatchHeader), request_body = TraiterRequest,
     responses(
         (status = 200, body = SignalementResponse),
-        (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`signalement_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn traiter(
@@ -951,8 +951,8 @@ async fn traiter(
     params(SignalementPath, IfMatchHeader),
     responses(
         (status = 200, body = SignalementResponse),
-        (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (only a treated one closes) or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`signalement_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` (only a treated one closes) or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn cloturer(
@@ -976,9 +976,9 @@ async fn cloturer(
     params(SignalementPath, IfMatchHeader), request_body = ReouvrirRequest,
     responses(
         (status = 200, body = SignalementResponse),
-        (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: the `motif` is missing, blank or too long", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`signalement_not_found`", body = ProblemSchema),
+        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = ProblemSchema),
+        (status = 422, description = "`validation_failed`: the `motif` is missing, blank or too long", body = ProblemSchema),
     )
 )]
 async fn reouvrir(
@@ -1020,8 +1020,8 @@ async fn reouvrir(
     params(SignalementPath), request_body = CreateReponseRequest,
     responses(
         (status = 201, body = ReponseResponse),
-        (status = 404, description = "`signalement_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`signalement_closed`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`signalement_not_found`", body = ProblemSchema),
+        (status = 409, description = "`signalement_closed`", body = ProblemSchema),
     )
 )]
 async fn create_reponse(
@@ -1081,8 +1081,8 @@ async fn list_reponses(
     params(ReponsePath), request_body = UpdateReponseRequest,
     responses(
         (status = 200, body = ReponseResponse),
-        (status = 404, description = "`reponse_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`signalement_closed` or `concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`reponse_not_found`", body = ProblemSchema),
+        (status = 409, description = "`signalement_closed` or `concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn update_reponse(
@@ -1111,8 +1111,8 @@ async fn update_reponse(
     params(ReponsePath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`reponse_not_found`", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "`concurrent_modification`", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`reponse_not_found`", body = ProblemSchema),
+        (status = 409, description = "`concurrent_modification`", body = ProblemSchema),
     )
 )]
 async fn delete_reponse(

@@ -239,8 +239,8 @@ fn sent_headers(detail: &DeliveryDetail, legacy: bool) -> Vec<SentHeader> {
     params(DeliveryPath),
     responses(
         (status = 200, body = DeliveryResponse),
-        (status = 404, description = "No such webhook of yours (`webhook_not_found`) or no such delivery of it (`delivery_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`) or no such delivery of it (`delivery_not_found`)", body = ProblemSchema),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn get_delivery(
@@ -315,7 +315,7 @@ pub struct EventDeliveriesResponse {
     get, path = "/api/v1/events/{event_id}/deliveries", tag = "events", params(EventPath),
     responses(
         (status = 200, body = EventDeliveriesResponse),
-        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn event_deliveries(
@@ -352,9 +352,9 @@ pub(super) async fn event_deliveries(
     params(WebhookPath, DeliveryListQuery),
     responses(
         (status = 200, body = DeliveryListResponse),
-        (status = 400, description = "`limit` outside 1–100, a malformed `event_type`, `since` or `until`, or `since` not before `until` (`invalid_query`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 400, description = "`limit` outside 1–100, a malformed `event_type`, `since` or `until`, or `since` not before `until` (`invalid_query`)", body = ProblemSchema),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn list_deliveries(
@@ -409,8 +409,8 @@ pub(super) async fn list_deliveries(
     post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(WebhookPath),
     responses(
         (status = 202, description = "Queued", body = TestEventResponse),
-        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "`webhooks.test` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema),
+        (status = 429, description = "`webhooks.test` limit (5/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn send_test(
@@ -438,10 +438,10 @@ pub(super) async fn send_test(
     params(DeliveryPath),
     responses(
         (status = 202, description = "Due now", body = RetryResponse),
-        (status = 403, description = "You may no longer receive this event: no longer a conducteur of its chantier, or your account may no longer receive webhook events (`access_revoked`); nothing is queued", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "No such webhook of yours (`webhook_not_found`) or no such delivery of it (`delivery_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "The webhook is inactive (`webhook_inactive`) or the delivery is being sent (`delivery_in_progress`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "You may no longer receive this event: no longer a conducteur of its chantier, or your account may no longer receive webhook events (`access_revoked`); nothing is queued", body = ProblemSchema),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`) or no such delivery of it (`delivery_not_found`)", body = ProblemSchema),
+        (status = 409, description = "The webhook is inactive (`webhook_inactive`) or the delivery is being sent (`delivery_in_progress`)", body = ProblemSchema),
+        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn retry_delivery(
@@ -474,11 +474,11 @@ pub(super) async fn retry_delivery(
     request_body = RecoverRequest,
     responses(
         (status = 202, description = "Queued again, except the deliveries of events you may no longer receive (`skipped`)", body = RecoverResponse),
-        (status = 403, description = "Your account may no longer receive webhook events (`access_revoked`); nothing is queued", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "The webhook is inactive (`webhook_inactive`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "`until` not after `since`, or a malformed body", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "Your account may no longer receive webhook events (`access_revoked`); nothing is queued", body = ProblemSchema),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema),
+        (status = 409, description = "The webhook is inactive (`webhook_inactive`)", body = ProblemSchema),
+        (status = 422, description = "`until` not after `since`, or a malformed body", body = ProblemSchema),
+        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn recover_deliveries(

@@ -82,7 +82,7 @@ pub(super) struct EventTypePath {
     get, path = "/api/v1/event-types/{event_type}", tag = "events", params(EventTypePath),
     responses(
         (status = 200, body = EventTypeResponse),
-        (status = 404, description = "`event_type_not_found`: not a type of the catalog (patterns such as `chantier.*` are not types)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "`event_type_not_found`: not a type of the catalog (patterns such as `chantier.*` are not types)", body = ProblemSchema),
     )
 )]
 pub(super) async fn get_event_type(

@@ -232,10 +232,10 @@ pub struct WebhookListQuery {
     post, path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
     responses(
         (status = 201, description = "Created; store `secret` now", body = WebhookWithSecretResponse),
-        (status = 403, description = "Only admins and conducteurs have webhooks", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "Already 20 webhooks (`quota_exceeded`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (`validation_failed`) or refused URL (`invalid_url`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "`webhooks.create` limit (10/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins and conducteurs have webhooks", body = ProblemSchema),
+        (status = 409, description = "Already 20 webhooks (`quota_exceeded`)", body = ProblemSchema),
+        (status = 422, description = "Invalid fields (`validation_failed`) or refused URL (`invalid_url`)", body = ProblemSchema),
+        (status = 429, description = "`webhooks.create` limit (10/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn create_webhook(
@@ -278,7 +278,7 @@ pub(super) async fn create_webhook(
     get, path = "/api/v1/webhooks", tag = "webhooks", params(WebhookListQuery),
     responses(
         (status = 200, body = WebhookListResponse),
-        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "`webhooks.read` limit (30/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn list_webhooks(
@@ -304,8 +304,8 @@ pub(super) async fn list_webhooks(
     get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
     responses(
         (status = 200, body = WebhookResponse),
-        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited (`rate_limited`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema),
+        (status = 429, description = "Rate limited (`rate_limited`); see Retry-After", body = ProblemSchema),
     )
 )]
 pub(super) async fn get_webhook(
@@ -328,10 +328,10 @@ pub(super) async fn get_webhook(
     request_body = UpdateWebhookRequest,
     responses(
         (status = 200, body = WebhookResponse),
-        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "Changed concurrently (`concurrent_update`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or unknown fields, refused URL", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema),
+        (status = 409, description = "Changed concurrently (`concurrent_update`)", body = ProblemSchema),
+        (status = 422, description = "Invalid or unknown fields, refused URL", body = ProblemSchema),
+        (status = 429, description = "`webhooks.write` limit (20/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn update_webhook(
@@ -367,8 +367,8 @@ pub(super) async fn update_webhook(
     delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited (`rate_limited`); see Retry-After", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema),
+        (status = 429, description = "Rate limited (`rate_limited`); see Retry-After", body = ProblemSchema),
     )
 )]
 pub(super) async fn delete_webhook(
@@ -393,10 +393,10 @@ pub(super) async fn delete_webhook(
     request_body(content = Option<RotateSecretRequest>, description = "Optional"),
     responses(
         (status = 200, description = "Rotated; store `secret` now", body = WebhookWithSecretResponse),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 413, description = "Body over `HTTP_BODY_LIMIT` (`payload_too_large`)", body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 429, description = "`webhooks.rotate` limit (5/min)", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ProblemSchema),
+        (status = 404, description = "No such webhook of yours (`webhook_not_found`)", body = ProblemSchema),
+        (status = 413, description = "Body over `HTTP_BODY_LIMIT` (`payload_too_large`)", body = ProblemSchema),
+        (status = 429, description = "`webhooks.rotate` limit (5/min)", body = ProblemSchema),
     )
 )]
 pub(super) async fn rotate_secret(
