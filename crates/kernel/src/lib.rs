@@ -29,7 +29,7 @@ pub use envelope::{
 };
 pub use storage::StorageError;
 pub use text::{Email, Lines, TextError, bounded_text, optional_text};
-pub use topic::{TopicError, TopicPattern};
+pub use topic::{EVENT_TYPE_PATTERN, MAX_TOPIC_LEN, TopicError, TopicPattern};
 pub use validation::{FieldError, ValidationErrors};
 
 #[cfg(any(test, feature = "mocks"))]

@@ -47,6 +47,12 @@ pub struct TopicPattern {
 }
 
 impl TopicPattern {
+    /// What the API documents: dot-separated segments, each `*` or made of
+    /// `[a-z0-9_]`, at most [`MAX_TOPIC_LEN`] bytes in all. A proptest checks
+    /// that every text it matches parses, and that it matches every text
+    /// that parses.
+    pub const PATTERN: &'static str = r"^(\*|[a-z0-9_]+)(\.(\*|[a-z0-9_]+))*$";
+
     /// Parses and validates a pattern.
     pub fn parse(input: &str) -> Result<Self, TopicError> {
         check_length(input)?;
@@ -153,6 +159,10 @@ impl<'de> Deserialize<'de> for TopicPattern {
         Self::parse(&raw).map_err(|e| serde::de::Error::custom(format!("pattern `{raw}` {e}")))
     }
 }
+
+/// What the API documents of an event type name: two or more `[a-z0-9_]+`
+/// segments, at most [`MAX_TOPIC_LEN`] bytes.
+pub const EVENT_TYPE_PATTERN: &str = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$";
 
 /// Validates an event type name: two or more `[a-z0-9_]+` segments.
 pub(crate) fn validate_event_type(input: &str) -> Result<(), TopicError> {
@@ -362,6 +372,35 @@ mod tests {
         #[test]
         fn star_matches_every_valid_event_type(t in event_type()) {
             prop_assert!(TopicPattern::all().matches(&t.join(".")));
+        }
+    }
+
+    fn unanchored(pattern: &str) -> &str {
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    }
+
+    /// A few characters that make valid and invalid names alike.
+    fn near_miss() -> impl Strategy<Value = String> {
+        "[ab_9*.A#-]{0,10}"
+    }
+
+    proptest! {
+        /// The document can never be looser than the server, nor stricter:
+        /// the documented expressions, run by a regex engine, accept exactly
+        /// what parses.
+        #[test]
+        fn the_documented_patterns_accept_exactly_what_parses(
+            pattern in proptest::string::string_regex(unanchored(TopicPattern::PATTERN)).unwrap(),
+            name in proptest::string::string_regex(unanchored(EVENT_TYPE_PATTERN)).unwrap(),
+            other in near_miss(),
+        ) {
+            prop_assume!(pattern.len() <= MAX_TOPIC_LEN && name.len() <= MAX_TOPIC_LEN);
+            prop_assert!(TopicPattern::parse(&pattern).is_ok(), "{pattern:?}");
+            prop_assert!(validate_event_type(&name).is_ok(), "{name:?}");
+            let documented_pattern = regex::Regex::new(TopicPattern::PATTERN).unwrap();
+            let documented_type = regex::Regex::new(EVENT_TYPE_PATTERN).unwrap();
+            prop_assert_eq!(TopicPattern::parse(&other).is_ok(), documented_pattern.is_match(&other), "{:?}", other);
+            prop_assert_eq!(validate_event_type(&other).is_ok(), documented_type.is_match(&other), "{:?}", other);
         }
     }
 

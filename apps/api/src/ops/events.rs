@@ -10,7 +10,7 @@ use hub_kernel::{EventEnvelope, TopicPattern};
 use hub_platform_event_bus::InProcessEventBus;
 use hub_platform_http::Problem;
 use hub_platform_http::auth::{AdminOnly, Authorized};
-use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::openapi::{ProblemSchema, TopicPatternText};
 use hub_platform_postgres::outbox::{self, HistoryFilter, StoredEvent};
 use hub_platform_postgres::{Database, DbError};
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use uuid::Uuid;
 #[derive(OpenApi)]
 #[openapi(
     paths(list_events, get_event, recent_events),
-    components(schemas(EventResponse, EventPage, RecentEvents)),
+    components(schemas(EventResponse, EventPage, RecentEvents, TopicPatternText)),
     tags((name = "events", description = "Event history (admin)"))
 )]
 pub struct EventsApi;
@@ -116,7 +116,7 @@ pub struct RecentEvents {
 pub struct EventQuery {
     /// Topic pattern, e.g. `chantier.*` or `*.created`.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<TopicPatternText>)]
     event_type: Option<String>,
     aggregate_id: Option<String>,
     /// RFC 3339; events that occurred at or after it.
@@ -135,7 +135,7 @@ pub struct EventQuery {
 pub struct RecentQuery {
     /// Topic pattern.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<TopicPatternText>)]
     event_type: Option<String>,
     /// 1 to 1000 (default 100).
     limit: Option<usize>,

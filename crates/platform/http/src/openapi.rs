@@ -398,12 +398,14 @@ fn add(
 /// Used through [`text_pattern_schema!`](crate::text_pattern_schema).
 pub fn text_pattern(
     pattern: &str,
+    max_length: Option<usize>,
     example: &str,
     description: &str,
 ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .pattern(Some(pattern))
+        .max_length(max_length)
         .description(Some(description))
         .examples([serde_json::json!(example)])
         .into()
@@ -413,22 +415,47 @@ pub fn text_pattern(
 /// `text_pattern_schema!(CodeChantier, ChantierCode::PATTERN, "CH-2026-001", "…")`,
 /// then `#[schema(value_type = CodeChantier)]` on the DTO field and the type
 /// in the context's `components(schemas(…))`. The domain's tests check that
-/// every text matching the pattern parses, so the two cannot drift.
+/// every text matching the pattern parses, so the two cannot drift. A
+/// trailing `max_length = N` bounds the text where the pattern cannot.
 #[macro_export]
 macro_rules! text_pattern_schema {
     ($(#[$doc:meta])* $name:ident, $pattern:expr, $example:expr, $description:expr) => {
+        $crate::text_pattern_schema!(@declare $(#[$doc])* $name, $pattern, None, $example, $description);
+    };
+    ($(#[$doc:meta])* $name:ident, $pattern:expr, $example:expr, $description:expr, max_length = $max:expr) => {
+        $crate::text_pattern_schema!(@declare $(#[$doc])* $name, $pattern, Some($max), $example, $description);
+    };
+    (@declare $(#[$doc:meta])* $name:ident, $pattern:expr, $max:expr, $example:expr, $description:expr) => {
         $(#[$doc])*
         pub struct $name;
 
         impl ::utoipa::PartialSchema for $name {
             fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
-                $crate::openapi::text_pattern($pattern, $example, $description)
+                $crate::openapi::text_pattern($pattern, $max, $example, $description)
             }
         }
 
         impl ::utoipa::ToSchema for $name {}
     };
 }
+
+text_pattern_schema!(
+    /// A topic pattern as the API takes it (webhook subscriptions, event
+    /// queries), from the kernel's own grammar.
+    TopicPatternText,
+    hub_kernel::TopicPattern::PATTERN,
+    "chantier.*",
+    "Dot-separated segments, each `*` or made of `a-z`, `0-9`, `_`: `*` matches one segment, or every remaining one in last position",
+    max_length = hub_kernel::MAX_TOPIC_LEN
+);
+text_pattern_schema!(
+    /// An event type name as the API takes it.
+    EventTypeText,
+    hub_kernel::EVENT_TYPE_PATTERN,
+    "chantier.created",
+    "`<aggregate>.<action>`: two or more dot-separated segments made of `a-z`, `0-9`, `_`",
+    max_length = hub_kernel::MAX_TOPIC_LEN
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::web;
 use hub_kernel::Clock;
-use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::openapi::{EventTypeText, ProblemSchema, TopicPatternText};
 use hub_platform_http::rate_limit::{
     Limit, RateLimit, RateLimitConfigError, RateLimitRule, RateLimits, Scope,
 };
@@ -303,7 +303,7 @@ pub fn configure(
         WebhookWithSecretResponse, WebhookListResponse, EventTypeResponse, EventTypesResponse,
         DeliveryAttemptResponse, DeliveryListResponse, TestEventResponse, RetryResponse,
         RecoverRequest, RecoverResponse, EventDeliveryResponse, EventDeliveriesResponse, DeliveryResponse, SentHeader,
-        ProblemSchema
+        TopicPatternText, EventTypeText, ProblemSchema
     )),
     tags(
         (name = "webhooks", description = "Your webhook subscriptions (admin, conducteur): signed HTTP notifications of events"),

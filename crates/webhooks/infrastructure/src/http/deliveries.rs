@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, web};
 use hub_kernel::EventType;
 use hub_platform_http::auth::{AdminOnly, AdminOrConducteur, Authorized};
-use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::openapi::{EventTypeText, ProblemSchema};
 use hub_platform_http::{Instant, Problem, RequestId, extractors};
 use hub_webhooks_application::{AttemptFilter, DeliveryDetail};
 use hub_webhooks_domain::DeliveryAttempt;
@@ -27,6 +27,7 @@ pub struct DeliveryListQuery {
     /// Only successful (`true`) or failed (`false`) attempts.
     success: Option<bool>,
     /// Only attempts of this event type, e.g. `chantier.created`.
+    #[param(value_type = Option<EventTypeText>)]
     event_type: Option<String>,
     /// Only attempts made at or after this instant (RFC 3339).
     since: Option<Instant>,

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use hub_platform_http::auth::{AdminOrConducteur, Authorized};
-use hub_platform_http::openapi::ProblemSchema;
+use hub_platform_http::openapi::{ProblemSchema, TopicPatternText};
 use hub_platform_http::{Problem, RequestId, extractors, present};
 use hub_webhooks_application::{CreateWebhookInput, UpdateWebhookInput};
 use hub_webhooks_domain::{DeliveryOrdering, Webhook};
@@ -31,7 +31,12 @@ pub struct CreateWebhookRequest {
     /// 1 to 50 topic patterns (`*` matches one segment, or every remaining
     /// segment in last position), each selecting at least one event type of
     /// `GET /api/v1/event-types` (`webhook.test` excluded).
-    #[schema(example = json!(["chantier.*", "*.created"]))]
+    #[schema(
+        value_type = Vec<TopicPatternText>,
+        min_items = 1,
+        max_items = 50,
+        example = json!(["chantier.*", "*.created"])
+    )]
     events: Vec<String>,
     #[schema(example = "Synchronisation ERP", max_length = 500)]
     description: Option<String>,
@@ -92,6 +97,8 @@ impl From<DeliveryOrdering> for WebhookOrdering {
 pub struct UpdateWebhookRequest {
     #[schema(max_length = 2048)]
     url: Option<String>,
+    /// 1 to 50 topic patterns, as on creation.
+    #[schema(value_type = Option<Vec<TopicPatternText>>, min_items = 1, max_items = 50)]
     events: Option<Vec<String>>,
     /// An empty string clears the description.
     #[schema(max_length = 500)]
