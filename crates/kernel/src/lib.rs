@@ -16,6 +16,7 @@ mod envelope;
 mod storage;
 mod text;
 mod topic;
+mod use_case;
 mod validation;
 
 pub use actor::{Actor, Role, UnknownRole};
