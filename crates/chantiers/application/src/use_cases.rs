@@ -106,46 +106,25 @@ impl ChantierPorts {
     }
 }
 
-/// Opens a chantier; publishes `chantier.created`.
-pub struct CreateChantier {
-    ports: ChantierPorts,
-}
-
-/// Changes a chantier's details; publishes `chantier.updated` with `changes`.
-pub struct UpdateChantier {
-    ports: ChantierPorts,
-}
-
-/// Deletes a chantier; publishes `chantier.deleted`.
-pub struct DeleteChantier {
-    ports: ChantierPorts,
-}
-
-/// Moves a chantier along its statut machine; publishes `chantier.statut_changed`.
-pub struct ChangeStatut {
-    ports: ChantierPorts,
-}
-
-/// Replaces a chantier's conducteurs and chefs; publishes `chantier.responsable_assigned`.
-pub struct AssignResponsables {
-    ports: ChantierPorts,
-}
-
-/// One chantier, if the actor may see it.
-pub struct GetChantier {
-    ports: ChantierPorts,
-}
-
-/// A filtered page of the chantiers the actor may see.
-pub struct ListChantiers {
-    ports: ChantierPorts,
+hub_kernel::use_cases! {
+    ChantierPorts;
+    /// Opens a chantier; publishes `chantier.created`.
+    CreateChantier,
+    /// Changes a chantier's details; publishes `chantier.updated` with `changes`.
+    UpdateChantier,
+    /// Deletes a chantier; publishes `chantier.deleted`.
+    DeleteChantier,
+    /// Moves a chantier along its statut machine; publishes `chantier.statut_changed`.
+    ChangeStatut,
+    /// Replaces a chantier's conducteurs and chefs; publishes `chantier.responsable_assigned`.
+    AssignResponsables,
+    /// One chantier, if the actor may see it.
+    GetChantier,
+    /// A filtered page of the chantiers the actor may see.
+    ListChantiers,
 }
 
 impl CreateChantier {
-    pub fn new(ports: ChantierPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -166,10 +145,6 @@ impl CreateChantier {
 }
 
 impl UpdateChantier {
-    pub fn new(ports: ChantierPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -187,10 +162,6 @@ impl UpdateChantier {
 }
 
 impl DeleteChantier {
-    pub fn new(ports: ChantierPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -207,10 +178,6 @@ impl DeleteChantier {
 }
 
 impl ChangeStatut {
-    pub fn new(ports: ChantierPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -226,10 +193,6 @@ impl ChangeStatut {
 }
 
 impl AssignResponsables {
-    pub fn new(ports: ChantierPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -250,10 +213,6 @@ impl AssignResponsables {
 }
 
 impl GetChantier {
-    pub fn new(ports: ChantierPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(&self, actor: &Actor, id: Uuid) -> Result<Chantier, ChantierCommandError> {
         let chantier = self
             .ports
@@ -272,10 +231,6 @@ impl GetChantier {
 }
 
 impl ListChantiers {
-    pub fn new(ports: ChantierPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(
         &self,
         actor: &Actor,

@@ -227,72 +227,42 @@ impl PlanningPorts {
     }
 }
 
-/// Plans a user on a chantier for one day, a day range or a weekly
-/// recurrence; publishes `affectation.created` for one day, else one
-/// `affectation.bulk_created` (`bulk` or `recurrence`).
-pub struct CreateAffectations {
-    ports: PlanningPorts,
-}
-
-/// Plans any users on any chantiers and days in one transaction; publishes
-/// one `affectation.bulk_created` (`bulk`) per chantier.
-pub struct CreateBatch {
-    ports: PlanningPorts,
-}
-
-/// Moves or edits an affectation; publishes `affectation.updated`.
-pub struct UpdateAffectation {
-    ports: PlanningPorts,
-}
-
-/// Deletes an affectation; publishes `affectation.deleted`.
-pub struct DeleteAffectation {
-    ports: PlanningPorts,
-}
-
-/// Deletes several affectations at once; publishes one
-/// `affectation.bulk_deleted` per chantier.
-pub struct DeleteAffectations {
-    ports: PlanningPorts,
-}
-
-/// Cancels an affectation with a reason; publishes `affectation.cancelled`.
-pub struct CancelAffectation {
-    ports: PlanningPorts,
-}
-
-/// Copies a user's affectations of a period to another period; publishes
-/// one `affectation.bulk_created` (`duplicate_week`) per chantier.
-pub struct DuplicateAffectations {
-    ports: PlanningPorts,
-}
-
-/// Stretches a block over more days; publishes `affectation.bulk_created`
-/// (`bulk`) when it added days.
-pub struct ResizeAffectation {
-    ports: PlanningPorts,
-}
-
-/// One affectation, if the actor may see it.
-pub struct GetAffectation {
-    ports: PlanningPorts,
-}
-
-/// The planning of a period, filtered and scoped to the actor.
-pub struct ListAffectations {
-    ports: PlanningPorts,
-}
-
-/// The active users with nothing planned in a period.
-pub struct NonPlanifies {
-    ports: PlanningPorts,
+hub_kernel::use_cases! {
+    PlanningPorts;
+    /// Plans a user on a chantier for one day, a day range or a weekly
+    /// recurrence; publishes `affectation.created` for one day, else one
+    /// `affectation.bulk_created` (`bulk` or `recurrence`).
+    CreateAffectations,
+    /// Plans any users on any chantiers and days in one transaction; publishes
+    /// one `affectation.bulk_created` (`bulk`) per chantier.
+    CreateBatch,
+    /// Moves or edits an affectation; publishes `affectation.updated`.
+    UpdateAffectation,
+    /// Deletes an affectation; publishes `affectation.deleted`.
+    DeleteAffectation,
+    /// Deletes several affectations at once; publishes one
+    /// `affectation.bulk_deleted` per chantier.
+    DeleteAffectations,
+    /// Cancels an affectation with a reason; publishes `affectation.cancelled`.
+    CancelAffectation,
+    /// Copies a user's affectations of a period to another period; publishes
+    /// one `affectation.bulk_created` (`duplicate_week`) per chantier.
+    DuplicateAffectations,
+    /// Stretches a block over more days; publishes `affectation.bulk_created`
+    /// (`bulk`) when it added days.
+    ResizeAffectation,
+    /// One affectation, if the actor may see it.
+    GetAffectation,
+    /// The planning of a period, filtered and scoped to the actor.
+    ListAffectations,
+    /// The active users with nothing planned in a period.
+    NonPlanifies,
+    /// The names to show next to affectations (users and chantiers the
+    /// planning knows; unknown ones are left out).
+    DisplayNames,
 }
 
 impl CreateAffectations {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -325,10 +295,6 @@ impl CreateAffectations {
 }
 
 impl CreateBatch {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     /// Every item is made, or none (an invalid field, a chantier or user
     /// refused, a day taken).
     pub async fn execute(
@@ -386,10 +352,6 @@ impl CreateBatch {
 }
 
 impl UpdateAffectation {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -425,10 +387,6 @@ impl UpdateAffectation {
 }
 
 impl DeleteAffectation {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(&self, context: &CommandContext, id: Uuid) -> Result<(), PlanningError> {
         let affectation = self.ports.load_to_write(context, id).await?;
         let events = [context.wrap(&affectation.deleted(), &*self.ports.clock)?];
@@ -441,10 +399,6 @@ impl DeleteAffectation {
 }
 
 impl DeleteAffectations {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     /// Deletes every one of `ids`, or none: an unknown id is a 404.
     pub async fn execute(
         &self,
@@ -481,10 +435,6 @@ impl DeleteAffectations {
 }
 
 impl CancelAffectation {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -511,10 +461,6 @@ impl CancelAffectation {
 }
 
 impl DuplicateAffectations {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     /// Copies `utilisateur_id`'s planned affectations of [`source_debut`,
     /// `source_fin`] to the period starting on `target_debut`.
     pub async fn execute(
@@ -590,10 +536,6 @@ fn target_end(source_fin: Date, shift: Duration) -> (Date, bool) {
 }
 
 impl ResizeAffectation {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     /// Extends the block of affectation `id` to [`debut`, `fin`]; returns
     /// the user's affectations on that chantier within the range, by date.
     pub async fn execute(
@@ -652,10 +594,6 @@ impl ResizeAffectation {
 }
 
 impl GetAffectation {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(&self, actor: &Actor, id: Uuid) -> Result<Affectation, PlanningError> {
         let affectation = self
             .ports
@@ -691,10 +629,6 @@ fn check_period(debut: Date, fin: Date) -> Result<(), PlanningError> {
 }
 
 impl ListAffectations {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     /// The page of `filter` (whose two dates are required) the actor may see.
     pub async fn execute(
         &self,
@@ -730,10 +664,6 @@ impl ListAffectations {
 }
 
 impl NonPlanifies {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     /// The active users (any role) with no planned affectation in the period.
     pub async fn execute(&self, debut: Date, fin: Date) -> Result<Vec<Uuid>, PlanningError> {
         check_period(debut, fin)?;
@@ -751,17 +681,7 @@ impl NonPlanifies {
     }
 }
 
-/// The names to show next to affectations (users and chantiers the
-/// planning knows; unknown ones are left out).
-pub struct DisplayNames {
-    ports: PlanningPorts,
-}
-
 impl DisplayNames {
-    pub fn new(ports: PlanningPorts) -> Self {
-        Self { ports }
-    }
-
     pub async fn execute(&self, affectations: &[Affectation]) -> Result<Noms, PlanningError> {
         let mut users: Vec<Uuid> = affectations
             .iter()
