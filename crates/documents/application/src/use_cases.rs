@@ -307,94 +307,46 @@ fn writable(chantier: &ChantierInfo) -> Result<()> {
     }
 }
 
-macro_rules! use_case {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        pub struct $name {
-            ports: DocumentPorts,
-        }
-
-        impl $name {
-            pub fn new(ports: DocumentPorts) -> Self {
-                Self { ports }
-            }
-        }
-    };
-}
-
-use_case!(
+hub_kernel::use_cases! {
+    DocumentPorts;
     /// Creates a dossier; publishes `dossier.created`.
-    CreateDossier
-);
-use_case!(
+    CreateDossier,
     /// Renames, moves or re-levels a dossier; publishes `dossier.updated`.
-    UpdateDossier
-);
-use_case!(
+    UpdateDossier,
     /// Deletes a dossier (with `force`, its whole subtree and files);
     /// publishes `dossier.deleted` and `document.deleted`.
-    DeleteDossier
-);
-use_case!(
+    DeleteDossier,
     /// Creates the standard folders a chantier lacks; one `dossier.created` each.
-    InitArborescence
-);
-use_case!(
+    InitArborescence,
     /// One dossier, if the actor sees it.
-    GetDossier
-);
-use_case!(
+    GetDossier,
     /// The dossiers of one level of a chantier's tree that the actor sees.
-    ListDossiers
-);
-use_case!(
+    ListDossiers,
     /// Every dossier of a chantier's tree that the actor sees.
-    Arborescence
-);
-use_case!(
+    Arborescence,
     /// A page of the documents of a dossier that the actor sees.
-    ListDocuments
-);
-use_case!(
+    ListDocuments,
     /// A page of a chantier's documents that the actor sees, by name, type, date, uploader.
-    SearchDocuments
-);
-use_case!(
+    SearchDocuments,
     /// Streams a file into a dossier; publishes `document.uploaded`.
-    UploadDocument
-);
-use_case!(
+    UploadDocument,
     /// One document, if the actor sees it.
-    GetDocument
-);
-use_case!(
+    GetDocument,
     /// A document's bytes (or a range of them), streamed.
-    DownloadDocument
-);
-use_case!(
+    DownloadDocument,
     /// The documents of a ZIP archive, all of them readable by the actor.
-    ArchiveDocuments
-);
-use_case!(
+    ArchiveDocuments,
     /// Renames, describes, moves or re-levels a document; publishes `document.updated`.
-    UpdateDocument
-);
-use_case!(
+    UpdateDocument,
     /// Deletes a document, then its bytes; publishes `document.deleted`.
-    DeleteDocument
-);
-use_case!(
+    DeleteDocument,
     /// Grants a named right; publishes `document_autorisation.granted`.
-    GrantAutorisation
-);
-use_case!(
+    GrantAutorisation,
     /// Withdraws a named right; publishes `document_autorisation.revoked`.
-    RevokeAutorisation
-);
-use_case!(
+    RevokeAutorisation,
     /// The autorisations on a dossier or a document, expired included.
-    ListAutorisations
-);
+    ListAutorisations,
+}
 
 impl CreateDossier {
     pub async fn execute(&self, context: &CommandContext, input: DossierInput) -> Result<Dossier> {

@@ -19,52 +19,26 @@ pub const PLANNING_MAX_DAYS: i64 = 31;
 /// A planning holds every booking of its period, up to this many.
 const PLANNING_MAX_BOOKINGS: u64 = 1000;
 
-macro_rules! query {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        pub struct $name {
-            ports: LogistiquePorts,
-        }
-
-        impl $name {
-            pub fn new(ports: LogistiquePorts) -> Self {
-                Self { ports }
-            }
-        }
-    };
-}
-
-query!(
+hub_kernel::use_cases! {
+    LogistiquePorts;
     /// One ressource of the catalogue (any user).
-    GetRessource
-);
-query!(
+    GetRessource,
     /// A page of the catalogue, by nom (any user).
-    ListRessources
-);
-query!(
+    ListRessources,
     /// A ressource's active bookings over a period (any user: the
     /// calendar shows when it is free).
-    PlanningRessource
-);
-query!(
+    PlanningRessource,
     /// Every booking of a ressource, latest first (any user).
-    HistoriqueRessource
-);
-query!(
+    HistoriqueRessource,
     /// The pending bookings the caller may decide on: all of them for an
     /// admin, those of the chantiers they validate for otherwise.
-    ReservationsEnAttente
-);
-query!(
+    ReservationsEnAttente,
     /// A chantier's bookings: all of them for its valideurs, the caller's
     /// own for anyone else.
-    ReservationsChantier
-);
-query!(
+    ReservationsChantier,
     /// The ressources, users and chantiers named by some bookings.
-    DisplayNames
-);
+    DisplayNames,
+}
 
 /// A ressource's bookings over `[date_debut, date_fin]`.
 #[derive(Debug, Clone, PartialEq)]

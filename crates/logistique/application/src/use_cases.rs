@@ -136,65 +136,33 @@ impl LogistiquePorts {
     }
 }
 
-macro_rules! use_case {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        pub struct $name {
-            ports: LogistiquePorts,
-        }
-
-        impl $name {
-            pub fn new(ports: LogistiquePorts) -> Self {
-                Self { ports }
-            }
-        }
-    };
-}
-
-use_case!(
+hub_kernel::use_cases! {
+    LogistiquePorts;
     /// Adds a ressource to the catalogue (admin); publishes `ressource.created`.
-    CreateRessource
-);
-use_case!(
+    CreateRessource,
     /// Changes a ressource (admin); publishes `ressource.updated`.
-    UpdateRessource
-);
-use_case!(
+    UpdateRessource,
     /// Removes a ressource from the catalogue (admin, soft delete);
     /// publishes `ressource.deleted`.
-    DeleteRessource
-);
-use_case!(
+    DeleteRessource,
     /// Books a ressource for a chantier; publishes `reservation.created`.
-    CreateReservation
-);
-use_case!(
+    CreateReservation,
     /// One réservation, if the caller sees it (its demandeur or a valideur
     /// of its chantier).
-    GetReservation
-);
-use_case!(
+    GetReservation,
     /// Its demandeur moves or annotates a pending booking; publishes
     /// `reservation.updated`.
-    UpdateReservation
-);
-use_case!(
+    UpdateReservation,
     /// Approves a pending booking; publishes `reservation.validated`.
-    ValiderReservation
-);
-use_case!(
+    ValiderReservation,
     /// Refuses a pending booking with a motif; publishes `reservation.refused`.
-    RefuserReservation
-);
-use_case!(
+    RefuserReservation,
     /// Cancels a booking; publishes `reservation.cancelled`.
-    AnnulerReservation
-);
-use_case!(
+    AnnulerReservation,
     /// Cancels the future active bookings of a chantier that was closed or
     /// deleted; publishes one `reservation.cancelled` each.
-    CancelChantierReservations
-);
+    CancelChantierReservations,
+}
 
 /// What adding a ressource needs, as received.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

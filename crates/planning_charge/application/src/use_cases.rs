@@ -124,49 +124,23 @@ impl PlanningChargePorts {
     }
 }
 
-macro_rules! use_case {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        pub struct $name {
-            ports: PlanningChargePorts,
-        }
-
-        impl $name {
-            pub fn new(ports: PlanningChargePorts) -> Self {
-                Self { ports }
-            }
-        }
-    };
-}
-
-use_case!(
+hub_kernel::use_cases! {
+    PlanningChargePorts;
     /// Enters a besoin; publishes `besoin_charge.created`.
-    CreateBesoin
-);
-use_case!(
+    CreateBesoin,
     /// Changes a besoin's hours, note or trade; publishes `besoin_charge.updated`.
-    UpdateBesoin
-);
-use_case!(
+    UpdateBesoin,
     /// Soft-deletes a besoin; publishes `besoin_charge.deleted`.
-    DeleteBesoin
-);
-use_case!(
+    DeleteBesoin,
     /// One live besoin, if the actor sees its chantier.
-    GetBesoin
-);
-use_case!(
+    GetBesoin,
     /// A page of a chantier's besoins over a range of weeks.
-    ListBesoins
-);
-use_case!(
+    ListBesoins,
     /// The workload grid of a range of weeks.
-    GrilleQuery
-);
-use_case!(
+    GrilleQuery,
     /// One week's occupation per trade.
-    OccupationQuery
-);
+    OccupationQuery,
+}
 
 impl CreateBesoin {
     /// The chantier must be known, not deleted, and `ouvert` or `en_cours`.

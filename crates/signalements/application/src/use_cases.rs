@@ -284,77 +284,37 @@ impl SignalementPorts {
     }
 }
 
-macro_rules! use_case {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        pub struct $name {
-            ports: SignalementPorts,
-        }
-
-        impl $name {
-            pub fn new(ports: SignalementPorts) -> Self {
-                Self { ports }
-            }
-        }
-    };
-}
-
-use_case!(
+hub_kernel::use_cases! {
+    SignalementPorts;
     /// Reports a signalement; publishes `signalement.created`.
-    CreateSignalement
-);
-use_case!(
+    CreateSignalement,
     /// One signalement, if the actor sees its chantier.
-    GetSignalement
-);
-use_case!(
+    GetSignalement,
     /// A filtered page of the signalements the actor sees.
-    ListSignalements
-);
-use_case!(
+    ListSignalements,
     /// Counts over the signalements the actor sees.
-    StatistiquesQuery
-);
-use_case!(
+    StatistiquesQuery,
     /// Edits a signalement; publishes `signalement.updated`.
-    UpdateSignalement
-);
-use_case!(
+    UpdateSignalement,
     /// Deletes a signalement and its replies; publishes `signalement.deleted`.
-    DeleteSignalement
-);
-use_case!(
+    DeleteSignalement,
     /// Assigns a signalement; publishes `signalement.updated`.
-    AssignerSignalement
-);
-use_case!(
+    AssignerSignalement,
     /// Marks a signalement treated; publishes `signalement.updated`.
-    TraiterSignalement
-);
-use_case!(
+    TraiterSignalement,
     /// Closes a treated signalement; publishes `signalement.closed`.
-    CloturerSignalement
-);
-use_case!(
+    CloturerSignalement,
     /// Reopens a signalement; publishes `signalement.reopened`.
-    ReouvrirSignalement
-);
-use_case!(
+    ReouvrirSignalement,
     /// Replies to a signalement; publishes `signalement_reponse.created`.
-    CreateReponse
-);
-use_case!(
+    CreateReponse,
     /// The replies of a signalement, oldest first.
-    ListReponses
-);
-use_case!(
+    ListReponses,
     /// Edits a reply; publishes `signalement_reponse.updated`.
-    UpdateReponse
-);
-use_case!(
+    UpdateReponse,
     /// Deletes a reply; publishes `signalement_reponse.deleted`.
-    DeleteReponse
-);
+    DeleteReponse,
+}
 
 impl CreateSignalement {
     pub async fn execute(
