@@ -183,13 +183,16 @@ impl Export {
     }
 }
 
-/// Starts the export of a week: an admin everything, a conducteur the
-/// hours of his chantiers (and his own); other roles are refused (CDC
-/// §3.3). The ERP format takes the validated hours only (it has no statut
-/// column: what it carries is paid); CSV and XLSX every statut, shown.
-/// Publishes `feuille_heures.exported` once, when the export starts; the
-/// lines are then read step by step as the file is sent.
-pub struct ExportSemaine(pub PointagesPorts);
+hub_kernel::use_cases! {
+    PointagesPorts;
+    /// Starts the export of a week: an admin everything, a conducteur the
+    /// hours of his chantiers (and his own); other roles are refused (CDC
+    /// §3.3). The ERP format takes the validated hours only (it has no statut
+    /// column: what it carries is paid); CSV and XLSX every statut, shown.
+    /// Publishes `feuille_heures.exported` once, when the export starts; the
+    /// lines are then read step by step as the file is sent.
+    ExportSemaine,
+}
 
 impl ExportSemaine {
     pub async fn execute(
@@ -201,7 +204,7 @@ impl ExportSemaine {
             .actor
             .filter(|actor| matches!(actor.role, Role::Admin | Role::Conducteur))
             .ok_or(PointagesError::Forbidden(EXPORT))?;
-        let ports = &self.0;
+        let ports = &self.ports;
         let filter = PointageFilter {
             chantier_id: input.chantier_id,
             utilisateur_ids: input.utilisateur_ids.clone(),
@@ -379,7 +382,7 @@ mod tests {
             pointage(KARIM, AUTRE, date!(2026 - 12 - 07), "1:00"),
             pointage(LEA, SITE, date!(2026 - 12 - 07), "6:00"),
         ];
-        let mut export = ExportSemaine(ports(rows, Arc::clone(&published), Arc::default()))
+        let mut export = ExportSemaine::new(ports(rows, Arc::clone(&published), Arc::default()))
             .execute(&admin(), input())
             .await
             .unwrap();
@@ -439,7 +442,7 @@ mod tests {
             .map(|user| pointage(*user, SITE, date!(2026 - 12 - 09), "7:00"))
             .collect();
         let lists: Arc<Mutex<Vec<PointageFilter>>> = Arc::default();
-        let mut export = ExportSemaine(ports(rows, Arc::default(), Arc::clone(&lists)))
+        let mut export = ExportSemaine::new(ports(rows, Arc::default(), Arc::clone(&lists)))
             .execute(&admin(), input())
             .await
             .unwrap();
@@ -475,7 +478,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_week_still_has_its_total_line() {
-        let mut export = ExportSemaine(ports(vec![], Arc::default(), Arc::default()))
+        let mut export = ExportSemaine::new(ports(vec![], Arc::default(), Arc::default()))
             .execute(&admin(), input())
             .await
             .unwrap();
@@ -501,7 +504,7 @@ mod tests {
             pointage(LEA, SITE, date!(2026 - 12 - 07), "6:00"),
         ];
         let lists: Arc<Mutex<Vec<PointageFilter>>> = Arc::default();
-        let mut export = ExportSemaine(ports(rows, Arc::default(), Arc::clone(&lists)))
+        let mut export = ExportSemaine::new(ports(rows, Arc::default(), Arc::clone(&lists)))
             .execute(
                 &admin(),
                 ExportInput {
@@ -583,7 +586,7 @@ mod tests {
                 .collect())
         });
         ports.pointages = Arc::new(repo);
-        let mut export = ExportSemaine(ports)
+        let mut export = ExportSemaine::new(ports)
             .execute(
                 &admin(),
                 ExportInput {
@@ -638,7 +641,7 @@ mod tests {
                 },
                 None,
             );
-            let refused = ExportSemaine(ports(vec![], Arc::clone(&published), Arc::default()))
+            let refused = ExportSemaine::new(ports(vec![], Arc::clone(&published), Arc::default()))
                 .execute(&context, input())
                 .await;
             assert!(matches!(refused, Err(PointagesError::Forbidden(_))));

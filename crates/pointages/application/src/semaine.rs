@@ -38,7 +38,7 @@ impl PointagesPorts {
             skip: 0,
             limit: WEEK_ROWS,
         };
-        let (found, _) = ListPointages(self.clone())
+        let (found, _) = ListPointages::new(self.clone())
             .execute(actor, filter, page)
             .await?;
         Ok(found)
@@ -56,20 +56,44 @@ impl PointagesPorts {
     }
 }
 
-/// The display names of the users and chantiers of some pointages (for
-/// answers that show names next to ids).
-pub struct NomsPointages(pub PointagesPorts);
+hub_kernel::use_cases! {
+    PointagesPorts;
+    /// The display names of the users and chantiers of some pointages (for
+    /// answers that show names next to ids).
+    NomsPointages,
+    /// The feuille d'heures of one user for the week of a day: a compagnon
+    /// reads his own only (another's is not found); a conducteur or chef sees
+    /// the rows on his chantiers (and his own); an admin all of them.
+    GetFeuille,
+    /// A user's feuille de route for a week (FDH-19): his feuille d'heures
+    /// read as [`GetFeuille`] reads it (same scope: a compagnon his own only,
+    /// a chef or conducteur the rows of his chantiers, an admin all), with the
+    /// chantiers' addresses, and when it was made.
+    FeuilleRoute,
+    /// A user's week against its planned hours (FDH-14), over the rows the
+    /// caller may read of it (as [`GetFeuille`]: a compagnon only his own).
+    JaugeAvancement,
+    /// Each chantier's team of a week against 35 h per user (FDH-15): an admin
+    /// sees every chantier, a conducteur those he runs (CDC §3.3).
+    ComparaisonEquipes,
+    /// The feuilles d'heures the caller may see — a user's week with at least
+    /// one pointage in his scope — most recent week first, each computed from
+    /// its pointages like [`GetFeuille`] (a chef sees the rows of his
+    /// chantiers, a compagnon only his own feuilles).
+    ListFeuilles,
+    /// The week of a day per chantier (those with hours the caller may see),
+    /// optionally only `chantier_ids`.
+    VuesChantiers,
+    /// The week of a day per user (those with hours the caller may see), each
+    /// per chantier, optionally only `utilisateur_ids`.
+    VuesCompagnons,
+}
 
 impl NomsPointages {
     pub async fn execute(&self, pointages: &[Pointage]) -> Result<Noms, PointagesError> {
-        self.0.noms_of(pointages).await
+        self.ports.noms_of(pointages).await
     }
 }
-
-/// The feuille d'heures of one user for the week of a day: a compagnon
-/// reads his own only (another's is not found); a conducteur or chef sees
-/// the rows on his chantiers (and his own); an admin all of them.
-pub struct GetFeuille(pub PointagesPorts);
 
 impl GetFeuille {
     pub async fn execute(
@@ -83,28 +107,22 @@ impl GetFeuille {
         }
         let semaine = Semaine::contenant(day);
         let rows = self
-            .0
+            .ports
             .week(actor, semaine, Some(utilisateur_id), None)
             .await?;
-        let mut noms = self.0.noms_of(&rows).await?;
+        let mut noms = self.ports.noms_of(&rows).await?;
         if !noms.utilisateurs.contains_key(&utilisateur_id) {
             // The feuille names its user even when it is empty.
-            let named = self.0.directory.names(&[utilisateur_id], &[]).await?;
+            let named = self.ports.directory.names(&[utilisateur_id], &[]).await?;
             noms.utilisateurs.extend(named.utilisateurs);
         }
-        let variables = self.0.variables_of(&rows).await?;
+        let variables = self.ports.variables_of(&rows).await?;
         Ok((
             FeuilleHeures::new(utilisateur_id, semaine, rows).with_variables(variables),
             noms,
         ))
     }
 }
-
-/// A user's feuille de route for a week (FDH-19): his feuille d'heures
-/// read as [`GetFeuille`] reads it (same scope: a compagnon his own only,
-/// a chef or conducteur the rows of his chantiers, an admin all), with the
-/// chantiers' addresses, and when it was made.
-pub struct FeuilleRoute(pub PointagesPorts);
 
 impl FeuilleRoute {
     pub async fn execute(
@@ -113,16 +131,12 @@ impl FeuilleRoute {
         utilisateur_id: Uuid,
         day: Date,
     ) -> Result<(FeuilleHeures, Noms, OffsetDateTime), PointagesError> {
-        let (feuille, noms) = GetFeuille(self.0.clone())
+        let (feuille, noms) = GetFeuille::new(self.ports.clone())
             .execute(actor, utilisateur_id, day)
             .await?;
-        Ok((feuille, noms, self.0.clock.now()))
+        Ok((feuille, noms, self.ports.clock.now()))
     }
 }
-
-/// A user's week against its planned hours (FDH-14), over the rows the
-/// caller may read of it (as [`GetFeuille`]: a compagnon only his own).
-pub struct JaugeAvancement(pub PointagesPorts);
 
 impl JaugeAvancement {
     pub async fn execute(
@@ -141,7 +155,7 @@ impl JaugeAvancement {
             )
             .into());
         }
-        let (feuille, _) = GetFeuille(self.0.clone())
+        let (feuille, _) = GetFeuille::new(self.ports.clone())
             .execute(actor, utilisateur_id, day)
             .await?;
         Ok((
@@ -153,10 +167,6 @@ impl JaugeAvancement {
 
 const COMPARAISON: &str = "only an administrator or a conducteur may compare the teams";
 
-/// Each chantier's team of a week against 35 h per user (FDH-15): an admin
-/// sees every chantier, a conducteur those he runs (CDC §3.3).
-pub struct ComparaisonEquipes(pub PointagesPorts);
-
 impl ComparaisonEquipes {
     pub async fn execute(
         &self,
@@ -165,10 +175,10 @@ impl ComparaisonEquipes {
     ) -> Result<(Semaine, Vec<Equipe>, Vec<Ecart>, Noms), PointagesError> {
         let semaine = Semaine::contenant(day);
         let mut rows = match actor.role {
-            Role::Admin => self.0.week(actor, semaine, None, None).await?,
+            Role::Admin => self.ports.week(actor, semaine, None, None).await?,
             Role::Conducteur => {
-                let siens = self.0.directory.chantiers_run_by(actor.user_id).await?;
-                let mut rows = self.0.week(actor, semaine, None, None).await?;
+                let siens = self.ports.directory.chantiers_run_by(actor.user_id).await?;
+                let mut rows = self.ports.week(actor, semaine, None, None).await?;
                 // His own hours on another's chantier are not his team's.
                 rows.retain(|p| siens.contains(&p.chantier_id()));
                 rows
@@ -178,19 +188,13 @@ impl ComparaisonEquipes {
         rows.retain(|p| semaine.contient(p.date()));
         let (equipes, ecarts) = comparaison(&rows);
         let chantiers: Vec<Uuid> = equipes.iter().map(|e| e.chantier_id).collect();
-        let noms = self.0.directory.names(&[], &chantiers).await?;
+        let noms = self.ports.directory.names(&[], &chantiers).await?;
         Ok((semaine, equipes, ecarts, noms))
     }
 }
 
 /// The largest page of feuilles d'heures (each carries its pointages).
 pub const FEUILLES_MAX_LIMIT: u64 = 50;
-
-/// The feuilles d'heures the caller may see — a user's week with at least
-/// one pointage in his scope — most recent week first, each computed from
-/// its pointages like [`GetFeuille`] (a chef sees the rows of his
-/// chantiers, a compagnon only his own feuilles).
-pub struct ListFeuilles(pub PointagesPorts);
 
 impl ListFeuilles {
     pub async fn execute(
@@ -213,35 +217,31 @@ impl ListFeuilles {
             errors.add("numero_semaine", "out_of_range", "must be between 1 and 53");
         }
         errors.into_result()?;
-        let scope = self.0.scoped(actor, PointageFilter::default()).await?;
+        let scope = self.ports.scoped(actor, PointageFilter::default()).await?;
         filter.visible_user = scope.visible_user;
         filter.visible_chantiers = scope.visible_chantiers;
-        let (keys, total) = self.0.pointages.feuilles(&filter, page).await?;
+        let (keys, total) = self.ports.pointages.feuilles(&filter, page).await?;
         let mut feuilles = Vec::with_capacity(keys.len());
         let mut all = Vec::new();
         for (utilisateur_id, lundi) in keys {
             let semaine = Semaine::contenant(lundi);
             let rows = self
-                .0
+                .ports
                 .week(actor, semaine, Some(utilisateur_id), None)
                 .await?;
             all.extend(rows.iter().cloned());
             feuilles.push(FeuilleHeures::new(utilisateur_id, semaine, rows));
         }
         // One read for the variables of the whole page.
-        let variables = self.0.variables_of(&all).await?;
+        let variables = self.ports.variables_of(&all).await?;
         let feuilles: Vec<FeuilleHeures> = feuilles
             .into_iter()
             .map(|feuille| feuille.with_variables(variables.clone()))
             .collect();
-        let noms = self.0.noms_of(&all).await?;
+        let noms = self.ports.noms_of(&all).await?;
         Ok((feuilles, noms, total))
     }
 }
-
-/// The week of a day per chantier (those with hours the caller may see),
-/// optionally only `chantier_ids`.
-pub struct VuesChantiers(pub PointagesPorts);
 
 impl VuesChantiers {
     pub async fn execute(
@@ -251,18 +251,14 @@ impl VuesChantiers {
         chantier_ids: &[Uuid],
     ) -> Result<(Semaine, Vec<VueChantier>, Noms), PointagesError> {
         let semaine = Semaine::contenant(day);
-        let mut rows = self.0.week(actor, semaine, None, None).await?;
+        let mut rows = self.ports.week(actor, semaine, None, None).await?;
         if !chantier_ids.is_empty() {
             rows.retain(|p| chantier_ids.contains(&p.chantier_id()));
         }
-        let noms = self.0.noms_of(&rows).await?;
+        let noms = self.ports.noms_of(&rows).await?;
         Ok((semaine, vues_chantiers(semaine, rows), noms))
     }
 }
-
-/// The week of a day per user (those with hours the caller may see), each
-/// per chantier, optionally only `utilisateur_ids`.
-pub struct VuesCompagnons(pub PointagesPorts);
 
 impl VuesCompagnons {
     pub async fn execute(
@@ -272,11 +268,11 @@ impl VuesCompagnons {
         utilisateur_ids: &[Uuid],
     ) -> Result<(Semaine, Vec<VueCompagnon>, Noms), PointagesError> {
         let semaine = Semaine::contenant(day);
-        let mut rows = self.0.week(actor, semaine, None, None).await?;
+        let mut rows = self.ports.week(actor, semaine, None, None).await?;
         if !utilisateur_ids.is_empty() {
             rows.retain(|p| utilisateur_ids.contains(&p.utilisateur_id()));
         }
-        let noms = self.0.noms_of(&rows).await?;
+        let noms = self.ports.noms_of(&rows).await?;
         Ok((semaine, vues_compagnons(semaine, rows), noms))
     }
 }
@@ -402,7 +398,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_compagnon_reads_his_feuille_and_not_anothers() {
-        let feuille = GetFeuille(ports(rows()));
+        let feuille = GetFeuille::new(ports(rows()));
         let (own, noms) = feuille
             .execute(&actor(KARIM, Role::Compagnon), KARIM, date!(2026 - 12 - 10))
             .await
@@ -458,7 +454,7 @@ mod tests {
                 .collect())
         });
         ports.pointages = Arc::new(repo);
-        let route = FeuilleRoute(ports);
+        let route = FeuilleRoute::new(ports);
         let (feuille, noms, generated_at) = route
             .execute(&actor(KARIM, Role::Compagnon), KARIM, date!(2026 - 12 - 09))
             .await
@@ -483,7 +479,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_chef_sees_the_rows_of_his_chantiers_only() {
-        let (feuille, _) = GetFeuille(ports(rows()))
+        let (feuille, _) = GetFeuille::new(ports(rows()))
             .execute(
                 &actor(CHEF, Role::ChefChantier),
                 KARIM,
@@ -493,7 +489,7 @@ mod tests {
             .unwrap();
         assert_eq!(feuille.pointages().len(), 1);
         assert_eq!(feuille.pointages()[0].chantier_id(), SITE);
-        let (_, vues, _) = VuesChantiers(ports(rows()))
+        let (_, vues, _) = VuesChantiers::new(ports(rows()))
             .execute(&actor(CHEF, Role::ChefChantier), date!(2026 - 12 - 09), &[])
             .await
             .unwrap();
@@ -504,14 +500,14 @@ mod tests {
     #[tokio::test]
     async fn the_views_narrow_to_the_ids_asked() {
         let admin = actor(Uuid::from_u128(99), Role::Admin);
-        let (semaine, chantiers, _) = VuesChantiers(ports(rows()))
+        let (semaine, chantiers, _) = VuesChantiers::new(ports(rows()))
             .execute(&admin, date!(2026 - 12 - 13), &[AUTRE])
             .await
             .unwrap();
         assert_eq!(semaine.lundi(), date!(2026 - 12 - 07));
         assert_eq!(chantiers.len(), 1);
         assert_eq!(chantiers[0].chantier_id, AUTRE);
-        let (_, compagnons, noms) = VuesCompagnons(ports(rows()))
+        let (_, compagnons, noms) = VuesCompagnons::new(ports(rows()))
             .execute(&admin, date!(2026 - 12 - 07), &[])
             .await
             .unwrap();
@@ -524,7 +520,7 @@ mod tests {
 
     #[tokio::test]
     async fn feuilles_are_listed_within_the_callers_view() {
-        let list = ListFeuilles(ports(rows()));
+        let list = ListFeuilles::new(ports(rows()));
         let page = Page::new(None, None);
         // Karim sees his two weeks, not Léa's.
         let (feuilles, noms, total) = list
@@ -570,7 +566,7 @@ mod tests {
     #[tokio::test]
     async fn a_year_or_week_out_of_range_is_refused_before_any_read() {
         // No expectation: a read would panic.
-        let list = ListFeuilles(PointagesPorts {
+        let list = ListFeuilles::new(PointagesPorts {
             pointages: Arc::new(MockPointageRepository::new()),
             directory: Arc::new(MockDirectory::new()),
             clock: Arc::new(FixedClock(datetime!(2026-12-07 08:00 UTC))),
@@ -598,7 +594,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_gauge_is_read_within_the_callers_view() {
-        let jauge = JaugeAvancement(ports(rows()));
+        let jauge = JaugeAvancement::new(ports(rows()));
         let (semaine, own) = jauge
             .execute(
                 &actor(KARIM, Role::Compagnon),
@@ -647,7 +643,7 @@ mod tests {
 
     #[tokio::test]
     async fn teams_are_compared_by_admins_and_conducteurs_of_their_sites() {
-        let compare = ComparaisonEquipes(ports(rows()));
+        let compare = ComparaisonEquipes::new(ports(rows()));
         let (_, equipes, _, noms) = compare
             .execute(
                 &actor(Uuid::from_u128(99), Role::Admin),

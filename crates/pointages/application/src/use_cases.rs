@@ -214,8 +214,29 @@ impl PointagesPorts {
     }
 }
 
-/// Enters hours: a brouillon for a user, a chantier and a day.
-pub struct CreatePointage(pub PointagesPorts);
+hub_kernel::use_cases! {
+    PointagesPorts;
+    /// Enters hours: a brouillon for a user, a chantier and a day.
+    CreatePointage,
+    /// Edits hours or the comment while brouillon or rejete.
+    UpdatePointage,
+    /// The owner signs his brouillon.
+    SignPointage,
+    /// brouillon → soumis.
+    SubmitPointage,
+    /// rejete → brouillon, to correct and submit again.
+    CorrectPointage,
+    /// soumis → valide (final): publishes `heures.validated`, the payroll trigger.
+    ValidatePointage,
+    /// soumis → rejete, with a motif.
+    RejectPointage,
+    /// Deletes a brouillon or rejected pointage.
+    DeletePointage,
+    /// One pointage the caller may see.
+    GetPointage,
+    /// A page of the pointages the caller may see, by date descending.
+    ListPointages,
+}
 
 impl CreatePointage {
     pub async fn execute(
@@ -224,7 +245,7 @@ impl CreatePointage {
         input: CreateInput,
     ) -> Result<Pointage, PointagesError> {
         let nouveau = input.validate()?;
-        let ports = &self.0;
+        let ports = &self.ports;
         match ports.directory.user(nouveau.utilisateur_id).await? {
             Some(user) if user.is_active => {}
             _ => return Err(PointagesError::UnknownUser(nouveau.utilisateur_id)),
@@ -248,9 +269,6 @@ impl CreatePointage {
     }
 }
 
-/// Edits hours or the comment while brouillon or rejete.
-pub struct UpdatePointage(pub PointagesPorts);
-
 impl UpdatePointage {
     pub async fn execute(
         &self,
@@ -259,7 +277,7 @@ impl UpdatePointage {
         input: UpdateInput,
     ) -> Result<Pointage, PointagesError> {
         let update = input.validate()?;
-        let ports = &self.0;
+        let ports = &self.ports;
         let mut pointage = ports.load_to_write(context, id).await?;
         if let Some(event) = pointage.update(update, ports.clock.now())? {
             ports.store(context, &pointage, &event).await?;
@@ -267,9 +285,6 @@ impl UpdatePointage {
         Ok(pointage)
     }
 }
-
-/// The owner signs his brouillon.
-pub struct SignPointage(pub PointagesPorts);
 
 impl SignPointage {
     pub async fn execute(
@@ -280,7 +295,7 @@ impl SignPointage {
     ) -> Result<Pointage, PointagesError> {
         let texte = SignatureTexte::parse(signature)
             .map_err(|error| ValidationErrors::single("signature", "invalid", error.to_string()))?;
-        let ports = &self.0;
+        let ports = &self.ports;
         let mut pointage = ports.load_visible(context, id).await?;
         if let Some(actor) = context.actor
             && !may_sign(&actor, &pointage)
@@ -294,16 +309,13 @@ impl SignPointage {
     }
 }
 
-/// brouillon → soumis.
-pub struct SubmitPointage(pub PointagesPorts);
-
 impl SubmitPointage {
     pub async fn execute(
         &self,
         context: &CommandContext,
         id: Uuid,
     ) -> Result<Pointage, PointagesError> {
-        let ports = &self.0;
+        let ports = &self.ports;
         let mut pointage = ports.load_to_write(context, id).await?;
         let event = pointage.submit(ports.clock.now())?;
         ports.store(context, &pointage, &event).await?;
@@ -311,16 +323,13 @@ impl SubmitPointage {
     }
 }
 
-/// rejete → brouillon, to correct and submit again.
-pub struct CorrectPointage(pub PointagesPorts);
-
 impl CorrectPointage {
     pub async fn execute(
         &self,
         context: &CommandContext,
         id: Uuid,
     ) -> Result<Pointage, PointagesError> {
-        let ports = &self.0;
+        let ports = &self.ports;
         let mut pointage = ports.load_to_write(context, id).await?;
         let event = pointage.correct(ports.clock.now())?;
         ports.store(context, &pointage, &event).await?;
@@ -328,25 +337,19 @@ impl CorrectPointage {
     }
 }
 
-/// soumis → valide (final): publishes `heures.validated`, the payroll trigger.
-pub struct ValidatePointage(pub PointagesPorts);
-
 impl ValidatePointage {
     pub async fn execute(
         &self,
         context: &CommandContext,
         id: Uuid,
     ) -> Result<Pointage, PointagesError> {
-        let ports = &self.0;
+        let ports = &self.ports;
         let (mut pointage, validateur) = ports.load_to_validate(context, id).await?;
         let event = pointage.validate(validateur, ports.clock.now())?;
         ports.store(context, &pointage, &event).await?;
         Ok(pointage)
     }
 }
-
-/// soumis → rejete, with a motif.
-pub struct RejectPointage(pub PointagesPorts);
 
 impl RejectPointage {
     pub async fn execute(
@@ -357,7 +360,7 @@ impl RejectPointage {
     ) -> Result<Pointage, PointagesError> {
         let motif = Motif::parse(motif)
             .map_err(|error| ValidationErrors::single("motif", "invalid", error.to_string()))?;
-        let ports = &self.0;
+        let ports = &self.ports;
         let (mut pointage, validateur) = ports.load_to_validate(context, id).await?;
         let event = pointage.reject(validateur, motif, ports.clock.now())?;
         ports.store(context, &pointage, &event).await?;
@@ -365,12 +368,9 @@ impl RejectPointage {
     }
 }
 
-/// Deletes a brouillon or rejected pointage.
-pub struct DeletePointage(pub PointagesPorts);
-
 impl DeletePointage {
     pub async fn execute(&self, context: &CommandContext, id: Uuid) -> Result<(), PointagesError> {
-        let ports = &self.0;
+        let ports = &self.ports;
         let pointage = ports.load_to_write(context, id).await?;
         let event = pointage.delete()?;
         let envelope = context.wrap(&event, &*ports.clock)?;
@@ -379,21 +379,15 @@ impl DeletePointage {
     }
 }
 
-/// One pointage the caller may see.
-pub struct GetPointage(pub PointagesPorts);
-
 impl GetPointage {
     pub async fn execute(
         &self,
         context: &CommandContext,
         id: Uuid,
     ) -> Result<Pointage, PointagesError> {
-        self.0.load_visible(context, id).await
+        self.ports.load_visible(context, id).await
     }
 }
-
-/// A page of the pointages the caller may see, by date descending.
-pub struct ListPointages(pub PointagesPorts);
 
 impl ListPointages {
     pub async fn execute(
@@ -412,8 +406,8 @@ impl ListPointages {
             )
             .into());
         }
-        let filter = self.0.scoped(actor, filter).await?;
-        Ok(self.0.pointages.list(&filter, page).await?)
+        let filter = self.ports.scoped(actor, filter).await?;
+        Ok(self.ports.pointages.list(&filter, page).await?)
     }
 }
 

@@ -7,10 +7,16 @@ use hub_pointages_domain::{Pointage, VariablePaie};
 use crate::input::VariableInput;
 use crate::use_cases::{PointagesError, PointagesPorts};
 
-/// Adds a variable de paie to a pointage: whoever may write the pointage
-/// (its user, a responsable of its chantier, an admin), while it is
-/// brouillon or rejete; publishes `variable_paie.created`.
-pub struct CreateVariablePaie(pub PointagesPorts);
+hub_kernel::use_cases! {
+    PointagesPorts;
+    /// Adds a variable de paie to a pointage: whoever may write the pointage
+    /// (its user, a responsable of its chantier, an admin), while it is
+    /// brouillon or rejete; publishes `variable_paie.created`.
+    CreateVariablePaie,
+    /// The variables de paie of pointages the caller has already read (for
+    /// answers that show them with their pointage).
+    VariablesPointages,
+}
 
 impl CreateVariablePaie {
     pub async fn execute(
@@ -19,7 +25,7 @@ impl CreateVariablePaie {
         input: VariableInput,
     ) -> Result<(VariablePaie, Pointage), PointagesError> {
         let nouvelle = input.validate()?;
-        let ports = &self.0;
+        let ports = &self.ports;
         let pointage = ports.load_to_write(context, input.pointage_id).await?;
         let created_by = context.actor.map(|actor| actor.user_id);
         let (variable, event) =
@@ -47,15 +53,11 @@ impl PointagesPorts {
     }
 }
 
-/// The variables de paie of pointages the caller has already read (for
-/// answers that show them with their pointage).
-pub struct VariablesPointages(pub PointagesPorts);
-
 impl VariablesPointages {
     pub async fn execute(
         &self,
         pointages: &[Pointage],
     ) -> Result<Vec<VariablePaie>, PointagesError> {
-        self.0.variables_of(pointages).await
+        self.ports.variables_of(pointages).await
     }
 }

@@ -199,7 +199,7 @@ impl Harness {
         user: Uuid,
         chantier: Uuid,
     ) -> Result<Pointage, PointagesError> {
-        CreatePointage(self.ports.clone())
+        CreatePointage::new(self.ports.clone())
             .execute(
                 context,
                 CreateInput {
@@ -217,7 +217,7 @@ impl Harness {
 
     async fn submitted(&self) -> Pointage {
         let p = self.create(&karim(), KARIM, CHANTIER).await.unwrap();
-        SubmitPointage(self.ports.clone())
+        SubmitPointage::new(self.ports.clone())
             .execute(&karim(), p.id())
             .await
             .unwrap()
@@ -264,7 +264,7 @@ async fn creation_checks_rights_user_and_chantier() {
         h.create(&admin(), ADMIN, CHANTIER).await,
         Err(PointagesError::UnknownUser(_))
     ));
-    let bad = CreatePointage(h.ports.clone())
+    let bad = CreatePointage::new(h.ports.clone())
         .execute(
             &karim(),
             CreateInput {
@@ -286,7 +286,7 @@ async fn submit_then_validate_publishes_the_hours_in_minutes() {
     let h = Harness::new();
     let p = h.submitted().await;
     assert_eq!(p.statut(), Statut::Soumis);
-    let validated = ValidatePointage(h.ports.clone())
+    let validated = ValidatePointage::new(h.ports.clone())
         .execute(&chef(), p.id())
         .await
         .unwrap();
@@ -302,7 +302,7 @@ async fn submit_then_validate_publishes_the_hours_in_minutes() {
     );
     // Final: nothing more, not even an edit.
     assert!(matches!(
-        UpdatePointage(h.ports.clone())
+        UpdatePointage::new(h.ports.clone())
             .execute(&admin(), p.id(), UpdateInput::default())
             .await,
         Err(PointagesError::Statut(PointageError::NonModifiable(
@@ -310,7 +310,7 @@ async fn submit_then_validate_publishes_the_hours_in_minutes() {
         )))
     ));
     assert!(matches!(
-        DeletePointage(h.ports.clone())
+        DeletePointage::new(h.ports.clone())
             .execute(&admin(), p.id())
             .await,
         Err(PointagesError::Statut(_))
@@ -323,39 +323,39 @@ async fn a_compagnon_cannot_validate_and_nobody_validates_his_own_hours() {
     let p = h.submitted().await;
     // Karim sees his row but may not validate it.
     assert!(matches!(
-        ValidatePointage(h.ports.clone())
+        ValidatePointage::new(h.ports.clone())
             .execute(&karim(), p.id())
             .await,
         Err(PointagesError::Forbidden(_))
     ));
     // Léa does not even see it.
     assert!(matches!(
-        ValidatePointage(h.ports.clone())
+        ValidatePointage::new(h.ports.clone())
             .execute(&lea(), p.id())
             .await,
         Err(PointagesError::NotFound)
     ));
     // The chef's own hours on his chantier.
     let own = h.create(&chef(), CHEF, CHANTIER).await.unwrap();
-    SubmitPointage(h.ports.clone())
+    SubmitPointage::new(h.ports.clone())
         .execute(&chef(), own.id())
         .await
         .unwrap();
     assert!(matches!(
-        ValidatePointage(h.ports.clone())
+        ValidatePointage::new(h.ports.clone())
             .execute(&chef(), own.id())
             .await,
         Err(PointagesError::Forbidden(_))
     ));
     // The system never validates.
     assert!(matches!(
-        ValidatePointage(h.ports.clone())
+        ValidatePointage::new(h.ports.clone())
             .execute(&CommandContext::system(None), p.id())
             .await,
         Err(PointagesError::Forbidden(_))
     ));
     assert!(
-        ValidatePointage(h.ports.clone())
+        ValidatePointage::new(h.ports.clone())
             .execute(&as_(CONDUCTEUR, Role::Conducteur), p.id())
             .await
             .is_ok()
@@ -367,18 +367,18 @@ async fn reject_needs_a_motif_then_correct_and_resubmit() {
     let h = Harness::new();
     let p = h.submitted().await;
     assert!(matches!(
-        RejectPointage(h.ports.clone())
+        RejectPointage::new(h.ports.clone())
             .execute(&chef(), p.id(), "  ")
             .await,
         Err(PointagesError::Invalid(_))
     ));
-    let rejected = RejectPointage(h.ports.clone())
+    let rejected = RejectPointage::new(h.ports.clone())
         .execute(&chef(), p.id(), "7 h seulement")
         .await
         .unwrap();
     assert_eq!(rejected.statut(), Statut::Rejete);
     assert_eq!(h.last().data["motif"], "7 h seulement");
-    let edited = UpdatePointage(h.ports.clone())
+    let edited = UpdatePointage::new(h.ports.clone())
         .execute(
             &karim(),
             p.id(),
@@ -391,17 +391,17 @@ async fn reject_needs_a_motif_then_correct_and_resubmit() {
         .unwrap();
     assert_eq!(edited.statut(), Statut::Rejete);
     assert!(h.last().data["changes"]["heures_supplementaires"].is_object());
-    CorrectPointage(h.ports.clone())
+    CorrectPointage::new(h.ports.clone())
         .execute(&karim(), p.id())
         .await
         .unwrap();
-    let resubmitted = SubmitPointage(h.ports.clone())
+    let resubmitted = SubmitPointage::new(h.ports.clone())
         .execute(&karim(), p.id())
         .await
         .unwrap();
     assert_eq!(resubmitted.statut(), Statut::Soumis);
     assert!(matches!(
-        SubmitPointage(h.ports.clone())
+        SubmitPointage::new(h.ports.clone())
             .execute(&karim(), p.id())
             .await,
         Err(PointagesError::Statut(PointageError::Transition { .. }))
@@ -413,12 +413,12 @@ async fn only_the_owner_signs_and_a_no_op_edit_publishes_nothing() {
     let h = Harness::new();
     let p = h.create(&karim(), KARIM, CHANTIER).await.unwrap();
     assert!(matches!(
-        SignPointage(h.ports.clone())
+        SignPointage::new(h.ports.clone())
             .execute(&chef(), p.id(), "sig")
             .await,
         Err(PointagesError::Forbidden(_))
     ));
-    SignPointage(h.ports.clone())
+    SignPointage::new(h.ports.clone())
         .execute(&karim(), p.id(), "data:image/png;base64,AAAA")
         .await
         .unwrap();
@@ -426,7 +426,7 @@ async fn only_the_owner_signs_and_a_no_op_edit_publishes_nothing() {
     assert!(signed.data["changes"]["signature_date"].is_object());
     assert!(!signed.data.to_string().contains("base64"));
     let before = h.types().len();
-    UpdatePointage(h.ports.clone())
+    UpdatePointage::new(h.ports.clone())
         .execute(&karim(), p.id(), UpdateInput::default())
         .await
         .unwrap();
@@ -438,18 +438,20 @@ async fn delete_is_for_writers_of_an_editable_row() {
     let h = Harness::new();
     let p = h.create(&karim(), KARIM, CHANTIER).await.unwrap();
     assert!(matches!(
-        DeletePointage(h.ports.clone())
+        DeletePointage::new(h.ports.clone())
             .execute(&lea(), p.id())
             .await,
         Err(PointagesError::NotFound)
     ));
-    DeletePointage(h.ports.clone())
+    DeletePointage::new(h.ports.clone())
         .execute(&karim(), p.id())
         .await
         .unwrap();
     assert_eq!(h.last().event_type.as_str(), "heures.deleted");
     assert!(matches!(
-        GetPointage(h.ports.clone()).execute(&karim(), p.id()).await,
+        GetPointage::new(h.ports.clone())
+            .execute(&karim(), p.id())
+            .await,
         Err(PointagesError::NotFound)
     ));
 }
@@ -462,7 +464,7 @@ async fn reads_are_scoped_by_role() {
     let list = |actor: Actor| {
         let ports = h.ports.clone();
         async move {
-            ListPointages(ports)
+            ListPointages::new(ports)
                 .execute(&actor, PointageFilter::default(), Page::new(None, None))
                 .await
                 .unwrap()
@@ -474,7 +476,7 @@ async fn reads_are_scoped_by_role() {
     assert_eq!(list(actor(CHEF, Role::ChefChantier)).await, 1);
     assert_eq!(list(actor(LEA, Role::Compagnon)).await, 1);
     assert_eq!(list(actor(CONDUCTEUR, Role::Conducteur)).await, 1);
-    let bad = ListPointages(h.ports.clone())
+    let bad = ListPointages::new(h.ports.clone())
         .execute(
             &actor(ADMIN, Role::Admin),
             PointageFilter {
@@ -493,7 +495,7 @@ async fn a_concurrent_change_is_reported_not_overwritten() {
     let h = Harness::new();
     let p = h.create(&karim(), KARIM, CHANTIER).await.unwrap();
     let mut stale = p.clone();
-    SubmitPointage(h.ports.clone())
+    SubmitPointage::new(h.ports.clone())
         .execute(&karim(), p.id())
         .await
         .unwrap();
@@ -512,15 +514,15 @@ async fn a_conditional_change_applies_only_to_the_version_it_names() {
     // Stale: the caller last saw another version; nothing changes.
     let stale = karim().expecting(Some(vec![p.version() + 1]));
     for refused in [
-        SubmitPointage(h.ports.clone())
+        SubmitPointage::new(h.ports.clone())
             .execute(&stale, p.id())
             .await
             .map(|_| ()),
-        SignPointage(h.ports.clone())
+        SignPointage::new(h.ports.clone())
             .execute(&stale, p.id(), "Karim")
             .await
             .map(|_| ()),
-        DeletePointage(h.ports.clone())
+        DeletePointage::new(h.ports.clone())
             .execute(&stale, p.id())
             .await,
     ] {
@@ -533,25 +535,25 @@ async fn a_conditional_change_applies_only_to_the_version_it_names() {
     // A caller who may not see it learns nothing from a precondition.
     let hidden = lea().expecting(Some(vec![99]));
     assert!(matches!(
-        SubmitPointage(h.ports.clone())
+        SubmitPointage::new(h.ports.clone())
             .execute(&hidden, p.id())
             .await,
         Err(PointagesError::NotFound)
     ));
     // The right version goes through, and the validation checks its own.
     let fresh = karim().expecting(Some(vec![p.version()]));
-    let submitted = SubmitPointage(h.ports.clone())
+    let submitted = SubmitPointage::new(h.ports.clone())
         .execute(&fresh, p.id())
         .await
         .unwrap();
     let stale_chef = chef().expecting(Some(vec![p.version()]));
     assert!(matches!(
-        ValidatePointage(h.ports.clone())
+        ValidatePointage::new(h.ports.clone())
             .execute(&stale_chef, p.id())
             .await,
         Err(PointagesError::Precondition(_))
     ));
-    let validated = ValidatePointage(h.ports.clone())
+    let validated = ValidatePointage::new(h.ports.clone())
         .execute(&chef().expecting(Some(vec![submitted.version()])), p.id())
         .await
         .unwrap();
@@ -571,7 +573,7 @@ async fn variables_are_added_by_writers_while_the_pointage_is_editable() {
         date_application: date!(2026 - 12 - 07),
         commentaire: Some("midi".to_owned()),
     };
-    let add = CreateVariablePaie(h.ports.clone());
+    let add = CreateVariablePaie::new(h.ports.clone());
     let (variable, pointage) = add
         .execute(&karim(), input("PANIER_REPAS", "9.4"))
         .await
@@ -604,7 +606,7 @@ async fn variables_are_added_by_writers_while_the_pointage_is_editable() {
         Err(PointagesError::Invalid(_))
     ));
     // Submitted, then validated: no more variables.
-    SubmitPointage(h.ports.clone())
+    SubmitPointage::new(h.ports.clone())
         .execute(&karim(), p.id())
         .await
         .unwrap();
@@ -614,7 +616,7 @@ async fn variables_are_added_by_writers_while_the_pointage_is_editable() {
             Statut::Soumis
         )))
     ));
-    ValidatePointage(h.ports.clone())
+    ValidatePointage::new(h.ports.clone())
         .execute(&chef(), p.id())
         .await
         .unwrap();
@@ -645,7 +647,7 @@ async fn a_variable_on_hours_outside_ones_view_is_not_found() {
         date_application: date!(2026 - 12 - 07),
         commentaire: None,
     };
-    let add = CreateVariablePaie(h.ports.clone());
+    let add = CreateVariablePaie::new(h.ports.clone());
     assert!(matches!(
         add.execute(&chef(), input.clone()).await,
         Err(PointagesError::NotFound)
