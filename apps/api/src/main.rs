@@ -8,8 +8,10 @@ use clap::Parser;
 use hub_chantier::cli::{Cli, Command};
 use hub_chantier::config::{Config, LogFormat, database_url_from_env};
 use hub_chantier::{events_doc, listen, openapi, server, telemetry};
-use hub_identity_application::{CreateAdmin, CreateAdminOutcome, CreateUserError};
-use hub_identity_infrastructure::{Argon2Hasher, DieselUserRepository};
+use hub_identity_application::{CreateAdmin, CreateAdminOutcome, CreateUserError, IdentityPorts};
+use hub_identity_infrastructure::{
+    Argon2Hasher, DieselUserRepository, InMemorySignInThrottle, NoTokens, SignInLimit,
+};
 use hub_kernel::SystemClock;
 use hub_platform_postgres::{Database, PoolSettings, migrations};
 
@@ -132,11 +134,14 @@ async fn create_admin(
         .context("migrations failed")?;
     let database = Database::connect(&url, &PoolSettings::default())?;
     let hasher = Argon2Hasher::new()?;
-    let bootstrap = CreateAdmin::new(
-        Arc::new(DieselUserRepository::new(database.clone())),
-        Arc::new(hasher),
-        Arc::new(SystemClock),
-    );
+    let bootstrap = CreateAdmin::new(IdentityPorts {
+        users: Arc::new(DieselUserRepository::new(database.clone())),
+        hasher: Arc::new(hasher),
+        // Nobody signs in here.
+        tokens: Arc::new(NoTokens),
+        throttle: Arc::new(InMemorySignInThrottle::new(SignInLimit::default())),
+        clock: Arc::new(SystemClock),
+    });
     let outcome = bootstrap
         .execute(email.clone(), password, nom, prenom)
         .await;

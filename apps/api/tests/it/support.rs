@@ -663,16 +663,20 @@ impl TestHub {
 
 /// Creates the first administrator the way `create-admin` does; returns its id.
 async fn bootstrap_admin(database_url: &str) -> String {
-    use hub_identity_application::{CreateAdmin, CreateAdminOutcome};
-    use hub_identity_infrastructure::{Argon2Hasher, DieselUserRepository};
+    use hub_identity_application::{CreateAdmin, CreateAdminOutcome, IdentityPorts};
+    use hub_identity_infrastructure::{
+        Argon2Hasher, DieselUserRepository, InMemorySignInThrottle, NoTokens, SignInLimit,
+    };
     use hub_platform_postgres::{Database, PoolSettings};
 
     let database = Database::connect(database_url, &PoolSettings::default()).unwrap();
-    let outcome = CreateAdmin::new(
-        Arc::new(DieselUserRepository::new(database.clone())),
-        Arc::new(Argon2Hasher::new().unwrap()),
-        Arc::new(hub_kernel::SystemClock),
-    )
+    let outcome = CreateAdmin::new(IdentityPorts {
+        users: Arc::new(DieselUserRepository::new(database.clone())),
+        hasher: Arc::new(Argon2Hasher::new().unwrap()),
+        tokens: Arc::new(NoTokens),
+        throttle: Arc::new(InMemorySignInThrottle::new(SignInLimit::default())),
+        clock: Arc::new(hub_kernel::SystemClock),
+    })
     .execute(
         ADMIN_EMAIL.into(),
         ADMIN_PASSWORD.into(),

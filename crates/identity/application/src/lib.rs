@@ -1,10 +1,10 @@
 //! Identity use cases — signing in, checking tokens and signing out
 //! (`sign_in`), administering users (`users`) — and the ports they need
 //! ([`UserRepository`], [`PasswordHasher`], [`TokenService`],
-//! [`SignInThrottle`]). Each use case is a small struct holding its ports,
-//! with one `execute` method; the HTTP adapter and the CLI call them with
-//! raw inputs (`input`: [`CreateUserInput`], [`UpdateUserInput`]) that
-//! validate into domain values.
+//! [`SignInThrottle`]). Each use case is a small struct built from the
+//! [`IdentityPorts`] bundle, with one `execute` method; the HTTP adapter
+//! and the CLI call them with raw inputs (`input`: [`CreateUserInput`],
+//! [`UpdateUserInput`]) that validate into domain values.
 //! Adapters live in the infrastructure crate; tests mock the ports.
 
 mod input;
@@ -16,8 +16,9 @@ mod users;
 
 pub use input::{CreateUserInput, UpdateUserInput};
 pub use ports::{
-    AttemptOutcome, HashError, IssuedToken, PasswordHasher, RepositoryError, SignInLocked,
-    SignInThrottle, TokenClaims, TokenError, TokenService, Tokens, UserFilter, UserRepository,
+    AttemptOutcome, HashError, IdentityPorts, IssuedToken, PasswordHasher, RepositoryError,
+    SignInLocked, SignInThrottle, TokenClaims, TokenError, TokenService, Tokens, UserFilter,
+    UserRepository,
 };
 pub use sign_in::{Authenticate, AuthenticateError, Login, LoginError, Logout};
 pub use users::{

@@ -1,10 +1,22 @@
 //! What the identity use cases need from the outside world.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use hub_identity_domain::{Email, PasswordHash, PlainPassword, User};
-use hub_kernel::{EventEnvelope, Page, Role, StorageError};
+use hub_kernel::{Clock, EventEnvelope, Page, Role, StorageError};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// The ports every identity use case is built from.
+#[derive(Clone)]
+pub struct IdentityPorts {
+    pub users: Arc<dyn UserRepository>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub tokens: Arc<dyn TokenService>,
+    pub throttle: Arc<dyn SignInThrottle>,
+    pub clock: Arc<dyn Clock>,
+}
 
 /// Why the repository refused or failed a call.
 #[derive(Debug, thiserror::Error)]

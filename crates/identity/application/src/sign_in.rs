@@ -4,16 +4,12 @@
 //! issued so far stops working).
 
 use std::error::Error;
-use std::sync::Arc;
 
 use hub_identity_domain::{Email, User};
-use hub_kernel::{Actor, Clock};
+use hub_kernel::Actor;
 use uuid::Uuid;
 
-use crate::ports::{
-    AttemptOutcome, HashError, IssuedToken, PasswordHasher, SignInThrottle, TokenError,
-    TokenService, UserRepository,
-};
+use crate::ports::{AttemptOutcome, HashError, IdentityPorts, IssuedToken, TokenError};
 use crate::users::UserCommandError;
 
 /// Why a sign-in failed. A wrong email, a wrong password and a deactivated
@@ -35,33 +31,22 @@ pub enum LoginError {
     Unavailable(#[source] Box<dyn Error + Send + Sync>),
 }
 
-/// Signs a user in with email and password, within the per-account limit
-/// of failed attempts.
-pub struct Login {
-    users: Arc<dyn UserRepository>,
-    hasher: Arc<dyn PasswordHasher>,
-    tokens: Arc<dyn TokenService>,
-    throttle: Arc<dyn SignInThrottle>,
-    clock: Arc<dyn Clock>,
+hub_kernel::use_cases! {
+    IdentityPorts;
+    /// Signs a user in with email and password, within the per-account limit
+    /// of failed attempts.
+    Login,
+    /// Turns an access token into the acting user, as the user is *now*: a
+    /// deactivated user's tokens, and tokens issued before the user's last
+    /// sign-out or deactivation, stop working at once; a changed role applies
+    /// at once.
+    Authenticate,
+    /// Signs a user out everywhere: every token issued to them so far stops
+    /// working (the version they carry is raised in one atomic update).
+    Logout,
 }
 
 impl Login {
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        tokens: Arc<dyn TokenService>,
-        throttle: Arc<dyn SignInThrottle>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            users,
-            hasher,
-            tokens,
-            throttle,
-            clock,
-        }
-    }
-
     pub async fn execute(
         &self,
         email: &str,
@@ -70,7 +55,8 @@ impl Login {
         // A locked account is refused before the lookup and the hash: the
         // answer and its cost are the same whether the account exists.
         let account = account_key(email);
-        self.throttle
+        self.ports
+            .throttle
             .begin(&account)
             .map_err(|locked| LoginError::Throttled {
                 retry_after: locked.retry_after,
@@ -81,13 +67,14 @@ impl Login {
             Err(LoginError::InvalidCredentials) => AttemptOutcome::Failed,
             Err(_) => AttemptOutcome::NotChecked,
         };
-        self.throttle.finish(&account, outcome);
+        self.ports.throttle.finish(&account, outcome);
         result
     }
 
     async fn check(&self, email: &str, password: &str) -> Result<(IssuedToken, User), LoginError> {
         let user = match Email::parse(email) {
             Ok(email) => self
+                .ports
                 .users
                 .find_by_email(&email)
                 .await
@@ -96,6 +83,7 @@ impl Login {
         };
         // Always pay for one hash check, even for an unknown email.
         let matches = self
+            .ports
             .hasher
             .verify(password, user.as_ref().map(|u| u.password_hash().clone()))
             .await
@@ -108,12 +96,13 @@ impl Login {
             _ => return Err(LoginError::InvalidCredentials),
         };
         let token = self
+            .ports
             .tokens
             .issue(
                 user.id(),
                 user.role(),
                 user.token_version(),
-                self.clock.now(),
+                self.ports.clock.now(),
             )
             .map_err(|e| LoginError::Unavailable(e.into()))?;
         Ok((token, user))
@@ -141,38 +130,18 @@ pub enum AuthenticateError {
     Unavailable(#[source] Box<dyn Error + Send + Sync>),
 }
 
-/// Turns an access token into the acting user, as the user is *now*: a
-/// deactivated user's tokens, and tokens issued before the user's last
-/// sign-out or deactivation, stop working at once; a changed role applies
-/// at once.
-pub struct Authenticate {
-    users: Arc<dyn UserRepository>,
-    tokens: Arc<dyn TokenService>,
-    clock: Arc<dyn Clock>,
-}
-
 impl Authenticate {
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        tokens: Arc<dyn TokenService>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            users,
-            tokens,
-            clock,
-        }
-    }
-
     pub async fn execute(&self, token: &str) -> Result<Actor, AuthenticateError> {
         let claims = self
+            .ports
             .tokens
-            .verify(token, self.clock.now())
+            .verify(token, self.ports.clock.now())
             .map_err(|e| match e {
                 TokenError::Expired => AuthenticateError::Expired,
                 TokenError::Invalid | TokenError::Issue(_) => AuthenticateError::Invalid,
             })?;
         let user = self
+            .ports
             .users
             .find_by_id(claims.user_id)
             .await
@@ -189,18 +158,8 @@ impl Authenticate {
     }
 }
 
-/// Signs a user out everywhere: every token issued to them so far stops
-/// working (the version they carry is raised in one atomic update).
-pub struct Logout {
-    users: Arc<dyn UserRepository>,
-}
-
 impl Logout {
-    pub fn new(users: Arc<dyn UserRepository>) -> Self {
-        Self { users }
-    }
-
     pub async fn execute(&self, user_id: Uuid) -> Result<(), UserCommandError> {
-        Ok(self.users.revoke_tokens(user_id).await?)
+        Ok(self.ports.users.revoke_tokens(user_id).await?)
     }
 }

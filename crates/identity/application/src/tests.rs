@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::input::{CreateUserInput, UpdateUserInput};
 use crate::ports::{
-    AttemptOutcome, HashError, IssuedToken, MockPasswordHasher, MockSignInThrottle,
+    AttemptOutcome, HashError, IdentityPorts, IssuedToken, MockPasswordHasher, MockSignInThrottle,
     MockTokenService, MockUserRepository, RepositoryError, SignInLocked, TokenClaims, TokenError,
     Tokens,
 };
@@ -24,6 +24,18 @@ const NOW: time::OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
 
 fn clock() -> Arc<dyn Clock> {
     Arc::new(FixedClock(NOW))
+}
+
+/// The ports of a use case under test, for the fields a test does not
+/// set: mocks that expect no call, and the fixed clock.
+fn ports() -> IdentityPorts {
+    IdentityPorts {
+        users: Arc::new(MockUserRepository::new()),
+        hasher: Arc::new(MockPasswordHasher::new()),
+        tokens: Arc::new(MockTokenService::new()),
+        throttle: Arc::new(MockSignInThrottle::new()),
+        clock: clock(),
+    }
 }
 
 fn stored_user(role: Role, active: bool) -> User {
@@ -149,14 +161,14 @@ fn throttle_expecting(account: &'static str, outcome: AttemptOutcome) -> Arc<Moc
 async fn login_issues_a_token_for_the_right_password() {
     let user = stored_user(Role::Conducteur, true);
     let (users, _) = recording_repository(Some(user.clone()));
-    let login = Login::new(
-        Arc::new(users),
-        Arc::new(hasher(true)),
-        Arc::new(tokens()),
+    let login = Login::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: Arc::new(hasher(true)),
+        tokens: Arc::new(tokens()),
         // The success clears the account's failures, under its stored spelling.
-        throttle_expecting("chef@example.fr", AttemptOutcome::Succeeded),
-        clock(),
-    );
+        throttle: throttle_expecting("chef@example.fr", AttemptOutcome::Succeeded),
+        clock: clock(),
+    });
     let (token, signed_in) = login
         .execute("Chef@Example.fr", "correct horse")
         .await
@@ -177,14 +189,14 @@ async fn login_gives_one_answer_for_wrong_password_unknown_email_and_inactive_ac
         let (users, _) = recording_repository(existing);
         let mut tokens = MockTokenService::new();
         tokens.expect_issue().never();
-        let login = Login::new(
-            Arc::new(users),
-            Arc::new(hasher(password_matches)),
-            Arc::new(tokens),
+        let login = Login::new(IdentityPorts {
+            users: Arc::new(users),
+            hasher: Arc::new(hasher(password_matches)),
+            tokens: Arc::new(tokens),
             // An inactive account's right password is a failure too.
-            throttle_expecting("chef@example.fr", AttemptOutcome::Failed),
-            clock(),
-        );
+            throttle: throttle_expecting("chef@example.fr", AttemptOutcome::Failed),
+            clock: clock(),
+        });
         let error = login
             .execute("chef@example.fr", "whatever-password")
             .await
@@ -193,13 +205,13 @@ async fn login_gives_one_answer_for_wrong_password_unknown_email_and_inactive_ac
     }
     // A malformed email is answered the same way, after a dummy check.
     let (users, _) = recording_repository(None);
-    let login = Login::new(
-        Arc::new(users),
-        Arc::new(hasher(false)),
-        Arc::new(tokens()),
-        throttle_expecting("not an email", AttemptOutcome::Failed),
-        clock(),
-    );
+    let login = Login::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: Arc::new(hasher(false)),
+        tokens: Arc::new(tokens()),
+        throttle: throttle_expecting("not an email", AttemptOutcome::Failed),
+        clock: clock(),
+    });
     assert!(matches!(
         login.execute(" Not An Email", "x").await,
         Err(LoginError::InvalidCredentials)
@@ -216,21 +228,25 @@ async fn busy_hashing_is_reported_as_busy_and_nothing_is_issued_or_written() {
     let busy = Arc::new(busy);
     let mut tokens = MockTokenService::new();
     tokens.expect_issue().never();
-    let login = Login::new(
-        users.clone(),
-        busy.clone(),
-        Arc::new(tokens),
+    let login = Login::new(IdentityPorts {
+        users: users.clone(),
+        hasher: busy.clone(),
+        tokens: Arc::new(tokens),
         // Nothing was checked: the attempt does not count.
-        throttle_expecting("chef@example.fr", AttemptOutcome::NotChecked),
-        clock(),
-    );
+        throttle: throttle_expecting("chef@example.fr", AttemptOutcome::NotChecked),
+        clock: clock(),
+    });
     assert!(matches!(
         login.execute("chef@example.fr", "correct horse").await,
         Err(LoginError::Busy)
     ));
 
     let (users, written_by_create) = recording_repository(None);
-    let create = CreateUser::new(Arc::new(users), busy, clock());
+    let create = CreateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: busy,
+        ..ports()
+    });
     assert!(matches!(
         create.execute(&admin_context(), create_input()).await,
         Err(CreateUserError::Busy)
@@ -255,13 +271,13 @@ async fn a_locked_account_is_refused_before_any_lookup_or_hash_whether_it_exists
             })
         });
         throttle.expect_finish().never();
-        let login = Login::new(
-            Arc::new(users),
-            Arc::new(hasher),
-            Arc::new(tokens),
-            Arc::new(throttle),
-            clock(),
-        );
+        let login = Login::new(IdentityPorts {
+            users: Arc::new(users),
+            hasher: Arc::new(hasher),
+            tokens: Arc::new(tokens),
+            throttle: Arc::new(throttle),
+            clock: clock(),
+        });
         let Err(LoginError::Throttled { retry_after }) =
             login.execute(email, "correct horse").await
         else {
@@ -297,11 +313,11 @@ async fn tokens_of_another_version_than_the_users_are_revoked() {
     let user = stored_user_at_version(Role::Conducteur, true, 3);
     for (version, accepted) in [(3, true), (2, false), (0, false), (4, false)] {
         let (users, _) = recording_repository(Some(user.clone()));
-        let auth = Authenticate::new(
-            Arc::new(users),
-            Arc::new(verifying_tokens_at_version(Ok(user.id()), version)),
-            clock(),
-        );
+        let auth = Authenticate::new(IdentityPorts {
+            users: Arc::new(users),
+            tokens: Arc::new(verifying_tokens_at_version(Ok(user.id()), version)),
+            ..ports()
+        });
         let outcome = auth.execute("t").await;
         if accepted {
             assert_eq!(outcome.unwrap().user_id, user.id());
@@ -330,13 +346,13 @@ async fn login_issues_the_token_at_the_users_current_version() {
                 expires_in: time::Duration::minutes(60),
             })
         });
-    let login = Login::new(
-        Arc::new(users),
-        Arc::new(hasher(true)),
-        Arc::new(tokens),
-        throttle_expecting("chef@example.fr", AttemptOutcome::Succeeded),
-        clock(),
-    );
+    let login = Login::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: Arc::new(hasher(true)),
+        tokens: Arc::new(tokens),
+        throttle: throttle_expecting("chef@example.fr", AttemptOutcome::Succeeded),
+        clock: clock(),
+    });
     login
         .execute("chef@example.fr", "correct horse")
         .await
@@ -362,19 +378,19 @@ fn repository_expecting(user: &User, tokens: Tokens) -> MockUserRepository {
 #[tokio::test]
 async fn deactivation_revokes_the_users_tokens_other_updates_keep_them() {
     let user = stored_user(Role::Conducteur, true);
-    let deactivate = DeactivateUser::new(
-        Arc::new(repository_expecting(&user, Tokens::Revoke)),
-        clock(),
-    );
+    let deactivate = DeactivateUser::new(IdentityPorts {
+        users: Arc::new(repository_expecting(&user, Tokens::Revoke)),
+        ..ports()
+    });
     deactivate
         .execute(&admin_context(), user.id())
         .await
         .unwrap();
 
-    let update = UpdateUser::new(
-        Arc::new(repository_expecting(&user, Tokens::Revoke)),
-        clock(),
-    );
+    let update = UpdateUser::new(IdentityPorts {
+        users: Arc::new(repository_expecting(&user, Tokens::Revoke)),
+        ..ports()
+    });
     let off = UpdateUserInput {
         is_active: Some(false),
         ..UpdateUserInput::default()
@@ -384,7 +400,10 @@ async fn deactivation_revokes_the_users_tokens_other_updates_keep_them() {
         .await
         .unwrap();
 
-    let update = UpdateUser::new(Arc::new(repository_expecting(&user, Tokens::Keep)), clock());
+    let update = UpdateUser::new(IdentityPorts {
+        users: Arc::new(repository_expecting(&user, Tokens::Keep)),
+        ..ports()
+    });
     let promote = UpdateUserInput {
         role: Some(Role::Admin),
         ..UpdateUserInput::default()
@@ -405,14 +424,25 @@ async fn logout_revokes_the_users_tokens_and_reports_a_missing_user() {
         .times(1)
         .returning(|_| Ok(()));
     users.expect_update().never();
-    Logout::new(Arc::new(users)).execute(id).await.unwrap();
+    Logout::new(IdentityPorts {
+        users: Arc::new(users),
+        ..ports()
+    })
+    .execute(id)
+    .await
+    .unwrap();
 
     let mut users = MockUserRepository::new();
     users
         .expect_revoke_tokens()
         .returning(|_| Err(RepositoryError::NotFound));
     assert!(matches!(
-        Logout::new(Arc::new(users)).execute(id).await,
+        Logout::new(IdentityPorts {
+            users: Arc::new(users),
+            ..ports()
+        })
+        .execute(id)
+        .await,
         Err(UserCommandError::NotFound)
     ));
 }
@@ -421,11 +451,11 @@ async fn logout_revokes_the_users_tokens_and_reports_a_missing_user() {
 async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
     let user = stored_user(Role::Compagnon, true);
     let (users, _) = recording_repository(Some(user.clone()));
-    let auth = Authenticate::new(
-        Arc::new(users),
-        Arc::new(verifying_tokens(Ok(user.id()))),
-        clock(),
-    );
+    let auth = Authenticate::new(IdentityPorts {
+        users: Arc::new(users),
+        tokens: Arc::new(verifying_tokens(Ok(user.id()))),
+        ..ports()
+    });
     // The token said admin; the user is a compagnon now.
     assert_eq!(
         auth.execute("t").await.unwrap(),
@@ -437,22 +467,22 @@ async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
 
     let inactive = stored_user(Role::Admin, false);
     let (users, _) = recording_repository(Some(inactive.clone()));
-    let auth = Authenticate::new(
-        Arc::new(users),
-        Arc::new(verifying_tokens(Ok(inactive.id()))),
-        clock(),
-    );
+    let auth = Authenticate::new(IdentityPorts {
+        users: Arc::new(users),
+        tokens: Arc::new(verifying_tokens(Ok(inactive.id()))),
+        ..ports()
+    });
     assert!(matches!(
         auth.execute("t").await,
         Err(AuthenticateError::Revoked)
     ));
 
     let (users, _) = recording_repository(None);
-    let auth = Authenticate::new(
-        Arc::new(users),
-        Arc::new(verifying_tokens(Ok(Uuid::now_v7()))),
-        clock(),
-    );
+    let auth = Authenticate::new(IdentityPorts {
+        users: Arc::new(users),
+        tokens: Arc::new(verifying_tokens(Ok(Uuid::now_v7()))),
+        ..ports()
+    });
     assert!(matches!(
         auth.execute("t").await,
         Err(AuthenticateError::Revoked)
@@ -463,11 +493,11 @@ async fn authenticate_uses_the_current_role_and_refuses_deactivated_users() {
         (TokenError::Invalid, AuthenticateError::Invalid),
     ] {
         let (users, _) = recording_repository(None);
-        let auth = Authenticate::new(
-            Arc::new(users),
-            Arc::new(verifying_tokens(Err(error))),
-            clock(),
-        );
+        let auth = Authenticate::new(IdentityPorts {
+            users: Arc::new(users),
+            tokens: Arc::new(verifying_tokens(Err(error))),
+            ..ports()
+        });
         let refused = auth.execute("t").await.unwrap_err();
         assert_eq!(refused.to_string(), expected.to_string());
     }
@@ -488,7 +518,11 @@ fn create_input() -> CreateUserInput {
 #[tokio::test]
 async fn create_user_stores_the_user_with_exactly_one_created_event() {
     let (users, written) = recording_repository(None);
-    let create = CreateUser::new(Arc::new(users), Arc::new(creating_hasher()), clock());
+    let create = CreateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: Arc::new(creating_hasher()),
+        ..ports()
+    });
     let context = admin_context();
     let user = create.execute(&context, create_input()).await.unwrap();
 
@@ -514,11 +548,11 @@ async fn create_user_reports_every_invalid_field_and_writes_nothing() {
     let mut users = MockUserRepository::new();
     users.expect_insert().never();
     users.expect_find_by_email().never();
-    let create = CreateUser::new(
-        Arc::new(users),
-        Arc::new(MockPasswordHasher::new()),
-        clock(),
-    );
+    let create = CreateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: Arc::new(MockPasswordHasher::new()),
+        ..ports()
+    });
     let input = CreateUserInput {
         email: "nope".into(),
         password: "short".into(),
@@ -536,11 +570,11 @@ async fn create_user_reports_every_invalid_field_and_writes_nothing() {
 #[tokio::test]
 async fn create_user_refuses_a_duplicate_email_including_a_concurrent_one() {
     let (users, written) = recording_repository(Some(stored_user(Role::Admin, true)));
-    let create = CreateUser::new(
-        Arc::new(users),
-        Arc::new(MockPasswordHasher::new()),
-        clock(),
-    );
+    let create = CreateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: Arc::new(MockPasswordHasher::new()),
+        ..ports()
+    });
     assert!(matches!(
         create.execute(&admin_context(), create_input()).await,
         Err(CreateUserError::DuplicateEmail(email)) if email == "nouveau@example.fr"
@@ -552,7 +586,11 @@ async fn create_user_refuses_a_duplicate_email_including_a_concurrent_one() {
     users
         .expect_insert()
         .returning(|_, _| Err(RepositoryError::DuplicateEmail));
-    let create = CreateUser::new(Arc::new(users), Arc::new(creating_hasher()), clock());
+    let create = CreateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: Arc::new(creating_hasher()),
+        ..ports()
+    });
     assert!(matches!(
         create.execute(&admin_context(), create_input()).await,
         Err(CreateUserError::DuplicateEmail(_))
@@ -562,11 +600,11 @@ async fn create_user_refuses_a_duplicate_email_including_a_concurrent_one() {
 #[tokio::test]
 async fn create_admin_is_idempotent_on_the_email() {
     let (users, written) = recording_repository(Some(stored_user(Role::Admin, true)));
-    let bootstrap = CreateAdmin::new(
-        Arc::new(users),
-        Arc::new(MockPasswordHasher::new()),
-        clock(),
-    );
+    let bootstrap = CreateAdmin::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: Arc::new(MockPasswordHasher::new()),
+        ..ports()
+    });
     let outcome = bootstrap
         .execute(
             "chef@example.fr".into(),
@@ -580,7 +618,11 @@ async fn create_admin_is_idempotent_on_the_email() {
     assert!(written.lock().unwrap().is_empty());
 
     let (users, written) = recording_repository(None);
-    let bootstrap = CreateAdmin::new(Arc::new(users), Arc::new(creating_hasher()), clock());
+    let bootstrap = CreateAdmin::new(IdentityPorts {
+        users: Arc::new(users),
+        hasher: Arc::new(creating_hasher()),
+        ..ports()
+    });
     let CreateAdminOutcome::Created(admin) = bootstrap
         .execute(
             "root@example.fr".into(),
@@ -602,7 +644,10 @@ async fn create_admin_is_idempotent_on_the_email() {
 async fn update_user_publishes_changes_then_nothing_when_unchanged() {
     let user = stored_user(Role::Compagnon, true);
     let (users, written) = recording_repository(Some(user.clone()));
-    let update = UpdateUser::new(Arc::new(users), clock());
+    let update = UpdateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        ..ports()
+    });
     let changed = update
         .execute(
             &admin_context(),
@@ -629,7 +674,10 @@ async fn update_user_publishes_changes_then_nothing_when_unchanged() {
         .expect_find_by_id()
         .returning(move |_| Ok(Some(same.clone())));
     users.expect_update().never();
-    let update = UpdateUser::new(Arc::new(users), clock());
+    let update = UpdateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        ..ports()
+    });
     update
         .execute(
             &admin_context(),
@@ -648,7 +696,10 @@ async fn update_user_errors_publish_nothing() {
     let mut users = MockUserRepository::new();
     users.expect_find_by_id().returning(|_| Ok(None));
     users.expect_update().never();
-    let update = UpdateUser::new(Arc::new(users), clock());
+    let update = UpdateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        ..ports()
+    });
     assert!(matches!(
         update
             .execute(&admin_context(), Uuid::now_v7(), UpdateUserInput::default())
@@ -659,7 +710,10 @@ async fn update_user_errors_publish_nothing() {
     let mut users = MockUserRepository::new();
     users.expect_find_by_id().never();
     users.expect_update().never();
-    let update = UpdateUser::new(Arc::new(users), clock());
+    let update = UpdateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        ..ports()
+    });
     assert!(matches!(
         update
             .execute(
@@ -677,7 +731,10 @@ async fn update_user_errors_publish_nothing() {
     // An admin demoting themselves.
     let admin = stored_user(Role::Admin, true);
     let (users, written) = recording_repository(Some(admin.clone()));
-    let update = UpdateUser::new(Arc::new(users), clock());
+    let update = UpdateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        ..ports()
+    });
     let own = CommandContext::user(
         Actor {
             user_id: admin.id(),
@@ -705,7 +762,10 @@ async fn update_user_errors_publish_nothing() {
 async fn deactivate_publishes_once_with_the_acting_admin() {
     let user = stored_user(Role::Conducteur, true);
     let (users, written) = recording_repository(Some(user.clone()));
-    let deactivate = DeactivateUser::new(Arc::new(users), clock());
+    let deactivate = DeactivateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        ..ports()
+    });
     let context = admin_context();
     let done = deactivate.execute(&context, user.id()).await.unwrap();
     assert!(!done.is_active());
@@ -718,7 +778,10 @@ async fn deactivate_publishes_once_with_the_acting_admin() {
     );
 
     let (users, written) = recording_repository(Some(stored_user(Role::Conducteur, false)));
-    let deactivate = DeactivateUser::new(Arc::new(users), clock());
+    let deactivate = DeactivateUser::new(IdentityPorts {
+        users: Arc::new(users),
+        ..ports()
+    });
     deactivate.execute(&context, user.id()).await.unwrap();
     assert!(
         written.lock().unwrap().is_empty(),
@@ -750,14 +813,14 @@ async fn a_storage_failure_keeps_its_cause_through_every_use_case() {
     hasher.expect_hash().never();
     let hasher = Arc::new(hasher);
 
-    let login = Login::new(
-        users.clone(),
-        hasher.clone(),
-        Arc::new(tokens()),
+    let login = Login::new(IdentityPorts {
+        users: users.clone(),
+        hasher: hasher.clone(),
+        tokens: Arc::new(tokens()),
         // Nothing was checked: the attempt does not count.
-        throttle_expecting("chef@example.fr", AttemptOutcome::NotChecked),
-        clock(),
-    );
+        throttle: throttle_expecting("chef@example.fr", AttemptOutcome::NotChecked),
+        clock: clock(),
+    });
     let error = login
         .execute("chef@example.fr", "correct horse")
         .await
@@ -765,11 +828,11 @@ async fn a_storage_failure_keeps_its_cause_through_every_use_case() {
     assert!(matches!(error, LoginError::Unavailable(_)), "{error:?}");
     assert_eq!(root_cause(&error), "connection reset");
 
-    let auth = Authenticate::new(
-        users.clone(),
-        Arc::new(verifying_tokens(Ok(Uuid::now_v7()))),
-        clock(),
-    );
+    let auth = Authenticate::new(IdentityPorts {
+        users: users.clone(),
+        tokens: Arc::new(verifying_tokens(Ok(Uuid::now_v7()))),
+        ..ports()
+    });
     let error = auth.execute("t").await.unwrap_err();
     assert!(
         matches!(error, AuthenticateError::Unavailable(_)),
@@ -777,7 +840,11 @@ async fn a_storage_failure_keeps_its_cause_through_every_use_case() {
     );
     assert_eq!(root_cause(&error), "connection reset");
 
-    let create = CreateUser::new(users.clone(), hasher, clock());
+    let create = CreateUser::new(IdentityPorts {
+        users: users.clone(),
+        hasher,
+        ..ports()
+    });
     let error = create
         .execute(&admin_context(), create_input())
         .await
@@ -788,7 +855,7 @@ async fn a_storage_failure_keeps_its_cause_through_every_use_case() {
     );
     assert_eq!(root_cause(&error), "connection reset");
 
-    let error = GetUser::new(users)
+    let error = GetUser::new(IdentityPorts { users, ..ports() })
         .execute(Uuid::now_v7())
         .await
         .unwrap_err();
@@ -827,7 +894,10 @@ async fn of_two_changes_from_one_loaded_version_the_second_is_a_conflict_and_pub
     let user = stored_user(Role::Compagnon, true);
     let (users, written) = guarded_repository(user.clone());
     let users = Arc::new(users);
-    let update = UpdateUser::new(users.clone(), clock());
+    let update = UpdateUser::new(IdentityPorts {
+        users: users.clone(),
+        ..ports()
+    });
     let promote = UpdateUserInput {
         role: Some(Role::ChefChantier),
         ..UpdateUserInput::default()
@@ -845,7 +915,7 @@ async fn of_two_changes_from_one_loaded_version_the_second_is_a_conflict_and_pub
     };
     let late = update.execute(&admin_context(), user.id(), rename).await;
     assert!(matches!(late, Err(UserCommandError::Conflict)), "{late:?}");
-    let late = DeactivateUser::new(users, clock())
+    let late = DeactivateUser::new(IdentityPorts { users, ..ports() })
         .execute(&admin_context(), user.id())
         .await;
     assert!(matches!(late, Err(UserCommandError::Conflict)), "{late:?}");

@@ -4,16 +4,13 @@
 //! change.
 
 use std::error::Error;
-use std::sync::Arc;
 
 use hub_identity_domain::{Email, TypeUtilisateur, User, UserError};
-use hub_kernel::{Clock, CommandContext, EnvelopeError, Page, Role, ValidationErrors};
+use hub_kernel::{CommandContext, EnvelopeError, Page, Role, ValidationErrors};
 use uuid::Uuid;
 
 use crate::input::{CreateUserInput, UpdateUserInput};
-use crate::ports::{
-    HashError, PasswordHasher, RepositoryError, Tokens, UserFilter, UserRepository,
-};
+use crate::ports::{HashError, IdentityPorts, RepositoryError, Tokens, UserFilter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
@@ -60,26 +57,23 @@ impl From<EnvelopeError> for CreateUserError {
     }
 }
 
-/// Creates a user (administrators) and publishes `user.created`.
-pub struct CreateUser {
-    users: Arc<dyn UserRepository>,
-    hasher: Arc<dyn PasswordHasher>,
-    clock: Arc<dyn Clock>,
+hub_kernel::use_cases! {
+    IdentityPorts;
+    /// Creates a user (administrators) and publishes `user.created`.
+    CreateUser,
+    /// Bootstraps an administrator from the CLI; idempotent on the email.
+    CreateAdmin,
+    GetUser,
+    ListUsers,
+    /// Changes names, role or active flag; publishes `user.updated` and/or
+    /// `user.deactivated`, or nothing when nothing changed.
+    UpdateUser,
+    /// Deactivates a user; their tokens stop working at once, and for good
+    /// (reactivation does not revive them).
+    DeactivateUser,
 }
 
 impl CreateUser {
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            users,
-            hasher,
-            clock,
-        }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -88,13 +82,13 @@ impl CreateUser {
         let (new, password) = input.validate()?;
         let email = new.email.clone();
         let duplicate = |email: &Email| CreateUserError::DuplicateEmail(email.to_string());
-        if self.users.find_by_email(&email).await?.is_some() {
+        if self.ports.users.find_by_email(&email).await?.is_some() {
             return Err(duplicate(&email));
         }
-        let hash = self.hasher.hash(&password).await?;
-        let (user, created) = User::register(new, hash, self.clock.now());
-        let events = [context.wrap(&created, &*self.clock)?];
-        match self.users.insert(&user, &events).await {
+        let hash = self.ports.hasher.hash(&password).await?;
+        let (user, created) = User::register(new, hash, self.ports.clock.now());
+        let events = [context.wrap(&created, &*self.ports.clock)?];
+        match self.ports.users.insert(&user, &events).await {
             // Another request created the same email between our check and our insert.
             Err(RepositoryError::DuplicateEmail) => Err(duplicate(&email)),
             other => other.map(|()| user).map_err(CreateUserError::from),
@@ -109,22 +103,7 @@ pub enum CreateAdminOutcome {
     AlreadyExists,
 }
 
-/// Bootstraps an administrator from the CLI; idempotent on the email.
-pub struct CreateAdmin {
-    create: CreateUser,
-}
-
 impl CreateAdmin {
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            create: CreateUser::new(users, hasher, clock),
-        }
-    }
-
     pub async fn execute(
         &self,
         email: String,
@@ -141,8 +120,7 @@ impl CreateAdmin {
             type_utilisateur: TypeUtilisateur::Employe,
             metier: None,
         };
-        match self
-            .create
+        match CreateUser::new(self.ports.clone())
             .execute(&CommandContext::system(Some("cli".to_owned())), input)
             .await
         {
@@ -192,53 +170,27 @@ impl From<EnvelopeError> for UserCommandError {
     }
 }
 
-pub struct GetUser {
-    users: Arc<dyn UserRepository>,
-}
-
 impl GetUser {
-    pub fn new(users: Arc<dyn UserRepository>) -> Self {
-        Self { users }
-    }
-
     pub async fn execute(&self, id: Uuid) -> Result<User, UserCommandError> {
-        self.users
+        self.ports
+            .users
             .find_by_id(id)
             .await?
             .ok_or(UserCommandError::NotFound)
     }
 }
 
-pub struct ListUsers {
-    users: Arc<dyn UserRepository>,
-}
-
 impl ListUsers {
-    pub fn new(users: Arc<dyn UserRepository>) -> Self {
-        Self { users }
-    }
-
     pub async fn execute(
         &self,
         filter: &UserFilter,
         page: Page,
     ) -> Result<(Vec<User>, u64), UserCommandError> {
-        Ok(self.users.list(filter, page).await?)
+        Ok(self.ports.users.list(filter, page).await?)
     }
-}
-
-/// Changes names, role or active flag; publishes `user.updated` and/or
-/// `user.deactivated`, or nothing when nothing changed.
-pub struct UpdateUser {
-    users: Arc<dyn UserRepository>,
-    clock: Arc<dyn Clock>,
 }
 
 impl UpdateUser {
-    pub fn new(users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { users, clock }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -247,17 +199,18 @@ impl UpdateUser {
     ) -> Result<User, UserCommandError> {
         let changes = input.validate()?;
         let mut user = self
+            .ports
             .users
             .find_by_id(id)
             .await?
             .ok_or(UserCommandError::NotFound)?;
-        let outcome = user.update(changes, acting_user(context), self.clock.now())?;
+        let outcome = user.update(changes, acting_user(context), self.ports.clock.now())?;
         let mut events = Vec::new();
         if let Some(updated) = &outcome.updated {
-            events.push(context.wrap(updated, &*self.clock)?);
+            events.push(context.wrap(updated, &*self.ports.clock)?);
         }
         if let Some(deactivated) = &outcome.deactivated {
-            events.push(context.wrap(deactivated, &*self.clock)?);
+            events.push(context.wrap(deactivated, &*self.ports.clock)?);
         }
         // Deactivation also ends the user's tokens, so that reactivating
         // the account does not bring them back.
@@ -267,37 +220,30 @@ impl UpdateUser {
             Tokens::Keep
         };
         if !events.is_empty() {
-            self.users.update(&user, tokens, &events).await?;
+            self.ports.users.update(&user, tokens, &events).await?;
         }
         Ok(user)
     }
 }
 
-/// Deactivates a user; their tokens stop working at once, and for good
-/// (reactivation does not revive them).
-pub struct DeactivateUser {
-    users: Arc<dyn UserRepository>,
-    clock: Arc<dyn Clock>,
-}
-
 impl DeactivateUser {
-    pub fn new(users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { users, clock }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
         id: Uuid,
     ) -> Result<User, UserCommandError> {
         let mut user = self
+            .ports
             .users
             .find_by_id(id)
             .await?
             .ok_or(UserCommandError::NotFound)?;
-        if let Some(deactivated) = user.deactivate(acting_user(context), self.clock.now())? {
-            let events = [context.wrap(&deactivated, &*self.clock)?];
-            self.users.update(&user, Tokens::Revoke, &events).await?;
+        if let Some(deactivated) = user.deactivate(acting_user(context), self.ports.clock.now())? {
+            let events = [context.wrap(&deactivated, &*self.ports.clock)?];
+            self.ports
+                .users
+                .update(&user, Tokens::Revoke, &events)
+                .await?;
         }
         Ok(user)
     }

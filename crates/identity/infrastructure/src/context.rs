@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
-use hub_identity_application::Authenticate;
+use hub_identity_application::{Authenticate, IdentityPorts};
 use hub_platform_context::{ConfigError, Context, Env, Module, ModuleError, Platform, parse};
 use utoipa::OpenApi;
 
@@ -69,28 +69,23 @@ impl IdentitySettings {
 
 fn build(platform: &Platform) -> Result<Module, ModuleError> {
     let settings = IdentitySettings::from_env(&platform.env())?;
-    let users = Arc::new(DieselUserRepository::new(platform.database.clone()));
-    let tokens = Arc::new(JwtTokenService::new(&settings.jwt_secret, settings.jwt_ttl));
     let hasher = Arc::new(BoundedHasher::new(
         Arc::new(Argon2Hasher::new().map_err(|e| ModuleError::start("identity", e))?),
         settings.hashing,
     ));
-    let authenticator = Arc::new(IdentityAuthenticator::new(Authenticate::new(
-        users.clone(),
-        tokens.clone(),
-        platform.clock.clone(),
-    )));
+    let ports = IdentityPorts {
+        users: Arc::new(DieselUserRepository::new(platform.database.clone())),
+        hasher,
+        tokens: Arc::new(JwtTokenService::new(&settings.jwt_secret, settings.jwt_ttl)),
+        throttle: Arc::new(InMemorySignInThrottle::new(SignInLimit::default())),
+        clock: platform.clock.clone(),
+    };
+    let authenticator = Arc::new(IdentityAuthenticator::new(Authenticate::new(ports.clone())));
     let login_limit = platform
         .rate_limits
         .layer("auth.login")
         .map_err(|e| ModuleError::start("identity", e))?;
-    let state = web::Data::new(IdentityHttp::new(
-        users,
-        hasher,
-        tokens,
-        Arc::new(InMemorySignInThrottle::new(SignInLimit::default())),
-        platform.clock.clone(),
-    ));
+    let state = web::Data::new(IdentityHttp::new(ports));
     Ok(Module::new()
         .authenticator(authenticator)
         .routes(move |cfg| crate::http::configure(cfg, state.clone(), login_limit.clone())))

@@ -1,18 +1,16 @@
 //! HTTP routes of the identity context: `/api/v1/auth/*` and `/api/v1/users*`.
 
-use std::sync::Arc;
-
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use hub_identity_application::{
-    CreateUser, CreateUserError, CreateUserInput, DeactivateUser, GetUser, ListUsers, Login,
-    LoginError, Logout, PasswordHasher, SignInThrottle, TokenService, UpdateUser, UpdateUserInput,
-    UserCommandError, UserFilter, UserRepository,
+    CreateUser, CreateUserError, CreateUserInput, DeactivateUser, GetUser, IdentityPorts,
+    ListUsers, Login, LoginError, Logout, UpdateUser, UpdateUserInput, UserCommandError,
+    UserFilter,
 };
 use hub_identity_domain::{TypeUtilisateur, User, UserError};
-use hub_kernel::{Clock, Role};
+use hub_kernel::Role;
 use hub_platform_http::auth::{
     self, ACCESS_TOKEN_COOKIE, AdminOnly, AuthError, Authenticated, Authorized,
 };
@@ -49,27 +47,15 @@ impl std::fmt::Debug for IdentityHttp {
 }
 
 impl IdentityHttp {
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        tokens: Arc<dyn TokenService>,
-        throttle: Arc<dyn SignInThrottle>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: IdentityPorts) -> Self {
         Self {
-            login: Login::new(
-                users.clone(),
-                hasher.clone(),
-                tokens,
-                throttle,
-                clock.clone(),
-            ),
-            logout: Logout::new(users.clone()),
-            create: CreateUser::new(users.clone(), hasher, clock.clone()),
-            list: ListUsers::new(users.clone()),
-            get: GetUser::new(users.clone()),
-            update: UpdateUser::new(users.clone(), clock.clone()),
-            deactivate: DeactivateUser::new(users, clock),
+            login: Login::new(ports.clone()),
+            logout: Logout::new(ports.clone()),
+            create: CreateUser::new(ports.clone()),
+            list: ListUsers::new(ports.clone()),
+            get: GetUser::new(ports.clone()),
+            update: UpdateUser::new(ports.clone()),
+            deactivate: DeactivateUser::new(ports),
         }
     }
 }

@@ -21,4 +21,4 @@ pub use http::{IdentityApi, IdentityHttp, RATE_LIMIT_RULES};
 pub use password::{Argon2Error, Argon2Hasher, BoundedHasher, HashingLimit};
 pub use repository::DieselUserRepository;
 pub use throttle::{InMemorySignInThrottle, SignInLimit};
-pub use token::{JwtSecret, JwtSecretError, JwtTokenService};
+pub use token::{JwtSecret, JwtSecretError, JwtTokenService, NoTokens};

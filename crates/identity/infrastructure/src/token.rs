@@ -90,6 +90,32 @@ impl JwtTokenService {
     }
 }
 
+/// The token service of a process that signs nobody in (the `create-admin`
+/// command builds the identity use cases from [`IdentityPorts`], tokens
+/// included): it issues no token and accepts none.
+///
+/// [`IdentityPorts`]: hub_identity_application::IdentityPorts
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTokens;
+
+impl TokenService for NoTokens {
+    fn issue(
+        &self,
+        _user_id: Uuid,
+        _role: Role,
+        _token_version: i32,
+        _now: OffsetDateTime,
+    ) -> Result<IssuedToken, TokenError> {
+        Err(TokenError::Issue(
+            "this process issues no tokens".to_owned(),
+        ))
+    }
+
+    fn verify(&self, _token: &str, _now: OffsetDateTime) -> Result<TokenClaims, TokenError> {
+        Err(TokenError::Invalid)
+    }
+}
+
 impl TokenService for JwtTokenService {
     fn issue(
         &self,
@@ -158,6 +184,16 @@ mod tests {
             &JwtSecret::new(secret).unwrap(),
             std::time::Duration::from_secs(3600),
         )
+    }
+
+    #[test]
+    fn no_tokens_issues_none_and_accepts_none() {
+        let issued = NoTokens.issue(Uuid::now_v7(), Role::Admin, 0, NOW);
+        assert!(matches!(issued, Err(TokenError::Issue(_))), "{issued:?}");
+        let valid = service(&"k".repeat(32))
+            .issue(Uuid::now_v7(), Role::Admin, 0, NOW)
+            .unwrap();
+        assert_eq!(NoTokens.verify(&valid.token, NOW), Err(TokenError::Invalid));
     }
 
     #[test]
