@@ -3,9 +3,7 @@
 //! send are adapters (they need HTTP and the queue's own SQL); what they
 //! decide is the domain's ([`hub_webhooks_domain::NextStep`]).
 
-use std::sync::Arc;
-
-use hub_kernel::{Clock, CommandContext, Page, ValidationErrors};
+use hub_kernel::{CommandContext, Page, ValidationErrors};
 use hub_webhooks_domain::{
     DeliveryAttempt, NewDelivery, RetrySchedule, TEST_EVENT_TYPE, Webhook, WebhookTest,
     delivery_payload,
@@ -14,11 +12,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::ports::{
-    AttemptFilter, DeliveryDetail, DeliveryRepository, EventDelivery, Recovered, Redelivery,
-    ScopeReadModel, WebhookRepository,
+    AttemptFilter, DeliveryDetail, EventDelivery, Recovered, Redelivery, ScopeReadModel,
+    WebhookRepository,
 };
 use crate::scope::may_receive_events;
-use crate::use_cases::{WebhookError, load_owned, owner};
+use crate::use_cases::{WebhookError, WebhookPorts, load_owned, owner};
 
 /// Why a redelivery is refused when the owner may receive nothing now.
 const OWNER_REVOKED: &str = "your account may no longer receive webhook events (deactivated, or no longer an admin or conducteur): nothing was queued";
@@ -54,24 +52,33 @@ async fn load_active(
     Ok(webhook)
 }
 
-/// The delivery log of one of the acting user's webhooks: every attempt,
-/// newest first.
-pub struct ListDeliveries {
-    webhooks: Arc<dyn WebhookRepository>,
-    deliveries: Arc<dyn DeliveryRepository>,
+hub_kernel::use_cases! {
+    WebhookPorts;
+    /// The delivery log of one of the acting user's webhooks: every attempt,
+    /// newest first.
+    ListDeliveries,
+    /// One delivery of one of the acting user's webhooks, with the exact body
+    /// its attempts send.
+    GetDelivery,
+    /// Where one event went: its deliveries to every webhook, whoever owns
+    /// them. For the administrators' event history: the route admits only them.
+    EventDeliveries,
+    /// Sends a `webhook.test` event to one of the acting user's webhooks — and
+    /// to it only, even when it is inactive — through the normal pipeline: the
+    /// event goes to the outbox and its delivery to the queue in one
+    /// transaction.
+    SendTestEvent,
+    /// Sends one delivery of an active webhook again, now. A finished delivery
+    /// gets the webhook's full number of attempts again; a pending one is only
+    /// brought forward.
+    RetryDelivery,
+    /// Sends again every delivery of an active webhook, created in a period,
+    /// that did not succeed (after an outage of the receiver), except those
+    /// whose event the owner may no longer receive.
+    RecoverDeliveries,
 }
 
 impl ListDeliveries {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        deliveries: Arc<dyn DeliveryRepository>,
-    ) -> Self {
-        Self {
-            webhooks,
-            deliveries,
-        }
-    }
-
     pub async fn execute(
         &self,
         owner_id: Uuid,
@@ -79,59 +86,34 @@ impl ListDeliveries {
         filter: &AttemptFilter,
         page: Page,
     ) -> Result<(Vec<DeliveryAttempt>, u64), WebhookError> {
-        load_owned(self.webhooks.as_ref(), owner_id, webhook_id).await?;
+        load_owned(self.ports.webhooks.as_ref(), owner_id, webhook_id).await?;
         Ok(self
+            .ports
             .deliveries
             .list_attempts(webhook_id, filter, page)
             .await?)
     }
 }
 
-/// One delivery of one of the acting user's webhooks, with the exact body
-/// its attempts send.
-pub struct GetDelivery {
-    webhooks: Arc<dyn WebhookRepository>,
-    deliveries: Arc<dyn DeliveryRepository>,
-}
-
 impl GetDelivery {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        deliveries: Arc<dyn DeliveryRepository>,
-    ) -> Self {
-        Self {
-            webhooks,
-            deliveries,
-        }
-    }
-
     pub async fn execute(
         &self,
         owner_id: Uuid,
         webhook_id: Uuid,
         id: Uuid,
     ) -> Result<DeliveryDetail, WebhookError> {
-        load_owned(self.webhooks.as_ref(), owner_id, webhook_id).await?;
-        self.deliveries
+        load_owned(self.ports.webhooks.as_ref(), owner_id, webhook_id).await?;
+        self.ports
+            .deliveries
             .get_delivery(webhook_id, id)
             .await?
             .ok_or(WebhookError::DeliveryNotFound)
     }
 }
 
-/// Where one event went: its deliveries to every webhook, whoever owns
-/// them. For the administrators' event history: the route admits only them.
-pub struct EventDeliveries {
-    deliveries: Arc<dyn DeliveryRepository>,
-}
-
 impl EventDeliveries {
-    pub fn new(deliveries: Arc<dyn DeliveryRepository>) -> Self {
-        Self { deliveries }
-    }
-
     pub async fn execute(&self, event_id: Uuid) -> Result<Vec<EventDelivery>, WebhookError> {
-        Ok(self.deliveries.deliveries_of_event(event_id).await?)
+        Ok(self.ports.deliveries.deliveries_of_event(event_id).await?)
     }
 }
 
@@ -142,45 +124,20 @@ pub struct TestEnqueued {
     pub delivery_id: Uuid,
 }
 
-/// Sends a `webhook.test` event to one of the acting user's webhooks — and
-/// to it only, even when it is inactive — through the normal pipeline: the
-/// event goes to the outbox and its delivery to the queue in one
-/// transaction.
-pub struct SendTestEvent {
-    webhooks: Arc<dyn WebhookRepository>,
-    deliveries: Arc<dyn DeliveryRepository>,
-    schedule: RetrySchedule,
-    clock: Arc<dyn Clock>,
-}
-
 impl SendTestEvent {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        deliveries: Arc<dyn DeliveryRepository>,
-        schedule: RetrySchedule,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            webhooks,
-            deliveries,
-            schedule,
-            clock,
-        }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
         id: Uuid,
     ) -> Result<TestEnqueued, WebhookError> {
         let actor = owner(context)?;
-        let webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
+        let webhook = load_owned(self.ports.webhooks.as_ref(), actor.user_id, id).await?;
         let event = context.wrap(
             &WebhookTest {
                 webhook_id: webhook.id(),
                 message: TEST_MESSAGE.to_owned(),
             },
-            &*self.clock,
+            &*self.ports.clock,
         )?;
         let payload = delivery_payload(&event).map_err(|e| WebhookError::Unavailable(e.into()))?;
         let delivery = NewDelivery {
@@ -189,9 +146,12 @@ impl SendTestEvent {
             event_id: event.event_id,
             event_type: TEST_EVENT_TYPE.to_owned(),
             payload,
-            max_attempts: attempts(&self.schedule, &webhook),
+            max_attempts: attempts(&self.ports.schedule, &webhook),
         };
-        self.deliveries.enqueue_test(&event, &delivery).await?;
+        self.ports
+            .deliveries
+            .enqueue_test(&event, &delivery)
+            .await?;
         Ok(TestEnqueued {
             event_id: event.event_id,
             delivery_id: delivery.id,
@@ -199,31 +159,7 @@ impl SendTestEvent {
     }
 }
 
-/// Sends one delivery of an active webhook again, now. A finished delivery
-/// gets the webhook's full number of attempts again; a pending one is only
-/// brought forward.
-pub struct RetryDelivery {
-    webhooks: Arc<dyn WebhookRepository>,
-    deliveries: Arc<dyn DeliveryRepository>,
-    scope: Arc<dyn ScopeReadModel>,
-    schedule: RetrySchedule,
-}
-
 impl RetryDelivery {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        deliveries: Arc<dyn DeliveryRepository>,
-        scope: Arc<dyn ScopeReadModel>,
-        schedule: RetrySchedule,
-    ) -> Self {
-        Self {
-            webhooks,
-            deliveries,
-            scope,
-            schedule,
-        }
-    }
-
     /// `delivery_id`: a delivery's id, or the id of one of its attempts.
     /// Returns the delivery's id.
     pub async fn execute(
@@ -233,15 +169,20 @@ impl RetryDelivery {
         delivery_id: Uuid,
     ) -> Result<Uuid, WebhookError> {
         let webhook = load_active(
-            self.webhooks.as_ref(),
-            self.scope.as_ref(),
+            self.ports.webhooks.as_ref(),
+            self.ports.scope.as_ref(),
             context,
             webhook_id,
         )
         .await?;
         match self
+            .ports
             .deliveries
-            .redeliver(webhook_id, delivery_id, attempts(&self.schedule, &webhook))
+            .redeliver(
+                webhook_id,
+                delivery_id,
+                attempts(&self.ports.schedule, &webhook),
+            )
             .await?
         {
             Redelivery::Queued { delivery_id } => Ok(delivery_id),
@@ -252,31 +193,7 @@ impl RetryDelivery {
     }
 }
 
-/// Sends again every delivery of an active webhook, created in a period,
-/// that did not succeed (after an outage of the receiver), except those
-/// whose event the owner may no longer receive.
-pub struct RecoverDeliveries {
-    webhooks: Arc<dyn WebhookRepository>,
-    deliveries: Arc<dyn DeliveryRepository>,
-    scope: Arc<dyn ScopeReadModel>,
-    schedule: RetrySchedule,
-}
-
 impl RecoverDeliveries {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        deliveries: Arc<dyn DeliveryRepository>,
-        scope: Arc<dyn ScopeReadModel>,
-        schedule: RetrySchedule,
-    ) -> Self {
-        Self {
-            webhooks,
-            deliveries,
-            scope,
-            schedule,
-        }
-    }
-
     /// Deliveries created at or after `since` and before `until` (when
     /// given). Returns how many were queued again, and how many skipped.
     pub async fn execute(
@@ -294,25 +211,33 @@ impl RecoverDeliveries {
             )));
         }
         let webhook = load_active(
-            self.webhooks.as_ref(),
-            self.scope.as_ref(),
+            self.ports.webhooks.as_ref(),
+            self.ports.scope.as_ref(),
             context,
             webhook_id,
         )
         .await?;
         Ok(self
+            .ports
             .deliveries
-            .redeliver_unsent(webhook_id, since, until, attempts(&self.schedule, &webhook))
+            .redeliver_unsent(
+                webhook_id,
+                since,
+                until,
+                attempts(&self.ports.schedule, &webhook),
+            )
             .await?)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::ports::{
-        MockDeliveryRepository, MockScopeReadModel, MockWebhookRepository, OwnerStatus,
-        RepositoryError,
+        DeliveryRepository, MockDeliveryRepository, MockDestinationPolicy, MockEventCatalog,
+        MockScopeReadModel, MockSecretVault, MockWebhookRepository, OwnerStatus, RepositoryError,
     };
     use hub_kernel::{Actor, FixedClock, Role, StorageError};
     use hub_webhooks_domain::{
@@ -322,6 +247,21 @@ mod tests {
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
+
+    /// The ports of a use case under test, for the fields a test does not
+    /// set: mocks that expect no call, the fixed clock, the default schedule.
+    fn ports() -> WebhookPorts {
+        WebhookPorts {
+            webhooks: Arc::new(MockWebhookRepository::new()),
+            deliveries: Arc::new(MockDeliveryRepository::new()),
+            catalog: Arc::new(MockEventCatalog::new()),
+            destinations: Arc::new(MockDestinationPolicy::new()),
+            vault: Arc::new(MockSecretVault::new()),
+            clock: Arc::new(FixedClock(NOW)),
+            scope: Arc::new(MockScopeReadModel::new()),
+            schedule: RetrySchedule::default(),
+        }
+    }
 
     fn context(user_id: Uuid) -> CommandContext {
         CommandContext::user(
@@ -425,12 +365,11 @@ mod tests {
                     && body["timestamp"] == "2026-11-26T10:00:00Z"
             })
             .returning(|_, _| Ok(()));
-        let send = SendTestEvent::new(
-            finding(hook),
-            Arc::new(deliveries),
-            RetrySchedule::default(),
-            Arc::new(FixedClock(NOW)),
-        );
+        let send = SendTestEvent::new(WebhookPorts {
+            webhooks: finding(hook),
+            deliveries: Arc::new(deliveries),
+            ..ports()
+        });
         let queued = send.execute(&context(owner_id), hook_id).await.unwrap();
         assert_ne!(queued.event_id, queued.delivery_id);
     }
@@ -443,7 +382,11 @@ mod tests {
         let deliveries: Arc<dyn DeliveryRepository> = Arc::new(untouched());
         let webhooks = finding(hook);
         let schedule = RetrySchedule::default();
-        let list = ListDeliveries::new(webhooks.clone(), deliveries.clone());
+        let list = ListDeliveries::new(WebhookPorts {
+            webhooks: webhooks.clone(),
+            deliveries: deliveries.clone(),
+            ..ports()
+        });
         assert!(matches!(
             list.execute(
                 Uuid::now_v7(),
@@ -454,32 +397,43 @@ mod tests {
             .await,
             Err(WebhookError::NotFound)
         ));
-        let test = SendTestEvent::new(
-            webhooks.clone(),
-            deliveries.clone(),
-            schedule.clone(),
-            Arc::new(FixedClock(NOW)),
-        );
+        let test = SendTestEvent::new(WebhookPorts {
+            webhooks: webhooks.clone(),
+            deliveries: deliveries.clone(),
+            schedule: schedule.clone(),
+            ..ports()
+        });
         assert!(matches!(
             test.execute(&stranger, id).await,
             Err(WebhookError::NotFound)
         ));
-        let retry = RetryDelivery::new(
-            webhooks.clone(),
-            deliveries.clone(),
-            allowed(),
-            schedule.clone(),
-        );
+        let retry = RetryDelivery::new(WebhookPorts {
+            webhooks: webhooks.clone(),
+            deliveries: deliveries.clone(),
+            scope: allowed(),
+            schedule: schedule.clone(),
+            ..ports()
+        });
         assert!(matches!(
             retry.execute(&stranger, id, Uuid::now_v7()).await,
             Err(WebhookError::NotFound)
         ));
-        let get = GetDelivery::new(webhooks.clone(), deliveries.clone());
+        let get = GetDelivery::new(WebhookPorts {
+            webhooks: webhooks.clone(),
+            deliveries: deliveries.clone(),
+            ..ports()
+        });
         assert!(matches!(
             get.execute(Uuid::now_v7(), id, Uuid::now_v7()).await,
             Err(WebhookError::NotFound)
         ));
-        let recover = RecoverDeliveries::new(webhooks, deliveries, allowed(), schedule);
+        let recover = RecoverDeliveries::new(WebhookPorts {
+            webhooks,
+            deliveries,
+            scope: allowed(),
+            schedule,
+            ..ports()
+        });
         assert!(matches!(
             recover.execute(&stranger, id, NOW, None).await,
             Err(WebhookError::NotFound)
@@ -498,7 +452,11 @@ mod tests {
             .with(eq(id), eq(asked))
             .times(1)
             .returning(|_, _| Ok(None));
-        let get = GetDelivery::new(finding(hook), Arc::new(deliveries));
+        let get = GetDelivery::new(WebhookPorts {
+            webhooks: finding(hook),
+            deliveries: Arc::new(deliveries),
+            ..ports()
+        });
         assert!(matches!(
             get.execute(owner_id, id, asked).await,
             Err(WebhookError::DeliveryNotFound)
@@ -522,7 +480,11 @@ mod tests {
             .with(eq(id), eq(filter.clone()), eq(Page::new(Some(10), Some(5))))
             .times(1)
             .returning(|_, _, _| Ok((Vec::new(), 12)));
-        let list = ListDeliveries::new(finding(hook), Arc::new(deliveries));
+        let list = ListDeliveries::new(WebhookPorts {
+            webhooks: finding(hook),
+            deliveries: Arc::new(deliveries),
+            ..ports()
+        });
         let (attempts, total) = list
             .execute(owner_id, id, &filter, Page::new(Some(10), Some(5)))
             .await
@@ -551,12 +513,12 @@ mod tests {
             .with(eq(id), eq(asked), eq(1))
             .times(4)
             .returning(move |_, _, _| Ok(calls.next().unwrap()));
-        let retry = RetryDelivery::new(
-            finding(hook),
-            Arc::new(deliveries),
-            allowed(),
-            RetrySchedule::default(),
-        );
+        let retry = RetryDelivery::new(WebhookPorts {
+            webhooks: finding(hook),
+            deliveries: Arc::new(deliveries),
+            scope: allowed(),
+            ..ports()
+        });
         let ctx = context(owner_id);
         assert_eq!(retry.execute(&ctx, id, asked).await.unwrap(), asked);
         assert!(matches!(
@@ -590,22 +552,24 @@ mod tests {
                 unknown
             }),
         ] {
-            let retry = RetryDelivery::new(
-                webhooks.clone(),
-                deliveries.clone(),
-                scope.clone(),
-                schedule.clone(),
-            );
+            let retry = RetryDelivery::new(WebhookPorts {
+                webhooks: webhooks.clone(),
+                deliveries: deliveries.clone(),
+                scope: scope.clone(),
+                schedule: schedule.clone(),
+                ..ports()
+            });
             assert!(matches!(
                 retry.execute(&context(owner_id), id, Uuid::now_v7()).await,
                 Err(WebhookError::AccessRevoked(_))
             ));
-            let recover = RecoverDeliveries::new(
-                webhooks.clone(),
-                deliveries.clone(),
+            let recover = RecoverDeliveries::new(WebhookPorts {
+                webhooks: webhooks.clone(),
+                deliveries: deliveries.clone(),
                 scope,
-                schedule.clone(),
-            );
+                schedule: schedule.clone(),
+                ..ports()
+            });
             assert!(matches!(
                 recover.execute(&context(owner_id), id, NOW, None).await,
                 Err(WebhookError::AccessRevoked(_))
@@ -621,17 +585,24 @@ mod tests {
         let deliveries: Arc<dyn DeliveryRepository> = Arc::new(untouched());
         let webhooks = finding(hook);
         let schedule = RetrySchedule::default();
-        let retry = RetryDelivery::new(
-            webhooks.clone(),
-            deliveries.clone(),
-            allowed(),
-            schedule.clone(),
-        );
+        let retry = RetryDelivery::new(WebhookPorts {
+            webhooks: webhooks.clone(),
+            deliveries: deliveries.clone(),
+            scope: allowed(),
+            schedule: schedule.clone(),
+            ..ports()
+        });
         assert!(matches!(
             retry.execute(&context(owner_id), id, Uuid::now_v7()).await,
             Err(WebhookError::Inactive)
         ));
-        let recover = RecoverDeliveries::new(webhooks, deliveries, allowed(), schedule);
+        let recover = RecoverDeliveries::new(WebhookPorts {
+            webhooks,
+            deliveries,
+            scope: allowed(),
+            schedule,
+            ..ports()
+        });
         assert!(matches!(
             recover.execute(&context(owner_id), id, NOW, None).await,
             Err(WebhookError::Inactive)
@@ -655,12 +626,12 @@ mod tests {
                     skipped: 2,
                 })
             });
-        let recover = RecoverDeliveries::new(
-            finding(hook),
-            Arc::new(deliveries),
-            allowed(),
-            RetrySchedule::default(),
-        );
+        let recover = RecoverDeliveries::new(WebhookPorts {
+            webhooks: finding(hook),
+            deliveries: Arc::new(deliveries),
+            scope: allowed(),
+            ..ports()
+        });
         let ctx = context(owner_id);
         assert_eq!(
             recover.execute(&ctx, id, NOW, Some(until)).await.unwrap(),
@@ -690,12 +661,12 @@ mod tests {
                     std::io::Error::other("down"),
                 )))
             });
-        let recover = RecoverDeliveries::new(
-            finding(hook),
-            Arc::new(deliveries),
-            allowed(),
-            RetrySchedule::default(),
-        );
+        let recover = RecoverDeliveries::new(WebhookPorts {
+            webhooks: finding(hook),
+            deliveries: Arc::new(deliveries),
+            scope: allowed(),
+            ..ports()
+        });
         let error = recover
             .execute(&context(owner_id), id, NOW, None)
             .await

@@ -26,7 +26,7 @@ pub use use_cases::{
     CreateWebhook, CreateWebhookInput, CreatedWebhook, DeleteWebhook, DisableWebhook,
     FailureOutcome, GetWebhook, ListEventTypes, ListRecipients, ListWebhooks, RecordDelivery,
     RotateSecret, RotatedSecret, SigningSecrets, UpdateWebhook, UpdateWebhookInput, WebhookError,
-    open_signing_secrets,
+    WebhookPorts, open_signing_secrets,
 };
 
 #[cfg(any(test, feature = "mocks"))]

@@ -1,5 +1,5 @@
-//! The webhooks use cases. Each is a small struct holding its ports, with
-//! one `execute` method (or two, for delivery bookkeeping); the HTTP adapter
+//! The webhooks use cases. Each is a small struct built from the
+//! [`WebhookPorts`] bundle, with one `execute` method (or two, for delivery bookkeeping); the HTTP adapter
 //! calls the subscription ones, the delivery engine the others.
 
 use std::collections::HashMap;
@@ -12,15 +12,15 @@ use hub_kernel::{
 use hub_webhooks_domain::{
     ChantierIds, DataFilters, DataFiltersError, DeliveryOptions, DeliveryOrdering, Description,
     EndpointUrl, EventPatterns, EventPatternsError, GracePeriod, MAX_WEBHOOKS_PER_OWNER,
-    MaxRetries, NewWebhook, PatternListError, PlainSecret, TEST_EVENT_TYPE, Webhook,
+    MaxRetries, NewWebhook, PatternListError, PlainSecret, RetrySchedule, TEST_EVENT_TYPE, Webhook,
     WebhookChanges, streak_deactivation,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::ports::{
-    DestinationPolicy, EventCatalog, RepositoryError, SecretVault, UrlRefused, VaultError,
-    WebhookRepository,
+    DeliveryRepository, DestinationPolicy, EventCatalog, RepositoryError, ScopeReadModel,
+    SecretVault, UrlRefused, VaultError, WebhookRepository,
 };
 use crate::scope::AccessScope;
 
@@ -215,32 +215,59 @@ pub struct CreatedWebhook {
     pub secret: PlainSecret,
 }
 
-/// Creates a webhook for the acting user; publishes `webhook.created`.
-pub struct CreateWebhook {
-    webhooks: Arc<dyn WebhookRepository>,
-    catalog: Arc<dyn EventCatalog>,
-    destinations: Arc<dyn DestinationPolicy>,
-    vault: Arc<dyn SecretVault>,
-    clock: Arc<dyn Clock>,
+/// The ports every webhooks use case is built from.
+#[derive(Clone)]
+pub struct WebhookPorts {
+    pub webhooks: Arc<dyn WebhookRepository>,
+    pub deliveries: Arc<dyn DeliveryRepository>,
+    pub catalog: Arc<dyn EventCatalog>,
+    pub destinations: Arc<dyn DestinationPolicy>,
+    pub vault: Arc<dyn SecretVault>,
+    pub clock: Arc<dyn Clock>,
+    /// The access-scoping read models (recipients are the owners who may
+    /// receive the event; redelivery is refused to an owner who may no
+    /// longer receive the events).
+    pub scope: Arc<dyn ScopeReadModel>,
+    /// The deployment's retry schedule (attempts of test and redeliveries).
+    pub schedule: RetrySchedule,
+}
+
+hub_kernel::use_cases! {
+    WebhookPorts;
+    /// Creates a webhook for the acting user; publishes `webhook.created`.
+    CreateWebhook,
+    /// The acting user's webhooks.
+    ListWebhooks,
+    /// One of the acting user's webhooks.
+    GetWebhook,
+    /// Changes a webhook of the acting user; publishes `webhook.updated` when
+    /// something changed, nothing otherwise.
+    UpdateWebhook,
+    /// Deletes a webhook of the acting user; publishes `webhook.deleted`.
+    DeleteWebhook,
+    /// Gives a webhook of the acting user a new signing secret; the previous one
+    /// keeps signing during the grace period. Publishes `webhook.secret_rotated`.
+    RotateSecret,
+    /// The event catalog, as `GET /api/v1/event-types` shows it.
+    ListEventTypes,
+    /// For the delivery engine: the secrets that sign a delivery now, decrypted
+    /// (the current one first, then the previous one during its grace period).
+    SigningSecrets,
+    /// For the delivery engine: the webhooks an event must be delivered to —
+    /// active, with a pattern selecting it, and whose owner may receive it
+    /// ([`AccessScope`]). `webhook.test` is never fanned out.
+    ListRecipients,
+    /// Deactivates a webhook for a reason its owner will see (delivery engine:
+    /// `410 Gone`, too many failures). Publishes `webhook.updated` the first
+    /// time; returns whether it was active until now.
+    DisableWebhook,
+    /// For the delivery engine: the bookkeeping after a delivery's last attempt
+    /// (success resets the counter; the tenth consecutive failure deactivates,
+    /// by the domain's [`streak_deactivation`]).
+    RecordDelivery,
 }
 
 impl CreateWebhook {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        catalog: Arc<dyn EventCatalog>,
-        destinations: Arc<dyn DestinationPolicy>,
-        vault: Arc<dyn SecretVault>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            webhooks,
-            catalog,
-            destinations,
-            vault,
-            clock,
-        }
-    }
-
     /// Fields are checked first (every invalid one reported), then the URL
     /// (which may need DNS), then the quota, atomically with the insert.
     pub async fn execute(
@@ -250,7 +277,7 @@ impl CreateWebhook {
     ) -> Result<CreatedWebhook, WebhookError> {
         let actor = owner(context)?;
         let mut errors = ValidationErrors::new();
-        let events = check_events(&mut errors, self.catalog.as_ref(), &input.events);
+        let events = check_events(&mut errors, self.ports.catalog.as_ref(), &input.events);
         let description = errors.check(
             "description",
             "invalid",
@@ -265,7 +292,7 @@ impl CreateWebhook {
         let filters = match (&events, &input.filters) {
             (_, None) => Some(DataFilters::default()),
             (Some(patterns), Some(raw)) => {
-                check_filters(&mut errors, self.catalog.as_ref(), patterns, raw)
+                check_filters(&mut errors, self.ports.catalog.as_ref(), patterns, raw)
             }
             (None, Some(_)) => None,
         };
@@ -274,11 +301,11 @@ impl CreateWebhook {
         else {
             return Err(WebhookError::Invalid(errors));
         };
-        let url = check_url(self.destinations.as_ref(), &input.url).await?;
+        let url = check_url(self.ports.destinations.as_ref(), &input.url).await?;
 
         let id = Uuid::now_v7();
-        let secret = self.vault.generate()?;
-        let sealed = self.vault.seal(id, &secret)?;
+        let secret = self.ports.vault.generate()?;
+        let sealed = self.ports.vault.seal(id, &secret)?;
         let (webhook, created) = Webhook::create(
             NewWebhook {
                 id,
@@ -294,47 +321,30 @@ impl CreateWebhook {
                 },
             },
             sealed,
-            now(self.clock.as_ref()),
+            now(self.ports.clock.as_ref()),
         );
-        let events = [context.wrap(&created, &*self.clock)?];
-        self.webhooks
+        let events = [context.wrap(&created, &*self.ports.clock)?];
+        self.ports
+            .webhooks
             .insert(&webhook, actor.role, &events, MAX_WEBHOOKS_PER_OWNER)
             .await?;
         Ok(CreatedWebhook { webhook, secret })
     }
 }
 
-/// The acting user's webhooks.
-pub struct ListWebhooks {
-    webhooks: Arc<dyn WebhookRepository>,
-}
-
 impl ListWebhooks {
-    pub fn new(webhooks: Arc<dyn WebhookRepository>) -> Self {
-        Self { webhooks }
-    }
-
     pub async fn execute(
         &self,
         owner_id: Uuid,
         page: Page,
     ) -> Result<(Vec<Webhook>, u64), WebhookError> {
-        Ok(self.webhooks.list_by_owner(owner_id, page).await?)
+        Ok(self.ports.webhooks.list_by_owner(owner_id, page).await?)
     }
-}
-
-/// One of the acting user's webhooks.
-pub struct GetWebhook {
-    webhooks: Arc<dyn WebhookRepository>,
 }
 
 impl GetWebhook {
-    pub fn new(webhooks: Arc<dyn WebhookRepository>) -> Self {
-        Self { webhooks }
-    }
-
     pub async fn execute(&self, owner_id: Uuid, id: Uuid) -> Result<Webhook, WebhookError> {
-        load_owned(self.webhooks.as_ref(), owner_id, id).await
+        load_owned(self.ports.webhooks.as_ref(), owner_id, id).await
     }
 }
 
@@ -356,30 +366,7 @@ pub struct UpdateWebhookInput {
     pub ordering: Option<DeliveryOrdering>,
 }
 
-/// Changes a webhook of the acting user; publishes `webhook.updated` when
-/// something changed, nothing otherwise.
-pub struct UpdateWebhook {
-    webhooks: Arc<dyn WebhookRepository>,
-    catalog: Arc<dyn EventCatalog>,
-    destinations: Arc<dyn DestinationPolicy>,
-    clock: Arc<dyn Clock>,
-}
-
 impl UpdateWebhook {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        catalog: Arc<dyn EventCatalog>,
-        destinations: Arc<dyn DestinationPolicy>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            webhooks,
-            catalog,
-            destinations,
-            clock,
-        }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -391,7 +378,7 @@ impl UpdateWebhook {
         let events = input
             .events
             .as_deref()
-            .map(|raw| check_events(&mut errors, self.catalog.as_ref(), raw));
+            .map(|raw| check_events(&mut errors, self.ports.catalog.as_ref(), raw));
         let description = input
             .description
             .as_deref()
@@ -423,10 +410,10 @@ impl UpdateWebhook {
 
         let mut url = None;
         for attempt in 1..=WRITE_ATTEMPTS {
-            let mut webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
+            let mut webhook = load_owned(self.ports.webhooks.as_ref(), actor.user_id, id).await?;
             // Checked once the webhook is known to be the caller's.
             if let (Some(raw), None) = (&input.url, &url) {
-                url = Some(check_url(self.destinations.as_ref(), raw).await?);
+                url = Some(check_url(self.ports.destinations.as_ref(), raw).await?);
             }
             // The conditions must suit the types the patterns select:
             // checked when either changes, against the webhook as it will be.
@@ -437,7 +424,7 @@ impl UpdateWebhook {
                     .clone()
                     .unwrap_or_else(|| webhook.filters().conditions().clone());
                 let mut errors = ValidationErrors::new();
-                match check_filters(&mut errors, self.catalog.as_ref(), patterns, &raw) {
+                match check_filters(&mut errors, self.ports.catalog.as_ref(), patterns, &raw) {
                     Some(filters) => input.filters.is_some().then_some(filters),
                     None => return Err(WebhookError::Invalid(errors)),
                 }
@@ -449,11 +436,11 @@ impl UpdateWebhook {
                 filters,
                 ..changes.clone()
             };
-            let Some(updated) = webhook.update(changes, now(self.clock.as_ref())) else {
+            let Some(updated) = webhook.update(changes, now(self.ports.clock.as_ref())) else {
                 return Ok(webhook);
             };
-            let events = [context.wrap(&updated, &*self.clock)?];
-            match self.webhooks.update(&webhook, &events).await {
+            let events = [context.wrap(&updated, &*self.ports.clock)?];
+            match self.ports.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(webhook),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
                 Err(error) => return Err(error.into()),
@@ -463,22 +450,12 @@ impl UpdateWebhook {
     }
 }
 
-/// Deletes a webhook of the acting user; publishes `webhook.deleted`.
-pub struct DeleteWebhook {
-    webhooks: Arc<dyn WebhookRepository>,
-    clock: Arc<dyn Clock>,
-}
-
 impl DeleteWebhook {
-    pub fn new(webhooks: Arc<dyn WebhookRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { webhooks, clock }
-    }
-
     pub async fn execute(&self, context: &CommandContext, id: Uuid) -> Result<(), WebhookError> {
         let actor = owner(context)?;
-        let webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
-        let events = [context.wrap(&webhook.deleted(), &*self.clock)?];
-        Ok(self.webhooks.delete(&webhook, &events).await?)
+        let webhook = load_owned(self.ports.webhooks.as_ref(), actor.user_id, id).await?;
+        let events = [context.wrap(&webhook.deleted(), &*self.ports.clock)?];
+        Ok(self.ports.webhooks.delete(&webhook, &events).await?)
     }
 }
 
@@ -489,27 +466,7 @@ pub struct RotatedSecret {
     pub secret: PlainSecret,
 }
 
-/// Gives a webhook of the acting user a new signing secret; the previous one
-/// keeps signing during the grace period. Publishes `webhook.secret_rotated`.
-pub struct RotateSecret {
-    webhooks: Arc<dyn WebhookRepository>,
-    vault: Arc<dyn SecretVault>,
-    clock: Arc<dyn Clock>,
-}
-
 impl RotateSecret {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        vault: Arc<dyn SecretVault>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            webhooks,
-            vault,
-            clock,
-        }
-    }
-
     /// `grace_period_seconds`: 0 to 604 800, 86 400 when `None`.
     pub async fn execute(
         &self,
@@ -529,12 +486,12 @@ impl RotateSecret {
             })?,
         };
         for attempt in 1..=WRITE_ATTEMPTS {
-            let mut webhook = load_owned(self.webhooks.as_ref(), actor.user_id, id).await?;
-            let secret = self.vault.generate()?;
-            let sealed = self.vault.seal(webhook.id(), &secret)?;
-            let rotated = webhook.rotate_secret(sealed, grace, now(self.clock.as_ref()));
-            let events = [context.wrap(&rotated, &*self.clock)?];
-            match self.webhooks.update(&webhook, &events).await {
+            let mut webhook = load_owned(self.ports.webhooks.as_ref(), actor.user_id, id).await?;
+            let secret = self.ports.vault.generate()?;
+            let sealed = self.ports.vault.seal(webhook.id(), &secret)?;
+            let rotated = webhook.rotate_secret(sealed, grace, now(self.ports.clock.as_ref()));
+            let events = [context.wrap(&rotated, &*self.ports.clock)?];
+            match self.ports.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(RotatedSecret { webhook, secret }),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
                 Err(error) => return Err(error.into()),
@@ -544,52 +501,24 @@ impl RotateSecret {
     }
 }
 
-/// The event catalog, as `GET /api/v1/event-types` shows it.
-pub struct ListEventTypes {
-    catalog: Arc<dyn EventCatalog>,
-}
-
 impl ListEventTypes {
-    pub fn new(catalog: Arc<dyn EventCatalog>) -> Self {
-        Self { catalog }
-    }
-
     pub fn execute(&self) -> Vec<EventTypeInfo> {
-        self.catalog.event_types()
+        self.ports.catalog.event_types()
     }
-}
-
-/// For the delivery engine: the secrets that sign a delivery now, decrypted
-/// (the current one first, then the previous one during its grace period).
-pub struct SigningSecrets {
-    webhooks: Arc<dyn WebhookRepository>,
-    vault: Arc<dyn SecretVault>,
-    clock: Arc<dyn Clock>,
 }
 
 impl SigningSecrets {
-    pub fn new(
-        webhooks: Arc<dyn WebhookRepository>,
-        vault: Arc<dyn SecretVault>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            webhooks,
-            vault,
-            clock,
-        }
-    }
-
     pub async fn execute(&self, webhook_id: Uuid) -> Result<Vec<PlainSecret>, WebhookError> {
         let webhook = self
+            .ports
             .webhooks
             .find(webhook_id)
             .await?
             .ok_or(WebhookError::NotFound)?;
         Ok(open_signing_secrets(
-            self.vault.as_ref(),
+            self.ports.vault.as_ref(),
             &webhook,
-            self.clock.now(),
+            self.ports.clock.now(),
         )?)
     }
 }
@@ -607,25 +536,14 @@ pub fn open_signing_secrets(
         .collect()
 }
 
-/// For the delivery engine: the webhooks an event must be delivered to —
-/// active, with a pattern selecting it, and whose owner may receive it
-/// ([`AccessScope`]). `webhook.test` is never fanned out.
-pub struct ListRecipients {
-    webhooks: Arc<dyn WebhookRepository>,
-    scope: AccessScope,
-}
-
 impl ListRecipients {
-    pub fn new(webhooks: Arc<dyn WebhookRepository>, scope: AccessScope) -> Self {
-        Self { webhooks, scope }
-    }
-
     pub async fn execute(&self, event: &EventEnvelope) -> Result<Vec<Webhook>, WebhookError> {
         let event_type = event.event_type.as_str();
         if event_type == TEST_EVENT_TYPE {
             return Ok(Vec::new());
         }
-        let candidates = self.webhooks.list_active_matching(event_type).await?;
+        let candidates = self.ports.webhooks.list_active_matching(event_type).await?;
+        let scope = AccessScope::new(self.ports.scope.clone());
         let mut verdicts: HashMap<Uuid, bool> = HashMap::new();
         let mut recipients = Vec::with_capacity(candidates.len());
         for webhook in candidates {
@@ -636,7 +554,7 @@ impl ListRecipients {
             let allowed = match verdicts.get(&owner_id) {
                 Some(allowed) => *allowed,
                 None => {
-                    let allowed = self.scope.may_receive(owner_id, event).await?;
+                    let allowed = scope.may_receive(owner_id, event).await?;
                     verdicts.insert(owner_id, allowed);
                     allowed
                 }
@@ -649,19 +567,7 @@ impl ListRecipients {
     }
 }
 
-/// Deactivates a webhook for a reason its owner will see (delivery engine:
-/// `410 Gone`, too many failures). Publishes `webhook.updated` the first
-/// time; returns whether it was active until now.
-pub struct DisableWebhook {
-    webhooks: Arc<dyn WebhookRepository>,
-    clock: Arc<dyn Clock>,
-}
-
 impl DisableWebhook {
-    pub fn new(webhooks: Arc<dyn WebhookRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { webhooks, clock }
-    }
-
     pub async fn execute(
         &self,
         context: &CommandContext,
@@ -671,21 +577,23 @@ impl DisableWebhook {
         let reason: String = reason.chars().take(MAX_REASON_CHARS).collect();
         for attempt in 1..=WRITE_ATTEMPTS {
             let mut webhook = self
+                .ports
                 .webhooks
                 .find(id)
                 .await?
                 .ok_or(WebhookError::NotFound)?;
-            let Some((updated, disabled)) = webhook.disable(&reason, now(self.clock.as_ref()))
+            let Some((updated, disabled)) =
+                webhook.disable(&reason, now(self.ports.clock.as_ref()))
             else {
                 return Ok(false);
             };
             // The settings change for those who follow them, and the
             // notice for the owner, in the same transaction.
             let events = [
-                context.wrap(&updated, &*self.clock)?,
-                context.wrap(&disabled, &*self.clock)?,
+                context.wrap(&updated, &*self.ports.clock)?,
+                context.wrap(&disabled, &*self.ports.clock)?,
             ];
-            match self.webhooks.update(&webhook, &events).await {
+            match self.ports.webhooks.update(&webhook, &events).await {
                 Ok(()) => return Ok(true),
                 Err(RepositoryError::Conflict) if attempt < WRITE_ATTEMPTS => {}
                 Err(error) => return Err(error.into()),
@@ -703,41 +611,25 @@ pub struct FailureOutcome {
     pub disabled: bool,
 }
 
-/// For the delivery engine: the bookkeeping after a delivery's last attempt
-/// (success resets the counter; the tenth consecutive failure deactivates,
-/// by the domain's [`streak_deactivation`]).
-pub struct RecordDelivery {
-    webhooks: Arc<dyn WebhookRepository>,
-    disable: DisableWebhook,
-    clock: Arc<dyn Clock>,
-}
-
 impl RecordDelivery {
-    pub fn new(webhooks: Arc<dyn WebhookRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            disable: DisableWebhook::new(webhooks.clone(), clock.clone()),
-            webhooks,
-            clock,
-        }
-    }
-
     pub async fn succeeded(&self, id: Uuid) -> Result<(), WebhookError> {
         Ok(self
+            .ports
             .webhooks
-            .record_delivery_success(id, now(self.clock.as_ref()))
+            .record_delivery_success(id, now(self.ports.clock.as_ref()))
             .await?)
     }
 
     /// `reason` describes the last failure (no URL, no secret).
     pub async fn failed(&self, id: Uuid, reason: &str) -> Result<FailureOutcome, WebhookError> {
         let consecutive_failures = self
+            .ports
             .webhooks
-            .record_delivery_failure(id, now(self.clock.as_ref()), reason)
+            .record_delivery_failure(id, now(self.ports.clock.as_ref()), reason)
             .await?;
         let mut disabled = false;
         if let Some(why) = streak_deactivation(consecutive_failures, reason) {
-            disabled = self
-                .disable
+            disabled = DisableWebhook::new(self.ports.clone())
                 .execute(&CommandContext::system(None), id, &why)
                 .await?;
         }

@@ -15,6 +15,7 @@ use hub_platform_context::{
 use hub_platform_outbound::{
     AllowList, HickoryResolver, NameResolver, OutboundClient, OutboundConfig,
 };
+use hub_webhooks_application::WebhookPorts;
 use hub_webhooks_domain::RetrySchedule;
 use utoipa::OpenApi;
 
@@ -23,7 +24,7 @@ use crate::{
     DeliveryWaker, DieselDeliveryRepository, DieselScopeReadModel, DieselWebhookRepository,
     ExpiredPreviousSecrets, FinishedDeliveriesRetention, OutboundDestinations, OwnerProjector,
     RATE_LIMIT_RULES, SecretKey, StaticEventCatalog, WebhookRateLimits, WebhooksApi, WebhooksHttp,
-    WebhooksPorts, chantier_scope,
+    chantier_scope,
 };
 
 /// The webhooks context.
@@ -218,19 +219,28 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
         ))
     })?;
     let database = &platform.database;
-    let webhooks = Arc::new(DieselWebhookRepository::new(database.clone()));
-    let vault = Arc::new(AeadSecretVault::new(
-        &settings.secrets_key,
-        &settings.secrets_old_keys,
-    ));
     // Rung by the fan-out and the test route for the workers.
     let waker = DeliveryWaker::new();
+    let ports = WebhookPorts {
+        webhooks: Arc::new(DieselWebhookRepository::new(database.clone())),
+        deliveries: Arc::new(DieselDeliveryRepository::new(
+            database.clone(),
+            waker.clone(),
+        )),
+        catalog: Arc::new(StaticEventCatalog::from(&*platform.catalog)),
+        destinations: Arc::new(OutboundDestinations::new(outbound.clone())),
+        scope: Arc::new(DieselScopeReadModel::new(database.clone())),
+        vault: Arc::new(AeadSecretVault::new(
+            &settings.secrets_key,
+            &settings.secrets_old_keys,
+        )),
+        clock: platform.clock.clone(),
+        schedule: settings.retry_schedule.clone(),
+    };
     let engine = DeliveryEngine::new(
         database.clone(),
-        outbound.clone(),
-        vault.clone(),
-        webhooks.clone(),
-        platform.clock.clone(),
+        outbound,
+        ports.clone(),
         waker.clone(),
         DeliveryConfig {
             max_in_flight: settings.max_in_flight,
@@ -246,22 +256,7 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
             shutdown_grace: platform.shutdown_timeout.mul_f64(0.8),
         },
     );
-    let state = web::Data::new(
-        WebhooksHttp::new(WebhooksPorts {
-            webhooks,
-            deliveries: Arc::new(DieselDeliveryRepository::new(
-                database.clone(),
-                waker.clone(),
-            )),
-            catalog: Arc::new(StaticEventCatalog::from(&*platform.catalog)),
-            destinations: Arc::new(OutboundDestinations::new(outbound)),
-            scope: Arc::new(DieselScopeReadModel::new(database.clone())),
-            vault,
-            clock: platform.clock.clone(),
-            schedule: settings.retry_schedule.clone(),
-        })
-        .with_body_limit(platform.http_body_limit),
-    );
+    let state = web::Data::new(WebhooksHttp::new(ports).with_body_limit(platform.http_body_limit));
     let limits = WebhookRateLimits::from_limits(&platform.rate_limits).map_err(start)?;
     let days = settings.delivery_retention_days;
     Ok(Module::new()

@@ -6,23 +6,18 @@
 //! the use cases behind the routes, the route table, the OpenAPI document,
 //! the `{id}` path and the mapping of use-case errors to problems.
 
-use std::sync::Arc;
-
 use actix_web::http::StatusCode;
 use actix_web::web;
-use hub_kernel::Clock;
 use hub_platform_http::openapi::{EventTypeText, ProblemSchema, TopicPatternText};
 use hub_platform_http::rate_limit::{
     Limit, RateLimit, RateLimitConfigError, RateLimitRule, RateLimits, Scope,
 };
 use hub_platform_http::{Problem, extractors};
 use hub_webhooks_application::{
-    CreateWebhook, DeleteWebhook, DeliveryRepository, DestinationPolicy, EventCatalog,
-    EventDeliveries, GetDelivery, GetWebhook, ListDeliveries, ListEventTypes, ListWebhooks,
-    RecoverDeliveries, RetryDelivery, RotateSecret, ScopeReadModel, SecretVault, SendTestEvent,
-    UpdateWebhook, WebhookError, WebhookRepository,
+    CreateWebhook, DeleteWebhook, EventDeliveries, GetDelivery, GetWebhook, ListDeliveries,
+    ListEventTypes, ListWebhooks, RecoverDeliveries, RetryDelivery, RotateSecret, SendTestEvent,
+    UpdateWebhook, WebhookError, WebhookPorts,
 };
-use hub_webhooks_domain::RetrySchedule;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
@@ -124,68 +119,22 @@ impl std::fmt::Debug for WebhooksHttp {
     }
 }
 
-/// The ports behind the routes.
-pub struct WebhooksPorts {
-    pub webhooks: Arc<dyn WebhookRepository>,
-    pub deliveries: Arc<dyn DeliveryRepository>,
-    pub catalog: Arc<dyn EventCatalog>,
-    pub destinations: Arc<dyn DestinationPolicy>,
-    pub vault: Arc<dyn SecretVault>,
-    pub clock: Arc<dyn Clock>,
-    /// The access-scoping read models (redelivery is refused to an owner
-    /// who may no longer receive the events).
-    pub scope: Arc<dyn ScopeReadModel>,
-    /// The deployment's retry schedule (attempts of test and redeliveries).
-    pub schedule: RetrySchedule,
-}
-
 impl WebhooksHttp {
-    pub fn new(ports: WebhooksPorts) -> Self {
-        let WebhooksPorts {
-            webhooks,
-            deliveries,
-            catalog,
-            destinations,
-            vault,
-            clock,
-            scope,
-            schedule,
-        } = ports;
+    pub fn new(ports: WebhookPorts) -> Self {
         Self {
-            deliveries: ListDeliveries::new(webhooks.clone(), deliveries.clone()),
-            event_deliveries: EventDeliveries::new(deliveries.clone()),
-            delivery: GetDelivery::new(webhooks.clone(), deliveries.clone()),
-            test: SendTestEvent::new(
-                webhooks.clone(),
-                deliveries.clone(),
-                schedule.clone(),
-                clock.clone(),
-            ),
-            retry: RetryDelivery::new(
-                webhooks.clone(),
-                deliveries.clone(),
-                scope.clone(),
-                schedule.clone(),
-            ),
-            recover: RecoverDeliveries::new(webhooks.clone(), deliveries, scope, schedule),
-            create: CreateWebhook::new(
-                webhooks.clone(),
-                catalog.clone(),
-                destinations.clone(),
-                vault.clone(),
-                clock.clone(),
-            ),
-            list: ListWebhooks::new(webhooks.clone()),
-            get: GetWebhook::new(webhooks.clone()),
-            update: UpdateWebhook::new(
-                webhooks.clone(),
-                catalog.clone(),
-                destinations,
-                clock.clone(),
-            ),
-            delete: DeleteWebhook::new(webhooks.clone(), clock.clone()),
-            rotate: RotateSecret::new(webhooks, vault, clock),
-            event_types: ListEventTypes::new(catalog),
+            deliveries: ListDeliveries::new(ports.clone()),
+            event_deliveries: EventDeliveries::new(ports.clone()),
+            delivery: GetDelivery::new(ports.clone()),
+            test: SendTestEvent::new(ports.clone()),
+            retry: RetryDelivery::new(ports.clone()),
+            recover: RecoverDeliveries::new(ports.clone()),
+            create: CreateWebhook::new(ports.clone()),
+            list: ListWebhooks::new(ports.clone()),
+            get: GetWebhook::new(ports.clone()),
+            update: UpdateWebhook::new(ports.clone()),
+            delete: DeleteWebhook::new(ports.clone()),
+            rotate: RotateSecret::new(ports.clone()),
+            event_types: ListEventTypes::new(ports),
             body_limit: extractors::DEFAULT_JSON_LIMIT,
         }
     }

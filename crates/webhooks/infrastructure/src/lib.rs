@@ -27,7 +27,7 @@ pub use delivery::{
     DieselDeliveryRepository, FinishedDeliveriesRetention,
 };
 pub use destinations::OutboundDestinations;
-pub use http::{RATE_LIMIT_RULES, WebhookRateLimits, WebhooksApi, WebhooksHttp, WebhooksPorts};
+pub use http::{RATE_LIMIT_RULES, WebhookRateLimits, WebhooksApi, WebhooksHttp};
 pub use previous_secrets::ExpiredPreviousSecrets;
 pub use repository::{DieselWebhookRepository, recipients_on};
 pub use scope::{DieselScopeReadModel, OwnerProjector, chantier_scope};

@@ -1,7 +1,7 @@
 use super::*;
 use crate::ports::{
-    MockDestinationPolicy, MockEventCatalog, MockScopeReadModel, MockSecretVault,
-    MockWebhookRepository, OwnerStatus,
+    MockDeliveryRepository, MockDestinationPolicy, MockEventCatalog, MockScopeReadModel,
+    MockSecretVault, MockWebhookRepository, OwnerStatus,
 };
 use hub_kernel::{EventType, FixedClock, Role};
 use hub_webhooks_domain::{SealedSecret, StoredWebhook};
@@ -14,6 +14,21 @@ const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
 
 fn clock() -> Arc<dyn Clock> {
     Arc::new(FixedClock(NOW))
+}
+
+/// The ports of a use case under test, for the fields a test does not
+/// set: mocks that expect no call, the fixed clock, the default schedule.
+fn ports() -> WebhookPorts {
+    WebhookPorts {
+        webhooks: Arc::new(MockWebhookRepository::new()),
+        deliveries: Arc::new(MockDeliveryRepository::new()),
+        catalog: Arc::new(MockEventCatalog::new()),
+        destinations: Arc::new(MockDestinationPolicy::new()),
+        vault: Arc::new(MockSecretVault::new()),
+        clock: clock(),
+        scope: Arc::new(MockScopeReadModel::new()),
+        schedule: RetrySchedule::default(),
+    }
 }
 
 fn context(role: Role) -> CommandContext {
@@ -196,13 +211,13 @@ fn create_use_case(
     destinations: MockDestinationPolicy,
     vault: MockSecretVault,
 ) -> CreateWebhook {
-    CreateWebhook::new(
-        Arc::new(webhooks),
-        catalog(),
-        Arc::new(destinations),
-        Arc::new(vault),
-        clock(),
-    )
+    CreateWebhook::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        catalog: catalog(),
+        destinations: Arc::new(destinations),
+        vault: Arc::new(vault),
+        ..ports()
+    })
 }
 
 #[tokio::test]
@@ -355,13 +370,19 @@ async fn create_over_quota_is_refused_with_the_limit() {
 async fn get_and_list_only_show_the_callers_webhooks() {
     let owner = Uuid::now_v7();
     let mine = Webhook::restore(stored(owner));
-    let get = GetWebhook::new(Arc::new(read_only_repository(Some(mine.clone()))));
+    let get = GetWebhook::new(WebhookPorts {
+        webhooks: Arc::new(read_only_repository(Some(mine.clone()))),
+        ..ports()
+    });
     assert_eq!(get.execute(owner, mine.id()).await.unwrap(), mine);
     assert!(matches!(
         get.execute(Uuid::now_v7(), mine.id()).await,
         Err(WebhookError::NotFound)
     ));
-    let get = GetWebhook::new(Arc::new(read_only_repository(None)));
+    let get = GetWebhook::new(WebhookPorts {
+        webhooks: Arc::new(read_only_repository(None)),
+        ..ports()
+    });
     assert!(matches!(
         get.execute(owner, Uuid::now_v7()).await,
         Err(WebhookError::NotFound)
@@ -373,7 +394,10 @@ async fn get_and_list_only_show_the_callers_webhooks() {
         .expect_list_by_owner()
         .withf(move |o, page| *o == owner && *page == Page::new(Some(5), Some(10)))
         .returning(move |_, _| Ok((vec![listed.clone()], 6)));
-    let list = ListWebhooks::new(Arc::new(webhooks));
+    let list = ListWebhooks::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        ..ports()
+    });
     let (page, total) = list
         .execute(owner, Page::new(Some(5), Some(10)))
         .await
@@ -385,12 +409,12 @@ fn update_use_case(
     webhooks: MockWebhookRepository,
     destinations: MockDestinationPolicy,
 ) -> UpdateWebhook {
-    UpdateWebhook::new(
-        Arc::new(webhooks),
-        catalog(),
-        Arc::new(destinations),
-        clock(),
-    )
+    UpdateWebhook::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        catalog: catalog(),
+        destinations: Arc::new(destinations),
+        ..ports()
+    })
 }
 
 #[tokio::test]
@@ -627,10 +651,13 @@ async fn delete_publishes_deleted_and_refuses_other_owners() {
     let context = context(Role::Conducteur);
     let mine = Webhook::restore(stored(user_id(&context)));
     let (webhooks, written) = recording_repository(Some(mine.clone()));
-    DeleteWebhook::new(Arc::new(webhooks), clock())
-        .execute(&context, mine.id())
-        .await
-        .unwrap();
+    DeleteWebhook::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        ..ports()
+    })
+    .execute(&context, mine.id())
+    .await
+    .unwrap();
     let events = written.lock().unwrap().clone();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event_type.as_str(), "webhook.deleted");
@@ -643,10 +670,10 @@ async fn delete_publishes_deleted_and_refuses_other_owners() {
     );
 
     let theirs = Webhook::restore(stored(Uuid::now_v7()));
-    let delete = DeleteWebhook::new(
-        Arc::new(read_only_repository(Some(theirs.clone()))),
-        clock(),
-    );
+    let delete = DeleteWebhook::new(WebhookPorts {
+        webhooks: Arc::new(read_only_repository(Some(theirs.clone()))),
+        ..ports()
+    });
     assert!(matches!(
         delete.execute(&context, theirs.id()).await,
         Err(WebhookError::NotFound)
@@ -659,7 +686,11 @@ async fn rotation_returns_a_new_secret_and_keeps_the_old_one_for_the_grace_perio
     let context = context(Role::Admin);
     let existing = Webhook::restore(stored(user_id(&context)));
     let (webhooks, written) = recording_repository(Some(existing.clone()));
-    let rotate = RotateSecret::new(Arc::new(webhooks), Arc::new(vault()), clock());
+    let rotate = RotateSecret::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        vault: Arc::new(vault()),
+        ..ports()
+    });
     let rotated = rotate.execute(&context, existing.id(), None).await.unwrap();
     assert_eq!(rotated.secret.expose(), "whsec_1");
     let webhook = &rotated.webhook;
@@ -681,7 +712,11 @@ async fn rotation_returns_a_new_secret_and_keeps_the_old_one_for_the_grace_perio
 
     // Explicit bounds of the grace period.
     let (webhooks, _) = recording_repository(Some(existing.clone()));
-    let rotate = RotateSecret::new(Arc::new(webhooks), Arc::new(vault()), clock());
+    let rotate = RotateSecret::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        vault: Arc::new(vault()),
+        ..ports()
+    });
     let at_once = rotate
         .execute(&context, existing.id(), Some(0))
         .await
@@ -696,11 +731,11 @@ async fn rotation_returns_a_new_secret_and_keeps_the_old_one_for_the_grace_perio
         NOW + time::Duration::days(7)
     );
 
-    let rotate = RotateSecret::new(
-        Arc::new(read_only_repository(Some(existing.clone()))),
-        Arc::new(unused_vault()),
-        clock(),
-    );
+    let rotate = RotateSecret::new(WebhookPorts {
+        webhooks: Arc::new(read_only_repository(Some(existing.clone()))),
+        vault: Arc::new(unused_vault()),
+        ..ports()
+    });
     let Err(WebhookError::Invalid(errors)) =
         rotate.execute(&context, existing.id(), Some(604_801)).await
     else {
@@ -723,20 +758,21 @@ async fn signing_secrets_are_the_current_then_the_previous_until_it_expires() {
         expires_at: NOW + time::Duration::seconds(1),
     });
     let webhook = Webhook::restore(state);
-    let signing = SigningSecrets::new(
-        Arc::new(read_only_repository(Some(webhook.clone()))),
-        Arc::new(vault()),
-        clock(),
-    );
+    let signing = SigningSecrets::new(WebhookPorts {
+        webhooks: Arc::new(read_only_repository(Some(webhook.clone()))),
+        vault: Arc::new(vault()),
+        ..ports()
+    });
     let secrets = signing.execute(webhook.id()).await.unwrap();
     let exposed: Vec<&str> = secrets.iter().map(PlainSecret::expose).collect();
     assert_eq!(exposed, ["whsec_new", "whsec_old"]);
 
-    let later = SigningSecrets::new(
-        Arc::new(read_only_repository(Some(webhook.clone()))),
-        Arc::new(vault()),
-        Arc::new(FixedClock(NOW + time::Duration::seconds(1))),
-    );
+    let later = SigningSecrets::new(WebhookPorts {
+        webhooks: Arc::new(read_only_repository(Some(webhook.clone()))),
+        vault: Arc::new(vault()),
+        clock: Arc::new(FixedClock(NOW + time::Duration::seconds(1))),
+        ..ports()
+    });
     let secrets = later.execute(webhook.id()).await.unwrap();
     assert_eq!(secrets.len(), 1);
 
@@ -744,11 +780,11 @@ async fn signing_secrets_are_the_current_then_the_previous_until_it_expires() {
     broken
         .expect_open()
         .returning(|_, sealed| Err(VaultError::UnknownKey(sealed.key_id.clone())));
-    let signing = SigningSecrets::new(
-        Arc::new(read_only_repository(Some(webhook.clone()))),
-        Arc::new(broken),
-        clock(),
-    );
+    let signing = SigningSecrets::new(WebhookPorts {
+        webhooks: Arc::new(read_only_repository(Some(webhook.clone()))),
+        vault: Arc::new(broken),
+        ..ports()
+    });
     assert!(matches!(
         signing.execute(webhook.id()).await,
         Err(WebhookError::Unavailable(source)) if source.to_string().contains("test-key")
@@ -805,8 +841,11 @@ async fn recipients_are_matching_active_webhooks_whose_owner_may_see_the_event()
         .expect_is_conducteur_of()
         .times(2)
         .returning(move |user, chantier| Ok(user == conducteur_here && chantier == site));
-    let recipients =
-        ListRecipients::new(Arc::new(webhooks), AccessScope::new(Arc::new(read_model)));
+    let recipients = ListRecipients::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        scope: Arc::new(read_model),
+        ..ports()
+    });
     let event = envelope("chantier.updated", json!({"chantier_id": site}));
     let ids: Vec<Uuid> = recipients
         .execute(&event)
@@ -820,10 +859,11 @@ async fn recipients_are_matching_active_webhooks_whose_owner_may_see_the_event()
     // webhook.test is never fanned out.
     let mut webhooks = MockWebhookRepository::new();
     webhooks.expect_list_active_matching().never();
-    let recipients = ListRecipients::new(
-        Arc::new(webhooks),
-        AccessScope::new(Arc::new(MockScopeReadModel::new())),
-    );
+    let recipients = ListRecipients::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        scope: Arc::new(MockScopeReadModel::new()),
+        ..ports()
+    });
     assert!(
         recipients
             .execute(&envelope("webhook.test", json!({})))
@@ -848,7 +888,10 @@ async fn the_tenth_consecutive_failure_disables_the_webhook_once() {
             *n += 1;
             Ok(*n)
         });
-    let record = RecordDelivery::new(Arc::new(webhooks), clock());
+    let record = RecordDelivery::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        ..ports()
+    });
     assert_eq!(
         record.failed(existing.id(), "timeout").await.unwrap(),
         FailureOutcome {
@@ -891,10 +934,10 @@ async fn the_tenth_consecutive_failure_disables_the_webhook_once() {
     // Already inactive: nothing more to publish.
     let mut state = existing.state().clone();
     state.is_active = false;
-    let disable = DisableWebhook::new(
-        Arc::new(read_only_repository(Some(Webhook::restore(state)))),
-        clock(),
-    );
+    let disable = DisableWebhook::new(WebhookPorts {
+        webhooks: Arc::new(read_only_repository(Some(Webhook::restore(state)))),
+        ..ports()
+    });
     assert!(
         !disable
             .execute(&CommandContext::system(None), existing.id(), "410 Gone")
@@ -909,15 +952,22 @@ async fn the_tenth_consecutive_failure_disables_the_webhook_once() {
         .withf(move |webhook_id, at| *webhook_id == id && *at == NOW)
         .times(1)
         .returning(|_, _| Ok(()));
-    RecordDelivery::new(Arc::new(webhooks), clock())
-        .succeeded(existing.id())
-        .await
-        .unwrap();
+    RecordDelivery::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        ..ports()
+    })
+    .succeeded(existing.id())
+    .await
+    .unwrap();
 }
 
 #[test]
 fn event_types_come_from_the_catalog_port() {
-    let types = ListEventTypes::new(catalog()).execute();
+    let types = ListEventTypes::new(WebhookPorts {
+        catalog: catalog(),
+        ..ports()
+    })
+    .execute();
     assert!(types.iter().any(|t| t.event_type == "webhook.test"));
     assert!(types.iter().any(|t| t.event_type == "chantier.created"));
 }
@@ -927,13 +977,14 @@ async fn times_are_kept_at_the_precision_the_database_stores() {
     let precise = datetime!(2026-11-26 10:00:00.123456789 UTC);
     let mut webhooks = MockWebhookRepository::new();
     webhooks.expect_insert().returning(|_, _, _, _| Ok(()));
-    let create = CreateWebhook::new(
-        Arc::new(webhooks),
-        catalog(),
-        Arc::new(accepting_destinations(1)),
-        Arc::new(vault()),
-        Arc::new(FixedClock(precise)),
-    );
+    let create = CreateWebhook::new(WebhookPorts {
+        webhooks: Arc::new(webhooks),
+        catalog: catalog(),
+        destinations: Arc::new(accepting_destinations(1)),
+        vault: Arc::new(vault()),
+        clock: Arc::new(FixedClock(precise)),
+        ..ports()
+    });
     let created = create
         .execute(&context(Role::Admin), create_input())
         .await

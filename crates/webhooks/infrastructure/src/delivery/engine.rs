@@ -17,10 +17,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hub_kernel::Clock;
 use hub_platform_outbound::OutboundClient;
 use hub_platform_postgres::Database;
-use hub_webhooks_application::{DisableWebhook, RecordDelivery, SecretVault, WebhookRepository};
+use hub_webhooks_application::{DisableWebhook, RecordDelivery, WebhookPorts};
 use hub_webhooks_domain::RetrySchedule;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -90,9 +89,9 @@ impl Default for DeliveryConfig {
 pub struct DeliveryEngine {
     db: Database,
     client: OutboundClient,
-    vault: Arc<dyn SecretVault>,
-    webhooks: Arc<dyn WebhookRepository>,
-    clock: Arc<dyn Clock>,
+    /// What the bookkeeping use cases are built from; the vault and the
+    /// clock sign and time the sends.
+    ports: WebhookPorts,
     waker: DeliveryWaker,
     config: DeliveryConfig,
     worker_id: Uuid,
@@ -113,18 +112,14 @@ impl DeliveryEngine {
     pub fn new(
         db: Database,
         client: OutboundClient,
-        vault: Arc<dyn SecretVault>,
-        webhooks: Arc<dyn WebhookRepository>,
-        clock: Arc<dyn Clock>,
+        ports: WebhookPorts,
         waker: DeliveryWaker,
         config: DeliveryConfig,
     ) -> Self {
         Self {
             db,
             client,
-            vault,
-            webhooks,
-            clock,
+            ports,
             waker,
             config,
             worker_id: Uuid::now_v7(),
@@ -147,16 +142,16 @@ impl DeliveryEngine {
         let recorder = tokio::spawn(
             Recorder {
                 db: self.db.clone(),
-                record: RecordDelivery::new(self.webhooks.clone(), self.clock.clone()),
-                disable: DisableWebhook::new(self.webhooks.clone(), self.clock.clone()),
+                record: RecordDelivery::new(self.ports.clone()),
+                disable: DisableWebhook::new(self.ports.clone()),
             }
             .run(received),
         );
         let sender = Arc::new(Sender {
             client: self.client.clone(),
-            vault: self.vault.clone(),
+            vault: self.ports.vault.clone(),
             schedule: self.config.schedule.clone(),
-            clock: self.clock.clone(),
+            clock: self.ports.clock.clone(),
             outcomes,
             poll_interval: self.config.poll_interval,
         });

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use diesel::sql_query;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-use hub_kernel::{Role, SystemClock};
+use hub_kernel::Role;
 use hub_platform_outbound::{AllowList, FixtureResolver, OutboundClient, OutboundConfig};
 use hub_platform_postgres::Database;
 use hub_platform_test_db::TestDatabase;
 use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret};
-use hub_webhooks_application::{SecretVault, VaultError, WebhookRepository};
+use hub_webhooks_application::{SecretVault, VaultError, WebhookPorts, WebhookRepository};
 use hub_webhooks_domain::{
     EndpointUrl, EventPatterns, GracePeriod, NewWebhook, PlainSecret, RetrySchedule,
     TEST_EVENT_TYPE, Webhook, WebhookChanges,
@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::receiver::{Receiver, Recorded};
-use crate::support::{count, key, now, vault};
+use crate::support::{count, key, now, ports, vault};
 
 /// A stored, active webhook of a new admin, delivering to `url`; its secret.
 async fn webhook_to(db: &Database, vault: &AeadSecretVault, url: String) -> (Webhook, PlainSecret) {
@@ -103,9 +103,7 @@ fn start_engine_with(
     let engine = DeliveryEngine::new(
         db.clone(),
         client,
-        vault,
-        Arc::new(DieselWebhookRepository::new(db.clone())),
-        Arc::new(SystemClock),
+        WebhookPorts { vault, ..ports(db) },
         DeliveryWaker::new(),
         config,
     );

@@ -6,7 +6,7 @@ use hub_kernel::{Clock, FixedClock, Page, Role};
 use hub_platform_test_db::TestDatabase;
 use hub_webhooks_application::{
     AttemptFilter, DeliveryRepository, GetWebhook, RepositoryError, ScopeReadModel, SecretVault,
-    SigningSecrets, VaultError, WebhookError, WebhookRepository,
+    SigningSecrets, VaultError, WebhookError, WebhookPorts, WebhookRepository,
 };
 use hub_webhooks_domain::{GracePeriod, MAX_WEBHOOKS_PER_OWNER, Webhook, WebhookChanges};
 use hub_webhooks_infrastructure::{
@@ -15,7 +15,7 @@ use hub_webhooks_infrastructure::{
 };
 use uuid::Uuid;
 
-use crate::support::{count, deactivate, key, new_webhook, now, raw_row, vault, wrap};
+use crate::support::{count, deactivate, key, new_webhook, now, ports, raw_row, vault, wrap};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_webhook_reads_back_equal_with_its_event_and_an_encrypted_secret() {
@@ -85,19 +85,21 @@ async fn secrets_sealed_under_an_old_key_open_when_it_is_listed_as_old() {
         .unwrap();
 
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(now()));
-    let rotated_keys = SigningSecrets::new(
-        repository.clone(),
-        Arc::new(AeadSecretVault::new(&key(2), &[key(1)])),
-        clock.clone(),
-    );
+    let rotated_keys = SigningSecrets::new(WebhookPorts {
+        webhooks: repository.clone(),
+        vault: Arc::new(AeadSecretVault::new(&key(2), &[key(1)])),
+        clock: clock.clone(),
+        ..ports(test_db.database())
+    });
     let secrets = rotated_keys.execute(webhook.id()).await.unwrap();
     assert_eq!(secrets, [secret]);
 
-    let forgotten = SigningSecrets::new(
-        repository.clone(),
-        Arc::new(AeadSecretVault::new(&key(2), &[])),
+    let forgotten = SigningSecrets::new(WebhookPorts {
+        webhooks: repository.clone(),
+        vault: Arc::new(AeadSecretVault::new(&key(2), &[])),
         clock,
-    );
+        ..ports(test_db.database())
+    });
     let error = forgotten.execute(webhook.id()).await.unwrap_err();
     let expected = VaultError::UnknownKey(key(1).id().to_owned()).to_string();
     assert!(
@@ -134,16 +136,22 @@ async fn rotation_keeps_the_previous_secret_signing_until_it_expires() {
         at + time::Duration::hours(1)
     );
 
-    let during = SigningSecrets::new(repository.clone(), vault.clone(), Arc::new(FixedClock(at)));
+    let during = SigningSecrets::new(WebhookPorts {
+        webhooks: repository.clone(),
+        vault: vault.clone(),
+        clock: Arc::new(FixedClock(at)),
+        ..ports(test_db.database())
+    });
     assert_eq!(
         during.execute(webhook.id()).await.unwrap(),
         [new_secret.clone(), old_secret]
     );
-    let after = SigningSecrets::new(
-        repository.clone(),
-        vault.clone(),
-        Arc::new(FixedClock(at + time::Duration::hours(1))),
-    );
+    let after = SigningSecrets::new(WebhookPorts {
+        webhooks: repository.clone(),
+        vault: vault.clone(),
+        clock: Arc::new(FixedClock(at + time::Duration::hours(1))),
+        ..ports(test_db.database())
+    });
     assert_eq!(after.execute(webhook.id()).await.unwrap(), [new_secret]);
 }
 
@@ -678,10 +686,13 @@ async fn storage_failures_keep_the_database_error_as_their_cause() {
     assert!(caused_by_the_database(&log), "{log:?}");
 
     // The use case's 500 keeps it too, for the one place that logs it.
-    let unavailable = GetWebhook::new(repository)
-        .execute(webhook.owner_id(), webhook.id())
-        .await
-        .unwrap_err();
+    let unavailable = GetWebhook::new(WebhookPorts {
+        webhooks: repository,
+        ..ports(&db)
+    })
+    .execute(webhook.owner_id(), webhook.id())
+    .await
+    .unwrap_err();
     assert!(
         matches!(unavailable, WebhookError::Unavailable(_)),
         "{unavailable}"

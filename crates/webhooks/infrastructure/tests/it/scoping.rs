@@ -19,7 +19,7 @@ use hub_webhooks_infrastructure::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::support::{count, new_webhook, now, vault};
+use crate::support::{count, new_webhook, now, ports, vault};
 
 fn envelope(event_type: &'static str, aggregate_id: Uuid, data: Value) -> EventEnvelope {
     EventEnvelope {
@@ -148,10 +148,7 @@ async fn recipients(db: &Database, event: &EventEnvelope) -> BTreeSet<Uuid> {
         .map(Webhook::id)
         .collect();
     // The application's use case, on the pool, must agree.
-    let use_case = ListRecipients::new(
-        Arc::new(DieselWebhookRepository::new(db.clone())),
-        AccessScope::new(Arc::new(DieselScopeReadModel::new(db.clone()))),
-    );
+    let use_case = ListRecipients::new(ports(db));
     let through_ports: BTreeSet<Uuid> = use_case
         .execute(event)
         .await

@@ -3,15 +3,46 @@
 use diesel::sql_types::{BigInt, Bytea, Text};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
-use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata};
+use std::sync::Arc;
+
+use hub_kernel::{DomainEvent, EventCatalog, EventEnvelope, EventMetadata, SystemClock};
+use hub_platform_outbound::{FixtureResolver, OutboundClient, OutboundConfig};
+use hub_platform_postgres::Database;
 use hub_platform_test_db::TestDatabase;
-use hub_webhooks_application::SecretVault;
+use hub_webhooks_application::{SecretVault, WebhookPorts};
 use hub_webhooks_domain::{
-    EndpointUrl, EventPatterns, NewWebhook, PlainSecret, Webhook, WebhookChanges,
+    EndpointUrl, EventPatterns, NewWebhook, PlainSecret, RetrySchedule, Webhook, WebhookChanges,
 };
-use hub_webhooks_infrastructure::{AeadSecretVault, SecretKey};
+use hub_webhooks_infrastructure::{
+    AeadSecretVault, DeliveryWaker, DieselDeliveryRepository, DieselScopeReadModel,
+    DieselWebhookRepository, OutboundDestinations, SecretKey, StaticEventCatalog,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// The webhooks ports over `db`: its repositories and read model, the
+/// tests' vault, the app's catalog of this context, an SSRF-checked client
+/// that reaches nothing, the system clock, the default retry schedule.
+/// Tests replace the ports they exercise.
+pub fn ports(db: &Database) -> WebhookPorts {
+    let client =
+        OutboundClient::new(OutboundConfig::default(), Arc::new(FixtureResolver::new())).unwrap();
+    WebhookPorts {
+        webhooks: Arc::new(DieselWebhookRepository::new(db.clone())),
+        deliveries: Arc::new(DieselDeliveryRepository::new(
+            db.clone(),
+            DeliveryWaker::new(),
+        )),
+        catalog: Arc::new(StaticEventCatalog::from(
+            &EventCatalog::new([hub_webhooks_domain::event_catalog()]).unwrap(),
+        )),
+        destinations: Arc::new(OutboundDestinations::new(client)),
+        vault: Arc::new(vault()),
+        clock: Arc::new(SystemClock),
+        scope: Arc::new(DieselScopeReadModel::new(db.clone())),
+        schedule: RetrySchedule::default(),
+    }
+}
 
 pub fn now() -> OffsetDateTime {
     hub_kernel::to_storage_precision(OffsetDateTime::now_utc())
