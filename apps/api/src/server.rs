@@ -68,6 +68,7 @@ pub struct Overrides {
 struct Modules {
     routes: Vec<Routes>,
     authenticator: Option<Arc<dyn Authenticator>>,
+    projections: Vec<Arc<dyn hub_platform_postgres::Projection>>,
     relay: Vec<Arc<dyn hub_platform_postgres::DurableSubscriber>>,
     workers: Vec<hub_platform_context::Worker>,
     retention: Vec<Retained>,
@@ -89,6 +90,7 @@ impl Modules {
                 })?
                 .into_parts();
             modules.routes.extend(parts.routes);
+            modules.projections.extend(parts.projections);
             modules.relay.extend(parts.durable);
             modules.workers.extend(parts.workers);
             modules.retention.extend(parts.retention);
@@ -182,17 +184,20 @@ impl Application {
                 nats
             }
         };
-        // Durable subscribers in the order the contexts registered them
-        // (each context's read models before what reads them).
+        // Every context's read models first, together; then the other
+        // durable subscribers in the order the contexts registered them.
         let relay = modules.relay.into_iter().fold(
-            OutboxRelay::new(
-                database.clone(),
-                relay_bus,
-                RelayConfig {
-                    batch_size: config.outbox_batch_size,
-                    poll_interval: config.outbox_poll_interval,
-                    ..RelayConfig::default()
-                },
+            modules.projections.into_iter().fold(
+                OutboxRelay::new(
+                    database.clone(),
+                    relay_bus,
+                    RelayConfig {
+                        batch_size: config.outbox_batch_size,
+                        poll_interval: config.outbox_poll_interval,
+                        ..RelayConfig::default()
+                    },
+                ),
+                OutboxRelay::with_shared_projection,
             ),
             OutboxRelay::with_durable_subscriber,
         );

@@ -13,7 +13,7 @@ use hub_platform_http::auth::Authenticator;
 use hub_platform_http::rate_limit::{RateLimitRule, RateLimits};
 use hub_platform_postgres::jobs::{ScheduledJob, run_every};
 use hub_platform_postgres::retention::{Retained, RetentionTarget};
-use hub_platform_postgres::{Database, DurableSubscriber, Projection, Projector};
+use hub_platform_postgres::{Database, DurableSubscriber, Projection};
 use tokio_util::sync::CancellationToken;
 
 use crate::env::{ConfigError, Env, Lookup};
@@ -176,6 +176,7 @@ pub type Routes = Arc<dyn Fn(&mut ServiceConfig) + Send + Sync>;
 #[derive(Default)]
 pub struct Module {
     routes: Vec<Routes>,
+    projections: Vec<Arc<dyn Projection>>,
     durable: Vec<Arc<dyn DurableSubscriber>>,
     workers: Vec<Worker>,
     retention: Vec<Retained>,
@@ -185,6 +186,14 @@ pub struct Module {
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Module")
+            .field(
+                "projections",
+                &self
+                    .projections
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>(),
+            )
             .field(
                 "durable",
                 &self
@@ -214,12 +223,14 @@ impl Module {
     }
 
     /// A read model fed by other contexts' events.
-    pub fn projection(self, projection: impl Projection + 'static) -> Self {
-        self.durable_subscriber(Arc::new(Projector::new(projection)))
+    pub fn projection(mut self, projection: impl Projection + 'static) -> Self {
+        self.projections.push(Arc::new(projection));
+        self
     }
 
     /// Any other subscriber whose effect is database work in the relay's
-    /// transaction (runs after the projections registered before it).
+    /// transaction (runs after every context's projections, and after the
+    /// subscribers registered before it).
     pub fn durable_subscriber(mut self, subscriber: Arc<dyn DurableSubscriber>) -> Self {
         self.durable.push(subscriber);
         self
@@ -246,6 +257,7 @@ impl Module {
     pub fn into_parts(self) -> ModuleParts {
         ModuleParts {
             routes: self.routes,
+            projections: self.projections,
             durable: self.durable,
             workers: self.workers,
             retention: self.retention,
@@ -257,6 +269,8 @@ impl Module {
 /// A module's parts, as the app runs them.
 pub struct ModuleParts {
     pub routes: Vec<Routes>,
+    /// Its read models (the relay runs every context's together, first).
+    pub projections: Vec<Arc<dyn Projection>>,
     pub durable: Vec<Arc<dyn DurableSubscriber>>,
     pub workers: Vec<Worker>,
     pub retention: Vec<Retained>,

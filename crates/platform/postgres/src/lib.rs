@@ -24,7 +24,7 @@ mod write;
 
 pub use database::{Database, PoolSettings};
 pub use error::DbError;
-pub use projection::{Projection, Projector};
+pub use projection::{Projection, Projections, Projector};
 pub use relay::{
     DurableError, DurableSubscriber, OutboxRelay, RelayConfig, RelayError, RelayedEvent,
 };

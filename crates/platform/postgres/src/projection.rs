@@ -11,9 +11,10 @@
 //! two instances' clocks cannot reorder them.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::TopicPattern;
 
@@ -53,7 +54,8 @@ pub trait Projection: Send + Sync {
     }
 }
 
-/// A [`Projection`] as a durable subscriber of the relay.
+/// A [`Projection`] alone as a durable subscriber of the relay (tests, and
+/// relays with one read model). [`Projections`] is the same for several.
 #[derive(Debug)]
 pub struct Projector<P> {
     projection: P,
@@ -63,76 +65,6 @@ impl<P: Projection> Projector<P> {
     pub fn new(projection: P) -> Self {
         Self { projection }
     }
-}
-
-/// Moves the projection's position for the event's aggregate to the
-/// event's `seq`; `false` when it is already there or beyond.
-async fn advance(
-    conn: &mut AsyncPgConnection,
-    projection: &'static str,
-    event: &RelayedEvent,
-) -> Result<bool, diesel::result::Error> {
-    // Zero rows affected: the conflict's WHERE refused the update.
-    let affected = diesel::sql_query(
-        "INSERT INTO projection_positions (projection, aggregate_type, aggregate_id, last_seq) \
-         VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (projection, aggregate_type, aggregate_id) \
-         DO UPDATE SET last_seq = EXCLUDED.last_seq \
-         WHERE projection_positions.last_seq < EXCLUDED.last_seq",
-    )
-    .bind::<Text, _>(projection)
-    .bind::<Text, _>(&event.aggregate_type)
-    .bind::<Text, _>(&event.aggregate_id)
-    .bind::<BigInt, _>(event.seq)
-    .execute(conn)
-    .await?;
-    Ok(affected > 0)
-}
-
-#[derive(diesel::QueryableByName)]
-struct Fresh {
-    #[diesel(sql_type = BigInt)]
-    seq: i64,
-}
-
-/// Moves the projection's positions over a batch at once and returns the
-/// log positions of the events it had not applied yet (all of a new
-/// aggregate's, and those past the aggregate's last position).
-async fn advance_batch(
-    conn: &mut AsyncPgConnection,
-    projection: &'static str,
-    events: &[RelayedEvent],
-) -> Result<HashSet<i64>, diesel::result::Error> {
-    let types: Vec<&str> = events.iter().map(|e| e.aggregate_type.as_str()).collect();
-    let ids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
-    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
-    // The statements of a WITH see one snapshot: `old` reads the positions
-    // as they were before `moved` writes them.
-    let fresh: Vec<Fresh> = statement(
-        "WITH incoming AS ( \
-            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS i (aggregate_type, aggregate_id, seq)), \
-         old AS ( \
-            SELECT p.aggregate_type, p.aggregate_id, p.last_seq FROM projection_positions p \
-            WHERE p.projection = $4 \
-              AND (p.aggregate_type, p.aggregate_id) IN (SELECT aggregate_type, aggregate_id FROM incoming)), \
-         moved AS ( \
-            INSERT INTO projection_positions (projection, aggregate_type, aggregate_id, last_seq) \
-            SELECT $5, aggregate_type, aggregate_id, max(seq) FROM incoming \
-            GROUP BY aggregate_type, aggregate_id \
-            ON CONFLICT (projection, aggregate_type, aggregate_id) \
-            DO UPDATE SET last_seq = EXCLUDED.last_seq \
-            WHERE projection_positions.last_seq < EXCLUDED.last_seq) \
-         SELECT i.seq FROM incoming i LEFT JOIN old o USING (aggregate_type, aggregate_id) \
-         WHERE o.last_seq IS NULL OR i.seq > o.last_seq",
-    )
-    .bind::<Array<Text>, _>(types)
-    .bind::<Array<Text>, _>(ids)
-    .bind::<Array<BigInt>, _>(seqs)
-    .bind::<Text, _>(projection)
-    .bind::<Text, _>(projection)
-    .load(conn)
-    .await?;
-    Ok(fresh.into_iter().map(|row| row.seq).collect())
 }
 
 #[async_trait]
@@ -150,11 +82,7 @@ impl<P: Projection> DurableSubscriber for Projector<P> {
         conn: &mut AsyncPgConnection,
         event: &RelayedEvent,
     ) -> Result<(), DurableError> {
-        if !advance(conn, self.projection.name(), event).await? {
-            tracing::debug!(projection = self.projection.name(), event_id = %event.event_id, seq = event.seq, "event already applied or older than the read model; skipped");
-            return Ok(());
-        }
-        self.projection.apply(conn, event).await
+        apply_unseen(conn, &[&self.projection], std::slice::from_ref(event)).await
     }
 
     async fn handle_batch(
@@ -162,22 +90,166 @@ impl<P: Projection> DurableSubscriber for Projector<P> {
         conn: &mut AsyncPgConnection,
         events: &[RelayedEvent],
     ) -> Result<(), DurableError> {
-        let fresh = advance_batch(conn, self.projection.name(), events).await?;
+        apply_unseen(conn, &[&self.projection], events).await
+    }
+}
+
+/// Every read model of the process as one durable subscriber: an event (or
+/// a batch) moves the positions of all the read models that want it in one
+/// statement, then each applies what it had not seen. Seven contexts keep a
+/// copy of the chantiers: one statement per batch instead of seven.
+///
+/// The relay runs it before its other durable subscribers, so a context's
+/// subscriber still sees its context's read models up to date (contexts
+/// read no other context's tables).
+#[derive(Clone, Default)]
+pub struct Projections {
+    projections: Vec<Arc<dyn Projection>>,
+}
+
+impl std::fmt::Debug for Projections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.projections.iter().map(|p| p.name()))
+            .finish()
+    }
+}
+
+impl Projections {
+    /// Adds a read model; applied after those added before it.
+    pub fn push(&mut self, projection: Arc<dyn Projection>) {
+        self.projections.push(projection);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.projections.is_empty()
+    }
+
+    fn each(&self) -> Vec<&dyn Projection> {
+        self.projections.iter().map(|p| p.as_ref()).collect()
+    }
+}
+
+#[async_trait]
+impl DurableSubscriber for Projections {
+    fn name(&self) -> &str {
+        "projections"
+    }
+
+    /// Every event; [`DurableSubscriber::wants`] says which concern one.
+    fn pattern(&self) -> &TopicPattern {
+        static ALL: std::sync::OnceLock<TopicPattern> = std::sync::OnceLock::new();
+        ALL.get_or_init(TopicPattern::all)
+    }
+
+    fn wants(&self, event_type: &str) -> bool {
+        self.projections
+            .iter()
+            .any(|p| p.pattern().matches(event_type))
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &RelayedEvent,
+    ) -> Result<(), DurableError> {
+        apply_unseen(conn, &self.each(), std::slice::from_ref(event)).await
+    }
+
+    async fn handle_batch(
+        &self,
+        conn: &mut AsyncPgConnection,
+        events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        apply_unseen(conn, &self.each(), events).await
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Fresh {
+    #[diesel(sql_type = Integer)]
+    projection: i32,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
+
+/// Moves the positions of `projections` over the `events` each wants, in
+/// one statement, then has each apply, in log order, the events it had
+/// not applied yet (all of a new aggregate's, and those past the
+/// aggregate's last position).
+async fn apply_unseen(
+    conn: &mut AsyncPgConnection,
+    projections: &[&dyn Projection],
+    events: &[RelayedEvent],
+) -> Result<(), DurableError> {
+    let mut indexes: Vec<i32> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    let mut types: Vec<&str> = Vec::new();
+    let mut ids: Vec<&str> = Vec::new();
+    let mut seqs: Vec<i64> = Vec::new();
+    for (index, projection) in (0i32..).zip(projections) {
+        for event in events {
+            if projection.pattern().matches(event.event_type.as_str()) {
+                indexes.push(index);
+                names.push(projection.name());
+                types.push(&event.aggregate_type);
+                ids.push(&event.aggregate_id);
+                seqs.push(event.seq);
+            }
+        }
+    }
+    if indexes.is_empty() {
+        return Ok(());
+    }
+    // The statements of a WITH see one snapshot: `old` reads the positions
+    // as they were before `moved` writes them.
+    let fresh: Vec<Fresh> = statement(
+        "WITH incoming AS ( \
+            SELECT * FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[], $5::bigint[]) \
+              AS i (idx, projection, aggregate_type, aggregate_id, seq)), \
+         old AS ( \
+            SELECT p.projection, p.aggregate_type, p.aggregate_id, p.last_seq FROM projection_positions p \
+            WHERE (p.projection, p.aggregate_type, p.aggregate_id) IN \
+              (SELECT projection, aggregate_type, aggregate_id FROM incoming)), \
+         moved AS ( \
+            INSERT INTO projection_positions (projection, aggregate_type, aggregate_id, last_seq) \
+            SELECT projection, aggregate_type, aggregate_id, max(seq) FROM incoming \
+            GROUP BY projection, aggregate_type, aggregate_id \
+            ON CONFLICT (projection, aggregate_type, aggregate_id) \
+            DO UPDATE SET last_seq = EXCLUDED.last_seq \
+            WHERE projection_positions.last_seq < EXCLUDED.last_seq) \
+         SELECT i.idx AS projection, i.seq FROM incoming i \
+         LEFT JOIN old o USING (projection, aggregate_type, aggregate_id) \
+         WHERE o.last_seq IS NULL OR i.seq > o.last_seq",
+    )
+    .bind::<Array<Integer>, _>(&indexes)
+    .bind::<Array<Text>, _>(&names)
+    .bind::<Array<Text>, _>(&types)
+    .bind::<Array<Text>, _>(&ids)
+    .bind::<Array<BigInt>, _>(&seqs)
+    .load(conn)
+    .await?;
+    let fresh: HashSet<(i32, i64)> = fresh.into_iter().map(|f| (f.projection, f.seq)).collect();
+    for (index, projection) in (0i32..).zip(projections) {
+        let wanted = indexes.iter().filter(|i| **i == index).count();
         let unseen: Vec<RelayedEvent> = events
             .iter()
-            .filter(|event| fresh.contains(&event.seq))
+            .filter(|event| fresh.contains(&(index, event.seq)))
             .cloned()
             .collect();
-        if unseen.len() < events.len() {
+        if unseen.len() < wanted {
             tracing::debug!(
-                projection = self.projection.name(),
-                skipped = events.len() - unseen.len(),
+                projection = projection.name(),
+                skipped = wanted - unseen.len(),
                 "events already applied or older than the read model; skipped"
             );
         }
-        if unseen.is_empty() {
-            return Ok(());
-        }
-        self.projection.apply_batch(conn, &unseen).await
+        let applied = match unseen.as_slice() {
+            [] => continue,
+            [event] => projection.apply(conn, event).await,
+            many => projection.apply_batch(conn, many).await,
+        };
+        applied.map_err(|error| error.within(projection.name()))?;
     }
+    Ok(())
 }

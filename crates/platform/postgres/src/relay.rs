@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::DbError;
 use crate::outbox::StoredEvent;
-use crate::projection::{Projection, Projector};
+use crate::projection::{Projection, Projections};
 use crate::statement::statement;
 
 /// A failure of a durable subscriber; the event stays undispatched and is retried.
@@ -31,6 +31,15 @@ impl DurableError {
         Self {
             message: message.into(),
             source: None,
+        }
+    }
+
+    /// The same failure, said to come from `who` (one read model of
+    /// several run together), its cause kept.
+    pub fn within(self, who: &str) -> Self {
+        Self {
+            message: format!("{who}: {}", self.message),
+            source: self.source,
         }
     }
 }
@@ -71,6 +80,11 @@ pub trait DurableSubscriber: Send + Sync {
     fn name(&self) -> &str;
     /// Events this subscriber wants.
     fn pattern(&self) -> &TopicPattern;
+    /// Whether it wants events of `event_type`: its pattern's say, unless
+    /// it gathers several subscribers with patterns of their own.
+    fn wants(&self, event_type: &str) -> bool {
+        self.pattern().matches(event_type)
+    }
     /// Does the subscriber's work on `conn`, inside the relay's transaction.
     async fn handle(
         &self,
@@ -158,6 +172,11 @@ pub enum RelayError {
 pub struct OutboxRelay {
     db: crate::Database,
     bus: Arc<dyn EventBus>,
+    /// The read models, run together before the other durable subscribers.
+    projections: Projections,
+    /// The other durable subscribers, in the order they were added.
+    subscribers: Vec<Arc<dyn DurableSubscriber>>,
+    /// What the relay runs: the read models as one subscriber, then the others.
     durable: Vec<Arc<dyn DurableSubscriber>>,
     config: RelayConfig,
 }
@@ -179,20 +198,42 @@ impl OutboxRelay {
         Self {
             db,
             bus,
+            projections: Projections::default(),
+            subscribers: Vec::new(),
             durable: Vec::new(),
             config,
         }
     }
 
-    /// Adds a durable subscriber; it sees every matching event before the bus does.
+    /// Adds a durable subscriber; it sees every matching event before the
+    /// bus does, after the read models and the subscribers added before it.
     pub fn with_durable_subscriber(mut self, subscriber: Arc<dyn DurableSubscriber>) -> Self {
-        self.durable.push(subscriber);
-        self
+        self.subscribers.push(subscriber);
+        self.arrange()
     }
 
-    /// Adds a read model fed by events (applied once, in order per aggregate).
+    /// Adds a read model fed by events (applied once, in order per
+    /// aggregate). Every read model runs before the other durable
+    /// subscribers, whenever it was added: their positions move in one
+    /// statement per batch ([`Projections`]).
     pub fn with_projection(self, projection: impl Projection + 'static) -> Self {
-        self.with_durable_subscriber(Arc::new(Projector::new(projection)))
+        self.with_shared_projection(Arc::new(projection))
+    }
+
+    /// [`OutboxRelay::with_projection`] for a read model already shared.
+    pub fn with_shared_projection(mut self, projection: Arc<dyn Projection>) -> Self {
+        self.projections.push(projection);
+        self.arrange()
+    }
+
+    fn arrange(mut self) -> Self {
+        let projections = (!self.projections.is_empty())
+            .then(|| Arc::new(self.projections.clone()) as Arc<dyn DurableSubscriber>);
+        self.durable = projections
+            .into_iter()
+            .chain(self.subscribers.iter().cloned())
+            .collect();
+        self
     }
 
     /// Claims one batch, publishes it and marks it dispatched, in one
@@ -320,7 +361,7 @@ impl OutboxRelay {
             for (index, subscriber) in self.durable.iter().enumerate() {
                 let wanted: Vec<RelayedEvent> = events
                     .iter()
-                    .filter(|event| subscriber.pattern().matches(event.event_type.as_str()))
+                    .filter(|event| subscriber.wants(event.event_type.as_str()))
                     .cloned()
                     .collect();
                 if wanted.is_empty() {
@@ -363,7 +404,7 @@ impl OutboxRelay {
             .durable
             .iter()
             .enumerate()
-            .filter(|(_, d)| d.pattern().matches(event_type))
+            .filter(|(_, d)| d.wants(event_type))
             .collect();
         if durable.is_empty() {
             return self.publish(&event.envelope).await;

@@ -909,13 +909,29 @@ async fn an_event_waits_while_another_relay_holds_an_earlier_event_of_its_aggreg
 
 /// A read model of the last `nom` seen per chantier, and every application.
 struct LastNom {
+    name: &'static str,
+    table: &'static str,
     pattern: TopicPattern,
+}
+
+impl LastNom {
+    fn of(pattern: &str) -> Self {
+        Self::named("test.last-nom", "last_nom", pattern)
+    }
+
+    fn named(name: &'static str, table: &'static str, pattern: &str) -> Self {
+        Self {
+            name,
+            table,
+            pattern: TopicPattern::parse(pattern).unwrap(),
+        }
+    }
 }
 
 #[async_trait]
 impl Projection for LastNom {
     fn name(&self) -> &'static str {
-        "test.last-nom"
+        self.name
     }
 
     fn pattern(&self) -> &TopicPattern {
@@ -927,10 +943,11 @@ impl Projection for LastNom {
         conn: &mut AsyncPgConnection,
         event: &RelayedEvent,
     ) -> Result<(), DurableError> {
-        sql_query(
-            "INSERT INTO last_nom (chantier, nom) VALUES ($1, $2) \
-             ON CONFLICT (chantier) DO UPDATE SET nom = EXCLUDED.nom, applied = last_nom.applied + 1",
-        )
+        sql_query(format!(
+            "INSERT INTO {0} (chantier, nom) VALUES ($1, $2) \
+             ON CONFLICT (chantier) DO UPDATE SET nom = EXCLUDED.nom, applied = {0}.applied + 1",
+            self.table
+        ))
         .bind::<Text, _>(&event.aggregate_id)
         .bind::<Text, _>(event.data_str("nom").unwrap_or_default())
         .execute(conn)
@@ -948,13 +965,152 @@ struct NomRow {
 }
 
 async fn last_nom(db: &Database, chantier: &str) -> (String, i32) {
+    last_nom_in(db, "last_nom", chantier).await
+}
+
+async fn last_nom_in(db: &Database, table: &str, chantier: &str) -> (String, i32) {
     let mut conn = db.connection().await.unwrap();
-    let row: NomRow = sql_query("SELECT nom, applied FROM last_nom WHERE chantier = $1")
-        .bind::<Text, _>(chantier)
-        .get_result(&mut conn)
+    let row: NomRow = sql_query(format!(
+        "SELECT nom, applied FROM {table} WHERE chantier = $1"
+    ))
+    .bind::<Text, _>(chantier)
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    (row.nom, row.applied)
+}
+
+async fn create_last_nom_table(db: &Database, table: &str) {
+    let mut conn = db.connection().await.unwrap();
+    sql_query(format!("CREATE TABLE {table} (chantier TEXT PRIMARY KEY, nom TEXT NOT NULL, applied INTEGER NOT NULL DEFAULT 1)"))
+        .execute(&mut conn)
         .await
         .unwrap();
-    (row.nom, row.applied)
+}
+
+/// A durable subscriber that reads, for each event, what the `last_nom_a`
+/// read model says of its chantier at that moment.
+#[derive(Default)]
+struct ReadsLastNom {
+    seen: parking_lot::Mutex<Vec<Option<String>>>,
+}
+
+#[async_trait]
+impl DurableSubscriber for ReadsLastNom {
+    fn name(&self) -> &str {
+        "test.reads-last-nom"
+    }
+
+    fn pattern(&self) -> &TopicPattern {
+        static ALL: std::sync::OnceLock<TopicPattern> = std::sync::OnceLock::new();
+        ALL.get_or_init(TopicPattern::all)
+    }
+
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &RelayedEvent,
+    ) -> Result<(), DurableError> {
+        let rows: Vec<NomRow> =
+            sql_query("SELECT nom, applied FROM last_nom_a WHERE chantier = $1")
+                .bind::<Text, _>(&event.aggregate_id)
+                .load(conn)
+                .await?;
+        self.seen
+            .lock()
+            .push(rows.into_iter().next().map(|row| row.nom));
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_models_run_together_each_from_its_own_position_before_other_subscribers() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    create_last_nom_table(db, "last_nom_a").await;
+    create_last_nom_table(db, "last_nom_b").await;
+    let now = OffsetDateTime::now_utc();
+    let event = |event_type: &'static str, nom: &str, chantier: &str| {
+        let mut event = typed(event_type, chantier, now);
+        event.data = serde_json::json!({ "nom": nom });
+        event
+    };
+    // Read model A alone sees the first event.
+    append_committed(db, vec![event("chantier.updated", "Tour A", "c-1")]).await;
+    let alone = OutboxRelay::new(db.clone(), Arc::new(RecordingBus::default()), fast_config())
+        .with_projection(LastNom::named("test.a", "last_nom_a", "chantier.*"));
+    assert_eq!(alone.dispatch_once().await.unwrap(), 1);
+    assert_eq!(
+        last_nom_in(db, "last_nom_a", "c-1").await,
+        ("Tour A".into(), 1)
+    );
+
+    // Then the event is replayed to A and B run together, with new events:
+    // A skips what it applied, B starts from nothing; B wants updates only.
+    // The subscriber added before them still runs after them.
+    {
+        let mut conn = db.connection().await.unwrap();
+        sql_query("UPDATE event_logs SET dispatched_at = NULL")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    append_committed(
+        db,
+        vec![
+            event("chantier.created", "Pont", "c-2"),
+            event("chantier.updated", "Tour B", "c-1"),
+        ],
+    )
+    .await;
+    let reader = Arc::new(ReadsLastNom::default());
+    let together = OutboxRelay::new(db.clone(), Arc::new(RecordingBus::default()), fast_config())
+        .with_durable_subscriber(reader.clone())
+        .with_projection(LastNom::named("test.a", "last_nom_a", "chantier.*"))
+        .with_projection(LastNom::named("test.b", "last_nom_b", "chantier.updated"));
+    assert_eq!(together.dispatch_once().await.unwrap(), 3);
+    assert_eq!(
+        last_nom_in(db, "last_nom_a", "c-1").await,
+        ("Tour B".into(), 2)
+    );
+    assert_eq!(
+        last_nom_in(db, "last_nom_a", "c-2").await,
+        ("Pont".into(), 1)
+    );
+    assert_eq!(
+        last_nom_in(db, "last_nom_b", "c-1").await,
+        ("Tour B".into(), 2)
+    );
+    {
+        let mut conn = db.connection().await.unwrap();
+        let created_in_b: Vec<NomRow> =
+            sql_query("SELECT nom, applied FROM last_nom_b WHERE chantier = 'c-2'")
+                .load(&mut conn)
+                .await
+                .unwrap();
+        assert!(created_in_b.is_empty(), "B does not want chantier.created");
+    }
+    assert_eq!(
+        *reader.seen.lock(),
+        [
+            Some("Tour B".to_owned()),
+            Some("Pont".to_owned()),
+            Some("Tour B".to_owned())
+        ],
+        "the read models ran first, on the whole batch"
+    );
+
+    // One event at a time (the relay's per-event path) keeps the positions.
+    append_committed(db, vec![event("chantier.updated", "Tour C", "c-1")]).await;
+    assert_eq!(together.dispatch_once().await.unwrap(), 1);
+    assert_eq!(
+        last_nom_in(db, "last_nom_a", "c-1").await,
+        ("Tour C".into(), 3)
+    );
+    assert_eq!(
+        last_nom_in(db, "last_nom_b", "c-1").await,
+        ("Tour C".into(), 3)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -981,11 +1137,8 @@ async fn a_projection_applies_each_event_once_and_never_goes_back() {
     )
     .await;
     let bus = Arc::new(RecordingBus::default());
-    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config()).with_durable_subscriber(
-        Arc::new(Projector::new(LastNom {
-            pattern: TopicPattern::parse("chantier.*").unwrap(),
-        })),
-    );
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config())
+        .with_durable_subscriber(Arc::new(Projector::new(LastNom::of("chantier.*"))));
     assert_eq!(relay.dispatch_once().await.unwrap(), 3);
     assert_eq!(last_nom(db, "c-1").await, ("Tour B".into(), 2));
     assert_eq!(last_nom(db, "c-2").await, ("Pont".into(), 1));
