@@ -236,32 +236,16 @@ mod tests {
 
     use super::*;
     use crate::ports::{
-        DeliveryRepository, MockDeliveryRepository, MockDestinationPolicy, MockEventCatalog,
-        MockScopeReadModel, MockSecretVault, MockWebhookRepository, OwnerStatus, RepositoryError,
+        DeliveryRepository, MockDeliveryRepository, MockScopeReadModel, MockWebhookRepository,
+        OwnerStatus, RepositoryError,
     };
-    use hub_kernel::{Actor, FixedClock, Role, StorageError};
+    use hub_kernel::{Actor, Role, StorageError};
     use hub_webhooks_domain::{
         DeliveryOptions, EndpointUrl, EventPatterns, MaxRetries, SealedSecret, StoredWebhook,
     };
     use mockall::predicate::{always, eq};
-    use time::macros::datetime;
 
-    const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
-
-    /// The ports of a use case under test, for the fields a test does not
-    /// set: mocks that expect no call, the fixed clock, the default schedule.
-    fn ports() -> WebhookPorts {
-        WebhookPorts {
-            webhooks: Arc::new(MockWebhookRepository::new()),
-            deliveries: Arc::new(MockDeliveryRepository::new()),
-            catalog: Arc::new(MockEventCatalog::new()),
-            destinations: Arc::new(MockDestinationPolicy::new()),
-            vault: Arc::new(MockSecretVault::new()),
-            clock: Arc::new(FixedClock(NOW)),
-            scope: Arc::new(MockScopeReadModel::new()),
-            schedule: RetrySchedule::default(),
-        }
-    }
+    use crate::use_cases::tests::{NOW, ports};
 
     fn context(user_id: Uuid) -> CommandContext {
         CommandContext::user(

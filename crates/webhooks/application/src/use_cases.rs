@@ -641,4 +641,4 @@ impl RecordDelivery {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
+pub(crate) const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
 
 fn clock() -> Arc<dyn Clock> {
     Arc::new(FixedClock(NOW))
@@ -18,7 +18,8 @@ fn clock() -> Arc<dyn Clock> {
 
 /// The ports of a use case under test, for the fields a test does not
 /// set: mocks that expect no call, the fixed clock, the default schedule.
-fn ports() -> WebhookPorts {
+/// (The delivery use cases' tests use it too.)
+pub(crate) fn ports() -> WebhookPorts {
     WebhookPorts {
         webhooks: Arc::new(MockWebhookRepository::new()),
         deliveries: Arc::new(MockDeliveryRepository::new()),
