@@ -2,12 +2,12 @@
 //! chantiers, affectations…): the pattern every context uses once, here.
 //!
 //! A [`Projection`] says which events it wants and how one changes its
-//! tables. Wrapped in a [`Projector`] and registered with the relay as a
-//! durable subscriber, it is applied in the transaction that marks the
-//! event dispatched (so it misses none), and never to an event at or before
-//! the last one it applied for the same aggregate: a replayed or duplicated
-//! event changes nothing, and per-aggregate order holds even when events
-//! are seen again. Positions are log positions (`seq`), not ids or clocks:
+//! tables. Registered with the relay (which runs every read model together
+//! as [`Projections`]; [`Projector`] wraps one alone), it is applied in the
+//! transaction that marks the event dispatched (so it misses none), and
+//! never to an event at or before the last one it applied for the same
+//! aggregate: a replayed or duplicated event changes nothing, and
+//! per-aggregate order holds even when events are seen again. Positions are log positions (`seq`), not ids or clocks:
 //! two instances' clocks cannot reorder them.
 
 use std::collections::HashSet;
