@@ -250,7 +250,6 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
             slow_after: DeliveryConfig::default().slow_after,
             poll_interval: settings.poll_interval,
             lease: settings.lease,
-            schedule: settings.retry_schedule.clone(),
             // What is left of SHUTDOWN_TIMEOUT serves to record the
             // outcomes and release the leases.
             shutdown_grace: platform.shutdown_timeout.mul_f64(0.8),

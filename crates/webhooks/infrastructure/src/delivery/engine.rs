@@ -20,7 +20,6 @@ use std::time::Duration;
 use hub_platform_outbound::OutboundClient;
 use hub_platform_postgres::Database;
 use hub_webhooks_application::{DisableWebhook, RecordDelivery, WebhookPorts};
-use hub_webhooks_domain::RetrySchedule;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -60,8 +59,6 @@ pub struct DeliveryConfig {
     /// How long a claimed job stays leased; must outlast a request (timeout
     /// included). A worker that dies leaves its jobs to others after it.
     pub lease: Duration,
-    /// Delays between attempts.
-    pub schedule: RetrySchedule,
     /// On shutdown, how long in-flight requests may finish before they are
     /// abandoned (their jobs are released, not lost).
     pub shutdown_grace: Duration,
@@ -77,7 +74,6 @@ impl Default for DeliveryConfig {
             slow_after: Duration::from_secs(2),
             poll_interval: Duration::from_millis(500),
             lease: Duration::from_secs(60),
-            schedule: RetrySchedule::default(),
             shutdown_grace: Duration::from_secs(25),
         }
     }
@@ -150,7 +146,7 @@ impl DeliveryEngine {
         let sender = Arc::new(Sender {
             client: self.client.clone(),
             vault: self.ports.vault.clone(),
-            schedule: self.config.schedule.clone(),
+            schedule: self.ports.schedule.clone(),
             clock: self.ports.clock.clone(),
             outcomes,
             poll_interval: self.config.poll_interval,

@@ -15,8 +15,8 @@ use hub_platform_test_db::TestDatabase;
 use hub_webhook_signature::{Verifier, WebhookHeaders, WebhookSecret};
 use hub_webhooks_application::{SecretVault, VaultError, WebhookPorts, WebhookRepository};
 use hub_webhooks_domain::{
-    EndpointUrl, EventPatterns, GracePeriod, NewWebhook, PlainSecret, RetrySchedule,
-    TEST_EVENT_TYPE, Webhook, WebhookChanges,
+    EndpointUrl, EventPatterns, GracePeriod, NewWebhook, PlainSecret, TEST_EVENT_TYPE, Webhook,
+    WebhookChanges,
 };
 use hub_webhooks_infrastructure::{
     AeadSecretVault, DeliveryConfig, DeliveryEngine, DeliveryWaker, DieselWebhookRepository,
@@ -79,7 +79,6 @@ fn start_engine(db: &Database, vault: Arc<AeadSecretVault>) -> (CancellationToke
 fn test_config() -> DeliveryConfig {
     DeliveryConfig {
         poll_interval: Duration::from_millis(50),
-        schedule: RetrySchedule::default(),
         shutdown_grace: Duration::from_secs(5),
         ..DeliveryConfig::default()
     }
