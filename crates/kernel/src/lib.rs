@@ -3,7 +3,8 @@
 //! It owns the domain-event contract ([`DomainEvent`], [`EventEnvelope`]), the
 //! event bus ports ([`EventBus`], [`EventHandler`]), topic patterns
 //! ([`TopicPattern`]), the acting user ([`Actor`], [`Role`]), the [`Clock`]
-//! port and the validation error shape. It does no I/O and depends on no
+//! port, the validation error shape and the one shape of a use case
+//! ([`use_cases!`]). It does no I/O and depends on no
 //! framework, so domain crates can use it freely.
 
 mod actor;
