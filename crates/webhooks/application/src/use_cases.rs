@@ -1,6 +1,7 @@
 //! The webhooks use cases. Each is a small struct built from the
-//! [`WebhookPorts`] bundle, with one `execute` method (or two, for delivery bookkeeping); the HTTP adapter
-//! calls the subscription ones, the delivery engine the others.
+//! [`WebhookPorts`] bundle, with one `execute` method (or two, for delivery
+//! bookkeeping); the HTTP adapter calls the subscription ones, the delivery
+//! engine the others.
 
 use std::collections::HashMap;
 use std::sync::Arc;
