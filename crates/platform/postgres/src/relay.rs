@@ -121,6 +121,16 @@ pub trait DurableSubscriber: Send + Sync {
     /// at least one event has committed: its writes are now visible (e.g. to
     /// wake the workers that process what it wrote).
     fn after_commit(&self) {}
+
+    /// Called when the writes of this subscriber's latest `handle` or
+    /// `handle_batch` call were undone (the savepoint it ran in was rolled
+    /// back, whether it or a later subscriber failed), so that whatever it
+    /// prepared for after the commit goes with them.
+    fn undone(&self) {}
+
+    /// Called when the relay's transaction was rolled back: nothing this
+    /// subscriber wrote since the last commit will ever be visible.
+    fn abandoned(&self) {}
 }
 
 /// How the relay claims and retries.
@@ -243,9 +253,18 @@ impl OutboxRelay {
     pub async fn dispatch_once(&self) -> Result<usize, RelayError> {
         let mut conn = self.db.connection().await?;
         let touched = std::sync::Mutex::new(vec![false; self.durable.len()]);
-        let claimed = conn
+        let claimed = match conn
             .transaction(async |conn| self.dispatch_claimed(conn, &touched).await)
-            .await?;
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                for subscriber in &self.durable {
+                    subscriber.abandoned();
+                }
+                return Err(error);
+            }
+        };
         let touched = touched
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -357,31 +376,40 @@ impl OutboxRelay {
         touched: &std::sync::Mutex<Vec<bool>>,
     ) -> Result<(), DeliverError> {
         let mut handled_by = vec![false; self.durable.len()];
-        conn.transaction(async |conn| {
-            for (index, subscriber) in self.durable.iter().enumerate() {
-                let wanted: Vec<RelayedEvent> = events
-                    .iter()
-                    .filter(|event| subscriber.wants(event.event_type.as_str()))
-                    .cloned()
-                    .collect();
-                if wanted.is_empty() {
-                    continue;
+        let mut called = Vec::with_capacity(self.durable.len());
+        let saved = conn
+            .transaction(async |conn| {
+                for (index, subscriber) in self.durable.iter().enumerate() {
+                    let wanted: Vec<RelayedEvent> = events
+                        .iter()
+                        .filter(|event| subscriber.wants(event.event_type.as_str()))
+                        .cloned()
+                        .collect();
+                    if wanted.is_empty() {
+                        continue;
+                    }
+                    called.push(index);
+                    subscriber
+                        .handle_batch(conn, &wanted)
+                        .await
+                        .map_err(|source| DeliverError::Subscriber {
+                            name: subscriber.name().to_owned(),
+                            source,
+                        })?;
+                    handled_by[index] = true;
                 }
-                subscriber
-                    .handle_batch(conn, &wanted)
-                    .await
-                    .map_err(|source| DeliverError::Subscriber {
-                        name: subscriber.name().to_owned(),
-                        source,
-                    })?;
-                handled_by[index] = true;
+                for event in events {
+                    self.publish(&event.envelope).await?;
+                }
+                Ok::<_, DeliverError>(())
+            })
+            .await;
+        if let Err(error) = saved {
+            for index in called {
+                self.durable[index].undone();
             }
-            for event in events {
-                self.publish(&event.envelope).await?;
-            }
-            Ok::<_, DeliverError>(())
-        })
-        .await?;
+            return Err(error);
+        }
         let mut touched = touched
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -409,18 +437,27 @@ impl OutboxRelay {
         if durable.is_empty() {
             return self.publish(&event.envelope).await;
         }
-        conn.transaction(async |conn| {
-            for (_, subscriber) in &durable {
-                subscriber.handle(conn, event).await.map_err(|source| {
-                    DeliverError::Subscriber {
-                        name: subscriber.name().to_owned(),
-                        source,
-                    }
-                })?;
+        let mut called = 0;
+        let saved = conn
+            .transaction(async |conn| {
+                for (_, subscriber) in &durable {
+                    called += 1;
+                    subscriber.handle(conn, event).await.map_err(|source| {
+                        DeliverError::Subscriber {
+                            name: subscriber.name().to_owned(),
+                            source,
+                        }
+                    })?;
+                }
+                self.publish(&event.envelope).await
+            })
+            .await;
+        if let Err(error) = saved {
+            for (_, subscriber) in &durable[..called] {
+                subscriber.undone();
             }
-            self.publish(&event.envelope).await
-        })
-        .await?;
+            return Err(error);
+        }
         let mut touched = touched
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -1,12 +1,17 @@
 //! The delivery workers of one process: their configuration, their start
 //! and their shutdown. Three actors do the work, one module each:
 //!
-//! - [`claim`]: one loop owns the concurrency accounting (no lock). It
-//!   claims as many jobs as there are free slots — at most `max_in_flight`
-//!   requests in the process and `max_in_flight_per_endpoint` per webhook —
-//!   and spawns one send task per job. It wakes when the fan-out commits new
-//!   jobs ([`DeliveryWaker`]), when slots free up while a backlog remains,
-//!   when a retry scheduled here falls due, and at each poll.
+//! - [`claim`]: one loop starts the sends. New jobs mostly come to it
+//!   leased already: the fan-out leases each job it inserts to this process
+//!   while a slot is free ([`crate::delivery::slots`]: at most
+//!   `max_in_flight` requests in the process, `max_in_flight_per_endpoint`
+//!   per webhook, and the per-owner and per-host caps) and hands it over
+//!   after the commit ([`DeliveryWaker`]). The loop claims the rest — jobs
+//!   queued when no slot was free, retries, ordered webhooks' jobs, other
+//!   processes' jobs, leases of dead workers — as many as there are free
+//!   slots. It claims when the fan-out commits jobs it could not lease,
+//!   when slots free up while a backlog remains, when a retry scheduled
+//!   here falls due, and at each poll.
 //! - [`send`]: each task signs and sends one request with no transaction
 //!   open, and asks the domain's outcome policy
 //!   ([`hub_webhooks_domain::JobFacts`]) what comes next.
@@ -104,7 +109,8 @@ impl std::fmt::Debug for DeliveryEngine {
 
 impl DeliveryEngine {
     /// `waker` is the one given to the fan-out (and to the repository that
-    /// queues test events), so that new jobs wake these workers at once.
+    /// queues test events): through it the fan-out leases new jobs to these
+    /// workers and hands them over, and wakes them for the others.
     pub fn new(
         db: Database,
         client: OutboundClient,

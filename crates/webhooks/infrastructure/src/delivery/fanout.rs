@@ -1,18 +1,21 @@
 //! The fan-out: one delivery job per recipient of each event, written in
-//! the relay's transaction.
+//! the relay's transaction; the jobs this process's workers have room for
+//! are leased to them at insert and handed over once committed.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, TopicPattern};
 use hub_platform_postgres::{DurableError, DurableSubscriber, RelayedEvent, statement::statement};
 use hub_webhooks_application::chantier_of;
-use hub_webhooks_domain::{RetrySchedule, delivery_payload};
+use hub_webhooks_domain::{DeliveryOrdering, RetrySchedule, delivery_payload};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::queue::{ClaimedJob, HOST};
+use super::slots::{Handed, LocalWorkers, SlotGuard, SlotKey};
 use crate::repository::Recipients;
 
 /// The delivery jobs of a batch, column by column (bound as arrays).
@@ -31,14 +34,25 @@ struct Jobs {
     /// What the webhook's filters are tested on: `data`, and its chantier.
     data: Vec<serde_json::Value>,
     chantier_ids: Vec<Option<Uuid>>,
+    /// Leased at insert to this process's workers (a slot was free).
+    leased: Vec<bool>,
 }
 
 type SqlUuid = diesel::sql_types::Uuid;
 
-/// Wakes the delivery workers of this process when new jobs are committed
-/// (cheap to clone; all clones share one signal).
+/// The line from the fan-out (and the test route) to this process's
+/// delivery workers (cheap to clone; all clones share it): it wakes them
+/// when jobs they must claim are committed, and, while they run, lets the
+/// fan-out lease new jobs to them at insert and hand them over after the
+/// commit, with no claim in between.
 #[derive(Debug, Clone, Default)]
-pub struct DeliveryWaker(Arc<Notify>);
+pub struct DeliveryWaker(Arc<Line>);
+
+#[derive(Debug, Default)]
+struct Line {
+    notify: Notify,
+    workers: Mutex<Option<Arc<LocalWorkers>>>,
+}
 
 impl DeliveryWaker {
     pub fn new() -> Self {
@@ -47,13 +61,85 @@ impl DeliveryWaker {
 
     /// Wakes the workers now, or at their next wait if they are busy.
     pub fn wake(&self) {
-        self.0.notify_one();
+        self.0.notify.notify_one();
     }
 
     pub(crate) async fn woken(&self) {
-        self.0.notified().await;
+        self.0.notify.notified().await;
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Option<Arc<LocalWorkers>>> {
+        self.0
+            .workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The workers' claim loop has started: new jobs may be leased to it.
+    pub(crate) fn attach(&self, workers: Arc<LocalWorkers>) {
+        *self.slot() = Some(workers);
+    }
+
+    /// The claim loop has stopped: every new job waits in the queue.
+    pub(crate) fn detach(&self) {
+        *self.slot() = None;
+    }
+
+    fn workers(&self) -> Option<Arc<LocalWorkers>> {
+        self.slot().clone()
     }
 }
+
+/// What one `handle_batch` call leased, to hand over after the commit (or
+/// to drop with its slots if its writes are undone).
+#[derive(Debug, Default)]
+struct Staged {
+    workers: Option<Arc<LocalWorkers>>,
+    handed: Vec<Handed>,
+    /// Jobs were queued without a lease: the workers must claim them.
+    queued: bool,
+}
+
+/// The insert of a batch's jobs (see [`DeliveryFanOut::handle_batch`]),
+/// returning those leased at insert as the workers send them.
+static INSERT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH inserted AS ( \
+             INSERT INTO webhook_deliveries \
+             (id, webhook_id, event_id, event_type, payload, max_attempts, next_attempt_at, \
+              aggregate_type, aggregate_id, event_seq, \
+              status, attempt, lease_until, leased_by, lease_token) \
+             SELECT j.id, j.webhook_id, j.event_id, j.event_type, j.payload, j.max_attempts, now(), \
+                    CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_type END, \
+                    CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_id END, \
+                    CASE WHEN w.ordering = 'aggregate' THEN j.event_seq END, \
+                    CASE WHEN j.leased THEN 'in_flight' ELSE 'pending' END, \
+                    CASE WHEN j.leased THEN 1 ELSE 0 END, \
+                    CASE WHEN j.leased THEN now() + $1 * interval '1 millisecond' END, \
+                    CASE WHEN j.leased THEN $2::uuid END, \
+                    CASE WHEN j.leased THEN gen_random_uuid() END \
+             FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::int4[], \
+                         $9::text[], $10::text[], $11::int8[], $12::jsonb[], $13::uuid[], \
+                         $14::bool[]) \
+               AS j (id, webhook_id, event_id, event_type, payload, max_attempts, \
+                     aggregate_type, aggregate_id, event_seq, data, chantier_id, leased) \
+             JOIN webhooks w ON w.id = j.webhook_id \
+             WHERE (w.chantier_ids IS NULL OR j.chantier_id = ANY(w.chantier_ids)) \
+               AND j.data @> w.filters \
+             ON CONFLICT (webhook_id, event_id) DO NOTHING \
+             RETURNING id, lease_token, webhook_id, event_id, event_type, payload, attempt, \
+                       max_attempts \
+         ) \
+         SELECT i.id, i.lease_token, i.webhook_id, w.owner_id, {HOST} AS host, i.event_id, \
+                i.event_type, i.payload, i.attempt, i.max_attempts, w.url, w.is_active, \
+                TRUE AS allowed, w.legacy_signature, FALSE AS ordered, \
+                w.secret_ciphertext, w.secret_nonce, w.secret_key_id, \
+                w.previous_secret_ciphertext, w.previous_secret_nonce, \
+                w.previous_secret_key_id, w.previous_secret_expires_at \
+         FROM inserted i JOIN webhooks w ON w.id = i.webhook_id \
+         WHERE i.lease_token IS NOT NULL"
+    )
+});
 
 /// A [`DurableSubscriber`] of every event: for each, one delivery job per
 /// recipient ([`recipients_on`]: active, matching, allowed to see it) whose
@@ -66,11 +152,24 @@ impl DeliveryWaker {
 /// again (replay, a relay that died before committing) never fans out
 /// twice. Register it after the scoping projectors, so that the read models
 /// already reflect the event being fanned out.
+///
+/// While this process's delivery workers run, each new job they have a
+/// free slot for (under every cap) is inserted leased to them, its first
+/// attempt counted, and handed to them in memory once the relay commits:
+/// no claim statement, no wake-up delay. The others wait as `pending` for a
+/// claim, and so do the jobs of ordered webhooks (their turn is the claim's
+/// to judge). A job handed over is exactly one whose insert committed: the
+/// relay tells the fan-out when a savepoint or its transaction is undone
+/// ([`DurableSubscriber::undone`], [`DurableSubscriber::abandoned`]), and
+/// what that call leased is dropped, slots given back. One relay drives a
+/// fan-out (calls never overlap).
 #[derive(Debug)]
 pub struct DeliveryFanOut {
     pattern: TopicPattern,
     schedule: RetrySchedule,
     waker: DeliveryWaker,
+    /// One entry per `handle_batch` call since the last commit, in order.
+    staged: Mutex<Vec<Staged>>,
 }
 
 impl DeliveryFanOut {
@@ -79,7 +178,12 @@ impl DeliveryFanOut {
             pattern: TopicPattern::all(),
             schedule,
             waker,
+            staged: Mutex::new(Vec::new()),
         }
+    }
+
+    fn staged(&self) -> MutexGuard<'_, Vec<Staged>> {
+        self.staged.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -134,6 +238,11 @@ impl DurableSubscriber for DeliveryFanOut {
         conn: &mut AsyncPgConnection,
         events: &[RelayedEvent],
     ) -> Result<(), DurableError> {
+        // Pushed first, so that an `undone` after a failure here drops this
+        // call's entry and no other.
+        self.staged().push(Staged::default());
+        let workers = self.waker.workers();
+        let mut guards: Vec<(Uuid, SlotGuard)> = Vec::new();
         let envelopes: Vec<&EventEnvelope> = events.iter().map(|event| &**event).collect();
         let recipients = Recipients::load(conn, &envelopes)
             .await
@@ -150,7 +259,19 @@ impl DurableSubscriber for DeliveryFanOut {
                 let attempts = self
                     .schedule
                     .attempts_for(webhook.retry_enabled(), webhook.max_retries());
-                jobs.ids.push(Uuid::now_v7());
+                let id = Uuid::now_v7();
+                let lease =
+                    match (&workers, webhook.ordering()) {
+                        (Some(workers), DeliveryOrdering::Unordered) => workers.lease(
+                            SlotKey::new(webhook.id(), webhook.owner_id(), webhook.url().as_str()),
+                        ),
+                        _ => None,
+                    };
+                jobs.leased.push(lease.is_some());
+                if let Some(guard) = lease {
+                    guards.push((id, guard));
+                }
+                jobs.ids.push(id);
                 jobs.webhook_ids.push(webhook.id());
                 jobs.event_ids.push(event.event_id);
                 jobs.event_types.push(event.event_type.as_str().to_owned());
@@ -166,6 +287,7 @@ impl DurableSubscriber for DeliveryFanOut {
         if jobs.ids.is_empty() {
             return Ok(());
         }
+        let queued = jobs.leased.iter().any(|leased| !leased);
         // The webhook's filters are applied here: limited to some chantiers,
         // the event must name one of them (an event without a chantier
         // never passes such a limit); its data must contain every condition
@@ -173,40 +295,72 @@ impl DurableSubscriber for DeliveryFanOut {
         // is stored for ordered webhooks only: the partial index that the
         // claim's ordering check reads then holds their deliveries alone,
         // and the others' status changes do not maintain it.
-        statement(
-            "INSERT INTO webhook_deliveries \
-             (id, webhook_id, event_id, event_type, payload, max_attempts, next_attempt_at, \
-              aggregate_type, aggregate_id, event_seq) \
-             SELECT j.id, j.webhook_id, j.event_id, j.event_type, j.payload, j.max_attempts, now(), \
-                    CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_type END, \
-                    CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_id END, \
-                    CASE WHEN w.ordering = 'aggregate' THEN j.event_seq END \
-             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], \
-                         $7::text[], $8::text[], $9::int8[], $10::jsonb[], $11::uuid[]) \
-               AS j (id, webhook_id, event_id, event_type, payload, max_attempts, \
-                     aggregate_type, aggregate_id, event_seq, data, chantier_id) \
-             JOIN webhooks w ON w.id = j.webhook_id \
-             WHERE (w.chantier_ids IS NULL OR j.chantier_id = ANY(w.chantier_ids)) \
-               AND j.data @> w.filters \
-             ON CONFLICT (webhook_id, event_id) DO NOTHING",
-        )
-        .bind::<Array<SqlUuid>, _>(jobs.ids)
-        .bind::<Array<SqlUuid>, _>(jobs.webhook_ids)
-        .bind::<Array<SqlUuid>, _>(jobs.event_ids)
-        .bind::<Array<Text>, _>(jobs.event_types)
-        .bind::<Array<Text>, _>(jobs.payloads)
-        .bind::<Array<Integer>, _>(jobs.max_attempts)
-        .bind::<Array<Text>, _>(jobs.aggregate_types)
-        .bind::<Array<Text>, _>(jobs.aggregate_ids)
-        .bind::<Array<BigInt>, _>(jobs.seqs)
-        .bind::<Array<Jsonb>, _>(jobs.data)
-        .bind::<Array<Nullable<SqlUuid>>, _>(jobs.chantier_ids)
-        .execute(conn)
-        .await?;
+        let leased: Vec<ClaimedJob> = statement(INSERT_SQL.as_str())
+            .bind::<BigInt, _>(workers.as_ref().map_or(0, |w| {
+                i64::try_from(w.lease.as_millis()).unwrap_or(i64::MAX)
+            }))
+            .bind::<Nullable<SqlUuid>, _>(workers.as_ref().map(|w| w.worker))
+            .bind::<Array<SqlUuid>, _>(jobs.ids)
+            .bind::<Array<SqlUuid>, _>(jobs.webhook_ids)
+            .bind::<Array<SqlUuid>, _>(jobs.event_ids)
+            .bind::<Array<Text>, _>(jobs.event_types)
+            .bind::<Array<Text>, _>(jobs.payloads)
+            .bind::<Array<Integer>, _>(jobs.max_attempts)
+            .bind::<Array<Text>, _>(jobs.aggregate_types)
+            .bind::<Array<Text>, _>(jobs.aggregate_ids)
+            .bind::<Array<BigInt>, _>(jobs.seqs)
+            .bind::<Array<Jsonb>, _>(jobs.data)
+            .bind::<Array<Nullable<SqlUuid>>, _>(jobs.chantier_ids)
+            .bind::<Array<Bool>, _>(jobs.leased)
+            .load(conn)
+            .await?;
+        // A job leased but not inserted (filtered out, or already fanned
+        // out) gives its slot back as its guard drops here.
+        let handed: Vec<Handed> = leased
+            .into_iter()
+            .filter_map(|job| {
+                let at = guards.iter().position(|(id, _)| *id == job.id)?;
+                let (_, guard) = guards.swap_remove(at);
+                Some(Handed { job, guard })
+            })
+            .collect();
+        if let Some(staged) = self.staged().last_mut() {
+            *staged = Staged {
+                workers,
+                handed,
+                queued,
+            };
+        }
         Ok(())
     }
 
     fn after_commit(&self) {
-        self.waker.wake();
+        let staged = std::mem::take(&mut *self.staged());
+        let mut queued = false;
+        for Staged {
+            workers,
+            handed,
+            queued: left,
+        } in staged
+        {
+            queued |= left;
+            if let Some(workers) = workers {
+                for job in handed {
+                    workers.hand(job);
+                }
+            }
+        }
+        if queued {
+            self.waker.wake();
+        }
+    }
+
+    fn undone(&self) {
+        // Its rows are gone: the leases with them, slots given back.
+        self.staged().pop();
+    }
+
+    fn abandoned(&self) {
+        self.staged().clear();
     }
 }

@@ -9,6 +9,7 @@ pub mod queue;
 mod repository;
 mod request;
 mod retention;
+mod slots;
 
 pub use engine::{DeliveryConfig, DeliveryEngine};
 pub use fanout::{DeliveryFanOut, DeliveryWaker};

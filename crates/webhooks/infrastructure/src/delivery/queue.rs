@@ -105,7 +105,7 @@ pub struct Claim {
 /// The destination of a webhook's URL, `host[:port]` in lower case (the
 /// userinfo dropped): what the per-host cap counts. Distinct ports are
 /// distinct services.
-const HOST: &str =
+pub(crate) const HOST: &str =
     "lower(substring(w.url FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#]+)'))";
 
 /// Whether the owner of webhook `w` (`o`: their `webhook_owners` row) may

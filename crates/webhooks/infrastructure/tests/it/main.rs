@@ -4,6 +4,7 @@
 
 mod deliveries;
 mod engine;
+mod handoff;
 mod options;
 mod receiver;
 mod repository;

@@ -1,15 +1,14 @@
-//! The claim loop: the one task that owns this process's concurrency
-//! accounting (no lock). It claims due jobs for the free slots, spawns one
-//! send per job, takes the slots back as sends end, and decides when to
-//! claim again (new jobs committed, slots freed with a backlog left, a
+//! The claim loop: the task that starts this process's sends. It claims
+//! due jobs for the free slots and sends the jobs the fan-out leased at
+//! insert and handed over ([`LocalWorkers`]), one send task per job, takes
+//! the slots back as sends end, and decides when to claim again (jobs
+//! committed that were not handed over, slots freed with a backlog left, a
 //! retry scheduled here falling due, the poll).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +17,9 @@ use uuid::Uuid;
 use super::DeliveryEngine;
 use super::send::Sender;
 use crate::delivery::queue::{self, Claim, ClaimedJob};
+use crate::delivery::slots::{
+    Caps, Freed, Handed, LocalWorkers, SlotKey, Slots, slow_endpoint_cap,
+};
 
 impl DeliveryEngine {
     /// The claim loop, until shutdown.
@@ -28,8 +30,20 @@ impl DeliveryEngine {
         sends: &mut JoinSet<()>,
     ) {
         let config = &self.config;
-        let (freed_tx, mut freed) = mpsc::unbounded_channel::<Freed>();
-        let mut slots = Slots::default();
+        let (workers, mut freed, mut handed) = LocalWorkers::new(
+            self.worker_id,
+            config.lease,
+            Caps {
+                total: config.max_in_flight,
+                per_endpoint: config.max_in_flight_per_endpoint,
+                per_owner: config.max_in_flight_per_owner,
+                per_host: config.max_in_flight_per_host,
+            },
+        );
+        let workers = Arc::new(workers);
+        // From now on the fan-out leases new jobs to this process while
+        // slots are free, and hands them over once committed.
+        self.waker.attach(Arc::clone(&workers));
         // Claims are batched: with a backlog, the loop waits for this many
         // freed slots (or for an idle moment) before claiming again.
         let batch_after = (config.max_in_flight_per_endpoint.min(config.max_in_flight) / 2).max(1);
@@ -48,14 +62,29 @@ impl DeliveryEngine {
                     tracing::error!(%error, "a webhook delivery task panicked");
                 }
             }
-            let free = config.max_in_flight.saturating_sub(slots.total);
-            let wanted =
-                work_hint || (backlog && (freed_since_claim >= batch_after || slots.total == 0));
+            let (free, wanted) = {
+                let ledger = workers.ledger();
+                let total = ledger.slots.total;
+                let wanted =
+                    work_hint || (backlog && (freed_since_claim >= batch_after || total == 0));
+                (config.max_in_flight.saturating_sub(total), wanted)
+            };
             if free > 0 && wanted {
                 work_hint = false;
                 freed_since_claim = 0;
-                let had_in_flight = slots.total > 0;
-                match self.claim(free, &slots).await {
+                // The hand-off takes no slot while the claim is made: what
+                // the claim is allowed to take is computed from the slots
+                // now, and it takes them once its statement returns.
+                let (claim, had_in_flight) = {
+                    let mut ledger = workers.ledger();
+                    ledger.claiming = true;
+                    let free = config.max_in_flight.saturating_sub(ledger.slots.total);
+                    (self.claim_of(free, &ledger.slots), ledger.slots.total > 0)
+                };
+                let claimed_jobs = self.claim(&claim).await;
+                let mut ledger = workers.ledger();
+                ledger.claiming = false;
+                match claimed_jobs {
                     Ok(jobs) => {
                         failures = 0;
                         let claimed = jobs.len();
@@ -65,16 +94,10 @@ impl DeliveryEngine {
                                 owner_id: job.owner_id,
                                 host: job.host.clone(),
                             };
-                            slots.take(&key);
-                            let guard = SlotGuard {
-                                key,
-                                freed: freed_tx.clone(),
-                                retry_at: None,
-                                took: None,
-                                releases: job.ordered,
-                            };
+                            let guard = workers.take(&mut ledger, key, job.ordered);
                             sends.spawn(Arc::clone(sender).send(job, guard));
                         }
+                        let slots = &ledger.slots;
                         metrics::gauge!("hub_webhook_deliveries_in_flight").set(slots.total as f64);
                         // A full claim, or one the per-webhook caps may have
                         // cut short, leaves due jobs behind.
@@ -91,7 +114,8 @@ impl DeliveryEngine {
                                 .values()
                                 .any(|n| *n >= config.max_in_flight_per_host)
                             || !slots.slow.is_empty();
-                        backlog = claimed == free || capped || (had_in_flight && claimed > 0);
+                        backlog =
+                            claimed == claim.limit || capped || (had_in_flight && claimed > 0);
                         if claimed > 0 {
                             tracing::debug!(
                                 claimed,
@@ -106,6 +130,7 @@ impl DeliveryEngine {
                         tracing::warn!(%error, failures, "webhook delivery claim failed");
                     }
                 }
+                drop(ledger);
                 // A claim is as good as a poll; after failures, back off.
                 next_poll =
                     Instant::now() + config.poll_interval.saturating_mul(failures.clamp(1, 20));
@@ -117,9 +142,10 @@ impl DeliveryEngine {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 Some(done) = freed.recv() => {
+                    let mut ledger = workers.ledger();
                     let mut done = Some(done);
                     while let Some(Freed { key, retry_at, took, releases }) = done {
-                        slots.give_back(&key, took, config.slow_after);
+                        ledger.slots.give_back(&key, took, config.slow_after);
                         // The next event of its aggregate may be due now:
                         // claim rather than wait for the poll.
                         work_hint |= releases;
@@ -129,7 +155,20 @@ impl DeliveryEngine {
                         }
                         done = freed.try_recv().ok();
                     }
-                    metrics::gauge!("hub_webhook_deliveries_in_flight").set(slots.total as f64);
+                    metrics::gauge!("hub_webhook_deliveries_in_flight")
+                        .set(ledger.slots.total as f64);
+                }
+                Some(first) = handed.recv() => {
+                    // Leased at insert by the fan-out, slot already taken:
+                    // sent now, no claim.
+                    let mut next = Some(first);
+                    let mut count = 0_u64;
+                    while let Some(Handed { job, guard }) = next {
+                        sends.spawn(Arc::clone(sender).send(job, guard));
+                        count += 1;
+                        next = handed.try_recv().ok();
+                    }
+                    metrics::counter!("hub_webhook_deliveries_handed_over_total").increment(count);
                 }
                 () = self.waker.woken() => work_hint = true,
                 () = tokio::time::sleep_until(deadline) => {
@@ -145,18 +184,18 @@ impl DeliveryEngine {
                 }
             }
         }
+        // Nothing more is leased to this process; jobs leased and not yet
+        // handed over are given back by the shutdown's release.
+        self.waker.detach();
     }
 
-    async fn claim(
-        &self,
-        free: usize,
-        slots: &Slots,
-    ) -> Result<Vec<ClaimedJob>, hub_platform_postgres::DbError> {
+    /// What a claim for `free` slots may take, given the slots in use.
+    fn claim_of(&self, free: usize, slots: &Slots) -> Claim {
         let config = &self.config;
         let cap = config.max_in_flight_per_endpoint;
         // A slow webhook counts as busier than it is: what is left to it
         // is its reduced cap minus its requests in flight.
-        let slow_cap = (cap / 5).max(1);
+        let slow_cap = slow_endpoint_cap(cap);
         let mut saturated = Vec::new();
         let mut busy = Vec::new();
         let webhooks: std::collections::HashSet<Uuid> = slots
@@ -168,7 +207,7 @@ impl DeliveryEngine {
         for id in webhooks {
             let n = slots.per_webhook.get(&id).copied().unwrap_or(0);
             let counted = if slots.slow.contains_key(&id) {
-                n + (cap - slow_cap.min(cap))
+                n + (cap - slow_cap)
             } else {
                 n
             };
@@ -182,7 +221,7 @@ impl DeliveryEngine {
             partition(&slots.per_owner, config.max_in_flight_per_owner);
         let (saturated_hosts, busy_hosts) =
             partition(&slots.per_host, config.max_in_flight_per_host);
-        let claim = Claim {
+        Claim {
             limit: free,
             saturated,
             busy,
@@ -195,9 +234,15 @@ impl DeliveryEngine {
             per_host: config.max_in_flight_per_host,
             lease: config.lease,
             worker: self.worker_id,
-        };
+        }
+    }
+
+    async fn claim(
+        &self,
+        claim: &Claim,
+    ) -> Result<Vec<ClaimedJob>, hub_platform_postgres::DbError> {
         let mut conn = self.db.connection().await?;
-        Ok(queue::claim(&mut conn, &claim).await?)
+        Ok(queue::claim(&mut conn, claim).await?)
     }
 }
 
@@ -216,171 +261,4 @@ fn partition<K: Clone + Eq + std::hash::Hash>(
         }
     }
     (saturated, busy)
-}
-
-/// What one request in flight counts against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct SlotKey {
-    webhook_id: Uuid,
-    owner_id: Uuid,
-    host: String,
-}
-
-/// Requests in flight in this process, in all, per webhook, per owner and
-/// per destination host; and the webhooks found slow, with the moving
-/// average of their attempts' durations.
-#[derive(Debug, Default)]
-struct Slots {
-    total: usize,
-    per_webhook: HashMap<Uuid, usize>,
-    per_owner: HashMap<Uuid, usize>,
-    per_host: HashMap<String, usize>,
-    /// Average duration of each webhook's recent attempts (exponential, one
-    /// attempt weighs a quarter); only slow webhooks and those with
-    /// requests in flight are kept.
-    durations: HashMap<Uuid, Duration>,
-    slow: HashMap<Uuid, ()>,
-}
-
-fn give_back_one<K: Eq + std::hash::Hash>(counts: &mut HashMap<K, usize>, key: &K) {
-    if let Some(n) = counts.get_mut(key) {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            counts.remove(key);
-        }
-    }
-}
-
-impl Slots {
-    fn take(&mut self, key: &SlotKey) {
-        self.total += 1;
-        *self.per_webhook.entry(key.webhook_id).or_default() += 1;
-        *self.per_owner.entry(key.owner_id).or_default() += 1;
-        *self.per_host.entry(key.host.clone()).or_default() += 1;
-    }
-
-    fn give_back(&mut self, key: &SlotKey, took: Option<Duration>, slow_after: Duration) {
-        self.total = self.total.saturating_sub(1);
-        give_back_one(&mut self.per_webhook, &key.webhook_id);
-        give_back_one(&mut self.per_owner, &key.owner_id);
-        give_back_one(&mut self.per_host, &key.host);
-        if let Some(took) = took {
-            let average = match self.durations.get(&key.webhook_id) {
-                Some(previous) => (*previous * 3 + took) / 4,
-                None => took,
-            };
-            if average > slow_after {
-                self.slow.insert(key.webhook_id, ());
-            } else {
-                self.slow.remove(&key.webhook_id);
-            }
-            self.durations.insert(key.webhook_id, average);
-        }
-        // Bounded memory: forget the averages of idle webhooks that are
-        // not slow (a slow one is remembered until it answers fast again).
-        if !self.per_webhook.contains_key(&key.webhook_id)
-            && !self.slow.contains_key(&key.webhook_id)
-        {
-            self.durations.remove(&key.webhook_id);
-        }
-    }
-}
-
-/// A slot given back by a finished send, with the time of the retry it
-/// scheduled and how long its attempt took, if any.
-#[derive(Debug)]
-struct Freed {
-    key: SlotKey,
-    retry_at: Option<Instant>,
-    took: Option<Duration>,
-    /// The job held back later events of its aggregate (ordered webhook).
-    releases: bool,
-}
-
-/// Gives the slot back when dropped: by the recorder once the send's
-/// outcome is written, or wherever the send ends otherwise (even a panic).
-#[derive(Debug)]
-pub(super) struct SlotGuard {
-    key: SlotKey,
-    freed: mpsc::UnboundedSender<Freed>,
-    /// Set by the send when it schedules a retry, for the loop to wake then.
-    pub(super) retry_at: Option<Instant>,
-    /// Set by the send when a request was made: how long it took.
-    pub(super) took: Option<Duration>,
-    /// The job is of an ordered webhook: its end may let the next event of
-    /// its aggregate go.
-    releases: bool,
-}
-
-impl Drop for SlotGuard {
-    fn drop(&mut self) {
-        // The loop may be gone (shutdown): nothing to give back to.
-        let _ = self.freed.send(Freed {
-            key: self.key.clone(),
-            retry_at: self.retry_at,
-            took: self.took,
-            releases: self.releases,
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(webhook_id: Uuid, owner_id: Uuid, host: &str) -> SlotKey {
-        SlotKey {
-            webhook_id,
-            owner_id,
-            host: host.into(),
-        }
-    }
-
-    #[test]
-    fn slots_count_per_webhook_owner_and_host_and_forget_idle_ones() {
-        let owner = Uuid::now_v7();
-        let a = key(Uuid::now_v7(), owner, "erp.example.com");
-        let b = key(Uuid::now_v7(), owner, "erp.example.com:8443");
-        let slow_after = Duration::from_secs(2);
-        let mut slots = Slots::default();
-        slots.take(&a);
-        slots.take(&a);
-        slots.take(&b);
-        assert_eq!(slots.total, 3);
-        assert_eq!(slots.per_webhook[&a.webhook_id], 2);
-        assert_eq!(slots.per_owner[&owner], 3);
-        assert_eq!(slots.per_host["erp.example.com"], 2);
-        slots.give_back(&b, None, slow_after);
-        assert!(!slots.per_webhook.contains_key(&b.webhook_id));
-        assert!(!slots.per_host.contains_key("erp.example.com:8443"));
-        slots.give_back(&a, None, slow_after);
-        slots.give_back(&a, None, slow_after);
-        slots.give_back(&a, None, slow_after);
-        assert_eq!(slots.total, 0);
-        assert!(slots.per_webhook.is_empty());
-        assert!(slots.per_owner.is_empty());
-        assert!(slots.per_host.is_empty());
-    }
-
-    #[test]
-    fn a_webhook_is_slow_while_its_recent_attempts_are() {
-        let a = key(Uuid::now_v7(), Uuid::now_v7(), "tarpit.example.com");
-        let slow_after = Duration::from_secs(2);
-        let mut slots = Slots::default();
-        for _ in 0..2 {
-            slots.take(&a);
-            slots.give_back(&a, Some(Duration::from_secs(9)), slow_after);
-        }
-        assert!(slots.slow.contains_key(&a.webhook_id));
-        // Fast answers bring the average down, one quarter at a time.
-        for _ in 0..10 {
-            slots.take(&a);
-            slots.give_back(&a, Some(Duration::from_millis(50)), slow_after);
-        }
-        assert!(!slots.slow.contains_key(&a.webhook_id));
-        assert!(
-            slots.durations.is_empty(),
-            "an idle fast webhook is forgotten"
-        );
-    }
 }

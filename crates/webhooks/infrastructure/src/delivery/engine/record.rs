@@ -16,8 +16,8 @@ use hub_webhooks_domain::{GONE_REASON, Verdict, WebhookEffect};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::claim::SlotGuard;
 use crate::delivery::queue::{self, AttemptLog, ClaimedJob, JobUpdate};
+use crate::delivery::slots::SlotGuard;
 
 /// Outcomes written per statement, at most.
 const RECORD_BATCH: usize = 256;

@@ -23,10 +23,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::claim::SlotGuard;
 use super::record::Outcome;
 use crate::delivery::queue::{AttemptLog, ClaimedJob};
 use crate::delivery::request::delivery_headers;
+use crate::delivery::slots::SlotGuard;
 
 /// Why a queued delivery was cancelled at send by the access check.
 pub const ACCESS_REVOKED: &str = "the owner may no longer receive this event";

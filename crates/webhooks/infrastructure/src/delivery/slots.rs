@@ -1,0 +1,348 @@
+//! What this process's requests in flight count against — in all, per
+//! webhook, per owner and per destination host — and the one place both
+//! ways a job reaches the workers take their slot from: the claim loop's
+//! claims, and the fan-out's hand-off of the jobs it leases at insert
+//! ([`LocalWorkers`]).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::queue::ClaimedJob;
+
+/// What one request in flight counts against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SlotKey {
+    pub(crate) webhook_id: Uuid,
+    pub(crate) owner_id: Uuid,
+    pub(crate) host: String,
+}
+
+/// Requests in flight in this process, in all, per webhook, per owner and
+/// per destination host; and the webhooks found slow, with the moving
+/// average of their attempts' durations.
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    pub(crate) total: usize,
+    pub(crate) per_webhook: HashMap<Uuid, usize>,
+    pub(crate) per_owner: HashMap<Uuid, usize>,
+    pub(crate) per_host: HashMap<String, usize>,
+    /// Average duration of each webhook's recent attempts (exponential, one
+    /// attempt weighs a quarter); only slow webhooks and those with
+    /// requests in flight are kept.
+    durations: HashMap<Uuid, Duration>,
+    pub(crate) slow: HashMap<Uuid, ()>,
+}
+
+fn give_back_one<K: Eq + std::hash::Hash>(counts: &mut HashMap<K, usize>, key: &K) {
+    if let Some(n) = counts.get_mut(key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
+impl Slots {
+    pub(crate) fn take(&mut self, key: &SlotKey) {
+        self.total += 1;
+        *self.per_webhook.entry(key.webhook_id).or_default() += 1;
+        *self.per_owner.entry(key.owner_id).or_default() += 1;
+        *self.per_host.entry(key.host.clone()).or_default() += 1;
+    }
+
+    pub(crate) fn give_back(
+        &mut self,
+        key: &SlotKey,
+        took: Option<Duration>,
+        slow_after: Duration,
+    ) {
+        self.total = self.total.saturating_sub(1);
+        give_back_one(&mut self.per_webhook, &key.webhook_id);
+        give_back_one(&mut self.per_owner, &key.owner_id);
+        give_back_one(&mut self.per_host, &key.host);
+        if let Some(took) = took {
+            let average = match self.durations.get(&key.webhook_id) {
+                Some(previous) => (*previous * 3 + took) / 4,
+                None => took,
+            };
+            if average > slow_after {
+                self.slow.insert(key.webhook_id, ());
+            } else {
+                self.slow.remove(&key.webhook_id);
+            }
+            self.durations.insert(key.webhook_id, average);
+        }
+        // Bounded memory: forget the averages of idle webhooks that are
+        // not slow (a slow one is remembered until it answers fast again).
+        if !self.per_webhook.contains_key(&key.webhook_id)
+            && !self.slow.contains_key(&key.webhook_id)
+        {
+            self.durations.remove(&key.webhook_id);
+        }
+    }
+}
+
+/// A slot given back by a finished send, with the time of the retry it
+/// scheduled and how long its attempt took, if any.
+#[derive(Debug)]
+pub(crate) struct Freed {
+    pub(crate) key: SlotKey,
+    pub(crate) retry_at: Option<Instant>,
+    pub(crate) took: Option<Duration>,
+    /// The job held back later events of its aggregate (ordered webhook).
+    pub(crate) releases: bool,
+}
+
+/// Gives the slot back when dropped: by the recorder once the send's
+/// outcome is written, or wherever the send ends otherwise (even a panic).
+#[derive(Debug)]
+pub(crate) struct SlotGuard {
+    key: SlotKey,
+    freed: mpsc::UnboundedSender<Freed>,
+    /// Set by the send when it schedules a retry, for the loop to wake then.
+    pub(crate) retry_at: Option<Instant>,
+    /// Set by the send when a request was made: how long it took.
+    pub(crate) took: Option<Duration>,
+    /// The job is of an ordered webhook: its end may let the next event of
+    /// its aggregate go.
+    releases: bool,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        // The loop may be gone (shutdown): nothing to give back to.
+        let _ = self.freed.send(Freed {
+            key: self.key.clone(),
+            retry_at: self.retry_at,
+            took: self.took,
+            releases: self.releases,
+        });
+    }
+}
+
+impl SlotKey {
+    /// The key of a job of webhook `webhook_id`, owned by `owner_id`,
+    /// delivering to `url`.
+    pub(crate) fn new(webhook_id: Uuid, owner_id: Uuid, url: &str) -> Self {
+        Self {
+            webhook_id,
+            owner_id,
+            host: destination(url),
+        }
+    }
+}
+
+/// The destination of a webhook's URL, `host[:port]` in lower case, the
+/// userinfo dropped: the same text as the claim's `HOST` expression
+/// (`queue.rs`), so that a job counts against the same host whichever way
+/// it came.
+pub(crate) fn destination(url: &str) -> String {
+    let authority = url.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or_default()
+    });
+    let host = match authority.split_once('@') {
+        Some((_, host)) if !host.is_empty() => host,
+        _ => authority,
+    };
+    host.to_lowercase()
+}
+
+/// The caps of [`super::DeliveryConfig`] that the slots enforce.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caps {
+    pub(crate) total: usize,
+    pub(crate) per_endpoint: usize,
+    pub(crate) per_owner: usize,
+    pub(crate) per_host: usize,
+}
+
+/// What is left to a slow webhook of a per-endpoint cap `cap`: a fifth of
+/// it, at least one.
+pub(crate) fn slow_endpoint_cap(cap: usize) -> usize {
+    (cap / 5).max(1).min(cap)
+}
+
+/// The slots, and whether the claim loop is claiming: a claim is computed
+/// from the slots before its statement and takes them after, so nothing
+/// else may take one in between.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    pub(crate) slots: Slots,
+    pub(crate) claiming: bool,
+}
+
+/// A job the fan-out leased to this process at insert, with its slot.
+#[derive(Debug)]
+pub(crate) struct Handed {
+    pub(crate) job: ClaimedJob,
+    pub(crate) guard: SlotGuard,
+}
+
+/// This process's delivery workers, as the fan-out sees them while they
+/// run: who they are, how long a lease lasts, their slots (one lock shared
+/// with the claim loop, held for a few map operations at a time) and where
+/// jobs leased for them go once committed.
+#[derive(Debug)]
+pub(crate) struct LocalWorkers {
+    pub(crate) worker: Uuid,
+    pub(crate) lease: Duration,
+    caps: Caps,
+    ledger: Mutex<Ledger>,
+    freed: mpsc::UnboundedSender<Freed>,
+    handed: mpsc::UnboundedSender<Handed>,
+}
+
+impl LocalWorkers {
+    /// The workers' side, and the receiving ends the claim loop reads:
+    /// slots given back, and jobs handed over.
+    pub(crate) fn new(
+        worker: Uuid,
+        lease: Duration,
+        caps: Caps,
+    ) -> (
+        Self,
+        mpsc::UnboundedReceiver<Freed>,
+        mpsc::UnboundedReceiver<Handed>,
+    ) {
+        let (freed, freed_rx) = mpsc::unbounded_channel();
+        let (handed, handed_rx) = mpsc::unbounded_channel();
+        let workers = Self {
+            worker,
+            lease,
+            caps,
+            ledger: Mutex::new(Ledger::default()),
+            freed,
+            handed,
+        };
+        (workers, freed_rx, handed_rx)
+    }
+
+    pub(crate) fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        // The ledger holds counts only: a panic while it was held leaves
+        // nothing worse than a count off by one, better than no deliveries.
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes a slot for `key` in `ledger`; it comes back when the guard drops.
+    pub(crate) fn take(&self, ledger: &mut Ledger, key: SlotKey, releases: bool) -> SlotGuard {
+        ledger.slots.take(&key);
+        SlotGuard {
+            key,
+            freed: self.freed.clone(),
+            retry_at: None,
+            took: None,
+            releases,
+        }
+    }
+
+    /// A slot for a new job of `key` if one is free now under every cap
+    /// (the slow webhooks' reduced one included) and no claim is being
+    /// made; otherwise the job waits in the queue for a claim.
+    pub(crate) fn lease(&self, key: SlotKey) -> Option<SlotGuard> {
+        let mut ledger = self.ledger();
+        let slots = &ledger.slots;
+        let caps = &self.caps;
+        let endpoint_cap = if slots.slow.contains_key(&key.webhook_id) {
+            slow_endpoint_cap(caps.per_endpoint)
+        } else {
+            caps.per_endpoint
+        };
+        let count = |counts: &HashMap<_, usize>, k| counts.get(k).copied().unwrap_or(0);
+        let full = ledger.claiming
+            || slots.total >= caps.total
+            || count(&slots.per_webhook, &key.webhook_id) >= endpoint_cap
+            || count(&slots.per_owner, &key.owner_id) >= caps.per_owner
+            || slots.per_host.get(&key.host).copied().unwrap_or(0) >= caps.per_host;
+        if full {
+            return None;
+        }
+        Some(self.take(&mut ledger, key, false))
+    }
+
+    /// Gives a committed job to the claim loop, which sends it. If the
+    /// loop is gone (shutdown), the job stays leased to this worker and the
+    /// shutdown's release, or the lease's end, gives it back to the queue.
+    pub(crate) fn hand(&self, handed: Handed) {
+        let _ = self.handed.send(handed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_are_the_lower_case_authority_without_userinfo() {
+        assert_eq!(
+            destination("https://ERP.example.com/hooks?a=b"),
+            "erp.example.com"
+        );
+        assert_eq!(
+            destination("http://user:pw@Erp.example.com:8443/x"),
+            "erp.example.com:8443"
+        );
+        assert_eq!(destination("https://[::1]:9000#frag"), "[::1]:9000");
+        assert_eq!(destination("http://127.0.0.1:18099"), "127.0.0.1:18099");
+    }
+
+    fn key(webhook_id: Uuid, owner_id: Uuid, host: &str) -> SlotKey {
+        SlotKey {
+            webhook_id,
+            owner_id,
+            host: host.into(),
+        }
+    }
+
+    #[test]
+    fn slots_count_per_webhook_owner_and_host_and_forget_idle_ones() {
+        let owner = Uuid::now_v7();
+        let a = key(Uuid::now_v7(), owner, "erp.example.com");
+        let b = key(Uuid::now_v7(), owner, "erp.example.com:8443");
+        let slow_after = Duration::from_secs(2);
+        let mut slots = Slots::default();
+        slots.take(&a);
+        slots.take(&a);
+        slots.take(&b);
+        assert_eq!(slots.total, 3);
+        assert_eq!(slots.per_webhook[&a.webhook_id], 2);
+        assert_eq!(slots.per_owner[&owner], 3);
+        assert_eq!(slots.per_host["erp.example.com"], 2);
+        slots.give_back(&b, None, slow_after);
+        assert!(!slots.per_webhook.contains_key(&b.webhook_id));
+        assert!(!slots.per_host.contains_key("erp.example.com:8443"));
+        slots.give_back(&a, None, slow_after);
+        slots.give_back(&a, None, slow_after);
+        slots.give_back(&a, None, slow_after);
+        assert_eq!(slots.total, 0);
+        assert!(slots.per_webhook.is_empty());
+        assert!(slots.per_owner.is_empty());
+        assert!(slots.per_host.is_empty());
+    }
+
+    #[test]
+    fn a_webhook_is_slow_while_its_recent_attempts_are() {
+        let a = key(Uuid::now_v7(), Uuid::now_v7(), "tarpit.example.com");
+        let slow_after = Duration::from_secs(2);
+        let mut slots = Slots::default();
+        for _ in 0..2 {
+            slots.take(&a);
+            slots.give_back(&a, Some(Duration::from_secs(9)), slow_after);
+        }
+        assert!(slots.slow.contains_key(&a.webhook_id));
+        // Fast answers bring the average down, one quarter at a time.
+        for _ in 0..10 {
+            slots.take(&a);
+            slots.give_back(&a, Some(Duration::from_millis(50)), slow_after);
+        }
+        assert!(!slots.slow.contains_key(&a.webhook_id));
+        assert!(
+            slots.durations.is_empty(),
+            "an idle fast webhook is forgotten"
+        );
+    }
+}

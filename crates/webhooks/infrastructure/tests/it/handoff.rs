@@ -1,0 +1,485 @@
+//! The hand-off: jobs the fan-out leases at insert to this process's
+//! running workers and hands over after the commit, on a real PostgreSQL
+//! with a real receiver. How each job was born is recorded by a trigger
+//! (`births`), and every later lease by a claim (`claims`), so the tests
+//! see which way each job went.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use diesel::QueryableByName;
+use diesel::sql_query;
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use hub_kernel::{
+    BusError, EventBus, EventEnvelope, EventHandler, PublishReport, Role, SubscriptionId,
+    TopicPattern,
+};
+use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
+use hub_platform_outbound::{AllowList, FixtureResolver, OutboundClient, OutboundConfig};
+use hub_platform_postgres::{
+    Database, DbError, DurableError, DurableSubscriber, OutboxRelay, RelayConfig, RelayedEvent,
+    outbox,
+};
+use hub_platform_test_db::TestDatabase;
+use hub_webhooks_application::WebhookPorts;
+use hub_webhooks_domain::RetrySchedule;
+use hub_webhooks_infrastructure::{
+    DeliveryConfig, DeliveryEngine, DeliveryFanOut, DeliveryWaker, OwnerProjector, chantier_scope,
+};
+use serde_json::json;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::deliveries::{envelope, insert_webhook};
+use crate::receiver::Receiver;
+use crate::support::{count, ports, vault};
+
+/// Records the state each delivery job is inserted in, and each claim.
+const WATCH: &str = "\
+    CREATE TABLE births (event_id UUID NOT NULL, status TEXT NOT NULL, leased_by UUID, \
+      attempt INT NOT NULL, leased_in_its_transaction BOOL); \
+    CREATE TABLE claims (event_id UUID NOT NULL); \
+    CREATE FUNCTION record_birth() RETURNS trigger LANGUAGE plpgsql AS $$ \
+    BEGIN INSERT INTO births VALUES (NEW.event_id, NEW.status, NEW.leased_by, NEW.attempt, \
+      NEW.lease_until - NEW.created_at = interval '60 seconds'); RETURN NEW; END $$; \
+    CREATE FUNCTION record_claim() RETURNS trigger LANGUAGE plpgsql AS $$ \
+    BEGIN INSERT INTO claims VALUES (NEW.event_id); RETURN NEW; END $$; \
+    CREATE TRIGGER record_birth AFTER INSERT ON webhook_deliveries FOR EACH ROW \
+      EXECUTE FUNCTION record_birth(); \
+    CREATE TRIGGER record_claim AFTER UPDATE ON webhook_deliveries FOR EACH ROW \
+      WHEN (NEW.status = 'in_flight' AND OLD.status <> 'in_flight') \
+      EXECUTE FUNCTION record_claim();";
+
+#[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Birth {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    event_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    leased_by: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempt: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    leased_in_its_transaction: Option<bool>,
+}
+
+async fn births(db: &Database) -> Vec<Birth> {
+    let mut births: Vec<Birth> = sql_query("SELECT * FROM births")
+        .load(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    births.sort();
+    births
+}
+
+/// Born leased to `worker`, first attempt counted, lease drawn in the
+/// insert's own transaction.
+fn leased_at_insert(event_id: Uuid, worker: Uuid) -> Birth {
+    Birth {
+        event_id,
+        status: "in_flight".into(),
+        leased_by: Some(worker),
+        attempt: 1,
+        leased_in_its_transaction: Some(true),
+    }
+}
+
+fn queued(event_id: Uuid) -> Birth {
+    Birth {
+        event_id,
+        status: "pending".into(),
+        leased_by: None,
+        attempt: 0,
+        leased_in_its_transaction: None,
+    }
+}
+
+/// The engine as the app runs it, sharing `waker` with the fan-out; it
+/// polls rarely, so that only the fan-out's hand-off or its wake-up can
+/// start a send within a test.
+fn start_engine(
+    db: &Database,
+    waker: DeliveryWaker,
+    config: DeliveryConfig,
+) -> (Uuid, CancellationToken, JoinHandle<()>) {
+    let client = OutboundClient::new(
+        OutboundConfig {
+            allow_http: true,
+            allowed_cidrs: AllowList::parse("127.0.0.0/8").unwrap(),
+            timeout: Duration::from_secs(5),
+            ..OutboundConfig::default()
+        },
+        Arc::new(FixtureResolver::new()),
+    )
+    .unwrap();
+    let engine = DeliveryEngine::new(
+        db.clone(),
+        client,
+        WebhookPorts {
+            vault: Arc::new(vault()),
+            ..ports(db)
+        },
+        waker,
+        DeliveryConfig {
+            poll_interval: Duration::from_secs(600),
+            shutdown_grace: Duration::from_secs(5),
+            ..config
+        },
+    );
+    let worker = engine.worker_id();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(engine.run(shutdown.clone()));
+    (worker, shutdown, running)
+}
+
+/// The relay as the app wires it, the fan-out ringing `waker`, then
+/// `after`.
+fn relay(
+    db: &Database,
+    bus: Arc<dyn EventBus>,
+    waker: &DeliveryWaker,
+    after: Option<Arc<dyn DurableSubscriber>>,
+) -> OutboxRelay {
+    let relay = OutboxRelay::new(db.clone(), bus, RelayConfig::default())
+        .with_projection(chantier_scope())
+        .with_projection(OwnerProjector::new())
+        .with_durable_subscriber(Arc::new(DeliveryFanOut::new(
+            RetrySchedule::default(),
+            waker.clone(),
+        )));
+    match after {
+        Some(subscriber) => relay.with_durable_subscriber(subscriber),
+        None => relay,
+    }
+}
+
+fn bus() -> Arc<InProcessEventBus> {
+    Arc::new(InProcessEventBus::new(InProcessBusConfig {
+        handler_timeout: Duration::from_secs(5),
+        history_capacity: 0,
+    }))
+}
+
+fn site_created(code: &str) -> EventEnvelope {
+    envelope(
+        "chantier.created",
+        json!({"chantier_id": Uuid::now_v7(), "code": code, "nom": "A", "adresse": "1",
+               "statut": "ouvert", "conducteur_ids": [], "chef_chantier_ids": []}),
+    )
+}
+
+async fn append(db: &Database, events: &[EventEnvelope]) {
+    let events = events.to_vec();
+    db.write(|conn| {
+        Box::pin(async move {
+            outbox::append(conn, &events).await?;
+            Ok::<_, DbError>(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+/// A webhook of an admin on `chantier.created` to `receiver`, its own
+/// creation event dispatched, and the watch triggers installed; then lets
+/// the engine start and make its first (empty) claim.
+async fn setup(test_db: &TestDatabase, relay: &OutboxRelay, receiver: &Receiver) {
+    let db = test_db.database();
+    let webhook = insert_webhook(db, Uuid::now_v7(), Role::Admin, &["chantier.created"]).await;
+    sql_query("UPDATE webhooks SET url = $1 WHERE id = $2")
+        .bind::<diesel::sql_types::Text, _>(receiver.url("/hooks"))
+        .bind::<diesel::sql_types::Uuid, _>(webhook.id())
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    while relay.dispatch_once().await.unwrap() > 0 {}
+    db.connection()
+        .await
+        .unwrap()
+        .batch_execute(WATCH)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// Polls until `sql` counts `expected` rows (at most 20 s).
+async fn eventually(what: &str, test_db: &TestDatabase, sql: &str, expected: i64) {
+    let started = Instant::now();
+    while count(test_db, sql).await != expected {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The event ids the receiver got, sorted.
+fn received(receiver: &Receiver) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = receiver
+        .requests()
+        .iter()
+        .map(|request| {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            body["event_id"].as_str().unwrap().parse().unwrap()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_the_workers_have_room_for_are_leased_at_insert_the_rest_wait_for_a_claim() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let waker = DeliveryWaker::new();
+    let relay = relay(db, bus(), &waker, None);
+    let (worker, shutdown, running) = start_engine(
+        db,
+        waker.clone(),
+        DeliveryConfig {
+            max_in_flight_per_endpoint: 1,
+            ..DeliveryConfig::default()
+        },
+    );
+    setup(&test_db, &relay, &receiver).await;
+
+    // One event alone: leased at insert, sent, never claimed.
+    let first = site_created("A");
+    append(db, std::slice::from_ref(&first)).await;
+    while relay.dispatch_once().await.unwrap() > 0 {}
+    receiver.wait_for(1).await;
+    eventually(
+        "the first delivery to be recorded",
+        &test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
+        1,
+    )
+    .await;
+    assert_eq!(
+        births(db).await,
+        vec![leased_at_insert(first.event_id, worker)]
+    );
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM claims").await,
+        0
+    );
+
+    // Three in one batch with one slot per endpoint: the first is leased,
+    // the two others queued, then claimed one at a time as the slot frees.
+    let batch: Vec<EventEnvelope> = (0..3).map(|i| site_created(&format!("B{i}"))).collect();
+    append(db, &batch).await;
+    while relay.dispatch_once().await.unwrap() > 0 {}
+    eventually(
+        "every delivery to be recorded",
+        &test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
+        4,
+    )
+    .await;
+    let mut expected = vec![
+        leased_at_insert(first.event_id, worker),
+        leased_at_insert(batch[0].event_id, worker),
+        queued(batch[1].event_id),
+        queued(batch[2].event_id),
+    ];
+    expected.sort();
+    assert_eq!(births(db).await, expected);
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM claims").await,
+        2
+    );
+    let mut sent: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
+    sent.push(first.event_id);
+    sent.sort();
+    assert_eq!(received(&receiver), sent, "each event once");
+    shutdown.cancel();
+    running.await.unwrap();
+}
+
+/// Fails the relay's savepoint for events whose chantier code is `FAIL`.
+struct FailOn;
+
+#[async_trait]
+impl DurableSubscriber for FailOn {
+    fn name(&self) -> &str {
+        "test.fail-on"
+    }
+
+    fn pattern(&self) -> &TopicPattern {
+        static ALL: std::sync::LazyLock<TopicPattern> = std::sync::LazyLock::new(TopicPattern::all);
+        &ALL
+    }
+
+    async fn handle(
+        &self,
+        _conn: &mut AsyncPgConnection,
+        event: &RelayedEvent,
+    ) -> Result<(), DurableError> {
+        if event.data["code"] == "FAIL" {
+            return Err(DurableError::new("refused by the test"));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_leased_in_an_undone_savepoint_are_never_sent_and_give_their_slots_back() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let waker = DeliveryWaker::new();
+    let relay = relay(db, bus(), &waker, Some(Arc::new(FailOn)));
+    // Three slots in all: a leak of the undone batch's would leave none.
+    let (worker, shutdown, running) = start_engine(
+        db,
+        waker.clone(),
+        DeliveryConfig {
+            max_in_flight: 3,
+            ..DeliveryConfig::default()
+        },
+    );
+    setup(&test_db, &relay, &receiver).await;
+
+    // The batch's savepoint fails after the fan-out leased three jobs;
+    // event by event, the fan-out leases again for the two that pass.
+    let batch = [site_created("A"), site_created("FAIL"), site_created("C")];
+    append(db, &batch).await;
+    relay.dispatch_once().await.unwrap();
+    receiver.wait_for(2).await;
+    eventually(
+        "both deliveries to be recorded",
+        &test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
+        2,
+    )
+    .await;
+    let mut passed = vec![batch[0].event_id, batch[2].event_id];
+    passed.sort();
+    let mut expected: Vec<Birth> = passed
+        .iter()
+        .map(|id| leased_at_insert(*id, worker))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        births(db).await,
+        expected,
+        "the undone inserts left nothing"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(received(&receiver), passed, "only what committed was sent");
+
+    // Every slot is free again: three more events are all leased at insert.
+    let more = [site_created("D"), site_created("E"), site_created("F")];
+    append(db, &more).await;
+    while relay.dispatch_once().await.unwrap() > 0 {}
+    receiver.wait_for(5).await;
+    let births = births(db).await;
+    for event in &more {
+        assert!(
+            births.contains(&leased_at_insert(event.event_id, worker)),
+            "{births:?}"
+        );
+    }
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM claims").await,
+        0
+    );
+    shutdown.cancel();
+    running.await.unwrap();
+}
+
+/// A bus that refuses to publish `BOOM` events while `down` is set: the
+/// relay's whole transaction is then rolled back.
+struct FlakyBus {
+    inner: Arc<InProcessEventBus>,
+    down: AtomicBool,
+}
+
+#[async_trait]
+impl EventBus for FlakyBus {
+    async fn publish(&self, event: Arc<EventEnvelope>) -> Result<PublishReport, BusError> {
+        if AtomicBool::load(&self.down, Ordering::SeqCst) && event.data["code"] == "BOOM" {
+            return Err(BusError::Unavailable("down for the test".into()));
+        }
+        self.inner.publish(event).await
+    }
+
+    async fn subscribe(
+        &self,
+        pattern: TopicPattern,
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<SubscriptionId, BusError> {
+        self.inner.subscribe(pattern, handler).await
+    }
+
+    async fn unsubscribe(&self, id: SubscriptionId) -> bool {
+        self.inner.unsubscribe(id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_leased_in_a_rolled_back_relay_transaction_are_never_sent() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let waker = DeliveryWaker::new();
+    let flaky = Arc::new(FlakyBus {
+        inner: bus(),
+        down: AtomicBool::new(false),
+    });
+    let relay = relay(db, flaky.clone(), &waker, Some(Arc::new(FailOn)));
+    let (worker, shutdown, running) = start_engine(
+        db,
+        waker.clone(),
+        DeliveryConfig {
+            max_in_flight: 3,
+            ..DeliveryConfig::default()
+        },
+    );
+    setup(&test_db, &relay, &receiver).await;
+
+    // `FAIL` sends the relay event by event: `A`'s savepoint succeeds (its
+    // job leased), then the bus fails on `BOOM` and the whole transaction
+    // is rolled back, `A`'s job with it.
+    let events = [
+        site_created("A"),
+        site_created("FAIL"),
+        site_created("BOOM"),
+    ];
+    append(db, &events).await;
+    flaky.down.store(true, Ordering::SeqCst);
+    assert!(relay.dispatch_once().await.is_err());
+    assert_eq!(
+        count(&test_db, "SELECT count(*) AS count FROM births").await,
+        0
+    );
+
+    // Back up: `A` and `BOOM` go out once each, leased at insert (the
+    // rolled-back cycle's slots came back); `FAIL` is held back.
+    flaky.down.store(false, Ordering::SeqCst);
+    while relay.dispatch_once().await.unwrap() > 0 {}
+    receiver.wait_for(2).await;
+    let passed = [&events[0], &events[2]];
+    let mut expected: Vec<Birth> = passed
+        .iter()
+        .map(|event| leased_at_insert(event.event_id, worker))
+        .collect();
+    expected.sort();
+    assert_eq!(births(db).await, expected);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut sent: Vec<Uuid> = passed.iter().map(|e| e.event_id).collect();
+    sent.sort();
+    assert_eq!(
+        received(&receiver),
+        sent,
+        "each committed job once, nothing else"
+    );
+    shutdown.cancel();
+    running.await.unwrap();
+}
