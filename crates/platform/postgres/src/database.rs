@@ -3,8 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use deadpool::managed::{Hook, HookError};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::future::BoxFuture;
 use tokio::sync::Notify;
@@ -19,6 +22,10 @@ pub struct PoolSettings {
     pub wait_timeout: Duration,
     /// How long opening a new connection may take.
     pub connect_timeout: Duration,
+    /// A connection left unused this long is checked with a query before
+    /// it is handed out again; one in steady use is not (see
+    /// [`Database::connect`]).
+    pub verify_after_idle: Duration,
 }
 
 impl Default for PoolSettings {
@@ -27,6 +34,7 @@ impl Default for PoolSettings {
             max_size: 16,
             wait_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            verify_after_idle: Duration::from_secs(1),
         }
     }
 }
@@ -54,8 +62,33 @@ impl Database {
     /// Builds the pool. Connections are opened lazily, so this succeeds even
     /// while the server is down; [`Database::ping`] tells whether it is up.
     pub fn connect(url: &str, settings: &PoolSettings) -> Result<Self, DbError> {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        // A test query at every checkout (diesel-async's default) costs a
+        // round trip per transaction: three and more per event on the
+        // delivery path. A connection in steady use needs none: a failed
+        // query marks it broken, and recycling drops broken ones. A
+        // connection idle for a while may have died with the server
+        // (restart, failover, idle timeout), so it is checked first, and
+        // the first request after a restart does not get a dead one.
+        let mut config = ManagerConfig::default();
+        config.recycling_method = RecyclingMethod::Fast;
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+        let (idle, timeout) = (settings.verify_after_idle, settings.connect_timeout);
+        let verify = Hook::async_fn(move |conn: &mut AsyncPgConnection, metrics| {
+            Box::pin(async move {
+                if metrics.last_used() < idle {
+                    return Ok(());
+                }
+                let check = diesel::sql_query("SELECT 1").execute(conn);
+                match tokio::time::timeout(timeout, check).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(error)) => Err(HookError::message(error.to_string())),
+                    Err(_) => Err(HookError::message("no answer to the idle check")),
+                }
+            })
+        });
         let pool = Pool::builder(manager)
+            .pre_recycle(verify)
             .max_size(settings.max_size)
             .wait_timeout(Some(settings.wait_timeout))
             .create_timeout(Some(settings.connect_timeout))

@@ -1597,3 +1597,80 @@ async fn a_batch_reaches_a_durable_subscriber_at_once() {
     );
     assert_eq!(dispatch_state(db).await.undispatched, 0);
 }
+
+/// A TCP relay to the database server whose connections so far can be
+/// frozen: bytes stop flowing both ways and nothing is closed (half-open
+/// connections, as a failover or a network cut leaves them), while new
+/// connections go through.
+struct FreezingProxy {
+    addr: std::net::SocketAddr,
+    current: Arc<std::sync::Mutex<CancellationToken>>,
+}
+
+impl FreezingProxy {
+    async fn start(target: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let current = Arc::new(std::sync::Mutex::new(CancellationToken::new()));
+        let generation = Arc::clone(&current);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let frozen = generation.lock().unwrap().clone();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let mut server = tokio::net::TcpStream::connect(target).await.unwrap();
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        () = frozen.cancelled() => {
+                            // Both sockets stay open, silent.
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                });
+            }
+        });
+        Self { addr, current }
+    }
+
+    fn freeze(&self) {
+        let mut current = self.current.lock().unwrap();
+        current.cancel();
+        *current = CancellationToken::new();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_gone_silent_while_idle_is_replaced_before_it_is_handed_out() {
+    let test_db = TestDatabase::new().await;
+    // postgres://user@host:port/name: the proxy stands for host:port.
+    let url = test_db.url();
+    let (scheme_user, rest) = url.split_once('@').unwrap();
+    let (server, path) = rest.split_once('/').unwrap();
+    let proxy = FreezingProxy::start(server.to_owned()).await;
+    let db = Database::connect(
+        &format!("{scheme_user}@{}/{path}", proxy.addr),
+        &hub_platform_postgres::PoolSettings {
+            max_size: 1,
+            verify_after_idle: Duration::from_millis(100),
+            connect_timeout: Duration::from_millis(500),
+            ..hub_platform_postgres::PoolSettings::default()
+        },
+    )
+    .unwrap();
+    let mut conn = db.connection().await.unwrap();
+    sql_query("SELECT 1").execute(&mut conn).await.unwrap();
+    drop(conn);
+    proxy.freeze();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The pool's one connection is silent now: it must not be handed out.
+    let answered = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut conn = db.connection().await?;
+        sql_query("SELECT 1").execute(&mut conn).await?;
+        Ok::<_, DbError>(())
+    })
+    .await;
+    assert!(
+        matches!(answered, Ok(Ok(()))),
+        "a fresh connection answers: {answered:?}"
+    );
+}
