@@ -43,10 +43,11 @@ use send::Sender;
 /// How the workers of this process behave.
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
-    /// Requests in flight at once in this process (`WEBHOOKS_MAX_IN_FLIGHT`).
+    /// Jobs in hand at once in this process (`WEBHOOKS_MAX_IN_FLIGHT`):
+    /// requests in flight and outcomes not yet recorded.
     pub max_in_flight: usize,
-    /// …and per webhook (`WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT`), so that one
-    /// slow receiver cannot take every slot.
+    /// Requests in flight per webhook (`WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT`),
+    /// so that one slow receiver cannot take every slot.
     pub max_in_flight_per_endpoint: usize,
     /// …per owner, all their webhooks together
     /// (`WEBHOOKS_MAX_IN_FLIGHT_PER_OWNER`), so that one customer's slow

@@ -22,9 +22,10 @@ pub(crate) struct SlotKey {
     pub(crate) host: String,
 }
 
-/// Requests in flight in this process, in all, per webhook, per owner and
-/// per destination host; and the webhooks found slow, with the moving
-/// average of their attempts' durations.
+/// Jobs in hand in this process — sent or being sent, their outcome not yet
+/// recorded — in all; requests in flight per webhook, per owner and per
+/// destination host (what the receivers see); and the webhooks found slow,
+/// with the moving average of their attempts' durations.
 #[derive(Debug, Default)]
 pub(crate) struct Slots {
     pub(crate) total: usize,
@@ -55,13 +56,21 @@ impl Slots {
         *self.per_host.entry(key.host.clone()).or_default() += 1;
     }
 
+    /// Gives a slot back whole: its request and its unrecorded outcome.
+    #[cfg(test)]
     pub(crate) fn give_back(
         &mut self,
         key: &SlotKey,
         took: Option<Duration>,
         slow_after: Duration,
     ) {
-        self.total = self.total.saturating_sub(1);
+        self.answered(key, took, slow_after);
+        self.recorded();
+    }
+
+    /// The request of `key` is over (it took `took`, if one was made): the
+    /// webhook, its owner and its host have one less in flight.
+    pub(crate) fn answered(&mut self, key: &SlotKey, took: Option<Duration>, slow_after: Duration) {
         give_back_one(&mut self.per_webhook, &key.webhook_id);
         give_back_one(&mut self.per_owner, &key.owner_id);
         give_back_one(&mut self.per_host, &key.host);
@@ -85,21 +94,35 @@ impl Slots {
             self.durations.remove(&key.webhook_id);
         }
     }
+
+    /// An outcome is written: the process has one less job in hand.
+    pub(crate) fn recorded(&mut self) {
+        self.total = self.total.saturating_sub(1);
+    }
 }
 
-/// A slot given back by a finished send, with the time of the retry it
-/// scheduled and how long its attempt took, if any.
+/// A slot given back, in part or whole: the request's share once it is
+/// answered (with how long it took, if one was made), the process's share
+/// once the outcome is recorded (with the time of the retry it scheduled).
 #[derive(Debug)]
 pub(crate) struct Freed {
     pub(crate) key: SlotKey,
+    /// The webhook's, owner's and host's counts come back.
+    pub(crate) answered: bool,
+    /// The process's count comes back.
+    pub(crate) recorded: bool,
     pub(crate) retry_at: Option<Instant>,
     pub(crate) took: Option<Duration>,
     /// The job held back later events of its aggregate (ordered webhook).
     pub(crate) releases: bool,
 }
 
-/// Gives the slot back when dropped: by the recorder once the send's
-/// outcome is written, or wherever the send ends otherwise (even a panic).
+/// Gives the slot back: the request's share when the send calls
+/// [`SlotGuard::answered`], the rest when dropped — by the recorder once the
+/// send's outcome is written, or wherever the send ends otherwise (even a
+/// panic). So the per-webhook, per-owner and per-host caps count requests
+/// the receivers have in flight, while `max_in_flight` also bounds the
+/// outcomes waiting for the recorder.
 #[derive(Debug)]
 pub(crate) struct SlotGuard {
     key: SlotKey,
@@ -111,15 +134,38 @@ pub(crate) struct SlotGuard {
     /// The job is of an ordered webhook: its end may let the next event of
     /// its aggregate go.
     releases: bool,
+    /// The request's share was given back already.
+    answered: bool,
+}
+
+impl SlotGuard {
+    /// The request is over (or was never made): the receiver's share of
+    /// the slot comes back now, the rest when the outcome is recorded.
+    pub(crate) fn answered(&mut self) {
+        if self.answered {
+            return;
+        }
+        self.answered = true;
+        // The loop may be gone (shutdown): nothing to give back to.
+        let _ = self.freed.send(Freed {
+            key: self.key.clone(),
+            answered: true,
+            recorded: false,
+            retry_at: None,
+            took: self.took,
+            releases: false,
+        });
+    }
 }
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
-        // The loop may be gone (shutdown): nothing to give back to.
         let _ = self.freed.send(Freed {
             key: self.key.clone(),
+            answered: !self.answered,
+            recorded: true,
             retry_at: self.retry_at,
-            took: self.took,
+            took: if self.answered { None } else { self.took },
             releases: self.releases,
         });
     }
@@ -237,6 +283,7 @@ impl LocalWorkers {
             retry_at: None,
             took: None,
             releases,
+            answered: false,
         }
     }
 

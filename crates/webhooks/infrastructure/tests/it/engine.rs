@@ -392,6 +392,77 @@ async fn a_slot_is_given_back_only_once_its_outcome_is_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_gets_its_next_request_while_the_previous_outcome_is_still_being_recorded() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let vault = Arc::new(vault());
+    let (webhook, _) = webhook_to(db, &vault, receiver.url("/hooks")).await;
+    // Recording is made slow (200 ms per outcome), and every claim checks
+    // whether another job is still in flight. With one request in flight
+    // per endpoint but room in the process, the next job is claimed as
+    // soon as the receiver answered, while the outcome is being written.
+    db.connection()
+        .await
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE claim_overlaps (claimed UUID NOT NULL, still_in_flight BIGINT NOT NULL); \
+         CREATE FUNCTION slow_record() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$; \
+         CREATE FUNCTION check_claim() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         DECLARE n BIGINT; \
+         BEGIN \
+           SELECT count(*) INTO n FROM webhook_deliveries \
+             WHERE status = 'in_flight' AND id <> NEW.id; \
+           IF n > 0 THEN INSERT INTO claim_overlaps VALUES (NEW.id, n); END IF; \
+           RETURN NEW; \
+         END $$; \
+         CREATE TRIGGER slow_record AFTER UPDATE ON webhook_deliveries FOR EACH ROW \
+           WHEN (OLD.status = 'in_flight' AND NEW.status <> 'in_flight') \
+           EXECUTE FUNCTION slow_record(); \
+         CREATE TRIGGER check_claim AFTER UPDATE ON webhook_deliveries FOR EACH ROW \
+           WHEN (NEW.status = 'in_flight' AND OLD.status <> 'in_flight') \
+           EXECUTE FUNCTION check_claim();",
+        )
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        queue(db, webhook.id(), "chantier.created").await;
+    }
+    let (shutdown, running) = start_engine_with(
+        db,
+        vault,
+        DeliveryConfig {
+            max_in_flight_per_endpoint: 1,
+            ..test_config()
+        },
+    );
+    eventually(
+        "every delivery to succeed",
+        &test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
+        5,
+    )
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+    assert_eq!(receiver.requests().len(), 5);
+    assert!(
+        count(&test_db, "SELECT count(*) AS count FROM claim_overlaps").await > 0,
+        "jobs were claimed while an earlier outcome was still unwritten"
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM claim_overlaps WHERE still_in_flight > 4"
+        )
+        .await,
+        0,
+        "never more than the unwritten outcomes of the four others"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tarpit_owner_with_twenty_webhooks_cannot_delay_a_fast_owner() {
     use hub_platform_test_receiver::{Receiver as Tarpit, Reply};
     let test_db = TestDatabase::new().await;

@@ -144,8 +144,13 @@ impl DeliveryEngine {
                 Some(done) = freed.recv() => {
                     let mut ledger = workers.ledger();
                     let mut done = Some(done);
-                    while let Some(Freed { key, retry_at, took, releases }) = done {
-                        ledger.slots.give_back(&key, took, config.slow_after);
+                    while let Some(Freed { key, answered, recorded, retry_at, took, releases }) = done {
+                        if answered {
+                            ledger.slots.answered(&key, took, config.slow_after);
+                        }
+                        if recorded {
+                            ledger.slots.recorded();
+                        }
                         // The next event of its aggregate may be due now:
                         // claim rather than wait for the poll.
                         work_hint |= releases;

@@ -62,10 +62,10 @@ struct Exchange {
 }
 
 impl Sender {
-    /// The slot (`guard`) travels with the outcome: the recorder frees it
-    /// once the outcome is written, so the claim never takes a job whose
-    /// previous outcome is still unrecorded, and pending outcomes never
-    /// outnumber the slots.
+    /// The slot (`guard`) travels with the outcome: the request's share
+    /// (per webhook, owner, host) comes back once the exchange is over, the
+    /// process's share once the recorder has written the outcome, so pending
+    /// outcomes never outnumber `max_in_flight`.
     pub(super) async fn send(self: Arc<Self>, job: ClaimedJob, mut guard: SlotGuard) {
         let mut outcome = self.attempt(&job).await;
         if let (DeliveryStatus::Pending, Some(at)) =
@@ -79,6 +79,9 @@ impl Sender {
                 u64::try_from(log.duration_ms).unwrap_or_default(),
             ));
         }
+        // The receiver is done with this request: its webhook, owner and
+        // host may get the next one while the outcome waits for the recorder.
+        guard.answered();
         outcome.slot = Some(guard);
         // The recorder outlives every sender: a failed send means shutdown
         // already dropped it, and the lease is released instead.
