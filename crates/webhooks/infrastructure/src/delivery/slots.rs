@@ -139,6 +139,11 @@ pub(crate) struct SlotGuard {
 }
 
 impl SlotGuard {
+    /// Whether the job held back later events of its aggregate.
+    pub(crate) fn releases(&self) -> bool {
+        self.releases
+    }
+
     /// The request is over (or was never made): the receiver's share of
     /// the slot comes back now, the rest when the outcome is recorded.
     pub(crate) fn answered(&mut self) {

@@ -154,7 +154,13 @@ impl DeliveryEngine {
                         // The next event of its aggregate may be due now:
                         // claim rather than wait for the poll.
                         work_hint |= releases;
-                        freed_since_claim += 1;
+                        // Counted once per job, when its receiver answered:
+                        // the claim cadence (every `batch_after` freed
+                        // slots) is what keeps claims few and full while a
+                        // backlog lasts.
+                        if answered {
+                            freed_since_claim += 1;
+                        }
                         if let Some(at) = retry_at {
                             retries.push(Reverse(at));
                         }

@@ -1,5 +1,5 @@
-//! The recorder: the one task that writes the send tasks' outcomes, every
-//! outcome available at that moment in one statement (the jobs' new state,
+//! The recorder: the one task that writes the send tasks' outcomes, those
+//! that arrive within a few milliseconds of each other in one statement (the jobs' new state,
 //! the attempt log, the success bookkeeping of the webhooks), then applies
 //! the failures to the webhooks in order (failure counter, deactivation
 //! after a `410 Gone` or a run of failures).
@@ -14,6 +14,7 @@ use hub_platform_postgres::Database;
 use hub_webhooks_application::{DisableWebhook, RecordDelivery};
 use hub_webhooks_domain::{GONE_REASON, Verdict, WebhookEffect};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::delivery::queue::{self, AttemptLog, ClaimedJob, JobUpdate};
@@ -21,6 +22,15 @@ use crate::delivery::slots::SlotGuard;
 
 /// Outcomes written per statement, at most.
 const RECORD_BATCH: usize = 256;
+
+/// How long the recorder waits for more outcomes before writing a batch
+/// that is not full, so that the outcomes of concurrent sends share one
+/// statement and one commit (group commit). Short: the delivery log shows
+/// an attempt once it is written. Nothing waits on it but the process's
+/// share of the slots (the receivers' share came back at the answer), and
+/// an outcome that lets an ordered webhook's next event go is written at
+/// once.
+const LINGER: Duration = Duration::from_millis(10);
 
 /// One job's outcome, for the recorder.
 #[derive(Debug)]
@@ -34,6 +44,11 @@ pub(super) struct Outcome {
 }
 
 impl Outcome {
+    /// Whether writing it lets an ordered webhook's next event go.
+    fn releases(&self) -> bool {
+        self.slot.as_ref().is_some_and(SlotGuard::releases)
+    }
+
     /// The policy's `verdict` on `job`, and the attempt to log if one was made.
     pub(super) fn new(job: &ClaimedJob, verdict: Verdict, attempt: Option<AttemptLog>) -> Self {
         Self {
@@ -74,6 +89,32 @@ impl fmt::Display for WithCauses<'_> {
     }
 }
 
+/// Waits for a first item, then gathers more into `batch` until it holds
+/// `max`, `linger` has passed since the first, an `urgent` one is in, or
+/// every sender is gone. Returns how many it holds (0: nothing will come).
+async fn gather<T>(
+    received: &mut mpsc::Receiver<T>,
+    batch: &mut Vec<T>,
+    max: usize,
+    linger: Duration,
+    urgent: impl Fn(&T) -> bool,
+) -> usize {
+    if received.recv_many(batch, max).await == 0 {
+        return 0;
+    }
+    let deadline = Instant::now() + linger;
+    while batch.len() < max && !batch.iter().any(&urgent) {
+        let room = max - batch.len();
+        match tokio::time::timeout_at(deadline, received.recv_many(batch, room)).await {
+            // More came: wait for the rest of the window.
+            Ok(n) if n > 0 => {}
+            // Time is up, or every sender is gone (shutdown).
+            _ => break,
+        }
+    }
+    batch.len()
+}
+
 /// Writes outcomes in batches, then does the webhooks' bookkeeping.
 pub(super) struct Recorder {
     pub(super) db: Database,
@@ -84,9 +125,16 @@ pub(super) struct Recorder {
 impl Recorder {
     pub(super) async fn run(self, mut received: mpsc::Receiver<Outcome>) {
         let mut batch = Vec::with_capacity(RECORD_BATCH);
-        // Whatever is ready is written together: one statement per batch
-        // under load, no waiting when idle.
-        while received.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        while gather(
+            &mut received,
+            &mut batch,
+            RECORD_BATCH,
+            LINGER,
+            Outcome::releases,
+        )
+        .await
+            > 0
+        {
             self.write(&batch).await;
             // Only now are the slots given back (dropping the guards).
             batch.clear();
@@ -237,6 +285,49 @@ mod tests {
     use hub_webhooks_application::{RepositoryError, WebhookError};
 
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn outcomes_arriving_within_the_linger_share_a_batch() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut batch = Vec::new();
+        tx.send(1).await.unwrap();
+        let later = tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(4)).await;
+            later.send(2).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(4)).await;
+            later.send(3).await.unwrap();
+            // Past the 10 ms window: the next batch's.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            later.send(4).await.unwrap();
+        });
+        let linger = Duration::from_millis(10);
+        assert_eq!(gather(&mut rx, &mut batch, 8, linger, |_| false).await, 3);
+        assert_eq!(batch, [1, 2, 3]);
+        batch.clear();
+        assert_eq!(gather(&mut rx, &mut batch, 8, linger, |_| false).await, 1);
+        assert_eq!(batch, [4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_urgent_outcome_a_full_batch_or_the_end_of_the_senders_stop_the_wait() {
+        let linger = Duration::from_secs(3600);
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut batch = Vec::new();
+        tx.send(7).await.unwrap();
+        assert_eq!(gather(&mut rx, &mut batch, 8, linger, |n| *n == 7).await, 1);
+        batch.clear();
+        for n in 0..3 {
+            tx.send(n).await.unwrap();
+        }
+        assert_eq!(gather(&mut rx, &mut batch, 3, linger, |_| false).await, 3);
+        batch.clear();
+        tx.send(5).await.unwrap();
+        drop(tx);
+        assert_eq!(gather(&mut rx, &mut batch, 8, linger, |_| false).await, 1);
+        batch.clear();
+        assert_eq!(gather(&mut rx, &mut batch, 8, linger, |_| false).await, 0);
+    }
 
     #[test]
     fn a_use_case_failure_is_logged_with_its_cause_once() {
