@@ -113,17 +113,18 @@ static INSERT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                     CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_type END, \
                     CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_id END, \
                     CASE WHEN w.ordering = 'aggregate' THEN j.event_seq END, \
-                    CASE WHEN j.leased THEN 'in_flight' ELSE 'pending' END, \
-                    CASE WHEN j.leased THEN 1 ELSE 0 END, \
-                    CASE WHEN j.leased THEN now() + $1 * interval '1 millisecond' END, \
-                    CASE WHEN j.leased THEN $2::uuid END, \
-                    CASE WHEN j.leased THEN gen_random_uuid() END \
+                    CASE WHEN l.leased THEN 'in_flight' ELSE 'pending' END, \
+                    CASE WHEN l.leased THEN 1 ELSE 0 END, \
+                    CASE WHEN l.leased THEN now() + $1 * interval '1 millisecond' END, \
+                    CASE WHEN l.leased THEN $2::uuid END, \
+                    CASE WHEN l.leased THEN gen_random_uuid() END \
              FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::int4[], \
                          $9::text[], $10::text[], $11::int8[], $12::jsonb[], $13::uuid[], \
                          $14::bool[]) \
                AS j (id, webhook_id, event_id, event_type, payload, max_attempts, \
                      aggregate_type, aggregate_id, event_seq, data, chantier_id, leased) \
              JOIN webhooks w ON w.id = j.webhook_id \
+             CROSS JOIN LATERAL (SELECT j.leased AND w.ordering <> 'aggregate' AS leased) l \
              WHERE (w.chantier_ids IS NULL OR j.chantier_id = ANY(w.chantier_ids)) \
                AND j.data @> w.filters \
              ON CONFLICT (webhook_id, event_id) DO NOTHING \
@@ -315,7 +316,9 @@ impl DurableSubscriber for DeliveryFanOut {
             .load(conn)
             .await?;
         // A job leased but not inserted (filtered out, or already fanned
-        // out) gives its slot back as its guard drops here.
+        // out) gives its slot back as its guard drops here; one inserted
+        // without its lease (its webhook became ordered meanwhile) waits
+        // for a claim.
         let handed: Vec<Handed> = leased
             .into_iter()
             .filter_map(|job| {
@@ -324,6 +327,7 @@ impl DurableSubscriber for DeliveryFanOut {
                 Some(Handed { job, guard })
             })
             .collect();
+        let queued = queued || !guards.is_empty();
         if let Some(staged) = self.staged().last_mut() {
             *staged = Staged {
                 workers,

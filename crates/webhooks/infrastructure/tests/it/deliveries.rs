@@ -72,6 +72,12 @@ pub(crate) fn relay(db: &Database) -> OutboxRelay {
 }
 
 pub(crate) async fn publish(db: &Database, relay: &OutboxRelay, events: Vec<EventEnvelope>) {
+    append(db, events).await;
+    dispatch_all(db, relay).await;
+}
+
+/// Commits `events` to the outbox, as a use case would.
+pub(crate) async fn append(db: &Database, events: Vec<EventEnvelope>) {
     db.write(|conn| {
         Box::pin(async move {
             outbox::append(conn, &events).await?;
@@ -80,7 +86,6 @@ pub(crate) async fn publish(db: &Database, relay: &OutboxRelay, events: Vec<Even
     })
     .await
     .unwrap();
-    dispatch_all(db, relay).await;
 }
 
 /// Runs the relay until it has nothing left, then checks that every event

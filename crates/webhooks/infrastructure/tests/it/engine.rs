@@ -89,6 +89,20 @@ fn start_engine_with(
     vault: Arc<AeadSecretVault>,
     config: DeliveryConfig,
 ) -> (CancellationToken, JoinHandle<()>) {
+    let engine = engine(db, vault, DeliveryWaker::new(), config);
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(engine.run(shutdown.clone()));
+    (shutdown, running)
+}
+
+/// The engine as the app builds it, allowed to reach local receivers,
+/// woken (and handed jobs) through `waker`.
+pub(crate) fn engine(
+    db: &Database,
+    vault: Arc<AeadSecretVault>,
+    waker: DeliveryWaker,
+    config: DeliveryConfig,
+) -> DeliveryEngine {
     let client = OutboundClient::new(
         OutboundConfig {
             allow_http: true,
@@ -99,16 +113,13 @@ fn start_engine_with(
         Arc::new(FixtureResolver::new()),
     )
     .unwrap();
-    let engine = DeliveryEngine::new(
+    DeliveryEngine::new(
         db.clone(),
         client,
         WebhookPorts { vault, ..ports(db) },
-        DeliveryWaker::new(),
+        waker,
         config,
-    );
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(engine.run(shutdown.clone()));
-    (shutdown, running)
+    )
 }
 
 /// The `v1,` entries of the request's `webhook-signature`.
@@ -202,7 +213,7 @@ async fn the_previous_secret_signs_during_its_grace_period_and_not_after() {
 }
 
 /// Polls until `sql` counts `expected` rows (at most 20 s).
-async fn eventually(what: &str, test_db: &TestDatabase, sql: &str, expected: i64) {
+pub(crate) async fn eventually(what: &str, test_db: &TestDatabase, sql: &str, expected: i64) {
     let started = Instant::now();
     while count(test_db, sql).await != expected {
         assert!(
@@ -329,16 +340,10 @@ async fn a_delivery_no_configured_key_can_sign_is_postponed_unsent_naming_the_ke
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slot_is_given_back_only_once_its_outcome_is_recorded() {
-    let test_db = TestDatabase::new().await;
-    let db = test_db.database();
-    let receiver = Receiver::start(204).await;
-    let vault = Arc::new(vault());
-    let (webhook, _) = webhook_to(db, &vault, receiver.url("/hooks")).await;
-    // Recording is made slow (200 ms per outcome), and every claim checks
-    // whether another job is still in flight: with one slot, a claim made
-    // before the previous outcome is written would find it there.
+/// Makes recording slow (200 ms per outcome) and has every claim note how
+/// many other jobs are in flight at that moment (`claim_overlaps`); then
+/// queues five due deliveries to `webhook`.
+async fn slow_records_watched_claims(db: &Database, webhook: Uuid) {
     db.connection()
         .await
         .unwrap()
@@ -364,16 +369,21 @@ async fn a_slot_is_given_back_only_once_its_outcome_is_recorded() {
         .await
         .unwrap();
     for _ in 0..5 {
-        queue(db, webhook.id(), "chantier.created").await;
+        queue(db, webhook, "chantier.created").await;
     }
-    let (shutdown, running) = start_engine_with(
-        db,
-        vault,
-        DeliveryConfig {
-            max_in_flight: 1,
-            ..test_config()
-        },
-    );
+}
+
+/// Five deliveries to one webhook with slow records, sent by an engine
+/// configured by `config`; how many claims found other jobs in flight,
+/// and the most they found.
+async fn claims_during_slow_records(config: DeliveryConfig) -> (i64, i64) {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let receiver = Receiver::start(204).await;
+    let vault = Arc::new(vault());
+    let (webhook, _) = webhook_to(db, &vault, receiver.url("/hooks")).await;
+    slow_records_watched_claims(db, webhook.id()).await;
+    let (shutdown, running) = start_engine_with(db, vault, config);
     eventually(
         "every delivery to succeed",
         &test_db,
@@ -384,82 +394,46 @@ async fn a_slot_is_given_back_only_once_its_outcome_is_recorded() {
     shutdown.cancel();
     running.await.unwrap();
     assert_eq!(receiver.requests().len(), 5);
-    assert_eq!(
+    (
         count(&test_db, "SELECT count(*) AS count FROM claim_overlaps").await,
-        0,
+        count(
+            &test_db,
+            "SELECT COALESCE(max(still_in_flight), 0) AS count FROM claim_overlaps",
+        )
+        .await,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_is_given_back_only_once_its_outcome_is_recorded() {
+    // With one slot, a claim made before the previous outcome is written
+    // would find it in flight.
+    let (overlaps, _) = claims_during_slow_records(DeliveryConfig {
+        max_in_flight: 1,
+        ..test_config()
+    })
+    .await;
+    assert_eq!(
+        overlaps, 0,
         "no job was claimed while the previous outcome was still unwritten"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_gets_its_next_request_while_the_previous_outcome_is_still_being_recorded() {
-    let test_db = TestDatabase::new().await;
-    let db = test_db.database();
-    let receiver = Receiver::start(204).await;
-    let vault = Arc::new(vault());
-    let (webhook, _) = webhook_to(db, &vault, receiver.url("/hooks")).await;
-    // Recording is made slow (200 ms per outcome), and every claim checks
-    // whether another job is still in flight. With one request in flight
-    // per endpoint but room in the process, the next job is claimed as
-    // soon as the receiver answered, while the outcome is being written.
-    db.connection()
-        .await
-        .unwrap()
-        .batch_execute(
-            "CREATE TABLE claim_overlaps (claimed UUID NOT NULL, still_in_flight BIGINT NOT NULL); \
-         CREATE FUNCTION slow_record() RETURNS trigger LANGUAGE plpgsql AS $$ \
-         BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$; \
-         CREATE FUNCTION check_claim() RETURNS trigger LANGUAGE plpgsql AS $$ \
-         DECLARE n BIGINT; \
-         BEGIN \
-           SELECT count(*) INTO n FROM webhook_deliveries \
-             WHERE status = 'in_flight' AND id <> NEW.id; \
-           IF n > 0 THEN INSERT INTO claim_overlaps VALUES (NEW.id, n); END IF; \
-           RETURN NEW; \
-         END $$; \
-         CREATE TRIGGER slow_record AFTER UPDATE ON webhook_deliveries FOR EACH ROW \
-           WHEN (OLD.status = 'in_flight' AND NEW.status <> 'in_flight') \
-           EXECUTE FUNCTION slow_record(); \
-         CREATE TRIGGER check_claim AFTER UPDATE ON webhook_deliveries FOR EACH ROW \
-           WHEN (NEW.status = 'in_flight' AND OLD.status <> 'in_flight') \
-           EXECUTE FUNCTION check_claim();",
-        )
-        .await
-        .unwrap();
-    for _ in 0..5 {
-        queue(db, webhook.id(), "chantier.created").await;
-    }
-    let (shutdown, running) = start_engine_with(
-        db,
-        vault,
-        DeliveryConfig {
-            max_in_flight_per_endpoint: 1,
-            ..test_config()
-        },
-    );
-    eventually(
-        "every delivery to succeed",
-        &test_db,
-        "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
-        5,
-    )
+    // With one request in flight per endpoint but room in the process,
+    // the next job is claimed as soon as the receiver answered, while the
+    // outcome is being written.
+    let (overlaps, most) = claims_during_slow_records(DeliveryConfig {
+        max_in_flight_per_endpoint: 1,
+        ..test_config()
+    })
     .await;
-    shutdown.cancel();
-    running.await.unwrap();
-    assert_eq!(receiver.requests().len(), 5);
     assert!(
-        count(&test_db, "SELECT count(*) AS count FROM claim_overlaps").await > 0,
+        overlaps > 0,
         "jobs were claimed while an earlier outcome was still unwritten"
     );
-    assert_eq!(
-        count(
-            &test_db,
-            "SELECT count(*) AS count FROM claim_overlaps WHERE still_in_flight > 4"
-        )
-        .await,
-        0,
-        "never more than the unwritten outcomes of the four others"
-    );
+    assert!(most <= 4, "never more than the four others: {most}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::QueryableByName;
@@ -17,25 +17,23 @@ use hub_kernel::{
     TopicPattern,
 };
 use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
-use hub_platform_outbound::{AllowList, FixtureResolver, OutboundClient, OutboundConfig};
 use hub_platform_postgres::{
-    Database, DbError, DurableError, DurableSubscriber, OutboxRelay, RelayConfig, RelayedEvent,
-    outbox,
+    Database, DurableError, DurableSubscriber, OutboxRelay, RelayConfig, RelayedEvent,
 };
 use hub_platform_test_db::TestDatabase;
-use hub_webhooks_application::WebhookPorts;
 use hub_webhooks_domain::RetrySchedule;
 use hub_webhooks_infrastructure::{
-    DeliveryConfig, DeliveryEngine, DeliveryFanOut, DeliveryWaker, OwnerProjector, chantier_scope,
+    DeliveryConfig, DeliveryFanOut, DeliveryWaker, OwnerProjector, chantier_scope,
 };
 use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::deliveries::{envelope, insert_webhook};
+use crate::deliveries::{append, envelope, insert_webhook};
+use crate::engine::{engine, eventually};
 use crate::receiver::Receiver;
-use crate::support::{count, ports, vault};
+use crate::support::{count, vault};
 
 /// Records the state each delivery job is inserted in, and each claim.
 const WATCH: &str = "\
@@ -98,44 +96,6 @@ fn queued(event_id: Uuid) -> Birth {
     }
 }
 
-/// The engine as the app runs it, sharing `waker` with the fan-out; it
-/// polls rarely, so that only the fan-out's hand-off or its wake-up can
-/// start a send within a test.
-fn start_engine(
-    db: &Database,
-    waker: DeliveryWaker,
-    config: DeliveryConfig,
-) -> (Uuid, CancellationToken, JoinHandle<()>) {
-    let client = OutboundClient::new(
-        OutboundConfig {
-            allow_http: true,
-            allowed_cidrs: AllowList::parse("127.0.0.0/8").unwrap(),
-            timeout: Duration::from_secs(5),
-            ..OutboundConfig::default()
-        },
-        Arc::new(FixtureResolver::new()),
-    )
-    .unwrap();
-    let engine = DeliveryEngine::new(
-        db.clone(),
-        client,
-        WebhookPorts {
-            vault: Arc::new(vault()),
-            ..ports(db)
-        },
-        waker,
-        DeliveryConfig {
-            poll_interval: Duration::from_secs(600),
-            shutdown_grace: Duration::from_secs(5),
-            ..config
-        },
-    );
-    let worker = engine.worker_id();
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(engine.run(shutdown.clone()));
-    (worker, shutdown, running)
-}
-
 /// The relay as the app wires it, the fan-out ringing `waker`, then
 /// `after`.
 fn relay(
@@ -172,18 +132,6 @@ fn site_created(code: &str) -> EventEnvelope {
     )
 }
 
-async fn append(db: &Database, events: &[EventEnvelope]) {
-    let events = events.to_vec();
-    db.write(|conn| {
-        Box::pin(async move {
-            outbox::append(conn, &events).await?;
-            Ok::<_, DbError>(())
-        })
-    })
-    .await
-    .unwrap();
-}
-
 /// A webhook of an admin on `chantier.created` to `receiver`, its own
 /// creation event dispatched, and the watch triggers installed; then lets
 /// the engine start and make its first (empty) claim.
@@ -206,15 +154,67 @@ async fn setup(test_db: &TestDatabase, relay: &OutboxRelay, receiver: &Receiver)
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
-/// Polls until `sql` counts `expected` rows (at most 20 s).
-async fn eventually(what: &str, test_db: &TestDatabase, sql: &str, expected: i64) {
-    let started = Instant::now();
-    while count(test_db, sql).await != expected {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
+/// A database, a receiver with a webhook on it, the relay (with `after`
+/// behind the fan-out) and the engine, sharing one waker. The engine
+/// polls rarely, so that only the fan-out's hand-off or its wake-up can
+/// start a send within a test.
+struct Scene {
+    test_db: TestDatabase,
+    receiver: Receiver,
+    relay: OutboxRelay,
+    worker: Uuid,
+    shutdown: CancellationToken,
+    running: JoinHandle<()>,
+}
+
+impl Scene {
+    async fn start(
+        bus: Arc<dyn EventBus>,
+        after: Option<Arc<dyn DurableSubscriber>>,
+        config: DeliveryConfig,
+    ) -> Self {
+        let test_db = TestDatabase::new().await;
+        let db = test_db.database();
+        let receiver = Receiver::start(204).await;
+        let waker = DeliveryWaker::new();
+        let relay = relay(db, bus, &waker, after);
+        let engine = engine(
+            db,
+            Arc::new(vault()),
+            waker,
+            DeliveryConfig {
+                poll_interval: Duration::from_secs(600),
+                shutdown_grace: Duration::from_secs(5),
+                ..config
+            },
         );
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        let worker = engine.worker_id();
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(engine.run(shutdown.clone()));
+        setup(&test_db, &relay, &receiver).await;
+        Self {
+            test_db,
+            receiver,
+            relay,
+            worker,
+            shutdown,
+            running,
+        }
+    }
+
+    fn db(&self) -> &Database {
+        self.test_db.database()
+    }
+
+    /// Commits `events` and runs the relay until it has nothing left.
+    async fn publish(&self, events: &[EventEnvelope]) {
+        append(self.db(), events.to_vec()).await;
+        while self.relay.dispatch_once().await.unwrap() > 0 {}
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.running.await.unwrap();
     }
 }
 
@@ -234,29 +234,24 @@ fn received(receiver: &Receiver) -> Vec<Uuid> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_the_workers_have_room_for_are_leased_at_insert_the_rest_wait_for_a_claim() {
-    let test_db = TestDatabase::new().await;
-    let db = test_db.database();
-    let receiver = Receiver::start(204).await;
-    let waker = DeliveryWaker::new();
-    let relay = relay(db, bus(), &waker, None);
-    let (worker, shutdown, running) = start_engine(
-        db,
-        waker.clone(),
+    let scene = Scene::start(
+        bus(),
+        None,
         DeliveryConfig {
             max_in_flight_per_endpoint: 1,
             ..DeliveryConfig::default()
         },
-    );
-    setup(&test_db, &relay, &receiver).await;
+    )
+    .await;
+    let (db, worker) = (scene.db(), scene.worker);
 
     // One event alone: leased at insert, sent, never claimed.
     let first = site_created("A");
-    append(db, std::slice::from_ref(&first)).await;
-    while relay.dispatch_once().await.unwrap() > 0 {}
-    receiver.wait_for(1).await;
+    scene.publish(std::slice::from_ref(&first)).await;
+    scene.receiver.wait_for(1).await;
     eventually(
         "the first delivery to be recorded",
-        &test_db,
+        &scene.test_db,
         "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
         1,
     )
@@ -266,18 +261,17 @@ async fn jobs_the_workers_have_room_for_are_leased_at_insert_the_rest_wait_for_a
         vec![leased_at_insert(first.event_id, worker)]
     );
     assert_eq!(
-        count(&test_db, "SELECT count(*) AS count FROM claims").await,
+        count(&scene.test_db, "SELECT count(*) AS count FROM claims").await,
         0
     );
 
     // Three in one batch with one slot per endpoint: the first is leased,
     // the two others queued, then claimed one at a time as the slot frees.
     let batch: Vec<EventEnvelope> = (0..3).map(|i| site_created(&format!("B{i}"))).collect();
-    append(db, &batch).await;
-    while relay.dispatch_once().await.unwrap() > 0 {}
+    scene.publish(&batch).await;
     eventually(
         "every delivery to be recorded",
-        &test_db,
+        &scene.test_db,
         "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
         4,
     )
@@ -291,15 +285,14 @@ async fn jobs_the_workers_have_room_for_are_leased_at_insert_the_rest_wait_for_a
     expected.sort();
     assert_eq!(births(db).await, expected);
     assert_eq!(
-        count(&test_db, "SELECT count(*) AS count FROM claims").await,
+        count(&scene.test_db, "SELECT count(*) AS count FROM claims").await,
         2
     );
     let mut sent: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
     sent.push(first.event_id);
     sent.sort();
-    assert_eq!(received(&receiver), sent, "each event once");
-    shutdown.cancel();
-    running.await.unwrap();
+    assert_eq!(received(&scene.receiver), sent, "each event once");
+    scene.stop().await;
 }
 
 /// Fails the relay's savepoint for events whose chantier code is `FAIL`.
@@ -330,31 +323,27 @@ impl DurableSubscriber for FailOn {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_leased_in_an_undone_savepoint_are_never_sent_and_give_their_slots_back() {
-    let test_db = TestDatabase::new().await;
-    let db = test_db.database();
-    let receiver = Receiver::start(204).await;
-    let waker = DeliveryWaker::new();
-    let relay = relay(db, bus(), &waker, Some(Arc::new(FailOn)));
     // Three slots in all: a leak of the undone batch's would leave none.
-    let (worker, shutdown, running) = start_engine(
-        db,
-        waker.clone(),
+    let scene = Scene::start(
+        bus(),
+        Some(Arc::new(FailOn)),
         DeliveryConfig {
             max_in_flight: 3,
             ..DeliveryConfig::default()
         },
-    );
-    setup(&test_db, &relay, &receiver).await;
+    )
+    .await;
+    let (db, worker) = (scene.db(), scene.worker);
 
     // The batch's savepoint fails after the fan-out leased three jobs;
     // event by event, the fan-out leases again for the two that pass.
     let batch = [site_created("A"), site_created("FAIL"), site_created("C")];
-    append(db, &batch).await;
-    relay.dispatch_once().await.unwrap();
-    receiver.wait_for(2).await;
+    append(db, batch.to_vec()).await;
+    scene.relay.dispatch_once().await.unwrap();
+    scene.receiver.wait_for(2).await;
     eventually(
         "both deliveries to be recorded",
-        &test_db,
+        &scene.test_db,
         "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'",
         2,
     )
@@ -372,13 +361,16 @@ async fn jobs_leased_in_an_undone_savepoint_are_never_sent_and_give_their_slots_
         "the undone inserts left nothing"
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(received(&receiver), passed, "only what committed was sent");
+    assert_eq!(
+        received(&scene.receiver),
+        passed,
+        "only what committed was sent"
+    );
 
     // Every slot is free again: three more events are all leased at insert.
     let more = [site_created("D"), site_created("E"), site_created("F")];
-    append(db, &more).await;
-    while relay.dispatch_once().await.unwrap() > 0 {}
-    receiver.wait_for(5).await;
+    scene.publish(&more).await;
+    scene.receiver.wait_for(5).await;
     let births = births(db).await;
     for event in &more {
         assert!(
@@ -387,11 +379,10 @@ async fn jobs_leased_in_an_undone_savepoint_are_never_sent_and_give_their_slots_
         );
     }
     assert_eq!(
-        count(&test_db, "SELECT count(*) AS count FROM claims").await,
+        count(&scene.test_db, "SELECT count(*) AS count FROM claims").await,
         0
     );
-    shutdown.cancel();
-    running.await.unwrap();
+    scene.stop().await;
 }
 
 /// A bus that refuses to publish `BOOM` events while `down` is set: the
@@ -425,24 +416,20 @@ impl EventBus for FlakyBus {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_leased_in_a_rolled_back_relay_transaction_are_never_sent() {
-    let test_db = TestDatabase::new().await;
-    let db = test_db.database();
-    let receiver = Receiver::start(204).await;
-    let waker = DeliveryWaker::new();
     let flaky = Arc::new(FlakyBus {
         inner: bus(),
         down: AtomicBool::new(false),
     });
-    let relay = relay(db, flaky.clone(), &waker, Some(Arc::new(FailOn)));
-    let (worker, shutdown, running) = start_engine(
-        db,
-        waker.clone(),
+    let scene = Scene::start(
+        flaky.clone(),
+        Some(Arc::new(FailOn)),
         DeliveryConfig {
             max_in_flight: 3,
             ..DeliveryConfig::default()
         },
-    );
-    setup(&test_db, &relay, &receiver).await;
+    )
+    .await;
+    let (db, worker) = (scene.db(), scene.worker);
 
     // `FAIL` sends the relay event by event: `A`'s savepoint succeeds (its
     // job leased), then the bus fails on `BOOM` and the whole transaction
@@ -452,19 +439,19 @@ async fn jobs_leased_in_a_rolled_back_relay_transaction_are_never_sent() {
         site_created("FAIL"),
         site_created("BOOM"),
     ];
-    append(db, &events).await;
+    append(db, events.to_vec()).await;
     flaky.down.store(true, Ordering::SeqCst);
-    assert!(relay.dispatch_once().await.is_err());
+    assert!(scene.relay.dispatch_once().await.is_err());
     assert_eq!(
-        count(&test_db, "SELECT count(*) AS count FROM births").await,
+        count(&scene.test_db, "SELECT count(*) AS count FROM births").await,
         0
     );
 
     // Back up: `A` and `BOOM` go out once each, leased at insert (the
     // rolled-back cycle's slots came back); `FAIL` is held back.
     flaky.down.store(false, Ordering::SeqCst);
-    while relay.dispatch_once().await.unwrap() > 0 {}
-    receiver.wait_for(2).await;
+    while scene.relay.dispatch_once().await.unwrap() > 0 {}
+    scene.receiver.wait_for(2).await;
     let passed = [&events[0], &events[2]];
     let mut expected: Vec<Birth> = passed
         .iter()
@@ -476,10 +463,9 @@ async fn jobs_leased_in_a_rolled_back_relay_transaction_are_never_sent() {
     let mut sent: Vec<Uuid> = passed.iter().map(|e| e.event_id).collect();
     sent.sort();
     assert_eq!(
-        received(&receiver),
+        received(&scene.receiver),
         sent,
         "each committed job once, nothing else"
     );
-    shutdown.cancel();
-    running.await.unwrap();
+    scene.stop().await;
 }
