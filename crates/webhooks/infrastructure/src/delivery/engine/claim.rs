@@ -180,6 +180,8 @@ impl DeliveryEngine {
                         next = handed.try_recv().ok();
                     }
                     metrics::counter!("hub_webhook_deliveries_handed_over_total").increment(count);
+                    metrics::gauge!("hub_webhook_deliveries_in_flight")
+                        .set(workers.ledger().slots.total as f64);
                 }
                 () = self.waker.woken() => work_hint = true,
                 () = tokio::time::sleep_until(deadline) => {
