@@ -5,7 +5,7 @@
 //! ([`LocalWorkers`]).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -101,32 +101,31 @@ impl Slots {
     }
 }
 
-/// A slot given back, in part or whole: the request's share once it is
-/// answered (with how long it took, if one was made), the process's share
-/// once the outcome is recorded (with the time of the retry it scheduled).
+/// What the claim loop hears of a slot given back (the counts are already
+/// given back in the ledger): whether the receiver answered (the claim
+/// cadence counts that), and what the end of the job asks of it.
 #[derive(Debug)]
 pub(crate) struct Freed {
-    pub(crate) key: SlotKey,
-    /// The webhook's, owner's and host's counts come back.
+    /// The receiver's share came back with this.
     pub(crate) answered: bool,
-    /// The process's count comes back.
-    pub(crate) recorded: bool,
+    /// The time of the retry the send scheduled, for the loop to wake then.
     pub(crate) retry_at: Option<Instant>,
-    pub(crate) took: Option<Duration>,
     /// The job held back later events of its aggregate (ordered webhook).
     pub(crate) releases: bool,
 }
 
-/// Gives the slot back: the request's share when the send calls
-/// [`SlotGuard::answered`], the rest when dropped — by the recorder once the
-/// send's outcome is written, or wherever the send ends otherwise (even a
-/// panic). So the per-webhook, per-owner and per-host caps count requests
-/// the receivers have in flight, while `max_in_flight` also bounds the
-/// outcomes waiting for the recorder.
+/// Gives the slot back to the ledger, at once: the request's share when the
+/// send calls [`SlotGuard::answered`], the rest when dropped — by the
+/// recorder once the send's outcome is written, or wherever the send ends
+/// otherwise (even a panic), the fan-out's staging included when a relay
+/// savepoint is undone. So the per-webhook, per-owner and per-host caps
+/// count requests the receivers have in flight, while `max_in_flight` also
+/// bounds the outcomes waiting for the recorder. The claim loop hears of it
+/// afterwards ([`Freed`]).
 #[derive(Debug)]
 pub(crate) struct SlotGuard {
     key: SlotKey,
-    freed: mpsc::UnboundedSender<Freed>,
+    workers: Arc<LocalWorkers>,
     /// Set by the send when it schedules a retry, for the loop to wake then.
     pub(crate) retry_at: Option<Instant>,
     /// Set by the send when a request was made: how long it took.
@@ -151,13 +150,15 @@ impl SlotGuard {
             return;
         }
         self.answered = true;
-        // The loop may be gone (shutdown): nothing to give back to.
-        let _ = self.freed.send(Freed {
-            key: self.key.clone(),
+        let slow_after = self.workers.caps.slow_after;
+        self.workers
+            .ledger()
+            .slots
+            .answered(&self.key, self.took, slow_after);
+        // The loop may be gone (shutdown): nobody to tell.
+        let _ = self.workers.freed.send(Freed {
             answered: true,
-            recorded: false,
             retry_at: None,
-            took: self.took,
             releases: false,
         });
     }
@@ -165,12 +166,18 @@ impl SlotGuard {
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
-        let _ = self.freed.send(Freed {
-            key: self.key.clone(),
-            answered: !self.answered,
-            recorded: true,
+        let answered = !self.answered;
+        {
+            let mut ledger = self.workers.ledger();
+            if answered {
+                let slow_after = self.workers.caps.slow_after;
+                ledger.slots.answered(&self.key, self.took, slow_after);
+            }
+            ledger.slots.recorded();
+        }
+        let _ = self.workers.freed.send(Freed {
+            answered,
             retry_at: self.retry_at,
-            took: if self.answered { None } else { self.took },
             releases: self.releases,
         });
     }
@@ -210,6 +217,9 @@ pub(crate) struct Caps {
     pub(crate) per_endpoint: usize,
     pub(crate) per_owner: usize,
     pub(crate) per_host: usize,
+    /// A webhook whose recent attempts take longer than this on average
+    /// is slow.
+    pub(crate) slow_after: Duration,
 }
 
 /// What is left to a slow webhook of a per-endpoint cap `cap`: a fifth of
@@ -279,12 +289,17 @@ impl LocalWorkers {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes a slot for `key` in `ledger`; it comes back when the guard drops.
-    pub(crate) fn take(&self, ledger: &mut Ledger, key: SlotKey, releases: bool) -> SlotGuard {
+    /// Takes a slot for `key` in `ledger`; it comes back through the guard.
+    pub(crate) fn take(
+        self: &Arc<Self>,
+        ledger: &mut Ledger,
+        key: SlotKey,
+        releases: bool,
+    ) -> SlotGuard {
         ledger.slots.take(&key);
         SlotGuard {
             key,
-            freed: self.freed.clone(),
+            workers: Arc::clone(self),
             retry_at: None,
             took: None,
             releases,
@@ -295,7 +310,7 @@ impl LocalWorkers {
     /// A slot for a new job of `key` if one is free now under every cap
     /// (the slow webhooks' reduced one included) and no claim is being
     /// made; otherwise the job waits in the queue for a claim.
-    pub(crate) fn lease(&self, key: SlotKey) -> Option<SlotGuard> {
+    pub(crate) fn lease(self: &Arc<Self>, key: SlotKey) -> Option<SlotGuard> {
         let mut ledger = self.ledger();
         let slots = &ledger.slots;
         let caps = &self.caps;

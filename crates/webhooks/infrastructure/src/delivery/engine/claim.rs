@@ -38,6 +38,7 @@ impl DeliveryEngine {
                 per_endpoint: config.max_in_flight_per_endpoint,
                 per_owner: config.max_in_flight_per_owner,
                 per_host: config.max_in_flight_per_host,
+                slow_after: config.slow_after,
             },
         );
         let workers = Arc::new(workers);
@@ -99,12 +100,16 @@ impl DeliveryEngine {
                         }
                         let slots = &ledger.slots;
                         metrics::gauge!("hub_webhook_deliveries_in_flight").set(slots.total as f64);
-                        // A full claim, or one the per-webhook caps may have
-                        // cut short, leaves due jobs behind.
-                        let capped = slots
-                            .per_webhook
-                            .values()
-                            .any(|n| *n >= config.max_in_flight_per_endpoint)
+                        // A full claim, or one the caps may have cut short
+                        // (at the time of the claim: the requests it saw may
+                        // have been answered since), leaves due jobs behind.
+                        let capped = !claim.saturated.is_empty()
+                            || !claim.saturated_owners.is_empty()
+                            || !claim.saturated_hosts.is_empty()
+                            || slots
+                                .per_webhook
+                                .values()
+                                .any(|n| *n >= config.max_in_flight_per_endpoint)
                             || slots
                                 .per_owner
                                 .values()
@@ -142,15 +147,8 @@ impl DeliveryEngine {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 Some(done) = freed.recv() => {
-                    let mut ledger = workers.ledger();
                     let mut done = Some(done);
-                    while let Some(Freed { key, answered, recorded, retry_at, took, releases }) = done {
-                        if answered {
-                            ledger.slots.answered(&key, took, config.slow_after);
-                        }
-                        if recorded {
-                            ledger.slots.recorded();
-                        }
+                    while let Some(Freed { answered, retry_at, releases }) = done {
                         // The next event of its aggregate may be due now:
                         // claim rather than wait for the poll.
                         work_hint |= releases;
@@ -167,7 +165,7 @@ impl DeliveryEngine {
                         done = freed.try_recv().ok();
                     }
                     metrics::gauge!("hub_webhook_deliveries_in_flight")
-                        .set(ledger.slots.total as f64);
+                        .set(workers.ledger().slots.total as f64);
                 }
                 Some(first) = handed.recv() => {
                     // Leased at insert by the fan-out, slot already taken:
