@@ -260,7 +260,7 @@ pub(crate) struct LocalWorkers {
 
 impl LocalWorkers {
     /// The workers' side, and the receiving ends the claim loop reads:
-    /// slots given back, and jobs handed over.
+    /// news of slots given back, and jobs handed over.
     pub(crate) fn new(
         worker: Uuid,
         lease: Duration,
