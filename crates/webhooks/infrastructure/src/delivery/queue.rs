@@ -155,7 +155,8 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
              WHERE d.status IN ('pending', 'in_flight') \
                AND COALESCE(d.lease_until, d.next_attempt_at) <= now() \
                AND (d.status = 'pending' OR d.attempt < d.max_attempts) \
-               AND d.webhook_id <> ALL($1) AND w.owner_id <> ALL($2) AND {HOST} <> ALL($3) \
+               AND d.webhook_id::text <> ALL($1::text[]) \
+               AND w.owner_id <> ALL($2) AND {HOST} <> ALL($3) \
                AND NOT {HELD_BACK} \
              ORDER BY COALESCE(d.lease_until, d.next_attempt_at) \
              LIMIT $4 \
@@ -231,6 +232,14 @@ pub async fn claim(
     // not hide the due jobs of others), then cut per webhook, then per
     // owner and per host taking each webhook's first job before anyone's
     // second (round-robin across webhooks), oldest due first within a turn.
+    // The saturated webhooks are compared as text on purpose: the claim is
+    // a prepared statement, and PostgreSQL soon runs it with a generic plan
+    // (one for any parameters). Compared as uuids, the column's statistics
+    // made that plan judge the exclusion very selective whenever the due
+    // jobs belong to a few webhooks (one, say), and it then read and sorted
+    // every due job at each claim (55 ms at 10,000) instead of walking the
+    // due index for the first `scan` (1 ms). An expression has no
+    // statistics, so its exclusion is judged mild and the walk is kept.
     let scan = claim.limit.saturating_mul(4).clamp(16, 1000);
     statement(CLAIM_SQL.as_str())
         .bind::<Array<SqlUuid>, _>(&claim.saturated)
