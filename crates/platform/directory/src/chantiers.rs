@@ -76,21 +76,7 @@ impl ChantiersDirectory {
     pub fn new(name: &'static str, table: &'static str) -> Self {
         // Leaked once per directory, at start-up: a statement's text must
         // outlive the connections that cache it.
-        let upsert: &'static str = Box::leak(
-            format!(
-                "INSERT INTO {0} (chantier_id, code, nom, adresse, statut, conducteur_ids, chef_chantier_ids, deleted) \
-                 SELECT s.id, s.code, s.nom, s.adresse, s.statut, s.conducteurs::uuid[], s.chefs::uuid[], s.deleted \
-                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[]) \
-                   AS s (id, code, nom, adresse, statut, conducteurs, chefs, deleted) \
-                 ON CONFLICT (chantier_id) DO UPDATE SET code = COALESCE(EXCLUDED.code, {0}.code), \
-                 nom = COALESCE(EXCLUDED.nom, {0}.nom), adresse = COALESCE(EXCLUDED.adresse, {0}.adresse), \
-                 statut = COALESCE(EXCLUDED.statut, {0}.statut), \
-                 conducteur_ids = EXCLUDED.conducteur_ids, chef_chantier_ids = EXCLUDED.chef_chantier_ids, \
-                 deleted = EXCLUDED.deleted WHERE NOT {0}.deleted",
-                table
-            )
-            .into_boxed_str(),
-        );
+        let upsert: &'static str = Box::leak(upsert_sql(&[table]).into_boxed_str());
         Self {
             name,
             table,
@@ -225,13 +211,61 @@ fn array_literal(ids: &[Uuid]) -> String {
     format!("{{{}}}", ids.join(","))
 }
 
+/// The upsert of a batch of snapshots into each of `tables` (a directory's
+/// table; several when read models of several contexts are written
+/// together), from the same eight array binds: the latest snapshot of each
+/// chantier, a deleted chantier staying deleted.
+fn upsert_sql(tables: &[&str]) -> String {
+    let insert = |table: &str| {
+        format!(
+            "INSERT INTO {table} ({columns}) \
+             SELECT s.id, s.code, s.nom, s.adresse, s.statut, s.conducteurs::uuid[], s.chefs::uuid[], s.deleted \
+             FROM s \
+             ON CONFLICT (chantier_id) DO UPDATE SET code = COALESCE(EXCLUDED.code, {table}.code), \
+             nom = COALESCE(EXCLUDED.nom, {table}.nom), adresse = COALESCE(EXCLUDED.adresse, {table}.adresse), \
+             statut = COALESCE(EXCLUDED.statut, {table}.statut), \
+             conducteur_ids = EXCLUDED.conducteur_ids, chef_chantier_ids = EXCLUDED.chef_chantier_ids, \
+             deleted = EXCLUDED.deleted WHERE NOT {table}.deleted",
+            columns = ChantierView::COLUMNS
+        )
+    };
+    let source = "s AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], \
+                  $5::text[], $6::text[], $7::text[], $8::bool[]) \
+                  AS s (id, code, nom, adresse, statut, conducteurs, chefs, deleted))";
+    // Every table but the last is written by a data-modifying WITH clause;
+    // all of them read the same snapshots.
+    let (last, others) = tables.split_last().map_or(("", &[][..]), |(l, o)| (*l, o));
+    let mut sql = format!("WITH {source}");
+    for (n, table) in others.iter().enumerate() {
+        sql.push_str(&format!(", w{n} AS ({})", insert(table)));
+    }
+    sql.push(' ');
+    sql.push_str(&insert(last));
+    sql
+}
+
+/// The joint upserts built so far, by their tables: leaked once per set of
+/// tables written together (a handful per process, fixed by the contexts
+/// registered), for the same reason as [`ChantiersDirectory::new`]'s.
+fn joint_upsert(tables: &[&'static str]) -> &'static str {
+    static BUILT: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<Vec<&'static str>, &'static str>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    built
+        .entry(tables.to_vec())
+        .or_insert_with(|| Box::leak(upsert_sql(tables).into_boxed_str()))
+}
+
 impl ChantiersDirectory {
-    /// Writes the snapshots of `events` in one statement: each chantier's
-    /// last state (a deleted chantier stays deleted, in the batch and in
-    /// the table).
+    /// Writes the snapshots of `events` with `upsert` (one statement, for
+    /// one table or several): each chantier's last state (a deleted
+    /// chantier stays deleted, in the batch and in the table).
     async fn upsert(
-        &self,
         conn: &mut AsyncPgConnection,
+        upsert: &'static str,
         events: &[RelayedEvent],
     ) -> Result<(), diesel::result::Error> {
         let mut latest: Vec<Snapshot> = Vec::with_capacity(events.len());
@@ -250,7 +284,7 @@ impl ChantiersDirectory {
         if latest.is_empty() {
             return Ok(());
         }
-        statement(self.upsert)
+        statement(upsert)
             .bind::<Array<SqlUuid>, _>(latest.iter().map(|s| s.chantier_id).collect::<Vec<_>>())
             .bind::<Array<Nullable<Text>>, _>(
                 latest.iter().map(|s| s.code.clone()).collect::<Vec<_>>(),
@@ -298,7 +332,7 @@ impl Projection for ChantiersDirectory {
         conn: &mut AsyncPgConnection,
         event: &RelayedEvent,
     ) -> Result<(), DurableError> {
-        Ok(self.upsert(conn, std::slice::from_ref(event)).await?)
+        Ok(Self::upsert(conn, self.upsert, std::slice::from_ref(event)).await?)
     }
 
     async fn apply_batch(
@@ -306,6 +340,19 @@ impl Projection for ChantiersDirectory {
         conn: &mut AsyncPgConnection,
         events: &[RelayedEvent],
     ) -> Result<(), DurableError> {
-        Ok(self.upsert(conn, events).await?)
+        Ok(Self::upsert(conn, self.upsert, events).await?)
+    }
+
+    fn joint(&self) -> Option<(&'static str, &'static str)> {
+        Some(("directory.chantiers", self.table))
+    }
+
+    async fn apply_jointly(
+        &self,
+        conn: &mut AsyncPgConnection,
+        tables: &[&'static str],
+        events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        Ok(Self::upsert(conn, joint_upsert(tables), events).await?)
     }
 }

@@ -52,6 +52,32 @@ pub trait Projection: Send + Sync {
         }
         Ok(())
     }
+
+    /// The same read model kept by several contexts, each in a table of
+    /// its own with the same shape (the directories), is written by one
+    /// statement for all: `Some((kind, table))` says which kind of read
+    /// model this is and its table. [`Projections`] applies the read models
+    /// of one kind that are due the same events with one
+    /// [`Projection::apply_jointly`] call on the first of them.
+    fn joint(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// Applies `events` (in log order, none seen before) to `tables`, the
+    /// tables of read models of this one's [`Projection::joint`] kind (its
+    /// own among them), in as few statements as it can. Called only when
+    /// `joint` returns `Some`.
+    async fn apply_jointly(
+        &self,
+        _conn: &mut AsyncPgConnection,
+        _tables: &[&'static str],
+        _events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        Err(DurableError::new(format!(
+            "{} cannot be written jointly with other read models",
+            self.name()
+        )))
+    }
 }
 
 /// A [`Projection`] alone as a durable subscriber of the relay (tests, and
@@ -230,22 +256,60 @@ async fn apply_unseen(
     .load(conn)
     .await?;
     let fresh: HashSet<(i32, i64)> = fresh.into_iter().map(|f| (f.projection, f.seq)).collect();
-    for (index, projection) in (0i32..).zip(projections) {
-        let wanted = indexes.iter().filter(|i| **i == index).count();
-        let unseen: Vec<RelayedEvent> = events
-            .iter()
-            .filter(|event| fresh.contains(&(index, event.seq)))
-            .cloned()
-            .collect();
-        if unseen.len() < wanted {
-            tracing::debug!(
-                projection = projection.name(),
-                skipped = wanted - unseen.len(),
-                "events already applied or older than the read model; skipped"
-            );
+    let unseen: Vec<Vec<RelayedEvent>> = (0i32..)
+        .zip(projections)
+        .map(|(index, projection)| {
+            let wanted = indexes.iter().filter(|i| **i == index).count();
+            let unseen: Vec<RelayedEvent> = events
+                .iter()
+                .filter(|event| fresh.contains(&(index, event.seq)))
+                .cloned()
+                .collect();
+            if unseen.len() < wanted {
+                tracing::debug!(
+                    projection = projection.name(),
+                    skipped = wanted - unseen.len(),
+                    "events already applied or older than the read model; skipped"
+                );
+            }
+            unseen
+        })
+        .collect();
+    let same_events = |a: &[RelayedEvent], b: &[RelayedEvent]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.seq == b.seq)
+    };
+    let mut applied_jointly = vec![false; projections.len()];
+    for (index, projection) in projections.iter().enumerate() {
+        let due = unseen[index].as_slice();
+        if due.is_empty() || applied_jointly[index] {
+            continue;
         }
-        let applied = match unseen.as_slice() {
-            [] => continue,
+        // Read models of the same kind due the same events (the usual
+        // case: a new read model catching up is the exception) are
+        // written together: one statement instead of one per context.
+        if let Some((kind, table)) = projection.joint() {
+            let mut tables = vec![table];
+            let mut names = vec![projection.name()];
+            for (later, other) in projections.iter().enumerate().skip(index + 1) {
+                if let Some((other_kind, other_table)) = other.joint()
+                    && other_kind == kind
+                    && !applied_jointly[later]
+                    && same_events(due, &unseen[later])
+                {
+                    applied_jointly[later] = true;
+                    tables.push(other_table);
+                    names.push(other.name());
+                }
+            }
+            if tables.len() > 1 {
+                projection
+                    .apply_jointly(conn, &tables, due)
+                    .await
+                    .map_err(|error| error.within(&names.join(" + ")))?;
+                continue;
+            }
+        }
+        let applied = match due {
             [event] => projection.apply(conn, event).await,
             many => projection.apply_batch(conn, many).await,
         };

@@ -11,7 +11,7 @@ use hub_kernel::{EventEnvelope, EventType, Role};
 use hub_platform_directory::{
     AffectationsDirectory, ChantiersDirectory, DocumentView, DocumentsDirectory, UsersDirectory,
 };
-use hub_platform_postgres::{DurableSubscriber, Projection, Projector, RelayedEvent};
+use hub_platform_postgres::{DurableSubscriber, Projection, Projections, Projector, RelayedEvent};
 use hub_platform_test_db::TestDatabase;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -22,6 +22,10 @@ CREATE TABLE test_users (
     user_id UUID PRIMARY KEY, email TEXT, nom TEXT, prenom TEXT, role TEXT,
     type_utilisateur TEXT, metier TEXT, is_active BOOLEAN NOT NULL);
 CREATE TABLE test_chantiers (
+    chantier_id UUID PRIMARY KEY, code TEXT, nom TEXT, adresse TEXT, statut TEXT,
+    conducteur_ids UUID[] NOT NULL DEFAULT '{}', chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
+    deleted BOOLEAN NOT NULL DEFAULT false);
+CREATE TABLE other_chantiers (
     chantier_id UUID PRIMARY KEY, code TEXT, nom TEXT, adresse TEXT, statut TEXT,
     conducteur_ids UUID[] NOT NULL DEFAULT '{}', chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
     deleted BOOLEAN NOT NULL DEFAULT false);
@@ -313,6 +317,99 @@ async fn a_batch_of_chantier_events_leaves_each_chantier_as_its_last_event_says(
         "deleted stays deleted"
     );
     assert_eq!(directory.run_by(&mut conn, conducteur).await.unwrap(), [a]);
+}
+
+/// The chantiers kept by several contexts are written by one statement
+/// when their read models are due the same events, and each on its own
+/// when one of them is behind; either way every copy ends as its events say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chantier_directories_of_several_contexts_are_written_together() {
+    let test_db = database().await;
+    let ours = ChantiersDirectory::new("test.chantiers", "test_chantiers");
+    let theirs = ChantiersDirectory::new("other.chantiers", "other_chantiers");
+    let mut both = Projections::default();
+    both.push(Arc::new(ours.clone()));
+    both.push(Arc::new(theirs.clone()));
+    let mut conn = test_db.database().connection().await.unwrap();
+    let (a, b, conducteur) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let snapshot = |site: Uuid, statut: &str, adresse: Option<&str>| {
+        let mut data = json!({
+        "chantier_id": site, "code": "CH", "nom": "Tour", "statut": statut,
+        "conducteur_ids": [conducteur], "chef_chantier_ids": []});
+        if let Some(adresse) = adresse {
+            data["adresse"] = json!(adresse);
+        }
+        data
+    };
+
+    // Due the same events: written together.
+    both.handle_batch(
+        &mut conn,
+        &[
+            event(
+                1,
+                "chantier.created",
+                a,
+                snapshot(a, "ouvert", Some("1 quai")),
+            ),
+            event(
+                2,
+                "chantier.created",
+                b,
+                snapshot(b, "ouvert", Some("2 rue")),
+            ),
+            event(3, "chantier.deleted", b, snapshot(b, "ouvert", None)),
+        ],
+    )
+    .await
+    .unwrap();
+    for directory in [&ours, &theirs] {
+        let a_view = directory.find(&mut conn, a).await.unwrap().unwrap();
+        assert!(a_view.is_active() && a_view.has_conducteur(conducteur));
+        assert_eq!(a_view.adresse.as_deref(), Some("1 quai"));
+        assert!(directory.find(&mut conn, b).await.unwrap().unwrap().deleted);
+    }
+
+    // One copy has seen the next event already: each is written on its own,
+    // the one behind catches up, neither applies an event twice.
+    let moved = event(
+        4,
+        "chantier.updated",
+        a,
+        snapshot(a, "en_cours", Some("3 place")),
+    );
+    let silent = event(5, "chantier.updated", a, snapshot(a, "en_cours", None));
+    Projector::new(theirs.clone())
+        .handle(&mut conn, &moved)
+        .await
+        .unwrap();
+    both.handle_batch(&mut conn, &[moved, silent])
+        .await
+        .unwrap();
+    for directory in [&ours, &theirs] {
+        let a_view = directory.find(&mut conn, a).await.unwrap().unwrap();
+        assert_eq!(a_view.statut.as_deref(), Some("en_cours"));
+        assert_eq!(a_view.adresse.as_deref(), Some("3 place"));
+    }
+
+    // A failure of the joint statement names every read model it wrote.
+    sql_query("DROP TABLE other_chantiers")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let error = both
+        .handle(
+            &mut conn,
+            &event(6, "chantier.updated", a, snapshot(a, "ferme", None)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("test.chantiers + other.chantiers: "),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
