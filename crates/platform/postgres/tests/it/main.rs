@@ -1674,3 +1674,53 @@ async fn a_connection_gone_silent_while_idle_is_replaced_before_it_is_handed_out
         "a fresh connection answers: {answered:?}"
     );
 }
+
+/// Events appended together are logged in the order given (their `seq`
+/// orders an aggregate's events) and read back as they were written, the
+/// optional fields present or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appended_events_keep_their_order_and_every_field() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let now = OffsetDateTime::now_utc();
+    let events: Vec<EventEnvelope> = (0..40)
+        .map(|n| {
+            let mut event = typed("chantier.updated", &format!("c-{}", n % 3), now);
+            if n % 2 == 0 {
+                event.actor_id = None;
+                event.correlation_id = None;
+            } else {
+                event.causation_id = Some(Uuid::now_v7());
+            }
+            event.schema_version = 1 + n % 2;
+            event.data = serde_json::json!({ "n": n, "nom": format!("Tour {n}") });
+            event
+        })
+        .collect();
+    append_committed(db, events.clone()).await;
+
+    #[derive(QueryableByName)]
+    struct Logged {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        event_id: Uuid,
+    }
+    let mut conn = db.connection().await.unwrap();
+    let logged: Vec<Logged> = sql_query("SELECT event_id FROM event_logs ORDER BY seq")
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        logged.iter().map(|l| l.event_id).collect::<Vec<_>>(),
+        events.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        "in the order given"
+    );
+    for event in &events {
+        let stored = outbox::find(&mut conn, event.event_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .into_envelope()
+            .unwrap();
+        assert_eq!(&stored, event);
+    }
+}
