@@ -1,14 +1,28 @@
 //! Writing events to the outbox (`event_logs`) and reading them back.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, EventType};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::schema::event_logs;
-use crate::statement::statement;
+
+/// An `event_logs` row as written by [`append`].
+#[derive(Debug, Insertable)]
+#[diesel(table_name = event_logs)]
+struct NewEventLog<'a> {
+    event_id: Uuid,
+    event_type: &'a str,
+    aggregate_type: &'a str,
+    aggregate_id: &'a str,
+    occurred_at: OffsetDateTime,
+    actor_id: Option<Uuid>,
+    correlation_id: Option<&'a str>,
+    causation_id: Option<Uuid>,
+    schema_version: i32,
+    data: &'a serde_json::Value,
+}
 
 /// The envelope columns of a stored event, plus its position in the log.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
@@ -71,60 +85,27 @@ pub async fn append(
     if events.is_empty() {
         return Ok(());
     }
-    // One statement text whatever the number of events, so that it is
-    // prepared once per connection (a multi-row VALUES is parsed and
-    // planned at every call: diesel never caches it). WITH ORDINALITY keeps
-    // the events' order, which their `seq` records.
-    statement(
-        "INSERT INTO event_logs (event_id, event_type, aggregate_type, aggregate_id, occurred_at, \
-             actor_id, correlation_id, causation_id, schema_version, data) \
-         SELECT e.event_id, e.event_type, e.aggregate_type, e.aggregate_id, e.occurred_at, \
-             e.actor_id, e.correlation_id, e.causation_id, e.schema_version, e.data \
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], \
-             $6::uuid[], $7::text[], $8::uuid[], $9::int4[], $10::jsonb[]) WITH ORDINALITY \
-           AS e (event_id, event_type, aggregate_type, aggregate_id, occurred_at, actor_id, \
-                 correlation_id, causation_id, schema_version, data, n) \
-         ORDER BY e.n",
-    )
-    .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(
-        events
-            .iter()
-            .map(|e| e.event_type.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Text>, _>(
-        events
-            .iter()
-            .map(|e| e.aggregate_type.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Text>, _>(
-        events
-            .iter()
-            .map(|e| e.aggregate_id.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Timestamptz>, _>(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<SqlUuid>>, _>(events.iter().map(|e| e.actor_id).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(
-        events
-            .iter()
-            .map(|e| e.correlation_id.as_deref())
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Nullable<SqlUuid>>, _>(events.iter().map(|e| e.causation_id).collect::<Vec<_>>())
-    // Versions are small integers; saturate rather than wrap if a caller
-    // ever passes something absurd (the CHECK keeps it >= 1).
-    .bind::<Array<Integer>, _>(
-        events
-            .iter()
-            .map(|e| i32::try_from(e.schema_version).unwrap_or(i32::MAX))
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Jsonb>, _>(events.iter().map(|e| &e.data).collect::<Vec<_>>())
-    .execute(conn)
-    .await?;
+    let rows: Vec<NewEventLog<'_>> = events
+        .iter()
+        .map(|event| NewEventLog {
+            event_id: event.event_id,
+            event_type: event.event_type.as_str(),
+            aggregate_type: &event.aggregate_type,
+            aggregate_id: &event.aggregate_id,
+            occurred_at: event.occurred_at,
+            actor_id: event.actor_id,
+            correlation_id: event.correlation_id.as_deref(),
+            causation_id: event.causation_id,
+            // Versions are small integers; saturate rather than wrap if a
+            // caller ever passes something absurd (the CHECK keeps it ≥ 1).
+            schema_version: i32::try_from(event.schema_version).unwrap_or(i32::MAX),
+            data: &event.data,
+        })
+        .collect();
+    diesel::insert_into(event_logs::table)
+        .values(&rows)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
