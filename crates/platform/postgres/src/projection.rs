@@ -142,7 +142,10 @@ impl std::fmt::Debug for Projections {
 }
 
 impl Projections {
-    /// Adds a read model; applied after those added before it.
+    /// Adds a read model; applied after those added before it, except
+    /// that read models written jointly ([`Projection::joint`]) are all
+    /// written where the first of them comes (read models never read one
+    /// another's tables).
     pub fn push(&mut self, projection: Arc<dyn Projection>) {
         self.projections.push(projection);
     }
