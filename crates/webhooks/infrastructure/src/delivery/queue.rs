@@ -238,7 +238,7 @@ pub async fn claim(
     // made that plan judge the exclusion very selective whenever the due
     // jobs belong to a few webhooks (one, say), and it then read and sorted
     // every due job at each claim (55 ms at 10,000) instead of walking the
-    // due index for the first `scan` (1 ms). An expression has no
+    // due index for the first `scan` (1.8 ms). An expression has no
     // statistics, so its exclusion is judged mild and the walk is kept
     // (docs/decisions/generic-plans.md).
     let scan = claim.limit.saturating_mul(4).clamp(16, 1000);
