@@ -943,15 +943,70 @@ impl Projection for LastNom {
         conn: &mut AsyncPgConnection,
         event: &RelayedEvent,
     ) -> Result<(), DurableError> {
-        sql_query(format!(
-            "INSERT INTO {0} (chantier, nom) VALUES ($1, $2) \
-             ON CONFLICT (chantier) DO UPDATE SET nom = EXCLUDED.nom, applied = {0}.applied + 1",
-            self.table
-        ))
-        .bind::<Text, _>(&event.aggregate_id)
-        .bind::<Text, _>(event.data_str("nom").unwrap_or_default())
-        .execute(conn)
-        .await?;
+        write_last_nom(conn, self.table, event).await
+    }
+}
+
+/// `event`'s nom into `table`, counting the events applied: an event
+/// applied twice shows.
+async fn write_last_nom(
+    conn: &mut AsyncPgConnection,
+    table: &str,
+    event: &RelayedEvent,
+) -> Result<(), DurableError> {
+    sql_query(format!(
+        "INSERT INTO {0} (chantier, nom) VALUES ($1, $2) \
+         ON CONFLICT (chantier) DO UPDATE SET nom = EXCLUDED.nom, applied = {0}.applied + 1",
+        table
+    ))
+    .bind::<Text, _>(&event.aggregate_id)
+    .bind::<Text, _>(event.data_str("nom").unwrap_or_default())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// [`LastNom`] of a kind written jointly, counting its joint writes.
+struct JointNom {
+    inner: LastNom,
+    joint_writes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[async_trait]
+impl Projection for JointNom {
+    fn name(&self) -> &'static str {
+        self.inner.name
+    }
+
+    fn pattern(&self) -> &TopicPattern {
+        &self.inner.pattern
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &RelayedEvent,
+    ) -> Result<(), DurableError> {
+        self.inner.apply(conn, event).await
+    }
+
+    fn joint(&self) -> Option<(&'static str, &'static str)> {
+        Some(("test.last-nom", self.inner.table))
+    }
+
+    async fn apply_jointly(
+        &self,
+        conn: &mut AsyncPgConnection,
+        tables: &[&'static str],
+        events: &[RelayedEvent],
+    ) -> Result<(), DurableError> {
+        self.joint_writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        for table in tables {
+            for event in events {
+                write_last_nom(conn, table, event).await?;
+            }
+        }
         Ok(())
     }
 }
@@ -1723,4 +1778,74 @@ async fn appended_events_keep_their_order_and_every_field() {
             .unwrap();
         assert_eq!(&stored, event);
     }
+}
+
+/// Read models of one kind are written jointly only when they are due the
+/// same events: one that is behind gets its own events, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_models_are_written_jointly_only_when_due_the_same_events() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    create_last_nom_table(db, "last_nom_a").await;
+    create_last_nom_table(db, "last_nom_b").await;
+    let now = OffsetDateTime::now_utc();
+    let named = |nom: &str| {
+        let mut event = typed("chantier.updated", "c-1", now);
+        event.data = serde_json::json!({ "nom": nom });
+        event
+    };
+    let joint_writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let joint = |name, table| JointNom {
+        inner: LastNom::named(name, table, "chantier.*"),
+        joint_writes: joint_writes.clone(),
+    };
+    // A alone sees the first event.
+    append_committed(db, vec![named("Tour A")]).await;
+    let alone = OutboxRelay::new(db.clone(), Arc::new(RecordingBus::default()), fast_config())
+        .with_projection(joint("test.a", "last_nom_a"));
+    assert_eq!(alone.dispatch_once().await.unwrap(), 1);
+
+    // Replayed with a second event to A and B: A is due the second only, B
+    // both, so each is written on its own.
+    {
+        let mut conn = db.connection().await.unwrap();
+        sql_query("UPDATE event_logs SET dispatched_at = NULL")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    append_committed(db, vec![named("Tour B")]).await;
+    let together = OutboxRelay::new(db.clone(), Arc::new(RecordingBus::default()), fast_config())
+        .with_projection(joint("test.a", "last_nom_a"))
+        .with_projection(joint("test.b", "last_nom_b"));
+    assert_eq!(together.dispatch_once().await.unwrap(), 2);
+    assert_eq!(
+        std::sync::atomic::AtomicUsize::load(&joint_writes, std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    assert_eq!(
+        last_nom_in(db, "last_nom_a", "c-1").await,
+        ("Tour B".into(), 2),
+        "A applied the first event once"
+    );
+    assert_eq!(
+        last_nom_in(db, "last_nom_b", "c-1").await,
+        ("Tour B".into(), 2)
+    );
+
+    // Both due the next event: one joint write for the two.
+    append_committed(db, vec![named("Tour C")]).await;
+    assert_eq!(together.dispatch_once().await.unwrap(), 1);
+    assert_eq!(
+        std::sync::atomic::AtomicUsize::load(&joint_writes, std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_eq!(
+        last_nom_in(db, "last_nom_a", "c-1").await,
+        ("Tour C".into(), 3)
+    );
+    assert_eq!(
+        last_nom_in(db, "last_nom_b", "c-1").await,
+        ("Tour C".into(), 3)
+    );
 }
