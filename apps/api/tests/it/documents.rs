@@ -762,6 +762,30 @@ async fn refused_uploads_leave_no_row_and_no_object() {
     assert_eq!(response.status(), 400);
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["code"], "invalid_multipart");
+    // A description too long for an upload's query string: a problem, not
+    // the HTTP parser's bare 400 (it refuses request lines past 64 KiB).
+    let upload_described = |description: String| {
+        let path = format!(
+            "{BASE}/dossiers/{plans}/documents?chantier_id={site}&description={description}"
+        );
+        let (hub, conducteur) = (&hub, &conducteur);
+        async move {
+            hub.request(Method::POST, &path, conducteur)
+                .await
+                .header(
+                    CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={BOUNDARY}"),
+                )
+                .body(multipart("decrit.pdf", b"x"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = upload_described("a".repeat(4001)).await;
+    assert_eq!(response.status(), 400);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], "invalid_query", "{problem}");
 
     assert_eq!(hub.count("SELECT count(*) FROM documents").await, 0);
     assert!(hub.events("document.").await.is_empty());
@@ -779,6 +803,15 @@ async fn refused_uploads_leave_no_row_and_no_object() {
     .await;
     assert_eq!(status, 201, "{document}");
     assert_eq!(document["taille"], 1024 * 1024);
+    // The longest description allowed, of 4-byte characters, percent-encoded
+    // (48,000 bytes of query string), goes through.
+    let response = upload_described("%F0%9F%8F%97".repeat(4000)).await;
+    assert_eq!(response.status(), 201);
+    let described: Value = response.json().await.unwrap();
+    assert_eq!(
+        described["description"].as_str().map(|d| d.chars().count()),
+        Some(4000)
+    );
 }
 
 // -- every route, an allowed and a refused caller ------------------------------

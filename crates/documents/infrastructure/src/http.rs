@@ -541,13 +541,22 @@ pub struct ForceQuery {
     force: bool,
 }
 
+/// The longest description an upload's query string may carry. The HTTP
+/// parser refuses a request line past 64 KiB with a bare 400 that no
+/// handler sees; 4,000 characters, even of 4-byte UTF-8 and
+/// percent-encoded (48,000 bytes), stay well under it, with the other
+/// parameters. Must match `UploadQuery`'s declared `max_length`.
+const UPLOAD_DESCRIPTION_MAX: usize = 4000;
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The dossier's chantier (checked).
     chantier_id: Uuid,
-    #[param(max_length = 10000)]
+    /// At most [`UPLOAD_DESCRIPTION_MAX`] characters here (a longer one,
+    /// up to the domain's limit, can be set afterwards with a `PATCH`).
+    #[param(max_length = 4000)]
     description: Option<String>,
     /// The document's own level; absent: its dossier's.
     #[param(value_type = Option<NiveauAccesDto>)]
@@ -968,7 +977,7 @@ async fn init_arborescence(
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = DocumentResponse),
-        (status = 400, description = "`invalid_multipart` (no `file` part, a broken body) or `upload_interrupted`", body = ProblemSchema),
+        (status = 400, description = "`invalid_multipart` (no `file` part, a broken body), `upload_interrupted`, or `invalid_query` (a description over 4,000 characters)", body = ProblemSchema),
         (status = 403, description = "`forbidden`: no write access to the dossier", body = ProblemSchema),
         (status = 404, description = "`dossier_not_found`", body = ProblemSchema),
         (status = 409, description = "`chantier_closed`", body = ProblemSchema),
@@ -986,6 +995,19 @@ async fn upload_document(
     query: web::Query<UploadQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
+    if query
+        .description
+        .as_deref()
+        .is_some_and(|d| d.chars().count() > UPLOAD_DESCRIPTION_MAX)
+    {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            format!(
+                "description is limited to {UPLOAD_DESCRIPTION_MAX} characters in an upload's query string; \
+                 set a longer one with PATCH afterwards"
+            ),
+        ));
+    }
     // A declared length far past the limit is refused before a byte is read
     // (the multipart framing adds a little, hence the margin).
     let declared = req
