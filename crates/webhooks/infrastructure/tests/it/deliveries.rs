@@ -743,6 +743,95 @@ async fn several_outcomes_are_recorded_in_one_statement() {
     assert_eq!(applied, [more[1].id]);
 }
 
+#[derive(QueryableByName)]
+struct Plans {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    prepared: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    generic: i64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_are_recorded_with_one_plan_whatever_the_batch_size() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks, 6).await;
+    let claimed = claim(db, &claim_of(Uuid::now_v7(), 18)).await;
+    assert_eq!(claimed.len(), 18);
+    let mut conn = db.connection().await.unwrap();
+    // A history of some size, as in production: on a few rows, a plan for
+    // a hundred outcomes (what PostgreSQL assumes of arrays it cannot see)
+    // costs no more than one for a few, and any spelling would keep one plan.
+    sql_query(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, \
+         attempt, max_attempts, next_attempt_at, finished_at) \
+         SELECT gen_random_uuid(), $1, gen_random_uuid(), 'chantier.created', '{}', 'succeeded', \
+         1, 4, now(), now() FROM generate_series(1, 5000)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(webhooks[0])
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sql_query("ANALYZE webhook_deliveries")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // Batches of 1, 2, 3, 1, 2, 3, … as the recorder gathers them.
+    let mut recorded = 0;
+    for batch in [1, 2, 3, 1, 2, 3, 1, 2, 3].iter().scan(0, |start, size| {
+        let batch = &claimed[*start..*start + size];
+        *start += size;
+        Some(batch)
+    }) {
+        let updates: Vec<JobUpdate> = batch
+            .iter()
+            .map(|job| JobUpdate {
+                id: job.id,
+                lease_token: job.lease_token,
+                status: DeliveryStatus::Succeeded,
+                attempt: 1,
+                next_attempt_at: None,
+                last_error: None,
+            })
+            .collect();
+        let attempts: Vec<AttemptLog> = batch.iter().map(|j| attempt_log(j, true, 200)).collect();
+        let applied = queue::record(&mut conn, &updates, &attempts, &[])
+            .await
+            .unwrap();
+        assert_eq!(applied.len(), batch.len());
+        recorded += applied.len();
+    }
+    assert_eq!(recorded, 18);
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'in_flight'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &test_db,
+            "SELECT count(*) AS count FROM webhook_delivery_attempts"
+        )
+        .await,
+        18
+    );
+    // PostgreSQL planned the first calls for their parameters, then kept
+    // one plan for any batch instead of planning each call again.
+    let plans: Plans = sql_query(
+        "SELECT count(*) AS prepared, coalesce(sum(generic_plans), 0)::int8 AS generic \
+         FROM pg_prepared_statements WHERE starts_with(statement, 'WITH outcome AS')",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(plans.prepared, 1);
+    assert!(plans.generic >= 1, "planned anew at every call");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_gives_back_only_this_workers_leases() {
     let test_db = TestDatabase::new().await;
