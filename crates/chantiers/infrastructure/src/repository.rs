@@ -24,6 +24,9 @@ use crate::schema::{chantier_affectations, chantiers};
 #[diesel(table_name = chantiers)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 #[diesel(treat_none_as_null = true)]
+// Absent values bound as NULL (no column here has another default), not
+// written as `DEFAULT`: one text for every insert, kept prepared.
+#[diesel(treat_none_as_default_value = false)]
 struct ChantierRow {
     id: Uuid,
     code: String,

@@ -8,9 +8,14 @@ use uuid::Uuid;
 
 use crate::schema::event_logs;
 
-/// An `event_logs` row as written by [`append`].
+/// An `event_logs` row as written by [`append`]. Absent values are bound
+/// as NULL rather than written as `DEFAULT` (the columns' default is NULL
+/// anyway): the statement's text is then the same for every event, so
+/// diesel keeps it prepared and PostgreSQL does not parse and plan it again
+/// for each one.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = event_logs)]
+#[diesel(treat_none_as_default_value = false)]
 struct NewEventLog<'a> {
     event_id: Uuid,
     event_type: &'a str,
@@ -102,10 +107,14 @@ pub async fn append(
             data: &event.data,
         })
         .collect();
-    diesel::insert_into(event_logs::table)
-        .values(&rows)
-        .execute(conn)
-        .await?;
+    // One event, the usual case, as a single row: diesel caches the
+    // prepared statement of a single-row insert, not of a multi-row one
+    // (its text depends on the number of rows).
+    let insert = diesel::insert_into(event_logs::table);
+    match rows.as_slice() {
+        [row] => insert.values(row).execute(conn).await?,
+        rows => insert.values(rows).execute(conn).await?,
+    };
     Ok(())
 }
 

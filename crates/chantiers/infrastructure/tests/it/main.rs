@@ -89,6 +89,44 @@ async fn a_chantier_reads_back_equal_and_its_event_is_in_the_outbox() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chantiers_with_and_without_their_optional_details_share_one_prepared_insert() {
+    let test_db = TestDatabase::new().await;
+    let repo = DieselChantierRepository::new(test_db.database().clone());
+    let (full, full_event) = new_chantier("CH-1", "Tour Alpha");
+    let mut sparse_details = details("CH-2", "Tour Beta");
+    sparse_details.coordonnees_gps = None;
+    sparse_details.contact = None;
+    sparse_details.heures_estimees = None;
+    sparse_details.date_debut = None;
+    let (sparse, created) = Chantier::create(
+        sparse_details,
+        Responsables::new(vec![], vec![]).unwrap(),
+        now(),
+    )
+    .unwrap();
+    for (chantier, event) in [(&full, full_event), (&sparse, envelope(&created))] {
+        repo.insert(chantier, &[event]).await.unwrap();
+        assert_eq!(
+            repo.find(chantier.id()).await.unwrap().as_ref(),
+            Some(chantier)
+        );
+    }
+    // Nothing ran concurrently: one connection did both inserts. Absent
+    // details are bound as NULL, so both rows had the same statement text,
+    // prepared once instead of parsed and planned for each chantier.
+    let mut conn = test_db.database().connection().await.unwrap();
+    let prepared = sql_query(
+        "SELECT count(*) AS count FROM pg_prepared_statements \
+         WHERE starts_with(statement, 'INSERT INTO \"chantiers\"')",
+    )
+    .get_result::<Count>(&mut conn)
+    .await
+    .unwrap()
+    .count;
+    assert_eq!(prepared, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_code_rolls_back_the_row_and_its_event() {
     let test_db = TestDatabase::new().await;
     let repo = DieselChantierRepository::new(test_db.database().clone());

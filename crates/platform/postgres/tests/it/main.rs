@@ -1849,3 +1849,54 @@ async fn read_models_are_written_jointly_only_when_due_the_same_events() {
         ("Tour C".into(), 3)
     );
 }
+
+#[derive(QueryableByName)]
+struct Plans {
+    #[diesel(sql_type = BigInt)]
+    prepared: i64,
+    #[diesel(sql_type = BigInt)]
+    generic: i64,
+}
+
+/// The statements beginning with `start` that this session keeps prepared,
+/// and how many times they ran with their generic plan.
+async fn plans(conn: &mut AsyncPgConnection, start: &str) -> Plans {
+    sql_query(
+        "SELECT count(*) AS prepared, coalesce(sum(generic_plans), 0)::int8 AS generic \
+         FROM pg_prepared_statements WHERE starts_with(statement, $1)",
+    )
+    .bind::<Text, _>(start)
+    .get_result(conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_event_is_appended_by_a_statement_prepared_once_per_connection() {
+    let test_db = TestDatabase::new().await;
+    let mut conn = test_db.database().connection().await.unwrap();
+    let mut bare = event("Tour A");
+    bare.actor_id = None;
+    bare.correlation_id = None;
+    let mut linked = event("Tour B");
+    linked.causation_id = Some(Uuid::now_v7());
+    for one in [&bare, &linked] {
+        outbox::append(&mut conn, std::slice::from_ref(one))
+            .await
+            .unwrap();
+    }
+    // Set and absent optional values alike: one text, kept prepared.
+    assert_eq!(
+        plans(&mut conn, "INSERT INTO \"event_logs\"")
+            .await
+            .prepared,
+        1
+    );
+    for original in [bare, linked] {
+        let stored = outbox::find(&mut conn, original.event_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.into_envelope().unwrap(), original);
+    }
+}
