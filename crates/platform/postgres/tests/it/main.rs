@@ -1900,3 +1900,47 @@ async fn one_event_is_appended_by_a_statement_prepared_once_per_connection() {
         assert_eq!(stored.into_envelope().unwrap(), original);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dispatched_mark_keeps_one_plan_whatever_the_batch_size() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let bus = Arc::new(RecordingBus::default());
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config());
+    // A log of some size, as in production: on a few rows, a plan for ten
+    // ids (what PostgreSQL assumes of an array it cannot see) costs no more
+    // than one for one id, and any spelling would keep a single plan.
+    let mut conn = db.connection().await.unwrap();
+    sql_query(
+        "INSERT INTO event_logs (event_id, event_type, aggregate_type, aggregate_id, \
+         occurred_at, schema_version, data, dispatched_at) \
+         SELECT gen_random_uuid(), 'chantier.created', 'chantier', n::text, now(), 1, '{}', now() \
+         FROM generate_series(1, 5000) AS n",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sql_query("ANALYZE event_logs")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let mut sent = 0;
+    for cycle in 0..9 {
+        let events: Vec<EventEnvelope> = (0..=cycle % 3)
+            .map(|n| event(&format!("Tour {cycle}-{n}")))
+            .collect();
+        sent += events.len();
+        append_committed(db, events).await;
+        assert_eq!(relay.dispatch_once().await.unwrap(), cycle % 3 + 1);
+    }
+    assert_eq!(bus.ids().len(), sent);
+    assert_eq!(dispatch_state(db).await.undispatched, 0);
+    // One connection served the whole test (nothing ran concurrently):
+    // PostgreSQL planned the first cycles' marks for their ids, then kept
+    // one plan for any number of ids instead of planning each cycle again.
+    let mut conn = db.connection().await.unwrap();
+    let plans = plans(&mut conn, "UPDATE event_logs SET dispatched_at").await;
+    assert_eq!(plans.prepared, 1);
+    assert!(plans.generic >= 1, "planned anew at every cycle");
+}
