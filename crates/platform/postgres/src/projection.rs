@@ -7,8 +7,11 @@
 //! transaction that marks the event dispatched (so it misses none), and
 //! never to an event at or before the last one it applied for the same
 //! aggregate: a replayed or duplicated event changes nothing, and
-//! per-aggregate order holds even when events are seen again. Positions are log positions (`seq`), not ids or clocks:
-//! two instances' clocks cannot reorder them.
+//! per-aggregate order holds even when events are seen again. Positions are
+//! log positions (`seq`), not ids or clocks: two instances' clocks cannot
+//! reorder them. The platform keeps them in `projection_positions`, except
+//! for a read model that keeps them in its own rows
+//! ([`Projection::positioned_in_rows`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -51,6 +54,17 @@ pub trait Projection: Send + Sync {
             self.apply(conn, event).await?;
         }
         Ok(())
+    }
+
+    /// Whether the read model keeps, in each of its rows, the log position
+    /// (`seq`) of the last event applied to it, and skips an event at or
+    /// before it (a guarded upsert). The platform then keeps no position
+    /// for it: it is given every event it wants, events it has applied
+    /// before included (a replay), and must skip those itself. When every
+    /// read model wanting an event says so, the event costs no position
+    /// statement at all.
+    fn positioned_in_rows(&self) -> bool {
+        false
     }
 
     /// The same read model kept by several contexts, each in a table of
@@ -205,7 +219,8 @@ struct Fresh {
 /// Moves the positions of `projections` over the `events` each wants, in
 /// one statement, then has each apply, in log order, the events it had
 /// not applied yet (all of a new aggregate's, and those past the
-/// aggregate's last position).
+/// aggregate's last position). A read model positioned in its rows gets
+/// every event it wants and judges them itself.
 async fn apply_unseen(
     conn: &mut AsyncPgConnection,
     projections: &[&dyn Projection],
@@ -217,6 +232,9 @@ async fn apply_unseen(
     let mut ids: Vec<&str> = Vec::new();
     let mut seqs: Vec<i64> = Vec::new();
     for (index, projection) in (0i32..).zip(projections) {
+        if projection.positioned_in_rows() {
+            continue;
+        }
         for event in events {
             if projection.pattern().matches(event.event_type.as_str()) {
                 indexes.push(index);
@@ -227,9 +245,51 @@ async fn apply_unseen(
             }
         }
     }
-    if indexes.is_empty() {
-        return Ok(());
-    }
+    let fresh = if indexes.is_empty() {
+        HashSet::new()
+    } else {
+        positions(conn, &indexes, &names, &types, &ids, &seqs).await?
+    };
+    let unseen: Vec<Vec<RelayedEvent>> = (0i32..)
+        .zip(projections)
+        .map(|(index, projection)| {
+            if projection.positioned_in_rows() {
+                return events
+                    .iter()
+                    .filter(|event| projection.pattern().matches(event.event_type.as_str()))
+                    .cloned()
+                    .collect();
+            }
+            let wanted = indexes.iter().filter(|i| **i == index).count();
+            let unseen: Vec<RelayedEvent> = events
+                .iter()
+                .filter(|event| fresh.contains(&(index, event.seq)))
+                .cloned()
+                .collect();
+            if unseen.len() < wanted {
+                tracing::debug!(
+                    projection = projection.name(),
+                    skipped = wanted - unseen.len(),
+                    "events already applied or older than the read model; skipped"
+                );
+            }
+            unseen
+        })
+        .collect();
+    apply_each(conn, projections, &unseen).await
+}
+
+/// Moves the positions (`projection`, `aggregate_type`, `aggregate_id`,
+/// `seq`, one entry per read model and event it wants; `indexes` number the
+/// read models) and returns the entries that were past the position.
+async fn positions(
+    conn: &mut AsyncPgConnection,
+    indexes: &[i32],
+    names: &[&str],
+    types: &[&str],
+    ids: &[&str],
+    seqs: &[i64],
+) -> Result<HashSet<(i32, i64)>, DurableError> {
     // The statements of a WITH see one snapshot: `old` reads the positions
     // as they were before `moved` writes them.
     let fresh: Vec<Fresh> = statement(
@@ -251,33 +311,23 @@ async fn apply_unseen(
          LEFT JOIN old o USING (projection, aggregate_type, aggregate_id) \
          WHERE o.last_seq IS NULL OR i.seq > o.last_seq",
     )
-    .bind::<Array<Integer>, _>(&indexes)
-    .bind::<Array<Text>, _>(&names)
-    .bind::<Array<Text>, _>(&types)
-    .bind::<Array<Text>, _>(&ids)
-    .bind::<Array<BigInt>, _>(&seqs)
+    .bind::<Array<Integer>, _>(indexes)
+    .bind::<Array<Text>, _>(names)
+    .bind::<Array<Text>, _>(types)
+    .bind::<Array<Text>, _>(ids)
+    .bind::<Array<BigInt>, _>(seqs)
     .load(conn)
     .await?;
-    let fresh: HashSet<(i32, i64)> = fresh.into_iter().map(|f| (f.projection, f.seq)).collect();
-    let unseen: Vec<Vec<RelayedEvent>> = (0i32..)
-        .zip(projections)
-        .map(|(index, projection)| {
-            let wanted = indexes.iter().filter(|i| **i == index).count();
-            let unseen: Vec<RelayedEvent> = events
-                .iter()
-                .filter(|event| fresh.contains(&(index, event.seq)))
-                .cloned()
-                .collect();
-            if unseen.len() < wanted {
-                tracing::debug!(
-                    projection = projection.name(),
-                    skipped = wanted - unseen.len(),
-                    "events already applied or older than the read model; skipped"
-                );
-            }
-            unseen
-        })
-        .collect();
+    Ok(fresh.into_iter().map(|f| (f.projection, f.seq)).collect())
+}
+
+/// Has each read model apply its `unseen` events (in log order), those of
+/// one joint kind due the same events in one write.
+async fn apply_each(
+    conn: &mut AsyncPgConnection,
+    projections: &[&dyn Projection],
+    unseen: &[Vec<RelayedEvent>],
+) -> Result<(), DurableError> {
     let same_events = |a: &[RelayedEvent], b: &[RelayedEvent]| {
         a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.seq == b.seq)
     };

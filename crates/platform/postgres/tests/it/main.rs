@@ -1944,3 +1944,80 @@ async fn the_dispatched_mark_keeps_one_plan_whatever_the_batch_size() {
     assert_eq!(plans.prepared, 1);
     assert!(plans.generic >= 1, "planned anew at every cycle");
 }
+
+/// [`LastNom`] that says it keeps its positions in its rows (it does not:
+/// it counts every event it is given, which is what the test looks at).
+struct RowPositioned(LastNom);
+
+#[async_trait]
+impl Projection for RowPositioned {
+    fn name(&self) -> &'static str {
+        self.0.name
+    }
+
+    fn pattern(&self) -> &TopicPattern {
+        &self.0.pattern
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &RelayedEvent,
+    ) -> Result<(), DurableError> {
+        self.0.apply(conn, event).await
+    }
+
+    fn positioned_in_rows(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_model_positioned_in_its_rows_is_given_every_event_and_no_position() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    create_last_nom_table(db, "last_nom").await;
+    create_last_nom_table(db, "row_nom").await;
+    let now = OffsetDateTime::now_utc();
+    let mut first = typed("chantier.updated", "c-1", now);
+    first.data = serde_json::json!({ "nom": "Tour A" });
+    append_committed(db, vec![first]).await;
+    let bus = Arc::new(RecordingBus::default());
+    let relay = OutboxRelay::new(db.clone(), bus.clone(), fast_config())
+        .with_projection(LastNom::of("chantier.*"))
+        .with_projection(RowPositioned(LastNom::named(
+            "test.row-nom",
+            "row_nom",
+            "chantier.*",
+        )));
+    assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+    // The event again (a replay): the platform's position stops it for the
+    // read model it keeps a position for, not for the other, which must
+    // judge it by its rows.
+    {
+        let mut conn = db.connection().await.unwrap();
+        sql_query("UPDATE event_logs SET dispatched_at = NULL")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(relay.dispatch_once().await.unwrap(), 1);
+    assert_eq!(last_nom(db, "c-1").await, ("Tour A".into(), 1));
+    assert_eq!(
+        last_nom_in(db, "row_nom", "c-1").await,
+        ("Tour A".into(), 2)
+    );
+    let mut conn = db.connection().await.unwrap();
+    #[derive(QueryableByName)]
+    struct Positions {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let positions: Positions = sql_query(
+        "SELECT count(*) AS n FROM projection_positions WHERE projection = 'test.row-nom'",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(positions.n, 0, "no position kept for it");
+}
