@@ -1,10 +1,14 @@
 //! Chantiers, from `chantier.*`: every event carries the site's snapshot
 //! (code, nom, adresse, statut, responsables); `chantier.deleted` marks it
-//! deleted.
+//! deleted. Each row keeps the log position of the last event applied to
+//! it (`last_seq`), and an event at or before it changes nothing: the
+//! platform keeps no position for these read models
+//! ([`Projection::positioned_in_rows`]), which saves a statement per
+//! chantier event.
 
 use async_trait::async_trait;
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, Bool, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::TopicPattern;
 use hub_platform_postgres::statement::statement;
@@ -147,6 +151,8 @@ fn ids(data: &Value, field: &str) -> Option<Vec<Uuid>> {
 /// What one event says of its chantier.
 #[derive(Debug)]
 struct Snapshot {
+    /// The event's log position.
+    seq: i64,
     chantier_id: Uuid,
     code: Option<String>,
     nom: Option<String>,
@@ -179,6 +185,7 @@ impl Snapshot {
             }
         };
         Some(Self {
+            seq: event.seq,
             chantier_id,
             code: text("code"),
             nom: text("nom"),
@@ -188,20 +195,6 @@ impl Snapshot {
             chef_chantier_ids: responsables("chef_chantier_ids"),
             deleted,
         })
-    }
-
-    /// `later` applied over `self`, as two upserts in a row would leave it.
-    fn then(self, later: Snapshot) -> Snapshot {
-        if self.deleted {
-            return self;
-        }
-        Snapshot {
-            code: later.code.or(self.code),
-            nom: later.nom.or(self.nom),
-            adresse: later.adresse.or(self.adresse),
-            statut: later.statut.or(self.statut),
-            ..later
-        }
     }
 }
 
@@ -213,25 +206,28 @@ fn array_literal(ids: &[Uuid]) -> String {
 
 /// The upsert of a batch of snapshots into each of `tables` (a directory's
 /// table; several when read models of several contexts are written
-/// together), from the same eight array binds: the latest snapshot of each
-/// chantier, a deleted chantier staying deleted.
+/// together), from the same nine array binds (one snapshot per chantier):
+/// a deleted chantier stays deleted, and a row is left alone by a snapshot
+/// at or before the last one applied to it.
 fn upsert_sql(tables: &[&str]) -> String {
     let insert = |table: &str| {
         format!(
-            "INSERT INTO {table} ({columns}) \
-             SELECT s.id, s.code, s.nom, s.adresse, s.statut, s.conducteurs::uuid[], s.chefs::uuid[], s.deleted \
+            "INSERT INTO {table} ({columns}, last_seq) \
+             SELECT s.id, s.code, s.nom, s.adresse, s.statut, s.conducteurs::uuid[], s.chefs::uuid[], \
+             s.deleted, s.seq \
              FROM s \
              ON CONFLICT (chantier_id) DO UPDATE SET code = COALESCE(EXCLUDED.code, {table}.code), \
              nom = COALESCE(EXCLUDED.nom, {table}.nom), adresse = COALESCE(EXCLUDED.adresse, {table}.adresse), \
              statut = COALESCE(EXCLUDED.statut, {table}.statut), \
              conducteur_ids = EXCLUDED.conducteur_ids, chef_chantier_ids = EXCLUDED.chef_chantier_ids, \
-             deleted = EXCLUDED.deleted WHERE NOT {table}.deleted",
+             deleted = EXCLUDED.deleted, last_seq = EXCLUDED.last_seq \
+             WHERE NOT {table}.deleted AND {table}.last_seq < EXCLUDED.last_seq",
             columns = ChantierView::COLUMNS
         )
     };
     let source = "s AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], \
-                  $5::text[], $6::text[], $7::text[], $8::bool[]) \
-                  AS s (id, code, nom, adresse, statut, conducteurs, chefs, deleted))";
+                  $5::text[], $6::text[], $7::text[], $8::bool[], $9::int8[]) \
+                  AS s (id, code, nom, adresse, statut, conducteurs, chefs, deleted, seq))";
     // Every table but the last is written by a data-modifying WITH clause;
     // all of them read the same snapshots.
     let (last, others) = tables.split_last().map_or(("", &[][..]), |(l, o)| (*l, o));
@@ -261,29 +257,41 @@ fn joint_upsert(tables: &[&'static str]) -> &'static str {
 
 impl ChantiersDirectory {
     /// Writes the snapshots of `events` with `upsert` (one statement, for
-    /// one table or several): each chantier's last state (a deleted
-    /// chantier stays deleted, in the batch and in the table).
+    /// one table or several), in log order: one statement per event of
+    /// the same chantier in the batch (the usual batch has one, so one
+    /// statement), each leaving alone the rows already at or past it, and a
+    /// deleted chantier deleted. The snapshots of one chantier are not
+    /// merged into one beforehand: an earlier one may be a replay the row
+    /// is already past, whose fields must not fill the later one's gaps.
     async fn upsert(
         conn: &mut AsyncPgConnection,
         upsert: &'static str,
         events: &[RelayedEvent],
     ) -> Result<(), diesel::result::Error> {
-        let mut latest: Vec<Snapshot> = Vec::with_capacity(events.len());
+        // Layer n holds the n-th snapshot of each chantier of the batch.
+        let mut layers: Vec<Vec<Snapshot>> = Vec::new();
         for snapshot in events.iter().filter_map(Snapshot::of) {
-            match latest
+            let layer = layers
                 .iter()
-                .position(|s| s.chantier_id == snapshot.chantier_id)
-            {
-                Some(index) => {
-                    let earlier = latest.swap_remove(index);
-                    latest.push(earlier.then(snapshot));
-                }
-                None => latest.push(snapshot),
+                .position(|layer| layer.iter().all(|s| s.chantier_id != snapshot.chantier_id))
+                .unwrap_or(layers.len());
+            match layers.get_mut(layer) {
+                Some(layer) => layer.push(snapshot),
+                None => layers.push(vec![snapshot]),
             }
         }
-        if latest.is_empty() {
-            return Ok(());
+        for layer in &layers {
+            Self::upsert_layer(conn, upsert, layer).await?;
         }
+        Ok(())
+    }
+
+    /// One statement for `latest`, at most one snapshot per chantier.
+    async fn upsert_layer(
+        conn: &mut AsyncPgConnection,
+        upsert: &'static str,
+        latest: &[Snapshot],
+    ) -> Result<(), diesel::result::Error> {
         statement(upsert)
             .bind::<Array<SqlUuid>, _>(latest.iter().map(|s| s.chantier_id).collect::<Vec<_>>())
             .bind::<Array<Nullable<Text>>, _>(
@@ -311,6 +319,7 @@ impl ChantiersDirectory {
                     .collect::<Vec<_>>(),
             )
             .bind::<Array<Bool>, _>(latest.iter().map(|s| s.deleted).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(latest.iter().map(|s| s.seq).collect::<Vec<_>>())
             .execute(conn)
             .await?;
         Ok(())
@@ -341,6 +350,11 @@ impl Projection for ChantiersDirectory {
         events: &[RelayedEvent],
     ) -> Result<(), DurableError> {
         Ok(Self::upsert(conn, self.upsert, events).await?)
+    }
+
+    /// Each row's `last_seq` (see the module's doc).
+    fn positioned_in_rows(&self) -> bool {
+        true
     }
 
     fn joint(&self) -> Option<(&'static str, &'static str)> {

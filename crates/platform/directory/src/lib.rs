@@ -29,7 +29,8 @@
 //!     statut            TEXT,
 //!     conducteur_ids    UUID[] NOT NULL DEFAULT '{}',
 //!     chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
-//!     deleted           BOOLEAN NOT NULL DEFAULT false
+//!     deleted           BOOLEAN NOT NULL DEFAULT false,
+//!     last_seq          BIGINT NOT NULL DEFAULT 0
 //! );
 //! CREATE TABLE <context>_affectations (
 //!     affectation_id UUID PRIMARY KEY,

@@ -24,11 +24,11 @@ CREATE TABLE test_users (
 CREATE TABLE test_chantiers (
     chantier_id UUID PRIMARY KEY, code TEXT, nom TEXT, adresse TEXT, statut TEXT,
     conducteur_ids UUID[] NOT NULL DEFAULT '{}', chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
-    deleted BOOLEAN NOT NULL DEFAULT false);
+    deleted BOOLEAN NOT NULL DEFAULT false, last_seq BIGINT NOT NULL DEFAULT 0);
 CREATE TABLE other_chantiers (
     chantier_id UUID PRIMARY KEY, code TEXT, nom TEXT, adresse TEXT, statut TEXT,
     conducteur_ids UUID[] NOT NULL DEFAULT '{}', chef_chantier_ids UUID[] NOT NULL DEFAULT '{}',
-    deleted BOOLEAN NOT NULL DEFAULT false);
+    deleted BOOLEAN NOT NULL DEFAULT false, last_seq BIGINT NOT NULL DEFAULT 0);
 CREATE TABLE test_affectations (
     affectation_id UUID PRIMARY KEY, chantier_id UUID NOT NULL, utilisateur_id UUID NOT NULL,
     active BOOLEAN NOT NULL, last_seq BIGINT NOT NULL);
@@ -245,6 +245,95 @@ async fn chantiers_follow_their_snapshots_and_stay_deleted() {
     let view = directory.find(&mut conn, site).await.unwrap().unwrap();
     assert!(view.deleted && !view.is_active() && !view.has_conducteur(conducteur));
     assert!(directory.run_by(&mut conn, chef).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chantier_event_at_or_before_the_last_one_applied_changes_nothing() {
+    let test_db = database().await;
+    let directory = ChantiersDirectory::new("test.chantiers", "test_chantiers");
+    let projector = Projector::new(directory.clone());
+    let mut conn = test_db.database().connection().await.unwrap();
+    let site = Uuid::now_v7();
+    let snapshot = |seq: i64, nom: &str, statut: &str| {
+        event(
+            seq,
+            "chantier.updated",
+            site,
+            json!({"chantier_id": site, "code": "CH-1", "nom": nom, "statut": statut,
+                   "conducteur_ids": [], "chef_chantier_ids": []}),
+        )
+    };
+    let seen = async |conn: &mut diesel_async::AsyncPgConnection| {
+        let view = directory.find(conn, site).await.unwrap().unwrap();
+        (view.nom.unwrap(), view.statut.unwrap())
+    };
+    projector
+        .handle(&mut conn, &snapshot(5, "Tour B", "en_cours"))
+        .await
+        .unwrap();
+    // An older event, the same one again (a replay), and older ones in a
+    // batch: the platform no longer filters them, the row's position does.
+    projector
+        .handle(&mut conn, &snapshot(3, "Tour A", "ferme"))
+        .await
+        .unwrap();
+    projector
+        .handle(&mut conn, &snapshot(5, "Tour A", "ferme"))
+        .await
+        .unwrap();
+    projector
+        .handle_batch(
+            &mut conn,
+            &[
+                snapshot(2, "Tour 0", "ouvert"),
+                snapshot(4, "Tour A", "ferme"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen(&mut conn).await, ("Tour B".into(), "en_cours".into()));
+    projector
+        .handle(&mut conn, &snapshot(6, "Tour C", "ferme"))
+        .await
+        .unwrap();
+    assert_eq!(seen(&mut conn).await, ("Tour C".into(), "ferme".into()));
+
+    // In one batch, a replay the row is past and a newer event that leaves
+    // the address out: the address stays the row's, not the replay's.
+    let addressed = |seq: i64, adresse: Option<&str>| {
+        let mut data = json!({"chantier_id": site, "code": "CH-1", "nom": "Tour C",
+                              "statut": "ferme", "conducteur_ids": [], "chef_chantier_ids": []});
+        if let Some(adresse) = adresse {
+            data["adresse"] = json!(adresse);
+        }
+        event(seq, "chantier.updated", site, data)
+    };
+    projector
+        .handle(&mut conn, &addressed(8, Some("2 rue Neuve")))
+        .await
+        .unwrap();
+    projector
+        .handle_batch(
+            &mut conn,
+            &[addressed(7, Some("1 quai")), addressed(9, None)],
+        )
+        .await
+        .unwrap();
+    let view = directory.find(&mut conn, site).await.unwrap().unwrap();
+    assert_eq!(view.adresse.as_deref(), Some("2 rue Neuve"));
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let positions: Count = sql_query(
+        "SELECT count(*) AS n FROM projection_positions WHERE projection = 'test.chantiers'",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(positions.n, 0, "the platform keeps no position for it");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
