@@ -2021,3 +2021,88 @@ async fn a_read_model_positioned_in_its_rows_is_given_every_event_and_no_positio
     .unwrap();
     assert_eq!(positions.n, 0, "no position kept for it");
 }
+
+/// The migration that moved the chantier copies' positions into their
+/// rows, replayed on a database of the release before it: each copy's
+/// rows get the position the platform kept for them (0 where it kept
+/// none), and only those positions leave `projection_positions`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chantier_copies_positions_move_into_their_rows() {
+    use diesel_async::AsyncConnection as _;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_migrations::MigrationHarness as _;
+
+    const MIGRATION: &str = "20261206000002";
+    let test_db = TestDatabase::new().await;
+    let url = test_db.url().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                .unwrap();
+        while conn
+            .revert_last_migration(migrations::MIGRATIONS)
+            .unwrap()
+            .to_string()
+            != MIGRATION
+        {}
+    })
+    .await
+    .unwrap();
+
+    let (known, unknown) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut conn = AsyncPgConnection::establish(test_db.url()).await.unwrap();
+    for table in ["planning_chantiers", "webhook_scope_chantiers"] {
+        sql_query(format!(
+            "INSERT INTO {table} (chantier_id, code) VALUES ($1, 'CH-1'), ($2, 'CH-2')"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(known)
+        .bind::<diesel::sql_types::Uuid, _>(unknown)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    sql_query(
+        "INSERT INTO projection_positions (projection, aggregate_type, aggregate_id, last_seq) \
+         VALUES ('planning.chantiers', 'chantier', $1, 41), \
+                ('webhooks.chantier-scope', 'chantier', $1, 42), \
+                ('planning.users', 'user', $1, 7)",
+    )
+    .bind::<Text, _>(known.to_string())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+
+    let applied = migrations::run_pending(test_db.url()).await.unwrap();
+    assert!(applied.iter().any(|v| v == MIGRATION), "{applied:?}");
+    #[derive(QueryableByName)]
+    struct Position {
+        #[diesel(sql_type = Text)]
+        at: String,
+    }
+    let mut conn = test_db.database().connection().await.unwrap();
+    let positions: Vec<Position> = sql_query(
+        "SELECT format('planning %s %s', CASE WHEN p.chantier_id = $1 THEN 'known' ELSE 'unknown' END, \
+         p.last_seq) AS at \
+         FROM planning_chantiers p \
+         UNION ALL SELECT format('scope %s %s', \
+         CASE WHEN w.chantier_id = $1 THEN 'known' ELSE 'unknown' END, w.last_seq) \
+         FROM webhook_scope_chantiers w \
+         UNION ALL SELECT format('kept %s %s', projection, last_seq) FROM projection_positions \
+         ORDER BY 1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(known)
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        positions.iter().map(|p| p.at.as_str()).collect::<Vec<_>>(),
+        [
+            "kept planning.users 7",
+            "planning known 41",
+            "planning unknown 0",
+            "scope known 42",
+            "scope unknown 0"
+        ]
+    );
+}
