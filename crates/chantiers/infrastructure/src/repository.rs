@@ -24,7 +24,7 @@ use crate::schema::{chantier_affectations, chantiers};
 #[diesel(table_name = chantiers)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 #[diesel(treat_none_as_null = true)]
-// Absent values bound as NULL (no column here has another default), not
+// Absent optional values bound as NULL (those columns default to NULL), not
 // written as `DEFAULT`: one text for every insert, kept prepared.
 #[diesel(treat_none_as_default_value = false)]
 struct ChantierRow {
