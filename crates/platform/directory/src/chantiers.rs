@@ -286,40 +286,46 @@ impl ChantiersDirectory {
         Ok(())
     }
 
-    /// One statement for `latest`, at most one snapshot per chantier.
+    /// One statement for `snapshots`, at most one snapshot per chantier.
     async fn upsert_layer(
         conn: &mut AsyncPgConnection,
         upsert: &'static str,
-        latest: &[Snapshot],
+        snapshots: &[Snapshot],
     ) -> Result<(), diesel::result::Error> {
         statement(upsert)
-            .bind::<Array<SqlUuid>, _>(latest.iter().map(|s| s.chantier_id).collect::<Vec<_>>())
+            .bind::<Array<SqlUuid>, _>(snapshots.iter().map(|s| s.chantier_id).collect::<Vec<_>>())
             .bind::<Array<Nullable<Text>>, _>(
-                latest.iter().map(|s| s.code.clone()).collect::<Vec<_>>(),
+                snapshots.iter().map(|s| s.code.clone()).collect::<Vec<_>>(),
             )
             .bind::<Array<Nullable<Text>>, _>(
-                latest.iter().map(|s| s.nom.clone()).collect::<Vec<_>>(),
+                snapshots.iter().map(|s| s.nom.clone()).collect::<Vec<_>>(),
             )
             .bind::<Array<Nullable<Text>>, _>(
-                latest.iter().map(|s| s.adresse.clone()).collect::<Vec<_>>(),
+                snapshots
+                    .iter()
+                    .map(|s| s.adresse.clone())
+                    .collect::<Vec<_>>(),
             )
             .bind::<Array<Nullable<Text>>, _>(
-                latest.iter().map(|s| s.statut.clone()).collect::<Vec<_>>(),
+                snapshots
+                    .iter()
+                    .map(|s| s.statut.clone())
+                    .collect::<Vec<_>>(),
             )
             .bind::<Array<Text>, _>(
-                latest
+                snapshots
                     .iter()
                     .map(|s| array_literal(&s.conducteur_ids))
                     .collect::<Vec<_>>(),
             )
             .bind::<Array<Text>, _>(
-                latest
+                snapshots
                     .iter()
                     .map(|s| array_literal(&s.chef_chantier_ids))
                     .collect::<Vec<_>>(),
             )
-            .bind::<Array<Bool>, _>(latest.iter().map(|s| s.deleted).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(latest.iter().map(|s| s.seq).collect::<Vec<_>>())
+            .bind::<Array<Bool>, _>(snapshots.iter().map(|s| s.deleted).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(snapshots.iter().map(|s| s.seq).collect::<Vec<_>>())
             .execute(conn)
             .await?;
         Ok(())
