@@ -119,6 +119,30 @@ impl TestDatabase {
         &self.admin_url
     }
 
+    /// Takes the schema back to what it was before migration `version`
+    /// (e.g. `"20261206000002"`): that migration and every later one are
+    /// reverted, as on a database of the release before it. Running the
+    /// pending migrations then replays them on whatever the test wrote.
+    pub async fn revert_through(&self, version: &'static str) {
+        use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+        use diesel_migrations::MigrationHarness as _;
+
+        let url = self.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                    .expect("migration connection");
+            while conn
+                .revert_last_migration(migrations::MIGRATIONS)
+                .unwrap_or_else(|e| panic!("cannot revert back to {version}: {e}"))
+                .to_string()
+                != version
+            {}
+        })
+        .await
+        .expect("revert task");
+    }
+
     /// A new, independent pool on the same database: another "process".
     pub fn second_pool(&self) -> Database {
         Database::connect(&self.url, &PoolSettings::default()).expect("second pool")

@@ -144,6 +144,15 @@ fn fast_config() -> RelayConfig {
     }
 }
 
+/// Every event undispatched again, as a replay of the whole log.
+async fn undispatch_all(db: &Database) {
+    let mut conn = db.connection().await.unwrap();
+    sql_query("UPDATE event_logs SET dispatched_at = NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
 async fn append_committed(db: &Database, events: Vec<EventEnvelope>) {
     db.write(|conn| {
         Box::pin(async move {
@@ -1103,13 +1112,7 @@ async fn read_models_run_together_each_from_its_own_position_before_other_subscr
     // Then the event is replayed to A and B run together, with new events:
     // A skips what it applied, B starts from nothing; B wants updates only.
     // The subscriber added before them still runs after them.
-    {
-        let mut conn = db.connection().await.unwrap();
-        sql_query("UPDATE event_logs SET dispatched_at = NULL")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    undispatch_all(db).await;
     append_committed(
         db,
         vec![
@@ -1807,13 +1810,7 @@ async fn read_models_are_written_jointly_only_when_due_the_same_events() {
 
     // Replayed with a second event to A and B: A is due the second only, B
     // both, so each is written on its own.
-    {
-        let mut conn = db.connection().await.unwrap();
-        sql_query("UPDATE event_logs SET dispatched_at = NULL")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    undispatch_all(db).await;
     append_committed(db, vec![named("Tour B")]).await;
     let together = OutboxRelay::new(db.clone(), Arc::new(RecordingBus::default()), fast_config())
         .with_projection(joint("test.a", "last_nom_a"))
@@ -1994,13 +1991,7 @@ async fn a_read_model_positioned_in_its_rows_is_given_every_event_and_no_positio
     // The event again (a replay): the platform's position stops it for the
     // read model it keeps a position for, not for the other, which must
     // judge it by its rows.
-    {
-        let mut conn = db.connection().await.unwrap();
-        sql_query("UPDATE event_logs SET dispatched_at = NULL")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    undispatch_all(db).await;
     assert_eq!(relay.dispatch_once().await.unwrap(), 1);
     assert_eq!(last_nom(db, "c-1").await, ("Tour A".into(), 1));
     assert_eq!(
@@ -2029,25 +2020,10 @@ async fn a_read_model_positioned_in_its_rows_is_given_every_event_and_no_positio
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chantier_copies_positions_move_into_their_rows() {
     use diesel_async::AsyncConnection as _;
-    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-    use diesel_migrations::MigrationHarness as _;
 
     const MIGRATION: &str = "20261206000002";
     let test_db = TestDatabase::new().await;
-    let url = test_db.url().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut conn =
-            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-                .unwrap();
-        while conn
-            .revert_last_migration(migrations::MIGRATIONS)
-            .unwrap()
-            .to_string()
-            != MIGRATION
-        {}
-    })
-    .await
-    .unwrap();
+    test_db.revert_through(MIGRATION).await;
 
     let (known, unknown) = (Uuid::now_v7(), Uuid::now_v7());
     let mut conn = AsyncPgConnection::establish(test_db.url()).await.unwrap();

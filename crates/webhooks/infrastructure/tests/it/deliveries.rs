@@ -587,6 +587,18 @@ async fn a_stale_outcome_of_the_same_process_never_overwrites_a_newer_claim() {
     );
 }
 
+/// `job`'s first attempt, succeeded.
+fn succeeded(job: &ClaimedJob) -> JobUpdate {
+    JobUpdate {
+        id: job.id,
+        lease_token: job.lease_token,
+        status: DeliveryStatus::Succeeded,
+        attempt: 1,
+        next_attempt_at: None,
+        last_error: None,
+    }
+}
+
 fn attempt_log(job: &ClaimedJob, success: bool, status: i16) -> AttemptLog {
     AttemptLog {
         id: Uuid::now_v7(),
@@ -725,17 +737,7 @@ async fn several_outcomes_are_recorded_in_one_statement() {
         )
         .await
         .unwrap();
-    let updates: Vec<JobUpdate> = more
-        .iter()
-        .map(|job| JobUpdate {
-            id: job.id,
-            lease_token: job.lease_token,
-            status: DeliveryStatus::Succeeded,
-            attempt: 1,
-            next_attempt_at: None,
-            last_error: None,
-        })
-        .collect();
+    let updates: Vec<JobUpdate> = more.iter().map(succeeded).collect();
     let attempts: Vec<AttemptLog> = more.iter().map(|j| attempt_log(j, true, 204)).collect();
     let applied = queue::record(&mut conn, &updates, &attempts, &[])
         .await
@@ -784,17 +786,7 @@ async fn outcomes_are_recorded_with_one_plan_whatever_the_batch_size() {
         *start += size;
         Some(batch)
     }) {
-        let updates: Vec<JobUpdate> = batch
-            .iter()
-            .map(|job| JobUpdate {
-                id: job.id,
-                lease_token: job.lease_token,
-                status: DeliveryStatus::Succeeded,
-                attempt: 1,
-                next_attempt_at: None,
-                last_error: None,
-            })
-            .collect();
+        let updates: Vec<JobUpdate> = batch.iter().map(succeeded).collect();
         let attempts: Vec<AttemptLog> = batch.iter().map(|j| attempt_log(j, true, 200)).collect();
         let applied = queue::record(&mut conn, &updates, &attempts, &[])
             .await

@@ -453,28 +453,12 @@ async fn delivery_bookkeeping_counts_failures_atomically_and_resets_on_success()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_legacy_signature_migration_keeps_existing_webhooks_on() {
     use diesel_async::RunQueryDsl as _;
-    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
     use diesel_async::{AsyncConnection as _, AsyncPgConnection};
-    use diesel_migrations::MigrationHarness as _;
-    use hub_platform_postgres::migrations::{self, MIGRATIONS};
+    use hub_platform_postgres::migrations;
 
     const LEGACY_MIGRATION: &str = "20261202000002";
     let test_db = TestDatabase::new().await;
-    // Back to the schema before the migration (and any later one).
-    let url = test_db.url().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut conn =
-            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-                .unwrap();
-        loop {
-            let reverted = conn.revert_last_migration(MIGRATIONS).unwrap();
-            if reverted.to_string() == LEGACY_MIGRATION {
-                break;
-            }
-        }
-    })
-    .await
-    .unwrap();
+    test_db.revert_through(LEGACY_MIGRATION).await;
 
     // A webhook as the previous release stored it (no legacy_signature column).
     let existing = Uuid::now_v7();
