@@ -170,6 +170,10 @@ pub enum RelayError {
     /// marked dispatched nor held back, and the next cycle tries it again.
     #[error("event bus unavailable, batch left undispatched: {0}")]
     Bus(#[from] BusError),
+    /// A durable subscriber failed where its event could not be held back
+    /// alone: the cycle's transaction is rolled back.
+    #[error("{0}")]
+    Subscriber(String),
 }
 
 /// Publishes committed outbox rows on the [`EventBus`] and marks them
@@ -250,11 +254,32 @@ impl OutboxRelay {
     /// transaction. Returns how many events it handled (dispatched or held
     /// back); events waiting for an earlier event of their aggregate are
     /// not counted.
+    ///
+    /// A cycle first runs every durable subscriber on the whole batch with
+    /// no savepoint (the usual case: nothing fails, and a savepoint would
+    /// cost two round trips per cycle). When one fails, that transaction is
+    /// rolled back and the cycle goes again event by event, each event in a
+    /// savepoint of its own, so that only the failing event (and its
+    /// aggregate's later events) is held back.
     pub async fn dispatch_once(&self) -> Result<usize, RelayError> {
-        let mut conn = self.db.connection().await?;
+        match self.cycle(Pace::Batch).await {
+            Ok(handled) => Ok(handled),
+            Err(CycleError::Relay(error)) => Err(error),
+            Err(CycleError::EventByEvent(error)) => {
+                tracing::debug!(%error, "batch not dispatched at once; event by event");
+                self.cycle(Pace::EventByEvent)
+                    .await
+                    .map_err(RelayError::from)
+            }
+        }
+    }
+
+    /// One claim and what follows it, in one transaction.
+    async fn cycle(&self, pace: Pace) -> Result<usize, CycleError> {
+        let mut conn = self.db.connection().await.map_err(RelayError::from)?;
         let touched = std::sync::Mutex::new(vec![false; self.durable.len()]);
         let claimed = match conn
-            .transaction(async |conn| self.dispatch_claimed(conn, &touched).await)
+            .transaction(async |conn| self.dispatch_claimed(conn, &touched, pace).await)
             .await
         {
             Ok(claimed) => claimed,
@@ -280,12 +305,15 @@ impl OutboxRelay {
         &self,
         conn: &mut AsyncPgConnection,
         touched: &std::sync::Mutex<Vec<bool>>,
-    ) -> Result<usize, RelayError> {
+        pace: Pace,
+    ) -> Result<usize, CycleError> {
         let rows: Vec<ClaimedRow> = statement(CLAIM)
             .bind::<BigInt, _>(i64::from(self.config.batch_size))
             .load(conn)
             .await?;
         let mut handled = 0;
+        // Marked dispatched by the claim: every claimed row not blocked.
+        let mut marked: Vec<Uuid> = Vec::with_capacity(rows.len());
         // Aggregates whose earlier event is held back: their later events
         // wait for it (per-aggregate order).
         let mut stalled: HashSet<(String, String)> = HashSet::new();
@@ -295,9 +323,13 @@ impl OutboxRelay {
             blocked,
         } in rows
         {
-            let aggregate = (row.aggregate_type.clone(), row.aggregate_id.clone());
-            if blocked || stalled.contains(&aggregate) {
+            if blocked {
                 // Left undispatched, untouched: it goes once its predecessor has.
+                continue;
+            }
+            marked.push(row.event_id);
+            let aggregate = (row.aggregate_type.clone(), row.aggregate_id.clone());
+            if stalled.contains(&aggregate) {
                 continue;
             }
             let (event_id, seq) = (row.event_id, row.seq);
@@ -314,68 +346,70 @@ impl OutboxRelay {
                 }
             }
         }
-        if events.is_empty() {
-            return Ok(handled);
-        }
-        // Fast path: every durable subscriber handles the whole batch in one
-        // savepoint. If one fails, the batch is undone and its events go one
-        // by one, so that only the failing event (and its aggregate's later
-        // events) is held back. A single event goes straight to the
-        // per-event path: nothing to gain, and a failure is not tried twice.
-        let at_once = events.len() > 1
-            && self.durable.iter().all(|s| s.batchable(&events))
-            && match self.deliver_batch(conn, &events, touched).await {
-                Ok(()) => true,
-                // Not the events' fault: going one by one would only wait
-                // for the broker once per event.
-                Err(DeliverError::Bus(error)) => return Err(RelayError::Bus(error)),
-                Err(error) => {
-                    tracing::debug!(%error, events = events.len(), "batch not dispatched at once; event by event");
-                    false
+        let mut delivered: HashSet<Uuid> = HashSet::with_capacity(events.len());
+        match pace {
+            Pace::Batch => {
+                if !events.is_empty() {
+                    self.deliver_batch(conn, &events, touched).await.map_err(
+                        |error| match error {
+                            // Not the events' fault: going one by one would
+                            // only wait for the broker once per event.
+                            DeliverError::Bus(error) => CycleError::Relay(RelayError::Bus(error)),
+                            other => CycleError::EventByEvent(other),
+                        },
+                    )?;
                 }
-            };
-        let mut delivered: Vec<&RelayedEvent> = Vec::with_capacity(events.len());
-        if at_once {
-            handled += events.len();
-            delivered.extend(&events);
-        } else {
-            for event in &events {
-                let aggregate = (event.aggregate_type.clone(), event.aggregate_id.clone());
-                if stalled.contains(&aggregate) {
-                    continue;
-                }
-                handled += 1;
-                match self.deliver(conn, event, touched).await {
-                    Ok(()) => delivered.push(event),
-                    Err(DeliverError::Bus(error)) => return Err(RelayError::Bus(error)),
-                    Err(reason) => {
-                        tracing::warn!(event_id = %event.event_id, event_type = %event.event_type, error = %reason, "event not dispatched; will retry");
-                        self.hold_back(conn, event.event_id, &reason.to_string())
-                            .await?;
-                        stalled.insert(aggregate);
+                handled += events.len();
+                delivered.extend(events.iter().map(|event| event.event_id));
+            }
+            Pace::EventByEvent => {
+                for event in &events {
+                    let aggregate = (event.aggregate_type.clone(), event.aggregate_id.clone());
+                    if stalled.contains(&aggregate) {
+                        continue;
+                    }
+                    handled += 1;
+                    match self.deliver(conn, event, touched).await {
+                        Ok(()) => {
+                            delivered.insert(event.event_id);
+                        }
+                        Err(DeliverError::Bus(error)) => {
+                            return Err(CycleError::Relay(RelayError::Bus(error)));
+                        }
+                        Err(reason) => {
+                            tracing::warn!(event_id = %event.event_id, event_type = %event.event_type, error = %reason, "event not dispatched; will retry");
+                            self.hold_back(conn, event.event_id, &reason.to_string())
+                                .await?;
+                            stalled.insert(aggregate);
+                        }
                     }
                 }
             }
         }
-        let dispatched: Vec<Uuid> = delivered.iter().map(|event| event.event_id).collect();
-        if !dispatched.is_empty() {
-            // The ids come through a sub-select, which hides their number
-            // from the planner: its plan for any number is then as cheap as
-            // one for the number at hand, and it keeps that plan instead of
-            // planning again at every cycle (docs/decisions/generic-plans.md).
+        let undelivered: Vec<Uuid> = marked
+            .into_iter()
+            .filter(|event_id| !delivered.contains(event_id))
+            .collect();
+        if !undelivered.is_empty() {
+            // Held back, or waiting behind an event that was: the claim's
+            // mark is taken back. The ids come through a sub-select, which
+            // hides their number from the planner, so that it keeps one
+            // plan for any number (docs/decisions/generic-plans.md).
             statement(
-                "UPDATE event_logs SET dispatched_at = now() \
+                "UPDATE event_logs SET dispatched_at = NULL \
                  WHERE event_id = ANY((SELECT $1::uuid[])::uuid[])",
             )
-            .bind::<Array<diesel::sql_types::Uuid>, _>(dispatched)
+            .bind::<Array<diesel::sql_types::Uuid>, _>(undelivered)
             .execute(conn)
             .await?;
         }
         Ok(handled)
     }
 
-    /// Runs every durable subscriber on the events it wants, the whole
-    /// batch in one savepoint, then publishes each event on the bus.
+    /// Runs every durable subscriber on the events it wants (the whole
+    /// batch at once where each subscriber can take it, event by event
+    /// otherwise), then publishes each event on the bus. No savepoint: on
+    /// failure the caller rolls the whole cycle back.
     async fn deliver_batch(
         &self,
         conn: &mut AsyncPgConnection,
@@ -383,39 +417,45 @@ impl OutboxRelay {
         touched: &std::sync::Mutex<Vec<bool>>,
     ) -> Result<(), DeliverError> {
         let mut handled_by = vec![false; self.durable.len()];
-        let mut called = Vec::with_capacity(self.durable.len());
-        let saved = conn
-            .transaction(async |conn| {
+        if self.durable.iter().all(|s| s.batchable(events)) {
+            for (index, subscriber) in self.durable.iter().enumerate() {
+                let wanted: Vec<RelayedEvent> = events
+                    .iter()
+                    .filter(|event| subscriber.wants(event.event_type.as_str()))
+                    .cloned()
+                    .collect();
+                if wanted.is_empty() {
+                    continue;
+                }
+                subscriber
+                    .handle_batch(conn, &wanted)
+                    .await
+                    .map_err(|source| DeliverError::Subscriber {
+                        name: subscriber.name().to_owned(),
+                        source,
+                    })?;
+                handled_by[index] = true;
+            }
+        } else {
+            for event in events {
                 for (index, subscriber) in self.durable.iter().enumerate() {
-                    let wanted: Vec<RelayedEvent> = events
-                        .iter()
-                        .filter(|event| subscriber.wants(event.event_type.as_str()))
-                        .cloned()
-                        .collect();
-                    if wanted.is_empty() {
+                    if !subscriber.wants(event.event_type.as_str()) {
                         continue;
                     }
-                    called.push(index);
-                    subscriber
-                        .handle_batch(conn, &wanted)
-                        .await
-                        .map_err(|source| DeliverError::Subscriber {
+                    subscriber.handle(conn, event).await.map_err(|source| {
+                        DeliverError::Subscriber {
                             name: subscriber.name().to_owned(),
                             source,
-                        })?;
+                        }
+                    })?;
                     handled_by[index] = true;
                 }
-                for event in events {
-                    self.publish(&event.envelope).await?;
-                }
-                Ok::<_, DeliverError>(())
-            })
-            .await;
-        if let Err(error) = saved {
-            for index in called {
-                self.durable[index].undone();
             }
-            return Err(error);
+        }
+        // Published once every subscriber is done: a failure above rolls
+        // the cycle back before any event of it reached the bus.
+        for event in events {
+            self.publish(&event.envelope).await?;
         }
         let mut touched = touched
             .lock()
@@ -540,6 +580,46 @@ impl OutboxRelay {
     }
 }
 
+/// How a cycle runs the durable subscribers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// The whole batch at once, no savepoint.
+    Batch,
+    /// Each event in a savepoint, a failing one held back.
+    EventByEvent,
+}
+
+/// Why a cycle's transaction was rolled back.
+#[derive(Debug)]
+enum CycleError {
+    Relay(RelayError),
+    /// A subscriber failed in a [`Pace::Batch`] cycle: go event by event.
+    EventByEvent(DeliverError),
+}
+
+impl From<RelayError> for CycleError {
+    fn from(error: RelayError) -> Self {
+        CycleError::Relay(error)
+    }
+}
+
+impl From<diesel::result::Error> for CycleError {
+    fn from(error: diesel::result::Error) -> Self {
+        CycleError::Relay(error.into())
+    }
+}
+
+impl From<CycleError> for RelayError {
+    fn from(error: CycleError) -> Self {
+        match error {
+            CycleError::Relay(error) => error,
+            CycleError::EventByEvent(DeliverError::Db(error)) => RelayError::Query(error),
+            CycleError::EventByEvent(DeliverError::Bus(error)) => RelayError::Bus(error),
+            CycleError::EventByEvent(error) => RelayError::Subscriber(error.to_string()),
+        }
+    }
+}
+
 /// Why one event could not be dispatched (recorded in `last_error`).
 #[derive(Debug, thiserror::Error)]
 enum DeliverError {
@@ -556,13 +636,17 @@ enum DeliverError {
 }
 
 /// The claim: a batch of due, undispatched events in log order, locked
-/// until the transaction ends (`SKIP LOCKED`: other relays take the rest).
+/// until the transaction ends (`SKIP LOCKED`: other relays take the rest),
+/// and marked dispatched by the same statement (a round trip less per
+/// cycle than a mark after the work; the cycle takes the mark back from
+/// the events it does not dispatch, and a rollback takes it back from all).
 ///
 /// Per-aggregate order: an event is not claimed while an earlier event of
 /// its aggregate is held back after a failure (so a poison event blocks its
 /// own aggregate, never the log), and a claimed event is flagged `blocked`
-/// while an earlier event of its aggregate is undispatched outside this
-/// batch (another relay holds it): it is left for a later cycle.
+/// (and left unmarked) while an earlier event of its aggregate is
+/// undispatched outside this batch (another relay holds it): it is left for
+/// a later cycle. The statement sees the log as it was before its own mark.
 const CLAIM: &str = "\
 WITH claimed AS MATERIALIZED ( \
     SELECT e.seq FROM event_logs e \
@@ -570,13 +654,18 @@ WITH claimed AS MATERIALIZED ( \
     AND NOT EXISTS (SELECT 1 FROM event_logs p WHERE p.dispatched_at IS NULL \
         AND p.aggregate_type = e.aggregate_type AND p.aggregate_id = e.aggregate_id \
         AND p.seq < e.seq AND p.retry_after > now()) \
-    ORDER BY e.seq LIMIT $1 FOR UPDATE SKIP LOCKED) \
-SELECT e.seq, e.event_id, e.event_type, e.aggregate_type, e.aggregate_id, e.occurred_at, \
-    e.actor_id, e.correlation_id, e.causation_id, e.schema_version, e.data, e.dispatched_at, \
-    EXISTS (SELECT 1 FROM event_logs p WHERE p.dispatched_at IS NULL \
-        AND p.aggregate_type = e.aggregate_type AND p.aggregate_id = e.aggregate_id \
-        AND p.seq < e.seq AND p.seq NOT IN (SELECT seq FROM claimed)) AS blocked \
-FROM event_logs e JOIN claimed USING (seq) ORDER BY e.seq";
+    ORDER BY e.seq LIMIT $1 FOR UPDATE SKIP LOCKED), \
+batch AS MATERIALIZED ( \
+    SELECT e.seq, e.event_id, e.event_type, e.aggregate_type, e.aggregate_id, e.occurred_at, \
+        e.actor_id, e.correlation_id, e.causation_id, e.schema_version, e.data, e.dispatched_at, \
+        EXISTS (SELECT 1 FROM event_logs p WHERE p.dispatched_at IS NULL \
+            AND p.aggregate_type = e.aggregate_type AND p.aggregate_id = e.aggregate_id \
+            AND p.seq < e.seq AND p.seq NOT IN (SELECT seq FROM claimed)) AS blocked \
+    FROM event_logs e JOIN claimed USING (seq)), \
+marked AS ( \
+    UPDATE event_logs e SET dispatched_at = now() FROM batch b \
+    WHERE e.seq = b.seq AND NOT b.blocked) \
+SELECT * FROM batch ORDER BY seq";
 
 #[derive(QueryableByName)]
 struct ClaimedRow {

@@ -1351,10 +1351,12 @@ async fn an_event_whose_durable_subscriber_failed_is_not_claimed_again_before_re
 
     // Before retry_after: not claimed, not handed to the subscriber, not
     // counted, and the stored back-off is left as it was.
+    // Tried with its batch (no savepoint), then alone to be held back.
+    assert_eq!(subscriber.calls(), 2);
     for _ in 0..3 {
         assert_eq!(relay.dispatch_once().await.unwrap(), 0);
     }
-    assert_eq!(subscriber.calls(), 1);
+    assert_eq!(subscriber.calls(), 2);
     let still = held_back(db, failed.event_id).await;
     assert_eq!(still.dispatch_attempts, 1);
     assert_eq!(still.retry_after, first.retry_after);
@@ -1364,7 +1366,7 @@ async fn an_event_whose_durable_subscriber_failed_is_not_claimed_again_before_re
     // Once it is due, the relay tries again.
     end_back_off(db).await;
     assert_eq!(relay.dispatch_once().await.unwrap(), 1);
-    assert_eq!(subscriber.calls(), 2);
+    assert_eq!(subscriber.calls(), 4);
     assert_eq!(held_back(db, failed.event_id).await.dispatch_attempts, 2);
 }
 
@@ -1878,7 +1880,7 @@ async fn one_event_is_appended_by_a_statement_prepared_once_per_connection() {
     let mut linked = event("Tour B");
     linked.causation_id = Some(Uuid::now_v7());
     for one in [&bare, &linked] {
-        outbox::append(&mut conn, std::slice::from_ref(one))
+        outbox::append(&conn, std::slice::from_ref(one))
             .await
             .unwrap();
     }
@@ -1899,7 +1901,7 @@ async fn one_event_is_appended_by_a_statement_prepared_once_per_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dispatched_mark_keeps_one_plan_whatever_the_batch_size() {
+async fn the_claim_marks_its_batch_and_keeps_one_plan_whatever_the_batch_size() {
     let test_db = TestDatabase::new().await;
     let db = test_db.database();
     let bus = Arc::new(RecordingBus::default());
@@ -1933,13 +1935,21 @@ async fn the_dispatched_mark_keeps_one_plan_whatever_the_batch_size() {
     }
     assert_eq!(bus.ids().len(), sent);
     assert_eq!(dispatch_state(db).await.undispatched, 0);
-    // One connection served the whole test (nothing ran concurrently):
-    // PostgreSQL planned the first cycles' marks for their ids, then kept
-    // one plan for any number of ids instead of planning each cycle again.
+    // One connection served the whole test (nothing ran concurrently): the
+    // claim, which marks what it claims, is the only statement that wrote
+    // the mark, and PostgreSQL kept one plan for it instead of planning
+    // each cycle again.
     let mut conn = db.connection().await.unwrap();
-    let plans = plans(&mut conn, "UPDATE event_logs SET dispatched_at").await;
-    assert_eq!(plans.prepared, 1);
-    assert!(plans.generic >= 1, "planned anew at every cycle");
+    let claim = plans(&mut conn, "WITH claimed AS").await;
+    assert_eq!(claim.prepared, 1);
+    assert!(claim.generic >= 1, "planned anew at every cycle");
+    assert_eq!(
+        plans(&mut conn, "UPDATE event_logs SET dispatched_at")
+            .await
+            .prepared,
+        0,
+        "no mark after the work when every event went"
+    );
 }
 
 /// [`LastNom`] that says it keeps its positions in its rows (it does not:
