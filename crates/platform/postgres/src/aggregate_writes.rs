@@ -9,6 +9,12 @@
 //! macro expands to the statement a repository would write by hand, so the
 //! compiler checks it against the table's schema as usual.
 //!
+//! The aggregate's statement and the outbox append are sent together and
+//! their answers awaited at once (pipelined on the one connection: a round
+//! trip per write saved). PostgreSQL still runs them in order, and when the
+//! first fails the second fails too (the transaction is aborted), so the
+//! write rolls back whole either way.
+//!
 //! Conventions they rely on (those of every context):
 //! - the table module (from `schema.rs`) has columns `id` (UUID) and `version`;
 //! - a row built from an aggregate after a change carries the NEW version:
@@ -28,11 +34,15 @@ macro_rules! insert_with_events {
         $db.write(|conn| {
             ::std::boxed::Box::pin(async move {
                 use $crate::__private::diesel_async::RunQueryDsl as _;
-                $crate::__private::diesel::insert_into($table::table)
-                    .values(&row)
-                    .execute(conn)
-                    .await?;
-                $crate::outbox::append(conn, &events).await?;
+                let shared: &$crate::AsyncPgConnection = conn;
+                let mut first = shared;
+                $crate::__private::futures::future::try_join(
+                    $crate::__private::diesel::insert_into($table::table)
+                        .values(&row)
+                        .execute(&mut first),
+                    $crate::outbox::append(shared, &events),
+                )
+                .await?;
                 ::std::result::Result::Ok::<(), $crate::WriteError>(())
             })
         })
@@ -53,16 +63,22 @@ macro_rules! update_with_events {
             ::std::boxed::Box::pin(async move {
                 use $crate::__private::diesel::{ExpressionMethods as _, QueryDsl as _};
                 use $crate::__private::diesel_async::RunQueryDsl as _;
-                let updated = $crate::__private::diesel::update(
-                    $table::table
-                        .filter($table::id.eq(row.id))
-                        .filter($table::version.eq(row.version - 1)),
+                let shared: &$crate::AsyncPgConnection = conn;
+                let mut first = shared;
+                let (updated, ()) = $crate::__private::futures::future::try_join(
+                    $crate::__private::diesel::update(
+                        $table::table
+                            .filter($table::id.eq(row.id))
+                            .filter($table::version.eq(row.version - 1)),
+                    )
+                    .set(&row)
+                    .execute(&mut first),
+                    $crate::outbox::append(shared, &events),
                 )
-                .set(&row)
-                .execute(conn)
                 .await?;
+                // A stale write appended its events all the same: they
+                // roll back with it.
                 $crate::guarded(conn, ::std::stringify!($table), row.id, updated).await?;
-                $crate::outbox::append(conn, &events).await?;
                 ::std::result::Result::Ok::<(), $crate::WriteError>(())
             })
         })
@@ -82,15 +98,21 @@ macro_rules! delete_with_events {
             ::std::boxed::Box::pin(async move {
                 use $crate::__private::diesel::{ExpressionMethods as _, QueryDsl as _};
                 use $crate::__private::diesel_async::RunQueryDsl as _;
-                let deleted = $crate::__private::diesel::delete(
-                    $table::table
-                        .filter($table::id.eq(id))
-                        .filter($table::version.eq(version)),
+                let shared: &$crate::AsyncPgConnection = conn;
+                let mut first = shared;
+                let (deleted, ()) = $crate::__private::futures::future::try_join(
+                    $crate::__private::diesel::delete(
+                        $table::table
+                            .filter($table::id.eq(id))
+                            .filter($table::version.eq(version)),
+                    )
+                    .execute(&mut first),
+                    $crate::outbox::append(shared, &events),
                 )
-                .execute(conn)
                 .await?;
+                // A stale delete appended its events all the same: they
+                // roll back with it.
                 $crate::guarded(conn, ::std::stringify!($table), id, deleted).await?;
-                $crate::outbox::append(conn, &events).await?;
                 ::std::result::Result::Ok::<(), $crate::WriteError>(())
             })
         })

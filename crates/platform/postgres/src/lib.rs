@@ -35,6 +35,7 @@ pub use write::{WriteError, guarded, storage};
 pub mod __private {
     pub use diesel;
     pub use diesel_async;
+    pub use futures;
 }
 
 /// Re-exported so infrastructure crates name the same connection type.
