@@ -70,6 +70,11 @@ pub trait UserRepository: Send + Sync {
     /// [`RepositoryError::NotFound`] when there is no such user.
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), RepositoryError>;
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, RepositoryError>;
+    /// The user `id` for authenticating a request: as [`UserRepository::find_by_id`]
+    /// would give it, possibly from a cache that every committed change of
+    /// the user clears before it can be read again through this call
+    /// (never for commands: they read with `find_by_id`).
+    async fn find_for_authentication(&self, id: Uuid) -> Result<Option<User>, RepositoryError>;
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
     /// A page of users, ordered by creation, and the total matching `filter`.
     async fn list(

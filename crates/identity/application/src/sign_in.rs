@@ -143,7 +143,7 @@ impl Authenticate {
         let user = self
             .ports
             .users
-            .find_by_id(claims.user_id)
+            .find_for_authentication(claims.user_id)
             .await
             .map_err(|e| AuthenticateError::Unavailable(e.into()))?;
         match user {

@@ -80,6 +80,10 @@ fn recording_repository(
     users
         .expect_find_by_id()
         .returning(move |_| Ok(found.clone()));
+    let found = existing.clone();
+    users
+        .expect_find_for_authentication()
+        .returning(move |_| Ok(found.clone()));
     let by_email = existing;
     users
         .expect_find_by_email()
@@ -805,6 +809,9 @@ async fn a_storage_failure_keeps_its_cause_through_every_use_case() {
     let mut users = MockUserRepository::new();
     users.expect_find_by_email().returning(move |_| Err(down()));
     users.expect_find_by_id().returning(move |_| Err(down()));
+    users
+        .expect_find_for_authentication()
+        .returning(move |_| Err(down()));
     users.expect_insert().never();
     users.expect_update().never();
     let users = Arc::new(users);
@@ -922,4 +929,39 @@ async fn of_two_changes_from_one_loaded_version_the_second_is_a_conflict_and_pub
 
     let types = event_types(&written);
     assert_eq!(types, ["user.updated"], "only the first change published");
+}
+
+#[tokio::test]
+async fn authentication_reads_the_user_through_its_own_lookup_and_commands_never_do() {
+    let user = stored_user(Role::Conducteur, true);
+    let mut users = MockUserRepository::new();
+    let found = user.clone();
+    users
+        .expect_find_for_authentication()
+        .times(1)
+        .returning(move |_| Ok(Some(found.clone())));
+    users.expect_find_by_id().never();
+    let auth = Authenticate::new(IdentityPorts {
+        users: Arc::new(users),
+        tokens: Arc::new(verifying_tokens(Ok(user.id()))),
+        ..ports()
+    });
+    assert_eq!(auth.execute("t").await.unwrap().user_id, user.id());
+
+    // A command reads the user as stored, never through the cache.
+    let mut users = MockUserRepository::new();
+    let found = user.clone();
+    users
+        .expect_find_by_id()
+        .times(1)
+        .returning(move |_| Ok(Some(found.clone())));
+    users.expect_find_for_authentication().never();
+    let got = GetUser::new(IdentityPorts {
+        users: Arc::new(users),
+        ..ports()
+    })
+    .execute(user.id())
+    .await
+    .unwrap();
+    assert_eq!(got.id(), user.id());
 }

@@ -8,14 +8,23 @@ use std::time::Duration;
 
 use actix_web::web;
 use hub_identity_application::{Authenticate, IdentityPorts};
-use hub_platform_context::{ConfigError, Context, Env, Module, ModuleError, Platform, parse};
+use hub_platform_context::{
+    ConfigError, Context, Env, Module, ModuleError, Platform, Worker, parse,
+};
 use utoipa::OpenApi;
 
 use crate::{
     Argon2Hasher, BoundedHasher, DieselUserRepository, HashingLimit, IdentityApi,
     IdentityAuthenticator, IdentityHttp, InMemorySignInThrottle, JwtSecret, JwtTokenService,
-    RATE_LIMIT_RULES, SignInLimit,
+    RATE_LIMIT_RULES, SignInLimit, UserCache,
 };
+
+/// How long an authenticated user stays cached at most. Changes are heard
+/// at once (`users_changed`); this bounds what a listener that lost its
+/// connection without noticing could miss, and the memory.
+const USER_CACHE_TTL: Duration = Duration::from_secs(10);
+/// How many users stay cached at most (beyond, lookups go uncached).
+const USER_CACHE_CAPACITY: usize = 10_000;
 
 /// The identity context.
 pub const CONTEXT: Context = Context {
@@ -73,8 +82,18 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
         Arc::new(Argon2Hasher::new().map_err(|e| ModuleError::start("identity", e))?),
         settings.hashing,
     ));
+    let cache = Arc::new(UserCache::new(USER_CACHE_TTL, USER_CACHE_CAPACITY));
+    let listener = {
+        let (cache, database) = (cache.clone(), platform.database.clone());
+        Worker::new("identity-user-cache", move |shutdown| {
+            Box::pin(crate::user_cache::listen(cache, database, shutdown))
+        })
+    };
     let ports = IdentityPorts {
-        users: Arc::new(DieselUserRepository::new(platform.database.clone())),
+        users: Arc::new(DieselUserRepository::with_cache(
+            platform.database.clone(),
+            cache,
+        )),
         hasher,
         tokens: Arc::new(JwtTokenService::new(&settings.jwt_secret, settings.jwt_ttl)),
         throttle: Arc::new(InMemorySignInThrottle::new(SignInLimit::default())),
@@ -88,6 +107,7 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
     let state = web::Data::new(IdentityHttp::new(ports));
     Ok(Module::new()
         .authenticator(authenticator)
+        .worker(listener)
         .routes(move |cfg| crate::http::configure(cfg, state.clone(), login_limit.clone())))
 }
 

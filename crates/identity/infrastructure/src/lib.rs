@@ -2,7 +2,9 @@
 //! their events in one transaction), [`Argon2Hasher`] behind a
 //! [`BoundedHasher`], the per-account [`InMemorySignInThrottle`],
 //! [`JwtTokenService`],
-//! the [`IdentityAuthenticator`] every route's extractor relies on, and the
+//! the [`IdentityAuthenticator`] every route's extractor relies on (reading
+//! users through the [`UserCache`], which [`user_cache::listen`] keeps
+//! current), and the
 //! HTTP routes of `/api/v1/auth` and `/api/v1/users`; [`CONTEXT`] is how the
 //! app lists it.
 
@@ -14,6 +16,7 @@ mod repository;
 mod schema;
 mod throttle;
 mod token;
+pub mod user_cache;
 
 pub use authenticator::IdentityAuthenticator;
 pub use context::{CONTEXT, IdentitySettings};
@@ -22,3 +25,4 @@ pub use password::{Argon2Error, Argon2Hasher, BoundedHasher, HashingLimit};
 pub use repository::DieselUserRepository;
 pub use throttle::{InMemorySignInThrottle, SignInLimit};
 pub use token::{JwtSecret, JwtSecretError, JwtTokenService, NoTokens};
+pub use user_cache::UserCache;

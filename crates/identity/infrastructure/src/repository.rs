@@ -1,6 +1,8 @@
 //! Users in PostgreSQL: every write stores the row and appends its events to
 //! the outbox in one transaction, refusing lost updates.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -12,6 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::schema::users;
+use crate::user_cache::UserCache;
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users)]
@@ -95,11 +98,32 @@ impl TryFrom<UserRow> for User {
 #[derive(Debug, Clone)]
 pub struct DieselUserRepository {
     db: Database,
+    /// Where [`UserRepository::find_for_authentication`] looks first.
+    cache: Option<Arc<UserCache>>,
 }
 
 impl DieselUserRepository {
+    /// Without a cache: every lookup reads the database.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self { db, cache: None }
+    }
+
+    /// Authenticating through `cache` (kept current by
+    /// [`crate::user_cache::listen`]).
+    pub fn with_cache(db: Database, cache: Arc<UserCache>) -> Self {
+        Self {
+            db,
+            cache: Some(cache),
+        }
+    }
+
+    /// After a write of user `id`, committed or not: this instance answers
+    /// from the database until the user is cached again, not from the copy
+    /// the write replaced (the trigger's notification comes a moment later).
+    fn forget(&self, id: Uuid) {
+        if let Some(cache) = &self.cache {
+            cache.forget(id);
+        }
     }
 }
 
@@ -134,7 +158,8 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<(), RepositoryError> {
         let row = UserRow::from(user);
         let events = events.to_vec();
-        self.db
+        let written = self
+            .db
             .write(|conn| {
                 Box::pin(async move {
                     let previous = row.version - 1;
@@ -158,7 +183,9 @@ impl UserRepository for DieselUserRepository {
                 })
             })
             .await
-            .map_err(refused)
+            .map_err(refused);
+        self.forget(user.id());
+        written
     }
 
     async fn revoke_tokens(&self, id: Uuid) -> Result<(), RepositoryError> {
@@ -167,12 +194,27 @@ impl UserRepository for DieselUserRepository {
         let updated = diesel::update(users::table.find(id))
             .set(raise_token_version())
             .execute(&mut conn)
-            .await
-            .map_err(storage)?;
-        if updated == 0 {
+            .await;
+        self.forget(id);
+        if updated.map_err(storage)? == 0 {
             return Err(RepositoryError::NotFound);
         }
         Ok(())
+    }
+
+    async fn find_for_authentication(&self, id: Uuid) -> Result<Option<User>, RepositoryError> {
+        let Some(cache) = &self.cache else {
+            return self.find_by_id(id).await;
+        };
+        if let Some(user) = cache.get(id) {
+            return Ok(Some(user));
+        }
+        let generation = cache.generation();
+        let user = self.find_by_id(id).await?;
+        if let Some(user) = &user {
+            cache.store(user, generation);
+        }
+        Ok(user)
     }
 
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, RepositoryError> {

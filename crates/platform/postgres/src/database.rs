@@ -107,6 +107,13 @@ impl Database {
         Ok(self.pool.get().await?)
     }
 
+    /// A connection of the caller's own, taken out of the pool for good (it
+    /// no longer counts against the pool's size): for a session that must
+    /// outlive a checkout, such as one that `LISTEN`s.
+    pub async fn detached_connection(&self) -> Result<AsyncPgConnection, DbError> {
+        Ok(Object::take(self.pool.get().await?))
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), DbError> {
         let mut conn = self.connection().await?;

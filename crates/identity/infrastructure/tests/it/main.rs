@@ -9,10 +9,13 @@ use hub_identity_application::{RepositoryError, Tokens, UserFilter, UserReposito
 use hub_identity_domain::{
     Email, Metier, NewUser, PasswordHash, PersonName, TypeUtilisateur, User, UserChanges,
 };
-use hub_identity_infrastructure::DieselUserRepository;
+use std::sync::Arc;
+
+use hub_identity_infrastructure::{DieselUserRepository, UserCache, user_cache};
 use hub_kernel::{DomainEvent, EventEnvelope, EventMetadata, Page, Role};
 use hub_platform_test_db::TestDatabase;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 fn new_user(email: &str, role: Role) -> (User, EventEnvelope) {
     let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
@@ -333,4 +336,251 @@ async fn of_two_updates_from_the_same_loaded_version_the_second_is_a_conflict() 
     assert!(stored.is_active());
     assert_eq!(stored.token_version(), 0);
     assert_eq!(count(&test_db, "event_logs").await, 2);
+}
+
+/// A cache with its listener running until the returned token is cancelled;
+/// returns once the listener hears changes.
+async fn listening_cache(
+    test_db: &TestDatabase,
+    ttl: std::time::Duration,
+) -> (Arc<UserCache>, tokio_util::sync::CancellationToken) {
+    let cache = Arc::new(UserCache::new(ttl, 100));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(user_cache::listen(
+        cache.clone(),
+        test_db.database().clone(),
+        shutdown.clone(),
+    ));
+    until("the listener listens", || {
+        let cache = cache.clone();
+        async move { cache.is_live() }
+    })
+    .await;
+    (cache, shutdown)
+}
+
+/// Waits (up to ten seconds) until `condition` holds.
+async fn until<F, Fut>(what: &str, condition: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..1000 {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+async fn sql(test_db: &TestDatabase, statement: &str) {
+    let mut conn = test_db.database().connection().await.unwrap();
+    sql_query(statement).execute(&mut conn).await.unwrap();
+}
+
+async fn role_for_authentication(repository: &DieselUserRepository, user: &User) -> Role {
+    repository
+        .find_for_authentication(user.id())
+        .await
+        .unwrap()
+        .unwrap()
+        .role()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authenticated_user_is_cached_until_a_change_of_them_commits_anywhere() {
+    let test_db = TestDatabase::new().await;
+    let (cache, shutdown) = listening_cache(&test_db, std::time::Duration::from_secs(60)).await;
+    let repository = DieselUserRepository::with_cache(test_db.database().clone(), cache.clone());
+    let (user, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&user, &[event]).await.unwrap();
+    assert_eq!(
+        role_for_authentication(&repository, &user).await,
+        Role::Conducteur
+    );
+
+    // Unheard (the trigger off), a change is not seen: the answer is the
+    // cached copy, no read of the database.
+    sql(&test_db, "ALTER TABLE users DISABLE TRIGGER users_changed").await;
+    sql(&test_db, "UPDATE users SET role = 'chef_chantier'").await;
+    assert_eq!(
+        role_for_authentication(&repository, &user).await,
+        Role::Conducteur
+    );
+    // Commands read the database.
+    assert_eq!(
+        repository
+            .find_by_id(user.id())
+            .await
+            .unwrap()
+            .unwrap()
+            .role(),
+        Role::ChefChantier
+    );
+    sql(&test_db, "ALTER TABLE users ENABLE TRIGGER users_changed").await;
+
+    // A change by anyone else — another instance, psql — is heard at its
+    // commit, and the user is read again.
+    sql(&test_db, "UPDATE users SET role = 'admin'").await;
+    until("the change by hand is heard", || async {
+        role_for_authentication(&repository, &user).await == Role::Admin
+    })
+    .await;
+
+    // A deactivation by another instance (a repository of its own, no
+    // shared memory): heard too.
+    let elsewhere = DieselUserRepository::new(test_db.database().clone());
+    let mut stored = elsewhere.find_by_id(user.id()).await.unwrap().unwrap();
+    let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
+    let deactivated = stored.deactivate(Uuid::now_v7(), now).unwrap().unwrap();
+    elsewhere
+        .update(&stored, Tokens::Revoke, &[envelope(&deactivated, now)])
+        .await
+        .unwrap();
+    until("the deactivation elsewhere is heard", || async {
+        !repository
+            .find_for_authentication(user.id())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    })
+    .await;
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn this_instances_own_writes_are_seen_at_once_even_unheard() {
+    let test_db = TestDatabase::new().await;
+    let (cache, shutdown) = listening_cache(&test_db, std::time::Duration::from_secs(60)).await;
+    let repository = DieselUserRepository::with_cache(test_db.database().clone(), cache);
+    let (mut user, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&user, &[event]).await.unwrap();
+    let cached = repository
+        .find_for_authentication(user.id())
+        .await
+        .unwrap()
+        .unwrap();
+    // No notification to rely on: the repository forgets what it wrote.
+    sql(&test_db, "ALTER TABLE users DISABLE TRIGGER users_changed").await;
+
+    repository.revoke_tokens(user.id()).await.unwrap();
+    let signed_out = repository
+        .find_for_authentication(user.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(signed_out.token_version(), cached.token_version() + 1);
+
+    let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
+    let deactivated = user.deactivate(Uuid::now_v7(), now).unwrap().unwrap();
+    repository
+        .update(&user, Tokens::Revoke, &[envelope(&deactivated, now)])
+        .await
+        .unwrap();
+    let after = repository
+        .find_for_authentication(user.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!after.is_active(), "refused at once after a deactivation");
+    assert_eq!(after.token_version(), cached.token_version() + 2);
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_cached_while_nobody_listens_nor_kept_beyond_its_ttl() {
+    let test_db = TestDatabase::new().await;
+    let (user, event) = new_user("lea@example.fr", Role::Conducteur);
+    DieselUserRepository::new(test_db.database().clone())
+        .insert(&user, &[event])
+        .await
+        .unwrap();
+    sql(&test_db, "ALTER TABLE users DISABLE TRIGGER users_changed").await;
+
+    // No listener: every lookup reads the database.
+    let deaf = DieselUserRepository::with_cache(
+        test_db.database().clone(),
+        Arc::new(UserCache::new(std::time::Duration::from_secs(60), 100)),
+    );
+    assert_eq!(
+        role_for_authentication(&deaf, &user).await,
+        Role::Conducteur
+    );
+    sql(&test_db, "UPDATE users SET role = 'admin'").await;
+    assert_eq!(role_for_authentication(&deaf, &user).await, Role::Admin);
+
+    // Listening, with a short life: an unheard change shows once it ends.
+    let (cache, shutdown) = listening_cache(&test_db, std::time::Duration::from_millis(300)).await;
+    let repository = DieselUserRepository::with_cache(test_db.database().clone(), cache);
+    assert_eq!(
+        role_for_authentication(&repository, &user).await,
+        Role::Admin
+    );
+    sql(&test_db, "UPDATE users SET role = 'compagnon'").await;
+    assert_eq!(
+        role_for_authentication(&repository, &user).await,
+        Role::Admin
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        role_for_authentication(&repository, &user).await,
+        Role::Compagnon
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_cut_off_stops_caching_and_listens_again() {
+    let test_db = TestDatabase::new().await;
+    let (cache, shutdown) = listening_cache(&test_db, std::time::Duration::from_secs(60)).await;
+    let repository = DieselUserRepository::with_cache(test_db.database().clone(), cache.clone());
+    let (user, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&user, &[event]).await.unwrap();
+    assert_eq!(
+        role_for_authentication(&repository, &user).await,
+        Role::Conducteur
+    );
+
+    // The server ends the listening session (a restart, a failover):
+    // whatever happens until it listens again is unheard, so nothing
+    // cached before may be trusted after.
+    sql(
+        &test_db,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = '{}'",
+            user_cache::LISTENER_NAME
+        ),
+    )
+    .await;
+    until("the listener notices", || {
+        let cache = cache.clone();
+        async move { !cache.is_live() }
+    })
+    .await;
+    sql(&test_db, "ALTER TABLE users DISABLE TRIGGER users_changed").await;
+    sql(&test_db, "UPDATE users SET role = 'admin'").await;
+    assert_eq!(
+        role_for_authentication(&repository, &user).await,
+        Role::Admin
+    );
+    sql(&test_db, "ALTER TABLE users ENABLE TRIGGER users_changed").await;
+
+    until("the listener listens again", || {
+        let cache = cache.clone();
+        async move { cache.is_live() }
+    })
+    .await;
+    assert_eq!(
+        role_for_authentication(&repository, &user).await,
+        Role::Admin
+    );
+    sql(&test_db, "UPDATE users SET role = 'compagnon'").await;
+    until("a change after the reconnection is heard", || async {
+        role_for_authentication(&repository, &user).await == Role::Compagnon
+    })
+    .await;
+    shutdown.cancel();
 }

@@ -1,0 +1,2 @@
+DROP TRIGGER users_changed ON users;
+DROP FUNCTION users_changed_notify();
