@@ -10,10 +10,12 @@
 //! compiler checks it against the table's schema as usual.
 //!
 //! The aggregate's statement and the outbox append are sent together and
-//! their answers awaited at once (pipelined on the one connection: a round
-//! trip per write saved). PostgreSQL still runs them in order, and when the
-//! first fails the second fails too (the transaction is aborted), so the
-//! write rolls back whole either way.
+//! their answers awaited at once ([`pipelined`]: a round trip per write
+//! saved). When the first fails the second fails too (the transaction is
+//! aborted), so the write rolls back whole either way, and the first's
+//! error is the one reported (a duplicate key keeps its constraint name).
+//!
+//! [`pipelined`]: crate::pipelined
 //!
 //! Conventions they rely on (those of every context):
 //! - the table module (from `schema.rs`) has columns `id` (UUID) and `version`;
@@ -36,7 +38,7 @@ macro_rules! insert_with_events {
                 use $crate::__private::diesel_async::RunQueryDsl as _;
                 let shared: &$crate::AsyncPgConnection = conn;
                 let mut first = shared;
-                $crate::__private::futures::future::try_join(
+                $crate::pipelined(
                     $crate::__private::diesel::insert_into($table::table)
                         .values(&row)
                         .execute(&mut first),
@@ -65,7 +67,7 @@ macro_rules! update_with_events {
                 use $crate::__private::diesel_async::RunQueryDsl as _;
                 let shared: &$crate::AsyncPgConnection = conn;
                 let mut first = shared;
-                let (updated, ()) = $crate::__private::futures::future::try_join(
+                let (updated, ()) = $crate::pipelined(
                     $crate::__private::diesel::update(
                         $table::table
                             .filter($table::id.eq(row.id))
@@ -100,7 +102,7 @@ macro_rules! delete_with_events {
                 use $crate::__private::diesel_async::RunQueryDsl as _;
                 let shared: &$crate::AsyncPgConnection = conn;
                 let mut first = shared;
-                let (deleted, ()) = $crate::__private::futures::future::try_join(
+                let (deleted, ()) = $crate::pipelined(
                     $crate::__private::diesel::delete(
                         $table::table
                             .filter($table::id.eq(id))
@@ -118,4 +120,20 @@ macro_rules! delete_with_events {
         })
         .await
     }};
+}
+
+/// Awaits two statements sent together on one connection (each future
+/// made from a shared borrow of it: they are pipelined) and returns both
+/// results, or the first statement's error before the second's.
+///
+/// Both are awaited to the end: when the first fails, the second fails
+/// with "current transaction is aborted", and which of the two futures
+/// completes first is a matter of timing (a thousand concurrent inserts of
+/// one key saw the second's error win a few times with `try_join`).
+pub async fn pipelined<A, B>(
+    first: impl std::future::Future<Output = diesel::QueryResult<A>>,
+    second: impl std::future::Future<Output = diesel::QueryResult<B>>,
+) -> diesel::QueryResult<(A, B)> {
+    let (first, second) = futures::future::join(first, second).await;
+    Ok((first?, second?))
 }

@@ -22,6 +22,7 @@ pub mod schema;
 pub mod statement;
 mod write;
 
+pub use aggregate_writes::pipelined;
 pub use database::{Database, PoolSettings};
 pub use error::DbError;
 pub use projection::{Projection, Projections, Projector};
@@ -35,7 +36,6 @@ pub use write::{WriteError, guarded, storage};
 pub mod __private {
     pub use diesel;
     pub use diesel_async;
-    pub use futures;
 }
 
 /// Re-exported so infrastructure crates name the same connection type.

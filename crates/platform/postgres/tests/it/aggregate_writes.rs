@@ -120,3 +120,28 @@ async fn a_refused_write_leaves_neither_row_nor_event() {
     assert_eq!(rows(&mut conn).await, vec![row]);
     assert_eq!(outbox_len(&mut conn).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_inserts_of_one_key_all_lose_on_the_key_not_on_their_events() {
+    let test_db = TestDatabase::new().await;
+    let db = setup(&test_db).await;
+    // Each loser's append, sent with its insert, fails too (the
+    // transaction is aborted): the error reported must be the insert's,
+    // on every connection, prepared or not.
+    let attempts = (0..400).map(|n| async move {
+        let row = EnginRow {
+            id: Uuid::now_v7(),
+            nom: "Pelle".into(),
+            version: 1,
+        };
+        insert_with_events!(db, engins, row, &[event(&format!("pelle {n}"))])
+    });
+    let results = futures::future::join_all(attempts).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    for error in results.into_iter().filter_map(Result::err) {
+        assert_eq!(error.duplicate_of(), Some("engins_nom_key"), "{error:?}");
+    }
+    let mut conn = db.connection().await.unwrap();
+    assert_eq!(rows(&mut conn).await.len(), 1);
+    assert_eq!(outbox_len(&mut conn).await, 1);
+}
