@@ -38,7 +38,6 @@ const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// Recently authenticated users, by id.
-#[derive(Debug)]
 pub struct UserCache {
     entries: std::sync::Mutex<HashMap<Uuid, Entry>>,
     /// Raised by every forget: a lookup that read the database before it
@@ -50,7 +49,18 @@ pub struct UserCache {
     capacity: usize,
 }
 
-#[derive(Debug)]
+/// Counts only: the users themselves (emails, password hashes) stay out
+/// of any log that prints a repository.
+impl std::fmt::Debug for UserCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCache")
+            .field("cached", &self.entries().len())
+            .field("live", &self.is_live())
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Entry {
     user: User,
     stored: Instant,

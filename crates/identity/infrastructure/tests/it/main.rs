@@ -584,3 +584,22 @@ async fn a_listener_cut_off_stops_caching_and_listens_again() {
     .await;
     shutdown.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_printed_for_a_log_shows_no_cached_user() {
+    let test_db = TestDatabase::new().await;
+    let (cache, shutdown) = listening_cache(&test_db, std::time::Duration::from_secs(60)).await;
+    let repository = DieselUserRepository::with_cache(test_db.database().clone(), cache);
+    let (user, event) = new_user("lea@example.fr", Role::Conducteur);
+    repository.insert(&user, &[event]).await.unwrap();
+    repository
+        .find_for_authentication(user.id())
+        .await
+        .unwrap()
+        .unwrap();
+    let printed = format!("{repository:?}");
+    assert!(printed.contains("cached: 1"), "{printed}");
+    assert!(!printed.contains("lea@example.fr"), "{printed}");
+    assert!(!printed.contains("argon2"), "{printed}");
+    shutdown.cancel();
+}
