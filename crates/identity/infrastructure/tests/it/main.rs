@@ -379,13 +379,17 @@ async fn sql(test_db: &TestDatabase, statement: &str) {
     sql_query(statement).execute(&mut conn).await.unwrap();
 }
 
-async fn role_for_authentication(repository: &DieselUserRepository, user: &User) -> Role {
+/// `user` as the repository gives it to authentication.
+async fn authenticated(repository: &DieselUserRepository, user: &User) -> User {
     repository
         .find_for_authentication(user.id())
         .await
         .unwrap()
         .unwrap()
-        .role()
+}
+
+async fn role_for_authentication(repository: &DieselUserRepository, user: &User) -> Role {
+    authenticated(repository, user).await.role()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,12 +443,7 @@ async fn an_authenticated_user_is_cached_until_a_change_of_them_commits_anywhere
         .await
         .unwrap();
     until("the deactivation elsewhere is heard", || async {
-        !repository
-            .find_for_authentication(user.id())
-            .await
-            .unwrap()
-            .unwrap()
-            .is_active()
+        !authenticated(&repository, &user).await.is_active()
     })
     .await;
     shutdown.cancel();
@@ -457,20 +456,12 @@ async fn this_instances_own_writes_are_seen_at_once_even_unheard() {
     let repository = DieselUserRepository::with_cache(test_db.database().clone(), cache);
     let (mut user, event) = new_user("lea@example.fr", Role::Conducteur);
     repository.insert(&user, &[event]).await.unwrap();
-    let cached = repository
-        .find_for_authentication(user.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let cached = authenticated(&repository, &user).await;
     // No notification to rely on: the repository forgets what it wrote.
     sql(&test_db, "ALTER TABLE users DISABLE TRIGGER users_changed").await;
 
     repository.revoke_tokens(user.id()).await.unwrap();
-    let signed_out = repository
-        .find_for_authentication(user.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let signed_out = authenticated(&repository, &user).await;
     assert_eq!(signed_out.token_version(), cached.token_version() + 1);
 
     let now = hub_kernel::to_storage_precision(OffsetDateTime::now_utc());
@@ -479,11 +470,7 @@ async fn this_instances_own_writes_are_seen_at_once_even_unheard() {
         .update(&user, Tokens::Revoke, &[envelope(&deactivated, now)])
         .await
         .unwrap();
-    let after = repository
-        .find_for_authentication(user.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let after = authenticated(&repository, &user).await;
     assert!(!after.is_active(), "refused at once after a deactivation");
     assert_eq!(after.token_version(), cached.token_version() + 2);
     shutdown.cancel();
@@ -592,11 +579,7 @@ async fn a_repository_printed_for_a_log_shows_no_cached_user() {
     let repository = DieselUserRepository::with_cache(test_db.database().clone(), cache);
     let (user, event) = new_user("lea@example.fr", Role::Conducteur);
     repository.insert(&user, &[event]).await.unwrap();
-    repository
-        .find_for_authentication(user.id())
-        .await
-        .unwrap()
-        .unwrap();
+    authenticated(&repository, &user).await;
     let printed = format!("{repository:?}");
     assert!(printed.contains("cached: 1"), "{printed}");
     assert!(!printed.contains("lea@example.fr"), "{printed}");
