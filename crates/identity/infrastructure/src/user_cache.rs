@@ -236,3 +236,88 @@ async fn check(conn: &mut AsyncPgConnection) -> Result<(), ListenError> {
         Err(_) => Err(ListenError::Silent),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use hub_identity_domain::{Email, NewUser, PasswordHash, PersonName, TypeUtilisateur};
+    use hub_kernel::Role;
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    fn user(email: &str) -> User {
+        User::register(
+            NewUser {
+                email: Email::parse(email).unwrap(),
+                nom: PersonName::parse("Durand").unwrap(),
+                prenom: PersonName::parse("Léa").unwrap(),
+                role: Role::Conducteur,
+                type_utilisateur: TypeUtilisateur::Employe,
+                metier: None,
+            },
+            PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            OffsetDateTime::now_utc(),
+        )
+        .0
+    }
+
+    fn live(ttl: Duration, capacity: usize) -> UserCache {
+        let cache = UserCache::new(ttl, capacity);
+        cache.set_live(true);
+        cache
+    }
+
+    #[test]
+    fn nothing_is_kept_nor_answered_while_nobody_listens() {
+        let cache = UserCache::new(Duration::from_secs(60), 10);
+        let lea = user("lea@example.fr");
+        cache.store(&lea, cache.generation());
+        assert!(cache.get(lea.id()).is_none());
+
+        let cache = live(Duration::from_secs(60), 10);
+        cache.store(&lea, cache.generation());
+        assert!(cache.get(lea.id()).is_some());
+        // The listener lost its connection: what was kept is not trusted.
+        cache.set_live(false);
+        assert!(cache.get(lea.id()).is_none());
+        cache.set_live(true);
+        assert!(cache.get(lea.id()).is_none(), "emptied, not just hidden");
+    }
+
+    #[test]
+    fn a_copy_read_before_a_forget_is_not_kept() {
+        let cache = live(Duration::from_secs(60), 10);
+        let lea = user("lea@example.fr");
+        // A lookup reads the database, then a change of anyone is heard
+        // before it stores what it read.
+        let before = cache.generation();
+        cache.forget(user("paul@example.fr").id());
+        cache.store(&lea, before);
+        assert!(cache.get(lea.id()).is_none());
+
+        cache.store(&lea, cache.generation());
+        assert_eq!(cache.get(lea.id()).unwrap(), lea);
+        cache.forget(lea.id());
+        assert!(cache.get(lea.id()).is_none());
+    }
+
+    #[test]
+    fn a_full_cache_makes_room_only_from_expired_entries() {
+        let cache = live(Duration::from_millis(50), 1);
+        let (lea, paul) = (user("lea@example.fr"), user("paul@example.fr"));
+        cache.store(&lea, cache.generation());
+        cache.store(&paul, cache.generation());
+        assert!(cache.get(paul.id()).is_none(), "full of a live entry");
+        assert!(cache.get(lea.id()).is_some());
+
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(cache.get(lea.id()).is_none(), "expired");
+        cache.store(&paul, cache.generation());
+        assert!(
+            cache.get(paul.id()).is_some(),
+            "the expired entry made room"
+        );
+    }
+}
