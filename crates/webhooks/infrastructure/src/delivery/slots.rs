@@ -196,8 +196,8 @@ impl SlotKey {
 }
 
 /// The destination of a webhook's URL, `host[:port]` in lower case, the
-/// userinfo dropped: the same text as the claim's `HOST` expression
-/// (`queue.rs`), so that a job counts against the same host whichever way
+/// userinfo dropped: the same text as the `host` column of `webhooks`
+/// (its migration, `webhook_host`), so that a job counts against the same host whichever way
 /// it came.
 pub(crate) fn destination(url: &str) -> String {
     let authority = url.split_once("://").map_or("", |(_, rest)| {

@@ -1138,6 +1138,38 @@ async fn a_released_attempt_is_not_counted() {
     assert_eq!(claim(db, &claim_of(worker, 10)).await[0].attempt, 1);
 }
 
+/// What the per-host cap counts, as the database stores it: the same text
+/// as the fan-out's `destination()` (its unit test takes the same URLs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_host_is_the_lower_case_authority_without_userinfo() {
+    #[derive(QueryableByName)]
+    struct Host {
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        host: Option<String>,
+    }
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhook = three_webhooks(db).await[0];
+    let mut conn = db.connection().await.unwrap();
+    for (url, expected) in [
+        ("https://ERP.example.com/hooks?a=b", "erp.example.com"),
+        (
+            "http://user:pw@Erp.example.com:8443/x",
+            "erp.example.com:8443",
+        ),
+        ("https://[::1]:9000#frag", "[::1]:9000"),
+        ("http://127.0.0.1:18099", "127.0.0.1:18099"),
+    ] {
+        let stored: Host = sql_query("UPDATE webhooks SET url = $1 WHERE id = $2 RETURNING host")
+            .bind::<Text, _>(url)
+            .bind::<diesel::sql_types::Uuid, _>(webhook)
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(stored.host.as_deref(), Some(expected), "{url}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_share_slots_round_robin_and_respect_owner_and_host_caps() {
     let test_db = TestDatabase::new().await;
