@@ -162,7 +162,6 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
                AND NOT {HELD_BACK} \
              ORDER BY COALESCE(d.lease_until, d.next_attempt_at) \
              LIMIT $4 \
-             FOR UPDATE OF d SKIP LOCKED \
          ), by_webhook AS ( \
              SELECT c.*, row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.due) AS turn, \
                     COALESCE(b.in_flight, 0) AS busy \
@@ -182,8 +181,13 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
                ON o.owner_id = a.owner_id \
              LEFT JOIN unnest($10::text[], $11::int4[]) AS h (host, in_flight) ON h.host = a.host \
          ), picked AS ( \
-             SELECT id FROM shared WHERE owner_slot <= $12 AND host_slot <= $13 \
-             ORDER BY turn, due LIMIT $14 \
+             SELECT d.id FROM shared s JOIN webhook_deliveries d ON d.id = s.id \
+             WHERE s.owner_slot <= $12 AND s.host_slot <= $13 \
+               AND d.status IN ('pending', 'in_flight') \
+               AND COALESCE(d.lease_until, d.next_attempt_at) <= now() \
+               AND (d.status = 'pending' OR d.attempt < d.max_attempts) \
+             ORDER BY s.turn, s.due LIMIT $14 \
+             FOR UPDATE OF d SKIP LOCKED \
          ) \
          UPDATE webhook_deliveries d \
          SET status = 'in_flight', lease_until = now() + $15 * interval '1 millisecond', \
@@ -213,8 +217,12 @@ fn count(n: usize) -> i64 {
 /// job of its aggregate is queued (`HELD_BACK`). A job whose lease expired after its last allowed
 /// attempt (every worker that took it died: a poison job) is not taken
 /// again: the same statement ends it as `failed`.
-/// `FOR UPDATE SKIP LOCKED` makes concurrent claims (other workers, other
-/// processes) take disjoint sets without waiting for each other.
+/// The candidates are read without locks; the jobs are then locked in the
+/// order they are picked, `FOR UPDATE SKIP LOCKED`, until the claim has
+/// its count, their due condition checked again on the row as it is then:
+/// concurrent claims (other workers, other processes) take disjoint sets
+/// without waiting for each other, and a job another claim holds is passed
+/// over for the next one the caps allow.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     claim: &Claim,
@@ -234,6 +242,10 @@ pub async fn claim(
     // not hide the due jobs of others), then cut per webhook, then per
     // owner and per host taking each webhook's first job before anyone's
     // second (round-robin across webhooks), oldest due first within a turn.
+    // Only the jobs taken are locked: locking every candidate wrote a lock
+    // on up to 4 × `limit` rows to take the few the caps allowed (160 for
+    // 5 with one busy webhook), a fifth of the claim's time in a
+    // one-webhook burst (docs/PERFORMANCE.md).
     // The saturated webhooks are compared as text on purpose: the claim is
     // a prepared statement, and PostgreSQL soon runs it with a generic plan
     // (one for any parameters). Compared as uuids, the column's statistics
