@@ -14,7 +14,7 @@ use hub_webhooks_domain::{DeliveryOrdering, RetrySchedule, delivery_payload};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::queue::{ClaimedJob, HOST};
+use super::queue::ClaimedJob;
 use super::slots::{Handed, LocalWorkers, SlotGuard, SlotKey};
 use crate::repository::Recipients;
 
@@ -102,45 +102,41 @@ struct Staged {
 
 /// The insert of a batch's jobs (see [`DeliveryFanOut::handle_batch`]),
 /// returning those leased at insert as the workers send them.
-static INSERT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "WITH inserted AS ( \
-             INSERT INTO webhook_deliveries \
-             (id, webhook_id, event_id, event_type, payload, max_attempts, next_attempt_at, \
-              aggregate_type, aggregate_id, event_seq, \
-              status, attempt, lease_until, leased_by, lease_token) \
-             SELECT j.id, j.webhook_id, j.event_id, j.event_type, j.payload, j.max_attempts, now(), \
-                    CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_type END, \
-                    CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_id END, \
-                    CASE WHEN w.ordering = 'aggregate' THEN j.event_seq END, \
-                    CASE WHEN l.leased THEN 'in_flight' ELSE 'pending' END, \
-                    CASE WHEN l.leased THEN 1 ELSE 0 END, \
-                    CASE WHEN l.leased THEN now() + $1 * interval '1 millisecond' END, \
-                    CASE WHEN l.leased THEN $2::uuid END, \
-                    CASE WHEN l.leased THEN gen_random_uuid() END \
-             FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::int4[], \
-                         $9::text[], $10::text[], $11::int8[], $12::jsonb[], $13::uuid[], \
-                         $14::bool[]) \
-               AS j (id, webhook_id, event_id, event_type, payload, max_attempts, \
-                     aggregate_type, aggregate_id, event_seq, data, chantier_id, leased) \
-             JOIN webhooks w ON w.id = j.webhook_id \
-             CROSS JOIN LATERAL (SELECT j.leased AND w.ordering <> 'aggregate' AS leased) l \
-             WHERE (w.chantier_ids IS NULL OR j.chantier_id = ANY(w.chantier_ids)) \
-               AND j.data @> w.filters \
-             ON CONFLICT (webhook_id, event_id) DO NOTHING \
-             RETURNING id, lease_token, webhook_id, event_id, event_type, payload, attempt, \
-                       max_attempts \
-         ) \
-         SELECT i.id, i.lease_token, i.webhook_id, w.owner_id, {HOST} AS host, i.event_id, \
-                i.event_type, i.payload, i.attempt, i.max_attempts, w.url, w.is_active, \
-                TRUE AS allowed, w.legacy_signature, FALSE AS ordered, \
-                w.secret_ciphertext, w.secret_nonce, w.secret_key_id, \
-                w.previous_secret_ciphertext, w.previous_secret_nonce, \
-                w.previous_secret_key_id, w.previous_secret_expires_at \
-         FROM inserted i JOIN webhooks w ON w.id = i.webhook_id \
-         WHERE i.lease_token IS NOT NULL"
-    )
-});
+const INSERT_SQL: &str = "WITH inserted AS ( \
+         INSERT INTO webhook_deliveries \
+         (id, webhook_id, event_id, event_type, payload, max_attempts, next_attempt_at, \
+          aggregate_type, aggregate_id, event_seq, \
+          status, attempt, lease_until, leased_by, lease_token) \
+         SELECT j.id, j.webhook_id, j.event_id, j.event_type, j.payload, j.max_attempts, now(), \
+                CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_type END, \
+                CASE WHEN w.ordering = 'aggregate' THEN j.aggregate_id END, \
+                CASE WHEN w.ordering = 'aggregate' THEN j.event_seq END, \
+                CASE WHEN l.leased THEN 'in_flight' ELSE 'pending' END, \
+                CASE WHEN l.leased THEN 1 ELSE 0 END, \
+                CASE WHEN l.leased THEN now() + $1 * interval '1 millisecond' END, \
+                CASE WHEN l.leased THEN $2::uuid END, \
+                CASE WHEN l.leased THEN gen_random_uuid() END \
+         FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::int4[], \
+                     $9::text[], $10::text[], $11::int8[], $12::jsonb[], $13::uuid[], \
+                     $14::bool[]) \
+           AS j (id, webhook_id, event_id, event_type, payload, max_attempts, \
+                 aggregate_type, aggregate_id, event_seq, data, chantier_id, leased) \
+         JOIN webhooks w ON w.id = j.webhook_id \
+         CROSS JOIN LATERAL (SELECT j.leased AND w.ordering <> 'aggregate' AS leased) l \
+         WHERE (w.chantier_ids IS NULL OR j.chantier_id = ANY(w.chantier_ids)) \
+           AND j.data @> w.filters \
+         ON CONFLICT (webhook_id, event_id) DO NOTHING \
+         RETURNING id, lease_token, webhook_id, event_id, event_type, payload, attempt, \
+                   max_attempts \
+     ) \
+     SELECT i.id, i.lease_token, i.webhook_id, w.owner_id, w.host, i.event_id, \
+            i.event_type, i.payload, i.attempt, i.max_attempts, w.url, w.is_active, \
+            TRUE AS allowed, w.legacy_signature, FALSE AS ordered, \
+            w.secret_ciphertext, w.secret_nonce, w.secret_key_id, \
+            w.previous_secret_ciphertext, w.previous_secret_nonce, \
+            w.previous_secret_key_id, w.previous_secret_expires_at \
+     FROM inserted i JOIN webhooks w ON w.id = i.webhook_id \
+     WHERE i.lease_token IS NOT NULL";
 
 /// A [`DurableSubscriber`] of every event: for each, one delivery job per
 /// recipient ([`recipients_on`]: active, matching, allowed to see it) whose
@@ -296,7 +292,7 @@ impl DurableSubscriber for DeliveryFanOut {
         // is stored for ordered webhooks only: the partial index that the
         // claim's ordering check reads then holds their deliveries alone,
         // and the others' status changes do not maintain it.
-        let leased: Vec<ClaimedJob> = statement(INSERT_SQL.as_str())
+        let leased: Vec<ClaimedJob> = statement(INSERT_SQL)
             .bind::<BigInt, _>(workers.as_ref().map_or(0, |w| {
                 i64::try_from(w.lease.as_millis()).unwrap_or(i64::MAX)
             }))

@@ -102,14 +102,6 @@ pub struct Claim {
     pub worker: Uuid,
 }
 
-/// The destination of a webhook's URL, `host[:port]` in lower case (the
-/// userinfo dropped): what the per-host cap counts. Distinct ports are
-/// distinct services. A stored generated column of `webhooks` (migration
-/// `2026-12-06-000004_webhook_host`), computed once per write of the
-/// webhook rather than by a regular expression twice per candidate of each
-/// claim.
-pub(crate) const HOST: &str = "w.host";
-
 /// Whether the owner of webhook `w` (`o`: their `webhook_owners` row) may
 /// receive the event of delivery `d` now — the access-scoping rule in SQL,
 /// on the scoping read models: test events always; otherwise an active
@@ -136,7 +128,9 @@ const HELD_BACK: &str = "(w.ordering = 'aggregate' AND d.event_seq IS NOT NULL A
          AND e.aggregate_id = d.aggregate_id AND e.event_seq < d.event_seq \
          AND e.status IN ('pending', 'in_flight') AND e.event_seq IS NOT NULL))";
 
-/// The claim (see [`claim`]), with [`HOST`] spelled out.
+/// The claim (see [`claim`]). `w.host` is the destination the per-host
+/// cap counts, `host[:port]` of the URL in lower case, a generated column
+/// (migration `2026-12-06-000004_webhook_host`).
 static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH exhausted AS ( \
@@ -151,14 +145,14 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
                  LIMIT 100 FOR UPDATE SKIP LOCKED) \
              RETURNING 1 \
          ), candidates AS ( \
-             SELECT d.id, d.webhook_id, w.owner_id, {HOST} AS host, \
+             SELECT d.id, d.webhook_id, w.owner_id, w.host, \
                     COALESCE(d.lease_until, d.next_attempt_at) AS due \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.status IN ('pending', 'in_flight') \
                AND COALESCE(d.lease_until, d.next_attempt_at) <= now() \
                AND (d.status = 'pending' OR d.attempt < d.max_attempts) \
                AND d.webhook_id::text <> ALL($1::text[]) \
-               AND w.owner_id <> ALL($2) AND {HOST} <> ALL($3) \
+               AND w.owner_id <> ALL($2) AND w.host <> ALL($3) \
                AND NOT {HELD_BACK} \
              ORDER BY COALESCE(d.lease_until, d.next_attempt_at) \
              LIMIT $4 \
@@ -195,7 +189,7 @@ static CLAIM_SQL: LazyLock<String> = LazyLock::new(|| {
              updated_at = now() \
          FROM picked, webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
          WHERE d.id = picked.id AND w.id = d.webhook_id \
-         RETURNING d.id, d.lease_token, d.webhook_id, w.owner_id, {HOST} AS host, d.event_id, \
+         RETURNING d.id, d.lease_token, d.webhook_id, w.owner_id, w.host, d.event_id, \
                    d.event_type, d.payload, d.attempt, \
                    d.max_attempts, w.url, w.is_active, {MAY_RECEIVE} AS allowed, \
                    w.legacy_signature, \
