@@ -1138,6 +1138,40 @@ async fn a_released_attempt_is_not_counted() {
     assert_eq!(claim(db, &claim_of(worker, 10)).await[0].attempt, 1);
 }
 
+/// A claim locks only what it takes, in the order it picks: a job another
+/// transaction holds is passed over for the next due one, not lost from
+/// the claim (locking after the cut would have left it empty-handed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_passes_over_a_job_another_transaction_holds() {
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let webhooks = three_webhooks(db).await;
+    queue_jobs(db, &webhooks[..1], 3).await;
+    let mut holder = db.connection().await.unwrap();
+    sql_query("BEGIN").execute(&mut holder).await.unwrap();
+    let held: Held = sql_query(
+        "SELECT id FROM webhook_deliveries ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE",
+    )
+    .get_result(&mut holder)
+    .await
+    .unwrap();
+
+    let worker = Uuid::now_v7();
+    let taken = claim(db, &claim_of(worker, 1)).await;
+    assert_eq!(taken.len(), 1, "the next due job instead");
+    assert_ne!(taken[0].id, held.id);
+
+    sql_query("ROLLBACK").execute(&mut holder).await.unwrap();
+    let next = claim(db, &claim_of(worker, 1)).await;
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].id, held.id, "released, it is the oldest due again");
+}
+
 /// What the per-host cap counts, as the database stores it: the same text
 /// as the fan-out's `destination()` (its unit test takes the same URLs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
