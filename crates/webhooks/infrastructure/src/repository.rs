@@ -2,13 +2,16 @@
 //! the same transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Page, Role, StorageError};
-use hub_platform_postgres::{Database, WriteError, guarded, outbox, statement::statement, storage};
+use hub_platform_postgres::{
+    Database, WriteError, guarded, outbox, pipelined, statement::statement, storage,
+};
 use hub_webhooks_application::{
     Access, OwnerStatus, RepositoryError, WebhookRepository, access_rule, chantier_of,
     is_own_notice,
@@ -522,78 +525,150 @@ struct ChantierScope {
     conducteur_ids: Vec<Uuid>,
 }
 
-/// Who receives what, for a set of events: the active webhooks with their
-/// owners' status, and the conducteurs of the chantiers the events name —
-/// two statements whatever the number of events (the fan-out of a relay
-/// batch reads them once). The rule itself ([`access_rule`]) and the
-/// pattern matching stay in Rust. A webhook's own filters (`chantier_ids`,
-/// `filters`) are not applied here but by the fan-out's insert, in SQL.
-pub struct Recipients {
-    candidates: Vec<(Webhook, Option<OwnerStatus>)>,
-    conducteurs: HashMap<Uuid, Vec<Uuid>>,
+/// The version of [`Candidates`] (`webhook_recipients_version`: a new
+/// random value at every write that can change who receives what).
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    version: Uuid,
 }
 
-impl Recipients {
-    /// Reads, on `conn` (inside the relay's transaction for the fan-out),
-    /// what judging `events` needs.
-    pub async fn load(
-        conn: &mut AsyncPgConnection,
-        events: &[&EventEnvelope],
-    ) -> Result<Self, RepositoryError> {
+/// The current version of the recipients, read on a shared borrow of
+/// `conn` (so that it can be sent with another statement).
+pub(crate) async fn recipients_version(conn: &AsyncPgConnection) -> QueryResult<Uuid> {
+    let mut conn = conn;
+    let row: Version = statement("SELECT version FROM webhook_recipients_version")
+        .get_result(&mut conn)
+        .await?;
+    Ok(row.version)
+}
+
+/// The active webhooks with their owners' status, as of one version of
+/// them: what the fan-out keeps between relay batches, checked against
+/// [`recipients_version`] before it is trusted.
+#[derive(Debug)]
+pub(crate) struct Candidates {
+    version: Uuid,
+    webhooks: Vec<(Webhook, Option<OwnerStatus>)>,
+    /// Some owner is a conducteur: a chantier's responsables matter.
+    conducteur_owner: bool,
+}
+
+impl Candidates {
+    /// Reads them on `conn`. The version is read by the first of two
+    /// statements sent together, the webhooks by the second: the list is
+    /// then at least as new as the version it is filed under, and a change
+    /// committed between the two makes the next check read them again
+    /// instead of hiding it.
+    pub(crate) async fn load(conn: &mut AsyncPgConnection) -> Result<Self, RepositoryError> {
+        let shared: &AsyncPgConnection = conn;
+        let mut list = shared;
         // The active set is bounded by the per-owner quota.
-        let rows: Vec<Candidate> = statement(
-            "SELECT w.*, o.is_active AS owner_active, o.role AS owner_role \
-             FROM webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
-             WHERE w.is_active ORDER BY w.created_at, w.id",
+        let (version, rows) = pipelined(
+            recipients_version(shared),
+            statement(
+                "SELECT w.*, o.is_active AS owner_active, o.role AS owner_role \
+                 FROM webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
+                 WHERE w.is_active ORDER BY w.created_at, w.id",
+            )
+            .load::<Candidate>(&mut list),
         )
-        .load(conn)
         .await
         .map_err(storage)?;
-        let mut candidates = Vec::with_capacity(rows.len());
+        let mut webhooks = Vec::with_capacity(rows.len());
         for row in rows {
             let owner = row.owner_active.map(|is_active| OwnerStatus {
                 // An unreadable role grants nothing.
                 role: row.owner_role.and_then(|r| r.parse().ok()),
                 is_active,
             });
-            candidates.push((Webhook::try_from(row.webhook)?, owner));
+            webhooks.push((Webhook::try_from(row.webhook)?, owner));
         }
-        // Only a conducteur's webhook depends on a chantier's responsables.
-        let conducteur_owner = candidates
+        let conducteur_owner = webhooks
             .iter()
             .any(|(_, owner)| owner.is_some_and(|o| o.role == Some(Role::Conducteur)));
-        let chantiers: Vec<Uuid> = events.iter().filter_map(|e| chantier_of(e)).collect();
-        let mut conducteurs = HashMap::new();
-        if conducteur_owner && !chantiers.is_empty() {
-            let scopes: Vec<ChantierScope> = statement(
-                "SELECT chantier_id, conducteur_ids FROM webhook_scope_chantiers \
-                 WHERE chantier_id = ANY($1) AND NOT deleted",
-            )
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(chantiers)
-            .load(conn)
-            .await
-            .map_err(storage)?;
-            conducteurs.extend(
-                scopes
-                    .into_iter()
-                    .map(|s| (s.chantier_id, s.conducteur_ids)),
-            );
-        }
         Ok(Self {
+            version,
+            webhooks,
+            conducteur_owner,
+        })
+    }
+
+    pub(crate) fn version(&self) -> Uuid {
+        self.version
+    }
+
+    /// The chantiers of `events` whose conducteurs the rule needs to know
+    /// (none unless some webhook's owner is a conducteur).
+    pub(crate) fn chantiers_to_scope(&self, events: &[&EventEnvelope]) -> Vec<Uuid> {
+        if !self.conducteur_owner {
+            return Vec::new();
+        }
+        events.iter().filter_map(|e| chantier_of(e)).collect()
+    }
+}
+
+/// The current conducteurs of `chantiers`, from the scoping read model.
+pub(crate) async fn conducteurs_of(
+    conn: &AsyncPgConnection,
+    chantiers: Vec<Uuid>,
+) -> QueryResult<HashMap<Uuid, Vec<Uuid>>> {
+    if chantiers.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut conn = conn;
+    let scopes: Vec<ChantierScope> = statement(
+        "SELECT chantier_id, conducteur_ids FROM webhook_scope_chantiers \
+         WHERE chantier_id = ANY($1) AND NOT deleted",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(chantiers)
+    .load(&mut conn)
+    .await?;
+    Ok(scopes
+        .into_iter()
+        .map(|s| (s.chantier_id, s.conducteur_ids))
+        .collect())
+}
+
+/// Who receives what, for a set of events: the active webhooks with their
+/// owners' status ([`Candidates`]), and the conducteurs of the chantiers
+/// the events name. The rule itself ([`access_rule`]) and the pattern
+/// matching stay in Rust. A webhook's own filters (`chantier_ids`,
+/// `filters`) are not applied here but by the fan-out's insert, in SQL.
+pub(crate) struct Recipients {
+    candidates: Arc<Candidates>,
+    conducteurs: HashMap<Uuid, Vec<Uuid>>,
+}
+
+impl Recipients {
+    pub(crate) fn new(candidates: Arc<Candidates>, conducteurs: HashMap<Uuid, Vec<Uuid>>) -> Self {
+        Self {
             candidates,
             conducteurs,
-        })
+        }
+    }
+
+    /// Reads, on `conn`, what judging `events` needs.
+    pub(crate) async fn load(
+        conn: &mut AsyncPgConnection,
+        events: &[&EventEnvelope],
+    ) -> Result<Self, RepositoryError> {
+        let candidates = Candidates::load(conn).await?;
+        let chantiers = candidates.chantiers_to_scope(events);
+        let conducteurs = conducteurs_of(conn, chantiers).await.map_err(storage)?;
+        Ok(Self::new(Arc::new(candidates), conducteurs))
     }
 
     /// The webhooks `event` must be delivered to: active, with a pattern
     /// selecting it, and whose owner may receive it. `webhook.test` is
     /// never fanned out.
-    pub fn of(&self, event: &EventEnvelope) -> Vec<&Webhook> {
+    pub(crate) fn of(&self, event: &EventEnvelope) -> Vec<&Webhook> {
         let event_type = event.event_type.as_str();
         if event_type == TEST_EVENT_TYPE {
             return Vec::new();
         }
         self.candidates
+            .webhooks
             .iter()
             .filter(|(webhook, owner)| {
                 webhook.wants(event_type)

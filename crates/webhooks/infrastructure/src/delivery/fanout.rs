@@ -2,13 +2,16 @@
 //! the relay's transaction; the jobs this process's workers have room for
 //! are leased to them at insert and handed over once committed.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, TopicPattern};
-use hub_platform_postgres::{DurableError, DurableSubscriber, RelayedEvent, statement::statement};
+use hub_platform_postgres::{
+    DurableError, DurableSubscriber, RelayedEvent, pipelined, statement::statement,
+};
 use hub_webhooks_application::chantier_of;
 use hub_webhooks_domain::{DeliveryOrdering, RetrySchedule, delivery_payload};
 use tokio::sync::Notify;
@@ -16,7 +19,7 @@ use uuid::Uuid;
 
 use super::queue::ClaimedJob;
 use super::slots::{Handed, LocalWorkers, SlotGuard, SlotKey};
-use crate::repository::Recipients;
+use crate::repository::{Candidates, Recipients, conducteurs_of, recipients_version};
 
 /// The delivery jobs of a batch, column by column (bound as arrays).
 #[derive(Default)]
@@ -167,6 +170,9 @@ pub struct DeliveryFanOut {
     waker: DeliveryWaker,
     /// One entry per `handle_batch` call since the last commit, in order.
     staged: Mutex<Vec<Staged>>,
+    /// The recipients as last read, kept for the next batches while their
+    /// version holds.
+    candidates: Mutex<Option<Arc<Candidates>>>,
 }
 
 impl DeliveryFanOut {
@@ -176,12 +182,217 @@ impl DeliveryFanOut {
             schedule,
             waker,
             staged: Mutex::new(Vec::new()),
+            candidates: Mutex::new(None),
         }
     }
 
     fn staged(&self) -> MutexGuard<'_, Vec<Staged>> {
         self.staged.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A batch's jobs before their insert, with the slots leased for them.
+struct Planned {
+    jobs: Jobs,
+    guards: Vec<(Uuid, SlotGuard)>,
+    /// Some job goes without a lease: the workers must claim it.
+    queued: bool,
+}
+
+impl DeliveryFanOut {
+    fn remembered(&self) -> Option<Arc<Candidates>> {
+        self.candidates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn remember(&self, candidates: Arc<Candidates>) {
+        *self
+            .candidates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(candidates);
+    }
+
+    /// Fans `events` out to the remembered `candidates` if they are still
+    /// current: `false` (and nothing written) when they are not. Without a
+    /// chantier's responsables to read, the version is read with the insert
+    /// itself, and the insert deleted when the version has moved on; with
+    /// them, it is read with the responsables, before.
+    async fn fan_out_remembered(
+        &self,
+        conn: &mut AsyncPgConnection,
+        candidates: Arc<Candidates>,
+        events: &[RelayedEvent],
+        envelopes: &[&EventEnvelope],
+        workers: Option<&Arc<LocalWorkers>>,
+    ) -> Result<bool, DurableError> {
+        let remembered = candidates.version();
+        let chantiers = candidates.chantiers_to_scope(envelopes);
+        if !chantiers.is_empty() {
+            let shared: &AsyncPgConnection = conn;
+            let (version, conducteurs) = pipelined(
+                recipients_version(shared),
+                conducteurs_of(shared, chantiers),
+            )
+            .await?;
+            if version != remembered {
+                return Ok(false);
+            }
+            let planned = self.plan(&Recipients::new(candidates, conducteurs), events, workers)?;
+            if !planned.jobs.ids.is_empty() {
+                let leased = insert_jobs(conn, planned.jobs, workers).await?;
+                self.stage(workers.cloned(), leased, planned.guards, planned.queued);
+            }
+            return Ok(true);
+        }
+        let planned = self.plan(
+            &Recipients::new(candidates, HashMap::new()),
+            events,
+            workers,
+        )?;
+        if planned.jobs.ids.is_empty() {
+            return Ok(recipients_version(conn).await? == remembered);
+        }
+        let ids = planned.jobs.ids.clone();
+        let shared: &AsyncPgConnection = conn;
+        let (version, leased) = pipelined(
+            recipients_version(shared),
+            insert_jobs(shared, planned.jobs, workers),
+        )
+        .await?;
+        if version == remembered {
+            self.stage(workers.cloned(), leased, planned.guards, planned.queued);
+            return Ok(true);
+        }
+        // Judged by out-of-date recipients: the rows go, uncommitted and
+        // never handed over (their slots come back as the guards drop).
+        statement("DELETE FROM webhook_deliveries WHERE id = ANY((SELECT $1::uuid[])::uuid[])")
+            .bind::<Array<SqlUuid>, _>(ids)
+            .execute(conn)
+            .await?;
+        Ok(false)
+    }
+
+    /// One job per recipient of each event, leased to this process's
+    /// workers where a slot is free.
+    fn plan(
+        &self,
+        recipients: &Recipients,
+        events: &[RelayedEvent],
+        workers: Option<&Arc<LocalWorkers>>,
+    ) -> Result<Planned, DurableError> {
+        let mut jobs = Jobs::default();
+        let mut guards: Vec<(Uuid, SlotGuard)> = Vec::new();
+        for relayed in events {
+            let event: &EventEnvelope = relayed;
+            let webhooks = recipients.of(event);
+            if webhooks.is_empty() {
+                continue;
+            }
+            let payload = delivery_payload(event).map_err(|e| DurableError::new(e.to_string()))?;
+            for webhook in webhooks {
+                let attempts = self
+                    .schedule
+                    .attempts_for(webhook.retry_enabled(), webhook.max_retries());
+                let id = Uuid::now_v7();
+                let lease =
+                    match (workers, webhook.ordering()) {
+                        (Some(workers), DeliveryOrdering::Unordered) => workers.lease(
+                            SlotKey::new(webhook.id(), webhook.owner_id(), webhook.url().as_str()),
+                        ),
+                        _ => None,
+                    };
+                jobs.leased.push(lease.is_some());
+                if let Some(guard) = lease {
+                    guards.push((id, guard));
+                }
+                jobs.ids.push(id);
+                jobs.webhook_ids.push(webhook.id());
+                jobs.event_ids.push(event.event_id);
+                jobs.event_types.push(event.event_type.as_str().to_owned());
+                jobs.payloads.push(payload.clone());
+                jobs.max_attempts.push(i32::try_from(attempts).unwrap_or(1));
+                jobs.aggregate_types.push(event.aggregate_type.clone());
+                jobs.aggregate_ids.push(event.aggregate_id.clone());
+                jobs.seqs.push(relayed.seq);
+                jobs.data.push(event.data.clone());
+                jobs.chantier_ids.push(chantier_of(event));
+            }
+        }
+        let queued = jobs.leased.iter().any(|leased| !leased);
+        Ok(Planned {
+            jobs,
+            guards,
+            queued,
+        })
+    }
+
+    /// Keeps what the insert leased for after the commit. A job leased but
+    /// not inserted (filtered out, or already fanned out) gives its slot
+    /// back as its guard drops here; one inserted without its lease (its
+    /// webhook became ordered meanwhile) waits for a claim.
+    fn stage(
+        &self,
+        workers: Option<Arc<LocalWorkers>>,
+        leased: Vec<ClaimedJob>,
+        mut guards: Vec<(Uuid, SlotGuard)>,
+        queued: bool,
+    ) {
+        let handed: Vec<Handed> = leased
+            .into_iter()
+            .filter_map(|job| {
+                let at = guards.iter().position(|(id, _)| *id == job.id)?;
+                let (_, guard) = guards.swap_remove(at);
+                Some(Handed { job, guard })
+            })
+            .collect();
+        let queued = queued || !guards.is_empty();
+        if let Some(staged) = self.staged().last_mut() {
+            *staged = Staged {
+                workers,
+                handed,
+                queued,
+            };
+        }
+    }
+}
+
+/// Inserts a batch's jobs (one statement, on a shared borrow of `conn` so
+/// that it can be sent with another), returning those leased at insert.
+///
+/// The webhook's filters are applied here: limited to some chantiers, the
+/// event must name one of them (an event without a chantier never passes
+/// such a limit); its data must contain every condition (`@>`: each field
+/// present with an equal value). The ordering key is stored for ordered
+/// webhooks only: the partial index that the claim's ordering check reads
+/// then holds their deliveries alone, and the others' status changes do
+/// not maintain it.
+async fn insert_jobs(
+    conn: &AsyncPgConnection,
+    jobs: Jobs,
+    workers: Option<&Arc<LocalWorkers>>,
+) -> diesel::QueryResult<Vec<ClaimedJob>> {
+    let mut conn = conn;
+    statement(INSERT_SQL)
+        .bind::<BigInt, _>(workers.map_or(0, |w| {
+            i64::try_from(w.lease.as_millis()).unwrap_or(i64::MAX)
+        }))
+        .bind::<Nullable<SqlUuid>, _>(workers.map(|w| w.worker))
+        .bind::<Array<SqlUuid>, _>(jobs.ids)
+        .bind::<Array<SqlUuid>, _>(jobs.webhook_ids)
+        .bind::<Array<SqlUuid>, _>(jobs.event_ids)
+        .bind::<Array<Text>, _>(jobs.event_types)
+        .bind::<Array<Text>, _>(jobs.payloads)
+        .bind::<Array<Integer>, _>(jobs.max_attempts)
+        .bind::<Array<Text>, _>(jobs.aggregate_types)
+        .bind::<Array<Text>, _>(jobs.aggregate_ids)
+        .bind::<Array<BigInt>, _>(jobs.seqs)
+        .bind::<Array<Jsonb>, _>(jobs.data)
+        .bind::<Array<Nullable<SqlUuid>>, _>(jobs.chantier_ids)
+        .bind::<Array<Bool>, _>(jobs.leased)
+        .load(&mut conn)
+        .await
 }
 
 #[async_trait]
@@ -228,8 +439,11 @@ impl DurableSubscriber for DeliveryFanOut {
         true
     }
 
-    /// One read of the recipients and one insert of every job, whatever
-    /// the number of events.
+    /// One insert of every job, whatever the number of events, sent with
+    /// the read of the recipients' version when the recipients remembered
+    /// from an earlier batch can be trusted to judge this one (they are
+    /// checked by that read, and the insert taken back in the rare case
+    /// they were out of date); otherwise the recipients are read first.
     async fn handle_batch(
         &self,
         conn: &mut AsyncPgConnection,
@@ -239,98 +453,29 @@ impl DurableSubscriber for DeliveryFanOut {
         // call's entry and no other.
         self.staged().push(Staged::default());
         let workers = self.waker.workers();
-        let mut guards: Vec<(Uuid, SlotGuard)> = Vec::new();
         let envelopes: Vec<&EventEnvelope> = events.iter().map(|event| &**event).collect();
-        let recipients = Recipients::load(conn, &envelopes)
-            .await
-            .map_err(|e| DurableError::new(format!("recipients: {e}")))?;
-        let mut jobs = Jobs::default();
-        for relayed in events {
-            let event: &EventEnvelope = relayed;
-            let webhooks = recipients.of(event);
-            if webhooks.is_empty() {
-                continue;
-            }
-            let payload = delivery_payload(event).map_err(|e| DurableError::new(e.to_string()))?;
-            for webhook in webhooks {
-                let attempts = self
-                    .schedule
-                    .attempts_for(webhook.retry_enabled(), webhook.max_retries());
-                let id = Uuid::now_v7();
-                let lease =
-                    match (&workers, webhook.ordering()) {
-                        (Some(workers), DeliveryOrdering::Unordered) => workers.lease(
-                            SlotKey::new(webhook.id(), webhook.owner_id(), webhook.url().as_str()),
-                        ),
-                        _ => None,
-                    };
-                jobs.leased.push(lease.is_some());
-                if let Some(guard) = lease {
-                    guards.push((id, guard));
-                }
-                jobs.ids.push(id);
-                jobs.webhook_ids.push(webhook.id());
-                jobs.event_ids.push(event.event_id);
-                jobs.event_types.push(event.event_type.as_str().to_owned());
-                jobs.payloads.push(payload.clone());
-                jobs.max_attempts.push(i32::try_from(attempts).unwrap_or(1));
-                jobs.aggregate_types.push(event.aggregate_type.clone());
-                jobs.aggregate_ids.push(event.aggregate_id.clone());
-                jobs.seqs.push(relayed.seq);
-                jobs.data.push(event.data.clone());
-                jobs.chantier_ids.push(chantier_of(event));
-            }
-        }
-        if jobs.ids.is_empty() {
+        if let Some(candidates) = self.remembered()
+            && self
+                .fan_out_remembered(conn, candidates, events, &envelopes, workers.as_ref())
+                .await?
+        {
             return Ok(());
         }
-        let queued = jobs.leased.iter().any(|leased| !leased);
-        // The webhook's filters are applied here: limited to some chantiers,
-        // the event must name one of them (an event without a chantier
-        // never passes such a limit); its data must contain every condition
-        // (`@>`: each field present with an equal value). The ordering key
-        // is stored for ordered webhooks only: the partial index that the
-        // claim's ordering check reads then holds their deliveries alone,
-        // and the others' status changes do not maintain it.
-        let leased: Vec<ClaimedJob> = statement(INSERT_SQL)
-            .bind::<BigInt, _>(workers.as_ref().map_or(0, |w| {
-                i64::try_from(w.lease.as_millis()).unwrap_or(i64::MAX)
-            }))
-            .bind::<Nullable<SqlUuid>, _>(workers.as_ref().map(|w| w.worker))
-            .bind::<Array<SqlUuid>, _>(jobs.ids)
-            .bind::<Array<SqlUuid>, _>(jobs.webhook_ids)
-            .bind::<Array<SqlUuid>, _>(jobs.event_ids)
-            .bind::<Array<Text>, _>(jobs.event_types)
-            .bind::<Array<Text>, _>(jobs.payloads)
-            .bind::<Array<Integer>, _>(jobs.max_attempts)
-            .bind::<Array<Text>, _>(jobs.aggregate_types)
-            .bind::<Array<Text>, _>(jobs.aggregate_ids)
-            .bind::<Array<BigInt>, _>(jobs.seqs)
-            .bind::<Array<Jsonb>, _>(jobs.data)
-            .bind::<Array<Nullable<SqlUuid>>, _>(jobs.chantier_ids)
-            .bind::<Array<Bool>, _>(jobs.leased)
-            .load(conn)
-            .await?;
-        // A job leased but not inserted (filtered out, or already fanned
-        // out) gives its slot back as its guard drops here; one inserted
-        // without its lease (its webhook became ordered meanwhile) waits
-        // for a claim.
-        let handed: Vec<Handed> = leased
-            .into_iter()
-            .filter_map(|job| {
-                let at = guards.iter().position(|(id, _)| *id == job.id)?;
-                let (_, guard) = guards.swap_remove(at);
-                Some(Handed { job, guard })
-            })
-            .collect();
-        let queued = queued || !guards.is_empty();
-        if let Some(staged) = self.staged().last_mut() {
-            *staged = Staged {
-                workers,
-                handed,
-                queued,
-            };
+        let candidates = Arc::new(
+            Candidates::load(conn)
+                .await
+                .map_err(|e| DurableError::new(format!("recipients: {e}")))?,
+        );
+        self.remember(Arc::clone(&candidates));
+        let chantiers = candidates.chantiers_to_scope(&envelopes);
+        let conducteurs = conducteurs_of(conn, chantiers).await?;
+        let recipients = Recipients::new(candidates, conducteurs);
+        let planned = self.plan(&recipients, events, workers.as_ref())?;
+        if planned.jobs.ids.is_empty() {
+            return Ok(());
         }
+        let leased = insert_jobs(conn, planned.jobs, workers.as_ref()).await?;
+        self.stage(workers, leased, planned.guards, planned.queued);
         Ok(())
     }
 

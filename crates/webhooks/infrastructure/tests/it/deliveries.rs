@@ -1273,3 +1273,168 @@ async fn claims_share_slots_round_robin_and_respect_owner_and_host_caps() {
         .is_empty()
     );
 }
+
+async fn recipients_version(db: &Database) -> Uuid {
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        version: Uuid,
+    }
+    let row: Version = sql_query("SELECT version FROM webhook_recipients_version")
+        .get_result(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    row.version
+}
+
+/// The fan-out remembers the recipients between batches: every change of
+/// who receives what since its last batch must still reach the next one
+/// (a new webhook, one deactivated, an owner deactivated), and the jobs it
+/// inserted on the strength of its out-of-date memory must be gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fan_out_sees_every_change_of_recipients_since_its_last_batch() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let relay = relay(db);
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let repository = DieselWebhookRepository::new(db.clone());
+    let a_hook = insert_webhook(db, a, Role::Admin, &["chantier.*"]).await;
+    let first = chantier_created(Uuid::now_v7(), &[]);
+    publish(db, &relay, vec![first.clone()]).await;
+
+    let b_hook = insert_webhook(db, b, Role::Admin, &["chantier.*"]).await;
+    let second = chantier_created(Uuid::now_v7(), &[]);
+    publish(db, &relay, vec![second.clone()]).await;
+
+    let mut a_stored = repository.find(a_hook.id()).await.unwrap().unwrap();
+    let deactivated = crate::support::deactivate(&mut a_stored);
+    repository.update(&a_stored, &[deactivated]).await.unwrap();
+    let third = chantier_created(Uuid::now_v7(), &[]);
+    publish(db, &relay, vec![third.clone()]).await;
+
+    // b's owner is deactivated by an event of the batch before the
+    // creation: judged in the same transaction, after the projector.
+    let fourth = chantier_created(Uuid::now_v7(), &[]);
+    publish(
+        db,
+        &relay,
+        vec![
+            envelope("user.deactivated", json!({"user_id": b})),
+            fourth.clone(),
+        ],
+    )
+    .await;
+
+    let fanned: BTreeSet<(Uuid, Uuid)> = jobs(db)
+        .await
+        .into_iter()
+        .map(|job| (job.webhook_id, job.event_id))
+        .collect();
+    assert_eq!(
+        fanned,
+        BTreeSet::from([
+            (a_hook.id(), first.event_id),
+            (a_hook.id(), second.event_id),
+            (b_hook.id(), second.event_id),
+            (b_hook.id(), third.event_id),
+        ])
+    );
+    assert!(!fanned.iter().any(|(_, event)| *event == fourth.event_id));
+}
+
+/// What the fan-out remembers is trusted while the version holds: a change
+/// made behind the version's back (its trigger disabled) goes unseen,
+/// which shows the fan-out does not read the webhooks at each batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fan_out_judges_by_its_memory_while_the_version_holds() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let relay = relay(db);
+    let hook = insert_webhook(db, Uuid::now_v7(), Role::Admin, &["chantier.*"]).await;
+    publish(db, &relay, vec![chantier_created(Uuid::now_v7(), &[])]).await;
+    let mut conn = db.connection().await.unwrap();
+    sql_query("ALTER TABLE webhooks DISABLE TRIGGER webhooks_recipients_changed")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sql_query("UPDATE webhooks SET events = ARRAY['user.*']")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let unseen = chantier_created(Uuid::now_v7(), &[]);
+    publish(db, &relay, vec![unseen.clone()]).await;
+    assert!(
+        jobs(db)
+            .await
+            .iter()
+            .any(|job| job.webhook_id == hook.id() && job.event_id == unseen.event_id)
+    );
+}
+
+/// The version moves with every write that can change who receives what,
+/// not with the delivery bookkeeping; a version written by a transaction
+/// that is rolled back never becomes the version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recipients_version_moves_with_what_decides_recipients_only() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let hook = insert_webhook(db, Uuid::now_v7(), Role::Admin, &["chantier.*"]).await;
+    let start = recipients_version(db).await;
+    let mut conn = db.connection().await.unwrap();
+    sql_query(
+        "UPDATE webhooks SET consecutive_failures = 3, last_triggered_at = now(), \
+         last_error = 'x', last_error_at = now()",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(recipients_version(db).await, start, "bookkeeping");
+
+    sql_query("BEGIN").execute(&mut conn).await.unwrap();
+    sql_query("UPDATE webhooks SET is_active = false")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let uncommitted: Uuid = {
+        #[derive(QueryableByName)]
+        struct Version {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            version: Uuid,
+        }
+        let row: Version = sql_query("SELECT version FROM webhook_recipients_version")
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        row.version
+    };
+    sql_query("ROLLBACK").execute(&mut conn).await.unwrap();
+    drop(conn);
+    assert_ne!(uncommitted, start);
+    assert_eq!(recipients_version(db).await, start, "rolled back");
+
+    let repository = DieselWebhookRepository::new(db.clone());
+    let mut stored = repository.find(hook.id()).await.unwrap().unwrap();
+    let deactivated = crate::support::deactivate(&mut stored);
+    repository.update(&stored, &[deactivated]).await.unwrap();
+    let after_update = recipients_version(db).await;
+    assert_ne!(after_update, start, "a user's change");
+    assert_ne!(after_update, uncommitted);
+
+    let relay = relay(db);
+    let owner = Uuid::now_v7();
+    publish(
+        db,
+        &relay,
+        vec![envelope(
+            "user.created",
+            json!({"user_id": owner, "role": "admin"}),
+        )],
+    )
+    .await;
+    assert_ne!(
+        recipients_version(db).await,
+        after_update,
+        "an owner's change"
+    );
+}
