@@ -1735,6 +1735,53 @@ async fn a_connection_gone_silent_while_idle_is_replaced_before_it_is_handed_out
     );
 }
 
+/// A connection first asked for by a task of another runtime (an HTTP
+/// worker's: one thread, which polls its tasks only while it runs its
+/// loop) is driven on the runtime that built the pool: its round trips do
+/// not wait for that other runtime. Here the other runtime is idle (not
+/// polled, not dropped) while the pool's one connection is used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_does_not_wait_for_the_runtime_that_asked_for_it() {
+    let test_db = TestDatabase::new().await;
+    let db = Database::connect(
+        test_db.url(),
+        &hub_platform_postgres::PoolSettings {
+            max_size: 1,
+            ..hub_platform_postgres::PoolSettings::default()
+        },
+    )
+    .unwrap();
+    let elsewhere = db.clone();
+    let (opened, until) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let worker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut conn = elsewhere.connection().await.unwrap();
+            sql_query("SELECT 1").execute(&mut conn).await.unwrap();
+        });
+        opened.0.send(()).unwrap();
+        // Alive, but nothing polls its tasks until the test is done.
+        until.1.recv().ok();
+        drop(runtime);
+    });
+    opened.1.recv().unwrap();
+    let answered = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut conn = db.connection().await?;
+        sql_query("SELECT 1").execute(&mut conn).await?;
+        Ok::<_, DbError>(())
+    })
+    .await;
+    until.0.send(()).unwrap();
+    worker.join().unwrap();
+    assert!(
+        matches!(answered, Ok(Ok(()))),
+        "the connection answers: {answered:?}"
+    );
+}
+
 /// Events appended together are logged in the order given (their `seq`
 /// orders an aggregate's events) and read back as they were written, the
 /// optional fields present or not.
