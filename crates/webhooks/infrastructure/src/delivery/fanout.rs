@@ -153,6 +153,13 @@ const INSERT_SQL: &str = "WITH inserted AS ( \
 /// twice. Register it after the scoping projectors, so that the read models
 /// already reflect the event being fanned out.
 ///
+/// The recipients (active webhooks, their owners' role and status) are
+/// kept from one batch to the next with the version they were read at
+/// (`webhook_recipients_version`, replaced by every change of them); a
+/// batch trusts them when the version read with its insert is still that
+/// one, and is otherwise taken back and fanned out again from a fresh read
+/// (docs/decisions/webhook-recipients-memory.md).
+///
 /// While this process's delivery workers run, each new job they have a
 /// free slot for (under every cap) is inserted leased to them, its first
 /// attempt counted, and handed to them in memory once the relay commits:
