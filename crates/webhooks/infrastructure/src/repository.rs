@@ -9,9 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hub_kernel::{EventEnvelope, Page, Role, StorageError};
-use hub_platform_postgres::{
-    Database, WriteError, guarded, outbox, pipelined, statement::statement, storage,
-};
+use hub_platform_postgres::{Database, WriteError, guarded, outbox, statement::statement, storage};
 use hub_webhooks_application::{
     Access, OwnerStatus, RepositoryError, WebhookRepository, access_rule, chantier_of,
     is_own_notice,
@@ -555,24 +553,20 @@ pub(crate) struct Candidates {
 }
 
 impl Candidates {
-    /// Reads them on `conn`. The version is read by the first of two
-    /// statements sent together, the webhooks by the second: the list is
-    /// then at least as new as the version it is filed under, and a change
-    /// committed between the two makes the next check read them again
-    /// instead of hiding it.
+    /// Reads them on `conn`: the version first, then the webhooks, one
+    /// after the other (sent together, their order would rest on how the
+    /// driver prepares statements, and here it matters). The list is then at least as new as the version it is filed
+    /// under: a change committed between the two makes the next check read
+    /// them again instead of hiding it. Done once per change of them.
     pub(crate) async fn load(conn: &mut AsyncPgConnection) -> Result<Self, RepositoryError> {
-        let shared: &AsyncPgConnection = conn;
-        let mut list = shared;
+        let version = recipients_version(conn).await.map_err(storage)?;
         // The active set is bounded by the per-owner quota.
-        let (version, rows) = pipelined(
-            recipients_version(shared),
-            statement(
-                "SELECT w.*, o.is_active AS owner_active, o.role AS owner_role \
-                 FROM webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
-                 WHERE w.is_active ORDER BY w.created_at, w.id",
-            )
-            .load::<Candidate>(&mut list),
+        let rows: Vec<Candidate> = statement(
+            "SELECT w.*, o.is_active AS owner_active, o.role AS owner_role \
+             FROM webhooks w LEFT JOIN webhook_owners o ON o.user_id = w.owner_id \
+             WHERE w.is_active ORDER BY w.created_at, w.id",
         )
+        .load(conn)
         .await
         .map_err(storage)?;
         let mut webhooks = Vec::with_capacity(rows.len());
