@@ -1274,17 +1274,23 @@ async fn claims_share_slots_round_robin_and_respect_owner_and_host_caps() {
     );
 }
 
-async fn recipients_version(db: &Database) -> Uuid {
+/// The recipients' version as `conn` sees it (inside its transaction, if
+/// one is open).
+async fn version_on(conn: &mut diesel_async::AsyncPgConnection) -> Uuid {
     #[derive(QueryableByName)]
     struct Version {
         #[diesel(sql_type = diesel::sql_types::Uuid)]
         version: Uuid,
     }
     let row: Version = sql_query("SELECT version FROM webhook_recipients_version")
-        .get_result(&mut db.connection().await.unwrap())
+        .get_result(conn)
         .await
         .unwrap();
     row.version
+}
+
+async fn recipients_version(db: &Database) -> Uuid {
+    version_on(&mut db.connection().await.unwrap()).await
 }
 
 /// The fan-out remembers the recipients between batches: every change of
@@ -1396,18 +1402,7 @@ async fn the_recipients_version_moves_with_what_decides_recipients_only() {
         .execute(&mut conn)
         .await
         .unwrap();
-    let uncommitted: Uuid = {
-        #[derive(QueryableByName)]
-        struct Version {
-            #[diesel(sql_type = diesel::sql_types::Uuid)]
-            version: Uuid,
-        }
-        let row: Version = sql_query("SELECT version FROM webhook_recipients_version")
-            .get_result(&mut conn)
-            .await
-            .unwrap();
-        row.version
-    };
+    let uncommitted = version_on(&mut conn).await;
     sql_query("ROLLBACK").execute(&mut conn).await.unwrap();
     drop(conn);
     assert_ne!(uncommitted, start);
