@@ -1348,6 +1348,38 @@ async fn the_fan_out_sees_every_change_of_recipients_since_its_last_batch() {
     assert!(!fanned.iter().any(|(_, event)| *event == fourth.event_id));
 }
 
+/// The same when a conducteur owns a webhook, where the version is checked
+/// with the read of the chantiers' responsables rather than with the
+/// insert: a conducteur's webhook created since the last batch receives
+/// the creation of a chantier naming him.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conducteurs_new_webhook_is_seen_by_the_next_batch() {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.database();
+    let relay = relay(db);
+    let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
+    let x_hook = insert_webhook(db, x, Role::Conducteur, &["chantier.*"]).await;
+    let first = chantier_created(Uuid::now_v7(), &[x]);
+    publish(db, &relay, vec![first.clone()]).await;
+
+    let y_hook = insert_webhook(db, y, Role::Conducteur, &["chantier.*"]).await;
+    let second = chantier_created(Uuid::now_v7(), &[y]);
+    publish(db, &relay, vec![second.clone()]).await;
+
+    let fanned: BTreeSet<(Uuid, Uuid)> = jobs(db)
+        .await
+        .into_iter()
+        .map(|job| (job.webhook_id, job.event_id))
+        .collect();
+    assert_eq!(
+        fanned,
+        BTreeSet::from([
+            (x_hook.id(), first.event_id),
+            (y_hook.id(), second.event_id),
+        ])
+    );
+}
+
 /// What the fan-out remembers is trusted while the version holds: a change
 /// made behind the version's back (its trigger disabled) goes unseen,
 /// which shows the fan-out does not read the webhooks at each batch.
