@@ -65,6 +65,9 @@ pub struct WebhooksSettings {
     pub poll_interval: Duration,
     /// How long a claimed delivery stays leased (`WEBHOOKS_LEASE_DURATION`).
     pub lease: Duration,
+    /// What deliveries held for a free slot may weigh in all
+    /// (`WEBHOOKS_MAX_HELD_BYTES`; 0: none held).
+    pub max_held_bytes: usize,
     /// Days delivery attempts are kept (`WEBHOOK_DELIVERY_RETENTION_DAYS`).
     pub delivery_retention_days: u32,
 }
@@ -124,6 +127,14 @@ impl WebhooksSettings {
                 "WEBHOOKS_LEASE_DURATION",
                 Duration::from_secs(60),
                 parse::positive_duration,
+            )?,
+            max_held_bytes: env.parse_or(
+                "WEBHOOKS_MAX_HELD_BYTES",
+                DeliveryConfig::default().max_held_bytes,
+                |v| {
+                    v.parse::<usize>()
+                        .map_err(|_| "expected a number of bytes, e.g. 8388608 (0: hold none)".to_owned())
+                },
             )?,
             delivery_retention_days: env.parse_or(
                 "WEBHOOK_DELIVERY_RETENTION_DAYS",
@@ -250,6 +261,12 @@ fn build(platform: &Platform) -> Result<Module, ModuleError> {
             slow_after: DeliveryConfig::default().slow_after,
             poll_interval: settings.poll_interval,
             lease: settings.lease,
+            max_held_bytes: settings.max_held_bytes,
+            // What is left of the lease must cover a request (checked above:
+            // the lease is longer than the timeout plus 1 s).
+            hold_for: settings
+                .lease
+                .saturating_sub(settings.timeout + Duration::from_secs(1)),
             // What is left of SHUTDOWN_TIMEOUT serves to record the
             // outcomes and release the leases.
             shutdown_grace: platform.shutdown_timeout.mul_f64(0.8),
@@ -367,6 +384,7 @@ mod tests {
         assert_eq!(defaults.timeout, Duration::from_secs(10));
         assert_eq!(defaults.poll_interval, Duration::from_millis(500));
         assert_eq!(defaults.lease, Duration::from_secs(60));
+        assert_eq!(defaults.max_held_bytes, 8 * 1024 * 1024);
         assert_eq!(defaults.delivery_retention_days, 90);
         assert!(
             settings_error(&[("WEBHOOK_DELIVERY_RETENTION_DAYS", "0")])
@@ -420,6 +438,7 @@ mod tests {
                 "more than WEBHOOKS_TIMEOUT (10s)",
             ),
             ("WEBHOOKS_POLL_INTERVAL", "often", "WEBHOOKS_POLL_INTERVAL"),
+            ("WEBHOOKS_MAX_HELD_BYTES", "8MB", "a number of bytes"),
         ] {
             let error = settings_error(&[(var, value)]);
             assert!(error.starts_with(var), "{error}");

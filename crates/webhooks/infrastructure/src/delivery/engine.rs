@@ -5,12 +5,14 @@
 //!   leased already: the fan-out leases each job it inserts to this process
 //!   while a slot is free ([`crate::delivery::slots`]: at most
 //!   `max_in_flight` requests in the process, `max_in_flight_per_endpoint`
-//!   per webhook, and the per-owner and per-host caps) and hands it over
-//!   after the commit ([`DeliveryWaker`]). The loop claims the rest — jobs
-//!   queued when no slot was free, retries, ordered webhooks' jobs, other
-//!   processes' jobs, leases of dead workers — as many as there are free
-//!   slots. It claims when the fan-out commits jobs it could not lease,
-//!   when slots free up while a backlog remains, when a retry scheduled
+//!   per webhook, and the per-owner and per-host caps), or while there is
+//!   room to hold it until one frees (`max_held_bytes`, [`held`]), and
+//!   hands it over after the commit ([`DeliveryWaker`]). The loop claims
+//!   the rest — jobs queued when there was neither, retries, ordered
+//!   webhooks' jobs, other processes' jobs, leases of dead workers, held
+//!   jobs given back — as many as there are free slots. It claims when the
+//!   fan-out commits jobs it could not lease, when slots free up while a
+//!   backlog remains and no held job takes them, when a retry scheduled
 //!   here falls due, and at each poll.
 //! - [`send`]: each task signs and sends one request with no transaction
 //!   open, and asks the domain's outcome policy
@@ -34,6 +36,7 @@ use super::fanout::DeliveryWaker;
 use super::queue;
 
 mod claim;
+mod held;
 mod record;
 mod send;
 
@@ -65,6 +68,14 @@ pub struct DeliveryConfig {
     /// How long a claimed job stays leased; must outlast a request (timeout
     /// included). A worker that dies leaves its jobs to others after it.
     pub lease: Duration,
+    /// What the jobs leased at insert and held until a slot frees may
+    /// weigh in all, payloads and bookkeeping (`WEBHOOKS_MAX_HELD_BYTES`);
+    /// 0 holds none (they wait in the queue for a claim).
+    pub max_held_bytes: usize,
+    /// How long a job may be held before it goes back to the queue: what
+    /// is left of its lease must still cover a request (the app sets
+    /// `lease - WEBHOOKS_TIMEOUT - 1s`).
+    pub hold_for: Duration,
     /// On shutdown, how long in-flight requests may finish before they are
     /// abandoned (their jobs are released, not lost).
     pub shutdown_grace: Duration,
@@ -80,6 +91,8 @@ impl Default for DeliveryConfig {
             slow_after: Duration::from_secs(2),
             poll_interval: Duration::from_millis(500),
             lease: Duration::from_secs(60),
+            max_held_bytes: 8 * 1024 * 1024,
+            hold_for: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(25),
         }
     }

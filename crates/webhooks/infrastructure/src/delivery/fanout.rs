@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::queue::ClaimedJob;
-use super::slots::{Handed, LocalWorkers, SlotGuard, SlotKey};
+use super::slots::{Handed, Lease, LocalWorkers, SlotKey};
 use crate::repository::{Candidates, Recipients, conducteurs_of, recipients_version};
 
 /// The delivery jobs of a batch, column by column (bound as arrays).
@@ -37,7 +37,8 @@ struct Jobs {
     /// What the webhook's filters are tested on: `data`, and its chantier.
     data: Vec<serde_json::Value>,
     chantier_ids: Vec<Option<Uuid>>,
-    /// Leased at insert to this process's workers (a slot was free).
+    /// Leased at insert to this process's workers (a slot was free, or
+    /// room to hold the job until one is).
     leased: Vec<bool>,
 }
 
@@ -161,15 +162,16 @@ const INSERT_SQL: &str = "WITH inserted AS ( \
 /// (docs/decisions/webhook-recipients-memory.md).
 ///
 /// While this process's delivery workers run, each new job they have a
-/// free slot for (under every cap) is inserted leased to them, its first
-/// attempt counted, and handed to them in memory once the relay commits:
-/// no claim statement, no wake-up delay. The others wait as `pending` for a
-/// claim, and so do the jobs of ordered webhooks (their turn is the claim's
-/// to judge). A job handed over is exactly one whose insert committed: the
+/// free slot for (under every cap), or room to hold until a slot frees
+/// (bounded in bytes), is inserted leased to them, its first attempt
+/// counted, and handed to them in memory once the relay commits: no claim
+/// statement, no wake-up delay. The others wait as `pending` for a claim,
+/// and so do the jobs of ordered webhooks (their turn is the claim's to
+/// judge). A job handed over is exactly one whose insert committed: the
 /// relay tells the fan-out when a savepoint or its transaction is undone
 /// ([`DurableSubscriber::undone`], [`DurableSubscriber::abandoned`]), and
-/// what that call leased is dropped, slots given back. One relay drives a
-/// fan-out (calls never overlap).
+/// what that call leased is dropped, slots and room given back. One relay
+/// drives a fan-out (calls never overlap).
 #[derive(Debug)]
 pub struct DeliveryFanOut {
     pattern: TopicPattern,
@@ -198,10 +200,10 @@ impl DeliveryFanOut {
     }
 }
 
-/// A batch's jobs before their insert, with the slots leased for them.
+/// A batch's jobs before their insert, with the leases taken for them.
 struct Planned {
     jobs: Jobs,
-    guards: Vec<(Uuid, SlotGuard)>,
+    leases: Vec<(Uuid, Lease)>,
     /// Some job goes without a lease: the workers must claim it.
     queued: bool,
 }
@@ -249,7 +251,7 @@ impl DeliveryFanOut {
             let planned = self.plan(&Recipients::new(candidates, conducteurs), events, workers)?;
             if !planned.jobs.ids.is_empty() {
                 let leased = insert_jobs(conn, planned.jobs, workers).await?;
-                self.stage(workers.cloned(), leased, planned.guards, planned.queued);
+                self.stage(workers.cloned(), leased, planned.leases, planned.queued);
             }
             return Ok(true);
         }
@@ -269,11 +271,12 @@ impl DeliveryFanOut {
         )
         .await?;
         if version == remembered {
-            self.stage(workers.cloned(), leased, planned.guards, planned.queued);
+            self.stage(workers.cloned(), leased, planned.leases, planned.queued);
             return Ok(true);
         }
         // Judged by out-of-date recipients: the rows go, uncommitted and
-        // never handed over (their slots come back as the guards drop).
+        // never handed over (their slots and room come back as the leases
+        // drop).
         statement("DELETE FROM webhook_deliveries WHERE id = ANY((SELECT $1::uuid[])::uuid[])")
             .bind::<Array<SqlUuid>, _>(ids)
             .execute(conn)
@@ -282,7 +285,7 @@ impl DeliveryFanOut {
     }
 
     /// One job per recipient of each event, leased to this process's
-    /// workers where a slot is free.
+    /// workers where they have a free slot or room to hold it.
     fn plan(
         &self,
         recipients: &Recipients,
@@ -290,7 +293,7 @@ impl DeliveryFanOut {
         workers: Option<&Arc<LocalWorkers>>,
     ) -> Result<Planned, DurableError> {
         let mut jobs = Jobs::default();
-        let mut guards: Vec<(Uuid, SlotGuard)> = Vec::new();
+        let mut leases: Vec<(Uuid, Lease)> = Vec::new();
         for relayed in events {
             let event: &EventEnvelope = relayed;
             let webhooks = recipients.of(event);
@@ -303,16 +306,16 @@ impl DeliveryFanOut {
                     .schedule
                     .attempts_for(webhook.retry_enabled(), webhook.max_retries());
                 let id = Uuid::now_v7();
-                let lease =
-                    match (workers, webhook.ordering()) {
-                        (Some(workers), DeliveryOrdering::Unordered) => workers.lease(
-                            SlotKey::new(webhook.id(), webhook.owner_id(), webhook.url().as_str()),
-                        ),
-                        _ => None,
-                    };
+                let lease = match (workers, webhook.ordering()) {
+                    (Some(workers), DeliveryOrdering::Unordered) => workers.lease(
+                        SlotKey::new(webhook.id(), webhook.owner_id(), webhook.url().as_str()),
+                        payload.len(),
+                    ),
+                    _ => None,
+                };
                 jobs.leased.push(lease.is_some());
-                if let Some(guard) = lease {
-                    guards.push((id, guard));
+                if let Some(lease) = lease {
+                    leases.push((id, lease));
                 }
                 jobs.ids.push(id);
                 jobs.webhook_ids.push(webhook.id());
@@ -330,31 +333,31 @@ impl DeliveryFanOut {
         let queued = jobs.leased.iter().any(|leased| !leased);
         Ok(Planned {
             jobs,
-            guards,
+            leases,
             queued,
         })
     }
 
     /// Keeps what the insert leased for after the commit. A job leased but
-    /// not inserted (filtered out, or already fanned out) gives its slot
-    /// back as its guard drops here; one inserted without its lease (its
-    /// webhook became ordered meanwhile) waits for a claim.
+    /// not inserted (filtered out, or already fanned out) gives its slot or
+    /// its room back as its lease drops here; one inserted without its
+    /// lease (its webhook became ordered meanwhile) waits for a claim.
     fn stage(
         &self,
         workers: Option<Arc<LocalWorkers>>,
         leased: Vec<ClaimedJob>,
-        mut guards: Vec<(Uuid, SlotGuard)>,
+        mut leases: Vec<(Uuid, Lease)>,
         queued: bool,
     ) {
         let handed: Vec<Handed> = leased
             .into_iter()
             .filter_map(|job| {
-                let at = guards.iter().position(|(id, _)| *id == job.id)?;
-                let (_, guard) = guards.swap_remove(at);
-                Some(Handed { job, guard })
+                let at = leases.iter().position(|(id, _)| *id == job.id)?;
+                let (_, lease) = leases.swap_remove(at);
+                Some(Handed { job, lease })
             })
             .collect();
-        let queued = queued || !guards.is_empty();
+        let queued = queued || !leases.is_empty();
         if let Some(staged) = self.staged().last_mut() {
             *staged = Staged {
                 workers,
@@ -474,6 +477,9 @@ impl DurableSubscriber for DeliveryFanOut {
                 .map_err(|e| DurableError::new(format!("recipients: {e}")))?,
         );
         self.remember(Arc::clone(&candidates));
+        if let Some(workers) = &workers {
+            workers.recipients_changed();
+        }
         let chantiers = candidates.chantiers_to_scope(&envelopes);
         let conducteurs = conducteurs_of(conn, chantiers).await?;
         let recipients = Recipients::new(candidates, conducteurs);
@@ -482,7 +488,7 @@ impl DurableSubscriber for DeliveryFanOut {
             return Ok(());
         }
         let leased = insert_jobs(conn, planned.jobs, workers.as_ref()).await?;
-        self.stage(workers, leased, planned.guards, planned.queued);
+        self.stage(workers, leased, planned.leases, planned.queued);
         Ok(())
     }
 

@@ -439,6 +439,28 @@ pub async fn release(
     .await
 }
 
+/// Gives back jobs leased to this process and never sent (held too long
+/// for a slot, or judged by recipients that have changed since): due
+/// again at once, for any worker, their uncounted attempt taken back. Each
+/// `(id, lease_token)` matches only while the job still holds that lease.
+pub async fn give_back(
+    conn: &mut AsyncPgConnection,
+    leases: &[(Uuid, Uuid)],
+) -> Result<usize, diesel::result::Error> {
+    let (ids, tokens): (Vec<Uuid>, Vec<Uuid>) = leases.iter().copied().unzip();
+    statement(
+        "UPDATE webhook_deliveries d SET status = 'pending', lease_until = NULL, \
+         leased_by = NULL, lease_token = NULL, attempt = GREATEST(d.attempt - 1, 0), \
+         updated_at = now() \
+         FROM unnest((SELECT $1::uuid[]), $2::uuid[]) AS g (id, lease_token) \
+         WHERE d.id = g.id AND d.lease_token = g.lease_token AND d.status = 'in_flight'",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<SqlUuid>, _>(tokens)
+    .execute(conn)
+    .await
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, QueryableByName)]
 pub struct QueueDepth {
     /// Waiting for their first attempt or a retry.

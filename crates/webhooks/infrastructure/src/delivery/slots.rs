@@ -2,7 +2,8 @@
 //! webhook, per owner and per destination host — and the one place both
 //! ways a job reaches the workers take their slot from: the claim loop's
 //! claims, and the fan-out's hand-off of the jobs it leases at insert
-//! ([`LocalWorkers`]).
+//! ([`LocalWorkers`]); with the room the workers have to hold jobs leased
+//! at insert while no slot is free ([`Held`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -220,7 +221,13 @@ pub(crate) struct Caps {
     /// A webhook whose recent attempts take longer than this on average
     /// is slow.
     pub(crate) slow_after: Duration,
+    /// What the jobs held for a slot may weigh in all ([`Held`]).
+    pub(crate) held_bytes: usize,
 }
+
+/// What a held job is counted to weigh beyond its payload: its URL, its
+/// sealed secrets, its ids and the queue's bookkeeping.
+const HELD_OVERHEAD: usize = 512;
 
 /// What is left to a slow webhook of a per-endpoint cap `cap`: a fifth of
 /// it, at least one.
@@ -230,18 +237,72 @@ pub(crate) fn slow_endpoint_cap(cap: usize) -> usize {
 
 /// The slots, and whether the claim loop is claiming: a claim is computed
 /// from the slots before its statement and takes them after, so nothing
-/// else may take one in between.
+/// else may take one in between; and the jobs held for a slot.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
     pub(crate) slots: Slots,
     pub(crate) claiming: bool,
+    pub(crate) held: Held,
 }
 
-/// A job the fan-out leased to this process at insert, with its slot.
+/// Jobs leased to this process at insert while no slot was free for them:
+/// they wait in memory, in their webhook's line, and are sent as slots
+/// free up, with no claim (docs/decisions/webhook-held-jobs.md). What
+/// they weigh is bounded; a job older than the workers' `hold_for`, or
+/// judged by recipients that have changed since, is given back to the
+/// queue instead (the claim judges it again).
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    /// What the held jobs weigh (payload plus [`HELD_OVERHEAD`] each),
+    /// the ones staged in an uncommitted relay transaction included.
+    bytes: usize,
+    /// Held jobs per webhook: a new job of a webhook that has some waits
+    /// behind them, even if a slot is free, so that they leave in order.
+    per_webhook: HashMap<Uuid, usize>,
+    /// Some job went to the queue for lack of room while others were held:
+    /// nothing more is held until the claims have emptied the queue, so
+    /// that the jobs queued first are not overtaken for the whole backlog.
+    pub(crate) spilled: bool,
+    /// Moves each time the fan-out reads the recipients anew (they
+    /// changed): a job held under an older one is given back.
+    pub(crate) generation: u64,
+}
+
+/// A job the fan-out leased to this process at insert: with its slot, sent
+/// as soon as it is handed over; or held until a slot is free.
+#[derive(Debug)]
+pub(crate) enum Lease {
+    Slot(SlotGuard),
+    Held(Reservation),
+}
+
+/// A held job's room in [`Held`], given back when dropped (the job sent,
+/// given back to the queue, or its insert undone).
+#[derive(Debug)]
+pub(crate) struct Reservation {
+    webhook_id: Uuid,
+    bytes: usize,
+    /// The recipients' generation the job was judged under.
+    pub(crate) generation: u64,
+    /// When it was leased: its lease runs from about then.
+    pub(crate) since: Instant,
+    workers: Arc<LocalWorkers>,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut ledger = self.workers.ledger();
+        let held = &mut ledger.held;
+        held.bytes = held.bytes.saturating_sub(self.bytes);
+        give_back_one(&mut held.per_webhook, &self.webhook_id);
+    }
+}
+
+/// A job the fan-out leased to this process at insert, once committed.
 #[derive(Debug)]
 pub(crate) struct Handed {
     pub(crate) job: ClaimedJob,
-    pub(crate) guard: SlotGuard,
+    pub(crate) lease: Lease,
 }
 
 /// This process's delivery workers, as the fan-out sees them while they
@@ -307,12 +368,9 @@ impl LocalWorkers {
         }
     }
 
-    /// A slot for a new job of `key` if one is free now under every cap
-    /// (the slow webhooks' reduced one included) and no claim is being
-    /// made; otherwise the job waits in the queue for a claim.
-    pub(crate) fn lease(self: &Arc<Self>, key: SlotKey) -> Option<SlotGuard> {
-        let mut ledger = self.ledger();
-        let slots = &ledger.slots;
+    /// Whether a request of `key` may start now under every cap (the slow
+    /// webhooks' reduced one included).
+    fn has_room(&self, slots: &Slots, key: &SlotKey) -> bool {
         let caps = &self.caps;
         let endpoint_cap = if slots.slow.contains_key(&key.webhook_id) {
             slow_endpoint_cap(caps.per_endpoint)
@@ -320,15 +378,64 @@ impl LocalWorkers {
             caps.per_endpoint
         };
         let count = |counts: &HashMap<_, usize>, k| counts.get(k).copied().unwrap_or(0);
-        let full = ledger.claiming
-            || slots.total >= caps.total
-            || count(&slots.per_webhook, &key.webhook_id) >= endpoint_cap
-            || count(&slots.per_owner, &key.owner_id) >= caps.per_owner
-            || slots.per_host.get(&key.host).copied().unwrap_or(0) >= caps.per_host;
-        if full {
+        slots.total < caps.total
+            && count(&slots.per_webhook, &key.webhook_id) < endpoint_cap
+            && count(&slots.per_owner, &key.owner_id) < caps.per_owner
+            && slots.per_host.get(&key.host).copied().unwrap_or(0) < caps.per_host
+    }
+
+    /// A lease for a new job of `key`, whose payload is `payload_bytes`
+    /// long: its slot if one is free now and no job of its webhook is
+    /// held (no claim being made either); otherwise room to hold it, if
+    /// there is some, its webhook is not slow, and nothing went to the
+    /// queue for lack of room since the claims last emptied it. Without a
+    /// lease the job waits in the queue for a claim.
+    pub(crate) fn lease(self: &Arc<Self>, key: SlotKey, payload_bytes: usize) -> Option<Lease> {
+        let mut ledger = self.ledger();
+        if !ledger.claiming
+            && !ledger.held.per_webhook.contains_key(&key.webhook_id)
+            && self.has_room(&ledger.slots, &key)
+        {
+            return Some(Lease::Slot(self.take(&mut ledger, key, false)));
+        }
+        // A slow webhook's jobs would wait long: the queue keeps them.
+        if ledger.slots.slow.contains_key(&key.webhook_id) {
             return None;
         }
-        Some(self.take(&mut ledger, key, false))
+        let bytes = payload_bytes.saturating_add(HELD_OVERHEAD);
+        let held = &mut ledger.held;
+        if held.spilled || held.bytes.saturating_add(bytes) > self.caps.held_bytes {
+            held.spilled = true;
+            return None;
+        }
+        held.bytes += bytes;
+        *held.per_webhook.entry(key.webhook_id).or_default() += 1;
+        Some(Lease::Held(Reservation {
+            webhook_id: key.webhook_id,
+            bytes,
+            generation: held.generation,
+            since: Instant::now(),
+            workers: Arc::clone(self),
+        }))
+    }
+
+    /// A slot for a held job of `key` if its caps let it start now.
+    pub(crate) fn start_held(
+        self: &Arc<Self>,
+        ledger: &mut Ledger,
+        key: SlotKey,
+    ) -> Option<SlotGuard> {
+        if self.has_room(&ledger.slots, &key) {
+            Some(self.take(ledger, key, false))
+        } else {
+            None
+        }
+    }
+
+    /// The fan-out read the recipients anew: the jobs held so far were
+    /// judged by older ones.
+    pub(crate) fn recipients_changed(&self) {
+        self.ledger().held.generation += 1;
     }
 
     /// Gives a committed job to the claim loop, which sends it. If the

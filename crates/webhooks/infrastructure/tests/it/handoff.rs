@@ -173,9 +173,18 @@ impl Scene {
         after: Option<Arc<dyn DurableSubscriber>>,
         config: DeliveryConfig,
     ) -> Self {
+        Self::start_with(bus, after, config, Receiver::start(204).await).await
+    }
+
+    /// …with the webhook on `receiver`.
+    async fn start_with(
+        bus: Arc<dyn EventBus>,
+        after: Option<Arc<dyn DurableSubscriber>>,
+        config: DeliveryConfig,
+        receiver: Receiver,
+    ) -> Self {
         let test_db = TestDatabase::new().await;
         let db = test_db.database();
-        let receiver = Receiver::start(204).await;
         let waker = DeliveryWaker::new();
         let relay = relay(db, bus, &waker, after);
         let engine = engine(
@@ -234,11 +243,13 @@ fn received(receiver: &Receiver) -> Vec<Uuid> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_the_workers_have_room_for_are_leased_at_insert_the_rest_wait_for_a_claim() {
+    // No room to hold a job: what finds no free slot is queued.
     let scene = Scene::start(
         bus(),
         None,
         DeliveryConfig {
             max_in_flight_per_endpoint: 1,
+            max_held_bytes: 0,
             ..DeliveryConfig::default()
         },
     )
@@ -467,5 +478,175 @@ async fn jobs_leased_in_a_rolled_back_relay_transaction_are_never_sent() {
         sent,
         "each committed job once, nothing else"
     );
+    scene.stop().await;
+}
+
+const SUCCEEDED: &str =
+    "SELECT count(*) AS count FROM webhook_deliveries WHERE status = 'succeeded'";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_beyond_the_free_slots_are_held_and_sent_as_slots_free_without_a_claim() {
+    let scene = Scene::start(
+        bus(),
+        None,
+        DeliveryConfig {
+            max_in_flight_per_endpoint: 1,
+            ..DeliveryConfig::default()
+        },
+    )
+    .await;
+    let (db, worker) = (scene.db(), scene.worker);
+
+    // Three in one batch with one slot per endpoint: the first is leased
+    // with its slot, the two others leased to be held; all three sent, one
+    // at a time, and not one claim.
+    let batch: Vec<EventEnvelope> = (0..3).map(|i| site_created(&format!("H{i}"))).collect();
+    scene.publish(&batch).await;
+    eventually(
+        "every delivery to be recorded",
+        &scene.test_db,
+        SUCCEEDED,
+        3,
+    )
+    .await;
+    let mut expected: Vec<Birth> = batch
+        .iter()
+        .map(|event| leased_at_insert(event.event_id, worker))
+        .collect();
+    expected.sort();
+    assert_eq!(births(db).await, expected);
+    assert_eq!(
+        count(&scene.test_db, "SELECT count(*) AS count FROM claims").await,
+        0
+    );
+    let mut sent: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
+    sent.sort();
+    assert_eq!(received(&scene.receiver), sent, "each event once");
+    assert_eq!(
+        count(
+            &scene.test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE attempt = 1"
+        )
+        .await,
+        3,
+        "one attempt each"
+    );
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_jobs_go_back_to_the_queue_while_their_lease_still_covers_a_request() {
+    // One slot, a receiver that takes three seconds to answer, and 200 ms
+    // of holding: the two jobs held behind the first cannot wait for it.
+    let answer_after = Duration::from_secs(3);
+    let scene = Scene::start_with(
+        bus(),
+        None,
+        DeliveryConfig {
+            max_in_flight_per_endpoint: 1,
+            hold_for: Duration::from_millis(200),
+            ..DeliveryConfig::default()
+        },
+        Receiver::start_delayed(204, answer_after).await,
+    )
+    .await;
+    let (db, worker) = (scene.db(), scene.worker);
+    let batch: Vec<EventEnvelope> = (0..3).map(|i| site_created(&format!("G{i}"))).collect();
+    let published = std::time::Instant::now();
+    scene.publish(&batch).await;
+    // Given back (pending, their attempt taken back) while the first
+    // request still waits for its answer: the engine polls only every ten
+    // minutes and no slot has freed, so nothing but the held jobs' own
+    // deadline can have done it.
+    eventually(
+        "the held jobs to be given back",
+        &scene.test_db,
+        "SELECT count(*) AS count FROM webhook_deliveries \
+         WHERE status = 'pending' AND leased_by IS NULL AND attempt = 0",
+        2,
+    )
+    .await;
+    assert!(
+        published.elapsed() < answer_after,
+        "given back only when the slot freed"
+    );
+    eventually(
+        "every delivery to be recorded",
+        &scene.test_db,
+        SUCCEEDED,
+        3,
+    )
+    .await;
+    let mut expected: Vec<Birth> = batch
+        .iter()
+        .map(|event| leased_at_insert(event.event_id, worker))
+        .collect();
+    expected.sort();
+    assert_eq!(births(db).await, expected);
+    assert_eq!(
+        count(&scene.test_db, "SELECT count(*) AS count FROM claims").await,
+        2,
+        "the two given back were claimed"
+    );
+    let mut sent: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
+    sent.sort();
+    assert_eq!(received(&scene.receiver), sent, "each event once");
+    assert_eq!(
+        count(
+            &scene.test_db,
+            "SELECT count(*) AS count FROM webhook_deliveries WHERE attempt = 1"
+        )
+        .await,
+        3,
+        "the attempt given back is not counted"
+    );
+    scene.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_jobs_judged_by_recipients_that_changed_since_are_not_sent_as_they_were() {
+    let scene = Scene::start_with(
+        bus(),
+        None,
+        DeliveryConfig {
+            max_in_flight_per_endpoint: 1,
+            ..DeliveryConfig::default()
+        },
+        Receiver::start_delayed(204, Duration::from_secs(1)).await,
+    )
+    .await;
+    let db = scene.db();
+    let batch: Vec<EventEnvelope> = (0..3).map(|i| site_created(&format!("U{i}"))).collect();
+    scene.publish(&batch).await;
+    scene.receiver.wait_for(1).await;
+    // While the first is at the old receiver and two are held for it, the
+    // owner moves the webhook; the next event tells the fan-out.
+    let moved_to = Receiver::start(204).await;
+    sql_query("UPDATE webhooks SET url = $1")
+        .bind::<diesel::sql_types::Text, _>(moved_to.url("/hooks"))
+        .execute(&mut db.connection().await.unwrap())
+        .await
+        .unwrap();
+    let next = site_created("U3");
+    scene.publish(std::slice::from_ref(&next)).await;
+    eventually(
+        "every delivery to be recorded",
+        &scene.test_db,
+        SUCCEEDED,
+        4,
+    )
+    .await;
+    assert_eq!(
+        received(&scene.receiver),
+        vec![batch[0].event_id],
+        "only the request already in flight reached the old address"
+    );
+    let mut rest: Vec<Uuid> = batch[1..]
+        .iter()
+        .map(|e| e.event_id)
+        .chain([next.event_id])
+        .collect();
+    rest.sort();
+    assert_eq!(received(&moved_to), rest);
     scene.stop().await;
 }

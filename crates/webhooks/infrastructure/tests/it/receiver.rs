@@ -49,6 +49,11 @@ impl Drop for Receiver {
 impl Receiver {
     /// Answers `status` to every request.
     pub async fn start(status: u16) -> Self {
+        Self::start_delayed(status, Duration::ZERO).await
+    }
+
+    /// Answers `status` to every request, `delay` after it arrived.
+    pub async fn start_delayed(status: u16, delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let log = Arc::new(Log::default());
@@ -56,7 +61,7 @@ impl Receiver {
             let log = Arc::clone(&log);
             async move {
                 while let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(serve(stream, Arc::clone(&log), status));
+                    tokio::spawn(serve(stream, Arc::clone(&log), status, delay));
                 }
             }
         });
@@ -93,7 +98,7 @@ impl Receiver {
     }
 }
 
-async fn serve(mut stream: TcpStream, log: Arc<Log>, status: u16) {
+async fn serve(mut stream: TcpStream, log: Arc<Log>, status: u16, delay: Duration) {
     let mut buffer = Vec::new();
     let mut chunk = [0_u8; 4096];
     let head_end = loop {
@@ -129,6 +134,7 @@ async fn serve(mut stream: TcpStream, log: Arc<Log>, status: u16) {
         .unwrap()
         .push(Recorded { headers, body });
     log.changed.notify_waiters();
+    tokio::time::sleep(delay).await;
     let answer =
         format!("HTTP/1.1 {status} Status\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
     let _ = stream.write_all(answer.as_bytes()).await;

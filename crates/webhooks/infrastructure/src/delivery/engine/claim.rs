@@ -1,9 +1,11 @@
 //! The claim loop: the task that starts this process's sends. It claims
 //! due jobs for the free slots and sends the jobs the fan-out leased at
-//! insert and handed over ([`LocalWorkers`]), one send task per job, takes
-//! the slots back as sends end, and decides when to claim again (jobs
-//! committed that were not handed over, slots freed with a backlog left, a
-//! retry scheduled here falling due, the poll).
+//! insert and handed over ([`LocalWorkers`]) — at once when they came with
+//! their slot, as slots free up when they came to be held ([`HeldJobs`]) —,
+//! one send task per job, takes the slots back as sends end, and decides
+//! when to claim again (jobs committed that were not handed over, slots
+//! freed with a backlog left that no held job took, a retry scheduled here
+//! falling due, the poll).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -15,10 +17,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::DeliveryEngine;
+use super::held::HeldJobs;
 use super::send::Sender;
 use crate::delivery::queue::{self, Claim, ClaimedJob};
 use crate::delivery::slots::{
-    Caps, Freed, Handed, LocalWorkers, SlotKey, Slots, slow_endpoint_cap,
+    Caps, Freed, Handed, Lease, LocalWorkers, SlotKey, Slots, slow_endpoint_cap,
 };
 
 impl DeliveryEngine {
@@ -39,6 +42,7 @@ impl DeliveryEngine {
                 per_owner: config.max_in_flight_per_owner,
                 per_host: config.max_in_flight_per_host,
                 slow_after: config.slow_after,
+                held_bytes: config.max_held_bytes,
             },
         );
         let workers = Arc::new(workers);
@@ -54,6 +58,7 @@ impl DeliveryEngine {
         let mut retries: BinaryHeap<Reverse<Instant>> = BinaryHeap::new();
         let mut next_poll = Instant::now() + config.poll_interval;
         let mut failures: u32 = 0;
+        let mut held = HeldJobs::default();
 
         while !shutdown.is_cancelled() {
             while let Some(joined) = sends.try_join_next() {
@@ -63,6 +68,17 @@ impl DeliveryEngine {
                     tracing::error!(%error, "a webhook delivery task panicked");
                 }
             }
+            // Held jobs first: a slot one of them takes needs no claim.
+            let pass = held.pass(&workers, config.hold_for);
+            freed_since_claim = freed_since_claim.saturating_sub(pass.start.len());
+            for (job, guard) in pass.start {
+                sends.spawn(Arc::clone(sender).send(job, guard));
+            }
+            if !pass.give_back.is_empty() {
+                self.give_back(&pass.give_back).await;
+                work_hint = true;
+            }
+            metrics::gauge!("hub_webhook_deliveries_held").set(held.len() as f64);
             let (free, wanted) = {
                 let ledger = workers.ledger();
                 let total = ledger.slots.total;
@@ -128,6 +144,11 @@ impl DeliveryEngine {
                                 "webhook deliveries claimed"
                             );
                         }
+                        if !backlog {
+                            // The queue has nothing left for this process:
+                            // new jobs may be held again.
+                            ledger.held.spilled = false;
+                        }
                     }
                     Err(error) => {
                         failures = failures.saturating_add(1);
@@ -143,6 +164,9 @@ impl DeliveryEngine {
             let mut deadline = next_poll;
             if let Some(Reverse(at)) = retries.peek() {
                 deadline = deadline.min(*at);
+            }
+            if let Some(at) = held.next_deadline(config.hold_for) {
+                deadline = deadline.min(at);
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -168,12 +192,17 @@ impl DeliveryEngine {
                         .set(workers.ledger().slots.total as f64);
                 }
                 Some(first) = handed.recv() => {
-                    // Leased at insert by the fan-out, slot already taken:
-                    // sent now, no claim.
+                    // Leased at insert by the fan-out: sent now if its slot
+                    // is taken already, held for one otherwise; no claim.
                     let mut next = Some(first);
                     let mut count = 0_u64;
-                    while let Some(Handed { job, guard }) = next {
-                        sends.spawn(Arc::clone(sender).send(job, guard));
+                    while let Some(Handed { job, lease }) = next {
+                        match lease {
+                            Lease::Slot(guard) => {
+                                sends.spawn(Arc::clone(sender).send(job, guard));
+                            }
+                            Lease::Held(reservation) => held.push(job, reservation),
+                        }
                         count += 1;
                         next = handed.try_recv().ok();
                     }
@@ -254,6 +283,27 @@ impl DeliveryEngine {
     ) -> Result<Vec<ClaimedJob>, hub_platform_postgres::DbError> {
         let mut conn = self.db.connection().await?;
         Ok(queue::claim(&mut conn, claim).await?)
+    }
+
+    /// Gives held jobs that are no longer fresh back to the queue. They are
+    /// out of this process's hands either way: if the statement fails,
+    /// their leases end before any other worker may claim them.
+    async fn give_back(&self, jobs: &[ClaimedJob]) {
+        let leases: Vec<(Uuid, Uuid)> = jobs.iter().map(|j| (j.id, j.lease_token)).collect();
+        let given = match self.db.connection().await {
+            Ok(mut conn) => queue::give_back(&mut conn, &leases)
+                .await
+                .map_err(hub_platform_postgres::DbError::from),
+            Err(error) => Err(error),
+        };
+        match given {
+            Ok(given) => tracing::debug!(given, "held webhook deliveries given back to the queue"),
+            Err(error) => tracing::warn!(
+                %error,
+                jobs = jobs.len(),
+                "held webhook deliveries could not be given back; their leases will end"
+            ),
+        }
     }
 }
 
