@@ -1264,9 +1264,22 @@ async fn deliveries_of_a_killed_worker_are_sent_after_restart_with_the_same_webh
         assert_eq!(response.status(), 201);
     }
     let hung = receiver.wait_for(3).await;
+    // The two others are leased to the worker too, held in its memory
+    // until a slot frees (WEBHOOKS_MAX_HELD_BYTES): the crash loses them
+    // as well.
+    eventually("every event fanned out", || async {
+        s.count("SELECT count(*) AS count FROM webhook_deliveries")
+            .await
+            == 5
+    })
+    .await;
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(leased(&s).await, 3, "the dead worker's leases remain");
+    assert_eq!(
+        leased(&s).await,
+        5,
+        "the dead worker's leases remain: three requests in flight, two jobs held"
+    );
 
     // Expire the dead worker's leases rather than waiting 32 s for them.
     s.run_sql("UPDATE webhook_deliveries SET lease_until = now() WHERE status = 'in_flight'")
