@@ -34,6 +34,7 @@ use uuid::Uuid;
 
 use super::fanout::DeliveryWaker;
 use super::queue;
+use super::slots::IN_HAND_PER_REQUEST;
 
 mod claim;
 mod held;
@@ -46,8 +47,9 @@ use send::Sender;
 /// How the workers of this process behave.
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
-    /// Jobs in hand at once in this process (`WEBHOOKS_MAX_IN_FLIGHT`):
-    /// requests in flight and outcomes not yet recorded.
+    /// Requests in flight at once in this process (`WEBHOOKS_MAX_IN_FLIGHT`);
+    /// with the outcomes not yet recorded, at most four times this many
+    /// jobs in hand.
     pub max_in_flight: usize,
     /// Requests in flight per webhook (`WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT`),
     /// so that one slow receiver cannot take every slot.
@@ -151,10 +153,16 @@ impl DeliveryEngine {
     /// requests in flight finish (at most `shutdown_grace`), records their
     /// outcomes and releases every lease still held.
     pub async fn run(self, shutdown: CancellationToken) {
-        // Each outcome holds its send's slot until written, so at most
-        // `max_in_flight` outcomes can ever be waiting: the bound is never
-        // reached in practice, and it is a bound.
-        let (outcomes, received) = mpsc::channel(self.config.max_in_flight.max(1));
+        // Each outcome holds its send's place in hand until written, so at
+        // most `max_in_flight × IN_HAND_PER_REQUEST` outcomes can ever be
+        // waiting: the bound is never reached in practice, and it is a
+        // bound.
+        let (outcomes, received) = mpsc::channel(
+            self.config
+                .max_in_flight
+                .saturating_mul(IN_HAND_PER_REQUEST)
+                .max(1),
+        );
         let recorder = tokio::spawn(
             Recorder {
                 db: self.db.clone(),

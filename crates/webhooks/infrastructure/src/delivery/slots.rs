@@ -24,12 +24,13 @@ pub(crate) struct SlotKey {
 }
 
 /// Jobs in hand in this process — sent or being sent, their outcome not yet
-/// recorded — in all; requests in flight per webhook, per owner and per
-/// destination host (what the receivers see); and the webhooks found slow,
-/// with the moving average of their attempts' durations.
+/// recorded — in all; requests in flight in all, per webhook, per owner and
+/// per destination host (what the receivers see); and the webhooks found
+/// slow, with the moving average of their attempts' durations.
 #[derive(Debug, Default)]
 pub(crate) struct Slots {
     pub(crate) total: usize,
+    pub(crate) requests: usize,
     pub(crate) per_webhook: HashMap<Uuid, usize>,
     pub(crate) per_owner: HashMap<Uuid, usize>,
     pub(crate) per_host: HashMap<String, usize>,
@@ -52,6 +53,7 @@ fn give_back_one<K: Eq + std::hash::Hash>(counts: &mut HashMap<K, usize>, key: &
 impl Slots {
     pub(crate) fn take(&mut self, key: &SlotKey) {
         self.total += 1;
+        self.requests += 1;
         *self.per_webhook.entry(key.webhook_id).or_default() += 1;
         *self.per_owner.entry(key.owner_id).or_default() += 1;
         *self.per_host.entry(key.host.clone()).or_default() += 1;
@@ -72,6 +74,7 @@ impl Slots {
     /// The request of `key` is over (it took `took`, if one was made): the
     /// webhook, its owner and its host have one less in flight.
     pub(crate) fn answered(&mut self, key: &SlotKey, took: Option<Duration>, slow_after: Duration) {
+        self.requests = self.requests.saturating_sub(1);
         give_back_one(&mut self.per_webhook, &key.webhook_id);
         give_back_one(&mut self.per_owner, &key.owner_id);
         give_back_one(&mut self.per_host, &key.host);
@@ -119,9 +122,10 @@ pub(crate) struct Freed {
 /// send calls [`SlotGuard::answered`], the rest when dropped — by the
 /// recorder once the send's outcome is written, or wherever the send ends
 /// otherwise (even a panic), the fan-out's staging included when a relay
-/// savepoint is undone. So the per-webhook, per-owner and per-host caps
-/// count requests the receivers have in flight, while `max_in_flight` also
-/// bounds the outcomes waiting for the recorder. The claim loop hears of it
+/// savepoint is undone. So `max_in_flight` and the per-webhook, per-owner
+/// and per-host caps count requests the receivers have in flight, while the
+/// jobs in hand, outcomes waiting for the recorder included, are bounded at
+/// [`IN_HAND_PER_REQUEST`] times `max_in_flight`. The claim loop hears of it
 /// afterwards ([`Freed`]).
 #[derive(Debug)]
 pub(crate) struct SlotGuard {
@@ -214,6 +218,7 @@ pub(crate) fn destination(url: &str) -> String {
 /// The caps of [`super::DeliveryConfig`] that the slots enforce.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Caps {
+    /// Requests in flight in the process.
     pub(crate) total: usize,
     pub(crate) per_endpoint: usize,
     pub(crate) per_owner: usize,
@@ -228,6 +233,25 @@ pub(crate) struct Caps {
 /// What a held job is counted to weigh beyond its payload: its URL, its
 /// sealed secrets, its ids and the queue's bookkeeping.
 const HELD_OVERHEAD: usize = 512;
+
+/// How many jobs the process may have in hand for each request it may have
+/// in flight: the others are outcomes waiting for the recorder, which
+/// writes them a few milliseconds later in batches. Bounded, so that a
+/// recorder that falls behind (a slow database) stops the sends, but
+/// loosely enough that the wait for the next batch does not hold a free
+/// receiver's slot.
+pub(crate) const IN_HAND_PER_REQUEST: usize = 4;
+
+impl Caps {
+    /// How many jobs may start now, whatever their webhook: the requests
+    /// left under the process's cap, and the room left for their outcomes.
+    pub(crate) fn free(&self, slots: &Slots) -> usize {
+        let in_hand = self.total.saturating_mul(IN_HAND_PER_REQUEST);
+        self.total
+            .saturating_sub(slots.requests)
+            .min(in_hand.saturating_sub(slots.total))
+    }
+}
 
 /// What is left to a slow webhook of a per-endpoint cap `cap`: a fifth of
 /// it, at least one.
@@ -378,7 +402,7 @@ impl LocalWorkers {
             caps.per_endpoint
         };
         let count = |counts: &HashMap<_, usize>, k| counts.get(k).copied().unwrap_or(0);
-        slots.total < caps.total
+        caps.free(slots) > 0
             && count(&slots.per_webhook, &key.webhook_id) < endpoint_cap
             && count(&slots.per_owner, &key.owner_id) < caps.per_owner
             && slots.per_host.get(&key.host).copied().unwrap_or(0) < caps.per_host
@@ -483,6 +507,7 @@ mod tests {
         slots.take(&a);
         slots.take(&b);
         assert_eq!(slots.total, 3);
+        assert_eq!(slots.requests, 3);
         assert_eq!(slots.per_webhook[&a.webhook_id], 2);
         assert_eq!(slots.per_owner[&owner], 3);
         assert_eq!(slots.per_host["erp.example.com"], 2);

@@ -33,18 +33,16 @@ impl DeliveryEngine {
         sends: &mut JoinSet<()>,
     ) {
         let config = &self.config;
-        let (workers, mut freed, mut handed) = LocalWorkers::new(
-            self.worker_id,
-            config.lease,
-            Caps {
-                total: config.max_in_flight,
-                per_endpoint: config.max_in_flight_per_endpoint,
-                per_owner: config.max_in_flight_per_owner,
-                per_host: config.max_in_flight_per_host,
-                slow_after: config.slow_after,
-                held_bytes: config.max_held_bytes,
-            },
-        );
+        let caps = Caps {
+            total: config.max_in_flight,
+            per_endpoint: config.max_in_flight_per_endpoint,
+            per_owner: config.max_in_flight_per_owner,
+            per_host: config.max_in_flight_per_host,
+            slow_after: config.slow_after,
+            held_bytes: config.max_held_bytes,
+        };
+        let (workers, mut freed, mut handed) =
+            LocalWorkers::new(self.worker_id, config.lease, caps);
         let workers = Arc::new(workers);
         // From now on the fan-out leases new jobs to this process while
         // slots are free, and hands them over once committed.
@@ -84,7 +82,7 @@ impl DeliveryEngine {
                 let total = ledger.slots.total;
                 let wanted =
                     work_hint || (backlog && (freed_since_claim >= batch_after || total == 0));
-                (config.max_in_flight.saturating_sub(total), wanted)
+                (caps.free(&ledger.slots), wanted)
             };
             if free > 0 && wanted {
                 work_hint = false;
@@ -95,7 +93,7 @@ impl DeliveryEngine {
                 let (claim, had_in_flight) = {
                     let mut ledger = workers.ledger();
                     ledger.claiming = true;
-                    let free = config.max_in_flight.saturating_sub(ledger.slots.total);
+                    let free = caps.free(&ledger.slots);
                     (self.claim_of(free, &ledger.slots), ledger.slots.total > 0)
                 };
                 let claimed_jobs = self.claim(&claim).await;
@@ -115,7 +113,8 @@ impl DeliveryEngine {
                             sends.spawn(Arc::clone(sender).send(job, guard));
                         }
                         let slots = &ledger.slots;
-                        metrics::gauge!("hub_webhook_deliveries_in_flight").set(slots.total as f64);
+                        metrics::gauge!("hub_webhook_deliveries_in_flight")
+                            .set(slots.requests as f64);
                         // A full claim, or one the caps may have cut short
                         // (at the time of the claim: the requests it saw may
                         // have been answered since), leaves due jobs behind.
@@ -140,7 +139,7 @@ impl DeliveryEngine {
                         if claimed > 0 {
                             tracing::debug!(
                                 claimed,
-                                in_flight = slots.total,
+                                in_flight = slots.requests,
                                 "webhook deliveries claimed"
                             );
                         }
@@ -189,7 +188,7 @@ impl DeliveryEngine {
                         done = freed.try_recv().ok();
                     }
                     metrics::gauge!("hub_webhook_deliveries_in_flight")
-                        .set(workers.ledger().slots.total as f64);
+                        .set(workers.ledger().slots.requests as f64);
                 }
                 Some(first) = handed.recv() => {
                     // Leased at insert by the fan-out: sent now if its slot
@@ -208,7 +207,7 @@ impl DeliveryEngine {
                     }
                     metrics::counter!("hub_webhook_deliveries_handed_over_total").increment(count);
                     metrics::gauge!("hub_webhook_deliveries_in_flight")
-                        .set(workers.ledger().slots.total as f64);
+                        .set(workers.ledger().slots.requests as f64);
                 }
                 () = self.waker.woken() => work_hint = true,
                 () = tokio::time::sleep_until(deadline) => {
