@@ -1356,6 +1356,7 @@ async fn delivery_metrics_are_exported() {
         r#"hub_webhook_delivery_queue_depth{status="pending"}"#,
         r#"hub_webhook_delivery_queue_depth{status="in_flight"}"#,
         "hub_webhook_deliveries_in_flight",
+        "hub_webhook_deliveries_held",
     ] {
         assert!(metrics.contains(expected), "{expected}\n{metrics}");
     }

@@ -57,6 +57,9 @@ impl DeliveryEngine {
         let mut next_poll = Instant::now() + config.poll_interval;
         let mut failures: u32 = 0;
         let mut held = HeldJobs::default();
+        // The held jobs' gauge is set when jobs are handed over, and when a
+        // pass changes their count.
+        let mut held_shown = 0usize;
 
         while !shutdown.is_cancelled() {
             while let Some(joined) = sends.try_join_next() {
@@ -76,7 +79,10 @@ impl DeliveryEngine {
                 self.give_back(&pass.give_back).await;
                 work_hint = true;
             }
-            metrics::gauge!("hub_webhook_deliveries_held").set(held.len() as f64);
+            if held.len() != held_shown {
+                held_shown = held.len();
+                metrics::gauge!("hub_webhook_deliveries_held").set(held_shown as f64);
+            }
             let (free, wanted) = {
                 let ledger = workers.ledger();
                 let total = ledger.slots.total;
@@ -208,6 +214,8 @@ impl DeliveryEngine {
                     metrics::counter!("hub_webhook_deliveries_handed_over_total").increment(count);
                     metrics::gauge!("hub_webhook_deliveries_in_flight")
                         .set(workers.ledger().slots.requests as f64);
+                    held_shown = held.len();
+                    metrics::gauge!("hub_webhook_deliveries_held").set(held_shown as f64);
                 }
                 () = self.waker.woken() => work_hint = true,
                 () = tokio::time::sleep_until(deadline) => {
