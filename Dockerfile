@@ -34,9 +34,13 @@ USER 10001:10001
 WORKDIR /var/lib/hub-chantier
 # Listen on every interface of the container (the defaults are loopback);
 # documents go to a volume unless DOCUMENTS_STORE_URL names shared storage.
+# A fixed mmap threshold: otherwise glibc raises it to the size of the
+# largest block freed (a sign-in's 19 MiB Argon2 memory) and keeps every
+# later buffer in its arenas (docs/DEPLOYMENT.md, "Container image").
 ENV HTTP_ADDR=0.0.0.0:8080 \
     METRICS_ADDR=0.0.0.0:9464 \
-    DOCUMENTS_STORAGE_DIR=/var/lib/hub-chantier/documents
+    DOCUMENTS_STORAGE_DIR=/var/lib/hub-chantier/documents \
+    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
 VOLUME ["/var/lib/hub-chantier/documents"]
 EXPOSE 8080 9464
 # SIGTERM starts the graceful shutdown (SHUTDOWN_TIMEOUT, 30 s by default):
