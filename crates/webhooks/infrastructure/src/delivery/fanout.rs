@@ -346,14 +346,16 @@ impl DeliveryFanOut {
         &self,
         workers: Option<Arc<LocalWorkers>>,
         leased: Vec<ClaimedJob>,
-        mut leases: Vec<(Uuid, Lease)>,
+        leases: Vec<(Uuid, Lease)>,
         queued: bool,
     ) {
+        // By id: with held jobs a batch may have a lease for each of its
+        // hundreds of jobs.
+        let mut leases: HashMap<Uuid, Lease> = leases.into_iter().collect();
         let handed: Vec<Handed> = leased
             .into_iter()
             .filter_map(|job| {
-                let at = leases.iter().position(|(id, _)| *id == job.id)?;
-                let (_, lease) = leases.swap_remove(at);
+                let lease = leases.remove(&job.id)?;
                 Some(Handed { job, lease })
             })
             .collect();
