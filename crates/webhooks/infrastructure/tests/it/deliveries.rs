@@ -144,6 +144,15 @@ pub(crate) struct JobRow {
     pub max_attempts: i32,
 }
 
+/// Which webhook got a job for which event.
+async fn fanned(db: &Database) -> BTreeSet<(Uuid, Uuid)> {
+    jobs(db)
+        .await
+        .into_iter()
+        .map(|job| (job.webhook_id, job.event_id))
+        .collect()
+}
+
 pub(crate) async fn jobs(db: &Database) -> Vec<JobRow> {
     let mut conn = db.connection().await.unwrap();
     let mut rows: Vec<JobRow> = sql_query(
@@ -1331,11 +1340,7 @@ async fn the_fan_out_sees_every_change_of_recipients_since_its_last_batch() {
     )
     .await;
 
-    let fanned: BTreeSet<(Uuid, Uuid)> = jobs(db)
-        .await
-        .into_iter()
-        .map(|job| (job.webhook_id, job.event_id))
-        .collect();
+    let fanned = fanned(db).await;
     assert_eq!(
         fanned,
         BTreeSet::from([
@@ -1366,11 +1371,7 @@ async fn a_conducteurs_new_webhook_is_seen_by_the_next_batch() {
     let second = chantier_created(Uuid::now_v7(), &[y]);
     publish(db, &relay, vec![second.clone()]).await;
 
-    let fanned: BTreeSet<(Uuid, Uuid)> = jobs(db)
-        .await
-        .into_iter()
-        .map(|job| (job.webhook_id, job.event_id))
-        .collect();
+    let fanned = fanned(db).await;
     assert_eq!(
         fanned,
         BTreeSet::from([

@@ -221,6 +221,34 @@ impl Scene {
         while self.relay.dispatch_once().await.unwrap() > 0 {}
     }
 
+    /// Every event of `batch` was born leased at insert to the workers,
+    /// `claims` of its jobs were claimed later, and each was sent once,
+    /// with one attempt counted.
+    async fn all_leased_at_insert_and_sent_once(&self, batch: &[EventEnvelope], claims: i64) {
+        let mut expected: Vec<Birth> = batch
+            .iter()
+            .map(|event| leased_at_insert(event.event_id, self.worker))
+            .collect();
+        expected.sort();
+        assert_eq!(births(self.db()).await, expected);
+        assert_eq!(
+            count(&self.test_db, "SELECT count(*) AS count FROM claims").await,
+            claims
+        );
+        let mut sent: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
+        sent.sort();
+        assert_eq!(received(&self.receiver), sent, "each event once");
+        assert_eq!(
+            count(
+                &self.test_db,
+                "SELECT count(*) AS count FROM webhook_deliveries WHERE attempt = 1"
+            )
+            .await,
+            i64::try_from(batch.len()).unwrap(),
+            "one attempt each"
+        );
+    }
+
     async fn stop(self) {
         self.shutdown.cancel();
         self.running.await.unwrap();
@@ -495,7 +523,6 @@ async fn jobs_beyond_the_free_slots_are_held_and_sent_as_slots_free_without_a_cl
         },
     )
     .await;
-    let (db, worker) = (scene.db(), scene.worker);
 
     // Three in one batch with one slot per endpoint: the first is leased
     // with its slot, the two others leased to be held; all three sent, one
@@ -509,28 +536,7 @@ async fn jobs_beyond_the_free_slots_are_held_and_sent_as_slots_free_without_a_cl
         3,
     )
     .await;
-    let mut expected: Vec<Birth> = batch
-        .iter()
-        .map(|event| leased_at_insert(event.event_id, worker))
-        .collect();
-    expected.sort();
-    assert_eq!(births(db).await, expected);
-    assert_eq!(
-        count(&scene.test_db, "SELECT count(*) AS count FROM claims").await,
-        0
-    );
-    let mut sent: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
-    sent.sort();
-    assert_eq!(received(&scene.receiver), sent, "each event once");
-    assert_eq!(
-        count(
-            &scene.test_db,
-            "SELECT count(*) AS count FROM webhook_deliveries WHERE attempt = 1"
-        )
-        .await,
-        3,
-        "one attempt each"
-    );
+    scene.all_leased_at_insert_and_sent_once(&batch, 0).await;
     scene.stop().await;
 }
 
@@ -550,7 +556,6 @@ async fn held_jobs_go_back_to_the_queue_while_their_lease_still_covers_a_request
         Receiver::start_delayed(204, answer_after).await,
     )
     .await;
-    let (db, worker) = (scene.db(), scene.worker);
     let batch: Vec<EventEnvelope> = (0..3).map(|i| site_created(&format!("G{i}"))).collect();
     let published = std::time::Instant::now();
     scene.publish(&batch).await;
@@ -577,29 +582,9 @@ async fn held_jobs_go_back_to_the_queue_while_their_lease_still_covers_a_request
         3,
     )
     .await;
-    let mut expected: Vec<Birth> = batch
-        .iter()
-        .map(|event| leased_at_insert(event.event_id, worker))
-        .collect();
-    expected.sort();
-    assert_eq!(births(db).await, expected);
-    assert_eq!(
-        count(&scene.test_db, "SELECT count(*) AS count FROM claims").await,
-        2,
-        "the two given back were claimed"
-    );
-    let mut sent: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
-    sent.sort();
-    assert_eq!(received(&scene.receiver), sent, "each event once");
-    assert_eq!(
-        count(
-            &scene.test_db,
-            "SELECT count(*) AS count FROM webhook_deliveries WHERE attempt = 1"
-        )
-        .await,
-        3,
-        "the attempt given back is not counted"
-    );
+    // The two given back were claimed; their attempt given back is not
+    // counted.
+    scene.all_leased_at_insert_and_sent_once(&batch, 2).await;
     scene.stop().await;
 }
 
