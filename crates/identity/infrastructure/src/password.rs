@@ -4,18 +4,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::Argon2;
 use argon2::password_hash::{
-    PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, SaltString,
+    self, Decimal, Ident, Output, ParamsString, PasswordHash as Phc, PasswordHasher as _,
+    PasswordVerifier as _, Salt, SaltString,
 };
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use hub_identity_application::{HashError, PasswordHasher};
 use hub_identity_domain::{PasswordHash, PlainPassword};
 use tokio::sync::Semaphore;
 
 /// argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: OWASP's
-/// recommended minimum). Hashing takes tens of milliseconds, so it runs on
-/// tokio's blocking pool. Unbounded on its own: wrap it in a
+/// recommended minimum), its working memory handed back to the system after
+/// each hash ([`LeanArgon2`]). Hashing takes tens of milliseconds, so it runs
+/// on tokio's blocking pool. Unbounded on its own: wrap it in a
 /// [`BoundedHasher`] wherever requests can reach it.
 #[derive(Debug, Clone)]
 pub struct Argon2Hasher {
@@ -45,7 +47,7 @@ impl Argon2Hasher {
     /// Prepares the hasher (hashes one random value for the dummy check).
     pub fn new() -> Result<Self, Argon2Error> {
         let salt = fresh_salt()?;
-        let dummy = Argon2::default()
+        let dummy = LeanArgon2
             .hash_password(salt.as_str().as_bytes(), &salt)
             .map_err(Argon2Error::Argon2)?
             .to_string();
@@ -67,7 +69,7 @@ impl PasswordHasher for Argon2Hasher {
         let password = password.expose().to_owned();
         tokio::task::spawn_blocking(move || {
             let salt = fresh_salt()?;
-            Argon2::default()
+            LeanArgon2
                 .hash_password(password.as_bytes(), &salt)
                 .map(|hash| PasswordHash::from_phc(hash.to_string()))
                 .map_err(|e| Argon2Error::Argon2(e).into())
@@ -85,7 +87,7 @@ impl PasswordHasher for Argon2Hasher {
         let matches = tokio::task::spawn_blocking(move || {
             Phc::new(&phc)
                 .map(|parsed| {
-                    Argon2::default()
+                    LeanArgon2
                         .verify_password(password.as_bytes(), &parsed)
                         .is_ok()
                 })
@@ -94,6 +96,68 @@ impl PasswordHasher for Argon2Hasher {
         .await
         .unwrap_or(false);
         Ok(known && matches)
+    }
+}
+
+/// argon2 as the `argon2` crate computes it, with its working memory (one
+/// [`Block`] of 1 KiB per KiB of `m_cost`: 19 MiB by default) reserved so that
+/// freeing it gives it back to the system.
+///
+/// The crate's own `hash_password` allocates exactly that memory, and glibc's
+/// malloc learns from freeing it: a mapped block between 128 KiB and 32 MiB,
+/// once freed, raises the size from which malloc maps to that block's and
+/// the heap's trim threshold to twice as much. Every later hash then takes
+/// its 19 MiB from the arena of the thread it runs on, and the arena keeps
+/// them when it is freed: 19 MiB more resident for each thread of tokio's
+/// blocking pool that ever checked a password, and buffers of a few hundred
+/// KiB elsewhere no longer given back either (docs/PERFORMANCE.md, "Peak
+/// RSS"). Reserved above 32 MiB, the block is always mapped and unmapped on
+/// free, and malloc's thresholds stay put; only the pages argon2 writes
+/// (`m_cost` KiB) ever become resident.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LeanArgon2;
+
+/// Blocks reserved for argon2's working memory, at least: 33 MiB, above
+/// glibc's ceiling for the dynamic mmap threshold (32 MiB on 64-bit).
+const RESERVED_BLOCKS: usize = 33 * 1024;
+
+impl password_hash::PasswordHasher for LeanArgon2 {
+    type Params = Params;
+
+    fn hash_password_customized<'a>(
+        &self,
+        password: &[u8],
+        algorithm: Option<Ident<'a>>,
+        version: Option<Decimal>,
+        params: Params,
+        salt: impl Into<Salt<'a>>,
+    ) -> password_hash::Result<Phc<'a>> {
+        // As `Argon2`'s own implementation does, but for the memory.
+        let algorithm = algorithm
+            .map(Algorithm::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let version = version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let salt = salt.into();
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let mut memory = Vec::with_capacity(params.block_count().max(RESERVED_BLOCKS));
+        memory.resize(params.block_count(), Block::new());
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let hash = Output::init_with(output_len, |out| {
+            Ok(argon2.hash_password_into_with_memory(password, salt_bytes, out, &mut memory)?)
+        })?;
+        Ok(Phc {
+            algorithm: algorithm.ident(),
+            version: Some(version.into()),
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt),
+            hash: Some(hash),
+        })
     }
 }
 
@@ -209,6 +273,69 @@ mod tests {
                 .verify("x", Some(PasswordHash::from_phc("not a phc".into())))
                 .await
                 .unwrap()
+        );
+    }
+
+    #[test]
+    fn lean_argon2_computes_what_the_argon2_crate_computes_both_ways() {
+        let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
+        let ours = LeanArgon2.hash_password(b"mot de passe", &salt).unwrap();
+        let theirs = Argon2::default()
+            .hash_password(b"mot de passe", &salt)
+            .unwrap();
+        assert_eq!(ours.to_string(), theirs.to_string());
+        // A stored hash with other parameters and another variant, as
+        // earlier settings could have written: checked with its own.
+        let other = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x10,
+            Params::new(4096, 3, 2, Some(24)).unwrap(),
+        )
+        .hash_password(b"ancien", &salt)
+        .unwrap()
+        .to_string();
+        let other = Phc::new(&other).unwrap();
+        assert!(LeanArgon2.verify_password(b"ancien", &other).is_ok());
+        assert!(LeanArgon2.verify_password(b"ancieN", &other).is_err());
+        assert!(
+            Argon2::default()
+                .verify_password(b"mot de passe", &ours)
+                .is_ok()
+        );
+    }
+
+    /// The reason [`LeanArgon2`] exists: with the crate's own allocation,
+    /// the second hash's 19 MiB stay resident in the arena of the thread
+    /// that ran it.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn the_working_memory_goes_back_to_the_system_after_each_hash() {
+        fn resident_kib() -> u64 {
+            std::fs::read_to_string("/proc/self/status")
+                .unwrap()
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap()
+        }
+        let hash_on_a_thread = || {
+            std::thread::spawn(|| {
+                let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
+                LeanArgon2.hash_password(b"mot de passe", &salt).unwrap();
+            })
+            .join()
+            .unwrap();
+        };
+        // The first one maps, unmaps, and (with the crate's allocation)
+        // teaches malloc to keep the next one.
+        hash_on_a_thread();
+        let before = resident_kib();
+        hash_on_a_thread();
+        hash_on_a_thread();
+        let kept = resident_kib().saturating_sub(before);
+        assert!(
+            kept < 4 * 1024,
+            "{kept} KiB still resident after two hashes (19 MiB each)"
         );
     }
 
