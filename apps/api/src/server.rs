@@ -17,7 +17,7 @@ use hub_kernel::{Clock, EventBus, SystemClock};
 use hub_platform_context::{ModuleError, ModuleParts, Platform, Routes};
 use hub_platform_event_bus::{InProcessBusConfig, InProcessEventBus};
 use hub_platform_http::auth::{Authenticator, authenticator_data};
-use hub_platform_http::{extractors, request_id};
+use hub_platform_http::{Problem, extractors, request_id};
 use hub_platform_nats::NatsEventBus;
 use hub_platform_outbound::NameResolver;
 use hub_platform_postgres::retention::{DispatchedEventLogs, Retained};
@@ -353,11 +353,7 @@ fn http_server(
     let database = web::Data::new(database);
     let bus = web::Data::new(bus);
     let body_limit = config.http_body_limit;
-    // Serialized once and shared by every worker: handing utoipa's document
-    // to `SwaggerUi::url` kept a deep copy of it per worker and per factory
-    // clone, about 25 MB of the idle server's 47 MB of heap (measured with
-    // valgrind's massif; see docs/PERFORMANCE.md).
-    let openapi = web::Bytes::from(serde_json::to_vec(&crate::openapi::document())?);
+    let openapi = web::Data::new(OpenApiJson::default());
     let server = HttpServer::new(move || {
         let mut app = App::new()
             .wrap(from_fn(request_id::middleware))
@@ -373,21 +369,11 @@ fn http_server(
         for configure in &routes {
             app = app.configure(|cfg| configure(cfg));
         }
-        let document = openapi.clone();
-        app.route(
-            OPENAPI_PATH,
-            web::get().to(move || {
-                let document = document.clone();
-                async move {
-                    HttpResponse::Ok()
-                        .insert_header(ContentType::json())
-                        .body(document)
-                }
-            }),
-        )
-        .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::new([OPENAPI_PATH])))
-        .configure(hub_platform_console::configure)
-        .default_service(web::to(extractors::route_not_found))
+        app.app_data(openapi.clone())
+            .route(OPENAPI_PATH, web::get().to(openapi_json))
+            .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::new([OPENAPI_PATH])))
+            .configure(hub_platform_console::configure)
+            .default_service(web::to(extractors::route_not_found))
     })
     // Signals are handled by `serve`, which also stops the workers.
     .disable_signals()
@@ -395,6 +381,32 @@ fn http_server(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The OpenAPI document as JSON, serialized on its first request and shared
+/// by every worker from then on. Serialized once because handing utoipa's
+/// document to `SwaggerUi::url` kept a deep copy of it per worker and per
+/// factory clone (about 25 MB of heap, measured with valgrind's massif; see
+/// docs/PERFORMANCE.md); on first request because building it at start-up
+/// took 7 MB of heap for a moment, which malloc kept (the idle server's
+/// heap 11.3 MB instead of 1.8), and paged in 2 MB of code, a cost a server
+/// whose document nobody reads need not pay at every start.
+#[derive(Default)]
+struct OpenApiJson(std::sync::OnceLock<web::Bytes>);
+
+async fn openapi_json(cached: web::Data<OpenApiJson>) -> Result<HttpResponse, Problem> {
+    let document = match cached.0.get() {
+        Some(document) => document.clone(),
+        None => {
+            let document = serde_json::to_vec(&crate::openapi::document())
+                .map_err(|error| Problem::internal(&error))?;
+            // Two first requests at once both build it; one copy is kept.
+            cached.0.get_or_init(|| document.into()).clone()
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(document))
 }
 
 /// Runs the application until SIGTERM or SIGINT, then shuts down gracefully:
